@@ -1,0 +1,1 @@
+"""Hawiya: national digital identity and civil-affairs e-services."""

@@ -1,0 +1,24 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+from hawiya.portal import views as portal_views
+
+urlpatterns = [
+    path("", portal_views.root, name="root"),
+    path("healthz", portal_views.healthz, name="healthz"),
+    path("readyz", portal_views.readyz, name="readyz"),
+]
+
+# Every page lives under its language (/ar/…, /en/…): the toggle swaps the prefix, so the
+# person stays on the same page, and a shared link opens in the language it was shared in.
+urlpatterns += i18n_patterns(
+    path("admin/", admin.site.urls),
+    path("", include("hawiya.portal.urls")),
+    prefix_default_language=True,
+)
+
+handler400 = "hawiya.portal.views.bad_request"
+handler403 = "hawiya.portal.views.permission_denied"
+handler404 = "hawiya.portal.views.page_not_found"
+handler500 = "hawiya.portal.views.server_error"

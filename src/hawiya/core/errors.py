@@ -1,0 +1,33 @@
+"""ApplicationError: what a service raises when a rule says no.
+
+Every error carries a stable `code` (for APIs and tests) and a translatable `message` (for the
+person). Interface apps turn it into a form error, a page or an HTTP answer; it never becomes a 500.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.functional import Promise
+
+
+class ApplicationError(Exception):
+    """A rule of the domain refused the action."""
+
+    status_code = 400
+
+    def __init__(self, code: str, message: str | Promise, *, field: str | None = None, **extra: Any) -> None:
+        super().__init__(str(message))
+        self.code = code
+        self.message = message
+        self.field = field
+        self.extra = extra
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+
+class NotFound(ApplicationError):
+    """Missing, or not the asker's: the two are answered alike so existence never leaks."""
+
+    status_code = 404

@@ -1,10 +1,10 @@
 from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 
 from hawiya.portal import views as portal_views
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     path("", portal_views.root, name="root"),
     path("healthz", portal_views.healthz, name="healthz"),
     path("readyz", portal_views.readyz, name="readyz"),

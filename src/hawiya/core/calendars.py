@@ -8,19 +8,44 @@ Hawiya stores Gregorian dates; wherever a date matters to a citizen it is shown 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Literal
 
-from hijridate import Gregorian, Hijri
 from django.utils.translation import get_language
+from hijridate import Gregorian, Hijri
 
 GREGORIAN_MONTHS = {
-    "ar": ["يناير", "فبراير", "مارس", "أبريل", "مايو", "يونيو",
-           "يوليو", "أغسطس", "سبتمبر", "أكتوبر", "نوفمبر", "ديسمبر"],
-    "en": ["January", "February", "March", "April", "May", "June",
-           "July", "August", "September", "October", "November", "December"],
+    "ar": [
+        "يناير",
+        "فبراير",
+        "مارس",
+        "أبريل",
+        "مايو",
+        "يونيو",
+        "يوليو",
+        "أغسطس",
+        "سبتمبر",
+        "أكتوبر",
+        "نوفمبر",
+        "ديسمبر",
+    ],
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
 }
 
 
-def _language(language: str | None) -> str:
+def _language(language: str | None) -> Literal["ar", "en"]:
     return "ar" if (language or get_language() or "ar").startswith("ar") else "en"
 
 

@@ -7,7 +7,9 @@ validation or storage (UI.md §3); validators then match [0-9] only, never \\d, 
 from __future__ import annotations
 
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
-_SEPARATORS = str.maketrans("", "", " \t\u00a0-\u2010\u2011\u2012\u2013\u2212_.\u200e\u200f\u202a\u202b\u202c\u2066\u2067\u2068\u2069")
+_SEPARATORS = str.maketrans(
+    "", "", " \t\u00a0-\u2010\u2011\u2012\u2013\u2212_.\u200e\u200f\u202a\u202b\u202c\u2066\u2067\u2068\u2069"
+)
 
 
 def western_digits(value: str) -> str:

@@ -1,0 +1,62 @@
+"""Platform-wide system checks.
+
+They run with every management command, and wsgi.py runs them when the web server starts, so a
+misconfigured process refuses to start instead of serving.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+from typing import Any
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, register
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1", "testserver"}
+
+
+def _is_local(host: str) -> bool:
+    if host in LOCAL_HOSTS or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@register(Tags.security)
+def demo_mode_only_on_local_hosts(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Demo mode shows one-time codes on a page and takes fake payments: never on a public host."""
+    if not settings.DEMO:
+        return []
+    public = [host for host in settings.ALLOWED_HOSTS if not _is_local(host)]
+    if not public:
+        return []
+    return [
+        Error(
+            "Demo mode (HAWIYA_DEMO=1) is on while ALLOWED_HOSTS names non-local hosts: "
+            + ", ".join(public),
+            hint="Turn demo mode off for any host reachable from outside this machine.",
+            id="hawiya.E001",
+        )
+    ]
+
+
+@register()
+def pdf_renderer_available(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    """WeasyPrint needs Pango from the system; say which package before a receipt fails."""
+    try:
+        import weasyprint  # noqa: F401
+    except OSError as exc:
+        return [
+            Error(
+                f"WeasyPrint cannot load Pango: {exc}",
+                hint="apt-get install libpango-1.0-0 libpangoft2-1.0-0",
+                id="hawiya.E002",
+            )
+        ]
+    return []

@@ -1,0 +1,103 @@
+"""Configuration read from the environment, and the checks that refuse unsafe setups."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.test import override_settings
+
+from hawiya.config import checks
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {
+        key: value for key, value in os.environ.items() if not key.startswith(("HAWIYA_", "DATABASE_URL"))
+    }
+    clean.pop("SECRET_KEY", None)
+    return subprocess.run(
+        [sys.executable, "-c", "import hawiya.config.settings as s; print(s.DATABASES['default']['ENGINE'])"],
+        env={**clean, "PYTHONPATH": str(ROOT / "src"), **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_server_database_without_secret_key_refuses_to_start(tmp_path: Path) -> None:
+    result = _load_settings(
+        {"DATABASE_URL": "postgres://db.internal/hawiya", "HAWIYA_VAR_DIR": str(tmp_path)}
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_embedded_mode_generates_a_private_secret_key_once(tmp_path: Path) -> None:
+    first = _load_settings({"HAWIYA_VAR_DIR": str(tmp_path)})
+    assert first.returncode == 0, first.stderr
+    assert "sqlite3" in first.stdout
+    key_file = tmp_path / "secret_key"
+    key = key_file.read_text()
+    assert len(key) >= 50
+    assert key_file.stat().st_mode & 0o077 == 0, "the key file must be readable by its owner only"
+    assert _load_settings({"HAWIYA_VAR_DIR": str(tmp_path)}).returncode == 0
+    assert key_file.read_text() == key
+
+
+def test_database_url_selects_postgresql(tmp_path: Path) -> None:
+    result = _load_settings(
+        {
+            "DATABASE_URL": "postgres://u@127.0.0.1:5432/x",
+            "SECRET_KEY": "k" * 50,
+            "HAWIYA_VAR_DIR": str(tmp_path),
+        }
+    )
+    assert result.returncode == 0, result.stderr
+    assert "postgresql" in result.stdout
+
+
+@pytest.mark.parametrize("hosts", [["127.0.0.1", "localhost"], ["[::1]"], ["hawiya.localhost"]])
+def test_demo_mode_on_local_hosts_is_allowed(hosts: list[str]) -> None:
+    with override_settings(DEMO=True, ALLOWED_HOSTS=hosts):
+        assert checks.demo_mode_only_on_local_hosts(None) == []
+
+
+def test_demo_mode_on_a_public_host_is_refused() -> None:
+    with override_settings(DEMO=True, ALLOWED_HOSTS=["127.0.0.1", "hawiya.gov.sa"]):
+        errors = checks.demo_mode_only_on_local_hosts(None)
+    assert [error.id for error in errors] == ["hawiya.E001"]
+    assert "hawiya.gov.sa" in errors[0].msg
+
+
+def test_public_host_without_demo_mode_is_fine() -> None:
+    with override_settings(DEMO=False, ALLOWED_HOSTS=["hawiya.gov.sa"]):
+        assert checks.demo_mode_only_on_local_hosts(None) == []
+
+
+def test_pdf_renderer_is_available() -> None:
+    assert checks.pdf_renderer_available(None) == []
+
+
+def test_deploy_check_passes_with_demo_mode_off(tmp_path: Path) -> None:
+    """`manage.py check --deploy` is clean for a production-like environment."""
+    clean = {
+        key: value for key, value in os.environ.items() if not key.startswith(("HAWIYA_", "DATABASE_URL"))
+    }
+    env = {
+        **clean,
+        "SECRET_KEY": "production-like-" + "x" * 60,
+        "ALLOWED_HOSTS": "hawiya.example.sa",
+        "HAWIYA_VAR_DIR": str(tmp_path),
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,68 @@
+"""`make run`'s server script: gunicorn and the task worker start together and stop together."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(pid)], capture_output=True, text=True, check=False
+    )
+    return [int(line) for line in out.stdout.split()]
+
+
+def test_serve_answers_then_ctrl_c_stops_web_server_and_worker(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("HAWIYA_", "DATABASE_URL"))},
+        "HAWIYA_VAR_DIR": str(tmp_path),
+        "HAWIYA_DEMO": "1",
+        "HOST": "127.0.0.1",
+        "PORT": str(_free_port()),
+        "VENV": str(Path(sys.executable).parents[1]),
+        "WEB_WORKERS": "1",
+    }
+    env.pop("SECRET_KEY", None)
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    server = subprocess.Popen(
+        ["scripts/serve"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        url = f"http://127.0.0.1:{env['PORT']}/healthz"
+        deadline = time.monotonic() + 30
+        body = None
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    body = json.load(response)
+            except OSError:
+                time.sleep(0.3)
+        assert body == {"status": "ok"}
+        children = _children(server.pid)
+        assert len(children) == 2, "gunicorn and the worker run under the script"
+
+        server.send_signal(signal.SIGINT)
+        output, _ = server.communicate(timeout=30)
+        assert server.returncode == 0, output
+        assert f"http://127.0.0.1:{env['PORT']}/" in output
+        assert "Hawiya stopped." in output
+        for pid in children:
+            assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()

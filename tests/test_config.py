@@ -90,6 +90,10 @@ def test_deploy_check_passes_with_demo_mode_off(tmp_path: Path) -> None:
         **clean,
         "SECRET_KEY": "production-like-" + "x" * 60,
         "ALLOWED_HOSTS": "hawiya.example.sa",
+        "HAWIYA_SMS_CLIENT": "http",
+        "SMS_OPERATOR_URL": "https://sms.operator.example/api",
+        "SMS_OPERATOR_TOKEN": "test",
+        "HAWIYA_SMS_DOMAIN": "hawiya.example.sa",
         "HAWIYA_VAR_DIR": str(tmp_path),
     }
     result = subprocess.run(

@@ -53,7 +53,7 @@ def test_serve_answers_then_ctrl_c_stops_web_server_and_worker(tmp_path: Path) -
                 time.sleep(0.3)
         assert body == {"status": "ok"}
         children = _children(server.pid)
-        assert len(children) == 2, "gunicorn and the worker run under the script"
+        assert len(children) == 3, "gunicorn, the worker and the outbox sweeper run under the script"
 
         server.send_signal(signal.SIGINT)
         output, _ = server.communicate(timeout=30)

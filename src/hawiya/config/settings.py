@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "hawiya.core",
     "hawiya.notifications",
     "hawiya.registry",
+    "hawiya.identity",
     "hawiya.portal",
 ]
 
@@ -139,6 +140,19 @@ else:
 
 # --- Background work (Django Tasks API) -------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+
+AUTH_USER_MODEL = "identity.User"
+
+# --- SMS operator (notifications) -------------------------------------------------------------
+# The demo client keeps messages in the outbox (shown at /dev/sms in demo mode); the http client
+# talks to the operator's JSON API. One machine without a server database defaults to the demo.
+HAWIYA_SMS_CLIENT = os.environ.get("HAWIYA_SMS_CLIENT") or ("demo" if (DEMO or DEBUG or EMBEDDED) else "http")
+SMS_OPERATOR_URL = os.environ.get("SMS_OPERATOR_URL", "")
+SMS_OPERATOR_TOKEN = os.environ.get("SMS_OPERATOR_TOKEN", "")
+SMS_SENDER_ID = os.environ.get("SMS_SENDER_ID", "Hawiya")
+SMS_OPERATOR_TIMEOUT = float(os.environ.get("SMS_OPERATOR_TIMEOUT", "10"))
+# The last line of a code message is "@<domain> #123456" so phones autofill it only on our site.
+HAWIYA_SMS_DOMAIN = os.environ.get("HAWIYA_SMS_DOMAIN", "localhost")
 
 # --- Passwords ----------------------------------------------------------------------------------
 PASSWORD_HASHERS = [

@@ -1,0 +1,187 @@
+"""SMS clients: one interface, a demo client and the operator's HTTP client.
+
+The worker talks to whichever client `sms_client()` returns, so the demo and the real operator
+sit behind the same interface (DESIGN.md §4b). A client says one of three things: accepted (with
+the operator's message id), rejected for good (`SmsRejected`: the message is marked failed at
+once), or not now (`SmsTemporaryFailure`: the worker retries with backoff). Error codes are short
+and stable; a client never puts the operator's response body, the recipient or the message text
+into an exception or a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from http.client import HTTPException
+from typing import Any, ClassVar, Protocol
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+# Statuses that mean "this request, as sent, will never be accepted".
+REJECTED_STATUSES = frozenset({400, 401, 403, 404, 405, 409, 410, 413, 415, 422})
+# Client errors that are really "try again later".
+TEMPORARY_CLIENT_STATUSES = frozenset({408, 425, 429})
+MAX_RESPONSE_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The operator accepted the message."""
+
+    operator_message_id: str
+
+
+class SmsSendError(Exception):
+    """A send that did not succeed; `code` is short, stable and free of personal data."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class SmsRejected(SmsSendError):
+    """Permanent failure: retrying the same message cannot succeed (bad number, bad request)."""
+
+
+class SmsTemporaryFailure(SmsSendError):
+    """Temporary failure: the operator is down, slow or throttling; the same message may succeed later."""
+
+
+class SmsClient(Protocol):
+    """What the worker needs from an SMS channel."""
+
+    # True when the outbox row is where the message is read (the demo inbox), so secret bodies
+    # must be kept; a real operator has the text once it accepted it, and we blank our copy.
+    keeps_secret_bodies: ClassVar[bool]
+
+    def send(self, *, to: str, body: str, reference: str) -> SendResult:
+        """Hand one message to the operator; `reference` is our idempotency key there."""
+        ...
+
+
+class DemoSmsClient:
+    """Accepts everything. The outbox row is the demo inbox that /dev/sms shows."""
+
+    keeps_secret_bodies: ClassVar[bool] = True
+
+    def send(self, *, to: str, body: str, reference: str) -> SendResult:
+        return SendResult(operator_message_id=f"demo-{reference}")
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # urllib would follow a 30x with our bearer token to wherever it points. An operator API has
+    # no business redirecting a POST, so the 30x is returned as an error instead.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class HttpSmsClient:
+    """The operator's JSON API: POST {base_url}/messages with a bearer token.
+
+    Request: {"to": "+9665…", "body": "…", "reference": "<uuid>", "sender": "<sender id>"}.
+    Answer: 2xx with {"id": "<operator message id>"}. The operator de-duplicates on `reference`,
+    which makes every retry (after a timeout, a 5xx or a worker crash) safe.
+    """
+
+    keeps_secret_bodies: ClassVar[bool] = False
+
+    def __init__(self, *, base_url: str, token: str, sender: str = "Hawiya", timeout: float = 10.0) -> None:
+        self.url = base_url.rstrip("/") + "/messages"
+        self.token = token
+        self.sender = sender
+        self.timeout = timeout
+        self._opener = urllib.request.build_opener(_NoRedirects())
+
+    def __repr__(self) -> str:
+        # Never the token.
+        return f"HttpSmsClient(url={self.url!r}, sender={self.sender!r}, timeout={self.timeout})"
+
+    def send(self, *, to: str, body: str, reference: str) -> SendResult:
+        payload = json.dumps({"to": to, "body": body, "reference": reference, "sender": self.sender})
+        request = urllib.request.Request(  # noqa: S310  (the scheme is checked by the system check)
+            self.url,
+            data=payload.encode(),
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {self.token}",
+                "Content-Type": "application/json; charset=utf-8",
+                "Accept": "application/json",
+                "Idempotency-Key": reference,
+            },
+        )
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                status = response.status
+                raw = response.read(MAX_RESPONSE_BYTES)
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            raise _classify_status(exc.code) from None
+        except TimeoutError:
+            raise SmsTemporaryFailure("operator_timeout") from None
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError):
+                raise SmsTemporaryFailure("operator_timeout") from None
+            raise SmsTemporaryFailure("operator_unreachable") from None
+        except (OSError, HTTPException):
+            # Connection reset mid-answer, malformed status line…: the message may or may not
+            # have been accepted; retrying with the same reference is safe.
+            raise SmsTemporaryFailure("operator_connection_error") from None
+        if not 200 <= status < 300:
+            raise _classify_status(status)
+        return SendResult(operator_message_id=_operator_id(raw))
+
+
+def _classify_status(status: int) -> SmsSendError:
+    if status in REJECTED_STATUSES:
+        if status in {401, 403}:
+            # Our token, not the message: every message will fail until someone fixes it.
+            logger.error("SMS operator refused our credentials (HTTP %s)", status)
+        return SmsRejected(f"operator_rejected_{status}")
+    if status in TEMPORARY_CLIENT_STATUSES:
+        return SmsTemporaryFailure(f"operator_throttled_{status}" if status == 429 else f"operator_{status}")
+    if status >= 500:
+        return SmsTemporaryFailure(f"operator_unavailable_{status}")
+    # 3xx (redirects are not followed), other 4xx: unexpected, so retried a bounded number of times.
+    return SmsTemporaryFailure(f"operator_unexpected_{status}")
+
+
+def _operator_id(raw: bytes) -> str:
+    # A 2xx we cannot read may still mean "accepted"; retrying with the same reference is safe
+    # because the operator de-duplicates on it, so this is a temporary failure, not a success.
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise SmsTemporaryFailure("operator_bad_response") from None
+    message_id = data.get("id") if isinstance(data, dict) else None
+    if isinstance(message_id, int) and not isinstance(message_id, bool):
+        message_id = str(message_id)
+    if not isinstance(message_id, str) or not message_id or len(message_id) > 100:
+        raise SmsTemporaryFailure("operator_bad_response")
+    return message_id
+
+
+def sms_client_name() -> str:
+    """HAWIYA_SMS_CLIENT: "demo" or "http"; by default "demo" in demo mode, else "http"."""
+    default = "demo" if getattr(settings, "DEMO", False) else "http"
+    return str(getattr(settings, "HAWIYA_SMS_CLIENT", "") or default)
+
+
+def sms_client() -> SmsClient:
+    """The client the settings choose. Built per call, so overridden settings take effect at once."""
+    name = sms_client_name()
+    if name == "demo":
+        return DemoSmsClient()
+    if name == "http":
+        return HttpSmsClient(
+            base_url=str(getattr(settings, "SMS_OPERATOR_URL", "")),
+            token=str(getattr(settings, "SMS_OPERATOR_TOKEN", "")),
+            sender=str(getattr(settings, "SMS_SENDER_ID", "Hawiya")),
+            timeout=float(getattr(settings, "SMS_OPERATOR_TIMEOUT", 10.0)),
+        )
+    # The system check reports this at start-up; reaching it means checks were skipped.
+    raise ValueError(f"HAWIYA_SMS_CLIENT must be 'demo' or 'http', not {name!r}")

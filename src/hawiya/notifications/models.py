@@ -1,0 +1,115 @@
+"""The SMS outbox: one row per text message, written in the transaction that causes it.
+
+The row is the message's whole life (DESIGN.md §5 "Messages go through the outbox"): the worker
+reads it by id, sends it, and records what the operator said. Nothing identifying is kept beyond
+the number the message goes to; a caller that needs a link back to a person passes an opaque
+`subject_ref`, never an ID number.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from hawiya.core import clock
+
+
+class SmsMessage(models.Model):
+    """One text message to one mobile number, and its delivery state."""
+
+    class Status(models.TextChoices):
+        # The four states of the issue, plus `sending`: a worker has claimed the message and may
+        # be talking to the operator right now. The holder sees `sending` as "queued".
+        QUEUED = "queued", _("queued")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        DELIVERED = "delivered", _("delivered")
+        FAILED = "failed", _("failed")
+
+    class Language(models.TextChoices):
+        ARABIC = "ar", _("Arabic")
+        ENGLISH = "en", _("English")
+
+    # The client reference sent to the operator, which de-duplicates on it: re-sending a message
+    # after a crash can never reach the phone twice. Also the public handle the code page keeps.
+    reference = models.UUIDField(_("reference"), default=uuid.uuid4, unique=True, editable=False)
+    to = models.CharField(_("to"), max_length=16, help_text=_("Mobile number in international form."))
+    template = models.CharField(_("template"), max_length=40)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    body = models.TextField(_("body"))
+    # Bodies carrying one-time codes: hidden in the admin and in logs, and blanked once the
+    # operator has them (only the demo inbox keeps them, for the /dev/sms page).
+    is_secret = models.BooleanField(_("secret"), default=False)
+    subject_ref = models.CharField(
+        _("subject reference"),
+        max_length=64,
+        blank=True,
+        default="",
+        help_text=_("An opaque reference chosen by the sender; never an ID number."),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error_code = models.CharField(_("last error code"), max_length=64, blank=True, default="")
+    operator_message_id = models.CharField(_("operator message id"), max_length=100, blank=True, default="")
+    queued_at = models.DateTimeField(_("queued at"), default=clock.now)
+    last_attempt_at = models.DateTimeField(_("last attempt at"), null=True, blank=True)
+    # When a worker should next look at the message: the retry time while `queued`, the end of
+    # the worker's lease while `sending`. The sweeper (sms_requeue_stalled) finds messages whose
+    # time has long passed, e.g. after a worker died, so none is lost.
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    # Not sent after this time (a one-time code that has expired is useless and confusing).
+    expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    failed_at = models.DateTimeField(_("failed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("text message")
+        verbose_name_plural = _("text messages")
+        ordering = ("-queued_at", "-id")
+        indexes = (
+            # The sweeper: unfinished messages whose next look is due.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="sms_unfinished_due_idx",
+                condition=Q(status__in=["queued", "sending"]),
+            ),
+            # The demo outbox page and the admin list: newest first.
+            models.Index(fields=["-queued_at", "-id"], name="sms_newest_idx"),
+            # Later: "messages sent to this account" for the holder's security page.
+            models.Index(
+                fields=["subject_ref", "-queued_at"],
+                name="sms_subject_idx",
+                condition=~Q(subject_ref=""),
+            ),
+        )
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "sending", "sent", "delivered", "failed"]),
+                name="sms_status_valid",
+            ),
+            models.CheckConstraint(condition=Q(language__in=["ar", "en"]), name="sms_language_valid"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.template} → {self.masked_to} ({self.status})"
+
+    @property
+    def masked_to(self) -> str:
+        """Only the last two digits, as the sign-in page shows numbers."""
+        return mask_number(self.to)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+
+FINISHED_STATUSES = frozenset({SmsMessage.Status.SENT, SmsMessage.Status.DELIVERED, SmsMessage.Status.FAILED})
+
+
+def mask_number(e164: str) -> str:
+    """•••••••• and the last two digits: enough to recognise one's own number, no more."""
+    return "•" * 8 + e164[-2:]

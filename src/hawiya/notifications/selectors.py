@@ -1,0 +1,118 @@
+"""Reads of the notifications app: a message's status for its holder, the demo outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
+from hawiya.core import clock
+from hawiya.core.errors import NotFound
+
+from . import errors
+from .models import SmsMessage
+
+# A message still waiting this long (a busy worker, or a retry after an operator outage) is
+# announced as possibly delayed, so the person waits instead of asking for code after code.
+DELAYED_AFTER = dt.timedelta(seconds=30)
+MAX_OUTBOX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class SmsStatus:
+    """What the holder's code page shows about one message (never its text)."""
+
+    reference: uuid.UUID
+    # queued, sent, delivered or failed: a message being handed to the operator is still
+    # "queued" for the person; `sending` is the worker's business.
+    status: str
+    queued_at: dt.datetime
+    sent_at: dt.datetime | None
+    delivered_at: dt.datetime | None
+    failed_at: dt.datetime | None
+    # Retried after a temporary failure, or waiting longer than usual: "the code may be delayed".
+    is_delayed: bool
+
+    @property
+    def status_label(self) -> str | Promise:
+        return SmsMessage.Status(self.status).label
+
+    @property
+    def notice(self) -> str:
+        """One sentence for the person, in the active language: "Sent at 10:42", "may be delayed"…"""
+        if self.status == SmsMessage.Status.DELIVERED and self.delivered_at:
+            return str(_("Delivered at %(time)s") % {"time": _clock_time(self.delivered_at)})
+        if self.status == SmsMessage.Status.SENT and self.sent_at:
+            return str(_("Sent at %(time)s") % {"time": _clock_time(self.sent_at)})
+        if self.status == SmsMessage.Status.FAILED:
+            return str(
+                _(
+                    "We could not send a text message to your mobile number. If the number on record "
+                    "is no longer yours, update it at a civil-affairs office."
+                )
+            )
+        if self.is_delayed:
+            return str(_("The code may be delayed. Please wait a few minutes before asking for a new one."))
+        return str(_("Sending the text message…"))
+
+
+def _clock_time(value: dt.datetime) -> str:
+    # Riyadh wall-clock time, Western digits (UI.md §3): "10:42".
+    return value.astimezone(clock.RIYADH).strftime("%H:%M")
+
+
+def sms_status_for_holder(*, reference: str | uuid.UUID) -> SmsStatus:
+    """The delivery status of the message with client reference `reference`, for the code page.
+
+    The reference is an unguessable UUID the sign-in flow keeps in the holder's session, so
+    knowing it is the holder's authority. Raises NotFound for an unknown or malformed reference.
+    """
+    try:
+        key = reference if isinstance(reference, uuid.UUID) else uuid.UUID(str(reference))
+    except ValueError:
+        raise NotFound(errors.SMS_NOT_FOUND, _("No such text message.")) from None
+    message = (
+        SmsMessage.objects.filter(reference=key)
+        .only(
+            "reference",
+            "status",
+            "attempts",
+            "last_error_code",
+            "queued_at",
+            "sent_at",
+            "delivered_at",
+            "failed_at",
+        )
+        .first()
+    )
+    if message is None:
+        raise NotFound(errors.SMS_NOT_FOUND, _("No such text message."))
+    unfinished = message.status in {SmsMessage.Status.QUEUED, SmsMessage.Status.SENDING}
+    is_delayed = unfinished and (
+        bool(message.last_error_code) or clock.now() - message.queued_at > DELAYED_AFTER
+    )
+    return SmsStatus(
+        reference=message.reference,
+        status=SmsMessage.Status.QUEUED if message.status == SmsMessage.Status.SENDING else message.status,
+        queued_at=message.queued_at,
+        sent_at=message.sent_at,
+        delivered_at=message.delivered_at,
+        failed_at=message.failed_at,
+        is_delayed=is_delayed,
+    )
+
+
+def sms_outbox_recent(*, limit: int = 50) -> list[SmsMessage]:
+    """The newest messages, newest first, bodies included: the demo /dev/sms inbox.
+
+    Only in demo mode (raises NotFound otherwise): the page shows one-time codes in clear, which
+    is the point of the demo and must never happen anywhere else.
+    """
+    if not getattr(settings, "DEMO", False):
+        raise NotFound(errors.SMS_NOT_FOUND, _("No such text message."))
+    limit = max(1, min(limit, MAX_OUTBOX_LIMIT))
+    return list(SmsMessage.objects.order_by("-queued_at", "-id")[:limit])

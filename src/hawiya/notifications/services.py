@@ -1,0 +1,170 @@
+"""Writes of the notifications app: queue a text message, record a delivery receipt, recover.
+
+A message is written to the outbox in the caller's transaction and handed to the worker only
+after that transaction commits (DESIGN.md §5): a change that rolls back sends nothing, and a
+change that commits always leaves a row the worker (or the sweeper) will deliver.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import uuid
+from collections.abc import Mapping
+from functools import partial
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from hawiya.core import clock
+from hawiya.core.errors import ApplicationError, NotFound
+
+from . import errors
+from .clients import sms_client
+from .models import SmsMessage
+from .tasks import deliver_sms
+from .templates import SECRET_TEMPLATES, render
+
+logger = logging.getLogger(__name__)
+
+E164 = re.compile(r"\+[1-9][0-9]{7,14}")
+# An opaque reference: letters, digits and a few separators. Ten bare digits look like a national
+# ID number, which must never be stored here in clear.
+SUBJECT_REF = re.compile(r"[A-Za-z0-9:._-]{1,64}")
+LOOKS_LIKE_ID_NUMBER = re.compile(r"[12][0-9]{9}")
+# How long an unfinished message may be overdue before the sweeper hands it to a worker again.
+STALLED_AFTER = dt.timedelta(minutes=2)
+
+
+def _language(language: str) -> str:
+    # The holder's language as Django names it ("ar", "en", "en-us"…) → a template language.
+    return (language or "").split("-")[0].lower()
+
+
+def sms_send(
+    *,
+    to: str,
+    template: str,
+    context: Mapping[str, object],
+    language: str,
+    subject_ref: str | None = None,
+    is_secret: bool = False,
+    expires_at: dt.datetime | None = None,
+) -> SmsMessage:
+    """Queue one text message to `to` (E.164) and return its outbox row (status `queued`).
+
+    The body is `template` rendered in `language` with `context` (see templates.py). The row is
+    written in the caller's transaction; the worker is asked to send it only after commit, so a
+    rolled-back change sends nothing. `subject_ref` is an opaque link back to whoever the message
+    concerns (never an ID number). `is_secret` hides the body in the admin and logs (implied for
+    one-time codes). A message still unsent at `expires_at` is marked failed instead of sent late.
+
+    Raises SmsRecipientInvalid, SmsTemplateError, or ApplicationError(sms_subject_ref_invalid).
+    """
+    if not isinstance(to, str) or not E164.fullmatch(to):
+        raise errors.SmsRecipientInvalid()
+    if subject_ref is not None and (
+        not SUBJECT_REF.fullmatch(subject_ref) or LOOKS_LIKE_ID_NUMBER.fullmatch(subject_ref)
+    ):
+        raise ApplicationError(
+            errors.SMS_SUBJECT_REF_INVALID, _("The text message could not be prepared."), field="subject_ref"
+        )
+    language = _language(language)
+    body = render(template, language, context)
+    now = clock.now()
+    with transaction.atomic():
+        message = SmsMessage.objects.create(
+            to=to,
+            template=template,
+            language=language,
+            body=body,
+            is_secret=is_secret or template in SECRET_TEMPLATES,
+            subject_ref=subject_ref or "",
+            status=SmsMessage.Status.QUEUED,
+            queued_at=now,
+            # Due at once: if the after-commit hand-over below is lost (process killed between
+            # commit and callback), the sweeper finds the row by this time.
+            next_attempt_at=now,
+            expires_at=expires_at,
+        )
+        # robust: the change has committed by then; a failed hand-over must not turn the page into
+        # an error, the sweeper delivers the message instead.
+        transaction.on_commit(partial(_hand_over, message), robust=True)
+    return message
+
+
+def _hand_over(message: SmsMessage) -> None:
+    deliver_sms.enqueue(message.pk)
+    # Logged here, after commit, so the log never speaks of a message that was rolled back.
+    logger.info("SMS %s queued: template=%s to=%s", message.reference, message.template, message.masked_to)
+
+
+def _message_for_update(reference: str | uuid.UUID) -> SmsMessage:
+    try:
+        key = reference if isinstance(reference, uuid.UUID) else uuid.UUID(str(reference))
+    except ValueError:
+        key = None
+    message = SmsMessage.objects.select_for_update().filter(reference=key).first() if key else None
+    if message is None:
+        raise NotFound(errors.SMS_NOT_FOUND, _("No such text message."))
+    return message
+
+
+def sms_mark_delivered(
+    *, reference: str | uuid.UUID, operator_message_id: str, delivered_at: dt.datetime | None = None
+) -> SmsMessage:
+    """Record the operator's delivery receipt for the message with client reference `reference`.
+
+    Idempotent: a repeated receipt changes nothing. A receipt may arrive before the worker has
+    recorded the operator's answer, or after we gave up on the message: the operator knows best,
+    so it wins either way. Raises NotFound for an unknown reference, and
+    ApplicationError(sms_receipt_mismatch) when the operator's id contradicts the one we hold.
+    """
+    with transaction.atomic():
+        message = _message_for_update(reference)
+        if message.operator_message_id and message.operator_message_id != operator_message_id:
+            raise ApplicationError(errors.SMS_RECEIPT_MISMATCH, _("The delivery receipt does not match."))
+        if message.status == SmsMessage.Status.DELIVERED:
+            return message
+        now = clock.now()
+        message.status = SmsMessage.Status.DELIVERED
+        message.delivered_at = delivered_at or now
+        message.sent_at = message.sent_at or message.delivered_at
+        message.operator_message_id = operator_message_id
+        message.next_attempt_at = None
+        fields = ["status", "delivered_at", "sent_at", "operator_message_id", "next_attempt_at"]
+        if message.is_secret and message.body and not sms_client().keeps_secret_bodies:
+            message.body = ""
+            fields.append("body")
+        message.save(update_fields=fields)
+    logger.info("SMS %s delivered", message.reference)
+    return message
+
+
+def sms_requeue_stalled(*, stalled_after: dt.timedelta = STALLED_AFTER, limit: int = 1000) -> int:
+    """Hand overdue unfinished messages to the worker again; returns how many.
+
+    Catches the two ways a committed message can stall: the after-commit hand-over was lost, or a
+    worker died while `sending` (its lease has run out). Re-sending is safe because the operator
+    de-duplicates on the message's reference, and deliver_sms ignores duplicate tasks. Run it
+    every minute or so (`manage.py sms_requeue_stalled`).
+    """
+    now = clock.now()
+    with transaction.atomic():
+        stalled = list(
+            SmsMessage.objects.select_for_update(skip_locked=True)
+            .filter(
+                status__in=[SmsMessage.Status.QUEUED, SmsMessage.Status.SENDING],
+                next_attempt_at__lte=now - stalled_after,
+            )
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        # Due again now: the next sweep leaves them alone unless they stall once more.
+        SmsMessage.objects.filter(pk__in=stalled).update(next_attempt_at=now)
+        for pk in stalled:
+            transaction.on_commit(partial(deliver_sms.enqueue, pk), robust=True)
+    if stalled:
+        logger.warning("Re-queued %d stalled SMS messages", len(stalled))
+    return len(stalled)

@@ -1,9 +1,21 @@
 """Suite-wide test settings."""
 
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from django.test import override_settings
+
+SRC = Path(__file__).resolve().parent / "src"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile stale message catalogues, so a bare `pytest` sees the Arabic a `make test` would."""
+    for catalogue in SRC.glob("hawiya/*/locale/*/LC_MESSAGES/django.po"):
+        compiled = catalogue.with_suffix(".mo")
+        if not compiled.exists() or compiled.stat().st_mtime < catalogue.stat().st_mtime:
+            subprocess.run(["msgfmt", "--check", "-o", str(compiled), str(catalogue)], check=True)  # noqa: S603,S607
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -38,8 +38,7 @@ def demo_mode_only_on_local_hosts(
         return []
     return [
         Error(
-            "Demo mode (HAWIYA_DEMO=1) is on while ALLOWED_HOSTS names non-local hosts: "
-            + ", ".join(public),
+            "Demo mode (HAWIYA_DEMO=1) is on while ALLOWED_HOSTS names non-local hosts: " + ", ".join(public),
             hint="Turn demo mode off for any host reachable from outside this machine.",
             id="hawiya.E001",
         )

@@ -1,7 +1,7 @@
 """Dates shown in both calendars: Gregorian and Hijri (Umm al-Qura).
 
 Hawiya stores Gregorian dates; wherever a date matters to a citizen it is shown in both
-(UI.md §3), e.g. "13 سبتمبر 2026م (2 ربيع الأول 1448هـ)". Umm al-Qura covers 1924-08-01 to
+(UI.md §3), e.g. "13 سبتمبر 2026م (2 ربيع الثاني 1448هـ)". Umm al-Qura covers 1924-08-01 to
 2077-11-16 only: outside it the Hijri part is left out rather than guessed.
 """
 
@@ -90,7 +90,7 @@ def format_hijri(value: dt.date, *, precision: str = "day", language: str | None
 def format_dual(
     value: dt.date | None, *, precision: str = "day", hijri_first: bool = False, language: str | None = None
 ) -> str:
-    """Both calendars, the register's own first: "2 ربيع الأول 1448هـ (13 سبتمبر 2026م)"."""
+    """Both calendars, the register's own first: "2 ربيع الثاني 1448هـ (13 سبتمبر 2026م)"."""
     if value is None:
         return ""
     gregorian = format_gregorian(value, precision=precision, language=language)

@@ -1,19 +1,26 @@
 """The civil register: the source of truth every other part of Hawiya reads.
 
 Models hold fields, constraints, `clean` and small properties only; every write that a person or
-officer causes goes through `services.py`.
+officer causes goes through `services.py`. The rules that must hold whoever writes (the
+generator's bulk inserts, a hand-written SQL fix) are CHECK and UNIQUE constraints, each with a
+translated message so that `full_clean()` reports them clearly instead of failing at save.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Callable
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.core.clock import today
 from hawiya.core.models import TimeStamped
 
 from .addresses import (
@@ -22,10 +29,27 @@ from .addresses import (
     validate_postal_code,
     validate_postal_code_in_region,
     validate_short_address,
+    validate_short_address_matches_building,
 )
-from .id_numbers import CITIZEN_PREFIX, validate_id_number
+from .id_numbers import (
+    CITIZEN_PREFIX,
+    RESIDENT_PREFIX,
+    is_valid_id_number,
+    validate_family_record_number,
+    validate_id_number,
+)
+from .names import validate_arabic_name, validate_latin_name
 from .phones import validate_mobile
 from .regions import Region
+
+SAUDI_NATIONALITY = "SA"
+
+
+def validate_nationality(value: str) -> None:
+    if not re.fullmatch(r"[A-Z]{2}", value or ""):
+        raise ValidationError(
+            _("Enter the nationality as a two-letter country code, like SA or EG."), code="nationality"
+        )
 
 
 class Sex(models.TextChoices):
@@ -58,7 +82,7 @@ class CivilService(models.Model):
     name_en = models.CharField(_("name (English)"), max_length=120)
 
     class Meta:
-        ordering = ["code"]
+        ordering = ("code",)
         verbose_name = _("civil-affairs service")
         verbose_name_plural = _("civil-affairs services")
 
@@ -77,8 +101,19 @@ class Office(TimeStamped):
     city_en = models.CharField(_("city (English)"), max_length=80)
     address_ar = models.CharField(_("address (Arabic)"), max_length=240)
     address_en = models.CharField(_("address (English)"), max_length=240)
-    latitude = models.DecimalField(_("latitude"), max_digits=8, decimal_places=5)
-    longitude = models.DecimalField(_("longitude"), max_digits=8, decimal_places=5)
+    # The Kingdom's bounding box; the same bounds are a CHECK constraint below.
+    latitude = models.DecimalField(
+        _("latitude"),
+        max_digits=8,
+        decimal_places=5,
+        validators=[MinValueValidator(Decimal(16)), MaxValueValidator(Decimal(33))],
+    )
+    longitude = models.DecimalField(
+        _("longitude"),
+        max_digits=8,
+        decimal_places=5,
+        validators=[MinValueValidator(Decimal(34)), MaxValueValidator(Decimal(56))],
+    )
     # Working days as ISO weekday numbers (Sunday = 7): the Saudi week runs Sunday to Thursday.
     working_days = models.CharField(_("working days"), max_length=20, default="7,1,2,3,4")
     opens_at = models.TimeField(_("opens at"), default=dt.time(8, 0))
@@ -86,42 +121,82 @@ class Office(TimeStamped):
     services = models.ManyToManyField(CivilService, verbose_name=_("services offered"), blank=True)
 
     class Meta:
-        ordering = ["region", "code"]
+        ordering = ("region", "code")
         verbose_name = _("civil-affairs office")
         verbose_name_plural = _("civil-affairs offices")
-        constraints = [
-            models.CheckConstraint(condition=Q(opens_at__lt=models.F("closes_at")), name="office_opens_before_closing"),
+        constraints = (
             models.CheckConstraint(
-                condition=Q(latitude__gte=16) & Q(latitude__lte=33) & Q(longitude__gte=34) & Q(longitude__lte=56),
-                name="office_inside_the_kingdom",
+                condition=Q(opens_at__lt=F("closes_at")),
+                name="office_opens_before_closing",
+                violation_error_message=_("The office must open before it closes."),
             ),
-        ]
+            models.CheckConstraint(
+                condition=Q(latitude__gte=16)
+                & Q(latitude__lte=33)
+                & Q(longitude__gte=34)
+                & Q(longitude__lte=56),
+                name="office_inside_the_kingdom",
+                violation_error_message=_("The office's location must be inside the Kingdom."),
+            ),
+        )
 
     def __str__(self) -> str:
         return self.name_ar if get_language() == "ar" else self.name_en
 
+    @property
+    def working_weekdays(self) -> list[int]:
+        """ISO weekday numbers the office opens on (Sunday = 7)."""
+        return [int(day) for day in self.working_days.split(",") if day]
+
     def clean(self) -> None:
         days = self.working_days.split(",") if self.working_days else []
-        if not days or any(day not in {"1", "2", "3", "4", "5", "6", "7"} for day in days):
+        if (
+            not days
+            or any(day not in {"1", "2", "3", "4", "5", "6", "7"} for day in days)
+            or len(set(days)) != len(days)
+        ):
             raise ValidationError(
-                {"working_days": _("List working days as weekday numbers 1-7 separated by commas (Sunday is 7).")}
+                {
+                    "working_days": _(
+                        "List working days as weekday numbers 1-7 separated by commas, each once "
+                        "(Sunday is 7)."
+                    )
+                }
             )
 
 
 class Person(TimeStamped):
-    """Someone in the civil register, citizen or resident (فرد)."""
+    """Someone in the civil register, citizen or resident (فرد).
 
-    id_number = models.CharField(
-        _("ID number"), max_length=10, unique=True, validators=[validate_id_number]
+    Citizens carry four-part names; many residents' passports have fewer parts, so the father's
+    and grandfather's names may be blank for them only.
+    """
+
+    id_number = models.CharField(_("ID number"), max_length=10, unique=True, validators=[validate_id_number])
+    first_name_ar = models.CharField(
+        _("first name (Arabic)"), max_length=60, validators=[validate_arabic_name]
     )
-    first_name_ar = models.CharField(_("first name (Arabic)"), max_length=60)
-    father_name_ar = models.CharField(_("father's name (Arabic)"), max_length=60)
-    grandfather_name_ar = models.CharField(_("grandfather's name (Arabic)"), max_length=60)
-    family_name_ar = models.CharField(_("family name (Arabic)"), max_length=60, db_index=True)
-    first_name_en = models.CharField(_("first name (English)"), max_length=60)
-    father_name_en = models.CharField(_("father's name (English)"), max_length=60)
-    grandfather_name_en = models.CharField(_("grandfather's name (English)"), max_length=60)
-    family_name_en = models.CharField(_("family name (English)"), max_length=60, db_index=True)
+    father_name_ar = models.CharField(
+        _("father's name (Arabic)"), max_length=60, blank=True, validators=[validate_arabic_name]
+    )
+    grandfather_name_ar = models.CharField(
+        _("grandfather's name (Arabic)"), max_length=60, blank=True, validators=[validate_arabic_name]
+    )
+    family_name_ar = models.CharField(
+        _("family name (Arabic)"), max_length=60, db_index=True, validators=[validate_arabic_name]
+    )
+    first_name_en = models.CharField(
+        _("first name (English)"), max_length=60, validators=[validate_latin_name]
+    )
+    father_name_en = models.CharField(
+        _("father's name (English)"), max_length=60, blank=True, validators=[validate_latin_name]
+    )
+    grandfather_name_en = models.CharField(
+        _("grandfather's name (English)"), max_length=60, blank=True, validators=[validate_latin_name]
+    )
+    family_name_en = models.CharField(
+        _("family name (English)"), max_length=60, db_index=True, validators=[validate_latin_name]
+    )
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     date_of_birth = models.DateField(_("date of birth"))
     date_of_birth_precision = models.CharField(
@@ -132,7 +207,13 @@ class Person(TimeStamped):
     )
     place_of_birth_ar = models.CharField(_("place of birth (Arabic)"), max_length=80)
     place_of_birth_en = models.CharField(_("place of birth (English)"), max_length=80)
-    nationality = models.CharField(_("nationality (ISO 3166 alpha-2)"), max_length=2, default="SA")
+    nationality = models.CharField(
+        _("nationality"),
+        max_length=2,
+        default=SAUDI_NATIONALITY,
+        validators=[validate_nationality],
+        help_text=_("Two-letter country code (ISO 3166), like SA or EG."),
+    )
     date_of_death = models.DateField(_("date of death"), null=True, blank=True)
     mobile = models.CharField(
         _("mobile number on record"), max_length=16, blank=True, validators=[validate_mobile]
@@ -142,18 +223,50 @@ class Person(TimeStamped):
     biometrics_captured_on = models.DateField(_("biometrics captured on"), null=True, blank=True)
 
     class Meta:
-        ordering = ["id_number"]
+        ordering = ("id_number",)
         verbose_name = _("person")
         verbose_name_plural = _("persons")
-        constraints = [
+        constraints = (
             models.CheckConstraint(
-                condition=Q(date_of_death__isnull=True) | Q(date_of_death__gte=models.F("date_of_birth")),
+                condition=Q(date_of_death__isnull=True) | Q(date_of_death__gte=F("date_of_birth")),
                 name="person_dies_after_birth",
+                violation_error_message=_("The date of death cannot be before the date of birth."),
             ),
             models.CheckConstraint(
-                condition=Q(id_number__regex=r"^[12][0-9]{9}$"), name="person_id_number_shape"
+                condition=Q(id_number__regex=r"^[12][0-9]{9}$"),
+                name="person_id_number_shape",
+                violation_error_message=_("The ID number must be 10 digits starting with 1 or 2."),
             ),
-        ]
+            models.CheckConstraint(
+                condition=Q(nationality__regex=r"^[A-Z]{2}$"),
+                name="person_nationality_shape",
+                violation_error_message=_(
+                    "Enter the nationality as a two-letter country code, like SA or EG."
+                ),
+            ),
+            # The first digit says citizen or resident; nationality must not contradict it.
+            models.CheckConstraint(
+                condition=(Q(id_number__startswith=CITIZEN_PREFIX) & Q(nationality=SAUDI_NATIONALITY))
+                | (Q(id_number__startswith=RESIDENT_PREFIX) & ~Q(nationality=SAUDI_NATIONALITY)),
+                name="person_nationality_matches_id_number",
+                violation_error_message=_(
+                    "Citizens (ID numbers starting with 1) are Saudi; residents (starting with 2) are not."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(mobile="") | Q(mobile__regex=r"^\+9665[0-9]{8}$"),
+                name="person_mobile_shape",
+                violation_error_message=_(
+                    "Store the mobile number in international form, like +9665XXXXXXXX."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(biometrics_captured_on__isnull=True)
+                | Q(biometrics_captured_on__gte=F("date_of_birth")),
+                name="person_biometrics_after_birth",
+                violation_error_message=_("Biometrics cannot be captured before the date of birth."),
+            ),
+        )
 
     def __str__(self) -> str:
         return f"{self.id_number} {self.full_name}"
@@ -168,11 +281,13 @@ class Person(TimeStamped):
 
     @property
     def full_name_ar(self) -> str:
-        return " ".join((self.first_name_ar, self.father_name_ar, self.grandfather_name_ar, self.family_name_ar))
+        parts = (self.first_name_ar, self.father_name_ar, self.grandfather_name_ar, self.family_name_ar)
+        return " ".join(part for part in parts if part)
 
     @property
     def full_name_en(self) -> str:
-        return " ".join((self.first_name_en, self.father_name_en, self.grandfather_name_en, self.family_name_en))
+        parts = (self.first_name_en, self.father_name_en, self.grandfather_name_en, self.family_name_en)
+        return " ".join(part for part in parts if part)
 
     @property
     def full_name(self) -> str:
@@ -184,25 +299,72 @@ class Person(TimeStamped):
         return self.first_name_ar if get_language() == "ar" else self.first_name_en
 
     def clean(self) -> None:
-        if self.date_of_death and self.date_of_birth and self.date_of_death < self.date_of_birth:
-            raise ValidationError({"date_of_death": _("The date of death cannot be before the date of birth.")})
+        errors: dict[str, ValidationError] = {}
+        civil_today = today()
+        born = self.date_of_birth if isinstance(self.date_of_birth, dt.date) else None
+        died = self.date_of_death if isinstance(self.date_of_death, dt.date) else None
+        if born and born > civil_today:
+            errors["date_of_birth"] = ValidationError(
+                _("The date of birth cannot be in the future."), code="date_of_birth_future"
+            )
+        if died and died > civil_today:
+            errors["date_of_death"] = ValidationError(
+                _("The date of death cannot be in the future."), code="date_of_death_future"
+            )
+        elif died and born and died < born:
+            errors["date_of_death"] = ValidationError(
+                _("The date of death cannot be before the date of birth."), code="date_of_death_before_birth"
+            )
+        if is_valid_id_number(self.id_number or ""):
+            if self.is_citizen and self.nationality != SAUDI_NATIONALITY:
+                errors["nationality"] = ValidationError(
+                    _("A citizen's nationality is Saudi (SA): the ID number starts with 1."),
+                    code="citizen_not_saudi",
+                )
+            elif not self.is_citizen and self.nationality == SAUDI_NATIONALITY:
+                errors["nationality"] = ValidationError(
+                    _("A resident (ID number starting with 2) cannot have Saudi nationality."),
+                    code="resident_saudi",
+                )
+            if self.is_citizen:
+                for field in (
+                    "father_name_ar",
+                    "grandfather_name_ar",
+                    "father_name_en",
+                    "grandfather_name_en",
+                ):
+                    if not getattr(self, field):
+                        errors[field] = ValidationError(
+                            _("A citizen's name has four parts; enter this one."), code="name_part_required"
+                        )
+        if errors:
+            raise ValidationError(errors)
 
 
 class FamilyRecord(TimeStamped):
     """سجل الأسرة: held by the head of the family; lists its members."""
 
-    number = models.CharField(_("family record number"), max_length=10, unique=True)
+    number = models.CharField(
+        _("family record number"), max_length=10, unique=True, validators=[validate_family_record_number]
+    )
     head = models.OneToOneField(
-        Person, on_delete=models.PROTECT, related_name="headed_family_record", verbose_name=_("head of family")
+        Person,
+        on_delete=models.PROTECT,
+        related_name="headed_family_record",
+        verbose_name=_("head of family"),
     )
 
     class Meta:
-        ordering = ["number"]
+        ordering = ("number",)
         verbose_name = _("family record")
         verbose_name_plural = _("family records")
-        constraints = [
-            models.CheckConstraint(condition=Q(number__regex=r"^[0-9]{10}$"), name="family_record_number_shape"),
-        ]
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(number__regex=r"^[0-9]{10}$"),
+                name="family_record_number_shape",
+                violation_error_message=_("The family record number must be 10 digits."),
+            ),
+        )
 
     def __str__(self) -> str:
         return self.number
@@ -232,12 +394,23 @@ class FamilyMember(models.Model):
     class Meta:
         verbose_name = _("family member")
         verbose_name_plural = _("family members")
-        constraints = [
-            models.UniqueConstraint(fields=["family_record", "person"], name="family_member_once_per_record"),
-        ]
+        constraints = (
+            models.UniqueConstraint(
+                fields=["family_record", "person"],
+                name="family_member_once_per_record",
+                violation_error_message=_("This person is already a member of this family record."),
+            ),
+        )
 
     def __str__(self) -> str:
-        return f"{self.family_record_id}: {self.person_id} ({self.relation})"
+        return f"{self.family_record_id}: {self.person_id} ({self.get_relation_display()})"
+
+    def clean(self) -> None:
+        if self.family_record_id and self.person_id and self.family_record.head_id == self.person_id:
+            raise ValidationError(
+                {"person": _("The head of the family is not listed again as a member.")},
+                code="member_is_head",
+            )
 
 
 class DocumentKind(models.TextChoices):
@@ -245,6 +418,17 @@ class DocumentKind(models.TextChoices):
     BIRTH_CERTIFICATE = "birth_certificate", _("Birth certificate")
     DEATH_CERTIFICATE = "death_certificate", _("Death certificate")
     FAMILY_RECORD = "family_record", _("Family record")
+
+
+# The serial number's first letter names the kind, so a serial read over the phone is
+# recognisable at once; nine random digits follow (services.serial_number_new).
+SERIAL_PREFIXES: dict[str, str] = {
+    DocumentKind.NATIONAL_ID_CARD: "N",
+    DocumentKind.BIRTH_CERTIFICATE: "B",
+    DocumentKind.DEATH_CERTIFICATE: "D",
+    DocumentKind.FAMILY_RECORD: "F",
+}
+SERIAL_NUMBER_LENGTH = 10
 
 
 class DocumentStatus(models.TextChoices):
@@ -257,7 +441,11 @@ class DocumentStatus(models.TextChoices):
 
 class Document(TimeStamped):
     """One version of an official document. A reissue is a new row (new serial, version + 1)
-    linked to the one it replaces; the register keeps every version."""
+    linked to the one it replaces; the register keeps every version.
+
+    Status changes only through `services.py`: the database refuses `valid` once a loss was
+    reported, and `replaces` is one-to-one, so a document is replaced at most once.
+    """
 
     kind = models.CharField(_("kind"), max_length=20, choices=DocumentKind.choices, db_index=True)
     holder = models.ForeignKey(
@@ -271,7 +459,7 @@ class Document(TimeStamped):
         related_name="documents",
         verbose_name=_("family record"),
     )
-    serial_number = models.CharField(_("serial number"), max_length=12, unique=True)
+    serial_number = models.CharField(_("serial number"), max_length=SERIAL_NUMBER_LENGTH, unique=True)
     version = models.PositiveSmallIntegerField(_("version"), default=1)
     issue_date = models.DateField(_("issue date"))
     expiry_date = models.DateField(_("expiry date"), null=True, blank=True)
@@ -279,7 +467,11 @@ class Document(TimeStamped):
         Office, on_delete=models.PROTECT, related_name="issued_documents", verbose_name=_("issuing office")
     )
     status = models.CharField(
-        _("status"), max_length=14, choices=DocumentStatus.choices, default=DocumentStatus.VALID, db_index=True
+        _("status"),
+        max_length=14,
+        choices=DocumentStatus.choices,
+        default=DocumentStatus.VALID,
+        db_index=True,
     )
     # Set once, when the loss is reported; the database then refuses `valid` for ever.
     reported_lost_at = models.DateTimeField(_("reported lost at"), null=True, blank=True)
@@ -293,29 +485,71 @@ class Document(TimeStamped):
     )
 
     class Meta:
-        ordering = ["holder_id", "kind", "-version"]
+        ordering = ("holder_id", "kind", "-version")
         verbose_name = _("document")
         verbose_name_plural = _("documents")
-        constraints = [
+        indexes = (
+            # document_expire_due: valid documents whose expiry date has passed.
+            models.Index(fields=["status", "expiry_date"], name="document_status_expiry_idx"),
+        )
+        constraints = (
             models.CheckConstraint(
-                condition=Q(reported_lost_at__isnull=True) | ~Q(status="valid"),
+                condition=Q(reported_lost_at__isnull=True) | ~Q(status=DocumentStatus.VALID),
                 name="document_lost_never_valid_again",
+                violation_error_message=_("A document reported lost can never become valid again."),
             ),
             models.CheckConstraint(
-                condition=Q(expiry_date__isnull=True) | Q(expiry_date__gt=models.F("issue_date")),
+                condition=~Q(status=DocumentStatus.REPORTED_LOST) | Q(reported_lost_at__isnull=False),
+                name="document_lost_has_report_time",
+                violation_error_message=_("A document reported lost must record when the loss was reported."),
+            ),
+            models.CheckConstraint(
+                condition=Q(expiry_date__isnull=True) | Q(expiry_date__gt=F("issue_date")),
                 name="document_expires_after_issue",
+                violation_error_message=_("The expiry date must be after the issue date."),
             ),
-            models.CheckConstraint(condition=Q(version__gte=1), name="document_version_positive"),
             models.CheckConstraint(
-                condition=~Q(kind="family_record") | Q(family_record__isnull=False),
+                condition=~Q(kind=DocumentKind.NATIONAL_ID_CARD) | Q(expiry_date__isnull=False),
+                name="document_id_card_has_expiry",
+                violation_error_message=_("A national ID card must have an expiry date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(version__gte=1),
+                name="document_version_positive",
+                violation_error_message=_("The version starts at 1."),
+            ),
+            models.CheckConstraint(
+                condition=Q(replaces__isnull=True) | Q(version__gte=2),
+                name="document_replacement_is_later_version",
+                violation_error_message=_("A document that replaces another has a version above 1."),
+            ),
+            # A family-record document names its record; no other kind does.
+            models.CheckConstraint(
+                condition=(Q(kind=DocumentKind.FAMILY_RECORD) & Q(family_record__isnull=False))
+                | (~Q(kind=DocumentKind.FAMILY_RECORD) & Q(family_record__isnull=True)),
                 name="document_family_record_names_its_record",
+                violation_error_message=_(
+                    "Only a family record document names a family record, and it must."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(serial_number__regex=r"^[A-Z][0-9]{9}$"),
+                name="document_serial_number_shape",
+                violation_error_message=_("The serial number must be a letter followed by 9 digits."),
             ),
             # One valid document of a kind per holder (a family record's holder is its head).
             models.UniqueConstraint(
-                fields=["holder", "kind"], condition=Q(status="valid"), name="document_one_valid_per_kind"
+                fields=["holder", "kind"],
+                condition=Q(status=DocumentStatus.VALID),
+                name="document_one_valid_per_kind",
+                violation_error_message=_("This person already holds a valid document of this kind."),
             ),
-            models.UniqueConstraint(fields=["holder", "kind", "version"], name="document_version_unique"),
-        ]
+            models.UniqueConstraint(
+                fields=["holder", "kind", "version"],
+                name="document_version_unique",
+                violation_error_message=_("This version of the document already exists."),
+            ),
+        )
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.serial_number} v{self.version}"
@@ -323,6 +557,49 @@ class Document(TimeStamped):
     @property
     def is_valid(self) -> bool:
         return self.status == DocumentStatus.VALID
+
+    def clean(self) -> None:
+        errors: dict[str, ValidationError] = {}
+        if self.issue_date and self.expiry_date and self.expiry_date <= self.issue_date:
+            errors["expiry_date"] = ValidationError(
+                _("The expiry date must be after the issue date."), code="expiry_before_issue"
+            )
+        if self.kind == DocumentKind.NATIONAL_ID_CARD and not self.expiry_date:
+            errors["expiry_date"] = ValidationError(
+                _("A national ID card must have an expiry date."), code="expiry_required"
+            )
+        if self.kind == DocumentKind.FAMILY_RECORD:
+            if not self.family_record_id:
+                errors["family_record"] = ValidationError(
+                    _("Choose the family record this document is issued for."), code="family_record_required"
+                )
+            elif self.holder_id and self.family_record and self.family_record.head_id != self.holder_id:
+                errors["holder"] = ValidationError(
+                    _("A family record document is held by the head of the family."), code="holder_not_head"
+                )
+        elif self.family_record_id:
+            errors["family_record"] = ValidationError(
+                _("Only a family record document names a family record."), code="family_record_not_allowed"
+            )
+        if self.kind == DocumentKind.DEATH_CERTIFICATE and self.holder_id and self.holder.is_alive:
+            errors["holder"] = ValidationError(
+                _("A death certificate can only be issued for a person recorded as deceased."),
+                code="holder_alive",
+            )
+        if self.replaces_id:
+            old = self.replaces
+            if old is not None and (
+                old.holder_id != self.holder_id or old.kind != self.kind or self.version != old.version + 1
+            ):
+                errors["replaces"] = ValidationError(
+                    _(
+                        "A reissue replaces the previous version of the same person's document "
+                        "of the same kind."
+                    ),
+                    code="replaces_mismatch",
+                )
+        if errors:
+            raise ValidationError(errors)
 
 
 class NationalAddress(TimeStamped):
@@ -332,7 +609,9 @@ class NationalAddress(TimeStamped):
         Person, on_delete=models.CASCADE, related_name="national_addresses", verbose_name=_("person")
     )
     is_primary = models.BooleanField(_("primary address"), default=True)
-    building_number = models.CharField(_("building number"), max_length=4, validators=[validate_building_number])
+    building_number = models.CharField(
+        _("building number"), max_length=4, validators=[validate_building_number]
+    )
     street_ar = models.CharField(_("street (Arabic)"), max_length=120)
     street_en = models.CharField(_("street (English)"), max_length=120)
     district_ar = models.CharField(_("district (Arabic)"), max_length=80)
@@ -350,26 +629,63 @@ class NationalAddress(TimeStamped):
     class Meta:
         verbose_name = _("national address")
         verbose_name_plural = _("national addresses")
-        constraints = [
+        constraints = (
             models.UniqueConstraint(
-                fields=["person"], condition=Q(is_primary=True), name="national_address_one_primary"
-            ),
-            models.CheckConstraint(condition=Q(building_number__regex=r"^[0-9]{4}$"), name="address_building_shape"),
-            models.CheckConstraint(condition=Q(postal_code__regex=r"^[1-9][0-9]{4}$"), name="address_postal_shape"),
-            models.CheckConstraint(
-                condition=Q(additional_number__regex=r"^[0-9]{4}$"), name="address_additional_shape"
+                fields=["person"],
+                condition=Q(is_primary=True),
+                name="national_address_one_primary",
+                violation_error_message=_("This person already has a primary national address."),
             ),
             models.CheckConstraint(
-                condition=Q(short_address__regex=r"^[A-Z]{4}[0-9]{4}$"), name="address_short_shape"
+                condition=Q(building_number__regex=r"^[0-9]{4}$"),
+                name="address_building_shape",
+                violation_error_message=_("The building number must be 4 digits, like 2929."),
             ),
-        ]
+            models.CheckConstraint(
+                condition=Q(postal_code__regex=r"^[1-9][0-9]{4}$"),
+                name="address_postal_shape",
+                violation_error_message=_("The postal code must be 5 digits, like 12345."),
+            ),
+            models.CheckConstraint(
+                condition=Q(additional_number__regex=r"^[0-9]{4}$"),
+                name="address_additional_shape",
+                violation_error_message=_("The additional number must be 4 digits, like 8538."),
+            ),
+            models.CheckConstraint(
+                condition=Q(short_address__regex=r"^[A-Z]{4}[0-9]{4}$"),
+                name="address_short_shape",
+                violation_error_message=_(
+                    "The short address must be 4 letters then 4 digits, like RRRD2929."
+                ),
+            ),
+        )
 
     def __str__(self) -> str:
         return f"{self.short_address} {self.postal_code}-{self.additional_number}"
 
     def clean(self) -> None:
-        if self.postal_code and self.region:
+        # Only cross-check parts that are well formed on their own; the field validators have
+        # already said what is wrong with the others, and one message per mistake is enough.
+        errors: dict[str, ValidationError] = {}
+        if self.region and _is_valid(validate_postal_code, self.postal_code):
             try:
                 validate_postal_code_in_region(self.postal_code, self.region)
             except ValidationError as exc:
-                raise ValidationError({"postal_code": exc.messages}) from exc
+                errors["postal_code"] = exc
+        if _is_valid(validate_short_address, self.short_address) and _is_valid(
+            validate_building_number, self.building_number
+        ):
+            try:
+                validate_short_address_matches_building(self.short_address, self.building_number)
+            except ValidationError as exc:
+                errors["short_address"] = exc
+        if errors:
+            raise ValidationError(errors)
+
+
+def _is_valid(validator: Callable[[str], None], value: str) -> bool:
+    try:
+        validator(value)
+    except ValidationError:
+        return False
+    return True

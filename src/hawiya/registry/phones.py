@@ -6,28 +6,44 @@ stored in E.164 (+9665XXXXXXXX).
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from hawiya.core.digits import western_digits
+from hawiya.core.digits import normalise_number
+
+SAUDI_COUNTRY_CODE = 966
+# What is left once digits are normalised and separators removed; phonenumbers would otherwise
+# read letters as a keypad vanity number ("05ABC…") and accept them.
+_TYPED_NUMBER = re.compile(r"\+?[0-9()]+")
+
+
+def _invalid() -> ValidationError:
+    return ValidationError(_("Enter a Saudi mobile number, like 05X XXX XXXX."), code="mobile_invalid")
 
 
 def normalise_mobile(value: str) -> str:
     """A Saudi mobile number as typed → E.164, or ValidationError with a clear message."""
-    raw = western_digits(value or "").strip()
+    raw = normalise_number(value or "").strip()
     if not raw:
         raise ValidationError(_("Enter a mobile number."), code="mobile_required")
+    if not _TYPED_NUMBER.fullmatch(raw):
+        raise _invalid()
     if raw.startswith("00"):
         raw = "+" + raw[2:]
     try:
         number = phonenumbers.parse(raw, "SA")
     except phonenumbers.NumberParseException as exc:
+        raise _invalid() from exc
+    if number.country_code != SAUDI_COUNTRY_CODE:
         raise ValidationError(
-            _("Enter a Saudi mobile number, like 05X XXX XXXX."), code="mobile_invalid"
-        ) from exc
-    if number.country_code != 966 or not phonenumbers.is_valid_number(number):
-        raise ValidationError(_("Enter a Saudi mobile number, like 05X XXX XXXX."), code="mobile_invalid")
+            _("This is not a Saudi number; enter a Saudi mobile number, like 05X XXX XXXX."),
+            code="mobile_not_saudi",
+        )
+    if not phonenumbers.is_valid_number(number):
+        raise _invalid()
     if phonenumbers.number_type(number) != phonenumbers.PhoneNumberType.MOBILE:
         raise ValidationError(
             _("This is a landline number; enter a mobile number that can receive text messages."),
@@ -39,8 +55,9 @@ def normalise_mobile(value: str) -> str:
 def validate_mobile(value: str) -> None:
     """Django validator for a stored number: it must already be in E.164."""
     if normalise_mobile(value) != value:
-        raise ValidationError(_("Store the mobile number in international form, like +9665XXXXXXXX."),
-                              code="mobile_not_e164")
+        raise ValidationError(
+            _("Store the mobile number in international form, like +9665XXXXXXXX."), code="mobile_not_e164"
+        )
 
 
 def mask_mobile(e164: str) -> str:

@@ -1,0 +1,57 @@
+"""Reads of the civil register."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from hawiya.core.errors import ApplicationError, NotFound
+
+from . import errors
+from .id_numbers import parse_id_number
+from .models import Document, Person
+
+
+def person_get_by_id_number(id_number: str) -> Person:
+    """The person with this ID number, typed in any form (Eastern digits, spaces, hyphens).
+
+    Raises ApplicationError `id_number_invalid` (with the validator's message) for a number that
+    cannot exist, and NotFound `person_not_found` for a valid one that is not in the register.
+    """
+    try:
+        number = parse_id_number(id_number)
+    except ValidationError as exc:
+        raise ApplicationError(errors.ID_NUMBER_INVALID, exc.messages[0], field="id_number") from exc
+    try:
+        return Person.objects.get(id_number=number)
+    except Person.DoesNotExist:
+        raise NotFound(
+            errors.PERSON_NOT_FOUND, _("No person with this ID number is in the register.")
+        ) from None
+
+
+def document_history(document: Document) -> list[Document]:
+    """Every version in the document's chain, oldest first, with their issuing offices.
+
+    All versions of a chain share the holder and the kind, so one indexed query fetches them;
+    the chain is then followed through `replaces` in memory (no query per version).
+    """
+    versions = {
+        version.pk: version
+        for version in Document.objects.filter(holder_id=document.holder_id, kind=document.kind)
+        .select_related("issuing_office")
+        .order_by("version")
+    }
+    successor = {version.replaces_id: version for version in versions.values() if version.replaces_id}
+    first = versions.get(document.pk, document)
+    seen = {first.pk}
+    # `seen` only guards against a corrupted cycle written outside the services.
+    while first.replaces_id is not None and first.replaces_id in versions and first.replaces_id not in seen:
+        first = versions[first.replaces_id]
+        seen.add(first.pk)
+    chain: list[Document] = []
+    current: Document | None = first
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = successor.get(current.pk)
+    return chain

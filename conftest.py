@@ -23,9 +23,11 @@ def plain_static_files() -> Iterator[None]:
     """Production serves hashed static files from a manifest written by collectstatic; the suite
     serves them straight from the apps, so it does not depend on a collectstatic run."""
     with override_settings(
+        # The test client and the live server speak plain HTTP; production redirects to HTTPS.
+        SECURE_SSL_REDIRECT=False,
         STORAGES={
             "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-        }
+        },
     ):
         yield

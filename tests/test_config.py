@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _load_settings(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {
-        key: value for key, value in os.environ.items() if not key.startswith(("HAWIYA_", "DATABASE_URL"))
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("HAWIYA_", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"))
     }
     clean.pop("SECRET_KEY", None)
     return subprocess.run(
@@ -84,7 +86,9 @@ def test_pdf_renderer_is_available() -> None:
 def test_deploy_check_passes_with_demo_mode_off(tmp_path: Path) -> None:
     """`manage.py check --deploy` is clean for a production-like environment."""
     clean = {
-        key: value for key, value in os.environ.items() if not key.startswith(("HAWIYA_", "DATABASE_URL"))
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("HAWIYA_", "DATABASE_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"))
     }
     env = {
         **clean,

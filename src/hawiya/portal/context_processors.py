@@ -1,7 +1,65 @@
+"""What every portal page needs: demo flag, the language toggle, help contacts, release date."""
+
+from __future__ import annotations
+
+import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
+from django.urls import translate_url
+from django.utils.translation import get_language
+
+# The date the platform last changed for citizens (DGA wants it in the footer). Bump on release.
+PLATFORM_UPDATED = dt.date(2026, 11, 23)
+
+# Each language is named in itself on the toggle, so a reader of the other language finds it.
+LANGUAGE_SELF_NAMES = {"ar": "العربية", "en": "English"}
+
+# The help line and mailbox. The defaults are placeholders (an unassigned number and a reserved
+# .example domain) so that the demo never sends people to a real government line.
+DEFAULT_SUPPORT_PHONE = "+966 11 000 0000"
+DEFAULT_SUPPORT_EMAIL = "help@hawiya.example"
+
+
+def current_language() -> str:
+    return "en" if (get_language() or settings.LANGUAGE_CODE).startswith("en") else "ar"
+
+
+def same_page_in(request: HttpRequest, language: str) -> str:
+    """The URL of this page in `language`, query string kept.
+
+    translate_url() reverses the resolved view under the other language. A path that resolves to
+    nothing (a 404 page) comes back unchanged, so its language prefix is swapped by hand; the result
+    always starts with "/ar/" or "/en/", never another host.
+    """
+    full_path = request.get_full_path()
+    translated = translate_url(full_path, language)
+    if translated != full_path:
+        return translated
+    query = request.META.get("QUERY_STRING", "")
+    suffix = f"?{query}" if query else ""
+    for code in LANGUAGE_SELF_NAMES:
+        prefix = f"/{code}/"
+        if request.path.startswith(prefix):
+            return f"/{language}/{request.path[len(prefix) :]}{suffix}"
+    return f"/{language}/"
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
-    return {}
+    language = current_language()
+    other = "en" if language == "ar" else "ar"
+    match = getattr(request, "resolver_match", None)
+    return {
+        "DEMO": bool(settings.DEMO),
+        "DGA_REGISTRATION": getattr(settings, "HAWIYA_DGA_REGISTRATION", ""),
+        "other_language": {
+            "code": other,
+            "name": LANGUAGE_SELF_NAMES[other],
+            "url": same_page_in(request, other),
+        },
+        "current_view": match.view_name if match else "",
+        "platform_updated": PLATFORM_UPDATED,
+        "support_phone": getattr(settings, "HAWIYA_SUPPORT_PHONE", DEFAULT_SUPPORT_PHONE),
+        "support_email": getattr(settings, "HAWIYA_SUPPORT_EMAIL", DEFAULT_SUPPORT_EMAIL),
+    }

@@ -1,34 +1,129 @@
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+"""Citizen portal pages: the shell (home, service start pages, footer pages, errors) and probes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.conf import settings
+from django.db import connections
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.template import loader
+from django.templatetags.static import static
+from django.utils.cache import patch_vary_headers
+from django.views.decorators.csrf import requires_csrf_token
+from django.views.decorators.http import require_safe
+
+from .catalogue import SERVICES, service_by_slug
+from .context_processors import DEFAULT_SUPPORT_PHONE
+
+logger = logging.getLogger(__name__)
+
+# "/" only ever sends people to one of these: the cookie's value is looked up, never echoed.
+LANGUAGE_HOMES = {"ar": "/ar/", "en": "/en/"}
+
+# Each footer page shows its own last-updated date (DGA), separate from the platform's.
+CONTENT_PAGES: dict[str, dt.date] = {
+    "privacy": dt.date(2026, 11, 23),
+    "cookies": dt.date(2026, 11, 23),
+    "accessibility": dt.date(2026, 11, 23),
+    "terms": dt.date(2026, 11, 23),
+    "contact": dt.date(2026, 11, 23),
+}
+SERVICE_PAGES_UPDATED = dt.date(2026, 11, 23)
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def root(request: HttpRequest) -> HttpResponse:
-    return redirect("/ar/")
+    """Send "/" to the language last used (the cookie set by remember_language), Arabic by default."""
+    remembered = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    response = HttpResponseRedirect(LANGUAGE_HOMES.get(remembered, LANGUAGE_HOMES["ar"]))
+    patch_vary_headers(response, ["Cookie"])
+    return response
 
 
-def healthz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+@require_safe
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers. Touches nothing else, so a slow database never restarts it."""
+    return _no_store(JsonResponse({"status": "ok"}))
 
 
-def readyz(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+@require_safe
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Readiness: the default database answers `SELECT 1`. Failure is a 503, never a 500 or a trace."""
+    try:
+        with connections["default"].cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:
+        # Whatever broke (DatabaseError, OperationalError, a driver error), the probe answers
+        # "not ready"; the detail goes to the log, never to the caller.
+        logger.warning("readyz: database check failed", exc_info=True)
+        return _no_store(JsonResponse({"status": "unavailable", "database": "error"}, status=503))
+    return _no_store(JsonResponse({"status": "ok", "database": "ok"}))
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/home.html")
+    return render(request, "portal/home.html", {"services": SERVICES})
 
 
+def service_start(request: HttpRequest, slug: str) -> HttpResponse:
+    service = service_by_slug(slug)
+    if service is None:
+        raise Http404("unknown service")
+    context = {
+        "service": service,
+        "related_services": [other for other in SERVICES if other.slug != service.slug],
+        "page_updated": SERVICE_PAGES_UPDATED,
+    }
+    return render(request, service.template, context)
+
+
+def content_page(request: HttpRequest, page: str) -> HttpResponse:
+    if page not in CONTENT_PAGES:
+        raise Http404("unknown page")
+    context = {
+        "page_updated": CONTENT_PAGES[page],
+        "cookie_names": {
+            "session": settings.SESSION_COOKIE_NAME,
+            "csrf": settings.CSRF_COOKIE_NAME,
+            "language": settings.LANGUAGE_COOKIE_NAME,
+        },
+    }
+    return render(request, f"portal/content/{page}.html", context)
+
+
+@requires_csrf_token
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return HttpResponse(status=400)
+    return render(request, "portal/errors/400.html", status=400)
 
 
+@requires_csrf_token
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return HttpResponse(status=403)
+    return render(request, "portal/errors/403.html", status=403)
 
 
+@requires_csrf_token
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return HttpResponse(status=404)
+    return render(request, "portal/errors/404.html", status=404)
 
 
+@requires_csrf_token
 def server_error(request: HttpRequest) -> HttpResponse:
-    return HttpResponse(status=500)
+    """500: rendered without the request or context processors, which may be what failed."""
+    try:
+        stylesheet = static("portal/hawiya.css")
+    except Exception:
+        # A missing static manifest must not turn the error page itself into a second error.
+        stylesheet = ""
+    template = loader.get_template("portal/errors/500.html")
+    context = {
+        "stylesheet": stylesheet,
+        "support_phone": getattr(settings, "HAWIYA_SUPPORT_PHONE", DEFAULT_SUPPORT_PHONE),
+    }
+    return HttpResponse(template.render(context), status=500)

@@ -1,0 +1,85 @@
+"""Browser tests: Playwright's sync API driving Debian's Chromium against pytest-django's live_server.
+
+Never downloads a browser. Without /usr/bin/chromium the tests fail (not skip): a missing browser
+must not pass CI silently.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM then refuses to run in it
+# ("async unsafe") although the calls are in fact synchronous.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _e2e_server_settings() -> Iterator[None]:
+    # Session-wide and autouse, so it is in force before live_server builds its handler: the
+    # SecurityMiddleware reads SECURE_SSL_REDIRECT once, when the middleware chain is built, and
+    # the live server speaks plain HTTP. (Static files: the root conftest switches the suite to
+    # plain StaticFilesStorage, so no collectstatic is needed.)
+    from django.test.utils import override_settings
+
+    with override_settings(SECURE_SSL_REDIRECT=False):
+        yield
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def _browser_holder(playwright: Playwright) -> Iterator[dict[str, Browser]]:
+    holder: dict[str, Browser] = {}
+    yield holder
+    if "browser" in holder:
+        holder["browser"].close()
+
+
+@pytest.fixture
+def browser(_browser_holder: dict[str, Browser], playwright: Playwright) -> Callable[..., Browser]:
+    """A launcher, called inside the test so a missing Chromium is a test failure, not an error."""
+
+    def launch(executable: Path = CHROMIUM) -> Browser:
+        if not executable.exists():
+            pytest.fail("install Debian's chromium: apt-get install chromium")
+        if "browser" not in _browser_holder:
+            _browser_holder["browser"] = playwright.chromium.launch(
+                executable_path=str(executable), args=CHROMIUM_ARGS
+            )
+        return _browser_holder["browser"]
+
+    return launch
+
+
+@pytest.fixture
+def open_page(browser: Callable[..., Browser]) -> Iterator[Callable[[int], Page]]:
+    """open_page(width) → a fresh page (own cookies) with a 740 px tall viewport of that width."""
+    contexts = []
+
+    def make(width: int) -> Page:
+        context = browser().new_context(viewport={"width": width, "height": 740}, locale="ar-SA")
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

@@ -447,7 +447,9 @@ class Document(TimeStamped):
     reported, and `replaces` is one-to-one, so a document is replaced at most once.
     """
 
-    kind = models.CharField(_("kind"), max_length=20, choices=DocumentKind.choices, db_index=True)
+    # No single-column indexes on kind or status: few distinct values, and every insert of the
+    # seeded register pays for them; (status, expiry_date) and the partial indexes serve the reads.
+    kind = models.CharField(_("kind"), max_length=20, choices=DocumentKind.choices)
     holder = models.ForeignKey(
         Person, on_delete=models.PROTECT, related_name="documents", verbose_name=_("holder")
     )
@@ -471,7 +473,6 @@ class Document(TimeStamped):
         max_length=14,
         choices=DocumentStatus.choices,
         default=DocumentStatus.VALID,
-        db_index=True,
     )
     # Set once, when the loss is reported; the database then refuses `valid` for ever.
     reported_lost_at = models.DateTimeField(_("reported lost at"), null=True, blank=True)

@@ -66,7 +66,15 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
+# Hawiya's apps come first: their templates and their Arabic translations win over Django's own
+# for identical strings ("Email", "Page not found").
 INSTALLED_APPS = [
+    "hawiya.config.apps.HawiyaConfig",
+    "hawiya.core",
+    "hawiya.notifications",
+    "hawiya.registry",
+    "hawiya.identity",
+    "hawiya.portal",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -76,12 +84,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
-    "hawiya.config.apps.HawiyaConfig",
-    "hawiya.core",
-    "hawiya.notifications",
-    "hawiya.registry",
-    "hawiya.identity",
-    "hawiya.portal",
 ]
 
 MIDDLEWARE = [
@@ -125,6 +127,9 @@ DATABASES = {
         os.environ.get("DATABASE_URL", DEFAULT_SQLITE_URL), conn_max_age=60, conn_health_checks=True
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A dead database must make /readyz answer 503 quickly, not hang the probe.
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
@@ -163,11 +168,19 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# NIST SP 800-63B instead of composition rules (identity/passwords.py): 8-128 characters of
+# anything, not a common password, not containing the ID number, username or names.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 8}},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {
+        "NAME": "hawiya.identity.passwords.LengthValidator",
+        "OPTIONS": {"min_length": 8, "max_length": 128},
+    },
+    {"NAME": "hawiya.identity.passwords.CommonPasswordValidator"},
+    {"NAME": "hawiya.identity.passwords.PersonalInformationValidator"},
 ]
+# Absolute session lifetime 12 hours; the idle timeout is enforced by the portal.
+SESSION_COOKIE_AGE = 12 * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- Language and time --------------------------------------------------------------------------
 LANGUAGE_CODE = "ar"
@@ -201,6 +214,8 @@ SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS and env_bool("HAWIYA_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("HAWIYA_BEHIND_PROXY") else None
+# Load-balancer probes speak plain HTTP inside the cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS

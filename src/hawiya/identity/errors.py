@@ -1,0 +1,156 @@
+"""Stable error codes of the identity app, each with the message the person reads.
+
+Pages and APIs show `ApplicationError.message` (translated lazily, in the active language) and
+switch on `ApplicationError.code`. Extra values a page may need travel in `ApplicationError.extra`:
+`seconds` (resend_too_soon, too_many_codes), `locked_until` (account_locked), `errors`
+(password_invalid: every message).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from django.utils.functional import Promise, lazy
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+
+from hawiya.core.clock import RIYADH
+from hawiya.core.errors import ApplicationError, NotFound
+
+# Codes and limits
+RESEND_TOO_SOON = "resend_too_soon"
+TOO_MANY_CODES = "too_many_codes"
+CODE_INVALID = "code_invalid"
+CODE_REQUIRED = "code_required"
+CODE_ATTEMPTS_EXCEEDED = "code_attempts_exceeded"
+CHALLENGE_EXPIRED = "challenge_expired"
+IP_THROTTLED = "ip_throttled"
+# Accounts and sign-in
+INVALID_CREDENTIALS = "invalid_credentials"
+ACCOUNT_LOCKED = "account_locked"
+ACCOUNT_BLOCKED = "account_blocked"
+NO_SIGN_IN_METHOD = "no_sign_in_method"
+METHOD_LOCKED = "method_locked"
+METHOD_NOT_AVAILABLE = "method_not_available"
+NO_MOBILE = "no_mobile"
+TOTP_INVALID = "totp_invalid"
+RECOVERY_CODE_INVALID = "recovery_code_invalid"
+CURRENT_PASSWORD_WRONG = "current_password_wrong"  # noqa: S105 (an error code)
+REAUTHENTICATION_REQUIRED = "reauthentication_required"
+# Activation
+ID_NUMBER_INVALID = "id_number_invalid"
+MOBILE_INVALID = "mobile_invalid"
+TERMS_NOT_ACCEPTED = "terms_not_accepted"
+USERNAME_INVALID = "username_invalid"
+USERNAME_TAKEN = "username_taken"
+ALREADY_ACTIVATED = "already_activated"
+PASSWORD_INVALID = "password_invalid"  # noqa: S105 (an error code)
+# Factors, sessions, history
+AUTHENTICATOR_ALREADY_ACTIVE = "authenticator_already_active"
+AUTHENTICATOR_NOT_FOUND = "authenticator_not_found"
+SESSION_NOT_FOUND = "session_not_found"
+SECURITY_EVENT_NOT_FOUND = "security_event_not_found"
+
+MESSAGES: dict[str, Promise] = {
+    CODE_INVALID: _("The code is wrong or has expired. Check the latest message or ask for a new code."),
+    CODE_REQUIRED: _("Enter the 6-digit code."),
+    CODE_ATTEMPTS_EXCEEDED: _(
+        "This code was entered wrongly too many times and can no longer be used. Ask for a new code."
+    ),
+    CHALLENGE_EXPIRED: _("This step has expired or was already completed. Please start again."),
+    IP_THROTTLED: _(
+        "There have been too many unsuccessful attempts from this connection. Please wait 10 minutes "
+        "and try again."
+    ),
+    INVALID_CREDENTIALS: _(
+        "The username or ID number and password do not match our records. Check them and try again."
+    ),
+    ACCOUNT_BLOCKED: _(
+        "Sign-in to this account is paused because activity on it was reported as not the holder's. "
+        "Reset your password to continue."
+    ),
+    NO_SIGN_IN_METHOD: _(
+        "No sign-in method is available for this account. Please visit a civil-affairs office for help."
+    ),
+    METHOD_LOCKED: _("This sign-in method is locked on this account. Choose another method."),
+    METHOD_NOT_AVAILABLE: _("This sign-in method is not set up on this account. Choose another method."),
+    NO_MOBILE: _(
+        "There is no mobile number on record to send a code to. Please visit a civil-affairs office "
+        "to add one."
+    ),
+    TOTP_INVALID: _("The code is wrong. Enter the code your authenticator app shows now."),
+    RECOVERY_CODE_INVALID: _("This recovery code is wrong or has already been used."),
+    CURRENT_PASSWORD_WRONG: _("Your current password is not right. Check it and try again."),
+    REAUTHENTICATION_REQUIRED: _("For your security, confirm it is you before making this change."),
+    ID_NUMBER_INVALID: _("Enter a valid national ID or Iqama number."),
+    MOBILE_INVALID: _("Enter a Saudi mobile number, like 05X XXX XXXX."),
+    TERMS_NOT_ACCEPTED: _("To activate your account, accept the terms of use."),
+    USERNAME_INVALID: _(
+        "Choose a username of 4 to 30 characters using English letters, digits, dots, hyphens or "
+        "underscores, with at least one letter."
+    ),
+    USERNAME_TAKEN: _("This username is already taken. Choose another one."),
+    ALREADY_ACTIVATED: _("An account is already active for this ID number. Sign in instead."),
+    PASSWORD_INVALID: _("Choose a different password."),
+    AUTHENTICATOR_ALREADY_ACTIVE: _(
+        "An authenticator app is already set up. Remove it first to set up another one."
+    ),
+    AUTHENTICATOR_NOT_FOUND: _("There is no authenticator app set up on this account."),
+    SESSION_NOT_FOUND: _("This session no longer exists."),
+    SECURITY_EVENT_NOT_FOUND: _("This activity could not be found."),
+}
+
+_RESEND_TOO_SOON = ngettext_lazy(
+    "You can ask for a new code in %(seconds)d second.",
+    "You can ask for a new code in %(seconds)d seconds.",
+    "seconds",
+)
+_TOO_MANY_CODES = ngettext_lazy(
+    "You have asked for the maximum number of codes for now. You can ask again in %(minutes)d minute.",
+    "You have asked for the maximum number of codes for now. You can ask again in %(minutes)d minutes.",
+    "minutes",
+)
+_ACCOUNT_LOCKED = _(
+    "For your safety, sign-in to this account is paused until %(time)s (Riyadh time) after too many "
+    "unsuccessful attempts. You can reset your password meanwhile."
+)
+
+ALL_CODES = frozenset(
+    {*MESSAGES, RESEND_TOO_SOON, TOO_MANY_CODES, ACCOUNT_LOCKED},
+)
+
+
+def _lazy_format(message: Promise, values: dict[str, Any]) -> Promise:
+    # `lazy % values` would translate at once; this keeps the message in the language active
+    # when it is shown, like the other messages.
+    return cast(Promise, lazy(lambda: str(message % values), str)())
+
+
+def error(code: str, *, field: str | None = None, **extra: Any) -> ApplicationError:
+    """The ApplicationError for `code`, with its message."""
+    if code in (SESSION_NOT_FOUND, SECURITY_EVENT_NOT_FOUND):
+        return NotFound(code, MESSAGES[code], field=field, **extra)
+    return ApplicationError(code, MESSAGES[code], field=field, **extra)
+
+
+def resend_too_soon(seconds: int) -> ApplicationError:
+    seconds = max(1, seconds)
+    return ApplicationError(
+        RESEND_TOO_SOON, _lazy_format(_RESEND_TOO_SOON, {"seconds": seconds}), seconds=seconds
+    )
+
+
+def too_many_codes(seconds: int) -> ApplicationError:
+    seconds = max(1, seconds)
+    minutes = max(1, -(-seconds // 60))
+    return ApplicationError(
+        TOO_MANY_CODES, _lazy_format(_TOO_MANY_CODES, {"minutes": minutes}), seconds=seconds
+    )
+
+
+def account_locked(locked_until: dt.datetime) -> ApplicationError:
+    time = locked_until.astimezone(RIYADH).strftime("%H:%M")
+    return ApplicationError(
+        ACCOUNT_LOCKED, _lazy_format(_ACCOUNT_LOCKED, {"time": time}), locked_until=locked_until
+    )

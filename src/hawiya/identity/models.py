@@ -1,0 +1,320 @@
+"""Accounts of the digital identity, and the state that keeps them safe.
+
+The user model is Hawiya's own from the first migration (Django cannot swap it later without
+pain): a citizen's or resident's account is bound to exactly one person of the civil register;
+staff accounts (officers, administrators) have no person.
+
+Account-security state lives in its own tables, never on the user row (ADR 0006): one-time codes
+and the challenges they belong to, the failure counter that locks an account, the authenticator
+app and recovery codes, the list of signed-in sessions, locked sign-in methods and the
+person-facing history of security events. Secrets are stored only as keyed hashes, except the
+authenticator app's shared secret, which verification needs in clear.
+
+Models hold fields and constraints only; every write goes through `services.py`.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+
+from hawiya.core import clock
+from hawiya.notifications.models import SmsMessage
+from hawiya.registry.models import Person
+
+
+class Language(models.TextChoices):
+    ARABIC = "ar", "العربية"
+    ENGLISH = "en", "English"
+
+
+class User(AbstractUser):
+    """An account: a person's digital identity, or a staff member's sign-in."""
+
+    person = models.OneToOneField(
+        Person,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="account",
+        verbose_name=_("person in the civil register"),
+        help_text=_("Empty for staff accounts. One account per person."),
+    )
+    preferred_language = models.CharField(
+        _("preferred language"), max_length=2, choices=Language.choices, default=Language.ARABIC
+    )
+    password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
+
+    class Meta(AbstractUser.Meta):  # type: ignore[name-defined]
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        swappable = "AUTH_USER_MODEL"
+        constraints = (
+            # Usernames are stored in lower case by the services; this also stops an account
+            # written elsewhere (the admin) from differing from another only by case.
+            models.UniqueConstraint(
+                Lower("username"),
+                name="user_username_case_insensitive_unique",
+                violation_error_message=_("This username is already taken."),
+            ),
+        )
+
+
+class Purpose(models.TextChoices):
+    """What a challenge (and the one-time code sent for it) is for. A code verifies one purpose only."""
+
+    ACTIVATION = "activation", _("account activation")
+    SIGN_IN = "sign_in", _("sign-in")
+    PASSWORD_RESET = "password_reset", _("password reset")
+    REAUTHENTICATION = "reauthentication", _("confirming it is you")
+    MOBILE_CHANGE_OLD = "mobile_change_old", _("mobile number change (current number)")
+    MOBILE_CHANGE_NEW = "mobile_change_new", _("mobile number change (new number)")
+
+
+class OneTimeCode(models.Model):
+    """A challenge — one step of a journey that needs a second proof — and its current SMS code.
+
+    The page keeps only the public `challenge` token in the session. The code itself is never
+    stored: `code_hash` is an HMAC of the challenge and the code (keyed by SECRET_KEY). A resend
+    replaces the hash, so the previous code can no longer verify. Activation and password-reset
+    challenges are created for every request, matching or not; those whose details did not match
+    the register have no person and a hash no code can produce (no enumeration).
+    """
+
+    challenge = models.CharField(_("challenge"), max_length=64, unique=True, editable=False)
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    person = models.ForeignKey(
+        Person,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="one_time_codes",
+        verbose_name=_("person"),
+    )
+    user = models.ForeignKey(
+        "identity.User",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="one_time_codes",
+        verbose_name=_("account"),
+    )
+    # Which hourly send quota the codes count against (CodeSendQuota.key).
+    rate_key = models.CharField(_("send quota"), max_length=80, editable=False)
+    code_hash = models.CharField(_("code hash"), max_length=64, blank=True, default="", editable=False)
+    sent_at = models.DateTimeField(_("last sent at"), null=True, blank=True)
+    code_expires_at = models.DateTimeField(_("code expires at"), null=True, blank=True)
+    send_count = models.PositiveSmallIntegerField(_("codes sent"), default=0)
+    wrong_attempts = models.PositiveSmallIntegerField(_("wrong codes for the current code"), default=0)
+    sms = models.ForeignKey(
+        SmsMessage,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("last text message"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+    expires_at = models.DateTimeField(_("challenge expires at"))
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("one-time code")
+        verbose_name_plural = _("one-time codes")
+        indexes = (models.Index(fields=["expires_at"], name="otc_expires_idx"),)
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+
+class CodeSendQuota(models.Model):
+    """The recent SMS sends of one account or ID number: at most N per hour.
+
+    One row per key, locked while a send is decided, so parallel requests cannot both take the
+    last place. Keys are opaque (an account id, or an HMAC of an ID number), never an ID number.
+    """
+
+    key = models.CharField(_("key"), max_length=80, unique=True)
+    recent_sends = models.JSONField(_("recent sends"), default=list)
+
+    class Meta:
+        verbose_name = _("code send quota")
+        verbose_name_plural = _("code send quotas")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class SignInGuard(models.Model):
+    """One account's failed attempts (wrong passwords and codes together) and its lock.
+
+    `failures` is only ever changed by one atomic SQL statement (services), so parallel wrong
+    guesses are all counted. `blocked_at` is set when the holder reports an event that was not
+    them: sign-in stays closed until they reset the password.
+    """
+
+    user = models.OneToOneField(
+        "identity.User",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="sign_in_guard",
+        verbose_name=_("account"),
+    )
+    failures = models.PositiveIntegerField(_("failed attempts"), default=0)
+    last_failure_at = models.DateTimeField(_("last failure at"), null=True, blank=True)
+    locked_until = models.DateTimeField(_("locked until"), null=True, blank=True)
+    blocked_at = models.DateTimeField(
+        _("blocked at"),
+        null=True,
+        blank=True,
+        help_text=_("Set when the holder reported activity that was not them; cleared by a password reset."),
+    )
+
+    class Meta:
+        verbose_name = _("sign-in guard")
+        verbose_name_plural = _("sign-in guards")
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.failures}"
+
+
+class SecurityEvent(models.Model):
+    """One line of the holder's security history ("Signed in from … at …"). Never a secret."""
+
+    class Kind(models.TextChoices):
+        SIGN_IN = "sign_in", _("Signed in")
+        SIGN_IN_FAILED = "sign_in_failed", _("Unsuccessful sign-in attempt")
+        CODE_SENT = "code_sent", _("Security code sent")
+        PASSWORD_CHANGED = "password_changed", _("Password changed")
+        FACTOR_ADDED = "factor_added", _("Sign-in method added")
+        FACTOR_REMOVED = "factor_removed", _("Sign-in method removed")
+        ACCOUNT_LOCKED = "account_locked", _("Sign-in paused after failed attempts")
+        ACTIVATION = "activation", _("Account activated")
+        PASSWORD_RESET = "password_reset", _("Password reset")
+        METHOD_LOCKED = "method_locked", _("Sign-in method locked")
+        METHOD_UNLOCKED = "method_unlocked", _("Sign-in method unlocked")
+        REPORT_NOT_ME = "report_not_me", _("Reported as not you")
+
+    user = models.ForeignKey(
+        "identity.User", on_delete=models.CASCADE, related_name="security_events", verbose_name=_("account")
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    occurred_at = models.DateTimeField(_("when"), default=clock.now)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True, default="")
+    # Which method (sms, totp, recovery, password) or what was changed; a short code, never a value.
+    detail = models.CharField(_("detail"), max_length=40, blank=True, default="")
+    related_event = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("about")
+    )
+    reported_at = models.DateTimeField(_("reported as not the holder at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("security event")
+        verbose_name_plural = _("security events")
+        ordering = ("-occurred_at", "-id")
+        indexes = (models.Index(fields=["user", "-occurred_at"], name="security_event_user_idx"),)
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class UserSession(models.Model):
+    """A signed-in browser, so the holder can see and end it. Its key is Django's session key."""
+
+    user = models.ForeignKey(
+        "identity.User", on_delete=models.CASCADE, related_name="sessions", verbose_name=_("account")
+    )
+    session_key = models.CharField(_("session key"), max_length=40, unique=True, editable=False)
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(_("signed in at"), default=clock.now)
+    last_seen_at = models.DateTimeField(_("last seen at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("signed-in session")
+        verbose_name_plural = _("signed-in sessions")
+        ordering = ("-last_seen_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class Method(models.TextChoices):
+    """Second factors at sign-in."""
+
+    SMS = "sms", _("text message to the mobile number on record")
+    TOTP = "totp", _("authenticator app")
+    RECOVERY = "recovery", _("recovery code")
+
+
+class MethodLock(models.Model):
+    """A sign-in method the holder (or an officer) has locked: it can neither send nor verify."""
+
+    user = models.ForeignKey(
+        "identity.User", on_delete=models.CASCADE, related_name="method_locks", verbose_name=_("account")
+    )
+    method = models.CharField(
+        _("method"),
+        max_length=10,
+        choices=[(Method.SMS, Method.SMS.label), (Method.TOTP, Method.TOTP.label)],
+    )
+    locked_at = models.DateTimeField(_("locked at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("locked sign-in method")
+        verbose_name_plural = _("locked sign-in methods")
+        constraints = (
+            models.UniqueConstraint(fields=["user", "method"], name="method_lock_once"),
+            models.CheckConstraint(condition=Q(method__in=["sms", "totp"]), name="method_lock_method_valid"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.method}"
+
+
+class AuthenticatorApp(models.Model):
+    """The holder's authenticator app (RFC 6238). Active once confirmed with a valid code.
+
+    `last_used_step` is the 30-second time step of the last accepted code: a code of that step or
+    an earlier one is refused, so a code cannot be replayed within its window.
+    """
+
+    user = models.OneToOneField(
+        "identity.User", on_delete=models.CASCADE, related_name="authenticator_app", verbose_name=_("account")
+    )
+    # Base32, as pyotp and the apps read it. Verification needs it in clear (see the report).
+    secret = models.CharField(_("secret"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    last_used_step = models.BigIntegerField(_("last time step used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("authenticator app")
+        verbose_name_plural = _("authenticator apps")
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ({'active' if self.confirmed_at else 'pending'})"
+
+
+class RecoveryCode(models.Model):
+    """One of the holder's ten recovery codes, stored as a keyed hash; each works once."""
+
+    user = models.ForeignKey(
+        "identity.User", on_delete=models.CASCADE, related_name="recovery_codes", verbose_name=_("account")
+    )
+    code_hash = models.CharField(_("code hash"), max_length=64, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("recovery code")
+        verbose_name_plural = _("recovery codes")
+        constraints = (models.UniqueConstraint(fields=["user", "code_hash"], name="recovery_code_unique"),)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ({'used' if self.used_at else 'unused'})"

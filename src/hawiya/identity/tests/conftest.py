@@ -1,0 +1,68 @@
+"""Fixtures of the identity tests: a movable clock, fast password hashing, an empty cache."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.utils import translation
+
+START = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
+
+
+class Clock:
+    """hawiya.core.clock.now, pinned and moved by hand."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.current = start
+
+    def now(self) -> dt.datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> dt.datetime:
+        self.current += dt.timedelta(**delta)
+        return self.current
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    pinned = Clock(START)
+    monkeypatch.setattr("hawiya.core.clock.now", pinned.now)
+    return pinned
+
+
+@pytest.fixture(autouse=True)
+def fast_hashers(request: pytest.FixtureRequest, settings: Any) -> None:
+    """Argon2 with production costs takes ~0.2 s a hash; tests that are about hashing ask for
+    `real_hashers` instead."""
+    if "real_hashers" not in request.fixturenames:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def real_hashers(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.Argon2PasswordHasher",
+        "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    ]
+
+
+@pytest.fixture(autouse=True)
+def empty_cache() -> Iterator[None]:
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def demo_sms(settings: Any) -> None:
+    settings.HAWIYA_SMS_CLIENT = "demo"
+
+
+@pytest.fixture
+def english() -> Iterator[None]:
+    with translation.override("en"):
+        yield

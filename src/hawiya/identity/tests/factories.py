@@ -1,0 +1,96 @@
+"""Factories for the identity tests: accounts are made through the activation services.
+
+Persons come from the register's own factories (valid ID numbers via check_digit). The one-time
+code a service sent is read back from the SMS outbox row (the demo client keeps the body).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+from hawiya.identity import services
+from hawiya.identity.models import User
+from hawiya.notifications.models import SmsMessage
+from hawiya.registry.models import Person
+from hawiya.registry.tests.factories import make_person, next_id_number
+
+__all__ = [
+    "PASSWORD",
+    "activate",
+    "last_code",
+    "make_account",
+    "make_citizen",
+    "make_person",
+    "next_id_number",
+    "next_mobile",
+    "person_of",
+    "sign_in",
+]
+
+PASSWORD = "correct horse battery staple"
+IP = "192.0.2.10"
+UA = "Mozilla/5.0 (test)"
+_usernames = itertools.count(1)
+_mobiles = itertools.count(1)
+_CODE = re.compile(r"\b([0-9]{6})\b")
+
+
+def person_of(user: User) -> Person:
+    """The account's person (test accounts always have one)."""
+    assert user.person is not None
+    return user.person
+
+
+def next_mobile() -> str:
+    """A Saudi mobile number no other test person has (E.164)."""
+    return f"+96655{next(_mobiles):07d}"
+
+
+def make_citizen(**overrides: Any) -> Person:
+    """A living citizen with a mobile number of their own on record."""
+    overrides.setdefault("mobile", next_mobile())
+    return make_person(**overrides)
+
+
+def last_code(to: str) -> str:
+    """The code in the latest one-time-code message to `to` (E.164)."""
+    message = SmsMessage.objects.filter(to=to, template="one_time_code").order_by("-queued_at", "-id").first()
+    assert message is not None, f"no code was sent to {to}"
+    match = _CODE.search(message.body)
+    assert match is not None
+    return match.group(1)
+
+
+def activate(person: Person, *, username: str | None = None, password: str = PASSWORD, ip: str = IP) -> User:
+    """Activate `person`'s account through the services, as the activation pages do."""
+    start = services.activation_start(
+        id_number=person.id_number, date_of_birth=person.date_of_birth, mobile=person.mobile, ip=ip
+    )
+    services.activation_verify(challenge=start.challenge, code=last_code(person.mobile), ip=ip)
+    return services.activation_complete(
+        challenge=start.challenge,
+        username=username or f"user.{next(_usernames)}",
+        password=password,
+        accepted_terms=True,
+        ip=ip,
+    )
+
+
+def make_account(*, password: str = PASSWORD, username: str | None = None, **person_fields: Any) -> User:
+    """A living citizen with a mobile number on record and an activated account."""
+    return activate(make_citizen(**person_fields), username=username, password=password)
+
+
+def sign_in(user: User, *, password: str = PASSWORD, ip: str = IP) -> User:
+    """A complete sign-in with password and SMS code."""
+    challenge = services.sign_in_start(login=user.username, password=password, ip=ip, user_agent=UA)
+    services.sign_in_send_sms_code(challenge=challenge.challenge, ip=ip)
+    return services.sign_in_verify(
+        challenge=challenge.challenge,
+        code=last_code(person_of(user).mobile),
+        method="sms",
+        ip=ip,
+        user_agent=UA,
+    )

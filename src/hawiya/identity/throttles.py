@@ -1,0 +1,174 @@
+"""Counters that slow guessing down: per account (database), per IP (cache), per code quota.
+
+- Per account: `SignInGuard.failures` counts wrong passwords and wrong codes together; the 10th
+  locks the account for 10 minutes. It is changed by ONE atomic `UPDATE … RETURNING` statement,
+  so parallel wrong guesses are all counted and exactly one of them sees the lock happen.
+- Per IP: failures and unauthenticated starts in the cache (`cache.add` then `cache.incr`, atomic
+  on Redis; the local-memory cache is per process, so use Redis with several processes).
+- Per account or ID number: at most 5 code sends an hour (`CodeSendQuota`, row-locked).
+
+The failure counter is never reset by a resend (NIST SP 800-63B-4): only a complete successful
+sign-in resets it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from . import errors
+from .models import CodeSendQuota, SignInGuard
+
+FAILURE_LIMIT = 10
+LOCK_DURATION = dt.timedelta(minutes=10)
+CODE_SENDS_PER_HOUR = 5
+QUOTA_WINDOW = dt.timedelta(hours=1)
+RESEND_INTERVAL = dt.timedelta(seconds=60)
+IP_WINDOW_SECONDS = 600
+
+IP_FAILURES = "failures"
+IP_STARTS = "starts"
+
+
+def ip_limit(bucket: str) -> int:
+    """Per-IP limit per 10 minutes. Settings HAWIYA_IP_FAILURE_LIMIT (30) and HAWIYA_IP_START_LIMIT
+    (20) tune them: mobile carriers put many people behind one address."""
+    if bucket == IP_STARTS:
+        return int(getattr(settings, "HAWIYA_IP_START_LIMIT", 20))
+    return int(getattr(settings, "HAWIYA_IP_FAILURE_LIMIT", 30))
+
+
+def _ip_cache_key(ip: str, bucket: str) -> str:
+    digest = hashlib.sha256((ip or "-").encode()).hexdigest()[:32]
+    return f"hawiya:identity:ip:{bucket}:{digest}"
+
+
+def ip_check(ip: str, bucket: str = IP_FAILURES) -> None:
+    """Raise `ip_throttled` when `ip` has used up its allowance in `bucket`."""
+    if int(cache.get(_ip_cache_key(ip, bucket), 0)) >= ip_limit(bucket):
+        raise errors.error(errors.IP_THROTTLED)
+
+
+def ip_record(ip: str, bucket: str = IP_FAILURES) -> int:
+    """Count one event for `ip` in `bucket` (window: 10 minutes from the first); returns the count."""
+    key = _ip_cache_key(ip, bucket)
+    cache.add(key, 0, timeout=IP_WINDOW_SECONDS)
+    try:
+        return int(cache.incr(key))
+    except ValueError:
+        # The window ended between add and incr: this event opens the next one.
+        cache.add(key, 1, timeout=IP_WINDOW_SECONDS)
+        return 1
+
+
+@dataclass(frozen=True)
+class FailureCount:
+    """The account's counter right after one more failure."""
+
+    failures: int
+    locked_until: dt.datetime | None
+    just_locked: bool
+
+    def is_locked(self, now: dt.datetime) -> bool:
+        return self.locked_until is not None and self.locked_until > now
+
+
+def _aware(value: object) -> dt.datetime | None:
+    # RETURNING gives PostgreSQL's aware datetime, or SQLite's text in UTC.
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime):
+        result = value
+    else:
+        parsed = parse_datetime(str(value))
+        if parsed is None:
+            raise ValueError("unreadable datetime from the database")
+        result = parsed
+    if timezone.is_naive(result):
+        result = result.replace(tzinfo=dt.UTC)
+    return result
+
+
+def guard_ensure(user_id: int) -> None:
+    """Create the account's guard row if missing; safe against a parallel insert."""
+    SignInGuard.objects.bulk_create([SignInGuard(user_id=user_id)], ignore_conflicts=True)
+
+
+def guard_record_failure(*, user_id: int, now: dt.datetime) -> FailureCount:
+    """Count one failed attempt in ONE atomic statement and return the new state.
+
+    A lock that has run out starts the count again at 1. While locked, failures are still counted
+    but the lock is not extended (an attacker cannot keep an account closed for ever by guessing
+    on). The failure that reaches the limit, and only that one, has `just_locked`.
+    """
+    table = SignInGuard._meta.db_table
+    qn = connection.ops.quote_name
+    failures = qn(SignInGuard._meta.get_field("failures").column)
+    locked = qn(SignInGuard._meta.get_field("locked_until").column)
+    last = qn(SignInGuard._meta.get_field("last_failure_at").column)
+    pk = qn(SignInGuard._meta.get_field("user").column)
+    now_db = connection.ops.adapt_datetimefield_value(now)
+    until_db = connection.ops.adapt_datetimefield_value(now + LOCK_DURATION)
+    expired = f"({locked} IS NOT NULL AND {locked} <= %s)"
+    # Only column and table names (from the model's metadata) are formatted in; values are bound.
+    sql = (
+        f"UPDATE {qn(table)} SET "  # noqa: S608
+        f"{failures} = CASE WHEN {expired} THEN 1 ELSE {failures} + 1 END, "
+        f"{locked} = CASE "
+        f"WHEN {locked} IS NOT NULL AND {locked} > %s THEN {locked} "
+        f"WHEN (CASE WHEN {expired} THEN 1 ELSE {failures} + 1 END) >= %s THEN %s "
+        f"ELSE NULL END, "
+        f"{last} = %s "
+        f"WHERE {pk} = %s "
+        f"RETURNING {failures}, {locked}"
+    )
+    params = [now_db, now_db, now_db, FAILURE_LIMIT, until_db, now_db, user_id]
+    for _attempt in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            row = cursor.fetchone()
+        if row is not None:
+            count, locked_until = int(row[0]), _aware(row[1])
+            return FailureCount(failures=count, locked_until=locked_until, just_locked=count == FAILURE_LIMIT)
+        guard_ensure(user_id)
+    raise RuntimeError("the sign-in guard row could not be created")
+
+
+def guard_reset(*, user_id: int) -> None:
+    """A complete successful sign-in: forget earlier failures and any lock."""
+    SignInGuard.objects.filter(pk=user_id).update(failures=0, locked_until=None)
+
+
+def guard_for_update(*, user_id: int) -> SignInGuard:
+    """The account's guard, locked until the transaction ends (created if missing)."""
+    guard_ensure(user_id)
+    return SignInGuard.objects.select_for_update().get(pk=user_id)
+
+
+def quota_claim(*, key: str, now: dt.datetime) -> int:
+    """Take one of the hourly code sends of `key`; returns how many are left afterwards.
+
+    Raises `too_many_codes` (with the seconds until a send frees up) when none is left. The row is
+    locked, so two parallel sends cannot both take the last one. Call inside a transaction.
+    """
+    CodeSendQuota.objects.bulk_create([CodeSendQuota(key=key)], ignore_conflicts=True)
+    quota = CodeSendQuota.objects.select_for_update().get(key=key)
+    recent = sorted(
+        sent
+        for sent in (_aware(value) for value in quota.recent_sends)
+        if sent is not None and sent > now - QUOTA_WINDOW
+    )
+    if len(recent) >= CODE_SENDS_PER_HOUR:
+        wait = recent[-CODE_SENDS_PER_HOUR] + QUOTA_WINDOW - now
+        raise errors.too_many_codes(int(wait.total_seconds()) + 1)
+    recent.append(now)
+    quota.recent_sends = [sent.isoformat() for sent in recent]
+    quota.save(update_fields=["recent_sends"])
+    return CODE_SENDS_PER_HOUR - len(recent)

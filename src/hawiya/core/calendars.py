@@ -59,7 +59,9 @@ def to_hijri(value: dt.date) -> Hijri | None:
 
 def from_hijri(year: int, month: int, day: int) -> dt.date:
     """Gregorian date of a Hijri one; ValueError/OverflowError for an impossible or out-of-range day."""
-    return Hijri(year, month, day).to_gregorian()
+    gregorian = Hijri(year, month, day).to_gregorian()
+    # hijridate answers with its own date subclass; database drivers want a plain date.
+    return dt.date(gregorian.year, gregorian.month, gregorian.day)
 
 
 def format_gregorian(value: dt.date, *, precision: str = "day", language: str | None = None) -> str:

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("accessibility/", views.content_page, {"page": "accessibility"}, name="accessibility"),
     path("terms/", views.content_page, {"page": "terms"}, name="terms"),
     path("contact/", views.content_page, {"page": "contact"}, name="contact"),
+    path("account/", include("hawiya.portal.account_urls")),
 ]

@@ -3,9 +3,13 @@
 
 import os
 
-from django.core.management import call_command
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hawiya.config.settings")
 application = get_wsgi_application()
-call_command("check", fail_level="ERROR", verbosity=0)
+
+_errors = [message for message in checks.run_checks() if message.is_serious()]
+if _errors:
+    raise ImproperlyConfigured("System checks failed:\n" + "\n".join(str(message) for message in _errors))

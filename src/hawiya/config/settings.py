@@ -96,6 +96,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After authentication and messages: signs out after 15 minutes idle, with a message.
+    "hawiya.portal.middleware.idle_timeout",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -151,6 +153,9 @@ else:
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
 
 AUTH_USER_MODEL = "identity.User"
+LOGIN_URL = "portal:sign-in"
+# A refused form (expired page, double submit) gets the portal's styled page, in both languages.
+CSRF_FAILURE_VIEW = "hawiya.portal.signin_views.csrf_failure"
 
 # --- SMS operator (notifications) -------------------------------------------------------------
 # The demo client keeps messages in the outbox (shown at /dev/sms in demo mode); the http client

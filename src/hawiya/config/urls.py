@@ -2,12 +2,15 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
+from hawiya.portal import signin_views as portal_signin_views
 from hawiya.portal import views as portal_views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", portal_views.root, name="root"),
     path("healthz", portal_views.healthz, name="healthz"),
     path("readyz", portal_views.readyz, name="readyz"),
+    # Demo only: the SMS inbox lives under the language prefix (portal:dev-sms).
+    path("dev/sms", portal_signin_views.dev_sms_redirect, name="dev-sms-redirect"),
 ]
 
 # Every page lives under its language (/ar/…, /en/…): the toggle swaps the prefix, so the

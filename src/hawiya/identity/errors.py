@@ -46,6 +46,9 @@ USERNAME_INVALID = "username_invalid"
 USERNAME_TAKEN = "username_taken"
 ALREADY_ACTIVATED = "already_activated"
 PASSWORD_INVALID = "password_invalid"  # noqa: S105 (an error code)
+# Mobile number changes
+MOBILE_UNCHANGED = "mobile_unchanged"
+MOBILE_CHANGE_IN_PERSON = "mobile_change_in_person"
 # Factors, sessions, history
 AUTHENTICATOR_ALREADY_ACTIVE = "authenticator_already_active"
 AUTHENTICATOR_NOT_FOUND = "authenticator_not_found"
@@ -93,6 +96,12 @@ MESSAGES: dict[str, Promise] = {
     USERNAME_TAKEN: _("This username is already taken. Choose another one."),
     ALREADY_ACTIVATED: _("An account is already active for this ID number. Sign in instead."),
     PASSWORD_INVALID: _("Choose a different password."),
+    MOBILE_UNCHANGED: _("This is already your mobile number on record. Enter the new number."),
+    MOBILE_CHANGE_IN_PERSON: _(
+        "Text messages to your mobile number on record are locked, so the change cannot be confirmed "
+        "online. If you no longer have that phone, visit a civil-affairs office with your ID card to "
+        "change the number."
+    ),
     AUTHENTICATOR_ALREADY_ACTIVE: _(
         "An authenticator app is already set up. Remove it first to set up another one."
     ),

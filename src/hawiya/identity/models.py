@@ -109,6 +109,11 @@ class OneTimeCode(models.Model):
     code_expires_at = models.DateTimeField(_("code expires at"), null=True, blank=True)
     send_count = models.PositiveSmallIntegerField(_("codes sent"), default=0)
     wrong_attempts = models.PositiveSmallIntegerField(_("wrong codes for the current code"), default=0)
+    # Mobile number changes only: the new number (E.164) the journey will put on record. The
+    # current-number step's code goes to the number on record, the new-number step's code here.
+    target_mobile = models.CharField(
+        _("new mobile number"), max_length=16, blank=True, default="", editable=False
+    )
     sms = models.ForeignKey(
         SmsMessage,
         on_delete=models.SET_NULL,
@@ -126,6 +131,12 @@ class OneTimeCode(models.Model):
         verbose_name = _("one-time code")
         verbose_name_plural = _("one-time codes")
         indexes = (models.Index(fields=["expires_at"], name="otc_expires_idx"),)
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(target_mobile="") | Q(target_mobile__regex=r"^\+9665[0-9]{8}$"),
+                name="otc_target_mobile_shape",
+            ),
+        )
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} ({self.created_at:%Y-%m-%d %H:%M})"
@@ -198,6 +209,7 @@ class SecurityEvent(models.Model):
         METHOD_LOCKED = "method_locked", _("Sign-in method locked")
         METHOD_UNLOCKED = "method_unlocked", _("Sign-in method unlocked")
         REPORT_NOT_ME = "report_not_me", _("Reported as not you")
+        MOBILE_CHANGED = "mobile_changed", _("Mobile number changed")
 
     user = models.ForeignKey(
         "identity.User", on_delete=models.CASCADE, related_name="security_events", verbose_name=_("account")

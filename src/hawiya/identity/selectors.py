@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 from hawiya.core import clock
 from hawiya.notifications.selectors import SmsStatus, sms_status_for_holder
+from hawiya.registry.models import NationalAddress, Person
 from hawiya.registry.phones import mask_mobile
 
+from . import errors
 from .models import (
     AuthenticatorApp,
     Method,
@@ -78,3 +80,37 @@ def one_time_code_delivery_status(*, challenge: str) -> SmsStatus | None:
     if row is None or row.sms is None:
         return None
     return sms_status_for_holder(reference=row.sms.reference)
+
+
+# --- My account pages ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountProfile:
+    """What the "My account" page shows from the register: the person and their primary National
+    Address (None when none is registered)."""
+
+    person: Person
+    address: NationalAddress | None
+
+
+def account_profile_for_user(*, user: User) -> AccountProfile | None:
+    """The holder's register record and primary National Address; None for a staff account."""
+    person = user.person
+    if person is None:
+        return None
+    address = NationalAddress.objects.filter(person=person, is_primary=True).order_by("-id").first()
+    return AccountProfile(person=person, address=address)
+
+
+def security_event_for_user(*, user: User, event_id: int) -> SecurityEvent:
+    """One event of the holder's history (for the "this wasn't me" confirmation page). Another
+    account's event, a report itself, or none answers NotFound `security_event_not_found`."""
+    event = (
+        SecurityEvent.objects.filter(pk=event_id, user=user)
+        .exclude(kind=SecurityEvent.Kind.REPORT_NOT_ME)
+        .first()
+    )
+    if event is None:
+        raise errors.error(errors.SECURITY_EVENT_NOT_FOUND)
+    return event

@@ -48,6 +48,13 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "ar": "هوية: تم تغيير كلمة مرور حسابك. إن لم تكن أنت فتواصل معنا فورًا.",
         "en": "Hawiya: your account password was changed. If this was not you, contact us at once.",
     },
+    # Sent to the number the change replaced: its owner may not be the one who made the change.
+    "mobile_changed": {
+        "ar": "هوية: تم تغيير رقم الجوال المسجّل لحسابك إلى الرقم المنتهي بـ {last_digits}. "
+        "إن لم تكن أنت فراجع أحد مكاتب الأحوال المدنية ببطاقة هويتك فورًا.",
+        "en": "Hawiya: the mobile number of your account was changed to the number ending in "
+        "{last_digits}. If this was not you, visit a civil-affairs office with your ID card at once.",
+    },
     "lost_document_reported": {
         "ar": "هوية: سُجّل بلاغ الفقدان رقم {reference}. أُلغيت الوثيقة المبلّغ عنها ولا يمكن استخدامها.",
         "en": "Hawiya: lost-document report {reference} is registered. "

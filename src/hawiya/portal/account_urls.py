@@ -1,5 +1,25 @@
 """My account: profile, security history, sessions, sign-in methods (under /<lang>/account/)."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from . import account_views as views
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.account, name="account"),
+    path("security/", views.security, name="account-security"),
+    path("security/activity/<str:event_id>/not-me/", views.report_event, name="account-report"),
+    path("security/reported/", views.reported, name="account-reported"),
+    path("security/sessions/<str:session_id>/sign-out/", views.session_revoke, name="account-session-revoke"),
+    path("security/sessions/sign-out-others/", views.sessions_revoke_all, name="account-sessions-revoke-all"),
+    path("methods/", views.methods, name="account-methods"),
+    path("methods/text-message/lock/", views.sms_lock, name="account-sms-lock"),
+    path("methods/text-message/unlock/", views.sms_unlock, name="account-sms-unlock"),
+    path("methods/authenticator/", views.authenticator_start, name="account-authenticator-start"),
+    path("methods/authenticator/set-up/", views.authenticator_set_up, name="account-authenticator-set-up"),
+    path("methods/authenticator/remove/", views.authenticator_remove, name="account-authenticator-remove"),
+    path("methods/recovery-codes/", views.recovery_codes, name="account-recovery-codes"),
+    path("methods/recovery-codes/new/", views.recovery_codes_show, name="account-recovery-codes-show"),
+    path("password/", views.password_current, name="account-password"),
+    path("password/code/", views.password_code, name="account-password-code"),
+    path("password/new/", views.password_new, name="account-password-new"),
+]

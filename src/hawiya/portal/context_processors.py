@@ -46,6 +46,18 @@ def same_page_in(request: HttpRequest, language: str) -> str:
     return f"/{language}/"
 
 
+def greeting_name(request: HttpRequest, language: str) -> str:
+    """The signed-in person's first name in the page's language ("مرحبًا، محمد"); "" otherwise."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return ""
+    person = getattr(user, "person", None)
+    if person is None:
+        return str(getattr(user, "username", ""))
+    name = person.first_name_ar if language == "ar" else person.first_name_en
+    return str(name or person.first_name_ar or person.first_name_en or "")
+
+
 def portal(request: HttpRequest) -> dict[str, Any]:
     language = current_language()
     other = "en" if language == "ar" else "ar"
@@ -59,6 +71,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
             "url": same_page_in(request, other),
         },
         "current_view": match.view_name if match else "",
+        "greeting_name": greeting_name(request, language),
         "platform_updated": PLATFORM_UPDATED,
         "support_phone": getattr(settings, "HAWIYA_SUPPORT_PHONE", DEFAULT_SUPPORT_PHONE),
         "support_email": getattr(settings, "HAWIYA_SUPPORT_EMAIL", DEFAULT_SUPPORT_EMAIL),

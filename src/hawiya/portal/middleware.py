@@ -1,13 +1,23 @@
-"""Remember the language a person last read in, so "/" sends them back to it."""
+"""Portal middleware: remember the language a person last read in, so "/" sends them back to it;
+sign out a person idle for 15 minutes."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Literal, cast
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
 from django.utils.translation import get_language_from_path
+
+from hawiya.core import clock
+from hawiya.identity.services import user_session_end, user_session_touch
+
+from . import session_keys
 
 SameSite = Literal["Lax", "Strict", "None", False] | None
 
@@ -36,5 +46,46 @@ def remember_language(
                 samesite=cast(SameSite, settings.LANGUAGE_COOKIE_SAMESITE),
             )
         return response
+
+    return middleware
+
+
+IDLE_TIMEOUT = dt.timedelta(minutes=15)
+# The last-activity stamp (and the recorded session's "last seen") is written at most this often.
+ACTIVITY_RESOLUTION = dt.timedelta(minutes=1)
+
+
+def idle_timeout(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """Sign out a person idle for 15 minutes; note activity at most once a minute.
+
+    Place after AuthenticationMiddleware and MessageMiddleware. The absolute limit (12 hours) is
+    SESSION_COOKIE_AGE. A timed-out request goes to the sign-in page, which says why; a GET comes
+    back to the same page after signing in again.
+    """
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated:
+            return get_response(request)
+        session = request.session
+        now = clock.now().timestamp()
+        last = session.get(session_keys.LAST_ACTIVITY)
+        if isinstance(last, bool) or not isinstance(last, int | float):
+            last = None
+        if last is not None and now - last > IDLE_TIMEOUT.total_seconds():
+            if session.session_key:
+                user_session_end(session_key=session.session_key)
+            logout(request)
+            query = {"timeout": "1"}
+            if request.method in ("GET", "HEAD"):
+                query["next"] = request.get_full_path()
+            return HttpResponseRedirect(f"{reverse('portal:sign-in')}?{urlencode(query)}")
+        if last is None or now - last >= ACTIVITY_RESOLUTION.total_seconds():
+            session[session_keys.LAST_ACTIVITY] = now
+            if session.session_key:
+                user_session_touch(session_key=session.session_key)
+        return get_response(request)
 
     return middleware

@@ -143,6 +143,33 @@ def person_create(
     return person
 
 
+@transaction.atomic
+def person_change_mobile(*, person_id: int, mobile: str) -> Person:
+    """Put a new mobile number on record (accepted as typed, stored in E.164); returns the person.
+
+    The caller has decided that the change is allowed: identity's `mobile_change_complete` after
+    codes to the old and the new number, or an officer at a civil-affairs office. One-time codes
+    go to this number from then on. Raises ApplicationError `person_invalid` (field `mobile`,
+    with `errors` by field in `extra`), NotFound `person_not_found`.
+    """
+    try:
+        mobile_e164 = normalise_mobile(mobile)
+    except ValidationError as exc:
+        raise _invalid(errors.PERSON_INVALID, ValidationError({"mobile": exc})) from exc
+    # Locked: two concurrent changes must not interleave with what their callers read.
+    person = Person.objects.select_for_update().filter(pk=person_id).first()
+    if person is None:
+        raise NotFound(errors.PERSON_NOT_FOUND, _("No person with this ID number is in the register."))
+    person.mobile = mobile_e164
+    try:
+        person.full_clean(validate_unique=False)
+    except ValidationError as exc:
+        raise _invalid(errors.PERSON_INVALID, exc) from exc
+    person.save(update_fields=["mobile", "updated_at"])
+    # Audit: record the change of the mobile number here once the audit app exists.
+    return person
+
+
 # --- National addresses -------------------------------------------------------------------------
 
 

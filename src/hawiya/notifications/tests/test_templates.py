@@ -14,6 +14,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "activation_attempt": {"time": dt.datetime(2026, 3, 1, 7, 42, tzinfo=dt.UTC)},
     "account_locked": {"until": dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)},
     "password_changed": {},
+    "mobile_changed": {"last_digits": "67"},
     "lost_document_reported": {"reference": "LR-2026-000123"},
 }
 

@@ -20,6 +20,7 @@ from hawiya.registry.services import (
     document_mark_reported_lost,
     document_reissue,
     national_address_set,
+    person_change_mobile,
 )
 
 from .factories import (
@@ -419,3 +420,29 @@ def test_national_address_set_locks_and_replaces_for_the_same_person_only() -> N
     )
     other.refresh_from_db()
     assert other.is_primary
+
+
+# --- person_change_mobile ------------------------------------------------------------------------
+
+
+def test_person_change_mobile_accepts_the_number_as_typed() -> None:
+    person = make_person(mobile="0501234567")
+    changed = person_change_mobile(person_id=person.pk, mobile="٠٥٥ ٩٨٧ ٦٥٤٣")
+    assert changed.mobile == "+966559876543"
+    person.refresh_from_db()
+    assert person.mobile == "+966559876543"
+    assert person.updated_at >= person.created_at
+
+
+@pytest.mark.parametrize("typed", ["0112345678", "", "+447700900123"])
+def test_person_change_mobile_refuses_what_is_not_a_saudi_mobile(typed: str) -> None:
+    person = make_person(mobile="0501234567")
+    failure = _refused(errors.PERSON_INVALID, lambda: person_change_mobile(person_id=person.pk, mobile=typed))
+    assert failure.field == "mobile"
+    person.refresh_from_db()
+    assert person.mobile == "+966501234567"
+
+
+def test_person_change_mobile_of_an_unknown_person_is_not_found() -> None:
+    with pytest.raises(NotFound):
+        person_change_mobile(person_id=0, mobile="0501234567")

@@ -1,0 +1,11 @@
+"""What the portal keeps in the session besides identity.sessions' keys (see signin_views.py)."""
+
+# When sign-in is paused after failures (a POSIX timestamp), for the "locked" page.
+LOCKED_UNTIL = "hawiya_portal_locked_until"
+# The reauthentication challenge verified last: a page may pass it to services.password_change
+# (valid 5 minutes after verification, used once).
+REAUTH_CHALLENGE = "hawiya_portal_reauth_challenge"
+# The last request of a signed-in person (POSIX timestamp, written at most once a minute).
+LAST_ACTIVITY = "hawiya_portal_last_activity"
+# The forgotten-password journey has just finished (shows its "done" page once per session).
+PASSWORD_RESET_DONE = "hawiya_portal_password_reset_done"  # noqa: S105 (a session key)

@@ -1,0 +1,631 @@
+"""Sign-in, activation, forgotten password, reauthentication, sign-out and the demo SMS inbox.
+
+Thin pages (DESIGN.md §3): parse the form, call one identity service, turn its ApplicationError
+into the form's errors, render or redirect (POST-redirect-GET). The journey in progress lives in
+the session under CHALLENGE_SESSION_KEY as a small dict:
+
+    {"journey": "sign_in" | "activation" | "reset" | "reauth",
+     "challenge": <public token>, "stage": "code" | "create" | "new",
+     "methods": [...], "method": "sms" | "totp" | "recovery", "sent": bool,
+     "masked_mobile": "…34", "next": "/ar/…"}
+
+Starting a journey replaces the one before. A missing, finished or expired journey sends the
+person back to its start page with a message, never to an error page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, cast
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import requires_csrf_token
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from hawiya.core import clock
+from hawiya.core.errors import ApplicationError
+from hawiya.identity import errors as identity_errors
+from hawiya.identity import services
+from hawiya.identity.models import User
+from hawiya.identity.selectors import one_time_code_delivery_status
+from hawiya.identity.sessions import CHALLENGE_SESSION_KEY, RECENT_AUTH_SESSION_KEY, recent_auth_session_value
+from hawiya.notifications.selectors import sms_outbox_recent
+
+from . import session_keys
+from .context_processors import current_language
+from .decorators import citizen_required
+from .forms import (
+    ActivationForm,
+    CodeForm,
+    CreateAccountForm,
+    NewPasswordForm,
+    PasswordForm,
+    PasswordResetForm,
+    PortalForm,
+    SignInForm,
+)
+
+LOCKED_UNTIL_SESSION_KEY = session_keys.LOCKED_UNTIL
+REAUTH_CHALLENGE_SESSION_KEY = session_keys.REAUTH_CHALLENGE
+LAST_ACTIVITY_SESSION_KEY = session_keys.LAST_ACTIVITY
+
+SIGN_IN, ACTIVATION, RESET, REAUTH = "sign_in", "activation", "reset", "reauth"
+SMS, TOTP, RECOVERY = "sms", "totp", "recovery"
+
+# Per journey: its start page, code page, "send a new code" action and whether it is neutral
+# (activation and reset look the same whether or not the details matched).
+JOURNEY_URLS = {
+    SIGN_IN: ("portal:sign-in", "portal:sign-in-code", "portal:sign-in-resend"),
+    ACTIVATION: ("portal:activate", "portal:activate-code", "portal:activate-resend"),
+    RESET: ("portal:password-reset", "portal:password-reset-code", "portal:password-reset-resend"),
+    REAUTH: ("portal:reauthenticate", "portal:reauthenticate-code", "portal:reauthenticate-resend"),
+}
+NEUTRAL = {ACTIVATION, RESET}
+
+
+# --- Small pieces ---------------------------------------------------------------------------------
+
+
+def _ip(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR") or "")
+
+
+def _user_agent(request: HttpRequest) -> str:
+    return str(request.META.get("HTTP_USER_AGENT") or "")
+
+
+def safe_next(request: HttpRequest, value: object) -> str | None:
+    """`value` when it is a local URL of this site (never another host or scheme), else None."""
+    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
+        return None
+    if url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()}, require_https=False):
+        return value
+    return None
+
+
+def account_home_url() -> str:
+    """The "My account" page once it exists, else the home page."""
+    try:
+        return reverse("portal:account")
+    except NoReverseMatch:
+        return reverse("portal:home")
+
+
+def _journey(request: HttpRequest, journey: str, stage: str) -> dict[str, Any] | None:
+    data = request.session.get(CHALLENGE_SESSION_KEY)
+    if not isinstance(data, dict) or data.get("journey") != journey or data.get("stage") != stage:
+        return None
+    if not isinstance(data.get("challenge"), str):
+        return None
+    return data
+
+
+def _save_journey(request: HttpRequest, data: dict[str, Any]) -> None:
+    request.session[CHALLENGE_SESSION_KEY] = data
+    request.session.modified = True
+
+
+def _drop_journey(request: HttpRequest) -> None:
+    request.session.pop(CHALLENGE_SESSION_KEY, None)
+
+
+def _start_again(request: HttpRequest, journey: str, message: object | None = None) -> HttpResponse:
+    _drop_journey(request)
+    messages.error(request, str(message or identity_errors.MESSAGES[identity_errors.CHALLENGE_EXPIRED]))
+    return redirect(JOURNEY_URLS[journey][0])
+
+
+def _locked(request: HttpRequest, error: ApplicationError) -> HttpResponse:
+    _drop_journey(request)
+    until = error.extra.get("locked_until")
+    if isinstance(until, dt.datetime):
+        request.session[LOCKED_UNTIL_SESSION_KEY] = until.timestamp()
+    return redirect("portal:sign-in-locked")
+
+
+def _complete_sign_in(request: HttpRequest, user: User) -> None:
+    """What every sign-in does after the service said yes (identity/services.py, sessions.py)."""
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    session_key = request.session.session_key
+    if session_key is None:
+        request.session.save()
+        session_key = request.session.session_key
+    services.user_session_record(
+        user=user, session_key=str(session_key), ip=_ip(request), user_agent=_user_agent(request)
+    )
+    now = clock.now()
+    request.session[RECENT_AUTH_SESSION_KEY] = recent_auth_session_value(now)
+    request.session[LAST_ACTIVITY_SESSION_KEY] = now.timestamp()
+    _drop_journey(request)
+
+
+def _send_first_code(request: HttpRequest, data: dict[str, Any]) -> None:
+    """Sign-in and reauthentication: text the code at once when SMS is the first method."""
+    if data["method"] != SMS:
+        return
+    try:
+        services.sign_in_send_sms_code(
+            challenge=data["challenge"], ip=_ip(request), user_agent=_user_agent(request)
+        )
+    except ApplicationError as error:
+        # Shown on the code page; "send a new code" and the other methods stay offered.
+        messages.error(request, str(error.message))
+        return
+    data["sent"] = True
+
+
+# --- Sign-in --------------------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def sign_in(request: HttpRequest) -> HttpResponse:
+    next_url = safe_next(
+        request, request.POST.get("next") if request.method == "POST" else request.GET.get("next")
+    )
+    if request.method == "POST":
+        form = SignInForm(request.POST)
+        if form.is_valid():
+            try:
+                challenge = services.sign_in_start(
+                    login=form.cleaned_data["login"],
+                    password=form.cleaned_data["password"],
+                    ip=_ip(request),
+                    user_agent=_user_agent(request),
+                )
+            except ApplicationError as error:
+                if error.code == identity_errors.ACCOUNT_LOCKED:
+                    return _locked(request, error)
+                form.add_page_error(error.message)
+            else:
+                data = {
+                    "journey": SIGN_IN,
+                    "challenge": challenge.challenge,
+                    "stage": "code",
+                    "methods": list(challenge.methods),
+                    "method": challenge.methods[0],
+                    "sent": False,
+                    "masked_mobile": challenge.masked_mobile,
+                    "next": next_url or "",
+                }
+                _send_first_code(request, data)
+                _save_journey(request, data)
+                return redirect("portal:sign-in-code")
+    else:
+        form = SignInForm(initial={"next": next_url or ""})
+    return render(
+        request,
+        "portal/identity/sign_in.html",
+        {"form": form, "timed_out": request.GET.get("timeout") == "1"},
+    )
+
+
+@never_cache
+@require_safe
+def sign_in_locked(request: HttpRequest) -> HttpResponse:
+    stamp = request.session.get(LOCKED_UNTIL_SESSION_KEY)
+    if not isinstance(stamp, int | float) or isinstance(stamp, bool):
+        return redirect("portal:sign-in")
+    until = dt.datetime.fromtimestamp(stamp, tz=dt.UTC).astimezone(clock.RIYADH)
+    return render(request, "portal/identity/locked.html", {"locked_until": until})
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    session_key = request.session.session_key
+    if session_key:
+        services.user_session_end(session_key=session_key)
+    was_signed_in = request.user.is_authenticated
+    logout(request)
+    if was_signed_in:
+        messages.success(request, _("You have signed out."))
+    return redirect("portal:home")
+
+
+# --- The code page, shared by the four journeys ----------------------------------------------------
+
+
+def _method_for(request: HttpRequest, data: dict[str, Any], asked: object) -> str:
+    methods = data.get("methods") or [SMS]
+    if isinstance(asked, str) and asked in methods:
+        return asked
+    method = data.get("method")
+    return method if isinstance(method, str) and method in methods else methods[0]
+
+
+def _render_code_page(
+    request: HttpRequest, journey: str, data: dict[str, Any], form: PortalForm, method: str, status: int = 200
+) -> HttpResponse:
+    start, code_url, resend_url = JOURNEY_URLS[journey]
+    delivery = None
+    if journey not in NEUTRAL and method == SMS and data.get("sent"):
+        delivery = one_time_code_delivery_status(challenge=data["challenge"])
+    other_methods = [name for name in data.get("methods") or [SMS] if name != method]
+    context = {
+        "form": form,
+        "journey": journey,
+        "method": method,
+        "other_methods": other_methods,
+        "needs_send": method == SMS and not data.get("sent"),
+        "masked_mobile": data.get("masked_mobile") or "",
+        "mobile_last_digits": (data.get("masked_mobile") or "")[-2:],
+        "delivery": delivery,
+        "code_url": reverse(code_url),
+        "resend_url": reverse(resend_url),
+        "start_url": reverse(start),
+        "neutral": journey in NEUTRAL,
+    }
+    return render(request, "portal/identity/code.html", context, status=status)
+
+
+def _code_page(request: HttpRequest, journey: str) -> HttpResponse:
+    data = _journey(request, journey, "code")
+    if data is None:
+        return _start_again(request, journey)
+    if request.method != "POST":
+        method = _method_for(request, data, request.GET.get("method"))
+        return _render_code_page(
+            request, journey, data, CodeForm(initial={"method": method}, recovery=method == RECOVERY), method
+        )
+    method = _method_for(request, data, request.POST.get("method"))
+    form = CodeForm(request.POST, recovery=method == RECOVERY)
+    if not form.is_valid():
+        return _render_code_page(request, journey, data, form, method)
+    code = form.cleaned_data["code"]
+    ip, agent = _ip(request), _user_agent(request)
+    try:
+        if journey == SIGN_IN:
+            user = services.sign_in_verify(
+                challenge=data["challenge"], code=code, method=method, ip=ip, user_agent=agent
+            )
+            next_url = safe_next(request, data.get("next"))
+            _complete_sign_in(request, user)
+            return HttpResponseRedirect(next_url or account_home_url())
+        if journey == REAUTH:
+            now = services.reauthentication_verify(
+                user=cast(User, request.user),
+                challenge=data["challenge"],
+                code=code,
+                method=method,
+                ip=ip,
+                user_agent=agent,
+            )
+            next_url = safe_next(request, data.get("next"))
+            request.session[RECENT_AUTH_SESSION_KEY] = recent_auth_session_value(now)
+            request.session[REAUTH_CHALLENGE_SESSION_KEY] = data["challenge"]
+            _drop_journey(request)
+            return HttpResponseRedirect(next_url or account_home_url())
+        if journey == ACTIVATION:
+            services.activation_verify(challenge=data["challenge"], code=code, ip=ip)
+            data["stage"] = "create"
+            _save_journey(request, data)
+            return redirect("portal:activate-create")
+        services.password_reset_verify(challenge=data["challenge"], code=code, ip=ip)
+        data["stage"] = "new"
+        _save_journey(request, data)
+        return redirect("portal:password-reset-new")
+    except ApplicationError as error:
+        if error.code == identity_errors.CHALLENGE_EXPIRED:
+            return _start_again(request, journey)
+        if error.code == identity_errors.ACCOUNT_LOCKED:
+            return _locked(request, error)
+        if error.code == identity_errors.ACCOUNT_BLOCKED:
+            return _start_again(request, journey, error.message)
+        form.add_application_error(error)
+        return _render_code_page(request, journey, data, form, method)
+
+
+def _resend(request: HttpRequest, journey: str) -> HttpResponse:
+    data = _journey(request, journey, "code")
+    if data is None:
+        return _start_again(request, journey)
+    try:
+        services.one_time_code_send(
+            challenge=data["challenge"], ip=_ip(request), user_agent=_user_agent(request)
+        )
+    except ApplicationError as error:
+        if error.code == identity_errors.CHALLENGE_EXPIRED:
+            return _start_again(request, journey)
+        if error.code == identity_errors.ACCOUNT_LOCKED:
+            return _locked(request, error)
+        if error.code == identity_errors.ACCOUNT_BLOCKED:
+            return _start_again(request, journey, error.message)
+        form = CodeForm(initial={"method": SMS})
+        form.add_page_error(error.message)
+        return _render_code_page(request, journey, data, form, SMS)
+    data["sent"] = True
+    data["method"] = SMS
+    _save_journey(request, data)
+    messages.success(request, _("We sent a new code. Codes sent before it no longer work."))
+    return redirect(JOURNEY_URLS[journey][1])
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def sign_in_code(request: HttpRequest) -> HttpResponse:
+    return _code_page(request, SIGN_IN)
+
+
+@require_POST
+def sign_in_resend(request: HttpRequest) -> HttpResponse:
+    return _resend(request, SIGN_IN)
+
+
+# --- Activation -----------------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def activate(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = ActivationForm(request.POST)
+        if form.is_valid():
+            try:
+                sent = services.activation_start(
+                    id_number=form.cleaned_data["id_number"],
+                    date_of_birth=form.cleaned_data["date_of_birth"],
+                    mobile=form.cleaned_data["mobile"],
+                    ip=_ip(request),
+                    language=current_language(),
+                )
+            except ApplicationError as error:
+                form.add_application_error(error)
+            else:
+                _save_journey(
+                    request,
+                    {
+                        "journey": ACTIVATION,
+                        "challenge": sent.challenge,
+                        "stage": "code",
+                        "methods": [SMS],
+                        "method": SMS,
+                        "sent": True,
+                        "masked_mobile": sent.masked_mobile,
+                    },
+                )
+                return redirect("portal:activate-code")
+    else:
+        form = ActivationForm()
+    return render(request, "portal/identity/activate.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def activate_code(request: HttpRequest) -> HttpResponse:
+    return _code_page(request, ACTIVATION)
+
+
+@require_POST
+def activate_resend(request: HttpRequest) -> HttpResponse:
+    return _resend(request, ACTIVATION)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def activate_create(request: HttpRequest) -> HttpResponse:
+    data = _journey(request, ACTIVATION, "create")
+    if data is None:
+        return _start_again(request, ACTIVATION)
+    if request.method == "POST":
+        form = CreateAccountForm(request.POST)
+        if form.is_valid():
+            try:
+                user = services.activation_complete(
+                    challenge=data["challenge"],
+                    username=form.cleaned_data["username"],
+                    password=form.cleaned_data["password"],
+                    accepted_terms=form.cleaned_data["accepted_terms"],
+                    ip=_ip(request),
+                    user_agent=_user_agent(request),
+                )
+            except ApplicationError as error:
+                if error.code == identity_errors.CHALLENGE_EXPIRED:
+                    return _start_again(request, ACTIVATION)
+                if error.code == identity_errors.ALREADY_ACTIVATED:
+                    _drop_journey(request)
+                    messages.error(request, str(error.message))
+                    return redirect("portal:sign-in")
+                _add_password_errors(form, error)
+            else:
+                # The person has just proved the ID number, date of birth, mobile and password:
+                # they are signed in straight away.
+                _complete_sign_in(request, user)
+                return redirect("portal:activate-done")
+    else:
+        form = CreateAccountForm()
+    return render(request, "portal/identity/create_account.html", {"form": form})
+
+
+def _add_password_errors(form: PortalForm, error: ApplicationError) -> None:
+    every = error.extra.get("errors")
+    if error.code == identity_errors.PASSWORD_INVALID and isinstance(every, list) and every:
+        for message in every:
+            form.add_error("password", str(message))
+        return
+    form.add_application_error(error)
+
+
+@never_cache
+@require_safe
+def activate_done(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("portal:sign-in")
+    return render(request, "portal/identity/activated.html", {"account_url": account_home_url()})
+
+
+# --- Forgotten password ---------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def password_reset(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = PasswordResetForm(request.POST)
+        if form.is_valid():
+            try:
+                sent = services.password_reset_start(
+                    id_number=form.cleaned_data["id_number"],
+                    date_of_birth=form.cleaned_data["date_of_birth"],
+                    ip=_ip(request),
+                    language=current_language(),
+                )
+            except ApplicationError as error:
+                form.add_application_error(error)
+            else:
+                _save_journey(
+                    request,
+                    {
+                        "journey": RESET,
+                        "challenge": sent.challenge,
+                        "stage": "code",
+                        "methods": [SMS],
+                        "method": SMS,
+                        "sent": True,
+                        "masked_mobile": "",
+                    },
+                )
+                return redirect("portal:password-reset-code")
+    else:
+        form = PasswordResetForm()
+    return render(request, "portal/identity/password_reset.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def password_reset_code(request: HttpRequest) -> HttpResponse:
+    return _code_page(request, RESET)
+
+
+@require_POST
+def password_reset_resend(request: HttpRequest) -> HttpResponse:
+    return _resend(request, RESET)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+def password_reset_new(request: HttpRequest) -> HttpResponse:
+    data = _journey(request, RESET, "new")
+    if data is None:
+        return _start_again(request, RESET)
+    if request.method == "POST":
+        form = NewPasswordForm(request.POST)
+        if form.is_valid():
+            try:
+                services.password_reset_complete(
+                    challenge=data["challenge"],
+                    password=form.cleaned_data["password"],
+                    ip=_ip(request),
+                    user_agent=_user_agent(request),
+                )
+            except ApplicationError as error:
+                if error.code == identity_errors.CHALLENGE_EXPIRED:
+                    return _start_again(request, RESET)
+                _add_password_errors(form, error)
+            else:
+                # Every session of the account ended, this browser's too if it was signed in.
+                logout(request)
+                request.session[session_keys.PASSWORD_RESET_DONE] = True
+                return redirect("portal:password-reset-done")
+    else:
+        form = NewPasswordForm()
+    return render(request, "portal/identity/new_password.html", {"form": form})
+
+
+@never_cache
+@require_safe
+def password_reset_done(request: HttpRequest) -> HttpResponse:
+    if not request.session.get(session_keys.PASSWORD_RESET_DONE):
+        return redirect("portal:password-reset")
+    return render(request, "portal/identity/password_reset_done.html")
+
+
+# --- Reauthentication -----------------------------------------------------------------------------
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@citizen_required
+def reauthenticate(request: HttpRequest) -> HttpResponse:
+    next_url = safe_next(request, request.GET.get("next"))
+    if request.method == "POST":
+        form = PasswordForm(request.POST)
+        if form.is_valid():
+            try:
+                challenge = services.reauthentication_start(
+                    user=cast(User, request.user),
+                    password=form.cleaned_data["password"],
+                    ip=_ip(request),
+                    user_agent=_user_agent(request),
+                )
+            except ApplicationError as error:
+                if error.code == identity_errors.ACCOUNT_LOCKED:
+                    return _locked(request, error)
+                form.add_application_error(error)
+            else:
+                data = {
+                    "journey": REAUTH,
+                    "challenge": challenge.challenge,
+                    "stage": "code",
+                    "methods": list(challenge.methods),
+                    "method": challenge.methods[0],
+                    "sent": False,
+                    "masked_mobile": challenge.masked_mobile,
+                    "next": next_url or "",
+                }
+                _send_first_code(request, data)
+                _save_journey(request, data)
+                return redirect("portal:reauthenticate-code")
+    else:
+        form = PasswordForm()
+    return render(request, "portal/identity/reauthenticate.html", {"form": form})
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD", "POST"])
+@citizen_required
+def reauthenticate_code(request: HttpRequest) -> HttpResponse:
+    return _code_page(request, REAUTH)
+
+
+@require_POST
+@citizen_required
+def reauthenticate_resend(request: HttpRequest) -> HttpResponse:
+    return _resend(request, REAUTH)
+
+
+# --- Demo inbox and CSRF failure ------------------------------------------------------------------
+
+
+@never_cache
+@require_safe
+def dev_sms(request: HttpRequest) -> HttpResponse:
+    """The demo's text messages (codes in clear): only when settings.DEMO is on at request time."""
+    if not getattr(settings, "DEMO", False):
+        raise Http404("not in demo mode")
+    try:
+        outbox = sms_outbox_recent(limit=50)
+    except ApplicationError as error:
+        raise Http404("not in demo mode") from error
+    return render(request, "portal/identity/dev_sms.html", {"outbox": outbox})
+
+
+@require_safe
+def dev_sms_redirect(request: HttpRequest) -> HttpResponse:
+    if not getattr(settings, "DEMO", False):
+        raise Http404("not in demo mode")
+    language = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    return redirect(f"/{language if language in ('ar', 'en') else 'ar'}/dev/sms/")
+
+
+@requires_csrf_token
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """settings.CSRF_FAILURE_VIEW: the styled 403 with what to do, never Django's debug page."""
+    return render(request, "portal/errors/csrf.html", status=403)

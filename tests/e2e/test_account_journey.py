@@ -4,9 +4,7 @@ from the key under "I can't scan the code") → recovery codes → security; axe
 from __future__ import annotations
 
 import re
-import subprocess
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pyotp

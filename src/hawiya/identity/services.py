@@ -646,6 +646,31 @@ def activation_complete(
 # --- Sign-in -------------------------------------------------------------------------------------
 
 
+def _second_factor_challenge(user: User, purpose: str, now: dt.datetime) -> SignInChallenge:
+    """After a right password: the challenge for the second factor, with the methods it may use."""
+    with transaction.atomic():
+        _check_account_open(user, now)
+        methods = _available_methods(user)
+        if not methods:
+            raise errors.error(errors.NO_SIGN_IN_METHOD)
+        row = OneTimeCode.objects.create(
+            challenge=codes.new_challenge(),
+            purpose=purpose,
+            user=user,
+            person=user.person,
+            rate_key=codes.quota_key_for_account(user.pk),
+            created_at=now,
+            expires_at=now + CHALLENGE_LIFETIME,
+        )
+    mobile = _mobile_of(user)
+    return SignInChallenge(
+        challenge=row.challenge,
+        methods=methods,
+        masked_mobile=mask_mobile(mobile) if mobile else "",
+        expires_at=row.expires_at,
+    )
+
+
 def sign_in_start(*, login: str, password: str, ip: str, user_agent: str) -> SignInChallenge:
     """First step of sign-in: the username or ID number (any digits) and the password.
 
@@ -670,27 +695,7 @@ def sign_in_start(*, login: str, password: str, ip: str, user_agent: str) -> Sig
                 detail="password",
             )
         raise errors.error(errors.INVALID_CREDENTIALS)
-    with transaction.atomic():
-        _check_account_open(user, now)
-        methods = _available_methods(user)
-        if not methods:
-            raise errors.error(errors.NO_SIGN_IN_METHOD)
-        row = OneTimeCode.objects.create(
-            challenge=codes.new_challenge(),
-            purpose=Purpose.SIGN_IN,
-            user=user,
-            person=user.person,
-            rate_key=codes.quota_key_for_account(user.pk),
-            created_at=now,
-            expires_at=now + CHALLENGE_LIFETIME,
-        )
-    mobile = _mobile_of(user)
-    return SignInChallenge(
-        challenge=row.challenge,
-        methods=methods,
-        masked_mobile=mask_mobile(mobile) if mobile else "",
-        expires_at=row.expires_at,
-    )
+    return _second_factor_challenge(user, Purpose.SIGN_IN, now)
 
 
 def _verify_second_factor(
@@ -763,27 +768,7 @@ def reauthentication_start(*, user: User, password: str, ip: str, user_agent: st
         if count is not None and count.locked_until is not None and count.is_locked(now):
             raise errors.account_locked(count.locked_until)
         raise errors.error(errors.CURRENT_PASSWORD_WRONG, field="password")
-    with transaction.atomic():
-        _check_account_open(user, now)
-        methods = _available_methods(user)
-        if not methods:
-            raise errors.error(errors.NO_SIGN_IN_METHOD)
-        row = OneTimeCode.objects.create(
-            challenge=codes.new_challenge(),
-            purpose=Purpose.REAUTHENTICATION,
-            user=user,
-            person=user.person,
-            rate_key=codes.quota_key_for_account(user.pk),
-            created_at=now,
-            expires_at=now + CHALLENGE_LIFETIME,
-        )
-    mobile = _mobile_of(user)
-    return SignInChallenge(
-        challenge=row.challenge,
-        methods=methods,
-        masked_mobile=mask_mobile(mobile) if mobile else "",
-        expires_at=row.expires_at,
-    )
+    return _second_factor_challenge(user, Purpose.REAUTHENTICATION, now)
 
 
 def reauthentication_verify(

@@ -65,6 +65,7 @@ messages: setup
 
 bench: setup
 	$(PY) bench/seed_population.py
+	$(PY) bench/sign_in.py
 
 clean:
 	rm -rf $(VENV) var test-artifacts .pytest_cache .mypy_cache .ruff_cache

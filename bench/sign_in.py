@@ -1,0 +1,187 @@
+"""Server time of a full sign-in (password + SMS code), with and without the Argon2 hash.
+
+Runs the real pages in-process through Django's test client (no network, no browser): GET the
+sign-in page, POST ID number + password, GET the code page (which sends the code), POST the code.
+The password hasher's own time is measured separately and subtracted, because Argon2 is
+deliberately slow and sized by its parameters, not by our code.
+
+    .venv/bin/python bench/sign_in.py [--accounts 40]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/hawiya_bench .venv/bin/python bench/sign_in.py
+
+SQLite runs in a temporary directory. With DATABASE_URL (its name must contain "bench") the
+database is dropped and created afresh. Each account signs in once: the per-account limit of
+five codes an hour is part of what is measured, not something to switch off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PASSWORD = "a long demo pass phrase 2026"
+
+
+def _prepare_environment() -> None:
+    os.environ["HAWIYA_DEMO"] = "1"
+    os.environ.setdefault("HAWIYA_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hawiya.config.settings")
+    url = os.environ.get("DATABASE_URL", "")
+    if url:
+        name = url.rsplit("/", 1)[-1]
+        if "bench" not in name:
+            sys.exit(f"refusing to drop {name!r}: the benchmark database's name must contain 'bench'")
+        base = url.rsplit("/", 1)[0]
+        for statement in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
+            subprocess.run(["psql", f"{base}/postgres", "-q", "-c", statement], check=True)
+        os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)
+    else:
+        os.environ["HAWIYA_VAR_DIR"] = tempfile.mkdtemp(prefix="hawiya-bench-")
+    sys.path.insert(0, str(ROOT / "src"))
+
+
+class HashTimer:
+    """Wraps the Argon2 hasher's verify/encode and adds up the time spent in them."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def install(self) -> None:
+        from django.contrib.auth.hashers import Argon2PasswordHasher
+
+        for name in ("verify", "encode"):
+            original = getattr(Argon2PasswordHasher, name)
+
+            def timed(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
+                started = time.perf_counter()
+                try:
+                    return _original(*args, **kwargs)
+                finally:
+                    self.seconds += time.perf_counter() - started
+
+            setattr(Argon2PasswordHasher, name, timed)
+
+
+def _latest_code(to: str) -> str:
+    from hawiya.notifications.models import SmsMessage
+
+    body = SmsMessage.objects.filter(to=to).order_by("-id").values_list("body", flat=True).first() or ""
+    match = re.search(r"#([0-9]{6})", body)
+    if not match:
+        raise RuntimeError(f"no code in the outbox for {to}")
+    return match.group(1)
+
+
+def _make_accounts(count: int) -> list[tuple[str, str]]:
+    """`count` persons with activated accounts, through the real services; (ID number, mobile)."""
+    from hawiya.identity import services as identity
+    from hawiya.registry.id_numbers import check_digit
+    from hawiya.registry.services import person_create
+
+    accounts = []
+    for index in range(count):
+        first_nine = f"19{index:07d}"
+        id_number = first_nine + check_digit(first_nine)
+        mobile = f"+96655{index:07d}"
+        birth = dt.date(1980, 1, 1) + dt.timedelta(days=index)
+        person_create(
+            id_number=id_number,
+            first_name_ar="سعد",
+            father_name_ar="محمد",
+            grandfather_name_ar="علي",
+            family_name_ar="القحطاني",
+            first_name_en="Saad",
+            father_name_en="Mohammed",
+            grandfather_name_en="Ali",
+            family_name_en="Al-Qahtani",
+            sex="M",
+            date_of_birth=birth,
+            place_of_birth_ar="الرياض",
+            place_of_birth_en="Riyadh",
+            mobile=mobile,
+        )
+        ip = f"127.1.{index // 250}.{index % 250 + 1}"
+        started = identity.activation_start(id_number=id_number, date_of_birth=birth, mobile=mobile, ip=ip)
+        identity.activation_verify(challenge=started.challenge, code=_latest_code(mobile), ip=ip)
+        identity.activation_complete(
+            challenge=started.challenge,
+            username=f"bench{index}",
+            password=PASSWORD,
+            accepted_terms=True,
+            ip=ip,
+        )
+        accounts.append((id_number, mobile))
+    return accounts
+
+
+def _sign_in(id_number: str, mobile: str, ip: str) -> None:
+    from django.test import Client
+    from django.urls import reverse
+    from django.utils import translation
+
+    with translation.override("en"):
+        sign_in_url, code_url = reverse("portal:sign-in"), reverse("portal:sign-in-code")
+    client = Client(HTTP_HOST="localhost", REMOTE_ADDR=ip)
+    _expect(client.get(sign_in_url), 200)
+    _expect(client.post(sign_in_url, {"login": id_number, "password": PASSWORD}), 302, code_url)
+    _expect(client.get(code_url), 200)
+    _expect(client.post(code_url, {"code": _latest_code(mobile), "method": "sms"}), 302, "/account/")
+
+
+def _expect(response: Any, status: int, location: str = "") -> None:
+    """A benchmark of a broken journey measures nothing: stop at the first unexpected answer."""
+    if response.status_code != status or location not in response.get("Location", ""):
+        got = f"{response.status_code} {response.get('Location', '')}"
+        raise RuntimeError(f"expected {status} {location}, got {got}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--accounts", type=int, default=40)
+    options = parser.parse_args()
+    _prepare_environment()
+
+    import django
+    from django.core.management import call_command
+    from django.db import connection
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # pages render as in production
+    accounts = _make_accounts(options.accounts)
+    timer = HashTimer()
+    timer.install()
+
+    totals, without_hash = [], []
+    for index, (id_number, mobile) in enumerate(accounts):
+        before_hash = timer.seconds
+        started = time.perf_counter()
+        _sign_in(id_number, mobile, ip=f"127.2.{index // 250}.{index % 250 + 1}")
+        elapsed = time.perf_counter() - started
+        totals.append(elapsed)
+        without_hash.append(elapsed - (timer.seconds - before_hash))
+
+    def ms(values: list[float], q: float) -> str:
+        ordered = sorted(values)
+        return f"{1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]:.1f}"
+
+    print(f"sign-in benchmark — {connection.vendor}, {os.cpu_count()} cores, {len(accounts)} sign-ins")
+    print("  4 requests each: GET sign-in, POST password, GET code page (sends the SMS), POST code")
+    print(f"  full sign-in       median {1000 * statistics.median(totals):.1f} ms   p90 {ms(totals, 0.9)} ms")
+    print(
+        f"  without Argon2     median {1000 * statistics.median(without_hash):.1f} ms   "
+        f"p90 {ms(without_hash, 0.9)} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -166,6 +166,7 @@ def test_account_pages_pass_axe(live_server, open_page, artifacts, language, wid
         "methods/",
         "methods/authenticator/",
         "methods/recovery-codes/",
+        "mobile/",
         "password/",
     ):
         page.goto(f"{live_server.url}/{language}/account/{path}")
@@ -173,6 +174,14 @@ def test_account_pages_pass_axe(live_server, open_page, artifacts, language, wid
     # An error state: the empty form of the password page.
     page.get_by_role("button", name="متابعة" if language == "ar" else "Continue").click()
     assert page.locator(".hw-error-summary").is_visible()
+    check(page, language)
+    # Changing the mobile number: the code page (after step 1) and the office route.
+    page.goto(f"{live_server.url}/{language}/account/mobile/")
+    page.locator("#id_new_mobile").fill("0551234567")
+    page.get_by_role("button", name="متابعة" if language == "ar" else "Continue").click()
+    assert page.url.endswith(f"/{language}/account/mobile/current-code/")
+    check(page, language)
+    page.goto(f"{live_server.url}/{language}/account/mobile/at-an-office/")
     check(page, language)
     if width == 360 and language == "ar":
         page.goto(f"{live_server.url}/ar/account/")

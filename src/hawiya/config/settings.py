@@ -219,6 +219,9 @@ SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_SSL_REDIRECT = HTTPS and env_bool("HAWIYA_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("HAWIYA_BEHIND_PROXY") else None
+# How many proxies in front of Hawiya append to X-Forwarded-For (portal/client.py): the per-IP
+# throttles must see the citizen's address, not the load balancer's.
+HAWIYA_TRUSTED_PROXIES = int(os.environ.get("HAWIYA_TRUSTED_PROXIES", "0"))
 # Load-balancer probes speak plain HTTP inside the cluster.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0

@@ -18,6 +18,8 @@ from .forms import PortalForm
 # Long enough for a recovery code typed with spaces or hyphens; the services normalise the rest.
 CODE_MAX_LENGTH = 40
 PASSWORD_MAX_LENGTH = 128
+# Room for a number typed with spaces, hyphens or a 00966 prefix; the service checks the rest.
+MOBILE_MAX_LENGTH = 40
 
 
 class AccountForm(PortalForm):
@@ -137,4 +139,43 @@ class NewPasswordForm(AccountForm):
             "max_length": _("Your password must be 128 characters or fewer."),
         },
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password", "spellcheck": "false"}),
+    )
+
+
+class NewMobileForm(AccountForm):
+    """Change mobile number, page 1: the new number, accepted as typed (05…, +966…, Eastern digits,
+    spaces, hyphens); the service normalises and checks it, and the page never echoes it reformatted."""
+
+    new_mobile = forms.CharField(
+        label=_("New mobile number"),
+        help_text=_("A Saudi mobile number, like 05X XXX XXXX. We send a code to it to check it is yours."),
+        max_length=MOBILE_MAX_LENGTH,
+        strip=True,
+        error_messages={
+            "required": _("Enter your new mobile number."),
+            "max_length": _("Enter a Saudi mobile number, like 05X XXX XXXX."),
+        },
+        widget=forms.TextInput(
+            attrs={
+                "type": "tel",
+                "autocomplete": "tel",
+                "dir": "ltr",
+                "spellcheck": "false",
+                "autocapitalize": "off",
+                "size": "14",
+            }
+        ),
+    )
+
+
+class MobileCodeForm(AccountForm):
+    """Change mobile number, pages 2 and 3: the code sent to the current, then to the new number."""
+
+    code = forms.CharField(
+        label=_("Enter the 6-digit code we sent by text message"),
+        help_text=_("The code expires after 5 minutes. Asking for a new code cancels the old one."),
+        max_length=CODE_MAX_LENGTH,
+        strip=True,
+        error_messages={"required": _("Enter the code."), "max_length": _("The code is wrong.")},
+        widget=_code_widget(),
     )

@@ -22,4 +22,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("password/", views.password_current, name="account-password"),
     path("password/code/", views.password_code, name="account-password-code"),
     path("password/new/", views.password_new, name="account-password-new"),
+    path("mobile/", views.mobile_change, name="account-mobile"),
+    path("mobile/current-code/", views.mobile_current_code, name="account-mobile-current-code"),
+    path("mobile/new-code/", views.mobile_new_code, name="account-mobile-new-code"),
+    path("mobile/at-an-office/", views.mobile_in_person, name="account-mobile-in-person"),
 ]

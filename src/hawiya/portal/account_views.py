@@ -1,4 +1,5 @@
-"""My account: profile from the register, security history, sessions, sign-in methods, password.
+"""My account: profile from the register, security history, sessions, sign-in methods, password,
+mobile number.
 
 Every view parses the request, calls one identity service or selector, turns an ApplicationError
 into a form error or a message, and renders or redirects (POST-redirect-GET). A missing, foreign
@@ -27,10 +28,14 @@ from hawiya.identity import errors as identity_errors
 from hawiya.identity import selectors, services
 from hawiya.identity.models import User
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
+from hawiya.portal.client import client_ip, client_user_agent
 
+from . import session_keys
 from .account_forms import (
     AuthenticatorCodeForm,
     CurrentPasswordForm,
+    MobileCodeForm,
+    NewMobileForm,
     NewPasswordForm,
     ReauthenticationCodeForm,
 )
@@ -75,14 +80,6 @@ _SYSTEMS = (
 
 
 # --- Small pieces ------------------------------------------------------------------------------
-
-
-def _ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR", ""))
-
-
-def _user_agent(request: HttpRequest) -> str:
-    return str(request.META.get("HTTP_USER_AGENT", ""))
 
 
 def _user(request: HttpRequest) -> User:
@@ -223,7 +220,7 @@ def report_event(request: HttpRequest, event_id: str) -> HttpResponse:
         return _render(request, "report_confirm.html", context)
     try:
         services.security_event_report(
-            user=user, event_id=number, ip=_ip(request), user_agent=_user_agent(request)
+            user=user, event_id=number, ip=client_ip(request), user_agent=client_user_agent(request)
         )
     except NotFound as exc:
         raise Http404(exc.code) from exc
@@ -300,7 +297,7 @@ def sms_lock(request: HttpRequest) -> HttpResponse:
         return _render(request, "sms_lock_confirm.html", context)
     try:
         services.sign_in_method_lock(
-            user=user, method="sms", ip=_ip(request), user_agent=_user_agent(request)
+            user=user, method="sms", ip=client_ip(request), user_agent=client_user_agent(request)
         )
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
@@ -317,7 +314,7 @@ def sms_unlock(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     try:
         services.sign_in_method_unlock(
-            user=user, method="sms", ip=_ip(request), user_agent=_user_agent(request)
+            user=user, method="sms", ip=client_ip(request), user_agent=client_user_agent(request)
         )
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
@@ -360,7 +357,10 @@ def authenticator_set_up(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             services.authenticator_confirm(
-                user=user, code=form.cleaned_data["code"], ip=_ip(request), user_agent=_user_agent(request)
+                user=user,
+                code=form.cleaned_data["code"],
+                ip=client_ip(request),
+                user_agent=client_user_agent(request),
             )
         except ApplicationError as exc:
             if exc.code in (
@@ -393,7 +393,7 @@ def authenticator_remove(request: HttpRequest) -> HttpResponse:
             return redirect("portal:account-methods")
         return _render(request, "authenticator_remove_confirm.html", {"methods": state})
     try:
-        services.authenticator_remove(user=user, ip=_ip(request), user_agent=_user_agent(request))
+        services.authenticator_remove(user=user, ip=client_ip(request), user_agent=client_user_agent(request))
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
         return redirect("portal:account-methods")
@@ -410,7 +410,9 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         state = selectors.sign_in_methods_for_user(user=user)
         return _render(request, "recovery_codes_start.html", {"methods": state})
-    new_codes = services.recovery_codes_generate(user=user, ip=_ip(request), user_agent=_user_agent(request))
+    new_codes = services.recovery_codes_generate(
+        user=user, ip=client_ip(request), user_agent=client_user_agent(request)
+    )
     # Kept only until the next page shows them (once): see recovery_codes_show.
     request.session[RECOVERY_CODES_SESSION_KEY] = new_codes
     return redirect("portal:account-recovery-codes-show")
@@ -446,7 +448,7 @@ def _password_state(request: HttpRequest) -> dict[str, Any] | None:
 def _send_sms_code(request: HttpRequest, state: dict[str, Any]) -> ApplicationError | None:
     try:
         services.sign_in_send_sms_code(
-            challenge=state["challenge"], ip=_ip(request), user_agent=_user_agent(request)
+            challenge=state["challenge"], ip=client_ip(request), user_agent=client_user_agent(request)
         )
     except ApplicationError as exc:
         return exc
@@ -465,8 +467,8 @@ def password_current(request: HttpRequest) -> HttpResponse:
             challenge = services.reauthentication_start(
                 user=user,
                 password=form.cleaned_data["password"],
-                ip=_ip(request),
-                user_agent=_user_agent(request),
+                ip=client_ip(request),
+                user_agent=client_user_agent(request),
             )
         except ApplicationError as exc:
             form.add_application_error(exc)
@@ -524,8 +526,8 @@ def password_code(request: HttpRequest) -> HttpResponse:
                     challenge=state["challenge"],
                     code=form.cleaned_data["code"],
                     method=method,
-                    ip=_ip(request),
-                    user_agent=_user_agent(request),
+                    ip=client_ip(request),
+                    user_agent=client_user_agent(request),
                 )
             except ApplicationError as exc:
                 if exc.code == identity_errors.CHALLENGE_EXPIRED:
@@ -563,8 +565,8 @@ def password_new(request: HttpRequest) -> HttpResponse:
                 user=user,
                 challenge=state["challenge"],
                 new_password=form.cleaned_data["new_password"],
-                ip=_ip(request),
-                user_agent=_user_agent(request),
+                ip=client_ip(request),
+                user_agent=client_user_agent(request),
                 keep_session_key=old_key,
             )
         except ApplicationError as exc:
@@ -593,3 +595,168 @@ def password_new(request: HttpRequest) -> HttpResponse:
             )
             return redirect("portal:account")
     return _render(request, "password_new.html", {"form": form})
+
+
+# --- Change mobile number ----------------------------------------------------------------------
+# Page 1 (behind require_recent_auth) takes the new number and sends a code to the current one;
+# page 2 checks it and sends a code to the new number; page 3 checks that and changes the number.
+# Without the current phone (text messages locked) or without a number on record, the change is
+# made at a civil-affairs office: the pages explain that instead of showing a form error.
+
+_IN_PERSON_ERRORS = (
+    identity_errors.MOBILE_CHANGE_IN_PERSON,
+    identity_errors.NO_MOBILE,
+    identity_errors.METHOD_LOCKED,  # one_time_code_send's word for locked text messages
+)
+_MOBILE_STEPS = {"current": "account-mobile-current-code", "new": "account-mobile-new-code"}
+
+
+def _mobile_state(request: HttpRequest, step: str) -> dict[str, Any] | None:
+    """The journey in the session, if it is at `step`."""
+    state = request.session.get(session_keys.MOBILE_CHANGE)
+    if not isinstance(state, dict) or not isinstance(state.get("challenge"), str):
+        return None
+    if state.get("step") != step:
+        return None
+    return state
+
+
+def _mobile_save(request: HttpRequest, started: services.MobileChangeStep) -> None:
+    request.session[session_keys.MOBILE_CHANGE] = {
+        "challenge": started.challenge,
+        "step": started.step,
+        "current_digits": started.masked_current[-2:] if started.masked_current else "",
+        "new_digits": started.masked_new[-2:] if started.masked_new else "",
+    }
+
+
+def _mobile_restart(request: HttpRequest, message: object) -> HttpResponse:
+    """Back to page 1 with the reason (an expired or finished journey, or none at all)."""
+    request.session.pop(session_keys.MOBILE_CHANGE, None)
+    messages.error(request, str(message))
+    return redirect("portal:account-mobile")
+
+
+def _mobile_in_person(request: HttpRequest, reason: str) -> HttpResponse:
+    """The office route, for a person without the current phone or without a number on record."""
+    request.session.pop(session_keys.MOBILE_CHANGE, None)
+    return _render(request, "mobile_in_person.html", {"reason": reason})
+
+
+def _mobile_in_person_reason(code: str) -> str:
+    return "no_mobile" if code == identity_errors.NO_MOBILE else "locked"
+
+
+_MOBILE_NOT_STARTED = gettext_lazy(
+    "Your mobile number change has not started or has expired. Enter the new number to start again."
+)
+
+
+@require_recent_auth
+@require_http_methods(["GET", "HEAD", "POST"])
+def mobile_change(request: HttpRequest) -> HttpResponse:
+    """Change mobile number, page 1 of 3: the two codes, the office route, the new number."""
+    user = _user(request)
+    state = selectors.sign_in_methods_for_user(user=user)
+    if not state.masked_mobile:
+        return _mobile_in_person(request, "no_mobile")
+    if state.sms_locked:
+        return _mobile_in_person(request, "locked")
+    form = NewMobileForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            started = services.mobile_change_start(
+                user=user,
+                new_mobile=form.cleaned_data["new_mobile"],
+                ip=client_ip(request),
+                user_agent=client_user_agent(request),
+            )
+        except ApplicationError as exc:
+            if exc.code in _IN_PERSON_ERRORS:
+                return _mobile_in_person(request, _mobile_in_person_reason(exc.code))
+            form.add_application_error(exc)
+        else:
+            _mobile_save(request, started)
+            return redirect("portal:account-mobile-current-code")
+    context = {"form": form, "current_digits": state.masked_mobile[-2:]}
+    return _render(request, "mobile_start.html", context)
+
+
+@citizen_required
+@require_http_methods(["GET", "HEAD"])
+def mobile_in_person(request: HttpRequest) -> HttpResponse:
+    """How the number is changed at a civil-affairs office (linked from the code pages)."""
+    return _render(request, "mobile_in_person.html", {"reason": ""})
+
+
+def _mobile_code_page(request: HttpRequest, step: str) -> HttpResponse:
+    """Pages 2 and 3: the code sent to the current (`step` "current") or the new number, or a resend."""
+    user = _user(request)
+    state = _mobile_state(request, step)
+    if state is None:
+        return _mobile_restart(request, _MOBILE_NOT_STARTED)
+    here = _MOBILE_STEPS[step]
+    form = MobileCodeForm()
+    if request.method == "POST":
+        if request.POST.get("action") == "resend":
+            try:
+                services.one_time_code_send(
+                    challenge=state["challenge"], ip=client_ip(request), user_agent=client_user_agent(request)
+                )
+            except ApplicationError as exc:
+                if exc.code == identity_errors.CHALLENGE_EXPIRED:
+                    return _mobile_restart(request, exc.message)
+                if exc.code in _IN_PERSON_ERRORS:
+                    return _mobile_in_person(request, _mobile_in_person_reason(exc.code))
+                messages.error(request, str(exc.message))
+            else:
+                messages.success(request, _("We have sent a new code. The previous code no longer works."))
+            return redirect(f"portal:{here}")
+        form = MobileCodeForm(request.POST)
+        if form.is_valid():
+            arguments: dict[str, Any] = {
+                "user": user,
+                "challenge": state["challenge"],
+                "code": form.cleaned_data["code"],
+                "ip": client_ip(request),
+                "user_agent": client_user_agent(request),
+            }
+            try:
+                if step == "current":
+                    next_step = services.mobile_change_verify_current(**arguments)
+                else:
+                    services.mobile_change_complete(**arguments)
+            except ApplicationError as exc:
+                if exc.code == identity_errors.CHALLENGE_EXPIRED:
+                    return _mobile_restart(request, exc.message)
+                if exc.code in _IN_PERSON_ERRORS:
+                    return _mobile_in_person(request, _mobile_in_person_reason(exc.code))
+                form.add_application_error(exc)
+            else:
+                if step == "current":
+                    _mobile_save(request, next_step)
+                    return redirect("portal:account-mobile-new-code")
+                request.session.pop(session_keys.MOBILE_CHANGE, None)
+                messages.success(request, _("Your mobile number was changed. We told your previous number."))
+                return redirect("portal:account")
+    context = {
+        "form": form,
+        "step": step,
+        "current_digits": state.get("current_digits", ""),
+        "new_digits": state.get("new_digits", ""),
+    }
+    return _render(request, "mobile_code.html", context)
+
+
+@citizen_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def mobile_current_code(request: HttpRequest) -> HttpResponse:
+    """Change mobile number, page 2 of 3: the code sent to the current number."""
+    return _mobile_code_page(request, "current")
+
+
+@citizen_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def mobile_new_code(request: HttpRequest) -> HttpResponse:
+    """Change mobile number, page 3 of 3: the code sent to the new number, then a success banner."""
+    return _mobile_code_page(request, "new")

@@ -50,7 +50,12 @@ def remember_language(
     return middleware
 
 
+def _timestamp(value: object) -> float | None:
+    return None if isinstance(value, bool) or not isinstance(value, int | float) else float(value)
+
+
 IDLE_TIMEOUT = dt.timedelta(minutes=15)
+ABSOLUTE_TIMEOUT = dt.timedelta(hours=12)
 # The last-activity stamp (and the recorded session's "last seen") is written at most this often.
 ACTIVITY_RESOLUTION = dt.timedelta(minutes=1)
 
@@ -58,11 +63,13 @@ ACTIVITY_RESOLUTION = dt.timedelta(minutes=1)
 def idle_timeout(
     get_response: Callable[[HttpRequest], HttpResponse],
 ) -> Callable[[HttpRequest], HttpResponse]:
-    """Sign out a person idle for 15 minutes; note activity at most once a minute.
+    """Sign out a person idle for 15 minutes, or signed in for 12 hours; note activity at most
+    once a minute.
 
-    Place after AuthenticationMiddleware and MessageMiddleware. The absolute limit (12 hours) is
-    SESSION_COOKIE_AGE. A timed-out request goes to the sign-in page, which says why; a GET comes
-    back to the same page after signing in again.
+    Place after AuthenticationMiddleware and MessageMiddleware. The 12-hour limit is counted from
+    the first signed-in request of the session (login() keeps the session's data when it rotates
+    the key, and logout() flushes it). A timed-out request goes to the sign-in page, which says
+    why; a GET comes back to the same page after signing in again.
     """
 
     def middleware(request: HttpRequest) -> HttpResponse:
@@ -71,14 +78,17 @@ def idle_timeout(
             return get_response(request)
         session = request.session
         now = clock.now().timestamp()
-        last = session.get(session_keys.LAST_ACTIVITY)
-        if isinstance(last, bool) or not isinstance(last, int | float):
-            last = None
-        if last is not None and now - last > IDLE_TIMEOUT.total_seconds():
+        last = _timestamp(session.get(session_keys.LAST_ACTIVITY))
+        signed_in_at = _timestamp(session.get(session_keys.SIGNED_IN_AT))
+        if signed_in_at is None:
+            session[session_keys.SIGNED_IN_AT] = now
+        idle = last is not None and now - last > IDLE_TIMEOUT.total_seconds()
+        too_long = signed_in_at is not None and now - signed_in_at > ABSOLUTE_TIMEOUT.total_seconds()
+        if idle or too_long:
             if session.session_key:
                 user_session_end(session_key=session.session_key)
             logout(request)
-            query = {"timeout": "1"}
+            query = {"timeout": "1" if idle else "session"}
             if request.method in ("GET", "HEAD"):
                 query["next"] = request.get_full_path()
             return HttpResponseRedirect(f"{reverse('portal:sign-in')}?{urlencode(query)}")

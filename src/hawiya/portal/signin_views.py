@@ -38,6 +38,7 @@ from hawiya.identity.models import User
 from hawiya.identity.selectors import one_time_code_delivery_status
 from hawiya.identity.sessions import CHALLENGE_SESSION_KEY, RECENT_AUTH_SESSION_KEY, recent_auth_session_value
 from hawiya.notifications.selectors import sms_outbox_recent
+from hawiya.portal.client import client_ip, client_user_agent
 
 from . import session_keys
 from .context_processors import current_language
@@ -72,14 +73,6 @@ NEUTRAL = {ACTIVATION, RESET}
 
 
 # --- Small pieces ---------------------------------------------------------------------------------
-
-
-def _ip(request: HttpRequest) -> str:
-    return str(request.META.get("REMOTE_ADDR") or "")
-
-
-def _user_agent(request: HttpRequest) -> str:
-    return str(request.META.get("HTTP_USER_AGENT") or "")
 
 
 def safe_next(request: HttpRequest, value: object) -> str | None:
@@ -139,7 +132,7 @@ def _complete_sign_in(request: HttpRequest, user: User) -> None:
         request.session.save()
         session_key = request.session.session_key
     services.user_session_record(
-        user=user, session_key=str(session_key), ip=_ip(request), user_agent=_user_agent(request)
+        user=user, session_key=str(session_key), ip=client_ip(request), user_agent=client_user_agent(request)
     )
     now = clock.now()
     request.session[RECENT_AUTH_SESSION_KEY] = recent_auth_session_value(now)
@@ -153,7 +146,7 @@ def _send_first_code(request: HttpRequest, data: dict[str, Any]) -> None:
         return
     try:
         services.sign_in_send_sms_code(
-            challenge=data["challenge"], ip=_ip(request), user_agent=_user_agent(request)
+            challenge=data["challenge"], ip=client_ip(request), user_agent=client_user_agent(request)
         )
     except ApplicationError as error:
         # Shown on the code page; "send a new code" and the other methods stay offered.
@@ -178,8 +171,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 challenge = services.sign_in_start(
                     login=form.cleaned_data["login"],
                     password=form.cleaned_data["password"],
-                    ip=_ip(request),
-                    user_agent=_user_agent(request),
+                    ip=client_ip(request),
+                    user_agent=client_user_agent(request),
                 )
             except ApplicationError as error:
                 if error.code == identity_errors.ACCOUNT_LOCKED:
@@ -204,7 +197,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/identity/sign_in.html",
-        {"form": form, "timed_out": request.GET.get("timeout") == "1"},
+        {"form": form, "timed_out": request.GET.get("timeout")},
     )
 
 
@@ -280,7 +273,7 @@ def _code_page(request: HttpRequest, journey: str) -> HttpResponse:
     if not form.is_valid():
         return _render_code_page(request, journey, data, form, method)
     code = form.cleaned_data["code"]
-    ip, agent = _ip(request), _user_agent(request)
+    ip, agent = client_ip(request), client_user_agent(request)
     try:
         if journey == SIGN_IN:
             user = services.sign_in_verify(
@@ -329,7 +322,7 @@ def _resend(request: HttpRequest, journey: str) -> HttpResponse:
         return _start_again(request, journey)
     try:
         services.one_time_code_send(
-            challenge=data["challenge"], ip=_ip(request), user_agent=_user_agent(request)
+            challenge=data["challenge"], ip=client_ip(request), user_agent=client_user_agent(request)
         )
     except ApplicationError as error:
         if error.code == identity_errors.CHALLENGE_EXPIRED:
@@ -373,7 +366,7 @@ def activate(request: HttpRequest) -> HttpResponse:
                     id_number=form.cleaned_data["id_number"],
                     date_of_birth=form.cleaned_data["date_of_birth"],
                     mobile=form.cleaned_data["mobile"],
-                    ip=_ip(request),
+                    ip=client_ip(request),
                     language=current_language(),
                 )
             except ApplicationError as error:
@@ -423,8 +416,8 @@ def activate_create(request: HttpRequest) -> HttpResponse:
                     username=form.cleaned_data["username"],
                     password=form.cleaned_data["password"],
                     accepted_terms=form.cleaned_data["accepted_terms"],
-                    ip=_ip(request),
-                    user_agent=_user_agent(request),
+                    ip=client_ip(request),
+                    user_agent=client_user_agent(request),
                 )
             except ApplicationError as error:
                 if error.code == identity_errors.CHALLENGE_EXPIRED:
@@ -474,7 +467,7 @@ def password_reset(request: HttpRequest) -> HttpResponse:
                 sent = services.password_reset_start(
                     id_number=form.cleaned_data["id_number"],
                     date_of_birth=form.cleaned_data["date_of_birth"],
-                    ip=_ip(request),
+                    ip=client_ip(request),
                     language=current_language(),
                 )
             except ApplicationError as error:
@@ -522,8 +515,8 @@ def password_reset_new(request: HttpRequest) -> HttpResponse:
                 services.password_reset_complete(
                     challenge=data["challenge"],
                     password=form.cleaned_data["password"],
-                    ip=_ip(request),
-                    user_agent=_user_agent(request),
+                    ip=client_ip(request),
+                    user_agent=client_user_agent(request),
                 )
             except ApplicationError as error:
                 if error.code == identity_errors.CHALLENGE_EXPIRED:
@@ -562,8 +555,8 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
                 challenge = services.reauthentication_start(
                     user=cast(User, request.user),
                     password=form.cleaned_data["password"],
-                    ip=_ip(request),
-                    user_agent=_user_agent(request),
+                    ip=client_ip(request),
+                    user_agent=client_user_agent(request),
                 )
             except ApplicationError as error:
                 if error.code == identity_errors.ACCOUNT_LOCKED:

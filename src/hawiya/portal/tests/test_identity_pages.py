@@ -535,6 +535,22 @@ def test_idle_timeout_signs_out_after_15_minutes(client, clock):
     assert "You were signed out after 15 minutes of inactivity" in page
 
 
+def test_a_session_ends_12_hours_after_sign_in_however_active(client, clock):
+    user = _signed_in(client)
+    assert client.get("/en/").status_code == 200
+    for _ in range(12 * 6 - 1):  # a request every 10 minutes: never idle
+        clock.advance(minutes=10)
+        assert client.get("/en/").status_code == 200
+    clock.advance(minutes=11)
+    response = client.get("/en/services/appointments/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/en/sign-in/?timeout=session")
+    assert "_auth_user_id" not in client.session
+    assert not UserSession.objects.filter(user=user).exists()
+    page = client.get(response["Location"]).content.decode()
+    assert "because you had been signed in for 12 hours" in page
+
+
 def test_activity_touches_the_recorded_session(client, clock):
     user = _signed_in(client)
     clock.advance(minutes=3)

@@ -10,6 +10,8 @@ from django.http import HttpRequest
 from django.urls import translate_url
 from django.utils.translation import get_language
 
+from .middleware import IDLE_TIMEOUT, IDLE_WARNING_BEFORE
+
 # The date the platform last changed for citizens (DGA wants it in the footer). Bump on release.
 PLATFORM_UPDATED = dt.date(2026, 11, 23)
 
@@ -73,6 +75,8 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "current_view": match.view_name if match else "",
         "greeting_name": greeting_name(request, language),
         "platform_updated": PLATFORM_UPDATED,
+        # Seconds after a page load when hawiya.js warns of the idle sign-out (2 minutes before).
+        "idle_warning_after": int((IDLE_TIMEOUT - IDLE_WARNING_BEFORE).total_seconds()),
         "support_phone": getattr(settings, "HAWIYA_SUPPORT_PHONE", DEFAULT_SUPPORT_PHONE),
         "support_email": getattr(settings, "HAWIYA_SUPPORT_EMAIL", DEFAULT_SUPPORT_EMAIL),
     }

@@ -55,6 +55,7 @@ def _timestamp(value: object) -> float | None:
 
 
 IDLE_TIMEOUT = dt.timedelta(minutes=15)
+IDLE_WARNING_BEFORE = dt.timedelta(minutes=2)
 ABSOLUTE_TIMEOUT = dt.timedelta(hours=12)
 # The last-activity stamp (and the recorded session's "last seen") is written at most this often.
 ACTIVITY_RESOLUTION = dt.timedelta(minutes=1)

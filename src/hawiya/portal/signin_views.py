@@ -622,3 +622,11 @@ def dev_sms_redirect(request: HttpRequest) -> HttpResponse:
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """settings.CSRF_FAILURE_VIEW: the styled 403 with what to do, never Django's debug page."""
     return render(request, "portal/errors/csrf.html", status=403)
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def keep_alive(request: HttpRequest) -> HttpResponse:
+    """ "Stay signed in" from the idle warning: the idle middleware has just recorded this request
+    as activity; 204 while signed in, 401 once the session has ended."""
+    return HttpResponse(status=204 if request.user.is_authenticated else 401)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("sign-in/code/resend/", signin_views.sign_in_resend, name="sign-in-resend"),
     path("sign-in/locked/", signin_views.sign_in_locked, name="sign-in-locked"),
     path("sign-out/", signin_views.sign_out, name="sign-out"),
+    path("keep-alive/", signin_views.keep_alive, name="keep-alive"),
     path("activate/", signin_views.activate, name="activate"),
     path("activate/code/", signin_views.activate_code, name="activate-code"),
     path("activate/code/resend/", signin_views.activate_resend, name="activate-resend"),

@@ -18,6 +18,35 @@
       });
     });
   });
+  // Idle time-out warning: two minutes before the server signs an idle person out, offer to
+  // stay signed in. "Stay signed in" asks the keep-alive URL, which records the activity.
+  document.addEventListener("DOMContentLoaded", function () {
+    var body = document.body;
+    var after = parseInt(body.dataset.idleWarningAfter || "", 10);
+    var warning = document.getElementById("hw-idle-warning");
+    if (!after || !warning || !window.fetch) {
+      return;
+    }
+    var timer = null;
+    function arm() {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () {
+        warning.hidden = false;
+      }, after * 1000);
+    }
+    warning.querySelector("[data-keep-alive]").addEventListener("click", function () {
+      window.fetch(body.dataset.keepAliveUrl, { credentials: "same-origin", cache: "no-store" })
+        .then(function (response) {
+          if (response.status === 204) {
+            warning.hidden = true;
+            arm();
+          } else {
+            window.location.reload();
+          }
+        });
+    });
+    arm();
+  });
   // Back/forward cache: a page shown again may be sent again.
   window.addEventListener("pageshow", function () {
     document.querySelectorAll("form[data-sent]").forEach(function (form) {

@@ -106,6 +106,22 @@ def _save_journey(request: HttpRequest, data: dict[str, Any]) -> None:
     request.session.modified = True
 
 
+def _start_sms_journey(request: HttpRequest, journey: str, challenge: str, *, masked_mobile: str) -> None:
+    """Activation and password reset: the code has been sent by SMS, the only method they have."""
+    _save_journey(
+        request,
+        {
+            "journey": journey,
+            "challenge": challenge,
+            "stage": "code",
+            "methods": [SMS],
+            "method": SMS,
+            "sent": True,
+            "masked_mobile": masked_mobile,
+        },
+    )
+
+
 def _drop_journey(request: HttpRequest) -> None:
     request.session.pop(CHALLENGE_SESSION_KEY, None)
 
@@ -372,18 +388,7 @@ def activate(request: HttpRequest) -> HttpResponse:
             except ApplicationError as error:
                 form.add_application_error(error)
             else:
-                _save_journey(
-                    request,
-                    {
-                        "journey": ACTIVATION,
-                        "challenge": sent.challenge,
-                        "stage": "code",
-                        "methods": [SMS],
-                        "method": SMS,
-                        "sent": True,
-                        "masked_mobile": sent.masked_mobile,
-                    },
-                )
+                _start_sms_journey(request, ACTIVATION, sent.challenge, masked_mobile=sent.masked_mobile)
                 return redirect("portal:activate-code")
     else:
         form = ActivationForm()
@@ -473,18 +478,8 @@ def password_reset(request: HttpRequest) -> HttpResponse:
             except ApplicationError as error:
                 form.add_application_error(error)
             else:
-                _save_journey(
-                    request,
-                    {
-                        "journey": RESET,
-                        "challenge": sent.challenge,
-                        "stage": "code",
-                        "methods": [SMS],
-                        "method": SMS,
-                        "sent": True,
-                        "masked_mobile": "",
-                    },
-                )
+                # No masked number: showing it would tell a matching request from another.
+                _start_sms_journey(request, RESET, sent.challenge, masked_mobile="")
                 return redirect("portal:password-reset-code")
     else:
         form = PasswordResetForm()

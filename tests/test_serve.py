@@ -60,6 +60,7 @@ def test_serve_answers_then_ctrl_c_stops_web_server_and_worker(tmp_path: Path) -
         assert server.returncode == 0, output
         assert f"http://127.0.0.1:{env['PORT']}/" in output
         assert "Hawiya stopped." in output
+        assert "Terminated" not in output.splitlines(), "no job-control noise on a clean stop"
         for pid in children:
             assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
     finally:

@@ -447,10 +447,10 @@ def one_time_code_send(*, challenge: str, ip: str, user_agent: str = "") -> Code
                 to=person.mobile if person is not None else "",
                 language=_language(row.user),
                 masked_mobile="",
-                real=person is not None and bool(person.mobile),
+                real=person is not None and bool(person.mobile) and not _reset_sms_locked(row),
             )
         user = row.user
-        if user is None or row.verified_at is not None:
+        if user is None or not user.is_active or row.verified_at is not None:
             raise errors.error(errors.CHALLENGE_EXPIRED)
         _check_account_open(user, now)
         if MethodLock.objects.filter(user=user, method=Method.SMS).exists():
@@ -539,6 +539,13 @@ def activation_start(
     return sent
 
 
+def _reset_sms_locked(row: OneTimeCode) -> bool:
+    """A password-reset challenge whose account has locked text messages since it started: the
+    SMS method is locked, so its code can neither be sent nor verify (as for a reset started
+    while locked, which never matches)."""
+    return row.purpose == Purpose.PASSWORD_RESET and row.user is not None and _sms_locked(row.user)
+
+
 def _neutral_verify(*, challenge: str, code: str, purpose: str, ip: str) -> OneTimeCode:
     """Check the code of an activation or password-reset challenge; the same for decoys."""
     throttles.ip_check(ip)
@@ -548,6 +555,10 @@ def _neutral_verify(*, challenge: str, code: str, purpose: str, ip: str) -> OneT
         row = _challenge_for_update(challenge, (purpose,), now)
         if row.verified_at is not None:
             raise errors.error(errors.CHALLENGE_EXPIRED)
+        if _reset_sms_locked(row):
+            # Text messages were locked since the reset started: from now on a decoy (never
+            # verifies, wrong entries counted alike).
+            row.code_hash = codes.unmatchable_hash()
         problem = _sms_code_problem(row, value, now)
         if problem is None and row.person is not None:
             row.verified_at = now
@@ -706,7 +717,13 @@ def _verify_second_factor(
     with transaction.atomic():
         row = _challenge_for_update(challenge, (purpose,), now)
         account = row.user
-        if account is None or row.verified_at is not None or (user is not None and account.pk != user.pk):
+        if (
+            account is None
+            or not account.is_active
+            or row.verified_at is not None
+            or (user is not None and account.pk != user.pk)
+        ):
+            # Deactivated since the password step, finished, or another account's challenge.
             raise errors.error(errors.CHALLENGE_EXPIRED)
         _check_account_open(account, now)
         problem = _second_factor_problem(row, account, method, code, now)
@@ -798,7 +815,8 @@ def password_change(
     last 5 minutes, identified by its `challenge` (used once).
 
     Every other session ends (the one with `keep_session_key` stays: the page then calls
-    django.contrib.auth.update_session_auth_hash). The holder is told by SMS. Raises
+    django.contrib.auth.update_session_auth_hash), and so does every journey of the account still
+    open (a sign-in past the old password cannot be finished). The holder is told by SMS. Raises
     `reauthentication_required`, `password_invalid`.
     """
     now = clock.now()
@@ -832,6 +850,9 @@ def _set_password(
     user.set_password(password)
     user.password_changed_at = now
     user.save(update_fields=["password", "password_changed_at"])
+    # Journeys begun before (a sign-in past the old password, a reauthentication, a mobile change,
+    # another reset) end: the new password must not be bypassed by a challenge won with the old.
+    OneTimeCode.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
     _event(user, kind, ip=ip, user_agent=user_agent, now=now)
     mobile = _mobile_of(user)
     if mobile:
@@ -897,14 +918,15 @@ def password_reset_verify(*, challenge: str, code: str, ip: str) -> None:
 def password_reset_complete(*, challenge: str, password: str, ip: str, user_agent: str = "") -> User:
     """Set a new password on a verified password-reset challenge (used once).
 
-    Every session of the account ends, a "this wasn't me" block is lifted, the holder is told by
-    SMS. A temporary lock after failures is not lifted (it ends by itself). Raises
-    `challenge_expired`, `password_invalid`.
+    Every session and every other open journey of the account ends, a "this wasn't me" block is
+    lifted, the holder is told by SMS. A temporary lock after failures is not lifted (it ends by
+    itself). Raises `challenge_expired` (also when text messages were locked since the reset
+    started), `password_invalid`.
     """
     now = clock.now()
     with transaction.atomic():
         row = _challenge_for_update(challenge, (Purpose.PASSWORD_RESET,), now)
-        if row.verified_at is None or row.user is None:
+        if row.verified_at is None or row.user is None or _reset_sms_locked(row):
             raise errors.error(errors.CHALLENGE_EXPIRED)
         account = User.objects.select_for_update(of=("self",)).select_related("person").get(pk=row.user.pk)
         _validated_password(password, account)

@@ -3,8 +3,9 @@
 - Per account: `SignInGuard.failures` counts wrong passwords and wrong codes together; the 10th
   locks the account for 10 minutes. It is changed by ONE atomic `UPDATE … RETURNING` statement,
   so parallel wrong guesses are all counted and exactly one of them sees the lock happen.
-- Per IP: failures and unauthenticated starts in the cache (`cache.add` then `cache.incr`, atomic
-  on Redis; the local-memory cache is per process, so use Redis with several processes).
+- Per IP (an IPv6 client per /64): failures and unauthenticated starts in the cache (`cache.add`
+  then `cache.incr`, atomic on Redis; the local-memory cache is per process, so use Redis with
+  several processes).
 - Per account or ID number: at most 5 code sends an hour (`CodeSendQuota`, row-locked).
 
 The failure counter is never reset by a resend (NIST SP 800-63B-4): only a complete successful
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -45,8 +47,23 @@ def ip_limit(bucket: str) -> int:
     return int(getattr(settings, "HAWIYA_IP_FAILURE_LIMIT", 30))
 
 
+def ip_bucket(ip: str) -> str:
+    """What one client is counted as: an IPv4 address (IPv4-mapped IPv6 included), or the /64
+    network of an IPv6 address (one home or phone is given a whole /64, so counting single
+    addresses would let it try again with each of them). Anything else as given."""
+    try:
+        address = ipaddress.ip_address((ip or "").strip())
+    except ValueError:
+        return ip or "-"
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
 def _ip_cache_key(ip: str, bucket: str) -> str:
-    digest = hashlib.sha256((ip or "-").encode()).hexdigest()[:32]
+    digest = hashlib.sha256(ip_bucket(ip).encode()).hexdigest()[:32]
     return f"hawiya:identity:ip:{bucket}:{digest}"
 
 

@@ -32,4 +32,6 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def client_user_agent(request: HttpRequest) -> str:
-    return str(request.META.get("HTTP_USER_AGENT") or "")
+    """The browser's description, without control characters (PostgreSQL refuses NUL in text)."""
+    value = str(request.META.get("HTTP_USER_AGENT") or "")
+    return "".join(char for char in value if char.isprintable())

@@ -359,3 +359,78 @@ def test_a_session_follows_its_new_key_and_ends_on_sign_out() -> None:
     assert [session.session_key for session in selectors.user_sessions_for_user(user=user)] == ["n" * 32]
     services.user_session_end(session_key="n" * 32)
     assert selectors.user_sessions_for_user(user=user) == []
+
+
+# --- Stale journeys after a lock or a new password --------------------------------------------------
+
+
+def test_a_reset_started_before_text_messages_were_locked_can_neither_resend_nor_verify(clock) -> None:
+    user = make_account()
+    mobile = person_of(user).mobile
+    start = _reset_start(user)
+    code = last_code(mobile)
+    # The holder has lost the phone and locks sign-in codes by text message.
+    services.sign_in_method_lock(user=user, method="sms", ip=IP, user_agent=UA)
+    sent_before = SmsMessage.objects.filter(to=mobile, template="one_time_code").count()
+    clock.advance(seconds=61)
+    again = services.one_time_code_send(challenge=start.challenge, ip=IP)
+    # The same neutral answer, but nothing is sent.
+    assert again.masked_mobile == ""
+    assert again.sms_reference is None
+    assert SmsMessage.objects.filter(to=mobile, template="one_time_code").count() == sent_before
+    failure = _error(services.password_reset_verify, challenge=start.challenge, code=code, ip=IP)
+    assert failure.code == "code_invalid"
+
+
+def test_a_reset_verified_before_text_messages_were_locked_cannot_set_a_password() -> None:
+    user = make_account()
+    start = _reset_start(user)
+    services.password_reset_verify(challenge=start.challenge, code=last_code(person_of(user).mobile), ip=IP)
+    services.sign_in_method_lock(user=user, method="sms", ip=IP, user_agent=UA)
+    failure = _error(
+        services.password_reset_complete, challenge=start.challenge, password=NEW_PASSWORD, ip=IP
+    )
+    assert failure.code == "challenge_expired"
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+
+
+def test_a_password_reset_ends_sign_in_journeys_started_with_the_old_password() -> None:
+    user = make_account()
+    mobile = person_of(user).mobile
+    pending = services.sign_in_start(login=user.username, password=PASSWORD, ip=IP, user_agent=UA)
+    services.sign_in_send_sms_code(challenge=pending.challenge, ip=IP)
+    sign_in_code = last_code(mobile)
+    start = _reset_start(user)
+    services.password_reset_verify(challenge=start.challenge, code=last_code(mobile), ip=IP)
+    services.password_reset_complete(challenge=start.challenge, password=NEW_PASSWORD, ip=IP)
+    failure = _error(
+        services.sign_in_verify,
+        challenge=pending.challenge,
+        code=sign_in_code,
+        method="sms",
+        ip=IP,
+        user_agent=UA,
+    )
+    assert failure.code == "challenge_expired"
+
+
+def test_a_password_change_ends_sign_in_journeys_started_with_the_old_password() -> None:
+    user = make_account()
+    mobile = person_of(user).mobile
+    pending = services.sign_in_start(login=user.username, password=PASSWORD, ip=IP, user_agent=UA)
+    services.sign_in_send_sms_code(challenge=pending.challenge, ip=IP)
+    sign_in_code = last_code(mobile)
+    challenge = _reauthenticated(user)
+    services.password_change(
+        user=user, challenge=challenge, new_password=NEW_PASSWORD, ip=IP, user_agent=UA, keep_session_key=None
+    )
+    failure = _error(
+        services.sign_in_verify,
+        challenge=pending.challenge,
+        code=sign_in_code,
+        method="sms",
+        ip=IP,
+        user_agent=UA,
+    )
+    assert failure.code == "challenge_expired"

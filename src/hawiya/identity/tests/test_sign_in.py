@@ -177,6 +177,23 @@ def test_an_ip_with_too_many_failures_is_throttled(settings) -> None:
     assert _error(_start, "nobody.else", ip="198.51.100.8").code == "invalid_credentials"
 
 
+def test_ipv6_addresses_of_one_64_network_share_the_ip_throttle(settings) -> None:
+    # One home or phone gets a whole /64: rotating the last 64 bits must not reset the count.
+    settings.HAWIYA_IP_FAILURE_LIMIT = 3
+    for index in range(3):
+        ip = f"2001:db8:1:2::{index + 1:x}"
+        assert _error(_start, f"nobody.{index}", ip=ip).code == "invalid_credentials"
+    assert _error(_start, "nobody.else", ip="2001:db8:1:2:ffff:ffff:ffff:ffff").code == "ip_throttled"
+    assert _error(_start, "nobody.else", ip="2001:db8:1:3::1").code == "invalid_credentials"
+
+
+def test_an_ipv4_mapped_address_counts_as_its_ipv4_address(settings) -> None:
+    settings.HAWIYA_IP_FAILURE_LIMIT = 2
+    assert _error(_start, "nobody.1", ip="198.51.100.9").code == "invalid_credentials"
+    assert _error(_start, "nobody.2", ip="::ffff:198.51.100.9").code == "invalid_credentials"
+    assert _error(_start, "nobody.3", ip="198.51.100.9").code == "ip_throttled"
+
+
 def test_an_inactive_account_cannot_sign_in() -> None:
     user = make_account()
     user.is_active = False
@@ -349,3 +366,18 @@ def test_fifty_parallel_wrong_guesses_are_all_counted_and_none_gets_in(settings,
     assert failure.code == "account_locked"
     assert _error(_start, user.username).code == "account_locked"
     assert OneTimeCode.objects.get(challenge=challenge).used_at is None
+
+
+def test_an_account_deactivated_after_the_password_step_cannot_finish_signing_in() -> None:
+    user = make_account()
+    challenge = _start(user.username).challenge
+    services.sign_in_send_sms_code(challenge=challenge, ip=IP)
+    code = last_code(person_of(user).mobile)
+    user.is_active = False
+    user.save(update_fields=["is_active"])
+    assert _error(services.sign_in_send_sms_code, challenge=challenge, ip=IP).code == "challenge_expired"
+    failure = _error(
+        services.sign_in_verify, challenge=challenge, code=code, method="sms", ip=IP, user_agent=UA
+    )
+    assert failure.code == "challenge_expired"
+    assert not SecurityEvent.objects.filter(user=user, kind="sign_in").exists()

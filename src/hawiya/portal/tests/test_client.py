@@ -22,3 +22,10 @@ def test_client_ip_counts_trusted_proxies_from_the_right(settings, proxies, forw
     settings.HAWIYA_TRUSTED_PROXIES = proxies
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
     assert client_ip(request) == expected
+
+
+def test_user_agent_loses_control_characters():
+    from hawiya.portal.client import client_user_agent
+
+    request = RequestFactory().get("/", HTTP_USER_AGENT="Mozilla/5.0\x00 (X11)\r\n")
+    assert client_user_agent(request) == "Mozilla/5.0 (X11)"

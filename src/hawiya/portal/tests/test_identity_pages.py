@@ -621,3 +621,49 @@ def test_empty_sign_in_shows_both_errors_linked_to_fields(client):
     login = next(e for e in find_all(response.content, "input") if e.attrs.get("name") == "login")
     assert login.attrs["aria-invalid"] == "true"
     assert "id_login_error" in login.attrs["aria-describedby"]
+
+
+# --- Session fixation and sign-out -------------------------------------------------------------------
+
+
+def _session_key(client: Client) -> str:
+    key = client.cookies["sessionid"].value
+    assert key
+    return key
+
+
+def test_signing_in_gives_the_session_a_new_key(client):
+    user = activate(make_citizen())
+    person = user.person
+    assert person is not None
+    _sign_in(client, user.username)
+    before = _session_key(client)  # a planted (pre-sign-in) session key
+    client.post("/en/sign-in/code/", {"code": last_code(person.mobile), "method": "sms"})
+    after = _session_key(client)
+    assert after != before
+    assert client.session.get("_auth_user_id") == str(user.pk)
+    assert not client.session.exists(before)
+
+
+def test_the_sign_in_after_activation_gives_the_session_a_new_key(client):
+    person = make_citizen()
+    client.post("/en/activate/", _activation_data(person))
+    client.post("/en/activate/code/", {"code": last_code(person.mobile)})
+    before = _session_key(client)
+    response = client.post(
+        "/en/activate/create/", {"username": "fixation.test", "password": PASSWORD, "accepted_terms": "on"}
+    )
+    assert response["Location"] == "/en/activate/done/"
+    assert _session_key(client) != before
+    assert not client.session.exists(before)
+
+
+def test_signing_out_forgets_everything_the_session_held(client):
+    _signed_in(client)
+    session = client.session
+    session["hawiya_account_totp_enrolment"] = {"secret": "X", "uri": "otpauth://x"}
+    session.save()
+    before = _session_key(client)
+    client.post("/en/sign-out/")
+    assert not client.session.exists(before)
+    assert dict(client.session.items()).keys() <= {"_messages"}

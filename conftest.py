@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 
 SRC = Path(__file__).resolve().parent / "src"
@@ -31,3 +32,23 @@ def plain_static_files() -> Iterator[None]:
         },
     ):
         yield
+
+
+@pytest.fixture(autouse=True)
+def audit_trail_cleared_before_flush(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A transactional test ends with a flush, which on SQLite is `DELETE FROM` every table; the
+    audit trail's append-only triggers refuse that. Empty the trail first, lifting the triggers
+    for that moment only (hawiya.audit.testing)."""
+    if (
+        request.node.get_closest_marker("django_db") is None
+        and "transactional_db" not in request.fixturenames
+    ):
+        yield
+        return
+    # Set up before this fixture, so torn down (flushed) after it.
+    request.getfixturevalue("_django_db_helper")
+    yield
+    if connection.vendor == "sqlite" and not connection.in_atomic_block:
+        from hawiya.audit.testing import clear_audit_trail
+
+        clear_audit_trail()

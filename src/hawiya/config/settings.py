@@ -71,6 +71,7 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 INSTALLED_APPS = [
     "hawiya.config.apps.HawiyaConfig",
     "hawiya.core",
+    "hawiya.audit",
     "hawiya.notifications",
     "hawiya.registry",
     "hawiya.identity",

@@ -1118,7 +1118,13 @@ def mobile_change_complete(*, user: User, challenge: str, code: str, ip: str, us
             raise errors.error(errors.CHALLENGE_EXPIRED)
         problem = _sms_code_problem(row, value, now)
         if problem is None:
-            person_change_mobile(person_id=person.pk, mobile=row.target_mobile)
+            person_change_mobile(
+                person_id=person.pk,
+                mobile=row.target_mobile,
+                actor=f"user:{user.pk}",
+                actor_role="citizen",
+                ip=ip,
+            )
             row.verified_at = now
             row.used_at = now
             row.save(update_fields=["verified_at", "used_at"])

@@ -314,7 +314,13 @@ def report_lost(
     reported = 0
     for document_id in queryset.values_list("pk", flat=True):
         try:
-            document_mark_reported_lost(document_id=document_id, at=timezone.now())
+            document_mark_reported_lost(
+                document_id=document_id,
+                at=timezone.now(),
+                actor=f"user:{request.user.pk}",
+                actor_role="staff",
+                ip=request.META.get("REMOTE_ADDR"),
+            )
         except ApplicationError as exc:
             modeladmin.message_user(request, str(exc.message), messages.WARNING)
         else:

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.audit.services import audit_record
 from hawiya.core.errors import ApplicationError, NotFound
 
 from . import errors
@@ -40,6 +41,13 @@ from .phones import normalise_mobile
 # a sign of something broken (a bad random source), not bad luck.
 SERIAL_NUMBER_ATTEMPTS = 8
 REISSUABLE_STATUSES = frozenset({DocumentStatus.REPORTED_LOST, DocumentStatus.EXPIRED})
+
+# Audit action codes written by this module (stable: reports and alerts match on them).
+AUDIT_PERSON_CREATED = "person.created"
+AUDIT_PERSON_MOBILE_CHANGED = "person.mobile_changed"
+AUDIT_NATIONAL_ADDRESS_SET = "national_address.set"
+AUDIT_DOCUMENT_REPORTED_LOST = "document.reported_lost"
+AUDIT_DOCUMENT_REISSUED = "document.reissued"
 
 
 def _invalid(code: str, exc: ValidationError) -> ApplicationError:
@@ -78,12 +86,16 @@ def person_create(
     email: str = "",
     photo_ref: str = "",
     biometrics_captured_on: dt.date | None = None,
+    actor: str = "system",
+    actor_role: str = "",
+    ip: str | None = None,
 ) -> Person:
     """Enter a person in the register after validating every field.
 
     The ID number and mobile are accepted as typed (Eastern digits, spaces, hyphens). By
     default a citizen's nationality is SA and their date of birth is of record in the Hijri
     calendar; a resident's is Gregorian and their nationality must be given.
+    `actor` ("user:42", "system"), `actor_role` and `ip` go to the audit event `person.created`.
     Raises ApplicationError `person_already_registered` or `person_invalid` (with `errors`
     by field in `extra`).
     """
@@ -139,17 +151,28 @@ def person_create(
                 field="id_number",
             ) from exc
         raise
-    # Audit: record the registration here once the audit app exists.
+    audit_record(
+        actor=actor,
+        actor_role=actor_role,
+        ip=ip,
+        action=AUDIT_PERSON_CREATED,
+        object_type="registry.person",
+        object_id=person.pk,
+        detail={"citizen": is_citizen, "deceased": date_of_death is not None},
+    )
     return person
 
 
 @transaction.atomic
-def person_change_mobile(*, person_id: int, mobile: str) -> Person:
+def person_change_mobile(
+    *, person_id: int, mobile: str, actor: str = "system", actor_role: str = "", ip: str | None = None
+) -> Person:
     """Put a new mobile number on record (accepted as typed, stored in E.164); returns the person.
 
     The caller has decided that the change is allowed: identity's `mobile_change_complete` after
     codes to the old and the new number, or an officer at a civil-affairs office. One-time codes
-    go to this number from then on. Raises ApplicationError `person_invalid` (field `mobile`,
+    go to this number from then on. Writes the audit event `person.mobile_changed` (with the last
+    two digits of the new number only) for `actor`. Raises ApplicationError `person_invalid` (field `mobile`,
     with `errors` by field in `extra`), NotFound `person_not_found`.
     """
     try:
@@ -166,7 +189,15 @@ def person_change_mobile(*, person_id: int, mobile: str) -> Person:
     except ValidationError as exc:
         raise _invalid(errors.PERSON_INVALID, exc) from exc
     person.save(update_fields=["mobile", "updated_at"])
-    # Audit: record the change of the mobile number here once the audit app exists.
+    audit_record(
+        actor=actor,
+        actor_role=actor_role,
+        ip=ip,
+        action=AUDIT_PERSON_MOBILE_CHANGED,
+        object_type="registry.person",
+        object_id=person.pk,
+        detail={"mobile_last2": mobile_e164[-2:]},
+    )
     return person
 
 
@@ -189,16 +220,23 @@ def national_address_set(
     additional_number: str,
     short_address: str,
     unit_number: str = "",
+    actor: str = "system",
+    actor_role: str = "",
+    ip: str | None = None,
 ) -> NationalAddress:
     """Make this the person's primary national address; the previous one is kept, not primary.
 
     Codes are accepted as typed (Eastern digits, spaces, hyphens, lower case). Raises
     ApplicationError `national_address_invalid` (with `errors` by field) and leaves the previous
-    primary address in place when anything is wrong.
+    primary address in place when anything is wrong. Writes the audit event
+    `national_address.set` for `actor`.
     """
     # Lock the person: two concurrent changes would otherwise both demote the old primary and
     # race on the one-primary constraint.
     Person.objects.select_for_update().filter(pk=person.pk).get()
+    previous_id = (
+        NationalAddress.objects.filter(person=person, is_primary=True).values_list("pk", flat=True).first()
+    )
     NationalAddress.objects.filter(person=person, is_primary=True).update(
         is_primary=False, updated_at=timezone.now()
     )
@@ -223,7 +261,15 @@ def national_address_set(
     except ValidationError as exc:
         raise _invalid(errors.NATIONAL_ADDRESS_INVALID, exc) from exc
     address.save(force_insert=True)
-    # Audit: record the address change here once the audit app exists.
+    audit_record(
+        actor=actor,
+        actor_role=actor_role,
+        ip=ip,
+        action=AUDIT_NATIONAL_ADDRESS_SET,
+        object_type="registry.nationaladdress",
+        object_id=address.pk,
+        detail={"person_id": person.pk, "previous_address_id": previous_id},
+    )
     return address
 
 
@@ -309,12 +355,20 @@ def document_issue(
 
 
 @transaction.atomic
-def document_mark_reported_lost(*, document_id: int, at: dt.datetime) -> Document:
+def document_mark_reported_lost(
+    *,
+    document_id: int,
+    at: dt.datetime,
+    actor: str = "system",
+    actor_role: str = "",
+    ip: str | None = None,
+) -> Document:
     """Invalidate a valid document at once because its holder reported it lost.
 
     Sets status `reported_lost` and the time of the report; from then on the database refuses
     to make it valid again. Raises ApplicationError `document_not_valid` for a document that is
     not valid now (already reported, replaced, expired or cancelled), NotFound for an unknown id.
+    Writes the audit event `document.reported_lost` for `actor`.
     """
     if timezone.is_naive(at):
         raise ValueError("`at` must be a timezone-aware datetime")
@@ -328,7 +382,21 @@ def document_mark_reported_lost(*, document_id: int, at: dt.datetime) -> Documen
     document.status = DocumentStatus.REPORTED_LOST
     document.reported_lost_at = at
     document.save(update_fields=["status", "reported_lost_at", "updated_at"])
-    # Audit: record the loss report here once the audit app exists.
+    audit_record(
+        actor=actor,
+        actor_role=actor_role,
+        ip=ip,
+        action=AUDIT_DOCUMENT_REPORTED_LOST,
+        object_type="registry.document",
+        object_id=document.pk,
+        detail={
+            "kind": document.kind,
+            "version": document.version,
+            "holder_id": document.holder_id,
+            "previous_status": DocumentStatus.VALID.value,
+            "status": document.status,
+        },
+    )
     return document
 
 
@@ -339,6 +407,9 @@ def document_reissue(
     issuing_office: Office,
     issue_date: dt.date,
     expiry_date: dt.date | None,
+    actor: str = "system",
+    actor_role: str = "",
+    ip: str | None = None,
 ) -> Document:
     """Issue the next version of a document that was reported lost or has expired.
 
@@ -348,6 +419,7 @@ def document_reissue(
     succeeds and the other finds it already replaced.
     Raises ApplicationError `document_already_replaced`, `document_still_valid`,
     `document_not_reissuable` (cancelled), `holder_deceased` (ID cards) or `document_invalid`.
+    Writes the audit event `document.reissued` (on the new version) for `actor`.
     """
     old = _locked_document(document_id)
     if old.status == DocumentStatus.REPLACED:
@@ -378,10 +450,27 @@ def document_reissue(
             replaces=old,
         )
     )
+    previous_status = old.status
     old.status = DocumentStatus.REPLACED
     old.save(update_fields=["status", "updated_at"])
-    # Audit: record the reissue (old and new serial) here once the audit app exists.
-    return _insert_with_new_serial(new)
+    _insert_with_new_serial(new)
+    audit_record(
+        actor=actor,
+        actor_role=actor_role,
+        ip=ip,
+        action=AUDIT_DOCUMENT_REISSUED,
+        object_type="registry.document",
+        object_id=new.pk,
+        detail={
+            "kind": new.kind,
+            "version": new.version,
+            "holder_id": new.holder_id,
+            "replaces_id": old.pk,
+            "replaced_previous_status": previous_status,
+            "issuing_office_id": issuing_office.pk,
+        },
+    )
+    return new
 
 
 @transaction.atomic

@@ -95,6 +95,19 @@ def test_the_number_changes_after_codes_to_the_old_and_the_new_number() -> None:
     assert not SmsMessage.objects.filter(template="mobile_changed", to=new).exists()
 
 
+def test_the_change_is_audited_as_the_holders_own_action() -> None:
+    from hawiya.audit.models import AuditEvent
+
+    user = make_account()
+    step = _to_new_step(user, new_mobile=(new := next_mobile()))
+    _complete(user, step.challenge, last_code(new))
+    event = AuditEvent.objects.get(action="person.mobile_changed")
+    assert event.actor == f"user:{user.pk}"
+    assert event.actor_role == "citizen"
+    assert event.object_id == str(person_of(user).pk)
+    assert new not in str(event.detail), "the audit trail keeps no full mobile number"
+
+
 def test_the_new_number_is_accepted_as_typed() -> None:
     user = make_account()
     step = _to_new_step(user, "٠٥٠-١٢٣-٤٥٦٧")

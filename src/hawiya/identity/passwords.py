@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from hawiya.core.digits import western_digits
+from hawiya.registry.models import Person
 
 MIN_LENGTH = 8
 MAX_LENGTH = 128
@@ -148,19 +149,7 @@ class PersonalInformationValidator:
                 _("Your password must not contain your username."), code="password_contains_username"
             )
         if person is not None:
-            names = [
-                getattr(person, field, "")
-                for field in (
-                    "first_name_ar",
-                    "father_name_ar",
-                    "grandfather_name_ar",
-                    "family_name_ar",
-                    "first_name_en",
-                    "father_name_en",
-                    "grandfather_name_en",
-                    "family_name_en",
-                )
-            ]
+            names = [getattr(person, field, "") for field in Person.NAME_FIELDS]
             if any(part in folded or part in compact for part in name_parts(*names)):
                 raise ValidationError(
                     _("Your password must not contain your name or part of it."),

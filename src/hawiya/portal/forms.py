@@ -65,26 +65,6 @@ def _text_input(**attrs: str) -> forms.TextInput:
     return forms.TextInput(attrs={"class": "hw-input", **attrs})
 
 
-class SignInForm(PortalForm):
-    login = forms.CharField(
-        label=_("ID number or username"),
-        help_text=_("Your national ID or Iqama number (10 digits), or the username you chose."),
-        max_length=64,
-        widget=_text_input(autocomplete="username", **_LTR),
-        error_messages={"required": _("Enter your ID number or username.")},
-    )
-    password = forms.CharField(
-        label=_("Password"),
-        max_length=4096,
-        strip=False,
-        widget=forms.PasswordInput(
-            attrs={"class": "hw-input", "autocomplete": "current-password", "dir": "ltr"}
-        ),
-        error_messages={"required": _("Enter your password.")},
-    )
-    next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=2000)
-
-
 class PasswordForm(PortalForm):
     """Reauthentication: the current password only."""
 
@@ -97,6 +77,20 @@ class PasswordForm(PortalForm):
         ),
         error_messages={"required": _("Enter your password.")},
     )
+
+
+class SignInForm(PasswordForm):
+    """Sign-in, first step: the ID number or username, and the password."""
+
+    login = forms.CharField(
+        label=_("ID number or username"),
+        help_text=_("Your national ID or Iqama number (10 digits), or the username you chose."),
+        max_length=64,
+        widget=_text_input(autocomplete="username", **_LTR),
+        error_messages={"required": _("Enter your ID number or username.")},
+    )
+    next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=2000)
+    field_order = ("login", "password", "next")
 
 
 class CodeForm(PortalForm):

@@ -218,16 +218,7 @@ class PersonAdmin(NormalisingFormMixin, admin.ModelAdmin[Person]):
     list_display = ("id_number", "name_ar", "name_en", "sex", "date_of_birth_shown", "is_alive")
     list_filter = (CitizenshipFilter, AliveFilter, "sex")
     # Name parts in both languages; an ID number is matched exactly in get_search_results.
-    search_fields = (
-        "first_name_ar",
-        "father_name_ar",
-        "grandfather_name_ar",
-        "family_name_ar",
-        "first_name_en",
-        "father_name_en",
-        "grandfather_name_en",
-        "family_name_en",
-    )
+    search_fields = Person.NAME_FIELDS
     search_help_text = _("An ID number (exact), or parts of the name in Arabic or English.")
     show_full_result_count = False
     list_per_page = 50

@@ -172,6 +172,18 @@ class Person(TimeStamped):
     and grandfather's names may be blank for them only.
     """
 
+    # The four-part name in both scripts: what the admin searches and what a password must avoid.
+    NAME_FIELDS: tuple[str, ...] = (
+        "first_name_ar",
+        "father_name_ar",
+        "grandfather_name_ar",
+        "family_name_ar",
+        "first_name_en",
+        "father_name_en",
+        "grandfather_name_en",
+        "family_name_en",
+    )
+
     id_number = models.CharField(_("ID number"), max_length=10, unique=True, validators=[validate_id_number])
     first_name_ar = models.CharField(
         _("first name (Arabic)"), max_length=60, validators=[validate_arabic_name]

@@ -43,6 +43,7 @@ from hawiya.registry.phones import validate_mobile
 from hawiya.registry.population import (
     DEMO_ADDRESSES,
     DEMO_PERSONS,
+    PERSON_COLUMNS,
     POPULATION_AS_OF,
     RegisterNotEmpty,
     add_years,
@@ -78,28 +79,8 @@ def register_digest() -> str:
     """
     digest = hashlib.sha256()
     tables: list[Any] = [
-        Person.objects.order_by("pk").values_list(
-            "id_number",
-            "first_name_ar",
-            "father_name_ar",
-            "grandfather_name_ar",
-            "family_name_ar",
-            "first_name_en",
-            "father_name_en",
-            "grandfather_name_en",
-            "family_name_en",
-            "sex",
-            "date_of_birth",
-            "date_of_birth_precision",
-            "date_of_birth_calendar",
-            "place_of_birth_ar",
-            "place_of_birth_en",
-            "nationality",
-            "date_of_death",
-            "mobile",
-            "email",
-            "biometrics_captured_on",
-        ),
+        # Every column the generator writes, but the primary key.
+        Person.objects.order_by("pk").values_list(*PERSON_COLUMNS[1:]),
         FamilyRecord.objects.order_by("pk").values_list("number", "head__id_number"),
         FamilyMember.objects.order_by("pk").values_list(
             "family_record__number", "person__id_number", "relation"

@@ -12,6 +12,7 @@ from hawiya.registry.phones import mask_mobile
 from . import errors
 from .models import (
     AuthenticatorApp,
+    Language,
     Method,
     MethodLock,
     OneTimeCode,
@@ -114,3 +115,9 @@ def security_event_for_user(*, user: User, event_id: int) -> SecurityEvent:
     if event is None:
         raise errors.error(errors.SECURITY_EVENT_NOT_FOUND)
     return event
+
+
+def person_language(*, person: Person) -> str:
+    """The language the person reads Hawiya in: their account's choice, Arabic without one."""
+    language = User.objects.filter(person=person).values_list("preferred_language", flat=True).first()
+    return language or Language.ARABIC.value

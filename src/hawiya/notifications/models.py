@@ -113,3 +113,35 @@ FINISHED_STATUSES = frozenset({SmsMessage.Status.SENT, SmsMessage.Status.DELIVER
 def mask_number(e164: str) -> str:
     """•••••••• and the last two digits: enough to recognise one's own number, no more."""
     return "•" * 8 + e164[-2:]
+
+
+class InboxNotification(models.Model):
+    """One entry of a person's in-app notification centre (مركز الإشعارات).
+
+    It stores the template and its values, not a rendered text, so the centre shows every entry
+    in the language the person reads the page in. `person_id` is the register's person key: this
+    app sits below the register, so it holds the key, not a foreign key.
+    """
+
+    person_id = models.BigIntegerField(_("person"), db_index=False)
+    template = models.CharField(_("template"), max_length=40)
+    context = models.JSONField(_("values"), default=dict)
+    # A path inside the portal (e.g. "/requests/RP…/"), language prefix excluded; may be empty.
+    link = models.CharField(_("link"), max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("in-app notification")
+        verbose_name_plural = _("in-app notifications")
+        ordering = ("-created_at", "-id")
+        indexes = (
+            models.Index(fields=["person_id", "-created_at"], name="inbox_person_newest_idx"),
+            # The unread count in every signed-in page's header.
+            models.Index(
+                fields=["person_id"], name="inbox_person_unread_idx", condition=Q(read_at__isnull=True)
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.template} → {self.person_id}"

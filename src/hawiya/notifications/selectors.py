@@ -14,7 +14,8 @@ from hawiya.core import clock
 from hawiya.core.errors import NotFound
 
 from . import errors
-from .models import SmsMessage
+from .models import InboxNotification, SmsMessage
+from .templates import render
 
 # A message still waiting this long (a busy worker, or a retry after an operator outage) is
 # announced as possibly delayed, so the person waits instead of asking for code after code.
@@ -116,3 +117,45 @@ def sms_outbox_recent(*, limit: int = 50) -> list[SmsMessage]:
         raise NotFound(errors.SMS_NOT_FOUND, _("No such text message."))
     limit = max(1, min(limit, MAX_OUTBOX_LIMIT))
     return list(SmsMessage.objects.order_by("-queued_at", "-id")[:limit])
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """One entry of the notification centre, rendered in the reader's language."""
+
+    id: int
+    text: str
+    link: str
+    created_at: dt.datetime
+    is_unread: bool
+
+
+def _inbox_value(value: object) -> object:
+    if isinstance(value, dict) and set(value) == {"datetime"}:
+        return dt.datetime.fromisoformat(str(value["datetime"]))
+    return value
+
+
+def inbox_text(entry: InboxNotification, language: str) -> str:
+    """The entry's text in `language` (Arabic for anything but English)."""
+    language = "en" if (language or "").startswith("en") else "ar"
+    return render(entry.template, language, {name: _inbox_value(v) for name, v in entry.context.items()})
+
+
+def inbox_for_person(*, person_id: int, language: str, limit: int = 50) -> list[InboxEntry]:
+    """The person's newest entries, newest first."""
+    rows = InboxNotification.objects.filter(person_id=person_id).order_by("-created_at", "-id")[:limit]
+    return [
+        InboxEntry(
+            id=row.pk,
+            text=inbox_text(row, language),
+            link=row.link,
+            created_at=row.created_at,
+            is_unread=row.read_at is None,
+        )
+        for row in rows
+    ]
+
+
+def inbox_unread_count(*, person_id: int) -> int:
+    return InboxNotification.objects.filter(person_id=person_id, read_at__isnull=True).count()

@@ -22,7 +22,7 @@ from hawiya.core.errors import ApplicationError, NotFound
 
 from . import errors
 from .clients import sms_client
-from .models import SmsMessage
+from .models import InboxNotification, SmsMessage
 from .tasks import deliver_sms
 from .templates import SECRET_TEMPLATES, render
 
@@ -168,3 +168,50 @@ def sms_requeue_stalled(*, stalled_after: dt.timedelta = STALLED_AFTER, limit: i
     if stalled:
         logger.warning("Re-queued %d stalled SMS messages", len(stalled))
     return len(stalled)
+
+
+def notify(
+    *,
+    person_id: int,
+    mobile: str,
+    language: str,
+    template: str,
+    context: Mapping[str, object],
+    link: str = "",
+    subject_ref: str | None = None,
+) -> InboxNotification:
+    """Tell a person something: an entry in their notification centre, and a text message to
+    `mobile` when they have one (children and the deceased have none).
+
+    Both are written in the caller's transaction, so a change that rolls back tells nobody. The
+    entry keeps `template` and `context`, and is rendered in the reader's language when shown;
+    the SMS is rendered now in `language`. Raises what `sms_send` raises.
+    """
+    render(template, _language(language) if _language(language) in ("ar", "en") else "ar", context)
+    entry = InboxNotification.objects.create(
+        person_id=person_id,
+        template=template,
+        context={name: _stored_value(value) for name, value in context.items()},
+        link=link,
+    )
+    if mobile:
+        sms_send(to=mobile, template=template, context=context, language=language, subject_ref=subject_ref)
+    return entry
+
+
+def _stored_value(value: object) -> object:
+    # JSON keeps str and int; an aware datetime is kept as ISO text and read back by `inbox_text`.
+    if isinstance(value, dt.datetime):
+        return {"datetime": value.isoformat()}
+    return value
+
+
+def inbox_mark_read(*, person_id: int, notification_ids: list[int] | None = None) -> int:
+    """Mark the person's unread entries as read (all, or those listed); returns how many.
+
+    Entries of another person are ignored, never an error: the ids come from a page.
+    """
+    unread = InboxNotification.objects.filter(person_id=person_id, read_at__isnull=True)
+    if notification_ids is not None:
+        unread = unread.filter(pk__in=notification_ids)
+    return unread.update(read_at=clock.now())

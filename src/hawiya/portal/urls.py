@@ -34,4 +34,10 @@ urlpatterns = [
     # Demo only (404 unless settings.DEMO at request time); /dev/sms redirects here.
     path("dev/sms/", signin_views.dev_sms, name="dev-sms"),
     path("account/", include("hawiya.portal.account_urls")),
+    # The lost-documents journeys, one module each (names prefixed by the module's subject).
+    path("lost-documents/", include("hawiya.portal.losses_urls")),
+    path("notifications/", include("hawiya.portal.inbox_urls")),
+    path("requests/", include("hawiya.portal.requests_urls")),
+    path("payments/", include("hawiya.portal.payments_urls")),
+    path("appointments/", include("hawiya.portal.appointments_urls")),
 ]

@@ -1,0 +1,61 @@
+"""PDF documents (Form 58, receipts, appointment tickets): an HTML template rendered by
+WeasyPrint, which shapes Arabic correctly with the vendored IBM Plex Sans Arabic.
+
+Every PDF extends `portal/pdf/base.html` (fonts, page size, the header). A PDF is built on
+request from the register and the request; none is stored.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from pathlib import Path
+
+import segno
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
+
+STATIC = Path(__file__).resolve().parent / "static" / "portal"
+FONTS = STATIC / "fonts"
+
+
+def qr_data_uri(text: str) -> str:
+    """A QR code of `text` as an SVG data URI, for an <img> in a PDF or a printable page."""
+    svg = segno.make(text, error="m").svg_data_uri(scale=4, border=2, dark="black", light="white")
+    return str(svg)
+
+
+def pdf_bytes(template: str, context: Mapping[str, object], *, request: HttpRequest | None = None) -> bytes:
+    """The PDF of `template` rendered with `context` (in the active language)."""
+    from weasyprint import HTML  # imported late: loading Pango costs ~0.3 s at startup
+
+    html = render_to_string(
+        template,
+        {"pdf_stylesheet_url": (STATIC / "pdf.css").as_uri(), "pdf_language": get_language(), **context},
+        request=request,
+    )
+    # base_url lets the stylesheet load the fonts from the package directory, never the network.
+    document: bytes = HTML(string=html, base_url=STATIC.as_uri() + "/").write_pdf()
+    return document
+
+
+def pdf_response(
+    request: HttpRequest,
+    template: str,
+    context: Mapping[str, object],
+    *,
+    filename: str,
+    download: bool = False,
+) -> HttpResponse:
+    """An HTTP answer carrying the PDF; private and never cached (it holds personal data)."""
+    response = HttpResponse(pdf_bytes(template, context, request=request), content_type="application/pdf")
+    disposition = "attachment" if download else "inline"
+    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+def image_data_uri(content: bytes, content_type: str) -> str:
+    """Embed an image (e.g. the uploaded photo) in a PDF without a URL."""
+    return f"data:{content_type};base64,{base64.b64encode(content).decode()}"

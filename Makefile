@@ -66,6 +66,7 @@ messages: setup
 bench: setup
 	$(PY) bench/seed_population.py
 	$(PY) bench/sign_in.py
+	@if [ -n "$$DATABASE_URL" ]; then $(PY) bench/booking.py; fi
 
 clean:
 	rm -rf $(VENV) var test-artifacts .pytest_cache .mypy_cache .ruff_cache

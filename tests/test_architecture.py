@@ -42,7 +42,20 @@ def _catalogues() -> list[Path]:
 
 def test_every_app_with_strings_has_an_arabic_catalogue() -> None:
     apps_with_catalogues = {path.parts[-5] for path in _catalogues()}
-    assert {"audit", "core", "identity", "notifications", "portal", "registry"} <= apps_with_catalogues
+    assert {
+        "api",
+        "appointments",
+        "audit",
+        "casework",
+        "core",
+        "identity",
+        "losses",
+        "notifications",
+        "payments",
+        "portal",
+        "registry",
+        "replacements",
+    } <= apps_with_catalogues
 
 
 @pytest.mark.parametrize("catalogue", _catalogues(), ids=lambda path: path.parts[-5])

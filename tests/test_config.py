@@ -98,6 +98,10 @@ def test_deploy_check_passes_with_demo_mode_off(tmp_path: Path) -> None:
         "SMS_OPERATOR_URL": "https://sms.operator.example/api",
         "SMS_OPERATOR_TOKEN": "test",
         "HAWIYA_SMS_DOMAIN": "hawiya.example.sa",
+        "HAWIYA_PAYMENT_GATEWAY": "http",
+        "HAWIYA_PAYMENT_GATEWAY_URL": "https://pay.example/api",
+        "HAWIYA_PAYMENT_API_KEY": "test",
+        "HAWIYA_PAYMENT_WEBHOOK_SECRET": "test",
         "HAWIYA_VAR_DIR": str(tmp_path),
     }
     result = subprocess.run(

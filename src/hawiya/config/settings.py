@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "hawiya.appointments",
     "hawiya.casework",
     "hawiya.portal",
+    "hawiya.api",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -174,6 +175,18 @@ SMS_OPERATOR_TIMEOUT = float(os.environ.get("SMS_OPERATOR_TIMEOUT", "10"))
 # The last line of a code message is "@<domain> #123456" so phones autofill it only on our site.
 HAWIYA_SMS_DOMAIN = os.environ.get("HAWIYA_SMS_DOMAIN", "localhost")
 
+# --- Payment gateway (payments) -------------------------------------------------------------------
+# The demo gateway is the portal's demo pay page; the http gateway talks to the gateway's JSON API
+# with an API key, and its callbacks to /api/v1/payments/callback are verified with the webhook
+# secret (HMAC-SHA256). One machine without a server database defaults to the demo.
+HAWIYA_PAYMENT_GATEWAY = os.environ.get("HAWIYA_PAYMENT_GATEWAY") or (
+    "demo" if (DEMO or DEBUG or EMBEDDED) else "http"
+)
+HAWIYA_PAYMENT_GATEWAY_URL = os.environ.get("HAWIYA_PAYMENT_GATEWAY_URL", "")
+HAWIYA_PAYMENT_API_KEY = os.environ.get("HAWIYA_PAYMENT_API_KEY", "")
+HAWIYA_PAYMENT_WEBHOOK_SECRET = os.environ.get("HAWIYA_PAYMENT_WEBHOOK_SECRET", "")
+HAWIYA_PAYMENT_GATEWAY_TIMEOUT = float(os.environ.get("HAWIYA_PAYMENT_GATEWAY_TIMEOUT", "10"))
+
 # --- Passwords ----------------------------------------------------------------------------------
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
@@ -210,10 +223,18 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 # --- Static files ------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+# Uploaded files (replacement photos): personal data, never served as static files.
+MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_URL = "/media/"
+# Uploads: files above this size go to a temporary file instead of memory; photos are refused above
+# 5 MB by replacements.photos. Form bodies other than files stay small.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = 5
 STORAGES = {
     "default": {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
-        "OPTIONS": {"location": VAR_DIR / "media"},
+        "OPTIONS": {"location": MEDIA_ROOT},
     },
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }

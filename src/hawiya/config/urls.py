@@ -2,6 +2,7 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
+from hawiya.api.v1 import api as api_v1
 from hawiya.portal import signin_views as portal_signin_views
 from hawiya.portal import views as portal_views
 
@@ -11,6 +12,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("readyz", portal_views.readyz, name="readyz"),
     # Demo only: the SMS inbox lives under the language prefix (portal:dev-sms).
     path("dev/sms", portal_signin_views.dev_sms_redirect, name="dev-sms-redirect"),
+    # The REST API speaks JSON, not a page language: outside the language prefix.
+    path("api/v1/", api_v1.urls),
 ]
 
 # Every page lives under its language (/ar/…, /en/…): the toggle swaps the prefix, so the

@@ -60,6 +60,63 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Hawiya: lost-document report {reference} is registered. "
         "The reported document is cancelled and can no longer be used.",
     },
+    # Replacement requests (replacements.services.replacement_submit).
+    "replacement_submitted": {
+        "ar": "هوية: استلمنا طلب بدل الفاقد رقم {reference}. "
+        "تابع الطلب وادفع المبلغ المستحق من صفحة متابعة الطلبات.",
+        "en": "Hawiya: replacement request {reference} is registered. "
+        "Pay any amount due and follow the request in Track my requests.",
+    },
+    # Appointments (appointments/services.py): {time} is an aware datetime, shown in Riyadh time;
+    # {office} is the office's name in the person's language.
+    "appointment_booked": {
+        "ar": "هوية: حُجز موعدك {appointment} للطلب {reference} في {office}، {time}. "
+        "أحضر نموذج 58 وتذكرة الموعد.",
+        "en": "Hawiya: appointment {appointment} for request {reference} is booked at {office}, {time}. "
+        "Bring Form 58 and your appointment ticket.",
+    },
+    "appointment_moved": {
+        "ar": "هوية: نُقل موعدك {appointment} للطلب {reference} إلى {time} في {office}.",
+        "en": "Hawiya: appointment {appointment} for request {reference} is moved to {time} at {office}.",
+    },
+    "appointment_cancelled": {
+        "ar": "هوية: أُلغي موعدك {appointment} ({time}، {office}) للطلب {reference}. يمكنك حجز موعد آخر.",
+        "en": "Hawiya: appointment {appointment} ({time}, {office}) for request {reference} is cancelled. "
+        "You can book another.",
+    },
+    "appointment_reminder": {
+        "ar": "هوية: تذكير بموعدك {appointment} غدًا {time} في {office}. أحضر نموذج 58 وتذكرة الموعد.",
+        "en": "Hawiya: reminder, appointment {appointment} is tomorrow, {time}, at {office}. "
+        "Bring Form 58 and your appointment ticket.",
+    },
+    # Payments (payments/services.py, casework/services.py): {amount} is "135" (SAR),
+    # {expires_at} an aware datetime shown in Riyadh time.
+    "bill_issued": {
+        "ar": "هوية: فاتورة سداد رقم {bill_number} بمبلغ {amount} ريال للطلب {reference}. "
+        "ادفعها قبل {expires_at} وإلا أُلغي الطلب.",
+        "en": "Hawiya: SADAD bill {bill_number} for SAR {amount}, request {reference}. "
+        "Pay it before {expires_at} or the request is cancelled.",
+    },
+    "replacement_paid": {
+        "ar": "هوية: استلمنا {amount} ريال للطلب {reference}. تابع الخطوة التالية في صفحة الطلب.",
+        "en": "Hawiya: we received SAR {amount} for request {reference}. "
+        "See the next step on the request page.",
+    },
+    "replacement_expired": {
+        "ar": "هوية: لم تُدفع فاتورة الطلب {reference} خلال 72 ساعة، فأُلغي الطلب. يمكنك تقديم طلب جديد.",
+        "en": "Hawiya: the bill for request {reference} was not paid within 72 hours, so the request "
+        "is cancelled. You can apply again.",
+    },
+    "replacement_cancelled": {
+        "ar": "هوية: أُلغي الطلب {reference} بناءً على طلبك.",
+        "en": "Hawiya: request {reference} is cancelled, as you asked.",
+    },
+    "replacement_cancelled_refund": {
+        "ar": "هوية: أُلغي الطلب {reference} بناءً على طلبك. سنعيد {amount} ريال (الغرامة) إلى وسيلة الدفع؛ "
+        "رسوم التوصيل لا تُسترد.",
+        "en": "Hawiya: request {reference} is cancelled, as you asked. The fine, SAR {amount}, is refunded "
+        "to your payment method; the delivery fee is not refundable.",
+    },
 }
 
 # Bodies of these templates carry a secret: hidden in the admin and logs whatever the caller says.

@@ -10,6 +10,8 @@ from django.http import HttpRequest
 from django.urls import translate_url
 from django.utils.translation import get_language
 
+from hawiya.notifications.selectors import inbox_unread_count
+
 from .middleware import IDLE_TIMEOUT, IDLE_WARNING_BEFORE
 
 # The date the platform last changed for citizens (DGA wants it in the footer). Bump on release.
@@ -60,6 +62,15 @@ def greeting_name(request: HttpRequest, language: str) -> str:
     return str(name or person.first_name_ar or person.first_name_en or "")
 
 
+def unread_notifications(request: HttpRequest) -> int | None:
+    """The signed-in citizen's unread notification count for the header link; None otherwise."""
+    user = getattr(request, "user", None)
+    person_id = getattr(user, "person_id", None) if user is not None and user.is_authenticated else None
+    if not isinstance(person_id, int):
+        return None
+    return inbox_unread_count(person_id=person_id)
+
+
 def portal(request: HttpRequest) -> dict[str, Any]:
     language = current_language()
     other = "en" if language == "ar" else "ar"
@@ -74,6 +85,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         },
         "current_view": match.view_name if match else "",
         "greeting_name": greeting_name(request, language),
+        "inbox_unread": unread_notifications(request),
         "platform_updated": PLATFORM_UPDATED,
         # Seconds after a page load when hawiya.js warns of the idle sign-out (2 minutes before).
         "idle_warning_after": int((IDLE_TIMEOUT - IDLE_WARNING_BEFORE).total_seconds()),

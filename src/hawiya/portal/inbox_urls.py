@@ -1,3 +1,10 @@
-from django.urls import URLPattern
+"""The notification centre (portal:inbox-*)."""
 
-urlpatterns: list[URLPattern] = []
+from django.urls import URLPattern, path
+
+from . import inbox_views
+
+urlpatterns: list[URLPattern] = [
+    path("", inbox_views.inbox_list, name="inbox-list"),
+    path("mark-read/", inbox_views.mark_read, name="inbox-mark-read"),
+]

@@ -35,6 +35,7 @@ from hawiya.core.errors import ApplicationError
 from .addresses import normalise_address_code
 from .id_numbers import CITIZEN_PREFIX, RESIDENT_PREFIX, normalise_id_number
 from .models import (
+    CivilFine,
     CivilService,
     Document,
     DocumentStatus,
@@ -555,3 +556,28 @@ class OfficeAdmin(admin.ModelAdmin[Office]):
 class CivilServiceAdmin(admin.ModelAdmin[CivilService]):
     list_display = ("code", "name_ar", "name_en")
     search_fields = ("code", "name_ar", "name_en")
+
+
+@admin.register(CivilFine)
+class CivilFineAdmin(admin.ModelAdmin[CivilFine]):
+    """Fines are recorded by the office that issues them; an unpaid fine blocks a replacement."""
+
+    list_display = ("person_id_number", "amount_sar", "reason_ar", "reason_en", "issued_on", "paid_at")
+    list_filter = (("paid_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("person",)
+    autocomplete_fields = ("person",)
+    search_fields = ("=person__id_number",)
+    search_help_text = _("The person's ID number (exact).")
+    show_full_result_count = False
+
+    @admin.display(description=_("ID number"), ordering="person__id_number")
+    def person_id_number(self, fine: CivilFine) -> str:
+        return fine.person.id_number
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[CivilFine], search_term: str
+    ) -> tuple[QuerySet[CivilFine], bool]:
+        term = normalise_id_number(search_term)
+        if not term:
+            return queryset, False
+        return queryset.filter(person__id_number=term), False

@@ -702,3 +702,41 @@ def _is_valid(validator: Callable[[str], None], value: str) -> bool:
     except ValidationError:
         return False
     return True
+
+
+class CivilFine(TimeStamped):
+    """A civil-affairs fine (e.g. renewing an ID card late). Unpaid fines block a replacement
+    request until they are paid; the fine is paid through its own channel, not on Hawiya."""
+
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="fines", verbose_name=_("person")
+    )
+    amount_sar = models.DecimalField(
+        _("amount (SAR)"), max_digits=8, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    reason_ar = models.CharField(_("reason (Arabic)"), max_length=200)
+    reason_en = models.CharField(_("reason (English)"), max_length=200)
+    issued_on = models.DateField(_("issued on"))
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("civil-affairs fine")
+        verbose_name_plural = _("civil-affairs fines")
+        ordering = ("person_id", "issued_on", "id")
+        indexes = (
+            models.Index(fields=["person"], condition=Q(paid_at__isnull=True), name="civil_fine_unpaid_idx"),
+        )
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(amount_sar__gt=0),
+                name="civil_fine_amount_positive",
+                violation_error_message=_("A fine's amount must be more than zero."),
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.person_id}: {self.amount_sar} SAR ({self.issued_on})"
+
+    @property
+    def reason(self) -> str:
+        return self.reason_ar if get_language() == "ar" else self.reason_en

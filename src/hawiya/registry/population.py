@@ -45,6 +45,7 @@ from .models import (
     SAUDI_NATIONALITY,
     SERIAL_PREFIXES,
     Calendar,
+    CivilFine,
     CivilService,
     DatePrecision,
     Document,
@@ -1391,6 +1392,48 @@ class PopulationBuilder:
             )
 
 
+@dataclass(frozen=True)
+class DemoFine:
+    """An unpaid civil-affairs fine of a demo person (it blocks a replacement request)."""
+
+    person_key: str
+    amount_sar: Decimal
+    reason: NamePair
+    issued_days_ago: int
+
+
+DEMO_FINES: Final[tuple[DemoFine, ...]] = (
+    DemoFine(
+        person_key="expired_card",
+        amount_sar=Decimal(100),
+        reason=("غرامة تأخير تجديد بطاقة الهوية الوطنية", "Late renewal of the national ID card"),
+        issued_days_ago=60,
+    ),
+)
+
+
+def _write_demo_fines(as_of: dt.date) -> None:
+    """The demo persons' fines, after their rows exist (same transaction; a handful of rows)."""
+    id_numbers = {person.key: person.id_number for person in DEMO_PERSONS}
+    pks = dict(
+        Person.objects.filter(id_number__in=[id_numbers[fine.person_key] for fine in DEMO_FINES]).values_list(
+            "id_number", "pk"
+        )
+    )
+    CivilFine.objects.bulk_create(
+        [
+            CivilFine(
+                person_id=pks[id_numbers[fine.person_key]],
+                amount_sar=fine.amount_sar,
+                reason_ar=fine.reason[0],
+                reason_en=fine.reason[1],
+                issued_on=as_of - _days(fine.issued_days_ago),
+            )
+            for fine in DEMO_FINES
+        ]
+    )
+
+
 # --- Writing ----------------------------------------------------------------------------------------
 
 _WRITTEN_MODELS: Final[tuple[type[Model], ...]] = (
@@ -1612,6 +1655,7 @@ def seed_population(
             generated = report.persons
             writer.write(builder.demo_batch(), report)
             report.demo_persons = report.persons - generated
+            _write_demo_fines(as_of)
         _reset_sequences()
         report.offices = Office.objects.count()
     report.seconds = time.perf_counter() - started

@@ -9,7 +9,7 @@ from hawiya.core.errors import ApplicationError, NotFound
 
 from . import errors
 from .id_numbers import parse_id_number
-from .models import Document, Person
+from .models import CivilFine, Document, Person
 
 
 def person_get_by_id_number(id_number: str) -> Person:
@@ -55,3 +55,8 @@ def document_history(document: Document) -> list[Document]:
         chain.append(current)
         current = successor.get(current.pk)
     return chain
+
+
+def unpaid_fines_for(*, person: Person) -> list[CivilFine]:
+    """The person's civil-affairs fines not yet paid, oldest first."""
+    return list(CivilFine.objects.filter(person=person, paid_at__isnull=True).order_by("issued_on", "id"))

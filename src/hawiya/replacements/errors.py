@@ -2,3 +2,22 @@
 
 REPLACEMENT_NOT_FOUND = "replacement_not_found"
 REPLACEMENT_STATE_CONFLICT = "replacement_state_conflict"
+REPLACEMENT_BLOCKED = "replacement_blocked"
+DOCUMENT_NOT_REPLACEABLE = "document_not_replaceable"
+METHOD_INVALID = "replacement_method_invalid"
+DELIVERY_NOT_ALLOWED = "delivery_not_allowed"
+CONFIRMATION_MISSING = "replacement_confirmation_missing"
+PHOTO_MISSING = "photo_missing"
+PHOTO_INVALID = "photo_invalid"
+PHOTO_TOO_LARGE = "photo_too_large"
+PHOTO_TOO_SMALL = "photo_too_small"
+PHOTO_NOT_PORTRAIT = "photo_not_portrait"
+PHOTO_BACKGROUND_NOT_DECLARED = "photo_background_not_declared"
+
+# Blockers (pre-checks): what stops a request before anything is paid.
+BLOCKER_OPEN_REQUEST = "open_request"
+BLOCKER_UNPAID_FINES = "unpaid_fines"
+BLOCKER_NO_NATIONAL_ADDRESS = "no_national_address"
+BLOCKER_HOLDER_DECEASED = "holder_deceased"
+BLOCKER_NOT_ENTITLED = "not_entitled"
+BLOCKER_NOT_REPORTED_LOST = "not_reported_lost"

@@ -40,6 +40,9 @@ class ReplacementState(models.TextChoices):
 S = ReplacementState
 # A request in one of these states is over; any other is open (one open request per document).
 ENDED_STATES = frozenset({S.COLLECTED, S.DELIVERED, S.REJECTED, S.CANCELLED, S.EXPIRED})
+# The same, in a fixed order: iterating a frozenset of strings changes order between processes
+# (hash randomisation), which would make makemigrations see a changed constraint every run.
+ENDED_STATE_VALUES: tuple[str, ...] = ("cancelled", "rejected", "expired", "delivered", "collected")
 # "Cancelling before processing starts": the citizen may cancel only in these.
 CANCELLABLE_STATES = frozenset({S.AWAITING_PAYMENT, S.PAID, S.APPOINTMENT_BOOKED})
 
@@ -184,7 +187,7 @@ class Replacement(TimeStamped):
             # One open request per lost document: a double submit or a second tab finds the first.
             models.UniqueConstraint(
                 fields=["document"],
-                condition=~Q(state__in=[state.value for state in ENDED_STATES]),
+                condition=~Q(state__in=list(ENDED_STATE_VALUES)),
                 name="replacement_one_open_per_document",
                 violation_error_message=_("This document already has an open replacement request."),
             ),

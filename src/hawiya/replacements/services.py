@@ -9,22 +9,39 @@ Payments, appointments and the back-office call these; they never set `state` th
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Mapping
 
-from django.db import transaction
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.idempotency import check_same_request, idempotency_key_checked, request_fingerprint
+from hawiya.core.references import insert_with_reference
 from hawiya.identity.selectors import person_language
+from hawiya.losses.models import LossReportItem
 from hawiya.notifications.services import notify
-from hawiya.registry.models import Office
+from hawiya.registry.models import Document, NationalAddress, Office, Person
 
 from . import errors
-from .models import TRANSITIONS, Replacement, ReplacementEvent, ReplacementState
+from .models import TRANSITIONS, ReceiveMethod, Replacement, ReplacementEvent, ReplacementState
+from .photos import CheckedPhoto, photo_checked
+from .selectors import (
+    SERVICE_OF_KIND,
+    delivery_allowed,
+    has_family_link,
+    primary_address_for,
+    replacement_blockers,
+    replacement_quote,
+)
 
 AUDIT_REPLACEMENT_MOVED = "replacement.moved"
+AUDIT_REPLACEMENT_SUBMITTED = "replacement.submitted"
+REFERENCE_PREFIX = "RP"
 
 
 def replacement_link(replacement: Replacement) -> str:
@@ -132,11 +149,186 @@ def replacement_move(
             object_id=replacement.pk,
             detail={
                 "from": previous,
-                "to": to.value,
+                "to": ReplacementState(to).value,
                 "step": action,
-                **({"reason": reason[:500]} if reason else {}),
+                # The audit trail keeps short codes; the full text stays on the request.
+                **({"reason": reason[:120]} if reason else {}),
             },
         )
         if notify_template:
             replacement_notify(replacement, template=notify_template, context=notify_context or {})
     return replacement
+
+
+# --- Submitting a request ----------------------------------------------------------------------------
+
+
+def _issuing_office(*, kind: str, address: NationalAddress | None) -> Office | None:
+    """An office offering the replacement of `kind`, in the address's city, else its region, else
+    anywhere (the first by code, so the choice is stable)."""
+    offices = Office.objects.filter(services__code=SERVICE_OF_KIND[kind]).order_by("code")
+    if address is not None:
+        for narrowed in (offices.filter(city_en=address.city_en), offices.filter(region=address.region)):
+            office = narrowed.first()
+            if office is not None:
+                return office
+    return offices.first()
+
+
+def _locked_document(document_id: int) -> Document:
+    try:
+        return (
+            Document.objects.select_for_update(of=("self",))
+            .select_related("holder", "family_record")
+            .get(pk=document_id)
+        )
+    except Document.DoesNotExist:
+        raise NotFound(errors.DOCUMENT_NOT_REPLACEABLE, _("This document was not found.")) from None
+
+
+def _replay(*, applicant: Person, key: str, payload: dict[str, object]) -> Replacement | None:
+    existing = Replacement.objects.filter(applicant=applicant, idempotency_key=key).first()
+    if existing is not None:
+        check_same_request(existing.request_fingerprint, payload)
+    return existing
+
+
+def replacement_submit(
+    *,
+    applicant: Person,
+    document_id: int,
+    method: str,
+    photo: UploadedFile | None,
+    white_background_declared: bool,
+    address_confirmed: bool,
+    mobile_confirmed: bool,
+    idempotency_key: str,
+    at: dt.datetime | None = None,
+    actor: str,
+    ip: str | None,
+) -> Replacement:
+    """Submit a replacement request (طلب بدل فاقد) for a lost document; it then awaits payment.
+
+    Locks the document's row, so two submits for it run one after the other. The same
+    idempotency key returns the first request; the same key with other answers is refused.
+    Re-runs every pre-check (`replacement_blockers`), checks delivery is allowed and the photo
+    (delivery only), snapshots the fee lines, and writes the "submitted" timeline entry, the
+    audit event and the applicant's notification in one transaction. Raises ApplicationError
+    with the blocker's code (message and `how_to_fix` in `extra`) or a photo/confirmation code;
+    NotFound for a document that is missing or has nothing to do with the applicant.
+    """
+    key = idempotency_key_checked(idempotency_key)
+    if method not in ReceiveMethod.values:
+        raise ApplicationError(
+            errors.METHOD_INVALID, _("Choose how you want to receive the document."), field="method"
+        )
+    checked: CheckedPhoto | None = None
+    if method == ReceiveMethod.DELIVERY and photo is not None:
+        checked = photo_checked(photo)
+    payload: dict[str, object] = {
+        "document_id": int(document_id),
+        "method": method,
+        "photo": checked.digest if checked else "",
+        "white_background_declared": bool(white_background_declared),
+        "address_confirmed": bool(address_confirmed),
+        "mobile_confirmed": bool(mobile_confirmed),
+    }
+    now = at or clock.now()
+    today = now.astimezone(clock.RIYADH).date()
+    with transaction.atomic():
+        document = _locked_document(int(document_id))
+        if not has_family_link(applicant=applicant, document=document):
+            raise NotFound(errors.DOCUMENT_NOT_REPLACEABLE, _("This document was not found."))
+        existing = _replay(applicant=applicant, key=key, payload=payload)
+        if existing is not None:
+            return existing
+        blockers = replacement_blockers(applicant=applicant, document=document, method=method, today=today)
+        if blockers:
+            first = blockers[0]
+            raise ApplicationError(
+                first.code, first.message, how_to_fix=first.how_to_fix, blockers=[b.code for b in blockers]
+            )
+        address = primary_address_for(person=applicant)
+        if method == ReceiveMethod.DELIVERY:
+            allowed, reason = delivery_allowed(document=document, today=today, applicant=applicant)
+            if not allowed:
+                raise ApplicationError(errors.DELIVERY_NOT_ALLOWED, reason, field="method")
+            if checked is None:
+                checked = photo_checked(None)
+            if not white_background_declared:
+                raise ApplicationError(
+                    errors.PHOTO_BACKGROUND_NOT_DECLARED,
+                    _("Confirm that the photo has a plain white background."),
+                    field="white_background_declared",
+                )
+        if address is not None and not address_confirmed:
+            raise ApplicationError(
+                errors.CONFIRMATION_MISSING, _("Confirm your National Address."), field="address_confirmed"
+            )
+        if applicant.mobile and not mobile_confirmed:
+            raise ApplicationError(
+                errors.CONFIRMATION_MISSING, _("Confirm your mobile number."), field="mobile_confirmed"
+            )
+        quote = replacement_quote(applicant=applicant, document=document, method=method, today=today)
+        item = LossReportItem.objects.filter(document=document).select_related("report").first()
+        delivery = method == ReceiveMethod.DELIVERY
+        replacement = Replacement(
+            applicant=applicant,
+            document=document,
+            loss_report=item.report if item else None,
+            method=method,
+            state=ReplacementState.AWAITING_PAYMENT,
+            office=_issuing_office(kind=document.kind, address=address) if delivery else None,
+            delivery_address=address if delivery else None,
+            loss_number=quote.loss_number,
+            reported_late=quote.reported_late,
+            fee_lines=quote.as_json(),
+            total_sar=quote.total,
+            photo_white_background_declared=bool(white_background_declared) if delivery else False,
+            address_confirmed_at=now if address is not None and address_confirmed else None,
+            mobile_confirmed_at=now if applicant.mobile and mobile_confirmed else None,
+            submitted_at=now,
+            idempotency_key=key,
+            request_fingerprint=request_fingerprint(payload),
+        )
+        if delivery and checked is not None:
+            # A random name: the file name never carries who the photo shows.
+            replacement.photo.save(
+                f"{uuid.uuid4().hex}.{checked.extension}", ContentFile(checked.content), save=False
+            )
+        try:
+            insert_with_reference(replacement, prefix=REFERENCE_PREFIX)
+        except IntegrityError:
+            # A concurrent submit won the race: the same key answers with its request.
+            existing = _replay(applicant=applicant, key=key, payload=payload)
+            if existing is not None:
+                return existing
+            raise ApplicationError(
+                errors.BLOCKER_OPEN_REQUEST, _("There is already an open request for this document.")
+            ) from None
+        replacement_event_add(
+            replacement=replacement, action="submitted", at=now, office=replacement.office, detail={}
+        )
+        audit_record(
+            actor=actor,
+            ip=ip,
+            action=AUDIT_REPLACEMENT_SUBMITTED,
+            object_type="replacements.replacement",
+            object_id=replacement.pk,
+            detail={
+                "document_id": document.pk,
+                "kind": document.kind,
+                "method": method,
+                "loss_number": quote.loss_number,
+                "total_sar": str(quote.total),
+            },
+        )
+        replacement_notify(replacement, template="replacement_submitted", context={})
+    return replacement
+
+
+def replacement_office_set(*, replacement: Replacement, office: Office) -> None:
+    """Record the office that serves a collection request: the one its appointment is at, so the
+    back-office finds the request in that office's queue. Runs in the booking's transaction."""
+    Replacement.objects.filter(pk=replacement.pk).update(office=office, updated_at=clock.now())
+    replacement.office = office

@@ -15,7 +15,41 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "account_locked": {"until": dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)},
     "password_changed": {},
     "mobile_changed": {"last_digits": "67"},
-    "lost_document_reported": {"reference": "LR-2026-000123"},
+    "lost_document_reported": {"reference": "LR12345678"},
+    "replacement_submitted": {"reference": "RP12345678"},
+    "appointment_booked": {
+        "appointment": "AP12345678",
+        "reference": "RP12345678",
+        "office": "مكتب الأحوال المدنية بحي الملز",
+        "time": dt.datetime(2026, 3, 1, 8, 20, tzinfo=dt.UTC),
+    },
+    "appointment_moved": {
+        "appointment": "AP12345678",
+        "reference": "RP12345678",
+        "office": "مكتب الأحوال المدنية بحي الملز",
+        "time": dt.datetime(2026, 3, 1, 8, 20, tzinfo=dt.UTC),
+    },
+    "appointment_cancelled": {
+        "appointment": "AP12345678",
+        "reference": "RP12345678",
+        "office": "مكتب الأحوال المدنية بحي الملز",
+        "time": dt.datetime(2026, 3, 1, 8, 20, tzinfo=dt.UTC),
+    },
+    "appointment_reminder": {
+        "appointment": "AP12345678",
+        "office": "مكتب الأحوال المدنية بحي الملز",
+        "time": dt.datetime(2026, 3, 1, 8, 20, tzinfo=dt.UTC),
+    },
+    "bill_issued": {
+        "bill_number": "123456789012",
+        "amount": "1,135",
+        "reference": "RP12345678",
+        "expires_at": dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC),
+    },
+    "replacement_paid": {"amount": "1,135", "reference": "RP12345678"},
+    "replacement_expired": {"reference": "RP12345678"},
+    "replacement_cancelled": {"reference": "RP12345678"},
+    "replacement_cancelled_refund": {"reference": "RP12345678", "amount": "1,000"},
 }
 
 

@@ -99,7 +99,6 @@ def test_every_start_page_answers_in_both_languages(client, language, slug):
                 "an activated digital identity",
                 "a registered National Address",
                 "a bank card",
-                "Online requests open when digital-identity sign-in is launched.",
             ],
         ),
         (
@@ -114,20 +113,34 @@ def test_every_start_page_answers_in_both_languages(client, language, slug):
                 "هوية رقمية مفعّلة",
                 "عنوان وطني مسجّل",
                 "بطاقة مصرفية",
-                "تُتاح الطلبات الإلكترونية عند إطلاق تسجيل الدخول بالهوية الرقمية.",
             ],
         ),
     ],
 )
 @pytest.mark.parametrize("slug", ["report-lost-document", "request-replacement"])
-def test_start_page_states_fees_time_needs_and_that_sign_in_is_not_open(client, language, facts, slug):
+def test_start_page_states_fees_time_and_needs(client, language, facts, slug):
     response = client.get(f"/{language}/services/{slug}/")
     text = find_one(response.content, "main").text
 
     for fact in facts:
         assert fact in text
-    # No "Start now" button that would lead nowhere until sign-in exists.
-    assert not find_all(response.content.decode().split("<main", 1)[1], "a", "hw-button")
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+@pytest.mark.parametrize(
+    ("slug", "journey"),
+    [
+        ("report-lost-document", "lost-documents/"),
+        ("request-replacement", "requests/new/"),
+        ("appointments", "requests/"),
+        ("track-requests", "requests/"),
+    ],
+)
+def test_start_page_has_one_start_button_leading_to_its_journey(client, language, slug, journey):
+    response = client.get(f"/{language}/services/{slug}/")
+
+    buttons = find_all(response.content.decode().split("<main", 1)[1], "a", "hw-button")
+    assert [button.attrs["href"] for button in buttons] == [f"/{language}/{journey}"]
 
 
 @pytest.mark.parametrize("language", ["ar", "en"])

@@ -1,0 +1,51 @@
+"""The platform's clock-driven work, run once a minute by `scripts/serve` (or cron in production).
+
+Each job is idempotent and bounded, so running it twice, late, or on two machines at once is
+harmless: unpaid bills expire after 72 hours, appointment reminders go out the day before,
+stalled text messages are handed to the worker again, documents past their expiry date expire.
+One job failing does not stop the others; the command then exits non-zero so cron reports it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from hawiya.appointments.services import appointment_reminders_send_due
+from hawiya.core import clock
+from hawiya.notifications.services import sms_requeue_stalled
+from hawiya.payments.services import bills_expire_due
+from hawiya.registry.services import document_expire_due
+
+logger = logging.getLogger(__name__)
+
+
+def periodic_jobs() -> dict[str, Callable[[], int]]:
+    """Each job by name; each returns how many things it changed."""
+    return {
+        "sms_requeue_stalled": lambda: sms_requeue_stalled(),
+        "bills_expire_due": lambda: bills_expire_due(now=clock.now()),
+        "appointment_reminders_send_due": lambda: appointment_reminders_send_due(now=clock.now()),
+        "document_expire_due": lambda: document_expire_due(today=clock.today()),
+    }
+
+
+class Command(BaseCommand):
+    help = "Run the periodic jobs once: bill expiry, appointment reminders, SMS sweeper, document expiry."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        failed = []
+        for name, job in periodic_jobs().items():
+            try:
+                count = job()
+            except Exception:
+                logger.exception("Periodic job %s failed", name)
+                failed.append(name)
+                continue
+            if options["verbosity"] >= 1 and count:
+                self.stdout.write(f"{name}: {count}")
+        if failed:
+            raise CommandError(f"periodic jobs failed: {', '.join(failed)}")

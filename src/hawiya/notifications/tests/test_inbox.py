@@ -1,0 +1,123 @@
+"""The in-app notification centre: `notify`, the inbox selectors and `inbox_mark_read`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import transaction
+
+from hawiya.core import clock
+from hawiya.notifications.errors import SmsTemplateError
+from hawiya.notifications.models import InboxNotification, SmsMessage
+from hawiya.notifications.selectors import inbox_for_person, inbox_text, inbox_unread_count
+from hawiya.notifications.services import inbox_mark_read, notify
+
+pytestmark = pytest.mark.django_db
+
+MOBILE = "+966551234567"
+
+
+def tell(
+    person_id: int = 1, *, mobile: str = MOBILE, reference: str = "LR12345678", **extra
+) -> InboxNotification:
+    return notify(
+        person_id=person_id,
+        mobile=mobile,
+        language=extra.pop("language", "ar"),
+        template=extra.pop("template", "lost_document_reported"),
+        context=extra.pop("context", {"reference": reference}),
+        link=extra.pop("link", f"/lost-documents/{reference}/"),
+        **extra,
+    )
+
+
+def test_notify_writes_an_inbox_entry_and_an_sms():
+    entry = tell(subject_ref="loss_report:1")
+
+    assert entry.person_id == 1
+    assert entry.read_at is None
+    assert entry.context == {"reference": "LR12345678"}
+    sms = SmsMessage.objects.get()
+    assert sms.to == MOBILE
+    assert sms.language == "ar"
+    assert "LR12345678" in sms.body
+    assert sms.subject_ref == "loss_report:1"
+
+
+def test_a_person_without_a_mobile_gets_the_inbox_entry_only():
+    tell(mobile="")
+    assert InboxNotification.objects.count() == 1
+    assert SmsMessage.objects.count() == 0
+
+
+def test_the_sms_goes_in_the_holders_language_and_the_inbox_follows_the_reader():
+    entry = tell(language="en")
+
+    assert SmsMessage.objects.get().language == "en"
+    assert "lost-document report LR12345678" in inbox_text(entry, "en")
+    assert "سُجّل بلاغ الفقدان رقم LR12345678" in inbox_text(entry, "ar")
+    # Anything but English reads Arabic.
+    assert inbox_text(entry, "fr") == inbox_text(entry, "ar")
+
+
+def test_a_change_that_rolls_back_tells_nobody():
+    def change_that_fails() -> None:
+        with transaction.atomic():
+            tell()
+            raise RuntimeError("the change failed")
+
+    with pytest.raises(RuntimeError):
+        change_that_fails()
+    assert InboxNotification.objects.count() == 0
+    assert SmsMessage.objects.count() == 0
+
+
+def test_a_bad_template_or_value_writes_nothing():
+    with pytest.raises(SmsTemplateError):
+        tell(template="no_such_template")
+    with pytest.raises(SmsTemplateError):
+        tell(context={"reference": "LR1\nforged line"})
+    with pytest.raises(SmsTemplateError):
+        tell(mobile="", context={})
+    assert InboxNotification.objects.count() == 0
+
+
+def test_a_datetime_value_survives_the_round_trip_through_json():
+    moment = dt.datetime(2026, 3, 1, 9, 5, tzinfo=dt.UTC)
+    entry = tell(template="account_locked", context={"until": moment}, link="")
+    entry.refresh_from_db()
+
+    assert entry.context == {"until": {"datetime": moment.isoformat()}}
+    # Riyadh time (UTC+3), as the SMS showed it.
+    assert "2026-03-01 12:05" in inbox_text(entry, "en")
+
+
+def test_the_inbox_lists_one_persons_entries_newest_first():
+    old = tell(1, reference="LR00000001")
+    old.created_at = clock.now() - dt.timedelta(hours=1)
+    old.save(update_fields=["created_at"])
+    new = tell(1, reference="LR00000002")
+    tell(2, reference="LR00000003")
+
+    entries = inbox_for_person(person_id=1, language="en")
+
+    assert [entry.id for entry in entries] == [new.pk, old.pk]
+    assert entries[0].is_unread
+    assert entries[0].link == "/lost-documents/LR00000002/"
+    assert "LR00000002" in entries[0].text
+    assert len(inbox_for_person(person_id=1, language="en", limit=1)) == 1
+
+
+def test_marking_read_counts_and_touches_only_the_persons_own_entries():
+    mine = [tell(1, reference=f"LR0000000{n}") for n in range(3)]
+    theirs = tell(2)
+
+    assert inbox_unread_count(person_id=1) == 3
+    assert inbox_mark_read(person_id=1, notification_ids=[mine[0].pk, theirs.pk]) == 1
+    assert inbox_unread_count(person_id=1) == 2
+    assert inbox_unread_count(person_id=2) == 1
+    assert inbox_mark_read(person_id=1) == 2
+    assert inbox_mark_read(person_id=1) == 0
+    assert inbox_unread_count(person_id=1) == 0
+    assert [entry.is_unread for entry in inbox_for_person(person_id=1, language="ar")] == [False] * 3

@@ -1,0 +1,82 @@
+"""System checks of the payments app: never start unable to take or verify a payment."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
+
+from .gateways import GATEWAYS, payment_gateway_name
+
+LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+def payment_gateway_configured(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    """The chosen gateway exists; the HTTP gateway has an http(s) URL, an API key and a secret."""
+    name = payment_gateway_name()
+    if name not in GATEWAYS:
+        return [
+            Error(f"HAWIYA_PAYMENT_GATEWAY is {name!r}; it must be 'demo' or 'http'.", id="payments.E001")
+        ]
+    if name == "demo":
+        return []
+    problems: list[CheckMessage] = []
+    url = str(getattr(settings, "HAWIYA_PAYMENT_GATEWAY_URL", "") or "")
+    parts = urlsplit(url)
+    if not url:
+        problems.append(
+            Error(
+                "The payment gateway's HTTP client is selected but HAWIYA_PAYMENT_GATEWAY_URL is not set.",
+                hint="Set HAWIYA_PAYMENT_GATEWAY_URL, HAWIYA_PAYMENT_API_KEY and "
+                "HAWIYA_PAYMENT_WEBHOOK_SECRET, or HAWIYA_PAYMENT_GATEWAY=demo in demo mode.",
+                id="payments.E002",
+            )
+        )
+    elif parts.scheme not in {"http", "https"} or not parts.hostname:
+        problems.append(Error("HAWIYA_PAYMENT_GATEWAY_URL must be an http(s) URL.", id="payments.E003"))
+    elif parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+        problems.append(
+            Warning(
+                "HAWIYA_PAYMENT_GATEWAY_URL uses plain http: the API key crosses the network unencrypted.",
+                hint="Use the gateway's https endpoint.",
+                id="payments.W001",
+            )
+        )
+    if not getattr(settings, "HAWIYA_PAYMENT_API_KEY", ""):
+        problems.append(
+            Error(
+                "The payment gateway's HTTP client is selected but HAWIYA_PAYMENT_API_KEY is not set.",
+                hint="Take the key from the environment (never commit it).",
+                id="payments.E004",
+            )
+        )
+    if not getattr(settings, "HAWIYA_PAYMENT_WEBHOOK_SECRET", ""):
+        problems.append(
+            Error(
+                "HAWIYA_PAYMENT_WEBHOOK_SECRET is not set: no payment callback could be verified.",
+                hint="Use the signing secret the gateway shows for our callback endpoint.",
+                id="payments.E005",
+            )
+        )
+    return problems
+
+
+def payment_demo_gateway_only_in_demo_mode(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Deployment check: the demo gateway's pay page exists only in demo mode, so outside it
+    nobody could pay and every request would expire."""
+    if payment_gateway_name() == "demo" and not getattr(settings, "DEMO", False):
+        return [
+            Error(
+                "The demo payment gateway is selected outside demo mode: nobody could pay a bill.",
+                hint="Set HAWIYA_PAYMENT_GATEWAY=http with HAWIYA_PAYMENT_GATEWAY_URL, "
+                "HAWIYA_PAYMENT_API_KEY and HAWIYA_PAYMENT_WEBHOOK_SECRET.",
+                id="payments.E006",
+            )
+        ]
+    return []

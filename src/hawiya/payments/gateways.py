@@ -1,0 +1,282 @@
+"""The payment gateway: one interface, a demo gateway and the real gateway's HTTP client, and the
+signature on the callbacks the gateway sends us.
+
+`payment_gateway()` returns whichever the settings choose (DESIGN.md §4b: the demo sits behind
+the same interface as the real client). A gateway opens a checkout for a bill (the page the
+person pays on) and refunds part of a paid bill. The gateway tells us a bill was paid through a
+callback signed with a shared secret: HMAC-SHA256 over `<timestamp>.<body>`, sent as
+`X-Hawiya-Signature: t=<unix seconds>,v1=<hex>` and refused more than five minutes from now.
+
+Errors are short stable codes; nothing here puts the gateway's response body, the API key or the
+secret into an exception or a log line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import logging
+import urllib.error
+import urllib.request
+from decimal import Decimal
+from http.client import HTTPException
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.urls import reverse
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext_lazy as _
+
+from hawiya.core import clock
+from hawiya.core.errors import ApplicationError
+
+from . import errors
+from .models import Bill
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Hawiya-Signature"
+SIGNATURE_TOLERANCE = dt.timedelta(minutes=5)
+MAX_RESPONSE_BYTES = 64 * 1024
+GATEWAYS = ("demo", "http")
+
+
+# --- Callback signatures ---------------------------------------------------------------------------
+
+
+class SignatureInvalid(Exception):
+    """The callback's signature is missing, malformed, stale or wrong; `reason` says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def sign(body: bytes, timestamp: str, secret: str) -> str:
+    """The hex HMAC-SHA256 of `<timestamp>.<body>` under `secret`."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def signature_header(body: bytes, secret: str, *, at: dt.datetime | None = None) -> str:
+    """The `X-Hawiya-Signature` value the gateway sends with `body` (also used by the demo)."""
+    timestamp = str(int((at or clock.now()).timestamp()))
+    return f"t={timestamp},v1={sign(body, timestamp, secret)}"
+
+
+def verify(
+    body: bytes,
+    header: str,
+    secret: str,
+    *,
+    now: dt.datetime | None = None,
+    tolerance: dt.timedelta = SIGNATURE_TOLERANCE,
+) -> None:
+    """Accept `body` only with a fresh signature by `secret`, else raise SignatureInvalid.
+
+    Several `v1=` entries are allowed (the gateway signs with the old and the new secret while
+    one is rotated); the comparison takes constant time.
+    """
+    if not secret:
+        raise SignatureInvalid("no_secret")
+    if not header or len(header) > 1024:
+        raise SignatureInvalid("missing")
+    timestamp = ""
+    candidates: list[str] = []
+    for part in header.split(","):
+        name, _sep, value = part.strip().partition("=")
+        if name == "t":
+            timestamp = value
+        elif name == "v1":
+            candidates.append(value)
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12 or not candidates:
+        raise SignatureInvalid("malformed")
+    moment = (now or clock.now()).timestamp()
+    if abs(moment - int(timestamp)) > tolerance.total_seconds():
+        raise SignatureInvalid("stale")
+    expected = sign(body, timestamp, secret)
+    if not any(hmac.compare_digest(expected.encode(), candidate.encode()) for candidate in candidates):
+        raise SignatureInvalid("mismatch")
+
+
+def payment_gateway_name() -> str:
+    """HAWIYA_PAYMENT_GATEWAY: "demo" or "http" (demo by default only in demo mode)."""
+    default = "demo" if getattr(settings, "DEMO", False) else "http"
+    return str(getattr(settings, "HAWIYA_PAYMENT_GATEWAY", "") or default)
+
+
+def webhook_secret() -> str:
+    """The secret the gateway signs callbacks with. The demo gateway, which signs its own
+    callbacks, falls back to a key derived from SECRET_KEY; the real one has no fallback."""
+    configured = str(getattr(settings, "HAWIYA_PAYMENT_WEBHOOK_SECRET", "") or "")
+    if configured or payment_gateway_name() != "demo":
+        return configured
+    return salted_hmac("hawiya.payments.demo-webhook", "callback", algorithm="sha256").hexdigest()
+
+
+# --- Gateways ------------------------------------------------------------------------------------------
+
+
+class GatewayError(ApplicationError):
+    """The gateway did not do what we asked; `extra["reason"]` is a short stable code."""
+
+    status_code = 502
+
+
+def _unavailable(reason: str) -> GatewayError:
+    return GatewayError(
+        errors.GATEWAY_UNAVAILABLE,
+        _("The payment service is not answering at the moment. Try again in a few minutes."),
+        reason=reason,
+    )
+
+
+def _refused(reason: str) -> GatewayError:
+    return GatewayError(
+        errors.GATEWAY_REFUSED,
+        _("The payment service could not handle this request. Try again later or contact us."),
+        reason=reason,
+    )
+
+
+class PaymentGateway(Protocol):
+    """What the services and pages need from a payment gateway."""
+
+    def checkout_url(self, bill: Bill, return_url: str) -> str:
+        """Where to send the person to pay `bill`; the gateway sends them back to `return_url`."""
+        ...
+
+    def refund(self, bill: Bill, amount_sar: Decimal) -> str:
+        """Pay `amount_sar` of the paid `bill` back; returns the gateway's refund id."""
+        ...
+
+
+class DemoGateway:
+    """Demo mode: the checkout is the portal's demo pay page; refunds happen at once."""
+
+    def checkout_url(self, bill: Bill, return_url: str) -> str:
+        return reverse("portal:payments-demo", args=[bill.bill_number])
+
+    def refund(self, bill: Bill, amount_sar: Decimal) -> str:
+        return f"demo-refund-{bill.bill_number}"
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    # A redirect would carry our API key to wherever it points: refused.
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class HttpPaymentGateway:
+    """The gateway's JSON API, with a bearer API key.
+
+    POST {base}/checkouts {"bill_number", "amount_sar", "currency", "return_url"} → {"url"}.
+    POST {base}/refunds {"bill_number", "payment_id", "amount_sar", "currency"} → {"id"}.
+    Both carry an Idempotency-Key, so a retry after a timeout cannot open a second checkout or
+    pay a refund twice.
+    """
+
+    def __init__(self, *, base_url: str, api_key: str, timeout: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+        self._opener = urllib.request.build_opener(_NoRedirects())
+
+    def __repr__(self) -> str:
+        return f"HttpPaymentGateway(base_url={self.base_url!r}, timeout={self.timeout})"  # never the key
+
+    def _post(self, path: str, payload: dict[str, str], *, idempotency_key: str) -> dict[str, Any]:
+        request = urllib.request.Request(  # noqa: S310  (the scheme is checked by the system check)
+            self.base_url + path,
+            data=json.dumps(payload).encode(),
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {self.api_key}",
+                "Content-Type": "application/json; charset=utf-8",
+                "Accept": "application/json",
+                "Idempotency-Key": idempotency_key,
+            },
+        )
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                status = response.status
+                raw = response.read(MAX_RESPONSE_BYTES)
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            raise _classify(exc.code) from None
+        except TimeoutError:
+            raise _unavailable("gateway_timeout") from None
+        except urllib.error.URLError as exc:
+            if isinstance(exc.reason, TimeoutError):
+                raise _unavailable("gateway_timeout") from None
+            raise _unavailable("gateway_unreachable") from None
+        except (OSError, HTTPException):
+            raise _unavailable("gateway_connection_error") from None
+        if not 200 <= status < 300:
+            raise _classify(status)
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise _unavailable("gateway_bad_response") from None
+        if not isinstance(data, dict):
+            raise _unavailable("gateway_bad_response")
+        return data
+
+    def checkout_url(self, bill: Bill, return_url: str) -> str:
+        data = self._post(
+            "/checkouts",
+            {
+                "bill_number": bill.bill_number,
+                "amount_sar": f"{bill.amount_sar:.2f}",
+                "currency": "SAR",
+                "return_url": return_url,
+            },
+            idempotency_key=f"checkout-{bill.bill_number}",
+        )
+        url = data.get("url")
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if not parts or parts.scheme not in {"https", "http"} or not parts.hostname or len(str(url)) > 2000:
+            raise _unavailable("gateway_bad_response")
+        return str(url)
+
+    def refund(self, bill: Bill, amount_sar: Decimal) -> str:
+        data = self._post(
+            "/refunds",
+            {
+                "bill_number": bill.bill_number,
+                "payment_id": bill.gateway_payment_id,
+                "amount_sar": f"{amount_sar:.2f}",
+                "currency": "SAR",
+            },
+            idempotency_key=f"refund-{bill.bill_number}",
+        )
+        refund_id = data.get("id")
+        if isinstance(refund_id, int) and not isinstance(refund_id, bool):
+            refund_id = str(refund_id)
+        if not isinstance(refund_id, str) or not refund_id or len(refund_id) > 64:
+            raise _unavailable("gateway_bad_response")
+        return refund_id
+
+
+def _classify(status: int) -> GatewayError:
+    if status in {401, 403}:
+        logger.error("Payment gateway refused our credentials (HTTP %s)", status)
+    if status >= 500 or status in {408, 425, 429}:
+        return _unavailable(f"gateway_unavailable_{status}")
+    return _refused(f"gateway_refused_{status}")
+
+
+def payment_gateway() -> PaymentGateway:
+    """The gateway the settings choose, built per call (overridden settings apply at once)."""
+    name = payment_gateway_name()
+    if name == "demo":
+        return DemoGateway()
+    if name == "http":
+        return HttpPaymentGateway(
+            base_url=str(getattr(settings, "HAWIYA_PAYMENT_GATEWAY_URL", "")),
+            api_key=str(getattr(settings, "HAWIYA_PAYMENT_API_KEY", "")),
+            timeout=float(getattr(settings, "HAWIYA_PAYMENT_GATEWAY_TIMEOUT", 10.0)),
+        )
+    raise ValueError(f"HAWIYA_PAYMENT_GATEWAY must be 'demo' or 'http', not {name!r}")

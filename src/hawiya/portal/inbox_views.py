@@ -1,0 +1,62 @@
+"""The notification centre (مركز الإشعارات): every message Hawiya sent the person, newest first.
+
+Entries are rendered in the language of the page, whatever language the SMS went out in.
+"""
+
+from __future__ import annotations
+
+import re
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST, require_safe
+
+from hawiya.notifications.selectors import inbox_for_person
+from hawiya.notifications.services import inbox_mark_read
+
+from .context_processors import current_language
+from .decorators import citizen_required
+
+# A stored link is a path inside the portal without its language prefix ("/requests/RP…/").
+# Anything else (another host, a scheme, "//host") is not shown as a link.
+PORTAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/._~-]*")
+
+
+def _person_id(request: HttpRequest) -> int:
+    person_id = getattr(request.user, "person_id", None)
+    if not isinstance(person_id, int):  # citizen_required lets only citizens through
+        raise Http404("no person")
+    return person_id
+
+
+def portal_link(link: str, language: str) -> str:
+    """The stored link under the page's language prefix, or "" when it is not a portal path."""
+    if not link or not PORTAL_PATH.fullmatch(link):
+        return ""
+    return f"/{language}{link}"
+
+
+@citizen_required
+@require_safe
+def inbox_list(request: HttpRequest) -> HttpResponse:
+    language = current_language()
+    entries = inbox_for_person(person_id=_person_id(request), language=language)
+    context = {
+        "entries": [{"entry": entry, "url": portal_link(entry.link, language)} for entry in entries],
+        "unread": sum(1 for entry in entries if entry.is_unread),
+    }
+    response = render(request, "portal/inbox/list.html", context)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@citizen_required
+@require_POST
+def mark_read(request: HttpRequest) -> HttpResponse:
+    """Mark every entry as read (POST-redirect-GET)."""
+    count = inbox_mark_read(person_id=_person_id(request))
+    if count:
+        messages.success(request, _("All notifications are marked as read."))
+    return redirect("portal:inbox-list")

@@ -1,0 +1,144 @@
+"""The notification centre page and the header link with the unread count."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from hawiya.core import clock
+from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
+from hawiya.identity.tests.factories import make_account, person_of
+from hawiya.notifications.models import InboxNotification
+from hawiya.notifications.services import notify
+
+from .html import find_all, find_one
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fast_accounts(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.HAWIYA_SMS_CLIENT = "demo"
+    cache.clear()
+
+
+def signed_in_client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[RECENT_AUTH_SESSION_KEY] = recent_auth_session_value(clock.now())
+    session.save()
+    return client
+
+
+def tell(
+    person_id: int, reference: str, *, link: str | None = None, minutes_ago: int = 0
+) -> InboxNotification:
+    entry = notify(
+        person_id=person_id,
+        mobile="",
+        language="ar",
+        template="lost_document_reported",
+        context={"reference": reference},
+        link=f"/lost-documents/{reference}/" if link is None else link,
+    )
+    if minutes_ago:
+        entry.created_at = clock.now() - dt.timedelta(minutes=minutes_ago)
+        entry.save(update_fields=["created_at"])
+    return entry
+
+
+def header_link(content: bytes):
+    return next(a for a in find_all(content, "a") if "data-inbox-link" in a.attrs)
+
+
+def test_anonymous_visitors_are_asked_to_sign_in_and_see_no_header_link(client):
+    assert "/sign-in/" in client.get("/en/notifications/")["Location"]
+    assert "/sign-in/" in client.post("/en/notifications/mark-read/")["Location"]
+    assert not [a for a in find_all(client.get("/en/").content, "a") if "data-inbox-link" in a.attrs]
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_the_list_shows_the_persons_entries_newest_first_in_the_pages_language(language):
+    user = make_account()
+    person_id = person_of(user).pk
+    tell(person_id, "LR00000001", minutes_ago=10)
+    tell(person_id, "LR00000002")
+    tell(person_of(make_account()).pk, "LR00000003")
+    client = signed_in_client(user)
+
+    response = client.get(f"/{language}/notifications/")
+
+    assert response.status_code == 200
+    items = find_all(response.content, "li", "hw-inbox__item")
+    assert ["LR00000002" in items[0].text, "LR00000001" in items[1].text] == [True, True]
+    assert len(items) == 2
+    assert ("سُجّل بلاغ الفقدان" if language == "ar" else "lost-document report") in items[0].text
+    assert len([el for el in find_all(response.content, "span") if "data-unread" in el.attrs]) == 2
+    links = [a.attrs["href"] for a in find_all(response.content, "a") if a.attrs.get("aria-describedby")]
+    assert links == [f"/{language}/lost-documents/LR00000002/", f"/{language}/lost-documents/LR00000001/"]
+
+
+def test_a_link_that_is_not_a_portal_path_is_not_shown():
+    user = make_account()
+    tell(person_of(user).pk, "LR00000001", link="//evil.example/x")
+    tell(person_of(user).pk, "LR00000002", link="https://evil.example/")
+    response = signed_in_client(user).get("/en/notifications/")
+    assert not [a for a in find_all(response.content, "a") if a.attrs.get("aria-describedby")]
+
+
+def test_the_header_shows_the_unread_count_with_words_for_screen_readers():
+    user = make_account()
+    for number in range(3):
+        tell(person_of(user).pk, f"LR0000000{number}")
+    client = signed_in_client(user)
+
+    english = header_link(client.get("/en/").content)
+    arabic = header_link(client.get("/ar/").content)
+
+    assert english.attrs["href"] == "/en/notifications/"
+    assert english.text == "Notifications 3 (3 unread)"
+    assert "الإشعارات" in arabic.text
+    assert "(3 إشعارات غير مقروءة)" in arabic.text
+
+
+def test_one_unread_entry_is_announced_in_the_singular():
+    user = make_account()
+    tell(person_of(user).pk, "LR00000001")
+    client = signed_in_client(user)
+    assert "(1 unread)" in header_link(client.get("/en/").content).text
+    assert "(إشعار واحد غير مقروء)" in header_link(client.get("/ar/").content).text
+
+
+def test_marking_all_as_read_clears_the_count_post_redirect_get():
+    user = make_account()
+    tell(person_of(user).pk, "LR00000001")
+    other = make_account()
+    theirs = tell(person_of(other).pk, "LR00000002")
+    client = signed_in_client(user)
+
+    response = client.post("/en/notifications/mark-read/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/en/notifications/"
+    page = client.get(response["Location"])
+    assert "All notifications are marked as read." in find_one(page.content, "main").text
+    assert header_link(page.content).text == "Notifications"
+    assert not [el for el in find_all(page.content, "span") if "data-unread" in el.attrs]
+    theirs.refresh_from_db()
+    assert theirs.read_at is None
+
+
+def test_mark_read_wants_a_post():
+    client = signed_in_client(make_account())
+    assert client.get("/en/notifications/mark-read/").status_code == 405
+
+
+def test_an_empty_centre_says_so():
+    response = signed_in_client(make_account()).get("/ar/notifications/")
+    assert "لا توجد لديك إشعارات بعد" in find_one(response.content, "main").text

@@ -1,0 +1,97 @@
+"""The photo uploaded for a delivered document: checked by its content, never by its name.
+
+Rules (mission.md §1.12, our limits): a real JPEG or PNG (Pillow reads it), at most 5 MB, at
+least 600 × 800 pixels, portrait, and the person declares the background is white.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+
+from django.core.files.uploadedfile import UploadedFile
+from django.utils.translation import gettext_lazy as _
+from PIL import Image, UnidentifiedImageError
+
+from hawiya.core.errors import ApplicationError
+
+from . import errors
+
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+MIN_WIDTH = 600
+MIN_HEIGHT = 800
+# Decompression bombs: a 5 MB file may claim a huge canvas; refuse anything beyond this.
+MAX_PIXELS = 40_000_000
+FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png")}
+FIELD = "photo"
+
+
+@dataclass(frozen=True)
+class CheckedPhoto:
+    content: bytes
+    extension: str
+    content_type: str
+    width: int
+    height: int
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+
+def photo_checked(upload: UploadedFile | None) -> CheckedPhoto:
+    """The photo's bytes and facts, or ApplicationError (field "photo") saying what to change."""
+    if upload is None:
+        raise ApplicationError(errors.PHOTO_MISSING, _("Upload a photo of yourself."), field=FIELD)
+    if upload.size is not None and upload.size > MAX_PHOTO_BYTES:
+        raise ApplicationError(errors.PHOTO_TOO_LARGE, _("The photo must be 5 MB or smaller."), field=FIELD)
+    upload.seek(0)
+    content = upload.read(MAX_PHOTO_BYTES + 1)
+    if len(content) > MAX_PHOTO_BYTES:
+        raise ApplicationError(errors.PHOTO_TOO_LARGE, _("The photo must be 5 MB or smaller."), field=FIELD)
+    if not content:
+        raise ApplicationError(
+            errors.PHOTO_MISSING, _("The photo file is empty. Upload a photo of yourself."), field=FIELD
+        )
+    not_an_image = ApplicationError(
+        errors.PHOTO_INVALID, _("The photo must be a JPEG or PNG image."), field=FIELD
+    )
+    try:
+        with Image.open(io.BytesIO(content)) as image:
+            image_format = image.format or ""
+            width, height = image.size
+            if image_format not in FORMATS:
+                raise not_an_image
+            if width * height > MAX_PIXELS:
+                raise ApplicationError(
+                    errors.PHOTO_INVALID,
+                    _("The photo is too large in pixels. Upload a smaller photo."),
+                    field=FIELD,
+                )
+            image.verify()
+        # verify() leaves the image unusable; decoding it once more finds truncated files.
+        with Image.open(io.BytesIO(content)) as image:
+            image.load()
+    except ApplicationError:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        raise not_an_image from None
+    if width < MIN_WIDTH or height < MIN_HEIGHT:
+        raise ApplicationError(
+            errors.PHOTO_TOO_SMALL,
+            _(
+                "The photo must be at least 600 pixels wide and 800 pixels high; "
+                "this one is %(width)s × %(height)s."
+            )
+            % {"width": width, "height": height},
+            field=FIELD,
+        )
+    if height <= width:
+        raise ApplicationError(
+            errors.PHOTO_NOT_PORTRAIT,
+            _("The photo must be upright (portrait): taller than it is wide."),
+            field=FIELD,
+        )
+    extension, content_type = FORMATS[image_format]
+    return CheckedPhoto(content, extension, content_type, width, height)

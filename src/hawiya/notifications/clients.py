@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
-from http.client import HTTPException
-from typing import Any, ClassVar, Protocol
+from typing import ClassVar, Protocol
 
 from django.conf import settings
+
+from hawiya.core.outbound import OutboundFailure, opener, post_json
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +25,6 @@ logger = logging.getLogger(__name__)
 REJECTED_STATUSES = frozenset({400, 401, 403, 404, 405, 409, 410, 413, 415, 422})
 # Client errors that are really "try again later".
 TEMPORARY_CLIENT_STATUSES = frozenset({408, 425, 429})
-MAX_RESPONSE_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -73,13 +71,6 @@ class DemoSmsClient:
         return SendResult(operator_message_id=f"demo-{reference}")
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # urllib would follow a 30x with our bearer token to wherever it points. An operator API has
-    # no business redirecting a POST, so the 30x is returned as an error instead.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 class HttpSmsClient:
     """The operator's JSON API: POST {base_url}/messages with a bearer token.
 
@@ -95,7 +86,7 @@ class HttpSmsClient:
         self.token = token
         self.sender = sender
         self.timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirects())
+        self._opener = opener()
 
     def __repr__(self) -> str:
         # Never the token.
@@ -103,36 +94,19 @@ class HttpSmsClient:
 
     def send(self, *, to: str, body: str, reference: str) -> SendResult:
         payload = json.dumps({"to": to, "body": body, "reference": reference, "sender": self.sender})
-        request = urllib.request.Request(  # noqa: S310  (the scheme is checked by the system check)
-            self.url,
-            data=payload.encode(),
-            method="POST",
-            headers={
-                "Authorization": f"Bearer {self.token}",
-                "Content-Type": "application/json; charset=utf-8",
-                "Accept": "application/json",
-                "Idempotency-Key": reference,
-            },
-        )
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                status = response.status
-                raw = response.read(MAX_RESPONSE_BYTES)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            raise _classify_status(exc.code) from None
-        except TimeoutError:
-            raise SmsTemporaryFailure("operator_timeout") from None
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
-                raise SmsTemporaryFailure("operator_timeout") from None
-            raise SmsTemporaryFailure("operator_unreachable") from None
-        except (OSError, HTTPException):
-            # Connection reset mid-answer, malformed status line…: the message may or may not
-            # have been accepted; retrying with the same reference is safe.
-            raise SmsTemporaryFailure("operator_connection_error") from None
-        if not 200 <= status < 300:
-            raise _classify_status(status)
+            raw = post_json(
+                self._opener,
+                self.url,
+                payload.encode(),
+                token=self.token,
+                idempotency_key=reference,
+                timeout=self.timeout,
+            )
+        except OutboundFailure as exc:
+            if exc.status is not None:
+                raise _classify_status(exc.status) from None
+            raise SmsTemporaryFailure(f"operator_{exc.reason}") from None
         return SendResult(operator_message_id=_operator_id(raw))
 
 

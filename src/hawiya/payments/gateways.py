@@ -18,10 +18,7 @@ import hashlib
 import hmac
 import json
 import logging
-import urllib.error
-import urllib.request
 from decimal import Decimal
-from http.client import HTTPException
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -32,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError
+from hawiya.core.outbound import OutboundFailure, opener, post_json
 
 from . import errors
 from .models import Bill
@@ -40,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Hawiya-Signature"
 SIGNATURE_TOLERANCE = dt.timedelta(minutes=5)
-MAX_RESPONSE_BYTES = 64 * 1024
 GATEWAYS = ("demo", "http")
 
 
@@ -163,12 +160,6 @@ class DemoGateway:
         return f"demo-refund-{bill.bill_number}"
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect would carry our API key to wherever it points: refused.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
 class HttpPaymentGateway:
     """The gateway's JSON API, with a bearer API key.
 
@@ -182,40 +173,25 @@ class HttpPaymentGateway:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirects())
+        self._opener = opener()
 
     def __repr__(self) -> str:
         return f"HttpPaymentGateway(base_url={self.base_url!r}, timeout={self.timeout})"  # never the key
 
     def _post(self, path: str, payload: dict[str, str], *, idempotency_key: str) -> dict[str, Any]:
-        request = urllib.request.Request(  # noqa: S310  (the scheme is checked by the system check)
-            self.base_url + path,
-            data=json.dumps(payload).encode(),
-            method="POST",
-            headers={
-                "Authorization": f"Bearer {self.api_key}",
-                "Content-Type": "application/json; charset=utf-8",
-                "Accept": "application/json",
-                "Idempotency-Key": idempotency_key,
-            },
-        )
         try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                status = response.status
-                raw = response.read(MAX_RESPONSE_BYTES)
-        except urllib.error.HTTPError as exc:
-            exc.close()
-            raise _classify(exc.code) from None
-        except TimeoutError:
-            raise _unavailable("gateway_timeout") from None
-        except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError):
-                raise _unavailable("gateway_timeout") from None
-            raise _unavailable("gateway_unreachable") from None
-        except (OSError, HTTPException):
-            raise _unavailable("gateway_connection_error") from None
-        if not 200 <= status < 300:
-            raise _classify(status)
+            raw = post_json(
+                self._opener,
+                self.base_url + path,
+                json.dumps(payload).encode(),
+                token=self.api_key,
+                idempotency_key=idempotency_key,
+                timeout=self.timeout,
+            )
+        except OutboundFailure as exc:
+            if exc.status is not None:
+                raise _classify(exc.status) from None
+            raise _unavailable(f"gateway_{exc.reason}") from None
         try:
             data = json.loads(raw)
         except ValueError:

@@ -26,6 +26,7 @@ from .models import (
     DEFAULT_CAPACITY,
     DEFAULT_SLOT_MINUTES,
     Appointment,
+    AppointmentMove,
     OfficeHoliday,
     OfficeSchedule,
     Slot,
@@ -280,6 +281,22 @@ def appointment_get_for_person(*, person: Person, reference: str) -> Appointment
     if appointment is None:
         raise NotFound(errors.APPOINTMENT_NOT_FOUND, _("This appointment was not found."))
     return appointment
+
+
+def appointment_booked_with_key(*, replacement: Replacement, key: str) -> Appointment | None:
+    """The appointment a booking form with this idempotency key made for the request, if any."""
+    if not key:
+        return None
+    return (
+        _appointments()
+        .filter(replacement=replacement, applicant_id=replacement.applicant_id, idempotency_key=key)
+        .first()
+    )
+
+
+def appointment_moved_with_key(*, appointment: Appointment, key: str) -> bool:
+    """Whether a reschedule form with this idempotency key already moved the appointment."""
+    return bool(key) and AppointmentMove.objects.filter(appointment=appointment, idempotency_key=key).exists()
 
 
 def appointments_for_person(*, person: Person, limit: int = 50) -> list[Appointment]:

@@ -10,6 +10,7 @@ then slot rows by id (so two moves in opposite directions cannot deadlock).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from django.db import transaction
 from django.db.models import F
@@ -34,6 +35,8 @@ from hawiya.replacements.services import (
 
 from . import errors, selectors
 from .models import ACTIVE_STATES, Appointment, AppointmentMove, AppointmentState, Slot
+
+logger = logging.getLogger(__name__)
 
 # Reschedule or cancel only while the visit is more than this far away.
 CHANGE_NOTICE = dt.timedelta(days=2)
@@ -62,9 +65,13 @@ def _checked_time(
     *, office: Office, service: CivilService, starts_at: dt.datetime, now: dt.datetime
 ) -> selectors.Block:
     """The schedule block of `starts_at`, or the reason no one can book it."""
-    if starts_at.tzinfo is None:
+    try:
+        # Near the ends of the calendar (year 1 or 9999) the conversion overflows.
+        day = starts_at.astimezone(RIYADH).date() if starts_at.utcoffset() is not None else None
+    except OverflowError:
+        day = None
+    if day is None:
         raise ApplicationError(errors.SLOT_NOT_ON_SCHEDULE, _("Choose a time from the list."), field="slot")
-    day = starts_at.astimezone(RIYADH).date()
     if starts_at <= now or day < selectors.first_bookable_day(now=now):
         raise ApplicationError(
             errors.SLOT_IN_THE_PAST,
@@ -449,42 +456,49 @@ def appointment_reminders_send_due(*, now: dt.datetime | None = None) -> int:
 
     Each reminder is claimed with a conditional UPDATE (`reminded_at IS NULL`) in its own
     transaction, so two runners at once, or a run that fails half-way, never send one twice.
+    One that fails is rolled back (its own savepoint, even inside a caller's transaction), logged
+    without personal data and tried again on the next run; the others still go out.
     """
     now = now or clock.now()
     sent = 0
     for appointment_id in selectors.due_for_reminder(now=now):
-        with transaction.atomic():
-            claimed = Appointment.objects.filter(
-                pk=appointment_id, state=AppointmentState.BOOKED, reminded_at__isnull=True
-            ).update(reminded_at=now)
-            if not claimed:
-                continue
-            appointment = Appointment.objects.select_related(
-                "slot", "slot__office", "replacement", "replacement__applicant"
-            ).get(pk=appointment_id)
-            applicant = appointment.replacement.applicant
-            language = person_language(person=applicant)
-            office = appointment.slot.office
-            notify(
-                person_id=applicant.pk,
-                mobile=applicant.mobile,
-                language=language,
-                template="appointment_reminder",
-                context={
-                    "appointment": appointment.reference,
-                    "time": appointment.slot.starts_at,
-                    "office": (office.name_ar if language == "ar" else office.name_en)[:64],
-                },
-                link=appointment_link(appointment),
-                subject_ref=f"appointment:{appointment.pk}",
-            )
-            audit_record(
-                actor="system",
-                action=AUDIT_REMINDED,
-                object_type=OBJECT_TYPE,
-                object_id=appointment.pk,
-                ip=None,
-                detail={},
-            )
+        try:
+            with transaction.atomic():
+                claimed = Appointment.objects.filter(
+                    pk=appointment_id, state=AppointmentState.BOOKED, reminded_at__isnull=True
+                ).update(reminded_at=now)
+                if not claimed:
+                    continue
+                appointment = Appointment.objects.select_related(
+                    "slot", "slot__office", "replacement", "replacement__applicant"
+                ).get(pk=appointment_id)
+                applicant = appointment.replacement.applicant
+                language = person_language(person=applicant)
+                office = appointment.slot.office
+                notify(
+                    person_id=applicant.pk,
+                    mobile=applicant.mobile,
+                    language=language,
+                    template="appointment_reminder",
+                    context={
+                        "appointment": appointment.reference,
+                        "time": appointment.slot.starts_at,
+                        "office": (office.name_ar if language == "ar" else office.name_en)[:64],
+                    },
+                    link=appointment_link(appointment),
+                    subject_ref=f"appointment:{appointment.pk}",
+                )
+                audit_record(
+                    actor="system",
+                    action=AUDIT_REMINDED,
+                    object_type=OBJECT_TYPE,
+                    object_id=appointment.pk,
+                    ip=None,
+                    detail={},
+                )
+        except Exception as exc:  # one broken reminder must not hold back everyone else's
+            # The id and the error's type only: the message may carry a mobile number.
+            logger.error("Reminder for appointment %s failed: %s", appointment_id, type(exc).__name__)
+            continue
         sent += 1
     return sent

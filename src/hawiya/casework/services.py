@@ -25,6 +25,8 @@ from hawiya.replacements.services import replacement_move, replacement_submit
 
 # The audit trail keeps short strings only (audit.services.MAX_DETAIL_STRING).
 MAX_REASON = 120
+# Both steps here are taken by the applicant: the audit rows say so.
+CITIZEN = "citizen"
 
 
 def replacement_apply(
@@ -64,7 +66,7 @@ def replacement_apply(
         if replacement.state != ReplacementState.AWAITING_PAYMENT:
             return replacement  # a replay of a request that has moved on
         if replacement.total_sar > 0:
-            bill_issue(replacement_id=replacement.pk, at=at, actor=actor, ip=ip)
+            bill_issue(replacement_id=replacement.pk, at=at, actor=actor, actor_role=CITIZEN, ip=ip)
         else:
             replacement = replacement_move(
                 replacement_id=replacement.pk,
@@ -72,6 +74,7 @@ def replacement_apply(
                 action="no_fee",
                 at=at,
                 actor=actor,
+                actor_role=CITIZEN,
                 ip=ip,
                 expected_from=frozenset({ReplacementState.AWAITING_PAYMENT}),
             )
@@ -96,10 +99,12 @@ def replacement_cancel(
     """The applicant cancels their request before processing starts (awaiting payment, paid,
     or appointment booked).
 
-    Releases the appointment's place, closes an unpaid bill, refunds the fines of a paid one
-    through the gateway (the delivery fee is kept), and moves the request to `cancelled` with
-    an SMS. One transaction: if the refund fails, nothing is cancelled. Someone else's request
-    is NotFound; a request past those states is ApplicationError `replacement_state_conflict`.
+    Releases the appointment's place, closes an unpaid bill, or marks a paid one
+    `refund_pending` for its fines (the delivery fee is kept), and moves the request to
+    `cancelled` with an SMS, in one transaction that calls no outside system. The gateway is
+    asked for the refund by a worker once the cancellation has committed (ADR 0007), so a
+    rollback refunds nothing and a slow gateway holds no lock. Someone else's request is
+    NotFound; a request past those states is ApplicationError `replacement_state_conflict`.
     """
     reason = (reason or "").strip()[:MAX_REASON]
     with transaction.atomic():
@@ -113,13 +118,15 @@ def replacement_cancel(
         replacement = Replacement.objects.select_for_update(of=("self",)).get(pk=replacement.pk)
         if replacement.state not in CANCELLABLE_STATES:
             raise _not_cancellable(replacement)
-        appointment_cancel_for_replacement(replacement_id=replacement.pk, actor=actor, ip=ip)
+        appointment_cancel_for_replacement(
+            replacement_id=replacement.pk, actor=actor, actor_role=CITIZEN, ip=ip
+        )
         refunded = None
         if bill is not None and bill.state == BillState.ISSUED:
-            bill_cancel(replacement_id=replacement.pk, actor=actor, ip=ip)
+            bill_cancel(replacement_id=replacement.pk, actor=actor, actor_role=CITIZEN, ip=ip)
         elif bill is not None and bill.state == BillState.PAID:
-            bill = bill_refund_fine(replacement_id=replacement.pk, actor=actor, ip=ip)
-            refunded = bill.refunded_sar if bill.state == BillState.REFUNDED else None
+            bill = bill_refund_fine(replacement_id=replacement.pk, actor=actor, actor_role=CITIZEN, ip=ip)
+            refunded = bill.refund_requested_sar if bill.state == BillState.REFUND_PENDING else None
         detail: dict[str, object] = {}
         if refunded:
             detail["refunded_sar"] = str(refunded)
@@ -128,6 +135,7 @@ def replacement_cancel(
             to=ReplacementState.CANCELLED,
             action="cancelled",
             actor=actor,
+            actor_role=CITIZEN,
             ip=ip,
             reason=reason,
             detail=detail,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
@@ -9,6 +10,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.core import clock
 from hawiya.core.errors import NotFound
 from hawiya.registry.models import (
     Document,
@@ -38,7 +40,24 @@ REASON_LABELS: dict[str, Promise] = {
 
 OWN_KINDS = (DocumentKind.NATIONAL_ID_CARD, DocumentKind.BIRTH_CERTIFICATE)
 CHILD_RELATIONS = (Relation.SON, Relation.DAUGHTER)
+# From this age a child reports and replaces their own documents; the head of the family no longer
+# acts for them (and is never shown an adult child's documents).
+ADULT_AGE = 18
 REFERENCE_SHAPE = re.compile(r"LR[0-9]{8}")
+
+
+def age_on(born: dt.date, day: dt.date) -> int:
+    """Completed years between `born` and `day`."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def is_minor_child(*, relation: str, person: Person, today: dt.date) -> bool:
+    """A living son or daughter under ADULT_AGE on `today`: the head of the family acts for them.
+
+    The one rule for both reporting a child's birth certificate lost and requesting its
+    replacement (replacements.selectors uses it too).
+    """
+    return relation in CHILD_RELATIONS and person.is_alive and age_on(person.date_of_birth, today) < ADULT_AGE
 
 
 @dataclass(frozen=True)
@@ -58,15 +77,19 @@ class ReportableDocument:
         return self.document.status == DocumentStatus.VALID
 
 
-def reportable_documents_for(*, person: Person, include_not_valid: bool = False) -> list[ReportableDocument]:
+def reportable_documents_for(
+    *, person: Person, include_not_valid: bool = False, today: dt.date | None = None
+) -> list[ReportableDocument]:
     """The documents `person` may report lost, in the order the page lists them.
 
     Their own national ID card and birth certificate; as head of a family record, the record's
-    own document, the birth certificates of the children in it (son, daughter) and the death
+    own document, the birth certificates of the living minor children in it (son, daughter under
+    18 on `today`, Riyadh date by default; adult children report their own) and the death
     certificate of any deceased member. Only valid documents by default (a document can be
     reported once); `include_not_valid` adds the entitled documents in any other status, so a
     service can say clearly why one of them cannot be reported again.
     """
+    day = today or clock.today()
     statuses = None if include_not_valid else [DocumentStatus.VALID]
 
     def of(holder_ids: list[int], kinds: tuple[str, ...]) -> list[Document]:
@@ -90,7 +113,9 @@ def reportable_documents_for(*, person: Person, include_not_valid: bool = False)
         members = list(
             FamilyMember.objects.filter(family_record=record).select_related("person").order_by("id")
         )
-        children = [m.person_id for m in members if m.relation in CHILD_RELATIONS]
+        children = [
+            m.person_id for m in members if is_minor_child(relation=m.relation, person=m.person, today=day)
+        ]
         deceased = [m.person_id for m in members if m.person.date_of_death is not None]
         for document in _in_member_order(of(children, (DocumentKind.BIRTH_CERTIFICATE,)), children):
             found.append(ReportableDocument(document, document.holder, REASON_CHILD))

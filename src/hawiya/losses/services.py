@@ -122,8 +122,8 @@ def loss_report_submit(
 
     The same `idempotency_key` returns the first report (a double click or a replayed form); the
     same key with different answers raises `idempotency_key_reused`. Writes the audit event
-    `loss_report.filed` and tells the reporter (notification centre + SMS), all in one
-    transaction with the documents' invalidation.
+    `loss_report.filed` and tells the reporter (notification centre + SMS), and each other holder
+    with a mobile of their own, all in one transaction with the documents' invalidation.
     """
     key = idempotency_key_checked(idempotency_key)
     ids = sorted({int(document_id) for document_id in document_ids})
@@ -153,12 +153,17 @@ def loss_report_submit(
         )
     entitled = {
         entry.document.pk: entry
-        for entry in reportable_documents_for(person=reporter, include_not_valid=True)
+        for entry in reportable_documents_for(person=reporter, include_not_valid=True, today=reported_on)
     }
     if any(document_id not in entitled for document_id in ids):
         raise NotFound(errors.LOSS_DOCUMENT_NOT_FOUND, _("This document was not found."), field="documents")
     # Locked in id order, so two reports naming the same documents cannot deadlock.
-    documents = list(Document.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    documents = list(
+        Document.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids)
+        .select_related("holder")
+        .order_by("pk")
+    )
     for document in documents:
         if document.status != DocumentStatus.VALID:
             raise ApplicationError(
@@ -226,4 +231,20 @@ def loss_report_submit(
         link=loss_report_link(report),
         subject_ref=f"loss_report:{report.pk}",
     )
+    # A holder whose document someone else reported (the head of the family, for a minor child)
+    # is told too, when they have a mobile of their own: a report cancels their document.
+    told = {reporter.pk}
+    for document in documents:
+        holder = document.holder
+        if holder.pk in told or not holder.mobile or not holder.is_alive:
+            continue
+        told.add(holder.pk)
+        notify(
+            person_id=holder.pk,
+            mobile=holder.mobile,
+            language=person_language(person=holder),
+            template="lost_document_reported_by_family",
+            context={"reference": report.reference},
+            subject_ref=f"loss_report:{report.pk}",
+        )
     return report

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -14,8 +16,11 @@ from hawiya.core import clock
 from hawiya.core.errors import NotFound
 
 from . import errors
+from .errors import SmsTemplateError
 from .models import InboxNotification, SmsMessage
 from .templates import render
+
+logger = logging.getLogger(__name__)
 
 # A message still waiting this long (a busy worker, or a retry after an operator outage) is
 # announced as possibly delayed, so the person waits instead of asking for code after code.
@@ -136,10 +141,23 @@ def _inbox_value(value: object) -> object:
     return value
 
 
+# Shown for an entry whose template was removed or changed since it was written.
+GENERIC_INBOX_TEXT = _("Hawiya notification")
+
+
 def inbox_text(entry: InboxNotification, language: str) -> str:
-    """The entry's text in `language` (Arabic for anything but English)."""
+    """The entry's text in `language` (Arabic for anything but English).
+
+    Entries outlive templates: one whose template was since removed or given other placeholders
+    reads as a generic line instead of breaking the whole notification centre.
+    """
     language = "en" if (language or "").startswith("en") else "ar"
-    return render(entry.template, language, {name: _inbox_value(v) for name, v in entry.context.items()})
+    try:
+        return render(entry.template, language, {name: _inbox_value(v) for name, v in entry.context.items()})
+    except (SmsTemplateError, ValueError, TypeError):
+        logger.warning("Inbox entry %s: template %r no longer renders", entry.pk, entry.template)
+        with translation.override(language):
+            return str(GENERIC_INBOX_TEXT)
 
 
 def inbox_for_person(*, person_id: int, language: str, limit: int = 50) -> list[InboxEntry]:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from functools import partial
 
 from django.db import transaction
+from django.db.transaction import TransactionManagementError
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core import clock
@@ -185,8 +186,14 @@ def notify(
 
     Both are written in the caller's transaction, so a change that rolls back tells nobody. The
     entry keeps `template` and `context`, and is rendered in the reader's language when shown;
-    the SMS is rendered now in `language`. Raises what `sms_send` raises.
+    the SMS is rendered now in `language`. Raises TransactionManagementError outside
+    `transaction.atomic` (like `audit_record`: the notice must share the change's fate), and
+    what `sms_send` raises.
     """
+    if not transaction.get_connection().in_atomic_block:
+        raise TransactionManagementError(
+            "notify() must run inside the transaction of the change it announces"
+        )
     render(template, _language(language) if _language(language) in ("ar", "en") else "ar", context)
     entry = InboxNotification.objects.create(
         person_id=person_id,

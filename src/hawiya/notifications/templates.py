@@ -60,6 +60,14 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Hawiya: lost-document report {reference} is registered. "
         "The reported document is cancelled and can no longer be used.",
     },
+    # To the holder, when the head of their family reported their document (losses.services).
+    "lost_document_reported_by_family": {
+        "ar": "هوية: أبلغ رب أسرتك عن فقدان وثيقة لك، بلاغ رقم {reference}. "
+        "أُلغيت الوثيقة ولا يمكن استخدامها. إن لم تكن تعلم فراجع أحد مكاتب الأحوال المدنية.",
+        "en": "Hawiya: a document of yours was reported lost by the head of your family, reference "
+        "{reference}. It is cancelled and can no longer be used. If this is unexpected, visit a "
+        "civil-affairs office.",
+    },
     # Replacement requests (replacements.services.replacement_submit).
     "replacement_submitted": {
         "ar": "هوية: استلمنا طلب بدل الفاقد رقم {reference}. "

@@ -1,5 +1,6 @@
 """Bills and payment callbacks in the admin: read-only (only the services write them). The
-finance team filters on "refund due" to pay back money that arrived when it could not be used."""
+finance team filters on "refund due" to pay back money that arrived when it could not be used,
+and on the state "refund failed" for fines the gateway would not refund."""
 
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ class BillAdmin(ReadOnlyAdmin):
         "refundable_sar",
         "issued_at",
         "expires_at",
+        "refund_requested_sar",
+        "refund_error",
         "refund_due",
     )
     list_filter = ("state", "refund_due")

@@ -141,8 +141,10 @@ def _refused(reason: str) -> GatewayError:
 class PaymentGateway(Protocol):
     """What the services and pages need from a payment gateway."""
 
-    def checkout_url(self, bill: Bill, return_url: str) -> str:
-        """Where to send the person to pay `bill`; the gateway sends them back to `return_url`."""
+    def checkout_url(self, bill: Bill, return_url: str, *, attempt: int = 1) -> str:
+        """Where to send the person to pay `bill`; the gateway sends them back to `return_url`.
+        `attempt` counts the checkouts that ended without a payment (a declined card): each
+        attempt is a new checkout at the gateway, a repeat of one attempt is the same checkout."""
         ...
 
     def refund(self, bill: Bill, amount_sar: Decimal) -> str:
@@ -153,7 +155,7 @@ class PaymentGateway(Protocol):
 class DemoGateway:
     """Demo mode: the checkout is the portal's demo pay page; refunds happen at once."""
 
-    def checkout_url(self, bill: Bill, return_url: str) -> str:
+    def checkout_url(self, bill: Bill, return_url: str, *, attempt: int = 1) -> str:
         return reverse("portal:payments-demo", args=[bill.bill_number])
 
     def refund(self, bill: Bill, amount_sar: Decimal) -> str:
@@ -166,13 +168,19 @@ class HttpPaymentGateway:
     POST {base}/checkouts {"bill_number", "amount_sar", "currency", "return_url"} → {"url"}.
     POST {base}/refunds {"bill_number", "payment_id", "amount_sar", "currency"} → {"id"}.
     Both carry an Idempotency-Key, so a retry after a timeout cannot open a second checkout or
-    pay a refund twice.
+    pay a refund twice. The checkout key names the attempt (`checkout-<bill>-<attempt>`): after a
+    declined card the next "Pay" opens a new checkout instead of getting the spent one back.
+    The checkout URL we send the person to must be https on the gateway's host (`checkout_host`,
+    by default the API's host): anything else is a bad response, never a redirect.
     """
 
-    def __init__(self, *, base_url: str, api_key: str, timeout: float = 10.0) -> None:
+    def __init__(
+        self, *, base_url: str, api_key: str, timeout: float = 10.0, checkout_host: str = ""
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
         self.timeout = timeout
+        self.checkout_host = (checkout_host or urlsplit(self.base_url).hostname or "").lower()
         self._opener = opener()
 
     def __repr__(self) -> str:
@@ -200,7 +208,7 @@ class HttpPaymentGateway:
             raise _unavailable("gateway_bad_response")
         return data
 
-    def checkout_url(self, bill: Bill, return_url: str) -> str:
+    def checkout_url(self, bill: Bill, return_url: str, *, attempt: int = 1) -> str:
         data = self._post(
             "/checkouts",
             {
@@ -209,13 +217,27 @@ class HttpPaymentGateway:
                 "currency": "SAR",
                 "return_url": return_url,
             },
-            idempotency_key=f"checkout-{bill.bill_number}",
+            idempotency_key=f"checkout-{bill.bill_number}-{attempt}",
         )
         url = data.get("url")
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if not parts or parts.scheme not in {"https", "http"} or not parts.hostname or len(str(url)) > 2000:
+        if not isinstance(url, str) or len(url) > 2000 or not url.isascii() or not url.isprintable():
             raise _unavailable("gateway_bad_response")
-        return str(url)
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+            parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+        except ValueError:
+            raise _unavailable("gateway_bad_response") from None
+        if (
+            parts.scheme != "https"
+            or not host
+            or host != self.checkout_host
+            or parts.username
+            or parts.password
+        ):
+            logger.error("Payment gateway returned a checkout URL off its host or not https")
+            raise _unavailable("gateway_bad_checkout_url")
+        return url
 
     def refund(self, bill: Bill, amount_sar: Decimal) -> str:
         data = self._post(
@@ -254,5 +276,6 @@ def payment_gateway() -> PaymentGateway:
             base_url=str(getattr(settings, "HAWIYA_PAYMENT_GATEWAY_URL", "")),
             api_key=str(getattr(settings, "HAWIYA_PAYMENT_API_KEY", "")),
             timeout=float(getattr(settings, "HAWIYA_PAYMENT_GATEWAY_TIMEOUT", 10.0)),
+            checkout_host=str(getattr(settings, "HAWIYA_PAYMENT_CHECKOUT_HOST", "") or ""),
         )
     raise ValueError(f"HAWIYA_PAYMENT_GATEWAY must be 'demo' or 'http', not {name!r}")

@@ -1,8 +1,10 @@
 """Bills (SADAD-style invoices for a replacement request's fee) and the gateway's callbacks.
 
 A bill is issued when a request with a fee is submitted and must be paid within 72 hours; the
-gateway tells us about payments through signed callbacks, each of which is kept (one row per
-gateway event), so a replayed callback is recognised and changes nothing.
+gateway tells us about payments through signed callbacks, each verified one kept (one row per
+gateway event, with its body's hash), so a replayed callback is recognised and changes nothing.
+A paid bill whose request is cancelled waits in `refund_pending` until a worker has refunded the
+fine through the gateway (ADR 0007).
 """
 
 from __future__ import annotations
@@ -27,8 +29,20 @@ class BillState(models.TextChoices):
     EXPIRED = "expired", _("Expired")
     # The request was cancelled before the bill was paid: it can no longer be paid.
     CANCELLED = "cancelled", _("Cancelled")
+    # Cancelled after payment: the fine is to be paid back; a worker asks the gateway after the
+    # cancellation has committed (payments.tasks.refund_fine), never inside its transaction.
+    REFUND_PENDING = "refund_pending", _("Fine being refunded")
     # The fines were paid back after a cancellation; the delivery fee is kept.
     REFUNDED = "refunded", _("Fine refunded")
+    # The gateway refused the refund, or kept failing until the retries ran out: the finance
+    # team pays it back by hand (the admin filters on this state).
+    REFUND_FAILED = "refund_failed", _("Refund failed")
+
+
+# States in which the bill was paid (paid_at is set).
+PAID_STATES = frozenset(
+    {BillState.PAID, BillState.REFUND_PENDING, BillState.REFUNDED, BillState.REFUND_FAILED}
+)
 
 
 class Bill(models.Model):
@@ -48,7 +62,7 @@ class Bill(models.Model):
     refundable_sar = models.DecimalField(
         _("refundable (SAR)"), max_digits=9, decimal_places=2, default=Decimal(0)
     )
-    state = models.CharField(_("status"), max_length=12, choices=BillState.choices, default=BillState.ISSUED)
+    state = models.CharField(_("status"), max_length=16, choices=BillState.choices, default=BillState.ISSUED)
     issued_at = models.DateTimeField(_("issued at"), default=clock.now)
     expires_at = models.DateTimeField(_("pay before"))
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
@@ -58,6 +72,16 @@ class Bill(models.Model):
     )
     refunded_at = models.DateTimeField(_("refunded at"), null=True, blank=True)
     gateway_refund_id = models.CharField(_("gateway refund id"), max_length=64, blank=True, default="")
+    # The refund asked for on a cancellation (the fines), while it is pending, done or failed.
+    refund_requested_sar = models.DecimalField(
+        _("refund requested (SAR)"), max_digits=9, decimal_places=2, default=Decimal(0)
+    )
+    refund_requested_at = models.DateTimeField(_("refund requested at"), null=True, blank=True)
+    refund_attempts = models.PositiveSmallIntegerField(_("refund attempts"), default=0)
+    # When the refund worker may try (again): the backoff after a failure, or the lease of the
+    # worker trying now. The sweeper (refunds_retry_due) hands over pending refunds past it.
+    refund_next_attempt_at = models.DateTimeField(_("next refund attempt"), null=True, blank=True)
+    refund_error = models.CharField(_("last refund error"), max_length=64, blank=True, default="")
     # Money arrived that we must give back by hand (a payment after expiry or cancellation, or a
     # second payment of the same bill): the finance team works through these in the admin.
     refund_due = models.BooleanField(_("refund due"), default=False)
@@ -67,7 +91,14 @@ class Bill(models.Model):
         verbose_name = _("bill")
         verbose_name_plural = _("bills")
         ordering = ("-issued_at", "-id")
-        indexes = (models.Index(fields=["state", "expires_at"], name="bill_state_expiry_idx"),)
+        indexes = (
+            models.Index(fields=["state", "expires_at"], name="bill_state_expiry_idx"),
+            models.Index(
+                fields=["refund_next_attempt_at"],
+                condition=Q(state="refund_pending"),
+                name="bill_refund_pending_idx",
+            ),
+        )
         constraints = (
             models.CheckConstraint(condition=Q(amount_sar__gt=0), name="bill_amount_positive"),
             models.CheckConstraint(
@@ -79,8 +110,14 @@ class Bill(models.Model):
                 name="bill_refund_within_refundable",
             ),
             models.CheckConstraint(
-                condition=~Q(state__in=["paid", "refunded"]) | Q(paid_at__isnull=False),
+                condition=~Q(state__in=["paid", "refund_pending", "refunded", "refund_failed"])
+                | Q(paid_at__isnull=False),
                 name="bill_paid_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(refund_requested_sar__gte=0)
+                & Q(refund_requested_sar__lte=models.F("refundable_sar")),
+                name="bill_refund_request_within_refundable",
             ),
         )
 
@@ -125,9 +162,9 @@ REJECTED_OUTCOMES = frozenset(
 class PaymentCallback(models.Model):
     """One callback from the gateway, as received. Never changed.
 
-    Verified callbacks are unique per gateway event id: a replay finds the first and changes
-    nothing. Unverified ones are kept for the trail but can never claim an event id (anyone can
-    send those).
+    Only verified callbacks are kept (a badly signed one is logged, never stored: anyone can send
+    those). They are unique per gateway event id: a replay of the same body finds the first and
+    changes nothing; the same id with another body is refused.
     """
 
     event_id = models.CharField(_("gateway event id"), max_length=64, blank=True, default="")
@@ -145,6 +182,9 @@ class PaymentCallback(models.Model):
     payment_id = models.CharField(_("gateway payment id"), max_length=64, blank=True, default="")
     verified = models.BooleanField(_("signature verified"), default=False)
     outcome = models.CharField(_("outcome"), max_length=20, choices=CallbackOutcome.choices)
+    # SHA-256 of the body as received: the same event id with another body is refused, not
+    # answered as a replay (which would lose the payment it reports).
+    body_sha256 = models.CharField(_("body SHA-256"), max_length=64, blank=True, default="")
     received_at = models.DateTimeField(_("received at"), default=clock.now, db_index=True)
 
     class Meta:

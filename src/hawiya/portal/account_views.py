@@ -23,12 +23,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from hawiya.core.client import client_ip, client_user_agent
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import selectors, services
 from hawiya.identity.models import User
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
-from hawiya.portal.client import client_ip, client_user_agent
 
 from . import session_keys
 from .account_forms import (

@@ -8,18 +8,28 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.core.clock import RIYADH
+
 from .forms import PortalForm
+
+# Appointments are booked a few weeks ahead: anything outside these years is not a slot, and
+# keeps away the ends of the calendar, where converting to Riyadh time overflows.
+SLOT_YEARS = range(2000, 2101)
 
 
 def parse_slot(value: str) -> dt.datetime | None:
-    """A slot value ("2030-03-05T10:00+03:00") as an aware datetime, or None if malformed."""
+    """A slot value ("2030-03-05T10:00+03:00") as an aware datetime, or None if it is malformed,
+    has no UTC offset or falls outside the years 2000 to 2100."""
     if not isinstance(value, str) or len(value) > 40:
         return None
     try:
         parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
+        if parsed.utcoffset() is None or parsed.year not in SLOT_YEARS:
+            return None
+        parsed.astimezone(RIYADH)
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo is not None else None
+    return parsed
 
 
 class SlotChoiceForm(PortalForm):

@@ -33,6 +33,7 @@ from hawiya.appointments.services import (
     can_change,
 )
 from hawiya.core.calendars import format_dual
+from hawiya.core.client import client_ip
 from hawiya.core.clock import RIYADH
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.identity.models import User
@@ -42,8 +43,7 @@ from hawiya.registry.regions import Region
 from hawiya.replacements.models import Replacement
 
 from .appointments_forms import BookingConfirmForm, SlotChoiceForm, parse_slot
-from .client import client_ip
-from .decorators import citizen_required
+from .decorators import citizen_required, require_recent_auth
 from .pdf import pdf_response, qr_data_uri
 
 REFERENCE = re.compile(r"[A-Z]{2}[0-9]{8}")
@@ -350,20 +350,35 @@ def new_check(request: HttpRequest, reference: str) -> HttpResponse:
     return _check(request, _journey(request, mode="new", reference=reference))
 
 
-@citizen_required
+@require_recent_auth
 @require_http_methods(["GET", "HEAD", "POST"])
 def reschedule_check(request: HttpRequest, reference: str) -> HttpResponse:
     return _check(request, _journey(request, mode="reschedule", reference=reference))
 
 
+def _is_replay(journey: Journey, key: str) -> bool:
+    """Whether this form already booked (or moved) the appointment: a double click, or Back then
+    send again. The service then answers with the first result, so it is not refused as closed."""
+    if journey.mode == "new":
+        return selectors.appointment_booked_with_key(replacement=journey.replacement, key=key) is not None
+    return journey.appointment is not None and selectors.appointment_moved_with_key(
+        appointment=journey.appointment, key=key
+    )
+
+
 def _check(request: HttpRequest, journey: Journey) -> HttpResponse:
-    try:
-        _check_open(journey)
-    except _Refused as refused:
-        return _refused(request, refused)
     source = request.POST if request.method == "POST" else request.GET
+    if request.method != "POST" or not _is_replay(journey, str(source.get("idempotency_key", ""))):
+        try:
+            _check_open(journey)
+        except _Refused as refused:
+            return _refused(request, refused)
     office_id = _parse_id(str(source.get("office", "")))
-    starts_at = parse_slot(str(source.get("slot", "")))
+    slot_value = str(source.get("slot", ""))
+    starts_at = parse_slot(slot_value)
+    if slot_value and starts_at is None:
+        # Not a time the chooser offers (a changed link): say so rather than guess.
+        return _render(request, "bad_time.html", {"journey": journey}, status=400)
     if office_id is None or starts_at is None:
         messages.error(request, _("Choose an office and a time for your appointment."))
         return redirect(journey.chooser_url)
@@ -458,7 +473,7 @@ def detail(request: HttpRequest, reference: str) -> HttpResponse:
     return _render(request, "detail.html", _appointment_context(appointment))
 
 
-@citizen_required
+@require_recent_auth
 @require_http_methods(["GET", "HEAD", "POST"])
 def cancel(request: HttpRequest, reference: str) -> HttpResponse:
     """A confirmation page stating the consequence, then the cancellation."""

@@ -19,6 +19,10 @@ from hawiya.notifications.services import inbox_mark_read
 from .context_processors import current_language
 from .decorators import citizen_required
 
+# The page lists at most this many entries (inbox_for_person's default); no more ids are read.
+MAX_SHOWN = 50
+ID_VALUE = re.compile(r"[0-9]{1,18}")
+
 # A stored link is a path inside the portal without its language prefix ("/requests/RP…/").
 # Anything else (another host, a scheme, "//host") is not shown as a link.
 PORTAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/._~-]*")
@@ -42,7 +46,7 @@ def portal_link(link: str, language: str) -> str:
 @require_safe
 def inbox_list(request: HttpRequest) -> HttpResponse:
     language = current_language()
-    entries = inbox_for_person(person_id=_person_id(request), language=language)
+    entries = inbox_for_person(person_id=_person_id(request), language=language, limit=MAX_SHOWN)
     context = {
         "entries": [{"entry": entry, "url": portal_link(entry.link, language)} for entry in entries],
         "unread": sum(1 for entry in entries if entry.is_unread),
@@ -55,8 +59,12 @@ def inbox_list(request: HttpRequest) -> HttpResponse:
 @citizen_required
 @require_POST
 def mark_read(request: HttpRequest) -> HttpResponse:
-    """Mark every entry as read (POST-redirect-GET)."""
-    count = inbox_mark_read(person_id=_person_id(request))
+    """Mark the entries the page showed as read (their ids ride in hidden fields), not one that
+    arrived since: the person has not seen it yet. POST-redirect-GET."""
+    shown = [
+        int(value) for value in request.POST.getlist("notification")[:MAX_SHOWN] if ID_VALUE.fullmatch(value)
+    ]
+    count = inbox_mark_read(person_id=_person_id(request), notification_ids=shown) if shown else 0
     if count:
         messages.success(request, _("All notifications are marked as read."))
     return redirect("portal:inbox-list")

@@ -22,10 +22,10 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.idempotency import idempotency_key_checked
-from hawiya.payments.gateways import payment_gateway, signature_header, webhook_secret
+from hawiya.payments.gateways import GatewayError, signature_header, webhook_secret
 from hawiya.payments.models import Bill, BillState, CallbackOutcome
 from hawiya.payments.selectors import bill_get_for_person, bill_last_callback, bill_lines
-from hawiya.payments.services import payment_callback_apply
+from hawiya.payments.services import bill_checkout_url, payment_callback_apply
 from hawiya.registry.models import Person
 from hawiya.replacements.models import ReceiveMethod
 from hawiya.replacements.selectors import format_amount
@@ -63,14 +63,18 @@ def _book_url(bill: Bill) -> str:
 
 def _shown_state(bill: Bill) -> str:
     """The state the person should see: an issued bill past its deadline is expired already,
-    even before the sweeper has run."""
+    even before the sweeper has run; a refund that failed at the gateway is still being made
+    (the finance team pays it back by hand)."""
     if bill.state == BillState.ISSUED and not bill.is_payable:
         return BillState.EXPIRED
+    if bill.state == BillState.REFUND_FAILED:
+        return BillState.REFUND_PENDING
     return str(bill.state)
 
 
 def _context(bill: Bill) -> dict[str, Any]:
     lines = bill_lines(bill=bill)
+    refund = bill.refunded_sar if bill.state == BillState.REFUNDED else bill.refund_requested_sar
     return {
         "bill": bill,
         "replacement": bill.replacement,
@@ -78,8 +82,8 @@ def _context(bill: Bill) -> dict[str, Any]:
         "state_label": BillState(_shown_state(bill)).label,
         "amount": format_amount(bill.amount_sar),
         "lines": [{"line": line, "amount": format_amount(line.amount)} for line in lines],
-        "refunded": format_amount(bill.refunded_sar),
-        "kept": format_amount(bill.amount_sar - bill.refunded_sar),
+        "refunded": format_amount(refund),
+        "kept": format_amount(bill.amount_sar - refund),
         "request_url": _request_url(bill),
     }
 
@@ -90,16 +94,18 @@ def bill(request: HttpRequest, bill_number: str) -> HttpResponse:
     """The bill: what it is for, line by line, the total, the deadline, and "Pay"."""
     found = _bill(request, bill_number)
     if request.method == "POST":
-        if not found.is_payable:
-            messages.error(request, _("This bill can no longer be paid."))
-            return redirect("portal:payments-bill", bill_number=found.bill_number)
         return_url = request.build_absolute_uri(reverse("portal:payments-return", args=[found.bill_number]))
         try:
-            checkout = payment_gateway().checkout_url(found, return_url)
+            checkout = bill_checkout_url(bill=found, return_url=return_url)
+        except GatewayError as exc:
+            # No redirect anywhere: the bill page again, saying the payment service failed.
+            messages.error(request, str(exc.message))
+            return _render(request, "bill.html", _context(found), status=502)
         except ApplicationError as exc:
             messages.error(request, str(exc.message))
             return redirect("portal:payments-bill", bill_number=found.bill_number)
-        # The gateway's page is on another site: a plain redirect (http(s) only, checked there).
+        # The gateway's page is on another site: a plain redirect (https on the gateway's host
+        # only, checked by the gateway client).
         return HttpResponseRedirect(checkout)
     return _render(request, "bill.html", _context(found))
 

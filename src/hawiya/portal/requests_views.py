@@ -32,6 +32,7 @@ from django.views.decorators.http import require_http_methods
 from hawiya.appointments.selectors import appointment_for_replacement
 from hawiya.casework.services import replacement_apply, replacement_cancel
 from hawiya.core import clock
+from hawiya.core.client import client_ip
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.identity.models import User
 from hawiya.losses.selectors import loss_reports_for_person
@@ -46,7 +47,6 @@ from hawiya.replacements.models import (
 )
 from hawiya.replacements.photos import photo_checked
 
-from .client import client_ip
 from .decorators import citizen_required
 from .pdf import pdf_response, qr_data_uri
 from .requests_forms import (
@@ -156,7 +156,13 @@ def _person(request: HttpRequest) -> Person:
     return user.person
 
 
-def _render(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+def _render(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int | None = None
+) -> HttpResponse:
+    if status is None:
+        # A form shown again with its errors answers 400, as in the losses journey.
+        form = context.get("form")
+        status = 400 if form is not None and form.is_bound and form.errors else 200
     response = render(request, f"portal/requests/{template}", context, status=status)
     response["Cache-Control"] = "no-store"
     return response
@@ -512,12 +518,22 @@ def requests_new_check(request: HttpRequest) -> HttpResponse:
     form = SubmitForm(request.POST if request.method == "POST" else None)
     how_to_fix = ""
     if request.method == "POST" and form.is_valid():
+        photo = _photo_upload(journey) if method == ReceiveMethod.DELIVERY else None
+        if method == ReceiveMethod.DELIVERY and photo is None:
+            # The upload is gone: a concurrent click (this session's answers, loaded before it
+            # finished) has submitted the request and dropped the photo. Show that request.
+            submitted = selectors.replacement_for_idempotency_key(
+                person=person, idempotency_key=str(journey.get("key", ""))
+            )
+            if submitted is not None:
+                messages.success(request, _("Your request is submitted."))
+                return redirect("portal:requests-detail", reference=submitted.reference)
         try:
             replacement = replacement_apply(
                 applicant=person,
                 document_id=document.pk,
                 method=method,
-                photo=_photo_upload(journey) if method == ReceiveMethod.DELIVERY else None,
+                photo=photo,
                 white_background_declared=bool(journey.get("white_background")),
                 address_confirmed=bool(journey.get("address_confirmed")),
                 mobile_confirmed=bool(journey.get("mobile_confirmed")),
@@ -648,9 +664,9 @@ def requests_detail(request: HttpRequest, reference: str) -> HttpResponse:
 
 def _pdf_context(replacement: Replacement) -> dict[str, Any]:
     holder = replacement.document.holder
-    address = selectors.primary_address_for(person=holder) or selectors.primary_address_for(
-        person=replacement.applicant
-    )
+    # The address the request was made with (delivery), else the applicant's own: never the
+    # holder's current one, which may be an adult child's home their former head must not see.
+    address = replacement.delivery_address or selectors.primary_address_for(person=replacement.applicant)
     return {
         "replacement": replacement,
         "holder": holder,
@@ -694,6 +710,10 @@ def requests_receipt(request: HttpRequest, reference: str) -> HttpResponse:
 def requests_cancel(request: HttpRequest, reference: str) -> HttpResponse:
     """Cancel a request before processing starts: a confirmation page with a reason."""
     replacement = _own_replacement(request, reference)
+    if replacement.state == S.CANCELLED:
+        # A second click on the confirmation, after the first cancelled it.
+        messages.success(request, _("Your request is cancelled."))
+        return redirect("portal:requests-detail", reference=replacement.reference)
     if not replacement.is_cancellable:
         messages.error(request, _("This request can no longer be cancelled."))
         return redirect("portal:requests-detail", reference=replacement.reference)
@@ -709,7 +729,11 @@ def requests_cancel(request: HttpRequest, reference: str) -> HttpResponse:
                 ip=client_ip(request),
             )
         except ApplicationError as exc:
-            messages.error(request, str(exc.message))
+            # Two clicks at once: the other one may have cancelled it while this one waited.
+            if _own_replacement(request, reference).state == S.CANCELLED:
+                messages.success(request, _("Your request is cancelled."))
+            else:
+                messages.error(request, str(exc.message))
         else:
             messages.success(request, _("Your request is cancelled."))
         return redirect("portal:requests-detail", reference=replacement.reference)

@@ -31,6 +31,7 @@ from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from hawiya.core import clock
+from hawiya.core.client import client_ip, client_user_agent
 from hawiya.core.errors import ApplicationError
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import services
@@ -38,7 +39,6 @@ from hawiya.identity.models import User
 from hawiya.identity.selectors import one_time_code_delivery_status
 from hawiya.identity.sessions import CHALLENGE_SESSION_KEY, RECENT_AUTH_SESSION_KEY, recent_auth_session_value
 from hawiya.notifications.selectors import sms_outbox_recent
-from hawiya.portal.client import client_ip, client_user_agent
 
 from . import session_keys
 from .context_processors import current_language

@@ -46,28 +46,60 @@ ENDED_STATE_VALUES: tuple[str, ...] = ("cancelled", "rejected", "expired", "deli
 # "Cancelling before processing starts": the citizen may cancel only in these.
 CANCELLABLE_STATES = frozenset({S.AWAITING_PAYMENT, S.PAID, S.APPOINTMENT_BOOKED})
 
-# Every allowed move. Collection: paid → appointment_booked → checked_in → biometrics_captured →
-# approved → printed → ready_for_collection → collected. Delivery: paid → approved → printed →
-# dispatched → out_for_delivery → delivered, or after failed attempts returned_to_office →
-# ready_for_collection → collected. Rejected / cancelled / expired end a request early.
-TRANSITIONS: dict[str, frozenset[str]] = {
-    S.AWAITING_PAYMENT: frozenset({S.PAID, S.CANCELLED, S.EXPIRED}),
-    S.PAID: frozenset({S.APPOINTMENT_BOOKED, S.APPROVED, S.CANCELLED, S.REJECTED}),
-    S.APPOINTMENT_BOOKED: frozenset({S.PAID, S.CHECKED_IN, S.CANCELLED, S.REJECTED}),
-    S.CHECKED_IN: frozenset({S.BIOMETRICS_CAPTURED, S.REJECTED}),
-    S.BIOMETRICS_CAPTURED: frozenset({S.APPROVED, S.REJECTED}),
-    S.APPROVED: frozenset({S.PRINTED, S.REJECTED}),
-    S.PRINTED: frozenset({S.READY_FOR_COLLECTION, S.DISPATCHED}),
-    S.DISPATCHED: frozenset({S.OUT_FOR_DELIVERY, S.RETURNED_TO_OFFICE}),
-    S.OUT_FOR_DELIVERY: frozenset({S.DELIVERED, S.RETURNED_TO_OFFICE}),
-    S.RETURNED_TO_OFFICE: frozenset({S.READY_FOR_COLLECTION}),
-    S.READY_FOR_COLLECTION: frozenset({S.COLLECTED}),
-    S.COLLECTED: frozenset(),
-    S.DELIVERED: frozenset(),
-    S.REJECTED: frozenset(),
-    S.CANCELLED: frozenset(),
-    S.EXPIRED: frozenset(),
-}
+# States in which an officer may still reject a request (before the new document is printed).
+REJECTABLE_STATES = frozenset({S.PAID, S.APPOINTMENT_BOOKED, S.CHECKED_IN, S.BIOMETRICS_CAPTURED, S.APPROVED})
+
+
+def _moves(forward: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
+    """`forward` plus the early ends every method shares: cancelled from CANCELLABLE_STATES,
+    rejected from REJECTABLE_STATES, expired from awaiting_payment (only states the path visits)."""
+    moves = {state: set(targets) for state, targets in forward.items()}
+    for state, targets in moves.items():
+        if state in CANCELLABLE_STATES:
+            targets.add(S.CANCELLED)
+        if state in REJECTABLE_STATES:
+            targets.add(S.REJECTED)
+    moves[S.AWAITING_PAYMENT].add(S.EXPIRED)
+    return {state: frozenset(targets) for state, targets in moves.items()}
+
+
+# Every allowed move, by how the document is received (DESIGN.md §4). A state a method never
+# visits allows nothing: a collection request is never dispatched, a delivered one never checked in.
+COLLECTION_MOVES: dict[str, frozenset[str]] = _moves(
+    {
+        S.AWAITING_PAYMENT: frozenset({S.PAID}),
+        S.PAID: frozenset({S.APPOINTMENT_BOOKED}),
+        # Back to paid when the appointment is cancelled (the request waits for a new booking).
+        S.APPOINTMENT_BOOKED: frozenset({S.CHECKED_IN, S.PAID}),
+        S.CHECKED_IN: frozenset({S.BIOMETRICS_CAPTURED}),
+        S.BIOMETRICS_CAPTURED: frozenset({S.APPROVED}),
+        S.APPROVED: frozenset({S.PRINTED}),
+        S.PRINTED: frozenset({S.READY_FOR_COLLECTION}),
+        S.READY_FOR_COLLECTION: frozenset({S.COLLECTED}),
+    }
+)
+DELIVERY_MOVES: dict[str, frozenset[str]] = _moves(
+    {
+        S.AWAITING_PAYMENT: frozenset({S.PAID}),
+        S.PAID: frozenset({S.APPROVED}),
+        S.APPROVED: frozenset({S.PRINTED}),
+        S.PRINTED: frozenset({S.DISPATCHED}),
+        # After failed attempts the courier returns it; the person then collects it at the office.
+        S.DISPATCHED: frozenset({S.OUT_FOR_DELIVERY, S.RETURNED_TO_OFFICE}),
+        S.OUT_FOR_DELIVERY: frozenset({S.DELIVERED, S.RETURNED_TO_OFFICE}),
+        S.RETURNED_TO_OFFICE: frozenset({S.READY_FOR_COLLECTION}),
+        S.READY_FOR_COLLECTION: frozenset({S.COLLECTED}),
+    }
+)
+
+
+def allowed_moves(method: str, state: str) -> frozenset[str]:
+    """The states a request received by `method` may move to from `state` (none once ended)."""
+    if method == ReceiveMethod.COLLECTION:
+        return COLLECTION_MOVES.get(state, frozenset())
+    if method == ReceiveMethod.DELIVERY:
+        return DELIVERY_MOVES.get(state, frozenset())
+    return frozenset()
 
 
 class ReceiveMethod(models.TextChoices):

@@ -2,6 +2,9 @@
 
 Rules (mission.md §1.12, our limits): a real JPEG or PNG (Pillow reads it), at most 5 MB, at
 least 600 × 800 pixels, portrait, and the person declares the background is white.
+
+What is kept is the photo re-encoded from its pixels, never the uploaded file: a phone's photo
+carries EXIF (GPS position, device, time) and PNG text chunks that are not ours to store.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass
 
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hawiya.core.errors import ApplicationError
 
@@ -25,6 +28,7 @@ MIN_HEIGHT = 800
 MAX_PIXELS = 40_000_000
 FORMATS = {"JPEG": ("jpg", "image/jpeg"), "PNG": ("png", "image/png")}
 FIELD = "photo"
+JPEG_QUALITY = 90
 
 
 @dataclass(frozen=True)
@@ -40,8 +44,37 @@ class CheckedPhoto:
         return hashlib.sha256(self.content).hexdigest()
 
 
+def upload_digest(upload: UploadedFile | None) -> str:
+    """SHA-256 of the uploaded bytes as sent ("" without a photo): what identifies the upload in an
+    idempotency fingerprint, without checking or decoding it."""
+    if upload is None:
+        return ""
+    upload.seek(0)
+    digest = hashlib.sha256(upload.read(MAX_PHOTO_BYTES + 1)).hexdigest()
+    upload.seek(0)
+    return digest
+
+
+def _reencoded(upright: Image.Image, image_format: str) -> bytes:
+    """The pixels only, in a new file: no EXIF, GPS, comments, text chunks or colour profiles."""
+    if image_format == "JPEG":
+        clean = upright.convert("RGB")
+    else:
+        has_alpha = "A" in upright.getbands() or "transparency" in upright.info
+        clean = upright.convert("RGBA" if has_alpha else "RGB")
+    # convert() copies `info` (exif, comment, icc_profile, text…), which save() would write back.
+    clean.info = {}
+    buffer = io.BytesIO()
+    if image_format == "JPEG":
+        clean.save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    else:
+        clean.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def photo_checked(upload: UploadedFile | None) -> CheckedPhoto:
-    """The photo's bytes and facts, or ApplicationError (field "photo") saying what to change."""
+    """The photo re-encoded without its metadata, and its facts; or ApplicationError (field
+    "photo") saying what to change. Size and orientation are judged upright (EXIF rotation)."""
     if upload is None:
         raise ApplicationError(errors.PHOTO_MISSING, _("Upload a photo of yourself."), field=FIELD)
     if upload.size is not None and upload.size > MAX_PHOTO_BYTES:
@@ -73,6 +106,10 @@ def photo_checked(upload: UploadedFile | None) -> CheckedPhoto:
         # verify() leaves the image unusable; decoding it once more finds truncated files.
         with Image.open(io.BytesIO(content)) as image:
             image.load()
+            # A phone's portrait photo is often stored sideways with an EXIF rotation: judge and
+            # keep it upright, since the rotation tag goes with the rest of the metadata.
+            upright = ImageOps.exif_transpose(image)
+            width, height = upright.size
     except ApplicationError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError):
@@ -94,4 +131,4 @@ def photo_checked(upload: UploadedFile | None) -> CheckedPhoto:
             field=FIELD,
         )
     extension, content_type = FORMATS[image_format]
-    return CheckedPhoto(content, extension, content_type, width, height)
+    return CheckedPhoto(_reencoded(upright, image_format), extension, content_type, width, height)

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from hawiya.core import clock
 from hawiya.core.errors import NotFound
 from hawiya.losses.models import LossReportItem
+from hawiya.losses.selectors import is_minor_child
 from hawiya.registry.models import (
     Document,
     DocumentKind,
@@ -24,7 +25,6 @@ from hawiya.registry.models import (
     FamilyMember,
     NationalAddress,
     Person,
-    Relation,
 )
 from hawiya.registry.selectors import unpaid_fines_for
 
@@ -32,7 +32,6 @@ from . import errors
 from .models import ENDED_STATES, FeeCode, FeeRate, ReceiveMethod, Replacement, ReplacementState
 
 S = ReplacementState
-ADULT_AGE = 18
 # Delivery needs fingerprints and a photo on record taken within this many years.
 BIOMETRICS_VALID_YEARS = 5
 # What the data migration writes; used only if a row was deleted from the admin.
@@ -118,10 +117,6 @@ class Entitlement:
     DECEASED_MEMBER = "deceased_member"
 
 
-def _age_on(born: dt.date, day: dt.date) -> int:
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
-
-
 def add_years(day: dt.date, years: int) -> dt.date:
     """The same day `years` later (or earlier); 29 February becomes 28 February."""
     try:
@@ -152,11 +147,8 @@ def entitlement(*, applicant: Person, document: Document, today: dt.date) -> str
     if membership is None:
         return None
     holder = membership.person
-    if (
-        document.kind == DocumentKind.BIRTH_CERTIFICATE
-        and membership.relation in (Relation.SON, Relation.DAUGHTER)
-        and holder.is_alive
-        and _age_on(holder.date_of_birth, today) < ADULT_AGE
+    if document.kind == DocumentKind.BIRTH_CERTIFICATE and is_minor_child(
+        relation=membership.relation, person=holder, today=today
     ):
         return Entitlement.MINOR_CHILD
     if document.kind == DocumentKind.DEATH_CERTIFICATE and not holder.is_alive:
@@ -194,9 +186,7 @@ def replaceable_documents_for(*, person: Person, today: dt.date) -> list[Replace
     children = [
         member.person_id
         for member in members
-        if member.relation in (Relation.SON, Relation.DAUGHTER)
-        and member.person.is_alive
-        and _age_on(member.person.date_of_birth, today) < ADULT_AGE
+        if is_minor_child(relation=member.relation, person=member.person, today=today)
     ]
     deceased = [member.person_id for member in members if not member.person.is_alive]
     documents = list(
@@ -522,6 +512,13 @@ def replacement_get_for_person(*, person: Person, reference: str) -> Replacement
     if replacement is None:
         raise NotFound(errors.REPLACEMENT_NOT_FOUND, _("This request was not found."))
     return replacement
+
+
+def replacement_for_idempotency_key(*, person: Person, idempotency_key: str) -> Replacement | None:
+    """The person's request submitted with this idempotency key, if any (a form sent twice)."""
+    if not idempotency_key:
+        return None
+    return Replacement.objects.filter(applicant=person, idempotency_key=str(idempotency_key)[:64]).first()
 
 
 def replacements_for_person(*, person: Person) -> list[Replacement]:

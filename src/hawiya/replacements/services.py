@@ -28,8 +28,8 @@ from hawiya.notifications.services import notify
 from hawiya.registry.models import Document, NationalAddress, Office, Person
 
 from . import errors
-from .models import TRANSITIONS, ReceiveMethod, Replacement, ReplacementEvent, ReplacementState
-from .photos import CheckedPhoto, photo_checked
+from .models import ReceiveMethod, Replacement, ReplacementEvent, ReplacementState, allowed_moves
+from .photos import CheckedPhoto, photo_checked, upload_digest
 from .selectors import (
     SERVICE_OF_KIND,
     delivery_allowed,
@@ -109,7 +109,9 @@ def replacement_move(
     notify_context: Mapping[str, object] | None = None,
     expected_from: frozenset[str] | None = None,
 ) -> Replacement:
-    """Move a request to state `to`, if the vocabulary allows it from where it is.
+    """Move a request to state `to`, if the vocabulary allows it from where it is for the way
+    the document is received (`allowed_moves(method, state)`: a collection request is never
+    dispatched, nor approved without its appointment and biometrics).
 
     `expected_from` narrows the allowed starting states further (e.g. cancel only before
     processing). Raises ApplicationError `replacement_state_conflict` when the request is
@@ -118,7 +120,7 @@ def replacement_move(
     """
     with transaction.atomic():
         replacement = _locked(replacement_id)
-        allowed = TRANSITIONS[replacement.state]
+        allowed = allowed_moves(replacement.method, replacement.state)
         if to not in allowed or (expected_from is not None and replacement.state not in expected_from):
             raise ApplicationError(
                 errors.REPLACEMENT_STATE_CONFLICT,
@@ -205,12 +207,14 @@ def replacement_submit(
     idempotency_key: str,
     at: dt.datetime | None = None,
     actor: str,
+    actor_role: str = "citizen",
     ip: str | None,
 ) -> Replacement:
     """Submit a replacement request (طلب بدل فاقد) for a lost document; it then awaits payment.
 
     Locks the document's row, so two submits for it run one after the other. The same
-    idempotency key returns the first request; the same key with other answers is refused.
+    idempotency key returns the first request, looked up before anything is checked (a double
+    click after the first went through); the same key with other answers is refused.
     Re-runs every pre-check (`replacement_blockers`), checks delivery is allowed and the photo
     (delivery only), snapshots the fee lines, and writes the "submitted" timeline entry, the
     audit event and the applicant's notification in one transaction. Raises ApplicationError
@@ -218,27 +222,34 @@ def replacement_submit(
     NotFound for a document that is missing or has nothing to do with the applicant.
     """
     key = idempotency_key_checked(idempotency_key)
+    delivery = method == ReceiveMethod.DELIVERY
+    # The photo is named by a hash of the bytes as uploaded, not by checking it: a second click
+    # resends the same upload and must find the first request before anything is checked again.
+    payload: dict[str, object] = {
+        "document_id": int(document_id),
+        "method": method,
+        "photo": upload_digest(photo) if delivery else "",
+        "white_background_declared": bool(white_background_declared),
+        "address_confirmed": bool(address_confirmed),
+        "mobile_confirmed": bool(mobile_confirmed),
+    }
+    existing = _replay(applicant=applicant, key=key, payload=payload)
+    if existing is not None:
+        return existing
     if method not in ReceiveMethod.values:
         raise ApplicationError(
             errors.METHOD_INVALID, _("Choose how you want to receive the document."), field="method"
         )
     checked: CheckedPhoto | None = None
-    if method == ReceiveMethod.DELIVERY and photo is not None:
+    if delivery and photo is not None:
         checked = photo_checked(photo)
-    payload: dict[str, object] = {
-        "document_id": int(document_id),
-        "method": method,
-        "photo": checked.digest if checked else "",
-        "white_background_declared": bool(white_background_declared),
-        "address_confirmed": bool(address_confirmed),
-        "mobile_confirmed": bool(mobile_confirmed),
-    }
     now = at or clock.now()
     today = now.astimezone(clock.RIYADH).date()
     with transaction.atomic():
         document = _locked_document(int(document_id))
         if not has_family_link(applicant=applicant, document=document):
             raise NotFound(errors.DOCUMENT_NOT_REPLACEABLE, _("This document was not found."))
+        # Again under the document's lock: a concurrent submit of the same form may just have won.
         existing = _replay(applicant=applicant, key=key, payload=payload)
         if existing is not None:
             return existing
@@ -249,7 +260,7 @@ def replacement_submit(
                 first.code, first.message, how_to_fix=first.how_to_fix, blockers=[b.code for b in blockers]
             )
         address = primary_address_for(person=applicant)
-        if method == ReceiveMethod.DELIVERY:
+        if delivery:
             allowed, reason = delivery_allowed(document=document, today=today, applicant=applicant)
             if not allowed:
                 raise ApplicationError(errors.DELIVERY_NOT_ALLOWED, reason, field="method")
@@ -271,7 +282,6 @@ def replacement_submit(
             )
         quote = replacement_quote(applicant=applicant, document=document, method=method, today=today)
         item = LossReportItem.objects.filter(document=document).select_related("report").first()
-        delivery = method == ReceiveMethod.DELIVERY
         replacement = Replacement(
             applicant=applicant,
             document=document,
@@ -311,6 +321,7 @@ def replacement_submit(
         )
         audit_record(
             actor=actor,
+            actor_role=actor_role,
             ip=ip,
             action=AUDIT_REPLACEMENT_SUBMITTED,
             object_type="replacements.replacement",

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
+from hawiya.audit.models import AuditEvent
 from hawiya.payments.models import BillState, PaymentCallback
 from hawiya.payments.tests.factories import SECRET, callback_body, make_bill, signed
 from hawiya.replacements.models import Replacement, ReplacementState
@@ -21,6 +24,7 @@ def _settings(settings: Any) -> None:
     settings.HAWIYA_PAYMENT_GATEWAY = "http"
     settings.HAWIYA_PAYMENT_WEBHOOK_SECRET = SECRET
     settings.HAWIYA_SMS_CLIENT = "demo"
+    cache.clear()
 
 
 @pytest.fixture
@@ -29,12 +33,13 @@ def gateway() -> Client:
     return Client(enforce_csrf_checks=True)
 
 
-def _post(client: Client, body: bytes, header: str | None = None):
+def _post(client: Client, body: bytes, header: str | None = None, ip: str = "198.51.100.7"):
     return client.post(
         URL,
         data=body,
         content_type="application/json",
         HTTP_X_HAWIYA_SIGNATURE=signed(body) if header is None else header,
+        REMOTE_ADDR=ip,
     )
 
 
@@ -59,13 +64,52 @@ def test_a_replay_answers_200_and_changes_nothing(gateway) -> None:
     assert PaymentCallback.objects.count() == 1
 
 
-def test_bad_signature_is_401(gateway) -> None:
+def test_bad_signature_is_401_logged_with_the_address_and_stores_nothing(gateway, caplog) -> None:
+    bill = make_bill()
+    audited = AuditEvent.objects.count()
+    body = callback_body(bill)
+    with caplog.at_level(logging.WARNING, logger="hawiya.api.payments"):
+        response = _post(gateway, body, header=signed(body, secret="forged"), ip="203.0.113.9")
+        assert response.status_code == 401
+        assert response.json()["code"] == "callback_signature_invalid"
+        assert _post(gateway, body, header="", ip="203.0.113.9").status_code == 401
+    assert not PaymentCallback.objects.exists()
+    assert AuditEvent.objects.count() == audited
+    logged = [record.getMessage() for record in caplog.records]
+    assert any("203.0.113.9" in line and "mismatch" in line for line in logged)
+    assert any("203.0.113.9" in line and "missing" in line for line in logged)
+
+
+def test_too_many_bad_signatures_from_one_address_are_answered_429(gateway, settings) -> None:
+    settings.HAWIYA_PAYMENT_CALLBACK_FAILURE_LIMIT = 3
     bill = make_bill()
     body = callback_body(bill)
-    response = _post(gateway, body, header=signed(body, secret="forged"))
-    assert response.status_code == 401
-    assert response.json()["code"] == "callback_signature_invalid"
-    assert _post(gateway, body, header="").status_code == 401
+    forged = signed(body, secret="forged")
+    assert [_post(gateway, body, header=forged).status_code for _ in range(3)] == [401, 401, 401]
+    throttled = _post(gateway, body, header=forged)
+    assert throttled.status_code == 429
+    assert throttled.json()["code"] == "callback_throttled"
+    # Another address is not affected, and the gateway's signed callbacks always go through.
+    assert _post(gateway, body, header=forged, ip="198.51.100.8").status_code == 401
+    assert _post(gateway, body).status_code == 200
+    bill.refresh_from_db()
+    assert bill.state == BillState.PAID
+
+
+def test_the_same_event_id_with_another_body_is_409(gateway) -> None:
+    bill = make_bill()
+    assert _post(gateway, callback_body(bill, event_id="evt_same", payment_id="pay_1")).status_code == 200
+    response = _post(gateway, callback_body(bill, event_id="evt_same", payment_id="pay_2"))
+    assert response.status_code == 409
+    assert response.json()["code"] == "callback_event_conflict"
+    assert AuditEvent.objects.filter(action="payment.callback_conflict").count() == 1
+
+
+def test_an_amount_sent_as_a_number_is_400(gateway) -> None:
+    bill = make_bill()
+    response = _post(gateway, callback_body(bill, amount_sar=135))
+    assert response.status_code == 400
+    assert response.json()["code"] == "callback_malformed"
 
 
 def test_malformed_body_is_400(gateway) -> None:
@@ -99,5 +143,5 @@ def test_openapi_describes_the_callback() -> None:
     response = Client().get("/api/v1/openapi.json")
     assert response.status_code == 200
     operation = response.json()["paths"]["/api/v1/payments/callback"]["post"]
-    assert set(operation["responses"]) >= {"200", "400", "401", "404", "409"}
+    assert set(operation["responses"]) >= {"200", "400", "401", "404", "409", "429"}
     assert any(parameter["name"] == "X-Hawiya-Signature" for parameter in operation["parameters"])

@@ -148,6 +148,26 @@ def test_times_that_are_not_bookable_are_refused(starts_at, code):
     assert not Slot.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "starts_at",
+    [
+        dt.datetime.fromisoformat("9999-12-31T23:00-05:00"),
+        dt.datetime.fromisoformat("0001-01-01T00:00+05:00"),
+    ],
+    ids=["after-year-9999", "before-year-1"],
+)
+def test_a_time_at_the_ends_of_the_calendar_is_refused_not_an_overflow(starts_at):
+    office = make_bookable_office()
+    replacement = make_replacement()
+    with pytest.raises(ApplicationError) as refused:
+        _book(replacement, office, starts_at)
+    assert refused.value.code == errors.SLOT_NOT_ON_SCHEDULE
+    appointment = _book(replacement, office)
+    with pytest.raises(ApplicationError) as refused:
+        _reschedule(appointment, office, starts_at, at=NOW - dt.timedelta(days=2))
+    assert refused.value.code == errors.SLOT_NOT_ON_SCHEDULE
+
+
 def test_a_holiday_is_refused():
     office = make_bookable_office()
     OfficeHoliday.objects.create(office=None, date=TUESDAY, name_ar="عيد", name_en="Eid")

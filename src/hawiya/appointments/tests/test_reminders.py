@@ -49,3 +49,37 @@ def test_reminders_go_once_to_booked_visits_tomorrow_only():
 def test_the_command_sends_what_is_due(capsys):
     call_command("appointment_reminders")
     assert "appointment reminders sent: 0" in capsys.readouterr().out
+
+
+def test_a_reminder_that_fails_is_logged_without_personal_data_and_does_not_block_the_others(
+    monkeypatch, caplog
+):
+    from hawiya.appointments import services
+    from hawiya.notifications.services import notify as real_notify
+
+    office = make_bookable_office()
+    booking_time = MONDAY - dt.timedelta(days=7)
+    failing = book(make_replacement(), office, at_riyadh(TUESDAY, 8), at=booking_time)
+    others = [book(make_replacement(), office, at_riyadh(TUESDAY, hour), at=booking_time) for hour in (9, 10)]
+
+    def notify(**kwargs):
+        if kwargs["person_id"] == failing.applicant_id:
+            raise RuntimeError(f"operator down for {kwargs['mobile']}")
+        return real_notify(**kwargs)
+
+    monkeypatch.setattr(services, "notify", notify)
+    with caplog.at_level("ERROR", logger="hawiya.appointments.services"):
+        assert appointment_reminders_send_due(now=MONDAY) == 2
+    bodies = [message.body for message in SmsMessage.objects.filter(template="appointment_reminder")]
+    assert [sum(other.reference in body for body in bodies) for other in others] == [1, 1]
+    failing.refresh_from_db()
+    assert failing.reminded_at is None  # rolled back: the next run tries it again
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert str(failing.pk) in logged
+    assert "RuntimeError" in logged
+    applicant = failing.applicant
+    for personal in (applicant.mobile, applicant.id_number, failing.reference):
+        assert personal not in caplog.text
+
+    monkeypatch.setattr(services, "notify", real_notify)
+    assert appointment_reminders_send_due(now=MONDAY) == 1

@@ -117,3 +117,33 @@ def test_reports_are_listed_newest_first_for_their_reporter_only():
     make_report(other, [make_id_card(other)])
 
     assert [r.pk for r in loss_reports_for_person(person=owner)] == [second.pk, first.pk]
+
+
+def test_the_head_of_family_may_not_report_an_adult_childs_birth_certificate():
+    head = make_reporter(date_of_birth=dt.date(1960, 1, 1))
+    adult_son = make_reporter(first_name_en="Khalid", date_of_birth=dt.date(1990, 1, 1))
+    minor = make_person(first_name_en="Fahad", date_of_birth=dt.date(2015, 1, 1), mobile="")
+    make_family_record(head=head, members=[(adult_son, Relation.SON), (minor, Relation.SON)])
+    adult_birth = make_document(holder=adult_son, kind=DocumentKind.BIRTH_CERTIFICATE)
+    minor_birth = make_document(
+        holder=minor, kind=DocumentKind.BIRTH_CERTIFICATE, issue_date=dt.date(2015, 2, 1)
+    )
+
+    listed = [e.document.pk for e in reportable_documents_for(person=head, include_not_valid=True)]
+
+    assert listed == [minor_birth.pk]
+    # The adult son reports his own.
+    assert [e.document.pk for e in reportable_documents_for(person=adult_son)] == [adult_birth.pk]
+
+
+def test_a_child_is_the_heads_to_report_until_the_eighteenth_birthday():
+    head = make_reporter()
+    child = make_person(first_name_en="Fahad", date_of_birth=dt.date(2008, 3, 10), mobile="")
+    make_family_record(head=head, members=[(child, Relation.DAUGHTER)])
+    birth = make_document(holder=child, kind=DocumentKind.BIRTH_CERTIFICATE, issue_date=dt.date(2008, 4, 1))
+
+    def listed(day: dt.date) -> list[int]:
+        return [e.document.pk for e in reportable_documents_for(person=head, today=day)]
+
+    assert listed(dt.date(2026, 3, 9)) == [birth.pk]
+    assert listed(dt.date(2026, 3, 10)) == []

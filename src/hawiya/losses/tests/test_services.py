@@ -263,3 +263,43 @@ def test_keys_are_per_reporter():
     first = submit(one, [make_id_card(one)], idempotency_key=key)
     second = submit(two, [make_id_card(two)], idempotency_key=key)
     assert first.pk != second.pk
+
+
+def test_the_head_of_family_cannot_report_an_adult_childs_birth_certificate():
+    head = make_reporter(date_of_birth=dt.date(1960, 1, 1))
+    adult_son = make_reporter(first_name_en="Khalid", date_of_birth=dt.date(1990, 1, 1))
+    make_family_record(head=head, members=[(adult_son, Relation.SON)])
+    birth = make_document(holder=adult_son, kind=DocumentKind.BIRTH_CERTIFICATE)
+
+    with pytest.raises(NotFound) as caught:
+        submit(head, [birth])
+
+    assert caught.value.code == errors.LOSS_DOCUMENT_NOT_FOUND
+    assert status_of(birth) == DocumentStatus.VALID
+    assert not InboxNotification.objects.filter(person_id=adult_son.pk).exists()
+
+
+def test_a_minor_child_with_a_mobile_is_told_the_head_reported_their_document():
+    head = make_reporter()
+    child = make_reporter(first_name_en="Fahad", date_of_birth=dt.date(2012, 1, 1))
+    baby = make_person(first_name_en="Nora", date_of_birth=dt.date(2024, 1, 1), mobile="")
+    record = make_family_record(head=head, members=[(child, Relation.SON), (baby, Relation.DAUGHTER)])
+    family = make_document(holder=head, kind=DocumentKind.FAMILY_RECORD, family_record=record)
+    birth = make_document(holder=child, kind=DocumentKind.BIRTH_CERTIFICATE, issue_date=dt.date(2012, 2, 1))
+    baby_birth = make_document(
+        holder=baby, kind=DocumentKind.BIRTH_CERTIFICATE, issue_date=dt.date(2024, 2, 1)
+    )
+
+    report = submit(head, [family, birth, baby_birth])
+
+    entry = InboxNotification.objects.get(person_id=child.pk)
+    assert entry.template == "lost_document_reported_by_family"
+    assert entry.context == {"reference": report.reference}
+    # The report's page is the head's: the holder gets no link to it.
+    assert entry.link == ""
+    sms = SmsMessage.objects.get(to=child.mobile)
+    assert report.reference in sms.body
+    assert "head of your family" in sms.body or "رب أسرتك" in sms.body
+    # One notice for the head; none for a holder without a mobile of their own.
+    assert InboxNotification.objects.filter(person_id=head.pk).count() == 1
+    assert not InboxNotification.objects.filter(person_id=baby.pk).exists()

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.db import transaction
+from django.db.transaction import TransactionManagementError
 
 from hawiya.core import clock
 from hawiya.notifications.errors import SmsTemplateError
@@ -121,3 +122,26 @@ def test_marking_read_counts_and_touches_only_the_persons_own_entries():
     assert inbox_mark_read(person_id=1) == 0
     assert inbox_unread_count(person_id=1) == 0
     assert [entry.is_unread for entry in inbox_for_person(person_id=1, language="ar")] == [False] * 3
+
+
+@pytest.mark.parametrize(
+    ("template", "context"),
+    [("a_template_since_removed", {"reference": "LR12345678"}), ("account_locked", {"reference": "LR1"})],
+    ids=["removed", "placeholders-changed"],
+)
+def test_an_entry_whose_template_no_longer_renders_reads_as_a_generic_line(template, context):
+    entry = tell(1, mobile="")
+    InboxNotification.objects.filter(pk=entry.pk).update(template=template, context=context)
+    entry.refresh_from_db()
+
+    assert inbox_text(entry, "en") == "Hawiya notification"
+    assert inbox_text(entry, "ar") == "إشعار من هوية"
+    assert [shown.text for shown in inbox_for_person(person_id=1, language="en")] == ["Hawiya notification"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_notify_outside_a_transaction_is_refused_and_writes_nothing():
+    with pytest.raises(TransactionManagementError):
+        tell()
+    assert InboxNotification.objects.count() == 0
+    assert SmsMessage.objects.count() == 0

@@ -16,6 +16,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "password_changed": {},
     "mobile_changed": {"last_digits": "67"},
     "lost_document_reported": {"reference": "LR12345678"},
+    "lost_document_reported_by_family": {"reference": "LR12345678"},
     "replacement_submitted": {"reference": "RP12345678"},
     "appointment_booked": {
         "appointment": "AP12345678",

@@ -40,7 +40,9 @@ def bill() -> Bill:
 
 
 def _client(server: Operator, timeout: float = 0.5) -> HttpPaymentGateway:
-    return HttpPaymentGateway(base_url=server.url + "/v1/", api_key=API_KEY, timeout=timeout)
+    return HttpPaymentGateway(
+        base_url=server.url + "/v1/", api_key=API_KEY, timeout=timeout, checkout_host="pay.example"
+    )
 
 
 def test_checkout_posts_the_bill_with_the_key_and_returns_the_gateway_url(gateway_server, bill) -> None:
@@ -50,7 +52,7 @@ def test_checkout_posts_the_bill_with_the_key_and_returns_the_gateway_url(gatewa
     [request] = gateway_server.received
     assert request.path == "/v1/checkouts"
     assert request.headers["Authorization"] == f"Bearer {API_KEY}"
-    assert request.headers["Idempotency-Key"] == f"checkout-{bill.bill_number}"
+    assert request.headers["Idempotency-Key"] == f"checkout-{bill.bill_number}-1"
     assert request.payload == {
         "bill_number": bill.bill_number,
         "amount_sar": "135.00",
@@ -81,7 +83,11 @@ def test_refund_posts_the_amount_and_returns_the_refund_id(gateway_server, bill)
         (Reply(503), errors.GATEWAY_UNAVAILABLE, "gateway_unavailable_503"),
         (Reply(500), errors.GATEWAY_UNAVAILABLE, "gateway_unavailable_500"),
         (Reply(200, b"not json"), errors.GATEWAY_UNAVAILABLE, "gateway_bad_response"),
-        (Reply(200, b'{"url": "javascript:alert(1)"}'), errors.GATEWAY_UNAVAILABLE, "gateway_bad_response"),
+        (
+            Reply(200, b'{"url": "javascript:alert(1)"}'),
+            errors.GATEWAY_UNAVAILABLE,
+            "gateway_bad_checkout_url",
+        ),
         (Reply(302, b"{}", headers={"Location": "https://elsewhere.example/"}), errors.GATEWAY_REFUSED, None),
     ],
 )
@@ -94,6 +100,48 @@ def test_gateway_errors_are_short_stable_codes(gateway_server, bill, reply, code
     if reason:
         assert caught.value.extra["reason"] == reason
     assert API_KEY not in str(caught.value)
+
+
+def test_each_checkout_attempt_has_its_own_idempotency_key(gateway_server, bill) -> None:
+    gateway_server.answer(Reply(201, b'{"url": "https://pay.example/c/1"}'))
+    gateway_server.answer(Reply(201, b'{"url": "https://pay.example/c/2"}'))
+    _client(gateway_server).checkout_url(bill, "http://testserver/return/", attempt=1)
+    _client(gateway_server).checkout_url(bill, "http://testserver/return/", attempt=2)
+    keys = [request.headers["Idempotency-Key"] for request in gateway_server.received]
+    assert keys == [f"checkout-{bill.bill_number}-1", f"checkout-{bill.bill_number}-2"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://pay.example/c/1",
+        "https://elsewhere.example/c/1",
+        "https://pay.example.elsewhere.example/c/1",
+        "https://user:pass@pay.example/c/1",
+        "https://pay.example:notaport/c/1",
+        "//pay.example/c/1",
+        "/c/1",
+        "https://pay.example/c/\u0661",
+    ],
+)
+def test_a_checkout_url_not_https_on_the_gateway_host_is_refused(gateway_server, bill, url) -> None:
+    gateway_server.answer(Reply(201, json.dumps({"url": url}).encode()))
+    with pytest.raises(GatewayError) as caught:
+        _client(gateway_server).checkout_url(bill, "http://testserver/return/")
+    assert caught.value.status_code == 502
+
+
+def test_the_checkout_host_is_the_api_host_unless_configured(settings) -> None:
+    settings.HAWIYA_PAYMENT_GATEWAY = "http"
+    settings.HAWIYA_PAYMENT_GATEWAY_URL = "https://api.gateway.example/v1"
+    settings.HAWIYA_PAYMENT_API_KEY = API_KEY
+    gateway = payment_gateway()
+    assert isinstance(gateway, HttpPaymentGateway)
+    assert gateway.checkout_host == "api.gateway.example"
+    settings.HAWIYA_PAYMENT_CHECKOUT_HOST = "checkout.gateway.example"
+    gateway = payment_gateway()
+    assert isinstance(gateway, HttpPaymentGateway)
+    assert gateway.checkout_host == "checkout.gateway.example"
 
 
 def test_a_slow_gateway_times_out(gateway_server, bill) -> None:

@@ -186,20 +186,48 @@ def test_unknown_bill_is_rejected_and_audited() -> None:
     assert AuditEvent.objects.get(action="payment.callback_rejected").detail["outcome"] == "unknown_bill"
 
 
-def test_bad_signature_is_rejected_audited_and_claims_no_event_id() -> None:
+def test_bad_signature_is_rejected_and_writes_nothing() -> None:
     bill = make_bill()
+    audited = AuditEvent.objects.count()
     body = callback_body(bill, event_id="evt_contested")
     with pytest.raises(CallbackRejected) as caught:
         payment_callback_apply(body=body, signature_header=signed(body, secret="forged"))
     assert caught.value.status_code == 401
     assert caught.value.code == errors.CALLBACK_SIGNATURE_INVALID
-    assert AuditEvent.objects.get(action="payment.callback_rejected").detail == {
-        "outcome": "bad_signature",
-        "reason": "mismatch",
-    }
+    assert caught.value.extra["reason"] == "mismatch"
+    # Anyone can send these: no record, no audit event.
+    assert not PaymentCallback.objects.exists()
+    assert AuditEvent.objects.count() == audited
     assert _state(bill) == BillState.ISSUED
     # The genuine event with the same id still applies.
     assert _apply(body).outcome == CallbackOutcome.APPLIED
+
+
+def test_the_same_event_id_with_another_body_is_refused_and_audited() -> None:
+    bill = make_bill()
+    other = make_bill()
+    first = _apply(callback_body(bill, event_id="evt_reused"))
+    reused = callback_body(other, event_id="evt_reused")
+    with pytest.raises(CallbackRejected) as caught:
+        _apply(reused)
+    assert caught.value.code == errors.CALLBACK_EVENT_CONFLICT
+    assert caught.value.status_code == 409
+    assert caught.value.callback == first
+    event = AuditEvent.objects.get(action="payment.callback_conflict")
+    assert event.object_id == str(first.pk)
+    assert event.detail["bill_number"] == other.bill_number
+    assert event.detail["first_outcome"] == "applied"
+    # The other bill's payment is not swallowed as a replay: it stays unpaid, nothing recorded.
+    assert _state(other) == BillState.ISSUED
+    assert PaymentCallback.objects.count() == 1
+
+
+def test_a_callback_stores_the_hash_of_its_body() -> None:
+    import hashlib
+
+    bill = make_bill()
+    body = callback_body(bill)
+    assert _apply(body).body_sha256 == hashlib.sha256(body).hexdigest()
 
 
 def test_stale_signature_is_rejected() -> None:
@@ -236,9 +264,21 @@ def test_malformed_signed_body_is_rejected(body: bytes) -> None:
     assert caught.value.code == errors.CALLBACK_MALFORMED
 
 
-def test_amount_as_a_number_or_text_is_the_same() -> None:
+@pytest.mark.parametrize("amount", [135, 135.0, "135", "135.0", "135.000", "1.35e2", " 135.00", "-135.00"])
+def test_an_amount_not_written_as_text_with_two_decimals_is_refused(amount: object) -> None:
     bill = make_bill()
-    assert _apply(callback_body(bill, amount_sar=135)).outcome == CallbackOutcome.APPLIED
+    with pytest.raises(CallbackRejected) as caught:
+        _apply(callback_body(bill, amount_sar=amount))
+    assert caught.value.status_code == 400
+    assert caught.value.code == errors.CALLBACK_MALFORMED
+    assert _state(bill) == BillState.ISSUED
+
+
+def test_an_amount_as_text_with_two_decimals_is_taken_exactly() -> None:
+    bill = make_bill()
+    callback = _apply(callback_body(bill, amount_sar="135.00"))
+    assert callback.outcome == CallbackOutcome.APPLIED
+    assert callback.amount_sar == Decimal("135.00")
 
 
 # --- Expiry -------------------------------------------------------------------------------------------
@@ -262,10 +302,10 @@ def test_bill_expires_at_72_hours_not_before_and_the_request_ends_with_an_sms() 
 
 
 def test_paid_bills_never_expire() -> None:
-    issued = clock.now() - dt.timedelta(hours=80)
+    issued = clock.now() - dt.timedelta(hours=71)
     bill = make_bill(at=issued)
     _apply(callback_body(bill))
-    assert bills_expire_due() == 0
+    assert bills_expire_due(now=issued + dt.timedelta(hours=80)) == 0
     assert _state(bill) == BillState.PAID
 
 
@@ -282,6 +322,69 @@ def test_payment_after_expiry_is_recorded_and_flagged_for_a_refund() -> None:
     assert AuditEvent.objects.get(action="payment.refund_due").detail["bill_state"] == "expired"
 
 
+def test_payment_after_the_deadline_before_the_sweeper_ran_is_flagged_for_a_refund() -> None:
+    bill = make_bill(at=clock.now() - dt.timedelta(hours=73))
+    callback = _apply(callback_body(bill))
+    assert callback.outcome == CallbackOutcome.REFUND_DUE
+    bill.refresh_from_db()
+    assert bill.state == BillState.ISSUED
+    assert bill.refund_due
+    assert _replacement_state(bill) == ReplacementState.AWAITING_PAYMENT
+    assert bills_expire_due() == 1
+    assert _replacement_state(bill) == ReplacementState.EXPIRED
+
+
+def test_payment_for_a_request_no_longer_awaiting_payment_is_recorded_and_flagged() -> None:
+    from hawiya.replacements.services import replacement_move
+
+    bill = make_bill()
+    # The request ended some other way while its bill was still open.
+    replacement_move(
+        replacement_id=bill.replacement_id, to=ReplacementState.CANCELLED, action="cancelled", actor="system"
+    )
+    callback = _apply(callback_body(bill))
+    assert callback.outcome == CallbackOutcome.REFUND_DUE
+    bill.refresh_from_db()
+    assert bill.refund_due
+    assert bill.state == BillState.ISSUED
+    assert _replacement_state(bill) == ReplacementState.CANCELLED
+    assert AuditEvent.objects.filter(action="payment.refund_due").count() == 1
+
+
+def _broken_messages(monkeypatch) -> None:
+    import hawiya.replacements.services as replacements_services
+    from hawiya.notifications.errors import SmsTemplateError
+
+    def broken(**kwargs: object) -> None:
+        raise SmsTemplateError("sms_template_value_invalid", "amount: too long")
+
+    monkeypatch.setattr(replacements_services, "notify", broken)
+
+
+def test_a_message_that_cannot_be_written_does_not_undo_the_payment(monkeypatch) -> None:
+    bill = make_bill()
+    _broken_messages(monkeypatch)
+    callback = _apply(callback_body(bill))
+    assert callback.outcome == CallbackOutcome.APPLIED
+    assert _state(bill) == BillState.PAID
+    assert _replacement_state(bill) == ReplacementState.PAID
+    assert AuditEvent.objects.filter(action="bill.paid").count() == 1
+
+
+def test_an_sms_error_during_expiry_leaves_the_bill_and_request_for_the_next_run(monkeypatch) -> None:
+    issued = clock.now() - dt.timedelta(hours=73)
+    stuck = make_bill(at=issued)
+    later = make_bill(at=issued + dt.timedelta(minutes=1))
+    _broken_messages(monkeypatch)
+    assert bills_expire_due() == 0
+    assert _state(stuck) == BillState.ISSUED
+    assert _replacement_state(stuck) == ReplacementState.AWAITING_PAYMENT
+    assert _state(later) == BillState.ISSUED  # every bill was tried, none half-expired
+    monkeypatch.undo()
+    assert bills_expire_due() == 2
+    assert _replacement_state(stuck) == ReplacementState.EXPIRED
+
+
 def test_the_expiry_command_runs_the_sweep(capsys) -> None:
     from django.core.management import call_command
 
@@ -294,19 +397,36 @@ def test_the_expiry_command_runs_the_sweep(capsys) -> None:
 # --- Cancel and refund -----------------------------------------------------------------------------
 
 
-def test_refund_pays_back_the_fine_and_keeps_the_delivery_fee() -> None:
+def test_refund_request_marks_the_bill_pending_and_hands_it_to_the_worker_after_commit(
+    monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    from django_tasks_db.models import DBTaskResult
+
+    import hawiya.payments.services as services
+
     bill = make_bill()
     _apply(callback_body(bill))
-    refunded = bill_refund_fine(replacement_id=bill.replacement_id, actor="system", ip=IP)
-    assert refunded.state == BillState.REFUNDED
-    assert refunded.refunded_sar == Decimal(100)
-    assert refunded.amount_sar - refunded.refunded_sar == Decimal(35)
-    assert refunded.gateway_refund_id == f"demo-refund-{bill.bill_number}"
-    event = AuditEvent.objects.get(action="bill.refunded")
-    assert event.detail == {"refunded_sar": "100.00", "kept_sar": "35.00"}
+
+    def no_gateway() -> None:
+        raise AssertionError("the gateway is called by the worker, never in the transaction")
+
+    monkeypatch.setattr(services, "payment_gateway", no_gateway)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        pending = bill_refund_fine(replacement_id=bill.replacement_id, actor="system", ip=IP)
+        assert not DBTaskResult.objects.exists()
+    assert len(callbacks) == 1
+    assert pending.state == BillState.REFUND_PENDING
+    assert pending.refund_requested_sar == Decimal(100)
+    assert pending.refunded_sar == 0
+    [task] = DBTaskResult.objects.all()
+    assert task.task_path == "hawiya.payments.tasks.refund_fine"
+    assert task.args_kwargs == {"args": [bill.pk], "kwargs": {}}
+    event = AuditEvent.objects.get(action="bill.refund_requested")
+    assert event.detail == {"refund_sar": "100.00", "kept_sar": "35.00"}
+    # Asking again changes nothing.
     again = bill_refund_fine(replacement_id=bill.replacement_id, actor="system", ip=IP)
-    assert again.refunded_sar == Decimal(100)
-    assert AuditEvent.objects.filter(action="bill.refunded").count() == 1
+    assert again.state == BillState.REFUND_PENDING
+    assert AuditEvent.objects.filter(action="bill.refund_requested").count() == 1
 
 
 def test_a_bill_of_only_the_delivery_fee_has_nothing_to_refund() -> None:

@@ -28,6 +28,7 @@ from hawiya.appointments.tests.factories import (
     next_weekday,
 )
 from hawiya.core import clock
+from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
 from hawiya.identity.tests.factories import make_account, person_of
 from hawiya.registry.tests.factories import make_address
 from hawiya.replacements.models import ReplacementState
@@ -72,12 +73,22 @@ def url(name: str, *args: Any, language: str = "en") -> str:
         return reverse(f"portal:{name}", args=args)
 
 
-def signed_in() -> tuple[Client, Any]:
+def signed_in(*, recently: bool = True) -> tuple[Client, Any]:
+    """A client signed in as a citizen in Riyadh, recently authenticated unless told otherwise."""
     user = make_account()
     make_address(person_of(user))  # Riyadh
     client = Client()
     client.force_login(user)
+    if recently:
+        reauthenticated(client)
     return client, person_of(user)
+
+
+def reauthenticated(client: Client) -> None:
+    """As after a sign-in or a fresh code: what cancelling and rescheduling need."""
+    session = client.session
+    session[RECENT_AUTH_SESSION_KEY] = recent_auth_session_value(clock.now())
+    session.save()
 
 
 @pytest.fixture
@@ -179,7 +190,8 @@ def test_bad_input_is_a_4xx_never_a_500(office):
     assert client.get(url("appointments-detail", "AP123")).status_code == 404
     assert client.get(url("appointments-detail", "AP12345678")).status_code == 404
     check = url("appointments-new-check", replacement.reference)
-    assert client.get(check, {"office": "x", "slot": "y"}).status_code == 302
+    assert client.get(check).status_code == 302  # nothing chosen yet: back to the chooser
+    assert client.get(check, {"office": "x", "slot": "y"}).status_code == 400
     bad = client.post(check, {"office": office.pk, "slot": "2030-03-05T10:00+03:00", "idempotency_key": "!"})
     assert bad.status_code == 400
 
@@ -298,3 +310,106 @@ def test_the_ticket_pdf_has_the_reference_qr_and_the_arabic_office_name(office):
     words = set(re.findall(r"\w+", text))
     assert {"الأحوال", "المدنية", "بالملز"} <= words or {"لاوحألا", "ةيندملا", "زلملاب"} <= words
     assert "09:00" in text
+
+
+OUT_OF_RANGE = [
+    "9999-12-31T23:00-05:00",  # after the end of the calendar in Riyadh time
+    "0001-01-01T00:00+05:00",  # before its start
+    "1999-03-05T10:00+03:00",
+    "2101-03-05T10:00+03:00",
+    "2030-03-05T10:00",  # no offset
+]
+
+
+@pytest.mark.parametrize("slot", OUT_OF_RANGE)
+def test_a_slot_outside_the_years_offered_is_a_400_with_a_clear_message_never_a_500(office, slot):
+    client, person = signed_in()
+    replacement = make_replacement(applicant=person)
+    moving, mover = signed_in()
+    appointment = book(make_replacement(applicant=mover), office, at_riyadh(NEXT_MONDAY, 9))
+    for browser, name, reference in [
+        (client, "appointments-new-check", replacement.reference),
+        (moving, "appointments-reschedule-check", appointment.reference),
+    ]:
+        for language, message in [
+            ("en", "This appointment time is not valid"),
+            ("ar", "وقت الموعد هذا غير صالح"),
+        ]:
+            check = url(name, reference, language=language)
+            shown = browser.get(check, {"office": office.pk, "slot": slot})
+            assert shown.status_code == 400, (name, language)
+            assert message in shown.content.decode()
+            sent = browser.post(check, {"office": office.pk, "slot": slot, "idempotency_key": "a" * 32})
+            assert sent.status_code == 400, (name, language)
+            assert message in sent.content.decode()
+    chooser = client.post(
+        url("appointments-new", replacement.reference) + f"?office={office.pk}&day={TUESDAY.isoformat()}",
+        {"slot": slot},
+    )
+    assert chooser.status_code == 200
+    assert "Choose a time from the list." in chooser.content.decode()
+    assert not Appointment.objects.filter(applicant=person).exists()
+    appointment.refresh_from_db()
+    assert appointment.slot.starts_at == at_riyadh(NEXT_MONDAY, 9)
+
+
+def _messages(response: Any) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_a_booking_form_sent_again_after_success_lands_on_the_same_booking(office):
+    client, person = signed_in()
+    replacement = make_replacement(applicant=person)
+    slot = at_riyadh(NEXT_MONDAY, 10).isoformat(timespec="minutes")
+    form = {"office": office.pk, "slot": slot, "idempotency_key": "k" * 32}
+    check = url("appointments-new-check", replacement.reference)
+    booked = client.post(check, form)
+    assert booked.status_code == 302
+    client.get(booked["Location"])
+    again = client.post(check, form)
+    assert again["Location"] == booked["Location"]
+    assert _messages(client.get(again["Location"])) == ["Your appointment is booked."]
+    assert Appointment.objects.filter(applicant=person).count() == 1
+    assert Slot.objects.get().booked == 1
+    # Another booking form (a new key) for the same request is still told it has one.
+    other = client.post(check, {**form, "idempotency_key": "n" * 32})
+    assert other["Location"] == booked["Location"]
+    assert _messages(client.get(other["Location"])) == [
+        "This request already has an appointment. You can change it here."
+    ]
+
+
+def test_a_reschedule_form_sent_again_after_success_lands_on_the_moved_booking(office):
+    client, person = signed_in()
+    appointment = book(make_replacement(applicant=person), office, at_riyadh(NEXT_MONDAY, 9))
+    # Moved to tomorrow: from now on the appointment is too close to change.
+    new_time = at_riyadh(TUESDAY, 11).isoformat(timespec="minutes")
+    form = {"office": office.pk, "slot": new_time, "idempotency_key": "m" * 32}
+    check = url("appointments-reschedule-check", appointment.reference)
+    moved = client.post(check, form)
+    assert moved["Location"] == url("appointments-detail", appointment.reference)
+    client.get(moved["Location"])
+    again = client.post(check, form)
+    assert again["Location"] == moved["Location"]
+    assert _messages(client.get(again["Location"])) == ["Your appointment has been changed."]
+    appointment.refresh_from_db()
+    assert appointment.slot.starts_at == at_riyadh(TUESDAY, 11)
+    assert appointment.moves.count() == 1
+
+
+def test_cancelling_or_rescheduling_needs_a_recent_sign_in(office):
+    client, person = signed_in(recently=False)
+    appointment = book(make_replacement(applicant=person), office, at_riyadh(NEXT_MONDAY, 9))
+    new_time = at_riyadh(NEXT_MONDAY, 11).isoformat(timespec="minutes")
+    form = {"office": office.pk, "slot": new_time, "idempotency_key": "r" * 32}
+    for name, data in [("appointments-cancel", {}), ("appointments-reschedule-check", form)]:
+        for method in (client.get, client.post):
+            answer = method(url(name, appointment.reference), data)
+            assert answer.status_code == 302, name
+            assert answer["Location"].startswith(url("reauthenticate")), name
+    appointment.refresh_from_db()
+    assert (appointment.state, appointment.slot.starts_at) == (
+        AppointmentState.BOOKED,
+        at_riyadh(NEXT_MONDAY, 9),
+    )
+    assert not appointment.moves.exists()

@@ -53,6 +53,14 @@ def tell(
     return entry
 
 
+def shown_ids(client: Client) -> list[str]:
+    """The ids the list page posts back with "Mark all as read" (its hidden fields)."""
+    page = client.get("/en/notifications/")
+    return [
+        el.attrs["value"] for el in find_all(page.content, "input") if el.attrs.get("name") == "notification"
+    ]
+
+
 def header_link(content: bytes):
     return next(a for a in find_all(content, "a") if "data-inbox-link" in a.attrs)
 
@@ -122,7 +130,7 @@ def test_marking_all_as_read_clears_the_count_post_redirect_get():
     theirs = tell(person_of(other).pk, "LR00000002")
     client = signed_in_client(user)
 
-    response = client.post("/en/notifications/mark-read/")
+    response = client.post("/en/notifications/mark-read/", {"notification": shown_ids(client)})
 
     assert response.status_code == 302
     assert response["Location"] == "/en/notifications/"
@@ -142,3 +150,35 @@ def test_mark_read_wants_a_post():
 def test_an_empty_centre_says_so():
     response = signed_in_client(make_account()).get("/ar/notifications/")
     assert "لا توجد لديك إشعارات بعد" in find_one(response.content, "main").text
+
+
+def test_marking_read_touches_only_the_entries_the_page_showed():
+    user = make_account()
+    seen = tell(person_of(user).pk, "LR00000001")
+    theirs = tell(person_of(make_account()).pk, "LR00000002")
+    client = signed_in_client(user)
+    ids = shown_ids(client)
+    assert ids == [str(seen.pk)]
+    # Arrives after the page was shown: the person has not read it.
+    arrived = tell(person_of(user).pk, "LR00000003")
+
+    client.post("/en/notifications/mark-read/", {"notification": [*ids, str(theirs.pk), "x", "1e9"]})
+
+    seen.refresh_from_db()
+    arrived.refresh_from_db()
+    theirs.refresh_from_db()
+    assert seen.read_at is not None
+    assert arrived.read_at is None
+    assert theirs.read_at is None
+    assert "(1 unread)" in header_link(client.get("/en/").content).text
+
+
+def test_marking_read_without_ids_marks_nothing():
+    user = make_account()
+    entry = tell(person_of(user).pk, "LR00000001")
+
+    response = signed_in_client(user).post("/en/notifications/mark-read/")
+
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert entry.read_at is None

@@ -95,21 +95,83 @@ def test_pay_sends_the_person_to_the_gateway_checkout(owner, client_of) -> None:
     assert response["Location"] == url("payments-demo", bill)
 
 
+def _http_gateway(settings, gateway: Operator) -> None:
+    settings.HAWIYA_PAYMENT_GATEWAY = "http"
+    settings.HAWIYA_PAYMENT_GATEWAY_URL = gateway.url
+    settings.HAWIYA_PAYMENT_API_KEY = "k"
+    settings.HAWIYA_PAYMENT_CHECKOUT_HOST = "pay.example"
+
+
 def test_pay_with_the_http_gateway_redirects_to_its_page(owner, client_of, settings) -> None:
     bill = _bill(owner)
     with Operator() as gateway:
         gateway.answer(Reply(201, b'{"url": "https://pay.example/c/1"}'))
-        settings.HAWIYA_PAYMENT_GATEWAY = "http"
-        settings.HAWIYA_PAYMENT_GATEWAY_URL = gateway.url
-        settings.HAWIYA_PAYMENT_API_KEY = "k"
+        _http_gateway(settings, gateway)
         response = client_of(owner).post(url("payments-bill", bill))
         assert response.status_code == 302
         assert response["Location"] == "https://pay.example/c/1"
         assert gateway.received[0].payload["return_url"] == "http://testserver" + url("payments-return", bill)
         gateway.answer(Reply(503))
-        failed = client_of(owner).post(url("payments-bill", bill), follow=True)
-    assert failed.status_code == 200
+        failed = client_of(owner).post(url("payments-bill", bill))
+    assert failed.status_code == 502
+    assert "Location" not in failed
     assert "not answering" in failed.content.decode()
+
+
+@pytest.mark.parametrize("checkout", ["http://pay.example/c/1", "https://phish.example/c/1"])
+def test_a_checkout_off_the_gateway_host_is_a_502_page_not_a_redirect(
+    owner, client_of, settings, checkout
+) -> None:
+    bill = _bill(owner)
+    with Operator() as gateway:
+        gateway.answer(Reply(201, f'{{"url": "{checkout}"}}'.encode()))
+        _http_gateway(settings, gateway)
+        response = client_of(owner).post(url("payments-bill", bill))
+    assert response.status_code == 502
+    assert "Location" not in response
+    assert checkout not in response.content.decode()
+
+
+def test_after_a_declined_card_pay_opens_a_new_checkout(owner, client_of, settings) -> None:
+    bill = _bill(owner)
+    with Operator() as gateway:
+        _http_gateway(settings, gateway)
+        client = client_of(owner)
+        for _ in range(3):
+            gateway.answer(Reply(201, b'{"url": "https://pay.example/c/1"}'))
+        client.post(url("payments-bill", bill))
+        client.post(url("payments-bill", bill))  # a second click: the same checkout
+        body = callback_body(bill, status="failed", payment_id="")
+        payment_callback_apply(body=body, signature_header=signed(body))
+        client.post(url("payments-bill", bill))
+    keys = [request.headers["Idempotency-Key"] for request in gateway.received]
+    number = bill.bill_number
+    assert keys == [f"checkout-{number}-1", f"checkout-{number}-1", f"checkout-{number}-2"]
+
+
+@pytest.mark.parametrize("state", [BillState.REFUND_PENDING, BillState.REFUND_FAILED])
+def test_after_a_cancellation_the_bill_says_the_fine_is_being_refunded(owner, client_of, state) -> None:
+    from hawiya.casework.services import replacement_cancel
+
+    bill = _bill(owner, method=ReceiveMethod.DELIVERY)
+    _pay(bill)
+    replacement_cancel(
+        replacement_id=bill.replacement_id,
+        applicant=bill.replacement.applicant,
+        reason="",
+        actor="system",
+        ip=None,
+    )
+    Bill.objects.filter(pk=bill.pk).update(state=state)  # a failed refund is the finance team's
+    page = client_of(owner).get(url("payments-bill", bill))
+    assert page.status_code == 200
+    assert find_one(page.content, "h1").text == "The fine is being refunded"
+    assert find_one(page.content, "span", "hw-tag").attrs["data-bill-state"] == "refund_pending"
+    [text] = [
+        element.text for element in find_all(page.content, "p") if "data-refund-pending" in element.attrs
+    ]
+    assert "SAR 100 (the fine) is being refunded" in text
+    assert "The delivery fee, SAR 35, is not refunded" in text
 
 
 def test_demo_pay_records_the_payment_through_the_signed_callback(owner, client_of) -> None:

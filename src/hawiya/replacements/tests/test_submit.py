@@ -219,3 +219,38 @@ def test_a_request_is_found_only_by_its_applicant():
         replacement_get_for_person(person=make_person(), reference=replacement.reference)
     with pytest.raises(NotFound):
         replacement_get_for_person(person=person, reference="RP00000000")
+
+
+def test_a_second_click_finds_the_first_request_before_checking_the_photo_again(monkeypatch):
+    from hawiya.replacements import services
+
+    person = applicant_with_address()
+    document = lost_id_card(holder=person)
+    key = uuid.uuid4().hex
+    first = submit(applicant=person, document=document, method="delivery", photo=photo_upload(), key=key)
+
+    def not_again(upload):
+        raise AssertionError("the photo was checked again")
+
+    monkeypatch.setattr(services, "photo_checked", not_again)
+    again = submit(applicant=person, document=document, method="delivery", photo=photo_upload(), key=key)
+
+    assert again.pk == first.pk
+    assert Replacement.objects.count() == 1
+
+
+def test_the_same_key_with_another_photo_is_refused():
+    person = applicant_with_address()
+    document = lost_id_card(holder=person)
+    key = uuid.uuid4().hex
+    submit(applicant=person, document=document, method="delivery", photo=photo_upload(), key=key)
+    with pytest.raises(ApplicationError) as caught:
+        submit(applicant=person, document=document, method="delivery", photo=photo_upload(700, 900), key=key)
+    assert caught.value.code == IDEMPOTENCY_KEY_REUSED
+
+
+def test_the_submission_is_audited_as_the_citizens():
+    person = applicant_with_address()
+    replacement = submit(applicant=person, document=lost_id_card(holder=person))
+    event = AuditEvent.objects.get(action="replacement.submitted", object_id=str(replacement.pk))
+    assert event.actor_role == "citizen"

@@ -1,7 +1,8 @@
 """The platform's clock-driven work, run once a minute by `scripts/serve` (or cron in production).
 
 Each job is idempotent and bounded, so running it twice, late, or on two machines at once is
-harmless: unpaid bills expire after 72 hours, appointment reminders go out the day before,
+harmless: unpaid bills expire after 72 hours, fine refunds whose hand-over was lost are handed
+to the worker again, appointment reminders go out the day before,
 stalled text messages are handed to the worker again, documents past their expiry date expire.
 One job failing does not stop the others; the command then exits non-zero so cron reports it.
 """
@@ -17,7 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from hawiya.appointments.services import appointment_reminders_send_due
 from hawiya.core import clock
 from hawiya.notifications.services import sms_requeue_stalled
-from hawiya.payments.services import bills_expire_due
+from hawiya.payments.services import bills_expire_due, refunds_retry_due
 from hawiya.registry.services import document_expire_due
 
 logger = logging.getLogger(__name__)
@@ -28,6 +29,7 @@ def periodic_jobs() -> dict[str, Callable[[], int]]:
     return {
         "sms_requeue_stalled": lambda: sms_requeue_stalled(),
         "bills_expire_due": lambda: bills_expire_due(now=clock.now()),
+        "refunds_retry_due": lambda: refunds_retry_due(now=clock.now()),
         "appointment_reminders_send_due": lambda: appointment_reminders_send_due(now=clock.now()),
         "document_expire_due": lambda: document_expire_due(today=clock.today()),
     }

@@ -3,7 +3,7 @@
 import pytest
 from django.test import RequestFactory
 
-from hawiya.portal.client import client_ip
+from hawiya.core.client import client_ip
 
 
 @pytest.mark.parametrize(
@@ -25,7 +25,7 @@ def test_client_ip_counts_trusted_proxies_from_the_right(settings, proxies, forw
 
 
 def test_user_agent_loses_control_characters():
-    from hawiya.portal.client import client_user_agent
+    from hawiya.core.client import client_user_agent
 
     request = RequestFactory().get("/", HTTP_USER_AGENT="Mozilla/5.0\x00 (X11)\r\n")
     assert client_user_agent(request) == "Mozilla/5.0 (X11)"

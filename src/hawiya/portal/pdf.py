@@ -10,6 +10,9 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import segno
 from django.http import HttpRequest, HttpResponse
@@ -36,8 +39,32 @@ def pdf_bytes(template: str, context: Mapping[str, object], *, request: HttpRequ
         request=request,
     )
     # base_url lets the stylesheet load the fonts from the package directory, never the network.
-    document: bytes = HTML(string=html, base_url=STATIC.as_uri() + "/").write_pdf()
+    document: bytes = HTML(
+        string=html, base_url=STATIC.as_uri() + "/", url_fetcher=_local_fetcher()
+    ).write_pdf()
     return document
+
+
+def _is_static_file(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+        return False
+    # Resolved, so "static/../templates/…" does not pass for a static file.
+    return Path(url2pathname(parts.path)).resolve().is_relative_to(STATIC.resolve())
+
+
+def _local_fetcher() -> Any:
+    """A fetcher that reads only our own static files and inline data: a PDF holding personal
+    data never makes a network request, and a value that slipped into a URL reads nothing else."""
+    from weasyprint.urls import URLFetcher
+
+    class LocalFetcher(URLFetcher):
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            if not (url.startswith("data:") or _is_static_file(url)):
+                raise ValueError("PDFs load only Hawiya's static files and inline data")
+            return super().fetch(url, headers)
+
+    return LocalFetcher(allowed_protocols=("file", "data"), allow_redirects=False)
 
 
 def pdf_response(

@@ -45,7 +45,7 @@ from hawiya.replacements.models import (
     Replacement,
     ReplacementState,
 )
-from hawiya.replacements.photos import photo_checked
+from hawiya.replacements.photos import PHOTO_UPLOAD_DIR, photo_checked
 
 from .decorators import citizen_required
 from .pdf import pdf_response, qr_data_uri
@@ -60,7 +60,6 @@ from .requests_forms import (
 )
 
 JOURNEY_SESSION_KEY = "hawiya_replacement_journey"
-PHOTO_UPLOAD_DIR = "replacement-uploads"
 REFERENCE_PATTERN = re.compile(r"[A-Z]{2}[0-9]{8}")
 MAX_ID = 2**63 - 1
 S = ReplacementState

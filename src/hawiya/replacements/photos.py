@@ -9,10 +9,12 @@ carries EXIF (GPS position, device, time) and PNG text chunks that are not ours 
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 from dataclasses import dataclass
 
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -132,3 +134,30 @@ def photo_checked(upload: UploadedFile | None) -> CheckedPhoto:
         )
     extension, content_type = FORMATS[image_format]
     return CheckedPhoto(_reencoded(upright, image_format), extension, content_type, width, height)
+
+
+# Photos uploaded during a request journey wait here until the request is submitted (then they
+# are stored with the request and this copy deleted). A journey abandoned half-way leaves its
+# photo behind; `photo_uploads_sweep` removes those after a day.
+PHOTO_UPLOAD_DIR = "replacement-uploads"
+PHOTO_UPLOAD_KEPT_FOR = dt.timedelta(days=1)
+
+
+def photo_uploads_sweep(*, now: dt.datetime, kept_for: dt.timedelta = PHOTO_UPLOAD_KEPT_FOR) -> int:
+    """Delete journey uploads older than `kept_for`; returns how many. Personal data is not kept
+    longer than the journey needs it (run every minute by run_periodic; cheap when empty)."""
+    try:
+        _directories, names = default_storage.listdir(PHOTO_UPLOAD_DIR)
+    except FileNotFoundError:
+        return 0
+    deleted = 0
+    for name in names:
+        path = f"{PHOTO_UPLOAD_DIR}/{name}"
+        try:
+            written = default_storage.get_modified_time(path)
+        except (FileNotFoundError, NotImplementedError):
+            continue
+        if written <= now - kept_for:
+            default_storage.delete(path)
+            deleted += 1
+    return deleted

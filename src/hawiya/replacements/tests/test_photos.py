@@ -3,6 +3,7 @@ comment or text chunk survives, and it is kept upright."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 
@@ -91,3 +92,20 @@ def test_a_photo_rotated_by_exif_is_judged_and_kept_upright():
 
     assert (checked.width, checked.height) == (600, 800)
     assert Image.open(io.BytesIO(checked.content)).size == (600, 800)
+
+
+def test_photos_of_abandoned_journeys_are_deleted_after_a_day() -> None:
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import default_storage
+
+    from hawiya.core import clock
+    from hawiya.replacements.photos import PHOTO_UPLOAD_DIR, photo_uploads_sweep
+
+    name = default_storage.save(f"{PHOTO_UPLOAD_DIR}/abandoned.jpg", ContentFile(b"jpeg"))
+    now = clock.now()
+
+    assert photo_uploads_sweep(now=now + dt.timedelta(hours=23)) == 0
+    assert default_storage.exists(name)
+    assert photo_uploads_sweep(now=now + dt.timedelta(hours=24, minutes=1)) == 1
+    assert not default_storage.exists(name)
+    assert photo_uploads_sweep(now=now + dt.timedelta(days=2)) == 0

@@ -3,7 +3,8 @@
 Each job is idempotent and bounded, so running it twice, late, or on two machines at once is
 harmless: unpaid bills expire after 72 hours, fine refunds whose hand-over was lost are handed
 to the worker again, appointment reminders go out the day before,
-stalled text messages are handed to the worker again, documents past their expiry date expire.
+stalled text messages are handed to the worker again, documents past their expiry date expire,
+photos of abandoned request journeys are deleted after a day.
 One job failing does not stop the others; the command then exits non-zero so cron reports it.
 """
 
@@ -20,6 +21,7 @@ from hawiya.core import clock
 from hawiya.notifications.services import sms_requeue_stalled
 from hawiya.payments.services import bills_expire_due, refunds_retry_due
 from hawiya.registry.services import document_expire_due
+from hawiya.replacements.photos import photo_uploads_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ def periodic_jobs() -> dict[str, Callable[[], int]]:
         "refunds_retry_due": lambda: refunds_retry_due(now=clock.now()),
         "appointment_reminders_send_due": lambda: appointment_reminders_send_due(now=clock.now()),
         "document_expire_due": lambda: document_expire_due(today=clock.today()),
+        "photo_uploads_sweep": lambda: photo_uploads_sweep(now=clock.now()),
     }
 
 

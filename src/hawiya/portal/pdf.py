@@ -8,6 +8,7 @@ request from the register and the request; none is stored.
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,9 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import segno
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import get_language
 
@@ -67,6 +70,24 @@ def _local_fetcher() -> Any:
     return LocalFetcher(allowed_protocols=("file", "data"), allow_redirects=False)
 
 
+# Each PDF costs up to a second of CPU (WeasyPrint): a person may build this many per window,
+# more than any real visit needs, so one account cannot keep the web workers busy.
+PDFS_PER_WINDOW = 30
+PDF_WINDOW_SECONDS = 600
+
+
+def _pdf_allowed(request: HttpRequest) -> bool:
+    window = int(time.time()) // PDF_WINDOW_SECONDS
+    key = f"hawiya:pdf:{request.user.pk}:{window}"
+    cache.add(key, 0, timeout=PDF_WINDOW_SECONDS)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # evicted between add and incr: count this one as the first
+        cache.set(key, 1, timeout=PDF_WINDOW_SECONDS)
+        count = 1
+    return count <= PDFS_PER_WINDOW
+
+
 def pdf_response(
     request: HttpRequest,
     template: str,
@@ -75,7 +96,10 @@ def pdf_response(
     filename: str,
     download: bool = False,
 ) -> HttpResponse:
-    """An HTTP answer carrying the PDF; private and never cached (it holds personal data)."""
+    """An HTTP answer carrying the PDF; private and never cached (it holds personal data).
+    Past PDFS_PER_WINDOW documents in the window, a 429 page instead."""
+    if not _pdf_allowed(request):
+        return render(request, "portal/errors/429.html", status=429)
     response = HttpResponse(pdf_bytes(template, context, request=request), content_type="application/pdf")
     disposition = "attachment" if download else "inline"
     response["Content-Disposition"] = f'{disposition}; filename="{filename}"'

@@ -30,3 +30,28 @@ def test_a_pdf_reads_the_vendored_font_and_inline_data() -> None:
 
     assert len(font.read()) > 10_000
     assert inline.read() == b"hawiya"
+
+
+@pytest.mark.django_db
+def test_one_account_may_build_only_so_many_pdfs_in_ten_minutes(client, settings, monkeypatch) -> None:
+    from django.core.cache import cache
+
+    from hawiya.identity.tests.factories import make_account, person_of
+    from hawiya.portal import pdf
+    from hawiya.registry.tests.factories import make_address
+    from hawiya.replacements.tests.factories import lost_id_card, submit
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    cache.clear()
+    user = make_account()
+    person = person_of(user)
+    make_address(person)
+    replacement = submit(applicant=person, document=lost_id_card(holder=person))
+    client.force_login(user)
+    monkeypatch.setattr(pdf, "PDFS_PER_WINDOW", 3)  # the rule, not the real figure: PDFs are slow
+    url = f"/ar/requests/{replacement.reference}/receipt.pdf"
+
+    answers = [client.get(url).status_code for _ in range(pdf.PDFS_PER_WINDOW + 1)]
+
+    assert answers[:-1] == [200] * pdf.PDFS_PER_WINDOW
+    assert answers[-1] == 429

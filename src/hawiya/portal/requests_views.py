@@ -261,10 +261,14 @@ def _photo_drop(journey: dict[str, Any]) -> None:
 
 def _photo_upload(journey: dict[str, Any]) -> UploadedFile | None:
     photo = journey.get("photo")
-    if not isinstance(photo, dict) or not default_storage.exists(str(photo.get("name"))):
+    if not isinstance(photo, dict):
         return None
-    with default_storage.open(str(photo["name"]), "rb") as handle:
-        content = handle.read()
+    try:
+        with default_storage.open(str(photo.get("name")), "rb") as handle:
+            content = handle.read()
+    except OSError:
+        # Gone: a first click submitted and deleted it (the caller finds that request by its key).
+        return None
     return SimpleUploadedFile(f"photo.{photo.get('extension', 'jpg')}", content, str(photo.get("type")))
 
 

@@ -442,3 +442,14 @@ def test_a_request_submitted_from_the_portal_is_audited_as_the_citizens(client):
     event = AuditEvent.objects.get(action="replacement.submitted")
     assert event.actor == f"user:{user.pk}"
     assert event.actor_role == "citizen"
+
+
+def test_a_photo_deleted_between_the_check_and_the_read_is_treated_as_gone(monkeypatch) -> None:
+    from django.core.files.storage import default_storage
+
+    from hawiya.portal.requests_views import _photo_upload
+
+    # A concurrent first click may delete the upload at any moment, even right after it was
+    # seen to exist: never a 500.
+    monkeypatch.setattr(default_storage, "exists", lambda name: True)
+    assert _photo_upload({"photo": {"name": "replacement-uploads/already-deleted.jpg"}}) is None

@@ -186,6 +186,11 @@ HAWIYA_PAYMENT_GATEWAY_URL = os.environ.get("HAWIYA_PAYMENT_GATEWAY_URL", "")
 HAWIYA_PAYMENT_API_KEY = os.environ.get("HAWIYA_PAYMENT_API_KEY", "")
 HAWIYA_PAYMENT_WEBHOOK_SECRET = os.environ.get("HAWIYA_PAYMENT_WEBHOOK_SECRET", "")
 HAWIYA_PAYMENT_GATEWAY_TIMEOUT = float(os.environ.get("HAWIYA_PAYMENT_GATEWAY_TIMEOUT", "10"))
+# The host the gateway's checkout pages live on, when not the API's own host (checkout URLs
+# anywhere else are refused).
+HAWIYA_PAYMENT_CHECKOUT_HOST = os.environ.get("HAWIYA_PAYMENT_CHECKOUT_HOST", "")
+# Badly signed callbacks one address may send in 10 minutes before it is answered 429.
+HAWIYA_PAYMENT_CALLBACK_FAILURE_LIMIT = int(os.environ.get("HAWIYA_PAYMENT_CALLBACK_FAILURE_LIMIT", "20"))
 
 # --- Passwords ----------------------------------------------------------------------------------
 PASSWORD_HASHERS = [

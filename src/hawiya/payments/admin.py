@@ -1,6 +1,8 @@
 """Bills and payment callbacks in the admin: read-only (only the services write them). The
 finance team filters on "refund due" to pay back money that arrived when it could not be used,
-and on the state "refund failed" for fines the gateway would not refund."""
+on the state "refund failed" for fines the gateway refused to refund, and on "refund outcome
+unknown" for refunds the gateway may have made: those are looked up at the gateway by the key
+`refund-<bill number>` before anything is paid by hand."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ class BillAdmin(ReadOnlyAdmin):
         "issued_at",
         "expires_at",
         "refund_requested_sar",
+        "refund_attempts",
         "refund_error",
         "refund_due",
     )

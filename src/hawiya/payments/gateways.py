@@ -259,8 +259,14 @@ class HttpPaymentGateway:
 
 
 def _classify(status: int) -> GatewayError:
+    """Only an answer about the request itself (400, 404, 422…) is a definite refusal. Our key
+    refused is a misconfiguration that someone will fix, and 409 means the same idempotency key
+    is still being handled: both may succeed later, so they are retried like an outage."""
     if status in {401, 403}:
         logger.error("Payment gateway refused our credentials (HTTP %s)", status)
+        return _unavailable(f"gateway_credentials_{status}")
+    if status == 409:
+        return _unavailable(f"gateway_in_flight_{status}")
     if status >= 500 or status in {408, 425, 429}:
         return _unavailable(f"gateway_unavailable_{status}")
     return _refused(f"gateway_refused_{status}")

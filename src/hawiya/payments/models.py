@@ -4,7 +4,8 @@ A bill is issued when a request with a fee is submitted and must be paid within 
 gateway tells us about payments through signed callbacks, each verified one kept (one row per
 gateway event, with its body's hash), so a replayed callback is recognised and changes nothing.
 A paid bill whose request is cancelled waits in `refund_pending` until a worker has refunded the
-fine through the gateway (ADR 0007).
+fine through the gateway (ADR 0007); a refund the worker could not settle ends `refund_failed` (the
+gateway refused it) or `refund_unknown` (the gateway may have paid it).
 """
 
 from __future__ import annotations
@@ -34,15 +35,27 @@ class BillState(models.TextChoices):
     REFUND_PENDING = "refund_pending", _("Fine being refunded")
     # The fines were paid back after a cancellation; the delivery fee is kept.
     REFUNDED = "refunded", _("Fine refunded")
-    # The gateway refused the refund, or kept failing until the retries ran out: the finance
+    # The gateway refused the refund outright (a definite answer, nothing was paid): the finance
     # team pays it back by hand (the admin filters on this state).
     REFUND_FAILED = "refund_failed", _("Refund failed")
+    # The retries ran out after time-outs, outages or a worker lost mid-call: the gateway may have
+    # paid. Finance asks the gateway about the idempotency key `refund-<bill number>` first and
+    # pays by hand only if it made no refund, never straight away (that could pay twice).
+    REFUND_UNKNOWN = "refund_unknown", _("Refund outcome unknown")
 
 
 # States in which the bill was paid (paid_at is set).
 PAID_STATES = frozenset(
-    {BillState.PAID, BillState.REFUND_PENDING, BillState.REFUNDED, BillState.REFUND_FAILED}
+    {
+        BillState.PAID,
+        BillState.REFUND_PENDING,
+        BillState.REFUNDED,
+        BillState.REFUND_FAILED,
+        BillState.REFUND_UNKNOWN,
+    }
 )
+# A refund the worker has given up on; finance settles it by hand (see the state's help text).
+REFUND_GIVEN_UP_STATES = frozenset({BillState.REFUND_FAILED, BillState.REFUND_UNKNOWN})
 
 
 class Bill(models.Model):
@@ -62,7 +75,18 @@ class Bill(models.Model):
     refundable_sar = models.DecimalField(
         _("refundable (SAR)"), max_digits=9, decimal_places=2, default=Decimal(0)
     )
-    state = models.CharField(_("status"), max_length=16, choices=BillState.choices, default=BillState.ISSUED)
+    state = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=BillState.choices,
+        default=BillState.ISSUED,
+        help_text=_(
+            "Refund failed: the gateway refused the refund, so nothing was paid back; pay it by hand. "
+            "Refund outcome unknown: the gateway stopped answering, so it may have paid. Look up the "
+            "refund with the key refund-<bill number> at the gateway first, and pay by hand only if "
+            "it made none."
+        ),
+    )
     issued_at = models.DateTimeField(_("issued at"), default=clock.now)
     expires_at = models.DateTimeField(_("pay before"))
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
@@ -110,7 +134,9 @@ class Bill(models.Model):
                 name="bill_refund_within_refundable",
             ),
             models.CheckConstraint(
-                condition=~Q(state__in=["paid", "refund_pending", "refunded", "refund_failed"])
+                condition=~Q(
+                    state__in=["paid", "refund_pending", "refunded", "refund_failed", "refund_unknown"]
+                )
                 | Q(paid_at__isnull=False),
                 name="bill_paid_has_time",
             ),
@@ -163,8 +189,9 @@ class PaymentCallback(models.Model):
     """One callback from the gateway, as received. Never changed.
 
     Only verified callbacks are kept (a badly signed one is logged, never stored: anyone can send
-    those). They are unique per gateway event id: a replay of the same body finds the first and
-    changes nothing; the same id with another body is refused.
+    those). They are unique per gateway event id: a replay of the same event (the same bill,
+    amount, status and payment, however serialised) finds the first and changes nothing; the same
+    id with other fields is refused.
     """
 
     event_id = models.CharField(_("gateway event id"), max_length=64, blank=True, default="")
@@ -182,8 +209,9 @@ class PaymentCallback(models.Model):
     payment_id = models.CharField(_("gateway payment id"), max_length=64, blank=True, default="")
     verified = models.BooleanField(_("signature verified"), default=False)
     outcome = models.CharField(_("outcome"), max_length=20, choices=CallbackOutcome.choices)
-    # SHA-256 of the body as received: the same event id with another body is refused, not
-    # answered as a replay (which would lose the payment it reports).
+    # SHA-256 of the body as received, for the record. Whether a repeated event id is a replay is
+    # decided on the parsed fields (bill, amount, status, payment), not on these bytes: the same
+    # event re-serialised is a replay; other fields are refused (a replay would lose a payment).
     body_sha256 = models.CharField(_("body SHA-256"), max_length=64, blank=True, default="")
     received_at = models.DateTimeField(_("received at"), default=clock.now, db_index=True)
 

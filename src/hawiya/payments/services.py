@@ -35,6 +35,7 @@ from .models import (
     BILL_NUMBER_DIGITS,
     PAID_STATES,
     PAY_WITHIN,
+    REFUND_GIVEN_UP_STATES,
     Bill,
     BillState,
     CallbackOutcome,
@@ -53,6 +54,7 @@ AUDIT_BILL_CANCELLED = "bill.cancelled"
 AUDIT_BILL_REFUND_REQUESTED = "bill.refund_requested"
 AUDIT_BILL_REFUNDED = "bill.refunded"
 AUDIT_BILL_REFUND_FAILED = "bill.refund_failed"
+AUDIT_BILL_REFUND_UNKNOWN = "bill.refund_unknown"
 AUDIT_CALLBACK_REJECTED = "payment.callback_rejected"
 AUDIT_CALLBACK_CONFLICT = "payment.callback_conflict"
 AUDIT_PAYMENT_DECLINED = "payment.declined"
@@ -63,6 +65,9 @@ PAYMENT_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 # Amounts travel as text with two decimals ("135.00"): a JSON number may lose its cents on the way.
 AMOUNT = re.compile(r"[0-9]{1,7}\.[0-9]{2}")
 MAX_CALLBACK_BYTES = 16 * 1024
+# The sweeper hands a refund over only once it has been due this long: time for the task handed
+# over with it (at commit, at its retry time, or by the last sweep) to claim it first.
+REFUND_HANDOVER_GRACE = dt.timedelta(minutes=2)
 
 
 # --- Issue ------------------------------------------------------------------------------------------
@@ -328,9 +333,11 @@ def payment_callback_apply(
 
 
 def _conflicts(seen: PaymentCallback, payload: CallbackPayload) -> bool:
-    """The event id was recorded with another body (rows stored before bodies were hashed have
-    no hash: those can only be taken as replays)."""
-    return bool(seen.body_sha256) and seen.body_sha256 != payload.body_sha256
+    """The event id was recorded with other fields. Compared on what the callback says (bill,
+    amount, status, payment), not on its bytes: the gateway may send the same event again
+    serialised another way (key order, spacing), and that is a replay."""
+    recorded = (seen.bill_number, seen.amount_sar, seen.status, seen.payment_id)
+    return recorded != (payload.bill_number, payload.amount_sar, payload.status, payload.payment_id)
 
 
 def _audit_conflict(seen: PaymentCallback, payload: CallbackPayload) -> None:
@@ -443,6 +450,11 @@ def _effects(
             detail.update(
                 bill=bill.pk, expected_sar=str(bill.amount_sar), received_sar=str(payload.amount_sar)
             )
+            if payload.status == CallbackStatus.PAID:
+                # Refused, yet the gateway took the money: flagged so finance gives it back.
+                bill.refund_due = True
+                bill.save(update_fields=["refund_due"])
+                detail["refund_due"] = True
         audit_record(
             actor=GATEWAY_ACTOR,
             action=AUDIT_CALLBACK_REJECTED,
@@ -506,8 +518,8 @@ def bills_expire_due(*, now: dt.datetime | None = None, limit: int = 500) -> int
     """Expire issued bills whose 72 hours have run out, and end their requests (`expired`, with
     an SMS). Each bill in its own transaction; a bill another process holds is left for the next
     run. A request that has left `awaiting_payment` some other way is left as it is (the bill
-    still ends); any other failure (an SMS that cannot be written) undoes that bill's expiry,
-    is logged, and the bill is tried again on the next run. Returns how many bills expired."""
+    still ends). A message that cannot be written (an SMS error) is logged and never undoes the
+    expiry, which would be retried, and fail, on every run. Returns how many bills expired."""
     now = now or clock.now()
     due = list(
         Bill.objects.filter(state=BillState.ISSUED, expires_at__lte=now)
@@ -544,7 +556,6 @@ def _bill_expire(pk: int, *, now: dt.datetime) -> int:
                     at=now,
                     actor="system",
                     detail={"bill_number": bill.bill_number},
-                    notify_template="replacement_expired",
                     expected_from=frozenset({ReplacementState.AWAITING_PAYMENT}),
                 )
         except ApplicationError as exc:
@@ -552,6 +563,9 @@ def _bill_expire(pk: int, *, now: dt.datetime) -> int:
                 raise
             # The request left `awaiting_payment` some other way; the bill still ends.
             logger.warning("Bill %s expired; its request was not moved (%s)", bill.pk, exc.code)
+        else:
+            # In a savepoint: a message that cannot be written is logged, the expiry stands.
+            _notify_safely(bill.replacement_id, template="replacement_expired", context={})
         audit_record(
             actor="system",
             action=AUDIT_BILL_EXPIRED,
@@ -610,7 +624,7 @@ def bill_refund_fine(*, replacement_id: int, actor: str, actor_role: str = "", i
         bill = bill_locked_for_replacement(replacement_id=replacement_id)
         if bill is None:
             raise NotFound(errors.BILL_NOT_FOUND, _("This bill was not found."))
-        if bill.state in (BillState.REFUND_PENDING, BillState.REFUNDED, BillState.REFUND_FAILED):
+        if bill.state in {BillState.REFUND_PENDING, BillState.REFUNDED, *REFUND_GIVEN_UP_STATES}:
             return bill
         if bill.state != BillState.PAID:
             raise ApplicationError(errors.BILL_NOT_REFUNDABLE, _("Only a paid bill can be refunded."))
@@ -621,6 +635,7 @@ def bill_refund_fine(*, replacement_id: int, actor: str, actor_role: str = "", i
         bill.state = BillState.REFUND_PENDING
         bill.refund_requested_sar = amount
         bill.refund_requested_at = now
+        # The task handed over at commit may try at once; the sweeper only after REFUND_HANDOVER_GRACE.
         bill.refund_next_attempt_at = now
         bill.save(
             update_fields=["state", "refund_requested_sar", "refund_requested_at", "refund_next_attempt_at"]
@@ -640,16 +655,20 @@ def bill_refund_fine(*, replacement_id: int, actor: str, actor_role: str = "", i
 
 
 def refunds_retry_due(*, now: dt.datetime | None = None, limit: int = 500) -> int:
-    """Hand pending refunds whose next attempt is due to the worker again: a hand-over lost
-    after commit, a worker that died with the lease, a retry whose task went missing. A refund
-    that is being tried or waits for its backoff is left alone (the task checks again under the
-    bill's lock, so a duplicate does nothing). Returns how many were handed over."""
+    """Hand pending refunds to the worker again when their task has not claimed them for
+    REFUND_HANDOVER_GRACE past their due time: a hand-over lost after commit, a worker that died
+    with the lease, a retry whose task went missing, or a worker that is down. A refund that is
+    being tried or waits for its backoff is left alone (the task checks again under the bill's
+    lock, so a duplicate does nothing). A bill handed over is due again from now, so while the
+    worker is down each bill gets one task per grace period, not one per run. Returns how many
+    were handed over."""
     now = now or clock.now()
-    due = list(
-        Bill.objects.filter(state=BillState.REFUND_PENDING, refund_next_attempt_at__lte=now)
-        .order_by("refund_next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+    overdue = Bill.objects.filter(
+        state=BillState.REFUND_PENDING, refund_next_attempt_at__lte=now - REFUND_HANDOVER_GRACE
     )
+    due = list(overdue.order_by("refund_next_attempt_at").values_list("pk", flat=True)[:limit])
+    # Only bills still overdue: one a worker has just claimed carries its lease, and keeps it.
+    overdue.filter(pk__in=due).update(refund_next_attempt_at=now)
     for pk in due:
         _enqueue_refund(pk)
     return len(due)

@@ -3,7 +3,9 @@
 `refund_fine` takes a bill id, claims the pending refund, asks the gateway outside any database
 transaction (a slow gateway must not hold the bill's lock or the audit chain head), then records
 the answer. Retries are bounded (MAX_ATTEMPTS) with exponential backoff; a refund that cannot be
-made is marked `refund_failed` for the finance team, never dropped.
+made is handed to the finance team, never dropped: `refund_failed` when the gateway refused it
+(nothing was paid), `refund_unknown` when the retries ran out after outages, time-outs or a lost
+worker (the gateway may have paid: finance checks the key `refund-<bill number>` there first).
 
 A worker may crash after the gateway paid out but before the answer is recorded. The bill then
 stays `refund_pending` until its lease runs out, and the sweeper (services.refunds_retry_due)
@@ -27,8 +29,8 @@ from hawiya.core import clock
 
 from . import errors
 from .gateways import GatewayError, payment_gateway
-from .models import Bill, BillState
-from .services import AUDIT_BILL_REFUND_FAILED, AUDIT_BILL_REFUNDED, OBJECT_TYPE
+from .models import REFUND_GIVEN_UP_STATES, Bill, BillState
+from .services import AUDIT_BILL_REFUND_FAILED, AUDIT_BILL_REFUND_UNKNOWN, AUDIT_BILL_REFUNDED, OBJECT_TYPE
 
 logger = logging.getLogger(__name__)
 
@@ -81,14 +83,17 @@ def _locked(bill_id: int) -> Bill | None:
     return Bill.objects.select_for_update().filter(pk=bill_id).first()
 
 
-def _fail(bill: Bill, reason: str) -> None:
-    bill.state = BillState.REFUND_FAILED
+def _give_up(bill: Bill, reason: str, *, refused: bool) -> None:
+    """Hand the refund to the finance team. Only a definite refusal is `refund_failed`; running
+    out of attempts means some attempt timed out, failed or lost its worker, and a refund that
+    may have been paid must never be paid again by hand without asking the gateway."""
+    bill.state = BillState.REFUND_FAILED if refused else BillState.REFUND_UNKNOWN
     bill.refund_error = reason[:64]
     bill.refund_next_attempt_at = None
     bill.save(update_fields=["state", "refund_error", "refund_next_attempt_at"])
     audit_record(
         actor=ACTOR,
-        action=AUDIT_BILL_REFUND_FAILED,
+        action=AUDIT_BILL_REFUND_FAILED if refused else AUDIT_BILL_REFUND_UNKNOWN,
         object_type=OBJECT_TYPE,
         object_id=bill.pk,
         detail={
@@ -97,7 +102,17 @@ def _fail(bill: Bill, reason: str) -> None:
             "refund_sar": str(bill.refund_requested_sar),
         },
     )
-    logger.warning("Refund of bill %s failed: %s after %d attempts", bill.pk, reason, bill.refund_attempts)
+    if refused:
+        logger.warning(
+            "Refund of bill %s refused: %s after %d attempts", bill.pk, reason, bill.refund_attempts
+        )
+    else:
+        logger.error(
+            "Refund of bill %s unknown: %s after %d attempts; check the gateway before paying by hand",
+            bill.pk,
+            reason,
+            bill.refund_attempts,
+        )
 
 
 def _claim(bill_id: int) -> _Claim | None:
@@ -115,7 +130,7 @@ def _claim(bill_id: int) -> _Claim | None:
             return None  # another worker holds the lease, or a duplicate runs ahead of the backoff
         if bill.refund_attempts >= MAX_ATTEMPTS:
             # A worker died during the last allowed attempt; the gateway may have paid or not.
-            _fail(bill, "attempts_exhausted")
+            _give_up(bill, "attempts_exhausted", refused=False)
             return None
         bill.refund_attempts += 1
         bill.refund_next_attempt_at = now + REFUND_LEASE
@@ -135,7 +150,9 @@ def _record_refunded(bill_id: int, claim: _Claim, refund_id: str) -> str:
     with transaction.atomic():
         bill = _locked(bill_id)
         # The gateway paid: a fact whoever claimed the refund, so recorded unless already done.
-        if bill is None or bill.state not in (BillState.REFUND_PENDING, BillState.REFUND_FAILED):
+        if bill is None or (
+            bill.state != BillState.REFUND_PENDING and bill.state not in REFUND_GIVEN_UP_STATES
+        ):
             return "skipped"
         now = clock.now()
         bill.state = BillState.REFUNDED
@@ -172,7 +189,7 @@ def _record_failure(bill_id: int, claim: _Claim, reason: str, *, permanent: bool
             return "stale"
         now = clock.now()
         if permanent or bill.refund_attempts >= MAX_ATTEMPTS:
-            _fail(bill, reason)
+            _give_up(bill, reason, refused=permanent)
         else:
             retry_at = now + backoff(bill.refund_attempts)
             bill.refund_error = reason[:64]

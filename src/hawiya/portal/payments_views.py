@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.idempotency import idempotency_key_checked
 from hawiya.payments.gateways import GatewayError, signature_header, webhook_secret
-from hawiya.payments.models import Bill, BillState, CallbackOutcome
+from hawiya.payments.models import REFUND_GIVEN_UP_STATES, Bill, BillState, CallbackOutcome
 from hawiya.payments.selectors import bill_get_for_person, bill_last_callback, bill_lines
 from hawiya.payments.services import bill_checkout_url, payment_callback_apply
 from hawiya.registry.models import Person
@@ -67,7 +67,7 @@ def _shown_state(bill: Bill) -> str:
     (the finance team pays it back by hand)."""
     if bill.state == BillState.ISSUED and not bill.is_payable:
         return BillState.EXPIRED
-    if bill.state == BillState.REFUND_FAILED:
+    if bill.state in REFUND_GIVEN_UP_STATES:
         return BillState.REFUND_PENDING
     return str(bill.state)
 

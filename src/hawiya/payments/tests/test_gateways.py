@@ -79,7 +79,13 @@ def test_refund_posts_the_amount_and_returns_the_refund_id(gateway_server, bill)
     ("reply", "code", "reason"),
     [
         (Reply(400, b'{"error": "bad"}'), errors.GATEWAY_REFUSED, "gateway_refused_400"),
-        (Reply(401), errors.GATEWAY_REFUSED, "gateway_refused_401"),
+        (Reply(404), errors.GATEWAY_REFUSED, "gateway_refused_404"),
+        (Reply(422), errors.GATEWAY_REFUSED, "gateway_refused_422"),
+        # Our key refused (a misconfiguration), or the same idempotency key still in flight: the
+        # call may succeed later, so these are retried like an outage, never a definite refusal.
+        (Reply(401), errors.GATEWAY_UNAVAILABLE, "gateway_credentials_401"),
+        (Reply(403), errors.GATEWAY_UNAVAILABLE, "gateway_credentials_403"),
+        (Reply(409), errors.GATEWAY_UNAVAILABLE, "gateway_in_flight_409"),
         (Reply(503), errors.GATEWAY_UNAVAILABLE, "gateway_unavailable_503"),
         (Reply(500), errors.GATEWAY_UNAVAILABLE, "gateway_unavailable_500"),
         (Reply(200, b"not json"), errors.GATEWAY_UNAVAILABLE, "gateway_bad_response"),
@@ -100,6 +106,14 @@ def test_gateway_errors_are_short_stable_codes(gateway_server, bill, reply, code
     if reason:
         assert caught.value.extra["reason"] == reason
     assert API_KEY not in str(caught.value)
+
+
+def test_refused_credentials_are_logged_at_error(gateway_server, bill, caplog) -> None:
+    gateway_server.answer(Reply(401))
+    with caplog.at_level("ERROR", logger="hawiya.payments.gateways"), pytest.raises(GatewayError):
+        _client(gateway_server).refund(bill, Decimal(100))
+    assert [record.levelname for record in caplog.records] == ["ERROR"]
+    assert API_KEY not in caplog.text
 
 
 def test_each_checkout_attempt_has_its_own_idempotency_key(gateway_server, bill) -> None:

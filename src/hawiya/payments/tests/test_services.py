@@ -178,6 +178,25 @@ def test_wrong_amount_is_rejected_audited_and_changes_nothing() -> None:
     assert AuditEvent.objects.filter(action="payment.callback_rejected").count() == 1
 
 
+def test_a_paid_callback_with_the_wrong_amount_flags_the_bill_for_a_refund() -> None:
+    bill = make_bill()
+    with pytest.raises(CallbackRejected):
+        _apply(callback_body(bill, amount_sar="100.00"))
+    bill.refresh_from_db()
+    # Money was taken at the gateway: finance sees it, the bill stays payable for the right amount.
+    assert bill.refund_due
+    assert bill.state == BillState.ISSUED
+    assert AuditEvent.objects.get(action="payment.callback_rejected").detail["refund_due"] is True
+
+
+def test_a_declined_callback_with_the_wrong_amount_flags_nothing() -> None:
+    bill = make_bill()
+    with pytest.raises(CallbackRejected):
+        _apply(callback_body(bill, amount_sar="100.00", status="failed", payment_id=""))
+    bill.refresh_from_db()
+    assert not bill.refund_due
+
+
 def test_unknown_bill_is_rejected_and_audited() -> None:
     with pytest.raises(CallbackRejected) as caught:
         _apply(callback_body(None, bill_number="999999999999"))
@@ -220,6 +239,31 @@ def test_the_same_event_id_with_another_body_is_refused_and_audited() -> None:
     # The other bill's payment is not swallowed as a replay: it stays unpaid, nothing recorded.
     assert _state(other) == BillState.ISSUED
     assert PaymentCallback.objects.count() == 1
+
+
+def test_the_same_event_serialised_differently_is_a_replay_not_a_conflict() -> None:
+    bill = make_bill()
+    fields = {
+        "event_id": "evt_reserialised",
+        "bill_number": bill.bill_number,
+        "amount_sar": "135.00",
+        "status": "paid",
+        "payment_id": "pay_same",
+    }
+    first = _apply(json.dumps(fields).encode())
+    reordered = json.dumps(dict(reversed(list(fields.items()))), indent=2).encode()
+    assert _apply(reordered) == first
+    assert PaymentCallback.objects.count() == 1
+    assert not AuditEvent.objects.filter(action="payment.callback_conflict").exists()
+    assert AuditEvent.objects.filter(action="bill.paid").count() == 1
+
+
+def test_the_same_event_id_with_another_payment_id_is_refused() -> None:
+    bill = make_bill()
+    _apply(callback_body(bill, event_id="evt_pay", payment_id="pay_a"))
+    with pytest.raises(CallbackRejected) as caught:
+        _apply(callback_body(bill, event_id="evt_pay", payment_id="pay_b"))
+    assert caught.value.code == errors.CALLBACK_EVENT_CONFLICT
 
 
 def test_a_callback_stores_the_hash_of_its_body() -> None:
@@ -371,18 +415,23 @@ def test_a_message_that_cannot_be_written_does_not_undo_the_payment(monkeypatch)
     assert AuditEvent.objects.filter(action="bill.paid").count() == 1
 
 
-def test_an_sms_error_during_expiry_leaves_the_bill_and_request_for_the_next_run(monkeypatch) -> None:
+def test_an_sms_error_during_expiry_still_expires_the_bill_and_request_and_is_logged(
+    monkeypatch, caplog
+) -> None:
     issued = clock.now() - dt.timedelta(hours=73)
     stuck = make_bill(at=issued)
     later = make_bill(at=issued + dt.timedelta(minutes=1))
     _broken_messages(monkeypatch)
-    assert bills_expire_due() == 0
-    assert _state(stuck) == BillState.ISSUED
-    assert _replacement_state(stuck) == ReplacementState.AWAITING_PAYMENT
-    assert _state(later) == BillState.ISSUED  # every bill was tried, none half-expired
+    with caplog.at_level("ERROR", logger="hawiya.payments.services"):
+        assert bills_expire_due() == 2
+    for bill in (stuck, later):
+        assert _state(bill) == BillState.EXPIRED
+        assert _replacement_state(bill) == ReplacementState.EXPIRED
+    assert AuditEvent.objects.filter(action="bill.expired").count() == 2
+    assert "replacement_expired" in caplog.text
+    # Nothing is left to retry every minute.
     monkeypatch.undo()
-    assert bills_expire_due() == 2
-    assert _replacement_state(stuck) == ReplacementState.EXPIRED
+    assert bills_expire_due() == 0
 
 
 def test_the_expiry_command_runs_the_sweep(capsys) -> None:

@@ -149,7 +149,9 @@ def test_after_a_declined_card_pay_opens_a_new_checkout(owner, client_of, settin
     assert keys == [f"checkout-{number}-1", f"checkout-{number}-1", f"checkout-{number}-2"]
 
 
-@pytest.mark.parametrize("state", [BillState.REFUND_PENDING, BillState.REFUND_FAILED])
+@pytest.mark.parametrize(
+    "state", [BillState.REFUND_PENDING, BillState.REFUND_FAILED, BillState.REFUND_UNKNOWN]
+)
 def test_after_a_cancellation_the_bill_says_the_fine_is_being_refunded(owner, client_of, state) -> None:
     from hawiya.casework.services import replacement_cancel
 

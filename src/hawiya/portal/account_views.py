@@ -15,7 +15,7 @@ import segno
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
@@ -39,7 +39,7 @@ from .account_forms import (
     NewPasswordForm,
     ReauthenticationCodeForm,
 )
-from .decorators import citizen_required, require_recent_auth
+from .decorators import citizen_required, personal_page, require_recent_auth
 
 # What the pages keep in the session between requests (never in the URL).
 TOTP_ENROLMENT_SESSION_KEY = "hawiya_account_totp_enrolment"
@@ -140,10 +140,7 @@ def _first_url(names: tuple[str, ...]) -> str:
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    response = render(request, f"portal/account/{template}", context, status=status)
-    # Account pages hold personal data: never kept by shared caches or the back-forward cache.
-    response["Cache-Control"] = "no-store"
-    return response
+    return personal_page(request, f"portal/account/{template}", context, status)
 
 
 # --- My account --------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
@@ -43,7 +43,7 @@ from hawiya.registry.regions import Region
 from hawiya.replacements.models import Replacement
 
 from .appointments_forms import BookingConfirmForm, SlotChoiceForm, parse_slot
-from .decorators import citizen_required, require_recent_auth
+from .decorators import citizen_of, citizen_required, personal_page, require_recent_auth
 from .pdf import pdf_response, qr_data_uri
 
 REFERENCE = re.compile(r"[A-Z]{2}[0-9]{8}")
@@ -68,10 +68,7 @@ def _user(request: HttpRequest) -> User:
 
 
 def _person(request: HttpRequest) -> Person:
-    person = _user(request).person
-    if person is None:  # _user lets only accounts with a person through; for the type checker
-        raise Http404("not signed in")
-    return person
+    return citizen_of(request)
 
 
 def _reference(value: str) -> str:
@@ -81,9 +78,7 @@ def _reference(value: str) -> str:
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    response = render(request, f"portal/appointments/{template}", context, status=status)
-    response["Cache-Control"] = "no-store"  # personal data: never in shared or back-forward caches
-    return response
+    return personal_page(request, f"portal/appointments/{template}", context, status)
 
 
 @dataclass(frozen=True)

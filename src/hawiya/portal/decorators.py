@@ -8,12 +8,14 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from hawiya.core import clock
+from hawiya.identity.models import User
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_from_session, recent_auth_is_fresh
+from hawiya.registry.models import Person
 
 View = Callable[..., HttpResponse]
 
@@ -46,3 +48,21 @@ def require_recent_auth(view: View) -> View:
         return view(request, *args, **kwargs)
 
     return guarded
+
+
+def citizen_of(request: HttpRequest) -> Person:
+    """The signed-in person of a view guarded by `citizen_required` (404 otherwise, which the
+    guard already prevents: this narrows the type and fails closed)."""
+    user = request.user
+    if not isinstance(user, User) or user.person is None:
+        raise Http404("not signed in")
+    return user.person
+
+
+def personal_page(
+    request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
+) -> HttpResponse:
+    """Render a page holding personal data: never kept by shared caches or the back-forward cache."""
+    response = render(request, template, context, status=status)
+    response["Cache-Control"] = "no-store"
+    return response

@@ -26,7 +26,7 @@ from hawiya.losses.selectors import ReportableDocument, loss_report_get_for_pers
 from hawiya.losses.services import loss_report_is_late, loss_report_submit
 from hawiya.registry.models import DocumentStatus, Person
 
-from .decorators import citizen_required, require_recent_auth
+from .decorators import citizen_of, citizen_required, require_recent_auth
 from .losses_forms import ConfirmForm, DeclarationForm, DocumentsForm, WhatForm, WhenForm, WhereForm
 from .pdf import pdf_response, qr_data_uri
 
@@ -48,10 +48,7 @@ REQUESTS_NEW = "portal:requests-new"
 
 
 def _person(request: HttpRequest) -> Person:
-    person = getattr(request.user, "person", None)
-    if not isinstance(person, Person):  # citizen_required lets only citizens through
-        raise Http404("no person")
-    return person
+    return citizen_of(request)
 
 
 def _journey(request: HttpRequest, *, start: bool = False) -> dict[str, Any] | None:

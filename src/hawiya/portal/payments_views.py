@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
@@ -30,14 +30,11 @@ from hawiya.registry.models import Person
 from hawiya.replacements.models import ReceiveMethod
 from hawiya.replacements.selectors import format_amount
 
-from .decorators import citizen_required
+from .decorators import citizen_of, citizen_required, personal_page
 
 
 def _person(request: HttpRequest) -> Person:
-    person = getattr(request.user, "person", None)
-    if not isinstance(person, Person):  # citizen_required lets only citizens through
-        raise Http404("no person")
-    return person
+    return citizen_of(request)
 
 
 def _bill(request: HttpRequest, bill_number: str) -> Bill:
@@ -48,9 +45,7 @@ def _bill(request: HttpRequest, bill_number: str) -> Bill:
 
 
 def _render(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
-    response = render(request, f"portal/payments/{template}", context, status=status)
-    response["Cache-Control"] = "no-store"  # personal data and a live status
-    return response
+    return personal_page(request, f"portal/payments/{template}", context, status)
 
 
 def _request_url(bill: Bill) -> str:

@@ -22,7 +22,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -34,7 +34,6 @@ from hawiya.casework.services import replacement_apply, replacement_cancel
 from hawiya.core import clock
 from hawiya.core.client import client_ip
 from hawiya.core.errors import ApplicationError, NotFound
-from hawiya.identity.models import User
 from hawiya.losses.selectors import loss_reports_for_person
 from hawiya.payments.selectors import bill_for_replacement
 from hawiya.registry.models import DocumentKind, Person
@@ -47,7 +46,7 @@ from hawiya.replacements.models import (
 )
 from hawiya.replacements.photos import PHOTO_UPLOAD_DIR, photo_checked
 
-from .decorators import citizen_required
+from .decorators import citizen_of, citizen_required, personal_page
 from .pdf import pdf_response, qr_data_uri
 from .requests_forms import (
     CANCEL_REASONS,
@@ -149,10 +148,7 @@ STEP_COUNT = 5
 
 
 def _person(request: HttpRequest) -> Person:
-    user = request.user
-    if not isinstance(user, User) or user.person is None:  # citizen_required lets only these through
-        raise Http404("not signed in")
-    return user.person
+    return citizen_of(request)
 
 
 def _render(
@@ -162,9 +158,7 @@ def _render(
         # A form shown again with its errors answers 400, as in the losses journey.
         form = context.get("form")
         status = 400 if form is not None and form.is_bound and form.errors else 200
-    response = render(request, f"portal/requests/{template}", context, status=status)
-    response["Cache-Control"] = "no-store"
-    return response
+    return personal_page(request, f"portal/requests/{template}", context, status)
 
 
 def _url(name: str, **kwargs: Any) -> str:
@@ -270,22 +264,6 @@ def _photo_upload(journey: dict[str, Any]) -> UploadedFile | None:
         # Gone: a first click submitted and deleted it (the caller finds that request by its key).
         return None
     return SimpleUploadedFile(f"photo.{photo.get('extension', 'jpg')}", content, str(photo.get("type")))
-
-
-def _address_lines(address: Any) -> list[str]:
-    if address is None:
-        return []
-    arabic = translation.get_language() == "ar"
-    street = address.street_ar if arabic else address.street_en
-    district = address.district_ar if arabic else address.district_en
-    city = address.city_ar if arabic else address.city_en
-    unit = f" ({_('Unit %(unit)s') % {'unit': address.unit_number}})" if address.unit_number else ""
-    return [
-        f"{address.building_number} {street}{unit}",
-        district,
-        f"{city} {address.postal_code}-{address.additional_number}",
-        _("Short address: %(short)s") % {"short": address.short_address},
-    ]
 
 
 def _document_name(document: Any) -> str:
@@ -415,7 +393,7 @@ def requests_new_contact(request: HttpRequest) -> HttpResponse:
         )
     context = {
         "form": form,
-        "address_lines": _address_lines(address),
+        "address": address,
         "mobile_last_digits": person.mobile[-4:] if person.mobile else "",
         "mobile_change_url": reverse("portal:account-mobile"),
         "step": _step(3),
@@ -566,7 +544,7 @@ def requests_new_check(request: HttpRequest) -> HttpResponse:
         "document_name": _document_name(document),
         "method": method,
         "method_label": ReceiveMethod(method).label,
-        "address_lines": _address_lines(address),
+        "address": address,
         "mobile_last_digits": person.mobile[-4:] if person.mobile else "",
         "has_photo": bool(journey.get("photo")),
         "fee_rows": fee_rows(quote),
@@ -659,7 +637,6 @@ def requests_detail(request: HttpRequest, reference: str) -> HttpResponse:
             for entry in timeline.entries
         ],
         "upcoming": timeline.upcoming,
-        "address_lines": _address_lines(replacement.delivery_address),
         "appointment": appointment_for_replacement(replacement=replacement),
     }
     return _render(request, "detail.html", context)
@@ -675,7 +652,7 @@ def _pdf_context(replacement: Replacement) -> dict[str, Any]:
         "holder": holder,
         "applicant": replacement.applicant,
         "document": replacement.document,
-        "address_lines": _address_lines(address),
+        "address": address,
         "qr": qr_data_uri(replacement.reference),
         "fee_rows": stored_fee_rows(replacement),
         "total": selectors.sar(replacement.total_sar) if replacement.total_sar else _("Nothing to pay"),

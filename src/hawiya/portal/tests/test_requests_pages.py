@@ -453,3 +453,23 @@ def test_a_photo_deleted_between_the_check_and_the_read_is_treated_as_gone(monke
     # seen to exist: never a 500.
     monkeypatch.setattr(default_storage, "exists", lambda name: True)
     assert _photo_upload({"photo": {"name": "replacement-uploads/already-deleted.jpg"}}) is None
+
+
+def test_the_delivery_address_keeps_its_codes_left_to_right_in_arabic(client):
+    user = citizen()
+    document = lost_id_card(holder=person_of(user), losses=2, office=service_office())
+    sign_in(client, user)
+    walk_to_check(client, document.pk, method="delivery")
+    check_page = client.get(url("requests-new-check")).content.decode()
+    client.post(url("requests-new-check"))
+    replacement = Replacement.objects.get()
+    address = replacement.delivery_address
+
+    detail = client.get(url("requests-detail", replacement.reference)).content.decode()
+
+    # The same rendering as the account page: postal and additional numbers isolated, so an
+    # Arabic line does not reorder "12345-8538" into "8538-12345".
+    codes = f'<bdi dir="ltr">{address.postal_code}-{address.additional_number}</bdi>'
+    assert codes in check_page
+    assert codes in detail
+    assert f'<bdi dir="ltr">{address.short_address}</bdi>' in detail

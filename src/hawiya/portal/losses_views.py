@@ -40,6 +40,8 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("losses-declaration", "declaration"),
 )
 TOTAL_STEPS = len(STEPS) + 1
+# The pages in order, the check page last.
+PAGE_NAMES = [name for name, _answer in STEPS] + ["losses-check"]
 # The replacement journey the confirmation page offers for each document reported lost.
 REQUESTS_NEW = "portal:requests-new"
 
@@ -83,7 +85,7 @@ def _guard(request: HttpRequest, step: str) -> tuple[dict[str, Any] | None, Http
         return None, redirect("portal:losses-start")
     if journey.get("reference"):
         return None, redirect("portal:losses-report", reference=journey["reference"])
-    names = [name for name, _answer in STEPS] + ["losses-check"]
+    names = PAGE_NAMES
     missing = _first_missing(journey)
     if missing is not None and names.index(missing) < names.index(step):
         return None, redirect(f"portal:{missing}")
@@ -97,14 +99,14 @@ def _changing(request: HttpRequest) -> bool:
 def _next(request: HttpRequest, step: str) -> HttpResponse:
     if _changing(request):
         return redirect("portal:losses-check")
-    names = [name for name, _answer in STEPS] + ["losses-check"]
+    names = PAGE_NAMES
     return redirect(f"portal:{names[names.index(step) + 1]}")
 
 
 def _back_url(request: HttpRequest, step: str) -> str:
     if _changing(request):
         return reverse("portal:losses-check")
-    names = [name for name, _answer in STEPS]
+    names = PAGE_NAMES[:-1]
     index = names.index(step) if step in names else len(names)
     if index == 0:
         return reverse("portal:service-start", args=["report-lost-document"])
@@ -124,7 +126,7 @@ def _chosen(person: Person, journey: dict[str, Any]) -> list[ReportableDocument]
 def _page(
     request: HttpRequest, template: str, context: dict[str, Any], *, step: str, status: int | None = None
 ) -> HttpResponse:
-    names = [name for name, _answer in STEPS] + ["losses-check"]
+    names = PAGE_NAMES
     form = context.get("form")
     if status is None:
         status = 400 if form is not None and form.is_bound and form.errors else 200

@@ -464,6 +464,7 @@ def test_the_delivery_address_keeps_its_codes_left_to_right_in_arabic(client):
     client.post(url("requests-new-check"))
     replacement = Replacement.objects.get()
     address = replacement.delivery_address
+    assert address is not None
 
     detail = client.get(url("requests-detail", replacement.reference)).content.decode()
 

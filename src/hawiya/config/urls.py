@@ -20,6 +20,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
 # person stays on the same page, and a shared link opens in the language it was shared in.
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
+    path("staff/", include("hawiya.backoffice.urls")),
     path("", include("hawiya.portal.urls")),
     prefix_default_language=True,
 )

@@ -330,3 +330,53 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} ({'used' if self.used_at else 'unused'})"
+
+
+class StaffRole(models.TextChoices):
+    """What a staff account does. Officers and supervisors belong to one office; administrators
+    to none (they see every office). Couriers are API clients (`delivery`), not accounts."""
+
+    OFFICER = "officer", _("Officer")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+class StaffMembership(models.Model):
+    """A staff account's role and office. The role's Django group carries its permissions
+    (migration 0003), which the domain services check through `identity.staff.StaffActor`."""
+
+    user = models.OneToOneField(
+        "identity.User", on_delete=models.CASCADE, related_name="staff_membership", verbose_name=_("account")
+    )
+    role = models.CharField(_("role"), max_length=16, choices=StaffRole.choices)
+    office = models.ForeignKey(
+        "registry.Office",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="staff",
+        verbose_name=_("office"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("staff membership")
+        verbose_name_plural = _("staff memberships")
+        permissions = (
+            ("work_cases", _("Work replacement requests at their office")),
+            ("counter_identity", _("Re-bind a mobile number or activate an identity at the counter")),
+            ("manage_office", _("Change an office's schedule, capacity and holidays")),
+            ("view_dashboard", _("See an office's dashboard and export it")),
+            ("all_offices", _("Act on every office, not only their own")),
+        )
+        constraints = (
+            # Officers and supervisors have exactly one office; administrators none.
+            models.CheckConstraint(
+                condition=(Q(role="administrator") & Q(office__isnull=True))
+                | (Q(role__in=["officer", "supervisor"]) & Q(office__isnull=False)),
+                name="staff_membership_office_by_role",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.role}"

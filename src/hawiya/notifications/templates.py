@@ -125,6 +125,9 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Hawiya: request {reference} is cancelled, as you asked. The fine, SAR {amount}, is refunded "
         "to your payment method; the delivery fee is not refundable.",
     },
+    # --- back-office: check-in to collection (casework / replacements) ---
+    # --- delivery: the courier ---
+    # --- counter identity services ---
 }
 
 # Bodies of these templates carry a secret: hidden in the admin and logs whatever the caller says.

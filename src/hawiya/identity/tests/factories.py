@@ -12,8 +12,9 @@ from typing import Any
 
 from hawiya.identity import services
 from hawiya.identity.models import User
+from hawiya.identity.staff import StaffActor, staff_actor_for, staff_member_create
 from hawiya.notifications.models import SmsMessage
-from hawiya.registry.models import Person
+from hawiya.registry.models import Office, Person
 from hawiya.registry.tests.factories import make_person, next_id_number
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "make_account",
     "make_citizen",
     "make_person",
+    "make_staff",
     "next_id_number",
     "next_mobile",
     "person_of",
@@ -94,3 +96,18 @@ def sign_in(user: User, *, password: str = PASSWORD, ip: str = IP) -> User:
         ip=ip,
         user_agent=UA,
     )
+
+
+_staff_counter = itertools.count(1)
+
+
+def make_staff(
+    *, role: str, office: Office | None, password: str = PASSWORD, ip: str | None = IP
+) -> StaffActor:
+    """A staff account of `role` at `office` (None for an administrator), as services see it."""
+    user = staff_member_create(
+        username=f"staff{next(_staff_counter)}", password=password, role=role, office=office
+    )
+    actor = staff_actor_for(user, ip=ip)
+    assert actor is not None
+    return actor

@@ -51,6 +51,9 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "replacement_expired": {"reference": "RP12345678"},
     "replacement_cancelled": {"reference": "RP12345678"},
     "replacement_cancelled_refund": {"reference": "RP12345678", "amount": "1,000"},
+    # --- back-office: check-in to collection ---
+    # --- delivery: the courier ---
+    # --- counter identity services ---
 }
 
 

@@ -8,6 +8,8 @@ taken. Times are Riyadh wall-clock times (no daylight saving), stored as aware U
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -326,3 +328,243 @@ def due_for_reminder(*, now: dt.datetime | None = None) -> Iterable[int]:
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+
+
+# --- Schedule and holidays (the supervisor's pages) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """One opening block of the week as a supervisor edits it (a future OfficeSchedule row)."""
+
+    weekday: int
+    opens_at: dt.time
+    closes_at: dt.time
+    slot_minutes: int
+    capacity: int
+    # None: every service the office offers without rows of its own that day.
+    service_id: int | None = None
+
+
+class Outcome:
+    """What happens to a booked appointment when the schedule changes or a holiday is added."""
+
+    # The time is no longer on the schedule: the booking is kept and served at its time; nobody
+    # else can book it.
+    KEPT_OUTSIDE_HOURS = "kept_outside_hours"
+    # The new capacity is below what is already booked in that slot: the change cannot be saved.
+    OVER_CAPACITY = "over_capacity"
+    # The day becomes a holiday: the office cancels the visit; the request waits for a new booking.
+    CANCELLED_FOR_HOLIDAY = "cancelled_for_holiday"
+
+
+@dataclass(frozen=True)
+class AffectedAppointment:
+    appointment_id: int
+    reference: str
+    starts_at: dt.datetime
+    state: str
+    service_id: int
+    outcome: str
+    # For OVER_CAPACITY: the places taken in the slot and the new number of places.
+    booked: int = 0
+    new_capacity: int = 0
+
+    @property
+    def local_start(self) -> dt.datetime:
+        return self.starts_at.astimezone(RIYADH)
+
+
+@dataclass(frozen=True)
+class SchedulePreview:
+    """The effect of a schedule change on already-booked future appointments, and the token
+    that the save must present (a digest of the change and of the affected list)."""
+
+    office: Office
+    rows: tuple[ScheduleRow, ...]
+    affected: tuple[AffectedAppointment, ...]
+    token: str
+
+    @property
+    def blocking(self) -> list[AffectedAppointment]:
+        return [item for item in self.affected if item.outcome == Outcome.OVER_CAPACITY]
+
+    @property
+    def can_save(self) -> bool:
+        return not self.blocking
+
+
+@dataclass(frozen=True)
+class HolidayPreview:
+    office: Office
+    day: dt.date
+    affected: tuple[AffectedAppointment, ...]
+    token: str
+
+
+def office_schedule_rows(*, office: Office) -> list[ScheduleRow]:
+    """The office's weekly blocks as they stand: its schedule rows, or (an office without any)
+    its working days and hours with the default slot length and places."""
+    rows = list(OfficeSchedule.objects.filter(office=office).order_by("weekday", "service_id", "opens_at"))
+    if rows:
+        return [
+            ScheduleRow(
+                row.weekday, row.opens_at, row.closes_at, row.slot_minutes, row.capacity, row.service_id
+            )
+            for row in rows
+        ]
+    return [
+        ScheduleRow(weekday, office.opens_at, office.closes_at, DEFAULT_SLOT_MINUTES, DEFAULT_CAPACITY)
+        for weekday in sorted(office.working_weekdays)
+    ]
+
+
+def _planned_blocks(rows: Iterable[ScheduleRow], *, weekday: int, service_id: int) -> list[Block]:
+    """The blocks of a weekday for a service under `rows` (the rule of `_Calendar.blocks`)."""
+    today = [row for row in rows if row.weekday == weekday]
+    chosen = [row for row in today if row.service_id == service_id] or [
+        row for row in today if row.service_id is None
+    ]
+    return sorted(
+        (Block(row.opens_at, row.closes_at, row.slot_minutes, row.capacity) for row in chosen),
+        key=lambda block: block.opens_at,
+    )
+
+
+def planned_block(rows: Iterable[ScheduleRow], *, service_id: int, starts_at: dt.datetime) -> Block | None:
+    """The block of `rows` in which a slot starts at `starts_at`, or None (off the schedule)."""
+    local = starts_at.astimezone(RIYADH)
+    for block in _planned_blocks(rows, weekday=local.isoweekday(), service_id=service_id):
+        start = dt.datetime.combine(local.date(), block.opens_at, tzinfo=RIYADH)
+        close = dt.datetime.combine(local.date(), block.closes_at, tzinfo=RIYADH)
+        step = dt.timedelta(minutes=block.minutes)
+        while start + step <= close:
+            if start == local:
+                return block
+            start += step
+    return None
+
+
+def _future_booked(office: Office, now: dt.datetime) -> QuerySet[Appointment]:
+    return (
+        Appointment.objects.filter(
+            slot__office=office, slot__starts_at__gt=now, state__in=sorted(ACTIVE_STATES)
+        )
+        .select_related("slot")
+        .order_by("slot__starts_at", "reference")
+    )
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+
+
+def schedule_row_key(row: ScheduleRow) -> tuple[int, int, str, str, int, int]:
+    return (
+        row.weekday,
+        row.service_id or 0,
+        row.opens_at.isoformat(),
+        row.closes_at.isoformat(),
+        row.slot_minutes,
+        row.capacity,
+    )
+
+
+def office_schedule_effect(
+    *, office: Office, rows: Iterable[ScheduleRow], now: dt.datetime | None = None
+) -> SchedulePreview:
+    """Which booked future appointments of the office fall outside `rows` (kept) or in a slot
+    whose new number of places is below the places already taken (the change cannot be saved)."""
+    now = now or clock.now()
+    planned = tuple(sorted(rows, key=schedule_row_key))
+    affected: list[AffectedAppointment] = []
+    for appointment in _future_booked(office, now):
+        slot = appointment.slot
+        block = planned_block(planned, service_id=slot.service_id, starts_at=slot.starts_at)
+        if block is None:
+            outcome, booked, capacity = Outcome.KEPT_OUTSIDE_HOURS, 0, 0
+        elif block.capacity < slot.booked:
+            outcome, booked, capacity = Outcome.OVER_CAPACITY, slot.booked, block.capacity
+        else:
+            continue
+        affected.append(
+            AffectedAppointment(
+                appointment_id=appointment.pk,
+                reference=appointment.reference,
+                starts_at=slot.starts_at,
+                state=appointment.state,
+                service_id=slot.service_id,
+                outcome=outcome,
+                booked=booked,
+                new_capacity=capacity,
+            )
+        )
+    token = _digest(
+        "schedule",
+        office.pk,
+        [schedule_row_key(row) for row in planned],
+        [
+            (item.appointment_id, item.state, item.starts_at.isoformat(), item.outcome, item.booked)
+            for item in affected
+        ],
+    )
+    return SchedulePreview(office=office, rows=planned, affected=tuple(affected), token=token)
+
+
+def office_holiday_effect(*, office: Office, day: dt.date) -> HolidayPreview:
+    """The booked appointments of the office on `day`: a holiday that day cancels them."""
+    first, last = _day_bounds(day, day)
+    appointments = (
+        Appointment.objects.filter(
+            slot__office=office,
+            slot__starts_at__gte=first,
+            slot__starts_at__lt=last,
+            state__in=sorted(ACTIVE_STATES),
+        )
+        .select_related("slot")
+        .order_by("slot__starts_at", "reference")
+    )
+    affected = tuple(
+        AffectedAppointment(
+            appointment_id=appointment.pk,
+            reference=appointment.reference,
+            starts_at=appointment.slot.starts_at,
+            state=appointment.state,
+            service_id=appointment.slot.service_id,
+            outcome=Outcome.CANCELLED_FOR_HOLIDAY,
+        )
+        for appointment in appointments
+    )
+    token = _digest(
+        "holiday", office.pk, day.isoformat(), [(item.appointment_id, item.state) for item in affected]
+    )
+    return HolidayPreview(office=office, day=day, affected=affected, token=token)
+
+
+def office_holidays_upcoming(*, office: Office, from_day: dt.date, limit: int = 100) -> list[OfficeHoliday]:
+    """The office's own holidays and every office's, from `from_day` on, by date."""
+    return list(
+        OfficeHoliday.objects.filter(Q(office=office) | Q(office__isnull=True), date__gte=from_day).order_by(
+            "date", "office_id"
+        )[:limit]
+    )
+
+
+def offices_for_staff_choice(*, office_ids: Iterable[int] | None = None) -> list[Office]:
+    """Offices to choose from (administrators): every office, or those of `office_ids`."""
+    offices = Office.objects.all()
+    if office_ids is not None:
+        offices = offices.filter(pk__in=list(office_ids))
+    return list(offices.order_by("region", "code"))
+
+
+def office_by_code(*, code: str) -> Office:
+    office = Office.objects.filter(code=code).first()
+    if office is None:
+        raise NotFound(errors.OFFICE_NOT_FOUND, _("This office was not found."))
+    return office
+
+
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The first instant of `day` in Riyadh and of the next day (slots of the day are in between)."""
+    return _day_bounds(day, day)

@@ -10,8 +10,11 @@ then slot rows by id (so two moves in opposite directions cannot deadlock).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
+from collections.abc import Sequence
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +26,7 @@ from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.idempotency import check_same_request, idempotency_key_checked, request_fingerprint
 from hawiya.core.references import insert_with_reference
 from hawiya.identity.selectors import person_language
+from hawiya.identity.staff import PERM_MANAGE_OFFICE, StaffActor
 from hawiya.notifications.services import notify
 from hawiya.registry.models import CivilService, Office, Person
 from hawiya.replacements.models import ReceiveMethod, Replacement, ReplacementState
@@ -34,7 +38,15 @@ from hawiya.replacements.services import (
 )
 
 from . import errors, selectors
-from .models import ACTIVE_STATES, Appointment, AppointmentMove, AppointmentState, Slot
+from .models import (
+    ACTIVE_STATES,
+    Appointment,
+    AppointmentMove,
+    AppointmentState,
+    OfficeHoliday,
+    OfficeSchedule,
+    Slot,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -444,7 +456,11 @@ def appointment_cancel_for_replacement(
             action=AUDIT_CANCELLED,
             object_type=OBJECT_TYPE,
             object_id=appointment.pk,
-            detail={"slot": appointment.slot_id, "by": "request_ended"},
+            detail={
+                "person_id": appointment.applicant_id,
+                "slot": appointment.slot_id,
+                "by": "request_ended",
+            },
         )
 
 
@@ -502,3 +518,505 @@ def appointment_reminders_send_due(*, now: dt.datetime | None = None) -> int:
             continue
         sent += 1
     return sent
+
+
+# --- Schedule and holidays (supervisor) ------------------------------------------------------------
+
+AUDIT_SCHEDULE_CHANGED = "office.schedule_changed"
+AUDIT_HOLIDAY_ADDED = "office.holiday_added"
+AUDIT_HOLIDAY_REMOVED = "office.holiday_removed"
+OFFICE_OBJECT_TYPE = "registry.office"
+MAX_BLOCKS_PER_DAY = 4
+
+
+def _managed_office(*, staff: StaffActor, office_id: int, lock: bool = False) -> Office:
+    """The office a supervisor (their own) or an administrator (any) manages; NotFound otherwise."""
+    staff.require(PERM_MANAGE_OFFICE)
+    staff.require_office(office_id)
+    offices = Office.objects.filter(pk=office_id)
+    if lock:
+        offices = offices.select_for_update()
+    office = offices.first()
+    if office is None:
+        raise NotFound(errors.OFFICE_NOT_FOUND, _("This office was not found."))
+    return office
+
+
+def _checked_rows(rows: Sequence[selectors.ScheduleRow]) -> tuple[selectors.ScheduleRow, ...]:
+    """The rules of OfficeSchedule's constraints, as clear errors, plus: blocks of one weekday and
+    service do not overlap, at most MAX_BLOCKS_PER_DAY of them, and the office opens on at least
+    one day (an office without schedule rows would open on its default hours instead)."""
+    if not rows:
+        raise ApplicationError(errors.SCHEDULE_INVALID, _("Open the office on at least one day."))
+    for row in rows:
+        if row.weekday not in range(1, 8):
+            raise ApplicationError(errors.SCHEDULE_INVALID, _("Choose a day of the week."), field="weekday")
+        if row.opens_at >= row.closes_at:
+            raise ApplicationError(
+                errors.SCHEDULE_INVALID, _("The office must open before it closes."), field="closes_at"
+            )
+        if not 5 <= row.slot_minutes <= 240:
+            raise ApplicationError(
+                errors.SCHEDULE_INVALID, _("A slot lasts between 5 and 240 minutes."), field="slot_minutes"
+            )
+        if not 1 <= row.capacity <= 100:
+            raise ApplicationError(
+                errors.SCHEDULE_INVALID, _("A slot has between 1 and 100 places."), field="capacity"
+            )
+        minutes = (
+            dt.datetime.combine(dt.date(2000, 1, 1), row.closes_at)
+            - dt.datetime.combine(dt.date(2000, 1, 1), row.opens_at)
+        ).total_seconds() // 60
+        if minutes < row.slot_minutes:
+            raise ApplicationError(
+                errors.SCHEDULE_INVALID,
+                _("The opening hours must be at least one slot long."),
+                field="slot_minutes",
+            )
+    groups: dict[tuple[int, int | None], list[selectors.ScheduleRow]] = {}
+    for row in rows:
+        groups.setdefault((row.weekday, row.service_id), []).append(row)
+    for group in groups.values():
+        if len(group) > MAX_BLOCKS_PER_DAY:
+            raise ApplicationError(
+                errors.SCHEDULE_INVALID,
+                _("A day has at most %(count)s opening blocks.") % {"count": MAX_BLOCKS_PER_DAY},
+            )
+        ordered = sorted(group, key=lambda row: row.opens_at)
+        for before, after in itertools.pairwise(ordered):
+            if after.opens_at < before.closes_at:
+                raise ApplicationError(
+                    errors.SCHEDULE_INVALID, _("Two opening blocks of the same day overlap.")
+                )
+    return tuple(sorted(rows, key=selectors.schedule_row_key))
+
+
+def office_schedule_preview(
+    *,
+    staff: StaffActor,
+    office_id: int,
+    changes: Sequence[selectors.ScheduleRow],
+    at: dt.datetime | None = None,
+) -> selectors.SchedulePreview:
+    """The effect of replacing the office's weekly schedule with `changes` (every block of the
+    week) on booked future appointments, with the token `office_schedule_save` needs.
+
+    Supervisors of the office or administrators (PERM_MANAGE_OFFICE); another office is NotFound.
+    Raises ApplicationError `schedule_invalid` for blocks the schedule cannot hold.
+    """
+    office = _managed_office(staff=staff, office_id=office_id)
+    rows = _checked_rows(changes)
+    return selectors.office_schedule_effect(office=office, rows=rows, now=at)
+
+
+def office_schedule_save(
+    *,
+    staff: StaffActor,
+    office_id: int,
+    changes: Sequence[selectors.ScheduleRow],
+    preview_token: str,
+    at: dt.datetime | None = None,
+) -> selectors.SchedulePreview:
+    """Replace the office's weekly schedule with `changes`, as previewed.
+
+    Refused (`schedule_changed_since_preview`) when the change or the affected bookings differ
+    from the preview the supervisor saw (someone booked or cancelled meanwhile): they must check
+    the effect again. Booked appointments are always kept: one outside the new hours is served at
+    its time (nobody else can book it), and a slot may not get fewer places than it has bookings
+    (`schedule_capacity_below_booked`). Future slots already holding bookings take the new number
+    of places. Audited; saving the schedule as it already is changes and records nothing.
+    """
+    now = at or clock.now()
+    with transaction.atomic():
+        office = _managed_office(staff=staff, office_id=office_id, lock=True)
+        rows = _checked_rows(changes)
+        # Lock the office's future slots: a booking waits for this change, then sees its places.
+        future_slots = list(
+            Slot.objects.select_for_update().filter(office=office, starts_at__gt=now).order_by("pk")
+        )
+        preview = selectors.office_schedule_effect(office=office, rows=rows, now=now)
+        if not preview_token or preview_token != preview.token:
+            raise ApplicationError(
+                errors.SCHEDULE_CHANGED_SINCE_PREVIEW,
+                _("Bookings have changed since you checked the effect. Check it again before saving."),
+            )
+        if preview.blocking:
+            first = preview.blocking[0]
+            raise ApplicationError(
+                errors.SCHEDULE_CAPACITY_BELOW_BOOKED,
+                _(
+                    "The slot at %(time)s already has %(booked)s bookings: it cannot have fewer places. "
+                    "Keep at least %(booked)s places at that time."
+                )
+                % {"time": first.local_start.strftime("%Y-%m-%d %H:%M"), "booked": first.booked},
+            )
+        stored = OfficeSchedule.objects.filter(office=office)
+        current = sorted(
+            (
+                selectors.ScheduleRow(
+                    row.weekday, row.opens_at, row.closes_at, row.slot_minutes, row.capacity, row.service_id
+                )
+                for row in stored
+            ),
+            key=selectors.schedule_row_key,
+        )
+        if tuple(current) == rows:
+            return preview  # a resubmitted form: nothing changes, nothing to record
+        stored.delete()
+        OfficeSchedule.objects.bulk_create(
+            [
+                OfficeSchedule(
+                    office=office,
+                    service_id=row.service_id,
+                    weekday=row.weekday,
+                    opens_at=row.opens_at,
+                    closes_at=row.closes_at,
+                    slot_minutes=row.slot_minutes,
+                    capacity=row.capacity,
+                )
+                for row in rows
+            ]
+        )
+        updated = 0
+        for slot in future_slots:
+            block = selectors.planned_block(rows, service_id=slot.service_id, starts_at=slot.starts_at)
+            # A slot off the new schedule keeps its places for the bookings it holds: nobody else
+            # can book it (bookings check the schedule).
+            if block is not None and block.capacity != slot.capacity:
+                slot.capacity = block.capacity
+                slot.save(update_fields=["capacity"])
+                updated += 1
+        audit_record(
+            **staff.audit(),
+            action=AUDIT_SCHEDULE_CHANGED,
+            object_type=OFFICE_OBJECT_TYPE,
+            object_id=office.pk,
+            detail={
+                "office": office.code,
+                "blocks": len(rows),
+                "slots_updated": updated,
+                "kept_outside_hours": len(preview.affected),
+            },
+        )
+    return preview
+
+
+def _holiday_day(day: dt.date, now: dt.datetime) -> None:
+    if day <= now.astimezone(RIYADH).date():
+        raise ApplicationError(
+            errors.HOLIDAY_NOT_IN_FUTURE, _("A holiday can be added from tomorrow on."), field="day"
+        )
+    if day > selectors.last_bookable_day(now=now) + dt.timedelta(days=366):
+        raise ApplicationError(
+            errors.HOLIDAY_NOT_IN_FUTURE, _("Choose a day within the next year."), field="day"
+        )
+
+
+def office_holiday_preview(
+    *, staff: StaffActor, office_id: int, day: dt.date, at: dt.datetime | None = None
+) -> selectors.HolidayPreview:
+    """The booked appointments a holiday at the office on `day` would cancel, with the token
+    `office_holiday_add` needs."""
+    office = _managed_office(staff=staff, office_id=office_id)
+    _holiday_day(day, at or clock.now())
+    return selectors.office_holiday_effect(office=office, day=day)
+
+
+def office_holiday_add(
+    *,
+    staff: StaffActor,
+    office_id: int,
+    day: dt.date,
+    name_ar: str,
+    name_en: str,
+    preview_token: str,
+    at: dt.datetime | None = None,
+) -> OfficeHoliday:
+    """Close the office on `day` (from tomorrow on), as previewed.
+
+    Every appointment booked that day is cancelled by the office: its place is freed, its request
+    goes back to `paid` (waiting for a new booking, nothing is refunded) and the applicant is told
+    by SMS to book again. Refused (`holiday_changed_since_preview`) when the bookings of that day
+    differ from the preview. Adding the same day again returns the holiday already there.
+    """
+    now = at or clock.now()
+    name_ar, name_en = (name_ar or "").strip(), (name_en or "").strip()
+    if not name_ar or not name_en:
+        raise ApplicationError(
+            errors.HOLIDAY_NAME_MISSING,
+            _("Enter the holiday's name in Arabic and in English."),
+            field="name_ar" if not name_ar else "name_en",
+        )
+    if len(name_ar) > 120 or len(name_en) > 120:
+        raise ApplicationError(
+            errors.HOLIDAY_NAME_MISSING, _("A holiday's name has at most 120 characters."), field="name_en"
+        )
+    with transaction.atomic():
+        office = _managed_office(staff=staff, office_id=office_id, lock=True)
+        existing = OfficeHoliday.objects.filter(office=office, date=day).first()
+        if existing is not None:
+            return existing  # a double submit: the holiday is there and its bookings were cancelled
+        _holiday_day(day, now)
+        preview = selectors.office_holiday_effect(office=office, day=day)
+        if not preview_token or preview_token != preview.token:
+            raise ApplicationError(
+                errors.HOLIDAY_CHANGED_SINCE_PREVIEW,
+                _("Bookings on that day have changed since you checked the effect. Check it again."),
+            )
+        holiday = OfficeHoliday.objects.create(office=office, date=day, name_ar=name_ar, name_en=name_en)
+        cancelled = 0
+        for item in preview.affected:
+            replacement, appointment = _locked_appointment(appointment_id=item.appointment_id, applicant=None)
+            if appointment.state != AppointmentState.BOOKED:
+                continue
+            _end(appointment, now=now)
+            replacement_move(
+                replacement_id=replacement.pk,
+                to=ReplacementState.PAID,
+                action="appointment_cancelled_by_office",
+                at=now,
+                actor=staff.actor,
+                actor_role=staff.role,
+                actor_office=staff.office_code,
+                ip=staff.ip,
+                audit_detail={"person_id": replacement.document.holder_id},
+                office=office,
+                detail={
+                    "appointment": appointment.reference,
+                    "starts_at": appointment.slot.starts_at.isoformat(),
+                },
+                expected_from=frozenset({ReplacementState.APPOINTMENT_BOOKED}),
+            )
+            _notify(appointment, "appointment_cancelled_by_office")
+            audit_record(
+                **staff.audit(),
+                action=AUDIT_CANCELLED,
+                object_type=OBJECT_TYPE,
+                object_id=appointment.pk,
+                detail={
+                    "slot": appointment.slot_id,
+                    "by": "office_holiday",
+                    "person_id": appointment.applicant_id,
+                    "office": office.code,
+                },
+            )
+            cancelled += 1
+        # A booking that read the calendar before this holiday committed waits on the slot's row
+        # and then finds no place left. (One that creates the day's first row of a slot in that
+        # very instant is not stopped; the day page shows it and the office can cancel it.)
+        first, last = selectors.day_bounds(day)
+        Slot.objects.filter(office=office, starts_at__gte=first, starts_at__lt=last).update(
+            capacity=F("booked")
+        )
+        audit_record(
+            **staff.audit(),
+            action=AUDIT_HOLIDAY_ADDED,
+            object_type=OFFICE_OBJECT_TYPE,
+            object_id=office.pk,
+            detail={
+                "office": office.code,
+                "date": day.isoformat(),
+                "holiday": holiday.pk,
+                "cancelled": cancelled,
+            },
+        )
+    return holiday
+
+
+def office_holiday_remove(
+    *, staff: StaffActor, office_id: int, holiday_id: int, at: dt.datetime | None = None
+) -> None:
+    """Open the office again on one of its own future holidays (a holiday of every office is
+    changed in the admin). Appointments cancelled for it stay cancelled; the day becomes bookable."""
+    now = at or clock.now()
+    with transaction.atomic():
+        office = _managed_office(staff=staff, office_id=office_id, lock=True)
+        holiday = OfficeHoliday.objects.filter(pk=holiday_id, office=office).first()
+        if holiday is None:
+            raise NotFound(errors.HOLIDAY_NOT_FOUND, _("This holiday was not found."))
+        if holiday.date <= now.astimezone(RIYADH).date():
+            raise ApplicationError(
+                errors.HOLIDAY_NOT_IN_FUTURE, _("A holiday that has started or passed cannot be removed.")
+            )
+        day = holiday.date
+        holiday.delete()
+        # The day's slots get their places back from the schedule (adding the holiday emptied them).
+        rows = selectors.office_schedule_rows(office=office)
+        first, last = selectors.day_bounds(day)
+        for slot in Slot.objects.select_for_update().filter(
+            office=office, starts_at__gte=first, starts_at__lt=last
+        ):
+            block = selectors.planned_block(rows, service_id=slot.service_id, starts_at=slot.starts_at)
+            if block is not None and block.capacity != slot.capacity:
+                slot.capacity = max(block.capacity, slot.booked)
+                slot.save(update_fields=["capacity"])
+        audit_record(
+            **staff.audit(),
+            action=AUDIT_HOLIDAY_REMOVED,
+            object_type=OFFICE_OBJECT_TYPE,
+            object_id=office.pk,
+            detail={"office": office.code, "date": day.isoformat(), "holiday": holiday_id},
+        )
+
+
+# --- At the office: check-in, completion, no-shows -------------------------------------------------
+
+AUDIT_CHECKED_IN = "appointment.checked_in"
+AUDIT_COMPLETED = "appointment.completed"
+AUDIT_NO_SHOW = "appointment.no_show"
+# A booked visit whose slot ended this long ago without a check-in is a no-show.
+NO_SHOW_AFTER = dt.timedelta(hours=1)
+
+
+def appointment_check_in(
+    *,
+    appointment_id: int,
+    at: dt.datetime | None = None,
+    actor: str,
+    actor_role: str = "",
+    actor_office: str = "",
+    ip: str | None = None,
+) -> Appointment:
+    """The person has arrived for today's visit: the appointment becomes `checked_in`.
+
+    Only a `booked` appointment whose slot is today (Riyadh date). Locks the request, then the
+    appointment (the order every service here takes); runs in the caller's transaction, which
+    moves the request itself (casework.backoffice.appointment_check_in). The caller checks the
+    officer's office. Raises ApplicationError `already_checked_in`, `appointment_not_active`
+    (cancelled, ended, no-show), `appointment_not_today`; NotFound `appointment_not_found`.
+    """
+    now = at or clock.now()
+    with transaction.atomic():
+        replacement, appointment = _locked_appointment(appointment_id=appointment_id, applicant=None)
+        if appointment.state == AppointmentState.CHECKED_IN:
+            raise ApplicationError(
+                errors.APPOINTMENT_ALREADY_CHECKED_IN,
+                _("This appointment is already checked in; continue with the request."),
+            )
+        if appointment.state != AppointmentState.BOOKED:
+            raise ApplicationError(
+                errors.APPOINTMENT_NOT_ACTIVE,
+                _("This appointment is “%(state)s”, so it cannot be checked in.")
+                % {"state": appointment.get_state_display()},
+            )
+        day = appointment.slot.starts_at.astimezone(RIYADH).date()
+        today = now.astimezone(RIYADH).date()
+        # Only on its day; the demo lets an officer check in ahead (HAWIYA_CHECK_IN_EARLY_DAYS),
+        # so a walkthrough does not wait for the booked day. A past day is a no-show.
+        if not today <= day <= today + dt.timedelta(days=settings.HAWIYA_CHECK_IN_EARLY_DAYS):
+            raise ApplicationError(
+                errors.APPOINTMENT_NOT_TODAY,
+                _("This appointment is on %(day)s, not today. Only today's appointments can be checked in.")
+                % {"day": day.isoformat()},
+            )
+        appointment.state = AppointmentState.CHECKED_IN
+        appointment.save(update_fields=["state", "updated_at"])
+        audit_record(
+            actor=actor,
+            actor_role=actor_role,
+            actor_office=actor_office,
+            ip=ip,
+            action=AUDIT_CHECKED_IN,
+            object_type=OBJECT_TYPE,
+            object_id=appointment.pk,
+            detail={
+                "person_id": appointment.applicant_id,
+                "replacement": replacement.pk,
+                "slot": appointment.slot_id,
+            },
+        )
+    return appointment
+
+
+def appointment_complete_for_replacement(
+    *,
+    replacement_id: int,
+    actor: str,
+    actor_role: str = "",
+    actor_office: str = "",
+    ip: str | None = None,
+) -> Appointment | None:
+    """The visit of a checked-in appointment is over (biometrics taken, or the request ended at the
+    counter): it becomes `completed`. Its place is not given back (the time has been used). Nothing
+    to do without a checked-in appointment. Runs in the caller's transaction; no message."""
+    with transaction.atomic():
+        Replacement.objects.select_for_update(of=("self",)).filter(pk=replacement_id).values_list(
+            "pk"
+        ).first()
+        appointment = (
+            Appointment.objects.select_for_update(of=("self",))
+            .filter(replacement_id=replacement_id, state=AppointmentState.CHECKED_IN)
+            .first()
+        )
+        if appointment is None:
+            return None
+        appointment.state = AppointmentState.COMPLETED
+        appointment.ended_at = clock.now()
+        appointment.save(update_fields=["state", "ended_at", "updated_at"])
+        audit_record(
+            actor=actor,
+            actor_role=actor_role,
+            actor_office=actor_office,
+            ip=ip,
+            action=AUDIT_COMPLETED,
+            object_type=OBJECT_TYPE,
+            object_id=appointment.pk,
+            detail={"person_id": appointment.applicant_id, "replacement": replacement_id},
+        )
+    return appointment
+
+
+def appointment_no_shows_mark_due(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Booked visits whose slot ended more than an hour ago without a check-in become `no_show`;
+    their request goes back to `paid`, so the person can book again, and they are told.
+
+    Each in its own transaction (a savepoint inside a caller's), re-checked under the locks, so two
+    runners at once mark each visit once; one that fails is rolled back, logged without personal
+    data and tried again on the next run. Returns how many were marked.
+    """
+    now = now or clock.now()
+    due = list(
+        Appointment.objects.filter(state=AppointmentState.BOOKED, slot__starts_at__lte=now - NO_SHOW_AFTER)
+        .order_by("slot__starts_at", "pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    marked = 0
+    for appointment_id in due:
+        try:
+            with transaction.atomic():
+                replacement, appointment = _locked_appointment(appointment_id=appointment_id, applicant=None)
+                missed = appointment.slot.ends_at + NO_SHOW_AFTER <= now
+                if appointment.state != AppointmentState.BOOKED or not missed:
+                    continue
+                appointment.state = AppointmentState.NO_SHOW
+                appointment.ended_at = now
+                appointment.save(update_fields=["state", "ended_at", "updated_at"])
+                if replacement.state == ReplacementState.APPOINTMENT_BOOKED:
+                    replacement_move(
+                        replacement_id=replacement.pk,
+                        to=ReplacementState.PAID,
+                        action="appointment_no_show",
+                        at=now,
+                        actor="system",
+                        office=appointment.slot.office,
+                        detail={
+                            "appointment": appointment.reference,
+                            "starts_at": appointment.slot.starts_at.isoformat(),
+                        },
+                        audit_detail={"person_id": appointment.applicant_id},
+                        expected_from=frozenset({ReplacementState.APPOINTMENT_BOOKED}),
+                    )
+                    replacement.state = ReplacementState.PAID
+                    _notify(appointment, "appointment_no_show")
+                audit_record(
+                    actor="system",
+                    action=AUDIT_NO_SHOW,
+                    object_type=OBJECT_TYPE,
+                    object_id=appointment.pk,
+                    detail={"person_id": appointment.applicant_id, "slot": appointment.slot_id},
+                )
+        except Exception as exc:  # one broken row must not hold back the others
+            logger.error("No-show of appointment %s failed: %s", appointment_id, type(exc).__name__)
+            continue
+        marked += 1
+    return marked

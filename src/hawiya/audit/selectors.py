@@ -115,3 +115,16 @@ def audit_chain_verify(*, batch_size: int = VERIFY_BATCH_SIZE, using: str = DEFA
 def audit_events_for(*, object_type: str, object_id: str | int) -> QuerySet[AuditEvent]:
     """An object's events, newest first."""
     return AuditEvent.objects.filter(object_type=object_type, object_id=str(object_id)).order_by("-sequence")
+
+
+# The roles whose events about a person the person sees ("who accessed my data").
+STAFF_ACCESS_ROLES = ("officer", "supervisor", "administrator", "courier")
+
+
+def staff_access_for_person(*, person_id: int) -> QuerySet[AuditEvent]:
+    """Every event a staff member or a courier wrote about a person (services put the person's
+    register id in `detail.person_id`), newest first. Never another person's: the filter is on
+    the id inside the event itself."""
+    return AuditEvent.objects.filter(actor_role__in=STAFF_ACCESS_ROLES, detail__person_id=person_id).order_by(
+        "-sequence"
+    )

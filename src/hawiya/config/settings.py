@@ -7,6 +7,7 @@ comes from an environment variable; `manage.py check --deploy` passes with demo 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -125,6 +126,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hawiya.portal.context_processors.portal",
+                "hawiya.backoffice.context_processors.staff",
             ],
         },
     },
@@ -193,6 +195,42 @@ HAWIYA_PAYMENT_GATEWAY_TIMEOUT = float(os.environ.get("HAWIYA_PAYMENT_GATEWAY_TI
 HAWIYA_PAYMENT_CHECKOUT_HOST = os.environ.get("HAWIYA_PAYMENT_CHECKOUT_HOST", "")
 # Badly signed callbacks one address may send in 10 minutes before it is answered 429.
 HAWIYA_PAYMENT_CALLBACK_FAILURE_LIMIT = int(os.environ.get("HAWIYA_PAYMENT_CALLBACK_FAILURE_LIMIT", "20"))
+
+# --- Courier (delivery) ---------------------------------------------------------------------------
+# "demo": shipments are accepted at once and the demo courier page (/staff/dev/courier/) plays the
+# courier; "http": new shipments are POSTed to HAWIYA_COURIER_URL/shipments with the bearer token.
+# The courier calls /api/v1/courier/ signed with HMAC-SHA256 under HAWIYA_COURIER_SECRET, naming
+# HAWIYA_COURIER_KEY_ID; while the secret is rotated the previous one is accepted as well. The demo
+# courier falls back to a key id and secret derived from SECRET_KEY; the http courier has none.
+HAWIYA_COURIER = os.environ.get("HAWIYA_COURIER") or ("demo" if (DEMO or DEBUG or EMBEDDED) else "http")
+HAWIYA_COURIER_URL = os.environ.get("HAWIYA_COURIER_URL", "")
+HAWIYA_COURIER_API_TOKEN = os.environ.get("HAWIYA_COURIER_API_TOKEN", "")
+HAWIYA_COURIER_TIMEOUT = float(os.environ.get("HAWIYA_COURIER_TIMEOUT", "10"))
+HAWIYA_COURIER_KEY_ID = os.environ.get("HAWIYA_COURIER_KEY_ID", "")
+HAWIYA_COURIER_SECRET = os.environ.get("HAWIYA_COURIER_SECRET", "")
+HAWIYA_COURIER_SECRET_PREVIOUS = os.environ.get("HAWIYA_COURIER_SECRET_PREVIOUS", "")
+# Badly signed courier calls one address may send in 10 minutes before it is answered 429.
+HAWIYA_COURIER_FAILURE_LIMIT = int(os.environ.get("HAWIYA_COURIER_FAILURE_LIMIT", "20"))
+
+# --- Fingerprint scanner (registry.biometrics) ------------------------------------------------------
+# "demo": a deterministic template from the person (demo mode and tests); "http": the workstation
+# scanner bridge's JSON API at HAWIYA_FINGERPRINT_SCANNER_URL. Only a keyed hash (HMAC-SHA256 with
+# HAWIYA_FINGERPRINT_TEMPLATE_KEY, derived from SECRET_KEY when unset) of a template is stored.
+HAWIYA_FINGERPRINT_SCANNER = os.environ.get("HAWIYA_FINGERPRINT_SCANNER") or (
+    "demo" if (DEMO or DEBUG or EMBEDDED) else "http"
+)
+HAWIYA_FINGERPRINT_SCANNER_URL = os.environ.get("HAWIYA_FINGERPRINT_SCANNER_URL", "")
+HAWIYA_FINGERPRINT_TEMPLATE_KEY = (
+    os.environ.get("HAWIYA_FINGERPRINT_TEMPLATE_KEY")
+    or hashlib.sha256(f"hawiya-fingerprint-template:{SECRET_KEY}".encode()).hexdigest()
+)
+
+# --- Back-office -------------------------------------------------------------------------------
+# How many days before its day an appointment may be checked in. 0 in production (on the day only);
+# the demo allows a month, so a walkthrough does not wait for the booked day.
+HAWIYA_CHECK_IN_EARLY_DAYS = max(
+    0, int(os.environ.get("HAWIYA_CHECK_IN_EARLY_DAYS") or ("30" if DEMO else "0"))
+)
 
 # --- Passwords ----------------------------------------------------------------------------------
 PASSWORD_HASHERS = [

@@ -83,6 +83,42 @@ def one_time_code_delivery_status(*, challenge: str) -> SmsStatus | None:
     return sms_status_for_holder(reference=row.sms.reference)
 
 
+def sign_in_challenge_is_staff(*, challenge: str) -> bool:
+    """True when the open sign-in `challenge` is a staff account's (an active account bound to no
+    person, with a staff membership). The back-office sign-in refuses any other account with the
+    wrong-credentials message, so it never tells a citizen's password was right."""
+    return OneTimeCode.objects.filter(
+        challenge=challenge or "-",
+        purpose=Purpose.SIGN_IN,
+        used_at__isnull=True,
+        expires_at__gt=clock.now(),
+        user__is_active=True,
+        user__person__isnull=True,
+        user__staff_membership__isnull=False,
+    ).exists()
+
+
+def activation_challenge_masked_mobile(*, challenge: str) -> str | None:
+    """The masked mobile of an open activation `challenge` whose code went to a person of the
+    register (a counter activation, continued on the person's phone), or None when the challenge
+    is unknown, finished, expired or matched nobody — the page then says "start again" alike."""
+    row = (
+        OneTimeCode.objects.filter(
+            challenge=challenge or "-",
+            purpose=Purpose.ACTIVATION,
+            person__isnull=False,
+            verified_at__isnull=True,
+            used_at__isnull=True,
+            expires_at__gt=clock.now(),
+        )
+        .select_related("person")
+        .first()
+    )
+    if row is None or row.person is None or not row.person.mobile:
+        return None
+    return mask_mobile(row.person.mobile)
+
+
 # --- My account pages ----------------------------------------------------------------------------
 
 

@@ -126,12 +126,134 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "to your payment method; the delivery fee is not refundable.",
     },
     # --- back-office: check-in to collection (casework / replacements) ---
+    # casework/backoffice.py: each step of a request at the office; {office} is the office's name in
+    # the person's language, {time} an aware datetime. One rejection template per reason, so the
+    # notification centre shows the reason in whichever language the person reads.
+    "replacement_checked_in": {
+        "ar": "هوية: سُجّل حضورك للطلب {reference}. انتظر المناداة لأخذ البصمات والصورة.",
+        "en": "Hawiya: you are checked in for request {reference}. Wait to be called for fingerprints "
+        "and a photo.",
+    },
+    "replacement_biometrics_captured": {
+        "ar": "هوية: أُخذت بصماتك وصورتك للطلب {reference}. سنخبرك عند اعتماد الطلب.",
+        "en": "Hawiya: your fingerprints and photo for request {reference} are taken. "
+        "We will tell you when the request is approved.",
+    },
+    "replacement_approved": {
+        "ar": "هوية: اعتُمد الطلب {reference} وصدرت وثيقتك الجديدة. سنخبرك بالخطوة التالية.",
+        "en": "Hawiya: request {reference} is approved and your new document is issued. "
+        "We will text you at the next step.",
+    },
+    "replacement_rejected_photo": {
+        "ar": "هوية: رُفض الطلب {reference} لأن الصورة لا تطابق الشروط. قدّم طلبًا جديدًا بصورة حديثة "
+        "بخلفية بيضاء أو اختر الاستلام من المكتب. تُعاد أي غرامة دفعتها.",
+        "en": "Hawiya: request {reference} is rejected: the photo does not meet the rules. Apply again with "
+        "a recent photo on a plain white background, or collect at an office. Any fine paid is refunded.",
+    },
+    "replacement_rejected_identity": {
+        "ar": "هوية: رُفض الطلب {reference} لتعذّر التحقق من هويتك. راجع أحد مكاتب الأحوال المدنية "
+        "بوثيقة رسمية أخرى كجواز السفر. تُعاد أي غرامة دفعتها.",
+        "en": "Hawiya: request {reference} is rejected: your identity could not be confirmed. Visit a "
+        "civil-affairs office with another official document, like a passport. Any fine paid is refunded.",
+    },
+    "replacement_rejected_documents": {
+        "ar": "هوية: رُفض الطلب {reference} لنقص المستندات المطلوبة. اطّلع عليها في صفحة الطلب ثم قدّم "
+        "طلبًا جديدًا. تُعاد أي غرامة دفعتها.",
+        "en": "Hawiya: request {reference} is rejected: required documents are missing. See them on the "
+        "request page, then apply again. Any fine paid is refunded.",
+    },
+    "replacement_rejected_other": {
+        "ar": "هوية: رُفض الطلب {reference}. السبب وما يلزمك فعله في صفحة الطلب. تُعاد أي غرامة دفعتها.",
+        "en": "Hawiya: request {reference} is rejected. The reason and what to do next are on the request "
+        "page. Any fine paid is refunded.",
+    },
+    "replacement_printed": {
+        "ar": "هوية: طُبعت وثيقتك الجديدة للطلب {reference}. سنخبرك بالخطوة التالية.",
+        "en": "Hawiya: your new document for request {reference} is printed. "
+        "We will text you at the next step.",
+    },
+    "replacement_ready_for_collection": {
+        "ar": "هوية: وثيقتك الجديدة للطلب {reference} جاهزة للاستلام من {office}. أحضر رمز التسليم الذي "
+        "أرسلناه لك في رسالة أخرى.",
+        "en": "Hawiya: your new document for request {reference} is ready to collect at {office}. "
+        "Bring the handover code we sent you in another message.",
+    },
+    "replacement_collected": {
+        "ar": "هوية: سُلّمت وثيقتك الجديدة للطلب {reference} في {time}. إن لم تستلمها فتواصل معنا فورًا.",
+        "en": "Hawiya: your new document for request {reference} was handed over at {time}. "
+        "If you did not receive it, contact us at once.",
+    },
+    "appointment_no_show": {
+        "ar": "هوية: لم تحضر موعدك {appointment} ({time}، {office}) للطلب {reference}. "
+        "احجز موعدًا آخر من صفحة الطلب.",
+        "en": "Hawiya: you did not attend appointment {appointment} ({time}, {office}) for request "
+        "{reference}. Book another from the request page.",
+    },
+    # identity/counter.py: the mobile number on record changed at a civil-affairs office.
+    "mobile_rebound_new": {
+        "ar": "هوية: أصبح هذا الرقم رقم الجوال المسجّل لهويتك، بعد التحقق منك في مكتب الأحوال المدنية.",
+        "en": "Hawiya: this is now the mobile number on record for your ID, changed after a check "
+        "at a civil-affairs office.",
+    },
+    "mobile_rebound_old": {
+        "ar": "هوية: غُيّر رقم الجوال المسجّل لهويتك في مكتب الأحوال المدنية إلى الرقم المنتهي بـ "
+        "{last_digits}. إن لم تكن أنت فراجع أحد المكاتب ببطاقة هويتك فورًا.",
+        "en": "Hawiya: the mobile number on record for your ID was changed at a civil-affairs office to "
+        "the number ending in {last_digits}. If this was not you, visit an office with your ID card at once.",
+    },
     # --- delivery: the courier ---
+    # Handover codes (replacements/handover.py): secret templates; {expires_at} an aware datetime.
+    "handover_code_collection": {
+        "ar": "هوية: رمز تسليم وثيقتك للطلب {reference}: {code}\nأعطه لموظف المكتب عند الاستلام فقط. "
+        "صالح حتى {expires_at}.",
+        "en": "Hawiya: handover code for request {reference}: {code}\nGive it only to the officer at the "
+        "counter when you collect your document. Valid until {expires_at}.",
+    },
+    "handover_code_delivery": {
+        "ar": "هوية: وثيقتك للطلب {reference} في الطريق إليك. سيطلب منك المندوب هذا الرمز: {code}\n"
+        "أعطه له فقط عند استلام الوثيقة. صالح حتى {expires_at}.",
+        "en": "Hawiya: your document for request {reference} is out for delivery. The courier will ask "
+        "for this code: {code}\nGive it only when you receive the document. Valid until {expires_at}.",
+    },
+    # Shipments (delivery/services.py): {reason} and {office} are in the person's language.
+    "shipment_dispatched": {
+        "ar": "هوية: وثيقتك الجديدة للطلب {reference} مع شركة التوصيل. سنرسل لك رمز التسليم يوم التوصيل.",
+        "en": "Hawiya: your new document for request {reference} is with the courier. "
+        "We will text you a handover code on the delivery day.",
+    },
+    "shipment_out_for_delivery": {
+        "ar": "هوية: وثيقتك للطلب {reference} في الطريق إليك اليوم. أرسلنا رمز التسليم في رسالة نصية.",
+        "en": "Hawiya: your document for request {reference} is out for delivery today. "
+        "We sent the handover code by text message.",
+    },
+    "shipment_delivered": {
+        "ar": "هوية: سُلّمت وثيقتك للطلب {reference}. إن لم تستلمها فتواصل معنا فورًا.",
+        "en": "Hawiya: your document for request {reference} was delivered. "
+        "If you did not receive it, contact us at once.",
+    },
+    "shipment_failed_attempt": {
+        "ar": "هوية: تعذّر توصيل وثيقتك للطلب {reference}: {reason}. سيحاول المندوب مرة أخرى.",
+        "en": "Hawiya: the courier could not deliver your document for request {reference}: {reason}. "
+        "They will try again.",
+    },
+    "shipment_returned": {
+        "ar": "هوية: تعذّر توصيل وثيقتك للطلب {reference} بعد محاولتين، فأُعيدت إلى {office}. "
+        "سنرسل لك رمز الاستلام حين تصبح جاهزة للاستلام.",
+        "en": "Hawiya: your document for request {reference} could not be delivered after two attempts and "
+        "is back at {office}. We will text you a code when it is ready to collect.",
+    },
     # --- counter identity services ---
+    # --- supervisor: office holidays (appointments/services.py) ---
+    "appointment_cancelled_by_office": {
+        "ar": "هوية: المكتب {office} مغلق يوم موعدك {appointment} ({time}) للطلب {reference}، فأُلغي الموعد. "
+        "احجز موعدًا آخر من صفحة الطلب.",
+        "en": "Hawiya: {office} is closed on the day of appointment {appointment} ({time}) for request "
+        "{reference}, so it is cancelled. Book another from the request page.",
+    },
 }
 
 # Bodies of these templates carry a secret: hidden in the admin and logs whatever the caller says.
-SECRET_TEMPLATES = frozenset({"one_time_code"})
+SECRET_TEMPLATES = frozenset({"handover_code_collection", "handover_code_delivery", "one_time_code"})
 
 LANGUAGES = ("ar", "en")
 MAX_SEGMENTS = 3

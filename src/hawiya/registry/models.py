@@ -740,3 +740,58 @@ class CivilFine(TimeStamped):
     @property
     def reason(self) -> str:
         return self.reason_ar if get_language() == "ar" else self.reason_en
+
+
+class BiometricCapture(models.Model):
+    """Fingerprints and a photo taken at a civil-affairs office (services: registry.biometrics).
+
+    Never the prints themselves: only a keyed hash (HMAC-SHA256) of the scanner's template, with
+    what the scanner said about the capture. The photo is re-encoded from its pixels (no EXIF).
+    Rows are never changed; the latest one is the person's biometrics on file.
+    """
+
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="biometric_captures", verbose_name=_("person")
+    )
+    captured_at = models.DateTimeField(_("captured at"))
+    office = models.ForeignKey(Office, on_delete=models.PROTECT, related_name="+", verbose_name=_("office"))
+    # Who took it, as an opaque id ("user:42"): the audit trail has the rest.
+    actor = models.CharField(_("taken by"), max_length=64)
+    photo = models.ImageField(_("photo"), upload_to="biometric-photos/%Y/%m/")
+    fingerprint_template_hash = models.CharField(_("fingerprint template hash"), max_length=64)
+    finger_count = models.PositiveSmallIntegerField(
+        _("fingers captured"), validators=[MinValueValidator(1), MaxValueValidator(10)]
+    )
+    quality = models.PositiveSmallIntegerField(
+        _("capture quality"), validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    device_id = models.CharField(_("scanner id"), max_length=64)
+    device_model = models.CharField(_("scanner model"), max_length=120)
+    # What the capture was for, e.g. a replacement request's reference or "counter".
+    context_ref = models.CharField(_("taken for"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("biometric capture")
+        verbose_name_plural = _("biometric captures")
+        ordering = ("-captured_at", "-id")
+        indexes = (models.Index(fields=["person", "-captured_at"], name="biometric_capture_person_idx"),)
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(fingerprint_template_hash__regex=r"^[0-9a-f]{64}$"),
+                name="biometric_capture_hash_shape",
+                violation_error_message=_("The fingerprint template hash must be 64 hexadecimal digits."),
+            ),
+            models.CheckConstraint(
+                condition=Q(finger_count__gte=1) & Q(finger_count__lte=10),
+                name="biometric_capture_finger_count",
+                violation_error_message=_("Between 1 and 10 fingers are captured."),
+            ),
+            models.CheckConstraint(
+                condition=Q(quality__lte=100),
+                name="biometric_capture_quality_range",
+                violation_error_message=_("The capture quality is between 0 and 100."),
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.person_id} {self.captured_at:%Y-%m-%d %H:%M}"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
@@ -9,7 +11,7 @@ from hawiya.core.errors import ApplicationError, NotFound
 
 from . import errors
 from .id_numbers import parse_id_number
-from .models import CivilFine, Document, Person
+from .models import BiometricCapture, CivilFine, Document, Office, Person
 
 
 def person_get_by_id_number(id_number: str) -> Person:
@@ -60,3 +62,31 @@ def document_history(document: Document) -> list[Document]:
 def unpaid_fines_for(*, person: Person) -> list[CivilFine]:
     """The person's civil-affairs fines not yet paid, oldest first."""
     return list(CivilFine.objects.filter(person=person, paid_at__isnull=True).order_by("issued_on", "id"))
+
+
+def person_for_counter(*, id_number: str) -> Person:
+    """The person an officer looks up at the counter by ID number (typed in any form).
+
+    Raises ApplicationError `id_number_invalid` for a number that cannot exist and NotFound
+    `person_not_found` for one that is not in the register. The page audits the view.
+    """
+    return person_get_by_id_number(id_number)
+
+
+def biometric_capture_latest(*, person_id: int) -> BiometricCapture | None:
+    """The person's latest biometrics taken at an office (photo and template hash), or None."""
+    return (
+        BiometricCapture.objects.filter(person_id=person_id)
+        .select_related("office")
+        .order_by("-captured_at", "-id")
+        .first()
+    )
+
+
+def offices_by_code(*, codes: Iterable[str]) -> dict[str, Office]:
+    """The offices of these codes (audit events name offices by code), one query; unknown codes
+    are left out."""
+    wanted = {code for code in codes if code}
+    if not wanted:
+        return {}
+    return {office.code: office for office in Office.objects.filter(code__in=wanted)}

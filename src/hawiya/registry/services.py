@@ -410,6 +410,7 @@ def document_reissue(
     actor: str = "system",
     actor_role: str = "",
     ip: str | None = None,
+    actor_office: str = "",
 ) -> Document:
     """Issue the next version of a document that was reported lost or has expired.
 
@@ -457,11 +458,14 @@ def document_reissue(
     audit_record(
         actor=actor,
         actor_role=actor_role,
+        actor_office=actor_office,
         ip=ip,
         action=AUDIT_DOCUMENT_REISSUED,
         object_type="registry.document",
         object_id=new.pk,
         detail={
+            # The holder, under the key the "who accessed my data" page reads.
+            "person_id": new.holder_id,
             "kind": new.kind,
             "version": new.version,
             "holder_id": new.holder_id,

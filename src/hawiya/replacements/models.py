@@ -277,3 +277,54 @@ class ReplacementEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.replacement_id} {self.action}"
+
+
+class HandoverPurpose(models.TextChoices):
+    COLLECTION = "collection", _("Collection at the office")
+    DELIVERY = "delivery", _("Delivery at the door")
+
+
+class HandoverCode(TimeStamped):
+    """A one-time handover code (رمز التسليم): the holder reads it to the officer at the counter or
+    to the courier at the door, and only then is the new document handed over.
+
+    Only a keyed hash of the six digits is stored (see handover.py). At most one code of a request
+    is live at a time: issuing a new one invalidates the earlier ones. A live code is consumed once
+    (`used_at`), expires (`expires_at`), and is locked after too many wrong tries (`attempts`).
+    """
+
+    replacement = models.ForeignKey(
+        Replacement,
+        on_delete=models.CASCADE,
+        related_name="handover_codes",
+        verbose_name=_("replacement request"),
+    )
+    purpose = models.CharField(_("purpose"), max_length=12, choices=HandoverPurpose.choices)
+    # A random value the hash is bound to: equal codes of two requests never share a hash.
+    nonce = models.CharField(_("nonce"), max_length=64, unique=True)
+    code_hash = models.CharField(_("code hash"), max_length=64)
+    expires_at = models.DateTimeField(_("expires at"))
+    attempts = models.PositiveSmallIntegerField(_("wrong tries"), default=0)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    # Set when the code was read by the holder's delegate rather than the holder.
+    used_by_delegate = models.BooleanField(_("used by a delegate"), default=False)
+    # Set when a newer code of the request replaced this one before it was used.
+    invalidated_at = models.DateTimeField(_("invalidated at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("handover code")
+        verbose_name_plural = _("handover codes")
+        ordering = ("-created_at", "-id")
+        constraints = (
+            models.UniqueConstraint(
+                fields=["replacement"],
+                condition=Q(used_at__isnull=True, invalidated_at__isnull=True),
+                name="handover_code_one_live_per_request",
+            ),
+            models.CheckConstraint(
+                condition=Q(purpose__in=["collection", "delivery"]), name="handover_code_purpose_known"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.replacement_id} {self.purpose}"

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from hawiya.core.errors import ApplicationError
+from hawiya.core.images import strict_decoding
 
 from . import errors
 
@@ -106,7 +107,7 @@ def photo_checked(upload: UploadedFile | None) -> CheckedPhoto:
                 )
             image.verify()
         # verify() leaves the image unusable; decoding it once more finds truncated files.
-        with Image.open(io.BytesIO(content)) as image:
+        with strict_decoding(), Image.open(io.BytesIO(content)) as image:
             image.load()
             # A phone's portrait photo is often stored sideways with an EXIF rotation: judge and
             # keep it upright, since the rotation tag goes with the rest of the metadata.

@@ -88,6 +88,7 @@ ACTION_LABELS: dict[str, Promise] = {
     "appointment_booked": _("Appointment booked"),
     "appointment_moved": _("Appointment moved"),
     "appointment_cancelled": _("Appointment cancelled"),
+    "appointment_no_show": _("Appointment missed: book another"),
     "checked_in": _("Checked in at the office"),
     "biometrics_captured": _("Fingerprints and photo taken"),
     "approved": _("Request approved"),
@@ -583,3 +584,25 @@ def replacement_timeline(*, replacement: Replacement) -> Timeline:
         for state in upcoming_states(state=replacement.state, method=replacement.method)
     ]
     return Timeline(entries=entries, upcoming=upcoming)
+
+
+# The status tag of each state (UI.md §6): the same word and style on the citizen's pages, the
+# back-office and the dashboard. "plain" is text without a background (done).
+STATE_TAGS: dict[str, str] = {
+    S.AWAITING_PAYMENT: "warning",
+    S.PAID: "info",
+    S.APPOINTMENT_BOOKED: "info",
+    S.CHECKED_IN: "info",
+    S.BIOMETRICS_CAPTURED: "info",
+    S.APPROVED: "info",
+    S.PRINTED: "info",
+    S.DISPATCHED: "info",
+    S.OUT_FOR_DELIVERY: "info",
+    S.RETURNED_TO_OFFICE: "info",
+    S.READY_FOR_COLLECTION: "success",
+    S.COLLECTED: "plain",
+    S.DELIVERED: "plain",
+    S.REJECTED: "error",
+    S.CANCELLED: "neutral",
+    S.EXPIRED: "neutral",
+}

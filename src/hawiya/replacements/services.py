@@ -108,6 +108,8 @@ def replacement_move(
     notify_template: str | None = None,
     notify_context: Mapping[str, object] | None = None,
     expected_from: frozenset[str] | None = None,
+    actor_office: str = "",
+    audit_detail: Mapping[str, object] | None = None,
 ) -> Replacement:
     """Move a request to state `to`, if the vocabulary allows it from where it is for the way
     the document is received (`allowed_moves(method, state)`: a collection request is never
@@ -116,7 +118,8 @@ def replacement_move(
     `expected_from` narrows the allowed starting states further (e.g. cancel only before
     processing). Raises ApplicationError `replacement_state_conflict` when the request is
     elsewhere (someone moved it first), NotFound for an unknown id. Must run inside the caller's
-    transaction or opens its own.
+    transaction or opens its own. Staff pass `actor_office` and, in `audit_detail`, at least the
+    `person_id` of the document's holder (the citizen's "who accessed my data" reads it).
     """
     with transaction.atomic():
         replacement = _locked(replacement_id)
@@ -145,11 +148,13 @@ def replacement_move(
         audit_record(
             actor=actor,
             actor_role=actor_role,
+            actor_office=actor_office,
             ip=ip,
             action=AUDIT_REPLACEMENT_MOVED,
             object_type="replacements.replacement",
             object_id=replacement.pk,
             detail={
+                **dict(audit_detail or {}),
                 "from": previous,
                 "to": ReplacementState(to).value,
                 "step": action,

@@ -52,8 +52,54 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "replacement_cancelled": {"reference": "RP12345678"},
     "replacement_cancelled_refund": {"reference": "RP12345678", "amount": "1,000"},
     # --- back-office: check-in to collection ---
+    "replacement_checked_in": {"reference": "RP12345678"},
+    "replacement_biometrics_captured": {"reference": "RP12345678"},
+    "replacement_approved": {"reference": "RP12345678"},
+    "replacement_rejected_photo": {"reference": "RP12345678"},
+    "replacement_rejected_identity": {"reference": "RP12345678"},
+    "replacement_rejected_documents": {"reference": "RP12345678"},
+    "replacement_rejected_other": {"reference": "RP12345678"},
+    "replacement_printed": {"reference": "RP12345678"},
+    "replacement_ready_for_collection": {
+        "reference": "RP12345678",
+        "office": "مكتب الأحوال المدنية بحي الملز",
+    },
+    "replacement_collected": {
+        "reference": "RP12345678",
+        "time": dt.datetime(2026, 3, 1, 8, 20, tzinfo=dt.UTC),
+    },
+    "appointment_no_show": {
+        "appointment": "AP12345678",
+        "reference": "RP12345678",
+        "office": "مكتب الأحوال المدنية بحي الملز",
+        "time": dt.datetime(2026, 3, 1, 8, 20, tzinfo=dt.UTC),
+    },
+    "mobile_rebound_new": {},
+    "mobile_rebound_old": {"last_digits": "67"},
     # --- delivery: the courier ---
+    "handover_code_collection": {
+        "reference": "RP12345678",
+        "code": "482913",
+        "expires_at": dt.datetime(2026, 3, 31, 8, 0, tzinfo=dt.UTC),
+    },
+    "handover_code_delivery": {
+        "reference": "RP12345678",
+        "code": "482913",
+        "expires_at": dt.datetime(2026, 3, 8, 8, 0, tzinfo=dt.UTC),
+    },
+    "shipment_dispatched": {"reference": "RP12345678"},
+    "shipment_out_for_delivery": {"reference": "RP12345678"},
+    "shipment_delivered": {"reference": "RP12345678"},
+    "shipment_failed_attempt": {"reference": "RP12345678", "reason": "لم يرد صاحب الطلب على الاتصال"},
+    "shipment_returned": {"reference": "RP12345678", "office": "مكتب الأحوال المدنية بحي الملز"},
     # --- counter identity services ---
+    # --- supervisor: office holidays ---
+    "appointment_cancelled_by_office": {
+        "appointment": "AP12345678",
+        "reference": "RP12345678",
+        "office": "مكتب الأحوال المدنية بحي الملز",
+        "time": dt.datetime(2026, 3, 1, 8, 20, tzinfo=dt.UTC),
+    },
 }
 
 

@@ -109,3 +109,20 @@ def test_photos_of_abandoned_journeys_are_deleted_after_a_day() -> None:
     assert photo_uploads_sweep(now=now + dt.timedelta(hours=24, minutes=1)) == 1
     assert not default_storage.exists(name)
     assert photo_uploads_sweep(now=now + dt.timedelta(days=2)) == 0
+
+
+def test_a_truncated_photo_is_refused_even_after_weasyprint_relaxed_pillow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES when imported (every web process
+    that renders a PDF); the photo check must still refuse a half-uploaded file."""
+    from PIL import ImageFile
+
+    from hawiya.core.errors import ApplicationError
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    truncated = jpeg_with_gps()[:3000]
+    with pytest.raises(ApplicationError) as caught:
+        photo_checked(SimpleUploadedFile("p.jpg", truncated, content_type="image/jpeg"))
+    assert caught.value.code == "photo_invalid"
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # restored for WeasyPrint afterwards

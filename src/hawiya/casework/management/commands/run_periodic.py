@@ -2,7 +2,8 @@
 
 Each job is idempotent and bounded, so running it twice, late, or on two machines at once is
 harmless: unpaid bills expire after 72 hours, fine refunds whose hand-over was lost are handed
-to the worker again, appointment reminders go out the day before,
+to the worker again, appointment reminders go out the day before, booked visits missed by more
+than an hour become no-shows (the request can be booked again),
 stalled text messages are handed to the worker again, documents past their expiry date expire,
 photos of abandoned request journeys are deleted after a day.
 One job failing does not stop the others; the command then exits non-zero so cron reports it.
@@ -16,8 +17,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from hawiya.appointments.services import appointment_reminders_send_due
+from hawiya.appointments.services import appointment_no_shows_mark_due, appointment_reminders_send_due
 from hawiya.core import clock
+from hawiya.delivery.services import shipments_announce_due
 from hawiya.notifications.services import sms_requeue_stalled
 from hawiya.payments.services import bills_expire_due, refunds_retry_due
 from hawiya.registry.services import document_expire_due
@@ -33,8 +35,10 @@ def periodic_jobs() -> dict[str, Callable[[], int]]:
         "bills_expire_due": lambda: bills_expire_due(now=clock.now()),
         "refunds_retry_due": lambda: refunds_retry_due(now=clock.now()),
         "appointment_reminders_send_due": lambda: appointment_reminders_send_due(now=clock.now()),
+        "appointment_no_shows_mark_due": lambda: appointment_no_shows_mark_due(now=clock.now()),
         "document_expire_due": lambda: document_expire_due(today=clock.today()),
         "photo_uploads_sweep": lambda: photo_uploads_sweep(now=clock.now()),
+        "shipments_announce_due": lambda: shipments_announce_due(now=clock.now()),
     }
 
 

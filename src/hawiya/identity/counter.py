@@ -1,0 +1,223 @@
+"""Services an officer performs at the counter for a person who is there in person, because they
+cannot be done online: re-binding the mobile number on record (the phone was lost, so no code can
+reach it) and starting the activation of a digital identity.
+
+The person's identity is confirmed by their fingerprints: a new capture must give the template of
+their latest capture on file (registry.biometrics). A failed check is recorded in the audit trail
+(the transaction commits it) before the error is raised. Both services need PERM_COUNTER_IDENTITY;
+the officer's office is in every audit event.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from hawiya.audit.services import audit_record
+from hawiya.core import clock
+from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.notifications.services import notify, sms_send
+from hawiya.registry import errors as registry_errors
+from hawiya.registry.biometrics import PERSON_DECEASED, FingerprintCapture, fingerprint_matches
+from hawiya.registry.models import Person
+from hawiya.registry.phones import normalise_mobile
+from hawiya.registry.selectors import biometric_capture_latest
+from hawiya.registry.services import person_change_mobile
+
+from . import errors
+from .models import OneTimeCode, Purpose, SecurityEvent, User
+from .selectors import person_language
+from .services import activation_start, sessions_revoke_all
+from .staff import PERM_COUNTER_IDENTITY, StaffActor
+
+FINGERPRINT_MISMATCH = "fingerprint_mismatch"
+NO_BIOMETRICS_ON_FILE = "no_biometrics_on_file"
+
+AUDIT_IDENTITY_CHECK_FAILED = "counter.identity_check_failed"
+AUDIT_MOBILE_REBOUND = "counter.mobile_rebound"
+AUDIT_ACTIVATION_STARTED = "counter.activation_started"
+OBJECT_TYPE = "registry.person"
+# What the holder's security history says about a change made at the counter.
+SECURITY_DETAIL_COUNTER = "counter"
+
+
+def _locked_person(person_id: int) -> Person:
+    person = Person.objects.select_for_update().filter(pk=person_id).first()
+    if person is None:
+        raise NotFound(
+            registry_errors.PERSON_NOT_FOUND, _("No person with this ID number is in the register.")
+        )
+    if not person.is_alive:
+        raise ApplicationError(PERSON_DECEASED, _("The register records this person as deceased."))
+    return person
+
+
+def _identity_problem(person: Person, fingerprints: FingerprintCapture) -> ApplicationError | None:
+    """Why the fingerprints do not confirm who `person` is, or None when they do."""
+    if biometric_capture_latest(person_id=person.pk) is None:
+        return ApplicationError(
+            NO_BIOMETRICS_ON_FILE,
+            _(
+                "No fingerprints are on file for this person, so their identity cannot be confirmed "
+                "this way. Take their biometrics first (for example with a replacement request)."
+            ),
+        )
+    if not fingerprint_matches(person_id=person.pk, fingerprints=fingerprints):
+        return ApplicationError(
+            FINGERPRINT_MISMATCH,
+            _(
+                "The fingerprints do not match the ones on file for this person. Capture them again; "
+                "if they still do not match, do not continue."
+            ),
+            field="fingerprints",
+        )
+    return None
+
+
+def _record_failed_check(staff: StaffActor, person: Person, problem: ApplicationError, step: str) -> None:
+    audit_record(
+        action=AUDIT_IDENTITY_CHECK_FAILED,
+        object_type=OBJECT_TYPE,
+        object_id=person.pk,
+        detail={"person_id": person.pk, "step": step, "problem": problem.code},
+        **staff.audit(),
+    )
+
+
+def counter_mobile_rebind(
+    *, staff: StaffActor, person_id: int, new_mobile: str, fingerprints: FingerprintCapture
+) -> None:
+    """Put a new mobile number on record for a person at the counter whose fingerprints match.
+
+    In one transaction: the register's number changes (`registry.services.person_change_mobile`),
+    and if the person has an account every session of it ends, open mobile-change journeys end and
+    the change is in their security history; the NEW number is told (notification centre + SMS)
+    and, if there was one, the OLD number too (it may be in a thief's hands: the text says what to
+    do if this was not them). Raises ApplicationError `mobile_invalid` (field `new_mobile`),
+    `mobile_unchanged`, `no_biometrics_on_file`, `fingerprint_mismatch` (recorded first),
+    `person_deceased`; NotFound `person_not_found`; StaffForbidden without PERM_COUNTER_IDENTITY.
+    """
+    staff.require(PERM_COUNTER_IDENTITY)
+    try:
+        mobile = normalise_mobile(new_mobile)
+    except ValidationError as exc:
+        raise ApplicationError(errors.MOBILE_INVALID, exc.messages[0], field="new_mobile") from exc
+    failure: ApplicationError | None = None
+    with transaction.atomic():
+        person = _locked_person(person_id)
+        failure = _identity_problem(person, fingerprints)
+        if failure is not None:
+            _record_failed_check(staff, person, failure, "mobile_rebind")
+        else:
+            old_mobile = person.mobile
+            if old_mobile == mobile:
+                raise ApplicationError(
+                    errors.MOBILE_UNCHANGED,
+                    _("This is already the person's mobile number on record. Enter the new number."),
+                    field="new_mobile",
+                )
+            person_change_mobile(
+                person_id=person.pk, mobile=mobile, actor=staff.actor, actor_role=staff.role, ip=staff.ip
+            )
+            now = clock.now()
+            account = User.objects.filter(person=person).first()
+            sessions_ended = 0
+            if account is not None:
+                sessions_ended = sessions_revoke_all(user=account, except_session_key=None)
+                OneTimeCode.objects.filter(
+                    user=account,
+                    purpose__in=[Purpose.MOBILE_CHANGE_OLD, Purpose.MOBILE_CHANGE_NEW],
+                    used_at__isnull=True,
+                ).update(used_at=now)
+                SecurityEvent.objects.create(
+                    user=account,
+                    kind=SecurityEvent.Kind.MOBILE_CHANGED,
+                    occurred_at=now,
+                    detail=SECURITY_DETAIL_COUNTER,
+                )
+            language = person_language(person=person)
+            subject_ref = f"user:{account.pk}" if account is not None else f"person:{person.pk}"
+            notify(
+                person_id=person.pk,
+                mobile=mobile,
+                language=language,
+                template="mobile_rebound_new",
+                context={},
+                subject_ref=subject_ref,
+            )
+            if old_mobile:
+                sms_send(
+                    to=old_mobile,
+                    template="mobile_rebound_old",
+                    context={"last_digits": mobile[-2:]},
+                    language=language,
+                    subject_ref=subject_ref,
+                )
+            audit_record(
+                action=AUDIT_MOBILE_REBOUND,
+                object_type=OBJECT_TYPE,
+                object_id=person.pk,
+                detail={
+                    "person_id": person.pk,
+                    "had_mobile": bool(old_mobile),
+                    "account": account is not None,
+                    "sessions_ended": sessions_ended,
+                },
+                **staff.audit(),
+            )
+    if failure is not None:
+        raise failure
+
+
+def counter_activation_start(*, staff: StaffActor, person_id: int, fingerprints: FingerprintCapture) -> str:
+    """Start activating the digital identity of a person at the counter whose fingerprints match;
+    returns the activation challenge id the portal's activation journey continues with.
+
+    The portal's own `activation_start` runs with the register's details, so the one-time code
+    goes by SMS to the mobile number on record (only there) and the same limits apply. Raises
+    ApplicationError `already_activated`, `no_mobile` (re-bind a number first),
+    `no_biometrics_on_file`, `fingerprint_mismatch` (recorded first), `person_deceased`, and what
+    `activation_start` raises (`too_many_codes`, `ip_throttled`); NotFound `person_not_found`;
+    StaffForbidden without PERM_COUNTER_IDENTITY.
+    """
+    staff.require(PERM_COUNTER_IDENTITY)
+    failure: ApplicationError | None = None
+    challenge = ""
+    with transaction.atomic():
+        person = _locked_person(person_id)
+        failure = _identity_problem(person, fingerprints)
+        if failure is not None:
+            _record_failed_check(staff, person, failure, "activation")
+        else:
+            if User.objects.filter(person=person).exists():
+                raise ApplicationError(
+                    errors.ALREADY_ACTIVATED,
+                    _("This person already has an account. They can sign in, or reset their password."),
+                )
+            if not person.mobile:
+                raise ApplicationError(
+                    errors.NO_MOBILE,
+                    _(
+                        "This person has no mobile number on record for the code. "
+                        "Re-bind a mobile number first."
+                    ),
+                )
+            sent = activation_start(
+                id_number=person.id_number,
+                date_of_birth=person.date_of_birth,
+                mobile=person.mobile,
+                ip=staff.ip or "",
+                language=person_language(person=person),
+            )
+            challenge = sent.challenge
+            audit_record(
+                action=AUDIT_ACTIVATION_STARTED,
+                object_type=OBJECT_TYPE,
+                object_id=person.pk,
+                detail={"person_id": person.pk},
+                **staff.audit(),
+            )
+    if failure is not None:
+        raise failure
+    return challenge

@@ -102,6 +102,11 @@ def test_deploy_check_passes_with_demo_mode_off(tmp_path: Path) -> None:
         "HAWIYA_PAYMENT_GATEWAY_URL": "https://pay.example/api",
         "HAWIYA_PAYMENT_API_KEY": "test",
         "HAWIYA_PAYMENT_WEBHOOK_SECRET": "test",
+        "HAWIYA_COURIER": "http",
+        "HAWIYA_COURIER_URL": "https://courier.example/api",
+        "HAWIYA_COURIER_API_TOKEN": "test",
+        "HAWIYA_COURIER_KEY_ID": "courier-1",
+        "HAWIYA_COURIER_SECRET": "s" * 40,
         "HAWIYA_VAR_DIR": str(tmp_path),
     }
     result = subprocess.run(

@@ -5,10 +5,13 @@ selector, and answers errors as JSON `{"code", "message"}` with a stable code.""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
+from ninja.errors import ValidationError
 
 from hawiya.core.errors import ApplicationError
 
+from .courier import router as courier_router
 from .payments import router as payments_router
 
 api = NinjaAPI(
@@ -26,4 +29,23 @@ def application_error(request: HttpRequest, exc: ApplicationError) -> HttpRespon
     )
 
 
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """A body, query or path that does not fit the schema: 422 with the same `{code, message}`
+    shape as every other error, plus where (`errors`: location and kind only, never the value)."""
+    return api.create_response(
+        request,
+        {
+            "code": "request_invalid",
+            "message": str(_("The request does not have the expected fields or values.")),
+            "errors": [
+                {"loc": [str(part) for part in error.get("loc", ())], "type": str(error.get("type", ""))}
+                for error in exc.errors
+            ],
+        },
+        status=422,
+    )
+
+
 api.add_router("/payments/", payments_router)
+api.add_router("/courier/", courier_router)

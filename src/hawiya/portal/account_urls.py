@@ -7,6 +7,7 @@ from . import account_views as views
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.account, name="account"),
     path("security/", views.security, name="account-security"),
+    path("access-history/", views.access_history, name="account-access-history"),
     path("security/activity/<str:event_id>/not-me/", views.report_event, name="account-report"),
     path("security/reported/", views.reported, name="account-reported"),
     path("security/sessions/<str:session_id>/sign-out/", views.session_revoke, name="account-session-revoke"),

@@ -14,6 +14,7 @@ from typing import Any
 import segno
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
@@ -23,12 +24,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from hawiya.audit import selectors as audit_selectors
 from hawiya.core.client import client_ip, client_user_agent
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import selectors, services
 from hawiya.identity.models import User
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
+from hawiya.registry import selectors as registry_selectors
 
 from . import session_keys
 from .account_forms import (
@@ -39,7 +42,7 @@ from .account_forms import (
     NewPasswordForm,
     ReauthenticationCodeForm,
 )
-from .decorators import citizen_required, personal_page, require_recent_auth
+from .decorators import citizen_of, citizen_required, personal_page, require_recent_auth
 
 # What the pages keep in the session between requests (never in the URL).
 TOTP_ENROLMENT_SESSION_KEY = "hawiya_account_totp_enrolment"
@@ -757,3 +760,62 @@ def mobile_current_code(request: HttpRequest) -> HttpResponse:
 def mobile_new_code(request: HttpRequest) -> HttpResponse:
     """Change mobile number, page 3 of 3: the code sent to the new number, then a success banner."""
     return _mobile_code_page(request, "new")
+
+
+# --- Who accessed my data ------------------------------------------------------------------------
+
+ACCESS_HISTORY_PAGE_SIZE = 25
+# What the person reads for each audited action of staff or a courier; anything else is the
+# generic label (a new action code never shows a raw code to a citizen).
+ACCESS_ACTION_LABELS: dict[str, Any] = {
+    "person.record_viewed": gettext_lazy("Looked at your record"),
+    "person.photo_viewed": gettext_lazy("Looked at your photo on file"),
+    "person.counter_lookup": gettext_lazy("Looked up your record at the counter"),
+    "person.mobile_changed": gettext_lazy("Changed your mobile number on record"),
+    "counter.mobile_rebound": gettext_lazy("Changed your mobile number at the counter"),
+    "counter.activation_started": gettext_lazy("Started activating your account at the counter"),
+    "counter.identity_check_failed": gettext_lazy("Checked fingerprints at the counter: they did not match"),
+    "biometrics.captured": gettext_lazy("Took your photo and fingerprints"),
+    "replacement.moved": gettext_lazy("Moved your request to its next step"),
+    "appointment.checked_in": gettext_lazy("Checked you in for your appointment"),
+    "appointment.completed": gettext_lazy("Closed your appointment"),
+    "appointment.no_show": gettext_lazy("Recorded that you missed your appointment"),
+    "appointment.cancelled": gettext_lazy("Cancelled your appointment"),
+    "document.reissued": gettext_lazy("Issued your new document"),
+    "handover_code.issued": gettext_lazy("Sent you a handover code"),
+    "handover_code.used": gettext_lazy("Handed your document over with its code"),
+    "handover_code.rejected": gettext_lazy("Checked a handover code that was not accepted"),
+    "shipment.created": gettext_lazy("Prepared your document for delivery"),
+    "shipment.updated": gettext_lazy("Updated the delivery of your document"),
+    "shipment.delivered": gettext_lazy("Delivered your document"),
+}
+ACCESS_ACTION_GENERIC = gettext_lazy("Looked at or changed your record")
+ACCESS_ROLE_LABELS: dict[str, Any] = {
+    "officer": gettext_lazy("Officer"),
+    "supervisor": gettext_lazy("Supervisor"),
+    "administrator": gettext_lazy("Administrator"),
+    "courier": gettext_lazy("Courier"),
+}
+
+
+@citizen_required
+@require_http_methods(["GET", "HEAD"])
+def access_history(request: HttpRequest) -> HttpResponse:
+    """Who accessed my data: every staff or courier event about the signed-in person, newest
+    first, 25 a page: office, role, action and time. Never the staff member's name or id."""
+    person = citizen_of(request)
+    page = Paginator(
+        audit_selectors.staff_access_for_person(person_id=person.pk), ACCESS_HISTORY_PAGE_SIZE
+    ).get_page(request.GET.get("page"))
+    events = list(page.object_list)
+    offices = registry_selectors.offices_by_code(codes=(event.actor_office for event in events))
+    rows = [
+        {
+            "occurred_at": event.occurred_at,
+            "office": offices.get(event.actor_office),
+            "role": ACCESS_ROLE_LABELS.get(event.actor_role, ACCESS_ROLE_LABELS["officer"]),
+            "action": ACCESS_ACTION_LABELS.get(event.action, ACCESS_ACTION_GENERIC),
+        }
+        for event in events
+    ]
+    return _render(request, "access_history.html", {"rows": rows, "page": page})

@@ -86,13 +86,17 @@ def idle_timeout(
         idle = last is not None and now - last > IDLE_TIMEOUT.total_seconds()
         too_long = signed_in_at is not None and now - signed_in_at > ABSOLUTE_TIMEOUT.total_seconds()
         if idle or too_long:
+            # Staff accounts (no person) sign in again at the back-office's own page.
+            sign_in = (
+                "portal:sign-in" if getattr(user, "person_id", None) is not None else "backoffice:sign-in"
+            )
             if session.session_key:
                 user_session_end(session_key=session.session_key)
             logout(request)
             query = {"timeout": "1" if idle else "session"}
             if request.method in ("GET", "HEAD"):
                 query["next"] = request.get_full_path()
-            return HttpResponseRedirect(f"{reverse('portal:sign-in')}?{urlencode(query)}")
+            return HttpResponseRedirect(f"{reverse(sign_in)}?{urlencode(query)}")
         if last is None or now - last >= ACTIVITY_RESOLUTION.total_seconds():
             session[session_keys.LAST_ACTIVITY] = now
             if session.session_key:

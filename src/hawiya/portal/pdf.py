@@ -1,91 +1,37 @@
-"""PDF documents (Form 58, receipts, appointment tickets): an HTML template rendered by
-WeasyPrint, which shapes Arabic correctly with the vendored IBM Plex Sans Arabic.
-
-Every PDF extends `portal/pdf/base.html` (fonts, page size, the header). A PDF is built on
-request from the register and the request; none is stored.
-"""
+"""The portal's PDFs: built by `hawiya.core.pdf` (shared with the back-office), re-exported here
+so the portal's views and tests keep their names. The per-account limit is read from this module
+at call time, so a test may lower it here."""
 
 from __future__ import annotations
 
-import base64
-import time
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
-import segno
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.template.loader import render_to_string
-from django.utils.translation import get_language
 
-STATIC = Path(__file__).resolve().parent / "static" / "portal"
-FONTS = STATIC / "fonts"
+from hawiya.core import pdf as core_pdf
+from hawiya.core.pdf import (
+    FONTS,
+    PDF_WINDOW_SECONDS,
+    STATIC,
+    _local_fetcher,
+    image_data_uri,
+    pdf_bytes,
+    qr_data_uri,
+)
 
+PDFS_PER_WINDOW = core_pdf.PDFS_PER_WINDOW
 
-def qr_data_uri(text: str) -> str:
-    """A QR code of `text` as an SVG data URI, for an <img> in a PDF or a printable page."""
-    svg = segno.make(text, error="m").svg_data_uri(scale=4, border=2, dark="black", light="white")
-    return str(svg)
-
-
-def pdf_bytes(template: str, context: Mapping[str, object], *, request: HttpRequest | None = None) -> bytes:
-    """The PDF of `template` rendered with `context` (in the active language)."""
-    from weasyprint import HTML  # imported late: loading Pango costs ~0.3 s at startup
-
-    html = render_to_string(
-        template,
-        {"pdf_stylesheet_url": (STATIC / "pdf.css").as_uri(), "pdf_language": get_language(), **context},
-        request=request,
-    )
-    # base_url lets the stylesheet load the fonts from the package directory, never the network.
-    document: bytes = HTML(
-        string=html, base_url=STATIC.as_uri() + "/", url_fetcher=_local_fetcher()
-    ).write_pdf()
-    return document
-
-
-def _is_static_file(url: str) -> bool:
-    parts = urlsplit(url)
-    if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
-        return False
-    # Resolved, so "static/../templates/…" does not pass for a static file.
-    return Path(url2pathname(parts.path)).resolve().is_relative_to(STATIC.resolve())
-
-
-def _local_fetcher() -> Any:
-    """A fetcher that reads only our own static files and inline data: a PDF holding personal
-    data never makes a network request, and a value that slipped into a URL reads nothing else."""
-    from weasyprint.urls import URLFetcher
-
-    class LocalFetcher(URLFetcher):
-        def fetch(self, url: str, headers: Any = None) -> Any:
-            if not (url.startswith("data:") or _is_static_file(url)):
-                raise ValueError("PDFs load only Hawiya's static files and inline data")
-            return super().fetch(url, headers)
-
-    return LocalFetcher(allowed_protocols=("file", "data"), allow_redirects=False)
-
-
-# Each PDF costs up to a second of CPU (WeasyPrint): a person may build this many per window,
-# more than any real visit needs, so one account cannot keep the web workers busy.
-PDFS_PER_WINDOW = 30
-PDF_WINDOW_SECONDS = 600
-
-
-def _pdf_allowed(request: HttpRequest) -> bool:
-    window = int(time.time()) // PDF_WINDOW_SECONDS
-    key = f"hawiya:pdf:{request.user.pk}:{window}"
-    cache.add(key, 0, timeout=PDF_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr: count this one as the first
-        cache.set(key, 1, timeout=PDF_WINDOW_SECONDS)
-        count = 1
-    return count <= PDFS_PER_WINDOW
+__all__ = [
+    "FONTS",
+    "PDFS_PER_WINDOW",
+    "PDF_WINDOW_SECONDS",
+    "STATIC",
+    "_local_fetcher",
+    "image_data_uri",
+    "pdf_bytes",
+    "pdf_response",
+    "qr_data_uri",
+]
 
 
 def pdf_response(
@@ -96,17 +42,7 @@ def pdf_response(
     filename: str,
     download: bool = False,
 ) -> HttpResponse:
-    """An HTTP answer carrying the PDF; private and never cached (it holds personal data).
-    Past PDFS_PER_WINDOW documents in the window, a 429 page instead."""
-    if not _pdf_allowed(request):
-        return render(request, "portal/errors/429.html", status=429)
-    response = HttpResponse(pdf_bytes(template, context, request=request), content_type="application/pdf")
-    disposition = "attachment" if download else "inline"
-    response["Content-Disposition"] = f'{disposition}; filename="{filename}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-def image_data_uri(content: bytes, content_type: str) -> str:
-    """Embed an image (e.g. the uploaded photo) in a PDF without a URL."""
-    return f"data:{content_type};base64,{base64.b64encode(content).decode()}"
+    """`hawiya.core.pdf.pdf_response` with the portal's per-account limit."""
+    return core_pdf.pdf_response(
+        request, template, context, filename=filename, download=download, limit=PDFS_PER_WINDOW
+    )

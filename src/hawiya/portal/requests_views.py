@@ -30,10 +30,12 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from hawiya.appointments.selectors import appointment_for_replacement
+from hawiya.casework.backoffice import REJECTION_REASONS
 from hawiya.casework.services import replacement_apply, replacement_cancel
 from hawiya.core import clock
 from hawiya.core.client import client_ip
 from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.delivery.models import FailureReason
 from hawiya.losses.selectors import loss_reports_for_person
 from hawiya.payments.selectors import bill_for_replacement
 from hawiya.registry.models import DocumentKind, Person
@@ -63,25 +65,6 @@ REFERENCE_PATTERN = re.compile(r"[A-Z]{2}[0-9]{8}")
 MAX_ID = 2**63 - 1
 S = ReplacementState
 
-# Status tags (UI.md §2 task list: colour only where action is needed or something is done).
-STATE_TAGS: dict[str, str] = {
-    S.AWAITING_PAYMENT: "warning",
-    S.PAID: "info",
-    S.APPOINTMENT_BOOKED: "info",
-    S.CHECKED_IN: "info",
-    S.BIOMETRICS_CAPTURED: "info",
-    S.APPROVED: "info",
-    S.PRINTED: "info",
-    S.DISPATCHED: "info",
-    S.OUT_FOR_DELIVERY: "info",
-    S.RETURNED_TO_OFFICE: "warning",
-    S.READY_FOR_COLLECTION: "success",
-    S.COLLECTED: "success",
-    S.DELIVERED: "success",
-    S.REJECTED: "error",
-    S.CANCELLED: "neutral",
-    S.EXPIRED: "neutral",
-}
 
 NEXT_STEPS: dict[str, Any] = {
     S.AWAITING_PAYMENT: gettext_lazy(
@@ -291,7 +274,7 @@ def requests_list(request: HttpRequest) -> HttpResponse:
         "replacements": [
             {
                 "replacement": item,
-                "tag": STATE_TAGS.get(item.state, "neutral"),
+                "tag": selectors.STATE_TAGS.get(item.state, "neutral"),
                 "name": _document_name(item.document),
             }
             for item in selectors.replacements_for_person(person=person)
@@ -617,13 +600,16 @@ def requests_detail(request: HttpRequest, reference: str) -> HttpResponse:
     if isinstance(next_step, dict):
         next_step = next_step.get(replacement.method, "")
     tasks = _tasks(replacement)
-    reasons = dict(CANCEL_REASONS)
+    # A rejection's reason is a code (shown in the reader's language) and the officer's note; so is
+    # the reason a delivery attempt failed (delivery.models.FailureReason, its own list of codes).
+    reasons = {**dict(CANCEL_REASONS), **dict(REJECTION_REASONS)}
+    delivery_reasons = dict(FailureReason.choices)
     context = {
         "replacement": replacement,
         "document_name": _document_name(replacement.document),
         "is_id_card": replacement.document.kind == DocumentKind.NATIONAL_ID_CARD,
         "is_delivery": replacement.method == ReceiveMethod.DELIVERY,
-        "tag": STATE_TAGS.get(replacement.state, "neutral"),
+        "tag": selectors.STATE_TAGS.get(replacement.state, "neutral"),
         "next_step": next_step,
         "tasks": tasks,
         "tasks_done": sum(1 for task in tasks if task["done"]),
@@ -632,7 +618,18 @@ def requests_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "entries": [
             {
                 "entry": entry,
-                "reason": reasons.get(str(entry.detail.get("reason", "")), entry.detail.get("reason", "")),
+                "reason": " — ".join(
+                    str(part)
+                    for part in (
+                        (
+                            delivery_reasons
+                            if entry.action in ("delivery_failed", "returned_to_office")
+                            else reasons
+                        ).get(str(entry.detail.get("reason", "")), entry.detail.get("reason", "")),
+                        entry.detail.get("note", ""),
+                    )
+                    if part
+                ),
             }
             for entry in timeline.entries
         ],

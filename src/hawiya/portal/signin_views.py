@@ -36,7 +36,7 @@ from hawiya.core.errors import ApplicationError
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import services
 from hawiya.identity.models import User
-from hawiya.identity.selectors import one_time_code_delivery_status
+from hawiya.identity.selectors import activation_challenge_masked_mobile, one_time_code_delivery_status
 from hawiya.identity.sessions import CHALLENGE_SESSION_KEY, RECENT_AUTH_SESSION_KEY, recent_auth_session_value
 from hawiya.notifications.selectors import sms_outbox_recent
 
@@ -393,6 +393,20 @@ def activate(request: HttpRequest) -> HttpResponse:
     else:
         form = ActivationForm()
     return render(request, "portal/identity/activate.html", {"form": form})
+
+
+@never_cache
+@require_safe
+def activate_continue(request: HttpRequest, challenge: str) -> HttpResponse:
+    """An activation an officer started at the counter (after checking the person's fingerprints),
+    opened on the person's phone from the QR code on the officer's screen: the code step of the
+    same journey. The code itself went by SMS to the mobile on record, so the QR alone is not
+    enough. An unknown or finished challenge starts again."""
+    masked = activation_challenge_masked_mobile(challenge=challenge)
+    if masked is None:
+        return _start_again(request, ACTIVATION)
+    _start_sms_journey(request, ACTIVATION, challenge, masked_mobile=masked)
+    return redirect("portal:activate-code")
 
 
 @never_cache

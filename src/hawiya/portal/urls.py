@@ -20,6 +20,7 @@ urlpatterns = [
     path("keep-alive/", signin_views.keep_alive, name="keep-alive"),
     path("activate/", signin_views.activate, name="activate"),
     path("activate/code/", signin_views.activate_code, name="activate-code"),
+    path("activate/continue/<str:challenge>/", signin_views.activate_continue, name="activate-continue"),
     path("activate/code/resend/", signin_views.activate_resend, name="activate-resend"),
     path("activate/create/", signin_views.activate_create, name="activate-create"),
     path("activate/done/", signin_views.activate_done, name="activate-done"),

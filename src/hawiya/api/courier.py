@@ -1,0 +1,345 @@
+"""Courier API: what to pick up, and the courier's status updates (picked up, out for delivery,
+delivered with the holder's handover code, failed attempt).
+
+Authentication is a signed API key. Every call carries
+`X-Hawiya-Key-Id: <key id>` and
+`X-Hawiya-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<METHOD>.<path>.<body>")>`,
+where `<path>` is the request path with its query string as sent (e.g.
+`/api/v1/courier/shipments?state=awaiting_pickup`) and `<body>` the raw body (empty for GET). A
+signature older or newer than five minutes is refused; while the secret is rotated, the previous
+secret is accepted as well. No cookie, so no CSRF: the signature is the authentication.
+
+Badly signed calls write nothing; they are counted per address and logged with it, and an
+address past HAWIYA_COURIER_FAILURE_LIMIT in 10 minutes is answered 429 until its window ends
+(validly signed calls are never held back). Every error is JSON `{"code", "message"}`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from typing import Any, Literal
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
+from ninja import Field, Query, Router, Schema
+from ninja.security import APIKeyHeader
+
+from hawiya.core.client import client_ip
+from hawiya.core.errors import ApplicationError
+from hawiya.core.signing import SIGNATURE_HEADER
+from hawiya.delivery import errors
+from hawiya.delivery.couriers import KEY_ID_HEADER, CourierUnauthorized, courier_call_verify
+from hawiya.delivery.selectors import OPEN_STATES, CourierShipment, shipments_for_courier
+from hawiya.delivery.services import shipment_event_apply
+from hawiya.identity.throttles import ip_bucket
+
+logger = logging.getLogger(__name__)
+
+FAILURE_WINDOW_SECONDS = 600
+REPLAY_HEADER = "Idempotent-Replayed"
+
+
+class CourierThrottled(ApplicationError):
+    status_code = 429
+
+
+def failure_limit() -> int:
+    """Badly signed calls an address may send in 10 minutes (the courier sends none)."""
+    return int(getattr(settings, "HAWIYA_COURIER_FAILURE_LIMIT", 20))
+
+
+def _failures_key(ip: str) -> str:
+    digest = hashlib.sha256(ip_bucket(ip).encode()).hexdigest()[:32]
+    return f"hawiya:api:courier:failures:{digest}"
+
+
+def _count_failure(ip: str) -> int:
+    key = _failures_key(ip)
+    cache.add(key, 0, timeout=FAILURE_WINDOW_SECONDS)
+    try:
+        return int(cache.incr(key))
+    except ValueError:
+        # The window ended between add and incr: this failure opens the next one.
+        cache.add(key, 1, timeout=FAILURE_WINDOW_SECONDS)
+        return 1
+
+
+def _bad_signature(ip: str, reason: str) -> None:
+    """Count and log a badly signed call; raise CourierThrottled past the limit."""
+    count = _count_failure(ip)
+    limit = failure_limit()
+    if count <= limit:
+        logger.warning("Courier API call refused from %s: %s (%d in this window)", ip or "-", reason, count)
+        return
+    if count == limit + 1:
+        logger.warning("Courier API calls from %s throttled: %d badly signed in 10 minutes", ip or "-", count)
+    raise CourierThrottled(
+        errors.COURIER_THROTTLED, _("Too many requests that could not be verified. Try again later.")
+    )
+
+
+class CourierSignature(APIKeyHeader):
+    """The signed API key (see the module docstring); `request.auth` is then the key id."""
+
+    param_name = SIGNATURE_HEADER
+    openapi_description = (
+        "Signed API key. Send `X-Hawiya-Key-Id: <key id>` and `X-Hawiya-Signature: "
+        't=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<METHOD>.<path>.<body>")>`; '
+        "`<path>` includes the query string; valid for five minutes."
+    )
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> str:
+        try:
+            return courier_call_verify(
+                key_id=request.headers.get(KEY_ID_HEADER, ""),
+                signature=key or "",
+                method=request.method or "",
+                path=request.get_full_path(),
+                body=request.body,
+            )
+        except CourierUnauthorized as exc:
+            _bad_signature(client_ip(request), str(exc.extra.get("reason", "invalid")))
+            raise
+
+
+router = Router(tags=["courier"], auth=CourierSignature())
+
+
+# --- Schemas --------------------------------------------------------------------------------------
+
+
+class ErrorOut(Schema):
+    code: str = Field(examples=["shipment_event_out_of_order"])
+    message: str = Field(examples=["The shipment is “Awaiting pickup”, so “Delivered” cannot happen now."])
+
+
+class RecipientOut(Schema):
+    name_ar: str = Field(
+        description="Full name in Arabic, as on the card.", examples=["محمد عبدالله سعد العتيبي"]
+    )
+    name_en: str = Field(
+        description="Full name in Latin letters, as on the card.",
+        examples=["Mohammed Abdullah Saad Alotaibi"],
+    )
+    mobile: str = Field(
+        description="The applicant's mobile (E.164), to call on arrival.", examples=["+966501234567"]
+    )
+
+
+class AddressOut(Schema):
+    building_number: str = Field(examples=["2929"])
+    street_ar: str = Field(examples=["طريق الملك فهد"])
+    street_en: str = Field(examples=["King Fahd Road"])
+    district_ar: str = Field(examples=["الملز"])
+    district_en: str = Field(examples=["Al Malaz"])
+    city_ar: str = Field(examples=["الرياض"])
+    city_en: str = Field(examples=["Riyadh"])
+    region: str = Field(examples=["riyadh"])
+    postal_code: str = Field(examples=["12345"])
+    additional_number: str = Field(examples=["8538"])
+    unit_number: str = Field(examples=[""])
+    short_address: str = Field(examples=["RRRD2929"])
+
+
+class OfficeOut(Schema):
+    code: str = Field(examples=["riyadh-malaz"])
+    name_ar: str
+    name_en: str
+    address_ar: str
+    address_en: str
+    city_ar: str
+    city_en: str
+
+
+class ShipmentOut(Schema):
+    reference: str = Field(
+        description="Our shipment reference: use it in the event URL.", examples=["SH48217730"]
+    )
+    state: Literal["awaiting_pickup", "picked_up", "out_for_delivery", "failed_attempt"] = Field(
+        examples=["awaiting_pickup"]
+    )
+    failed_attempts: int = Field(
+        description="Failed attempts so far (the second returns the card).", examples=[0]
+    )
+    courier_reference: str = Field(description="Your tracking number, once announced.", examples=["TRK-1001"])
+    created_at: dt.datetime
+    recipient: RecipientOut
+    address: AddressOut = Field(description="The national address when the shipment was made.")
+    office: OfficeOut | None = Field(description="The issuing office: where the card returns.")
+
+
+class ShipmentListOut(Schema):
+    count: int
+    shipments: list[ShipmentOut]
+
+
+class EventIn(Schema):
+    event_id: str = Field(
+        min_length=1,
+        max_length=64,
+        description="Your id of this update: resending it with the same content is safe.",
+        examples=["evt-20261123-0001"],
+    )
+    type: Literal["picked_up", "out_for_delivery", "delivered", "failed_attempt"] = Field(
+        examples=["delivered"]
+    )
+    at: dt.datetime = Field(
+        description="When it happened, with its time zone.", examples=["2026-11-23T10:15:00+03:00"]
+    )
+    handover_code: str = Field(
+        default="",
+        max_length=32,
+        description="delivered only: the 6-digit code the holder reads to you.",
+        examples=["482913"],
+    )
+    reason: Literal[
+        "", "nobody_home", "address_not_found", "holder_unreachable", "no_handover_code", "refused", "other"
+    ] = Field(default="", description="failed_attempt only: why, from the list.", examples=["nobody_home"])
+    reason_text: str = Field(
+        default="",
+        max_length=200,
+        description="failed_attempt only: optional words.",
+        examples=["Gate locked"],
+    )
+
+
+class EventOut(Schema):
+    reference: str = Field(examples=["SH48217730"])
+    event_id: str = Field(examples=["evt-20261123-0001"])
+    state: str = Field(description="The shipment's state after this update.", examples=["delivered"])
+
+
+def _shipment_out(shipment: CourierShipment) -> dict[str, Any]:
+    office = shipment.office
+    return {
+        "reference": shipment.reference,
+        "state": shipment.state,
+        "failed_attempts": shipment.failed_attempts,
+        "courier_reference": shipment.courier_reference,
+        "created_at": shipment.created_at,
+        "recipient": {
+            "name_ar": shipment.recipient_name_ar,
+            "name_en": shipment.recipient_name_en,
+            "mobile": shipment.recipient_mobile,
+        },
+        "address": shipment.address,
+        "office": None
+        if office is None
+        else {
+            "code": office.code,
+            "name_ar": office.name_ar,
+            "name_en": office.name_en,
+            "address_ar": office.address_ar,
+            "address_en": office.address_en,
+            "city_ar": office.city_ar,
+            "city_en": office.city_en,
+        },
+    }
+
+
+_EVENT_EXAMPLES = {
+    "picked_up": {
+        "summary": "Picked up at the office",
+        "value": {"event_id": "evt-0001", "type": "picked_up", "at": "2026-11-23T09:00:00+03:00"},
+    },
+    "out_for_delivery": {
+        "summary": "Out for delivery (the holder is sent a handover code)",
+        "value": {"event_id": "evt-0002", "type": "out_for_delivery", "at": "2026-11-23T10:00:00+03:00"},
+    },
+    "delivered": {
+        "summary": "Delivered, with the code the holder read",
+        "value": {
+            "event_id": "evt-0003",
+            "type": "delivered",
+            "at": "2026-11-23T10:15:00+03:00",
+            "handover_code": "482913",
+        },
+    },
+    "failed_attempt": {
+        "summary": "Failed attempt, with a reason from the list",
+        "value": {
+            "event_id": "evt-0004",
+            "type": "failed_attempt",
+            "at": "2026-11-23T10:15:00+03:00",
+            "reason": "nobody_home",
+            "reason_text": "Rang twice, no answer",
+        },
+    },
+}
+
+_KEY_ID_PARAMETER = {
+    "in": "header",
+    "name": KEY_ID_HEADER,
+    "required": True,
+    "description": "The courier's key id.",
+    "schema": {"type": "string", "example": "acme-courier-1"},
+}
+
+
+# --- Endpoints ------------------------------------------------------------------------------------
+
+
+@router.get(
+    "/shipments",
+    response={200: ShipmentListOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    summary="Shipments to act on",
+    openapi_extra={"parameters": [_KEY_ID_PARAMETER]},
+)
+def shipments_list(
+    request: HttpRequest,
+    state: Query[Literal["awaiting_pickup", "picked_up", "out_for_delivery", "failed_attempt"] | None] = None,
+    limit: Query[int] = 100,
+) -> dict[str, Any]:
+    """Open shipments, oldest first: by default every open one, or those in `state`
+    (`awaiting_pickup` is what to pick up). At most `limit` (1–200). Each names the recipient
+    (name as on the card, the applicant's mobile), the address when the shipment was made, and
+    the office the card returns to. No ID number, no date of birth."""
+    states = (state,) if state else OPEN_STATES
+    shipments = shipments_for_courier(states=states, limit=max(1, min(limit, 200)))
+    return {"count": len(shipments), "shipments": [_shipment_out(shipment) for shipment in shipments]}
+
+
+@router.post(
+    "/shipments/{reference}/events",
+    response={200: EventOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    summary="Report a status update of a shipment",
+    openapi_extra={
+        "parameters": [_KEY_ID_PARAMETER],
+        "requestBody": {"content": {"application/json": {"examples": _EVENT_EXAMPLES}}},
+    },
+)
+def shipment_event(
+    request: HttpRequest, response: HttpResponse, reference: str, event: EventIn
+) -> dict[str, str]:
+    """Record one update: `picked_up`, `out_for_delivery` (we then text the holder a handover
+    code), `delivered` (only with that code in `handover_code`), or `failed_attempt` (with a
+    `reason`; the second failure returns the card to the office).
+
+    200: applied, or the same `event_id` with the same content again (the first answer, with the
+    header `Idempotent-Replayed: true`). 404: unknown shipment. 409: the `event_id` was used for
+    a different update, or the update cannot follow the shipment's state (out of order). 422: a
+    wrong, expired, used or locked handover code (the try is counted; after 5 wrong tries a new
+    code is sent on the next `out_for_delivery`), or a missing reason or code. 401: signature."""
+    result = shipment_event_apply(
+        reference=reference,
+        event_id=event.event_id,
+        kind=event.type,
+        at=event.at,
+        handover_code=event.handover_code,
+        reason=event.reason,
+        reason_text=event.reason_text,
+        actor=f"courier:{getattr(request, 'auth', '')}",
+        actor_role="courier",
+        ip=client_ip(request),
+    )
+    if result.replayed:
+        response[REPLAY_HEADER] = "true"
+    return {
+        "reference": result.shipment.reference,
+        "event_id": result.event.event_id,
+        "state": result.event.state_after,
+    }

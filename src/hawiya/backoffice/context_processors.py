@@ -1,0 +1,47 @@
+"""What every back-office page needs for its header: the signed-in staff member, their role and
+office (templates/backoffice/base.html). Empty outside the back-office and for citizens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from hawiya.appointments.selectors import office_get
+from hawiya.core.errors import NotFound
+from hawiya.identity.models import StaffRole
+from hawiya.identity.staff import (
+    PERM_COUNTER_IDENTITY,
+    PERM_MANAGE_OFFICE,
+    PERM_VIEW_DASHBOARD,
+    PERM_WORK_CASES,
+    StaffActor,
+)
+
+
+def staff(request: HttpRequest) -> dict[str, Any]:
+    actor = getattr(request, "staff", None)
+    if not isinstance(actor, StaffActor):
+        return {}
+    office_name = ""
+    if actor.office_id is not None:
+        try:
+            office_name = str(office_get(office_id=actor.office_id))
+        except NotFound:
+            office_name = actor.office_code
+    try:
+        role_label = str(StaffRole(actor.role).label)
+    except ValueError:
+        role_label = actor.role
+    return {
+        "staff": actor,
+        "staff_role_label": role_label,
+        "staff_office_name": office_name,
+        # What the navigation offers (UI.md §6): each link only to a role that may use it.
+        "staff_can": {
+            "work_cases": actor.has(PERM_WORK_CASES),
+            "counter": actor.has(PERM_COUNTER_IDENTITY),
+            "manage_office": actor.has(PERM_MANAGE_OFFICE),
+            "dashboard": actor.has(PERM_VIEW_DASHBOARD),
+        },
+    }

@@ -24,6 +24,8 @@ import json
 from typing import Any, NoReturn
 
 from django.db import models
+from django.db.models import F
+from django.db.models.fields.json import KeyTransform
 from django.utils.translation import gettext_lazy as _
 
 # The prev_hash of event #1.
@@ -100,6 +102,14 @@ class AuditEvent(models.Model):
             models.Index(fields=["object_type", "object_id"], name="audit_event_object_idx"),
             models.Index(fields=["actor", "occurred_at"], name="audit_event_actor_idx"),
             models.Index(fields=["action", "occurred_at"], name="audit_event_action_idx"),
+            # "Who accessed my data": staff and courier events about one person (detail.person_id),
+            # newest first, without reading the whole trail.
+            models.Index(
+                KeyTransform("person_id", "detail"),
+                F("sequence").desc(),
+                name="audit_event_person_idx",
+                condition=~models.Q(actor_role=""),
+            ),
         )
         constraints = (
             models.CheckConstraint(condition=models.Q(sequence__gte=1), name="audit_event_sequence_positive"),

@@ -107,6 +107,8 @@ def test_deploy_check_passes_with_demo_mode_off(tmp_path: Path) -> None:
         "HAWIYA_COURIER_API_TOKEN": "test",
         "HAWIYA_COURIER_KEY_ID": "courier-1",
         "HAWIYA_COURIER_SECRET": "s" * 40,
+        "HAWIYA_FINGERPRINT_SCANNER": "http",
+        "HAWIYA_FINGERPRINT_SCANNER_URL": "http://127.0.0.1:8765",
         "HAWIYA_VAR_DIR": str(tmp_path),
     }
     result = subprocess.run(

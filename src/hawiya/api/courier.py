@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
@@ -45,6 +46,10 @@ REPLAY_HEADER = "Idempotent-Replayed"
 
 class CourierThrottled(ApplicationError):
     status_code = 429
+
+
+class RequestTooLarge(ApplicationError):
+    status_code = 413
 
 
 def failure_limit() -> int:
@@ -94,12 +99,19 @@ class CourierSignature(APIKeyHeader):
 
     def authenticate(self, request: HttpRequest, key: str | None) -> str:
         try:
+            body = request.body
+        except RequestDataTooBig:
+            # Past DATA_UPLOAD_MAX_MEMORY_SIZE: no update is anywhere near it.
+            raise RequestTooLarge(
+                "request_too_large", _("The request is too large. An update is a few hundred bytes.")
+            ) from None
+        try:
             return courier_call_verify(
                 key_id=request.headers.get(KEY_ID_HEADER, ""),
                 signature=key or "",
                 method=request.method or "",
                 path=request.get_full_path(),
-                body=request.body,
+                body=body,
             )
         except CourierUnauthorized as exc:
             _bad_signature(client_ip(request), str(exc.extra.get("reason", "invalid")))

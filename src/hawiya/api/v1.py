@@ -7,7 +7,7 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
-from ninja.errors import ValidationError
+from ninja.errors import HttpError, ValidationError
 
 from hawiya.core.errors import ApplicationError
 
@@ -45,6 +45,17 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
         },
         status=422,
     )
+
+
+@api.exception_handler(HttpError)
+def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    """Ninja's own refusals (a body that is not JSON, e.g. a form post or a truncated document)
+    in the same `{code, message}` shape, never its bare `{"detail": ...}`."""
+    if exc.status_code == 400:
+        code, message = "request_malformed", _("The request body is not valid JSON.")
+    else:
+        code, message = "request_refused", _("The request was refused.")
+    return api.create_response(request, {"code": code, "message": str(message)}, status=exc.status_code)
 
 
 api.add_router("/payments/", payments_router)

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
@@ -142,6 +142,27 @@ def _release_place(slot_id: int) -> None:
     Slot.objects.filter(pk=slot_id, booked__gt=0).update(booked=F("booked") - 1)
 
 
+def _hold_offices(*office_ids: int) -> None:
+    """Hold the offices' rows FOR KEY SHARE for a booking or a move (first, before the request).
+
+    Adding a holiday or saving a schedule locks the office's row FOR UPDATE before it reads the
+    bookings its effect is about, and then locks the requests it cancels. A booking that takes
+    this lock first is therefore seen by that effect (whose preview then no longer matches), and
+    one that comes second waits and then sees the holiday; without it the two took the slot and
+    the office in opposite orders and PostgreSQL aborted one of them with a deadlock. KEY SHARE
+    does not conflict with itself: bookings at one office still run side by side. SQLite runs
+    one writer at a time, so there is nothing to hold there.
+    """
+    if connection.vendor != "postgresql":
+        return
+    table = connection.ops.quote_name(Office._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE id = ANY(%s) ORDER BY id FOR KEY SHARE",  # noqa: S608
+            [sorted(set(office_ids))],
+        )
+
+
 def _lock_slots(*slot_ids: int) -> None:
     list(
         Slot.objects.select_for_update().filter(pk__in=sorted(set(slot_ids))).order_by("pk").values_list("pk")
@@ -219,6 +240,7 @@ def appointment_book(
     now = at or clock.now()
     payload = {"replacement": replacement_id, "office": office_id, "starts_at": starts_at.isoformat()}
     with transaction.atomic():
+        _hold_offices(office_id)  # before the request: the order of office_holiday_add
         replacement = _locked_replacement(replacement_id=replacement_id, applicant=applicant)
         earlier = Appointment.objects.filter(applicant=applicant, idempotency_key=key).first()
         if earlier is not None:
@@ -305,6 +327,9 @@ def appointment_reschedule(
     now = at or clock.now()
     payload = {"appointment": appointment_id, "office": office_id, "starts_at": starts_at.isoformat()}
     with transaction.atomic():
+        # The old office and the new one, before the request (the order of office_holiday_add).
+        old_office = Appointment.objects.filter(pk=appointment_id).values_list("slot__office_id", flat=True)
+        _hold_offices(office_id, *old_office)
         replacement, appointment = _locked_appointment(appointment_id=appointment_id, applicant=applicant)
         earlier = AppointmentMove.objects.filter(appointment=appointment, idempotency_key=key).first()
         if earlier is not None:

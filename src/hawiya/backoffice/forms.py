@@ -74,6 +74,11 @@ class StaffCodeForm(StaffForm):
     )
 
 
+# The days the day page can show: far outside them a day's bounds in Riyadh time overflow.
+FIRST_DAY = dt.date(1900, 1, 1)
+LAST_DAY = dt.date(2199, 12, 31)
+
+
 class DayForm(StaffForm):
     """The day shown on "My day" (GET: the URL holds it)."""
 
@@ -84,6 +89,13 @@ class DayForm(StaffForm):
         widget=forms.DateInput(attrs={"class": "hw-input", "type": "date", "dir": "ltr"}, format="%Y-%m-%d"),
         error_messages={"invalid": _("Enter a real date, like 2026-11-23.")},
     )
+
+    def clean_date(self) -> dt.date | None:
+        day: dt.date | None = self.cleaned_data.get("date")
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            # Near the ends of the calendar a day's bounds in Riyadh time overflow.
+            raise forms.ValidationError(_("Enter a real date, like 2026-11-23."), code="invalid")
+        return day
 
 
 class CheckInForm(StaffForm):
@@ -186,11 +198,12 @@ class HandoverForm(StateSeenForm):
 
 
 def parse_day(value: str | None, *, default: dt.date) -> dt.date:
-    """A YYYY-MM-DD date from a hidden field, else `default`."""
+    """A YYYY-MM-DD date from a hidden field (within FIRST_DAY…LAST_DAY), else `default`."""
     try:
-        return dt.date.fromisoformat(str(value or ""))
+        day = dt.date.fromisoformat(str(value or ""))
     except ValueError:
         return default
+    return day if FIRST_DAY <= day <= LAST_DAY else default
 
 
 class FindRequestForm(StaffForm):

@@ -155,10 +155,15 @@ def day(request: HttpRequest) -> HttpResponse:
     return _day_page(request, staff, chosen, check_in_form, status=status)
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 @work_cases
 def check_in(request: HttpRequest) -> HttpResponse:
-    """The check-in box: a reference, the ticket's QR, or an ID number → that appointment checked in."""
+    """The check-in box: a reference, the ticket's QR, or an ID number → that appointment checked in.
+
+    A refused check-in is shown at this address, so its language switch links here: GET goes
+    back to the day page."""
+    if request.method != "POST":
+        return redirect("backoffice:day")
     staff = staff_of(request)
     form = CheckInForm(request.POST)
     today = clock.today()
@@ -536,11 +541,12 @@ def case_biometrics(request: HttpRequest, reference: str) -> HttpResponse:
             else:
                 upload = form.cleaned_data["photo"]
                 photo = upload.read(MAX_PHOTO_UPLOAD + 1)
-                holder_id = replacement.document.holder_id
+                # The person at the counter: the service files the capture under the applicant.
+                person_id = replacement.applicant_id
                 hint = (
-                    f"someone-else:{holder_id}"
+                    f"someone-else:{person_id}"
                     if demo and form.cleaned_data.get("other_finger")
-                    else str(holder_id)
+                    else str(person_id)
                 )
                 try:
                     fingerprints = fingerprint_scanner().capture(subject_hint=hint)

@@ -352,9 +352,7 @@ def replacement_reject(*, staff: StaffActor, replacement_id: int, reason_code: s
         )
         detail: dict[str, object] = {"note": clean_note} if clean_note else {}
         if bill is not None and bill.state == BillState.PAID:
-            bill = bill_refund_fine(
-                replacement_id=replacement.pk, actor=staff.actor, actor_role=staff.role, ip=staff.ip
-            )
+            bill = bill_refund_fine(replacement_id=replacement.pk, **staff.audit())
             if bill.state == BillState.REFUND_PENDING and bill.refund_requested_sar:
                 detail["refunded_sar"] = format_amount(bill.refund_requested_sar)
         return _move(

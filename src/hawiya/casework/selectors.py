@@ -145,6 +145,8 @@ def case_get_for_staff(*, staff: StaffActor, reference: str) -> Replacement:
     office's alike)."""
     staff.require(PERM_WORK_CASES)
     text = str(reference or "").strip().upper()[:12]
+    if not (text.isascii() and text.isalnum()):  # e.g. a NUL, which PostgreSQL refuses
+        raise _case_not_found()
     replacement = (
         Replacement.objects.filter(reference=text)
         .select_related(

@@ -59,3 +59,21 @@ def pdf_renderer_available(app_configs: Sequence[AppConfig] | None, **kwargs: An
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def demo_fingerprint_scanner_only_in_demo_mode(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """The demo scanner makes the template from the person the page names, so at the counter it
+    "matches" anyone: re-binding a mobile number would then hand over the person's account."""
+    if str(getattr(settings, "HAWIYA_FINGERPRINT_SCANNER", "") or "demo") == "demo" and not settings.DEMO:
+        return [
+            Error(
+                "The demo fingerprint scanner is selected outside demo mode: every fingerprint check "
+                "at the counter would pass.",
+                hint="Set HAWIYA_FINGERPRINT_SCANNER=http and HAWIYA_FINGERPRINT_SCANNER_URL.",
+                id="hawiya.E003",
+            )
+        ]
+    return []

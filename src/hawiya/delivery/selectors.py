@@ -101,6 +101,8 @@ def shipments_for_courier(
 
 def shipment_for_courier(*, reference: str) -> CourierShipment:
     """One shipment by reference (open or not), or NotFound."""
+    if not (reference.isascii() and reference.isalnum()):  # e.g. a NUL, which PostgreSQL refuses
+        raise NotFound(errors.SHIPMENT_NOT_FOUND, _("This shipment was not found."))
     shipment = _for_courier(Shipment.objects.filter(reference=reference)).first()
     if shipment is None:
         raise NotFound(errors.SHIPMENT_NOT_FOUND, _("This shipment was not found."))

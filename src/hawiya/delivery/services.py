@@ -233,6 +233,8 @@ def shipment_event_fingerprint(
 
 
 def _locked_shipment(reference: str) -> Shipment:
+    if not (reference.isascii() and reference.isalnum()):  # e.g. a NUL, which PostgreSQL refuses
+        raise NotFound(errors.SHIPMENT_NOT_FOUND, _("This shipment was not found."))
     shipment = (
         Shipment.objects.select_for_update(of=("self",))
         .select_related("office", "replacement__document")
@@ -323,6 +325,12 @@ def shipment_event_apply(
             field="event_id",
         )
     reason_text = (reason_text or "").strip()
+    try:
+        at.astimezone(dt.UTC)  # at the ends of the calendar (year 1, 9999) a time zone overflows
+    except OverflowError:
+        raise errors.ShipmentEventInvalid(
+            errors.SHIPMENT_EVENT_INVALID, _("The time of the update is not a real time."), field="at"
+        ) from None
     fingerprint = (
         shipment_event_fingerprint(
             event_id=event_id, kind=kind, at=at, reason=reason, reason_text=reason_text

@@ -118,7 +118,12 @@ def counter_mobile_rebind(
                     field="new_mobile",
                 )
             person_change_mobile(
-                person_id=person.pk, mobile=mobile, actor=staff.actor, actor_role=staff.role, ip=staff.ip
+                person_id=person.pk,
+                mobile=mobile,
+                actor=staff.actor,
+                actor_role=staff.role,
+                actor_office=staff.office_code,
+                ip=staff.ip,
             )
             now = clock.now()
             account = User.objects.filter(person=person).first()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -80,9 +81,17 @@ class StaffActor:
 
 
 def staff_actor_for(user: Any, *, ip: str | None = None) -> StaffActor | None:
-    """The staff actor of a signed-in account, or None for citizens and inactive accounts."""
+    """The staff actor of a signed-in account, or None for citizens and inactive accounts, and
+    for the demo staff accounts outside demo mode (their password and authenticator secrets are
+    published in the README: a database once seeded in demo mode must not keep them as a way in)."""
     if not isinstance(user, User) or not user.is_active or user.person_id is not None:
         return None
+    if not getattr(settings, "DEMO", False):
+        # Imported here: the command module imports this one.
+        from .management.commands.seed_demo_staff import demo_staff_secret
+
+        if demo_staff_secret(user.username) is not None:
+            return None
     membership = StaffMembership.objects.select_related("office").filter(user=user).first()
     if membership is None:
         return None

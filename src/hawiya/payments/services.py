@@ -609,7 +609,9 @@ def _enqueue_refund(bill_id: int) -> None:
     refund_fine.enqueue(bill_id)
 
 
-def bill_refund_fine(*, replacement_id: int, actor: str, actor_role: str = "", ip: str | None) -> Bill:
+def bill_refund_fine(
+    *, replacement_id: int, actor: str, actor_role: str = "", actor_office: str = "", ip: str | None
+) -> Bill:
     """Ask for the fines of the request's paid bill to be paid back; the delivery fee is kept.
 
     Runs in the caller's transaction and calls no outside system: the bill becomes
@@ -617,8 +619,9 @@ def bill_refund_fine(*, replacement_id: int, actor: str, actor_role: str = "", i
     gateway for the refund (payments.tasks.refund_fine, idempotency key `refund-<bill number>`)
     and moves the bill to `refunded`. So a slow gateway holds no lock, and a cancellation that
     rolls back has refunded nothing. Idempotent (a bill whose refund was asked for is returned as
-    it is); a bill with no fine stays `paid`. Raises NotFound without a bill, ApplicationError
-    `bill_not_refundable` for an unpaid one.
+    it is); a bill with no fine stays `paid`. The audit event names the applicant who paid
+    (`person_id`: an officer's rejection shows on their "who accessed my data"). Raises NotFound
+    without a bill, ApplicationError `bill_not_refundable` for an unpaid one.
     """
     with transaction.atomic():
         bill = bill_locked_for_replacement(replacement_id=replacement_id)
@@ -643,11 +646,16 @@ def bill_refund_fine(*, replacement_id: int, actor: str, actor_role: str = "", i
         audit_record(
             actor=actor,
             actor_role=actor_role,
+            actor_office=actor_office,
             ip=ip,
             action=AUDIT_BILL_REFUND_REQUESTED,
             object_type=OBJECT_TYPE,
             object_id=bill.pk,
-            detail={"refund_sar": str(amount), "kept_sar": str(bill.amount_sar - amount)},
+            detail={
+                "person_id": bill.replacement.applicant_id,
+                "refund_sar": str(amount),
+                "kept_sar": str(bill.amount_sar - amount),
+            },
         )
         # If this hand-over is lost, refunds_retry_due finds the bill by refund_next_attempt_at.
         transaction.on_commit(partial(_enqueue_refund, bill.pk), robust=True)

@@ -788,6 +788,7 @@ ACCESS_ACTION_LABELS: dict[str, Any] = {
     "shipment.created": gettext_lazy("Prepared your document for delivery"),
     "shipment.updated": gettext_lazy("Updated the delivery of your document"),
     "shipment.delivered": gettext_lazy("Delivered your document"),
+    "bill.refund_requested": gettext_lazy("Asked for your fine to be refunded"),
 }
 ACCESS_ACTION_GENERIC = gettext_lazy("Looked at or changed your record")
 ACCESS_ROLE_LABELS: dict[str, Any] = {

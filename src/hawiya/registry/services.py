@@ -165,14 +165,21 @@ def person_create(
 
 @transaction.atomic
 def person_change_mobile(
-    *, person_id: int, mobile: str, actor: str = "system", actor_role: str = "", ip: str | None = None
+    *,
+    person_id: int,
+    mobile: str,
+    actor: str = "system",
+    actor_role: str = "",
+    actor_office: str = "",
+    ip: str | None = None,
 ) -> Person:
     """Put a new mobile number on record (accepted as typed, stored in E.164); returns the person.
 
     The caller has decided that the change is allowed: identity's `mobile_change_complete` after
     codes to the old and the new number, or an officer at a civil-affairs office. One-time codes
     go to this number from then on. Writes the audit event `person.mobile_changed` (with the last
-    two digits of the new number only) for `actor`. Raises ApplicationError `person_invalid` (field `mobile`,
+    two digits of the new number only, and the `person_id` "who accessed my data" reads) for
+    `actor` (an officer passes `actor_office`). Raises ApplicationError `person_invalid` (field `mobile`,
     with `errors` by field in `extra`), NotFound `person_not_found`.
     """
     try:
@@ -192,11 +199,12 @@ def person_change_mobile(
     audit_record(
         actor=actor,
         actor_role=actor_role,
+        actor_office=actor_office,
         ip=ip,
         action=AUDIT_PERSON_MOBILE_CHANGED,
         object_type="registry.person",
         object_id=person.pk,
-        detail={"mobile_last2": mobile_e164[-2:]},
+        detail={"person_id": person.pk, "mobile_last2": mobile_e164[-2:]},
     )
     return person
 

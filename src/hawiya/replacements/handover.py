@@ -69,8 +69,12 @@ HANDOVER_CODE_INVALID = "handover_code_invalid"
 HANDOVER_CODE_EXPIRED = "handover_code_expired"
 HANDOVER_CODE_USED = "handover_code_used"
 HANDOVER_CODE_LOCKED = "handover_code_locked"
+HANDOVER_CODE_TOO_MANY = "handover_code_too_many"
 
 MAX_ATTEMPTS = 5
+# Codes one request may be sent in 24 hours: each new code brings MAX_ATTEMPTS fresh tries and an
+# SMS, so without a cap resending would allow unlimited guessing and flood the holder's phone.
+MAX_CODES_PER_DAY = 6
 LIFETIME: dict[str, dt.timedelta] = {
     HandoverPurpose.COLLECTION: dt.timedelta(days=30),
     HandoverPurpose.DELIVERY: dt.timedelta(days=7),
@@ -145,6 +149,17 @@ def handover_code_issue(
         )
         if replacement is None:
             raise NotFound(errors.REPLACEMENT_NOT_FOUND, _("This request was not found."))
+        sent_today = HandoverCode.objects.filter(
+            replacement=replacement, created_at__gt=now - dt.timedelta(hours=24)
+        ).count()
+        if sent_today >= MAX_CODES_PER_DAY:
+            raise ApplicationError(
+                HANDOVER_CODE_TOO_MANY,
+                _(
+                    "Too many handover codes were sent for this request in the last 24 hours. "
+                    "The holder can use the last code sent; a new one can be sent tomorrow."
+                ),
+            )
         invalidated = HandoverCode.objects.filter(
             replacement=replacement, used_at__isnull=True, invalidated_at__isnull=True
         ).update(invalidated_at=now, updated_at=now)

@@ -55,7 +55,8 @@ EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     "home": {"GET": (302, 403, 302, 302, 302, 302), "POST": POST_NOT_ALLOWED},
     # The officer's work.
     "day": {"GET": WORK_PAGE, "POST": POST_NOT_ALLOWED},
-    "check-in": {"GET": GET_NOT_ALLOWED, "POST": (302, 403, 400, 400, 400, 403)},
+    # GET (the language switch of a refused check-in) goes back to the day page.
+    "check-in": {"GET": (302, 403, 302, 302, 302, 403), "POST": (302, 403, 400, 400, 400, 403)},
     "print-queue": {"GET": WORK_PAGE, "POST": POST_NOT_ALLOWED},
     "queue": {"GET": WORK_PAGE, "POST": POST_NOT_ALLOWED},
     "case": {"GET": CASE_PAGE, "POST": POST_NOT_ALLOWED},

@@ -471,7 +471,11 @@ def test_refund_request_marks_the_bill_pending_and_hands_it_to_the_worker_after_
     assert task.task_path == "hawiya.payments.tasks.refund_fine"
     assert task.args_kwargs == {"args": [bill.pk], "kwargs": {}}
     event = AuditEvent.objects.get(action="bill.refund_requested")
-    assert event.detail == {"refund_sar": "100.00", "kept_sar": "35.00"}
+    assert event.detail == {
+        "person_id": bill.replacement.applicant_id,
+        "refund_sar": "100.00",
+        "kept_sar": "35.00",
+    }
     # Asking again changes nothing.
     again = bill_refund_fine(replacement_id=bill.replacement_id, actor="system", ip=IP)
     assert again.state == BillState.REFUND_PENDING

@@ -74,7 +74,7 @@ def test_mobile_change_records_only_the_last_two_digits() -> None:
     person_change_mobile(person_id=person.pk, mobile="0559876543", actor="user:3", ip="198.51.100.4")
     event = _events(action="person.mobile_changed")[0]
     assert (event.object_id, event.actor, event.ip) == (str(person.pk), "user:3", "198.51.100.4")
-    assert event.detail == {"mobile_last2": "43"}
+    assert event.detail == {"person_id": person.pk, "mobile_last2": "43"}
     _assert_nothing_personal(event, "559876543", "+966559876543", person.id_number)
 
 

@@ -283,3 +283,18 @@ def test_a_wrong_try_outside_a_transaction_is_committed() -> None:
     # Read on a fresh transaction: the count was committed before the error left.
     with transaction.atomic():
         assert HandoverCode.objects.get(replacement=replacement).attempts == 1
+
+
+def test_at_most_six_codes_a_day_so_resending_cannot_buy_unlimited_guesses() -> None:
+    from hawiya.core.errors import ApplicationError
+    from hawiya.replacements.handover import MAX_CODES_PER_DAY
+
+    replacement = a_request()
+    codes = [issue(replacement) for _ in range(MAX_CODES_PER_DAY)]
+    messages = SmsMessage.objects.count()
+    with pytest.raises(ApplicationError) as caught:
+        issue(replacement)
+    assert caught.value.code == "handover_code_too_many"
+    assert SmsMessage.objects.count() == messages
+    verify(replacement, codes[-1])  # the last code sent still works
+    assert HandoverCode.objects.filter(replacement=replacement).count() == MAX_CODES_PER_DAY

@@ -470,6 +470,34 @@ def case_mark_ready(request: HttpRequest, reference: str) -> HttpResponse:
 # --- Reject ----------------------------------------------------------------------------------------
 
 
+def _form_step(
+    request: HttpRequest,
+    replacement: Replacement,
+    form: StateSeenForm,
+    run: Callable[[dict[str, Any]], object],
+    success: str,
+    *,
+    error_field: Callable[[ApplicationError], str | None] | None = None,
+) -> tuple[HttpResponse | None, int]:
+    """A case action behind a form page (reject, biometrics, handover): a valid form, the state
+    the officer saw still holds, then exactly one service. Returns the redirect to the case page
+    on success, else None and the status, with the errors on the form (never a silent overwrite)."""
+    if not form.is_valid():
+        return None, 400
+    if form.cleaned_data.get("state_seen") != replacement.state:
+        form.add_page_error(_conflict_message(replacement))
+        return None, 409
+    try:
+        run(form.cleaned_data)
+    except ApplicationError as error:
+        if error_field is not None:
+            error.field = error_field(error)
+        form.add_application_error(error)
+        return None, _status(error)
+    messages.success(request, success % {"reference": replacement.reference})
+    return redirect("backoffice:case", reference=replacement.reference), 200
+
+
 def _reasons() -> list[tuple[str, str]]:
     return [(code, str(label)) for code, label in casework.REJECTION_REASONS]
 
@@ -487,32 +515,21 @@ def case_reject(request: HttpRequest, reference: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         form = RejectForm(request.POST, reasons=_reasons())
-        if form.is_valid():
-            if form.cleaned_data.get("state_seen") != replacement.state:
-                form.add_page_error(_conflict_message(replacement))
-                status = 409
-            else:
-                try:
-                    casework.replacement_reject(
-                        staff=staff,
-                        replacement_id=replacement.pk,
-                        reason_code=form.cleaned_data["reason"],
-                        note=form.cleaned_data.get("note") or "",
-                    )
-                except ApplicationError as error:
-                    if error.field == "reason_code":
-                        error.field = "reason"
-                    form.add_application_error(error)
-                    status = _status(error)
-                else:
-                    messages.success(
-                        request,
-                        _("%(reference)s is rejected. The applicant has been told why.")
-                        % {"reference": replacement.reference},
-                    )
-                    return redirect("backoffice:case", reference=replacement.reference)
-        else:
-            status = 400
+        done, status = _form_step(
+            request,
+            replacement,
+            form,
+            lambda data: casework.replacement_reject(
+                staff=staff,
+                replacement_id=replacement.pk,
+                reason_code=data["reason"],
+                note=data.get("note") or "",
+            ),
+            _("%(reference)s is rejected. The applicant has been told why."),
+            error_field=lambda error: "reason" if error.field == "reason_code" else error.field,
+        )
+        if done is not None:
+            return done
     else:
         form = RejectForm(initial={"state_seen": replacement.state}, reasons=_reasons())
     return staff_page(
@@ -534,37 +551,26 @@ def case_biometrics(request: HttpRequest, reference: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         form = BiometricsForm(request.POST, request.FILES)
-        if form.is_valid():
-            if form.cleaned_data.get("state_seen") != replacement.state:
-                form.add_page_error(_conflict_message(replacement))
-                status = 409
-            else:
-                upload = form.cleaned_data["photo"]
-                photo = upload.read(MAX_PHOTO_UPLOAD + 1)
-                # The person at the counter: the service files the capture under the applicant.
-                person_id = replacement.applicant_id
-                hint = (
-                    f"someone-else:{person_id}"
-                    if demo and form.cleaned_data.get("other_finger")
-                    else str(person_id)
-                )
-                try:
-                    fingerprints = fingerprint_scanner().capture(subject_hint=hint)
-                    casework.replacement_biometrics_capture(
-                        staff=staff, replacement_id=replacement.pk, photo=photo, fingerprints=fingerprints
-                    )
-                except ApplicationError as error:
-                    form.add_application_error(error)
-                    status = _status(error)
-                else:
-                    messages.success(
-                        request,
-                        _("The biometrics of %(reference)s are captured. Check them and approve the request.")
-                        % {"reference": replacement.reference},
-                    )
-                    return redirect("backoffice:case", reference=replacement.reference)
-        else:
-            status = 400
+
+        def capture(data: dict[str, Any]) -> object:
+            photo = data["photo"].read(MAX_PHOTO_UPLOAD + 1)
+            # The person at the counter: the service files the capture under the applicant.
+            person_id = replacement.applicant_id
+            hint = f"someone-else:{person_id}" if demo and data.get("other_finger") else str(person_id)
+            fingerprints = fingerprint_scanner().capture(subject_hint=hint)
+            return casework.replacement_biometrics_capture(
+                staff=staff, replacement_id=replacement.pk, photo=photo, fingerprints=fingerprints
+            )
+
+        done, status = _form_step(
+            request,
+            replacement,
+            form,
+            capture,
+            _("The biometrics of %(reference)s are captured. Check them and approve the request."),
+        )
+        if done is not None:
+            return done
     else:
         form = BiometricsForm(initial={"state_seen": replacement.state})
     if replacement.state != S.CHECKED_IN and request.method != "POST":
@@ -661,32 +667,27 @@ def case_handover(request: HttpRequest, reference: str) -> HttpResponse:
     status = 200
     if request.method == "POST":
         form = HandoverForm(request.POST)
-        if form.is_valid():
-            if form.cleaned_data.get("state_seen") != replacement.state:
-                form.add_page_error(_conflict_message(replacement))
-                status = 409
-            else:
-                try:
-                    casework.replacement_hand_over(
-                        staff=staff,
-                        replacement_id=replacement.pk,
-                        code=form.cleaned_data["code"],
-                        delegate_id_number=form.cleaned_data.get("delegate_id_number") or "",
-                    )
-                except ApplicationError as error:
-                    if error.field not in form.fields:
-                        error.field = "code" if error.code.startswith("handover_code") else None
-                    form.add_application_error(error)
-                    status = _status(error)
-                else:
-                    messages.success(
-                        request,
-                        _("%(reference)s is collected. The holder has been told.")
-                        % {"reference": replacement.reference},
-                    )
-                    return redirect("backoffice:case", reference=replacement.reference)
-        else:
-            status = 400
+
+        def code_field(error: ApplicationError) -> str | None:
+            if error.field in form.fields:
+                return error.field
+            return "code" if error.code.startswith("handover_code") else None
+
+        done, status = _form_step(
+            request,
+            replacement,
+            form,
+            lambda data: casework.replacement_hand_over(
+                staff=staff,
+                replacement_id=replacement.pk,
+                code=data["code"],
+                delegate_id_number=data.get("delegate_id_number") or "",
+            ),
+            _("%(reference)s is collected. The holder has been told."),
+            error_field=code_field,
+        )
+        if done is not None:
+            return done
     else:
         form = HandoverForm(initial={"state_seen": replacement.state})
     if replacement.state != S.READY_FOR_COLLECTION and request.method != "POST":

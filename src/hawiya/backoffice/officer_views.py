@@ -271,7 +271,8 @@ def _audit_rows(file: CaseFile) -> list[dict[str, Any]]:
     for line in file.audit:
         event = line.event
         detail = event.detail if isinstance(event.detail, dict) else {}
-        if event.actor.startswith("person:") or event.actor_role == "citizen":
+        # Citizens' own steps carry no staff role: "the applicant", never their account name.
+        if event.actor.startswith("person:") or event.actor_role in ("citizen", ""):
             actor = _("The applicant")
         elif event.actor == "system" or not event.actor:
             actor = _("Hawiya (automatic)")
@@ -451,7 +452,7 @@ def case_mark_printed(request: HttpRequest, reference: str) -> HttpResponse:
         request,
         reference,
         lambda staff, r: casework.replacement_mark_printed(staff=staff, replacement_id=r.pk),
-        _("The card of %(reference)s is marked printed."),
+        _("The new document of %(reference)s is marked printed."),
         back_to_queue=request.POST.get("back") == "print-queue",
     )
 
@@ -463,7 +464,7 @@ def case_mark_ready(request: HttpRequest, reference: str) -> HttpResponse:
         request,
         reference,
         lambda staff, r: casework.replacement_mark_ready(staff=staff, replacement_id=r.pk),
-        _("%(reference)s is ready for collection. The holder has been sent a handover code."),
+        _("%(reference)s is ready for collection. The applicant has been sent a handover code."),
     )
 
 
@@ -683,7 +684,7 @@ def case_handover(request: HttpRequest, reference: str) -> HttpResponse:
                 code=data["code"],
                 delegate_id_number=data.get("delegate_id_number") or "",
             ),
-            _("%(reference)s is collected. The holder has been told."),
+            _("%(reference)s is collected. The applicant has been told."),
             error_field=code_field,
         )
         if done is not None:

@@ -69,6 +69,7 @@ AUDIT_SHIPMENT_CREATED = "shipment.created"
 AUDIT_SHIPMENT_UPDATED = "shipment.updated"
 # The courier's clock may run a little ahead of ours; an update further in the future is refused.
 FUTURE_TOLERANCE = dt.timedelta(minutes=10)
+PAST_TOLERANCE = dt.timedelta(days=1)
 MAX_REASON_TEXT = 200
 
 # Which update may follow which state: anything else is out of order (or impossible).
@@ -353,6 +354,14 @@ def shipment_event_apply(
         chosen = _checked(
             kind=kind, at=at, reason=reason, reason_text=reason_text, handover_code=handover_code
         )
+        if at < shipment.replacement.submitted_at - PAST_TOLERANCE:
+            # Nothing happens to a card before it was even requested (e.g. `"at": 12`, read as 1970);
+            # a day's leeway for couriers' clocks and late-entered paper logs.
+            raise errors.ShipmentEventInvalid(
+                errors.SHIPMENT_EVENT_INVALID,
+                _("The time of the update is before the request was made."),
+                field="at",
+            )
         if chosen not in ALLOWED_EVENTS[shipment.state]:
             raise errors.ShipmentConflict(
                 errors.SHIPMENT_EVENT_OUT_OF_ORDER,

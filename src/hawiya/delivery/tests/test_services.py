@@ -306,3 +306,17 @@ def test_a_request_cancelled_meanwhile_is_a_conflict() -> None:
     assert caught.value.code == errors.SHIPMENT_EVENT_OUT_OF_ORDER
     shipment.refresh_from_db()
     assert shipment.state == ShipmentState.AWAITING_PICKUP
+
+
+def test_an_update_dated_before_the_request_is_refused() -> None:
+    """`"at": 12` is read by the API as 1970-01-01: a typo, never a real pickup."""
+    shipment = make_shipment()
+    day_before = shipment.replacement.submitted_at - dt.timedelta(days=1, minutes=1)
+    for moment in (dt.datetime(1970, 1, 1, 0, 0, 12, tzinfo=dt.UTC), day_before):
+        with pytest.raises(errors.ShipmentEventInvalid) as caught:
+            update(shipment, "e-old", "picked_up", at=moment)
+        assert caught.value.code == errors.SHIPMENT_EVENT_INVALID
+        assert caught.value.field == "at"
+    assert update(shipment, "e-ok", "picked_up", at=clock.now() - dt.timedelta(hours=2)).shipment.state == (
+        "picked_up"
+    )

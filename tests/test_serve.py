@@ -26,6 +26,10 @@ def _children(pid: int) -> list[int]:
     return [int(line) for line in out.stdout.split()]
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_serve_answers_then_ctrl_c_stops_web_server_and_worker(tmp_path: Path) -> None:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("HAWIYA_", "DATABASE_URL"))},
@@ -39,7 +43,15 @@ def test_serve_answers_then_ctrl_c_stops_web_server_and_worker(tmp_path: Path) -
     env.pop("SECRET_KEY", None)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     server = subprocess.Popen(
-        ["scripts/serve"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        ["scripts/serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # A suite started in the background (CI's PostgreSQL pass) inherits an ignored SIGINT, and a
+        # shell cannot trap a signal ignored on entry: start the script as a terminal would.
+        preexec_fn=_default_sigint,
     )
     try:
         url = f"http://127.0.0.1:{env['PORT']}/healthz"
@@ -56,9 +68,8 @@ def test_serve_answers_then_ctrl_c_stops_web_server_and_worker(tmp_path: Path) -
         assert len(children) == 3, "gunicorn, the worker and the outbox sweeper run under the script"
 
         server.send_signal(signal.SIGINT)
-        # gunicorn waits at most --graceful-timeout (10 s) for its workers; leave room for a busy
-        # machine (CI runs the two database passes side by side).
-        output, _ = server.communicate(timeout=60)
+        # gunicorn waits at most --graceful-timeout (10 s) for its workers.
+        output, _ = server.communicate(timeout=30)
         assert server.returncode == 0, output
         assert f"http://127.0.0.1:{env['PORT']}/" in output
         assert "Hawiya stopped." in output

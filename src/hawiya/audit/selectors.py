@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from .models import GENESIS_HASH, HEAD_PK, AuditChainHead, AuditEvent
 
@@ -121,10 +121,17 @@ def audit_events_for(*, object_type: str, object_id: str | int) -> QuerySet[Audi
 STAFF_ACCESS_ROLES = ("officer", "supervisor", "administrator", "courier")
 
 
-def staff_access_for_person(*, person_id: int) -> QuerySet[AuditEvent]:
+def staff_access_for_person(
+    *, person_id: int, objects: Mapping[str, Iterable[int]] | None = None
+) -> QuerySet[AuditEvent]:
     """Every event a staff member or a courier wrote about a person (services put the person's
-    register id in `detail.person_id`), newest first. Never another person's: the filter is on
-    the id inside the event itself."""
-    return AuditEvent.objects.filter(actor_role__in=STAFF_ACCESS_ROLES, detail__person_id=person_id).order_by(
-        "-sequence"
-    )
+    register id in `detail.person_id`), and about the `objects` ({object type: ids}) that are the
+    person's own — e.g. the requests they applied for on behalf of a child, whose events name the
+    child. Newest first. Never another person's: the filter is on ids the caller resolved for
+    this person."""
+    about = Q(detail__person_id=person_id)
+    for object_type, ids in (objects or {}).items():
+        keys = [str(pk) for pk in ids]
+        if keys:
+            about |= Q(object_type=object_type, object_id__in=keys)
+    return AuditEvent.objects.filter(about, actor_role__in=STAFF_ACCESS_ROLES).order_by("-sequence")

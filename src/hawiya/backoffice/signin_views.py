@@ -95,7 +95,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                     return redirect("backoffice:sign-in-code")
     else:
         form = StaffSignInForm(initial={"next": safe_next(request, request.GET.get("next")) or ""})
-    return staff_page(request, "backoffice/sign_in.html", {"form": form})
+    # A form shown again with its errors is a 400 (a wrong password included), never a 200.
+    return staff_page(request, "backoffice/sign_in.html", {"form": form}, status=400 if form.errors else 200)
 
 
 def _demo_code(data: dict[str, Any]) -> str:
@@ -141,7 +142,12 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
             next_url = safe_next(request, data.get("next"))
             _complete_sign_in(request, user)
             return HttpResponseRedirect(next_url or reverse("backoffice:home"))
-    return staff_page(request, "backoffice/sign_in_code.html", {"form": form, "demo_code": _demo_code(data)})
+    return staff_page(
+        request,
+        "backoffice/sign_in_code.html",
+        {"form": form, "demo_code": _demo_code(data)},
+        status=400 if form.errors else 200,
+    )
 
 
 def _complete_sign_in(request: HttpRequest, user: User) -> None:

@@ -10,10 +10,13 @@ the officer's office is in every audit event.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.audit.models import AuditEvent
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
@@ -38,6 +41,8 @@ AUDIT_IDENTITY_CHECK_FAILED = "counter.identity_check_failed"
 AUDIT_MOBILE_REBOUND = "counter.mobile_rebound"
 AUDIT_ACTIVATION_STARTED = "counter.activation_started"
 OBJECT_TYPE = "registry.person"
+MAX_FAILED_CHECKS = 5
+IDENTITY_CHECKS_EXHAUSTED = "identity_checks_exhausted"
 # What the holder's security history says about a change made at the counter.
 SECURITY_DETAIL_COUNTER = "counter"
 
@@ -54,7 +59,26 @@ def _locked_person(person_id: int) -> Person:
 
 
 def _identity_problem(person: Person, fingerprints: FingerprintCapture) -> ApplicationError | None:
-    """Why the fingerprints do not confirm who `person` is, or None when they do."""
+    """Why the fingerprints do not confirm who `person` is, or None when they do.
+
+    After MAX_FAILED_CHECKS failed checks of one person in 24 hours (at any office) the counter
+    refuses to try again that day: someone presenting another's fingers is not given unlimited tries.
+    """
+    failed = AuditEvent.objects.filter(
+        action=AUDIT_IDENTITY_CHECK_FAILED,
+        object_type=OBJECT_TYPE,
+        object_id=str(person.pk),
+        occurred_at__gte=clock.now() - dt.timedelta(hours=24),
+    ).count()
+    if failed >= MAX_FAILED_CHECKS:
+        raise ApplicationError(
+            IDENTITY_CHECKS_EXHAUSTED,
+            _(
+                "This person's fingerprints did not match too many times in the last 24 hours. "
+                "Do not continue today; refer the case to the office supervisor."
+            ),
+            field="fingerprints",
+        )
     if biometric_capture_latest(person_id=person.pk) is None:
         return ApplicationError(
             NO_BIOMETRICS_ON_FILE,

@@ -32,6 +32,7 @@ from hawiya.identity import selectors, services
 from hawiya.identity.models import User
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
 from hawiya.registry import selectors as registry_selectors
+from hawiya.replacements.selectors import replacement_ids_applied_by
 
 from . import session_keys
 from .account_forms import (
@@ -806,7 +807,12 @@ def access_history(request: HttpRequest) -> HttpResponse:
     first, 25 a page: office, role, action and time. Never the staff member's name or id."""
     person = citizen_of(request)
     page = Paginator(
-        audit_selectors.staff_access_for_person(person_id=person.pk), ACCESS_HISTORY_PAGE_SIZE
+        audit_selectors.staff_access_for_person(
+            person_id=person.pk,
+            # Requests made for a child are recorded against the child: show their steps too.
+            objects={"replacements.replacement": replacement_ids_applied_by(person=person)},
+        ),
+        ACCESS_HISTORY_PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     events = list(page.object_list)
     offices = registry_selectors.offices_by_code(codes=(event.actor_office for event in events))

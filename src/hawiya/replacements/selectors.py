@@ -522,6 +522,11 @@ def replacement_for_idempotency_key(*, person: Person, idempotency_key: str) -> 
     return Replacement.objects.filter(applicant=person, idempotency_key=str(idempotency_key)[:64]).first()
 
 
+def replacement_ids_applied_by(*, person: Person) -> list[int]:
+    """The ids of every request `person` applied for (their own documents, or their family's)."""
+    return list(Replacement.objects.filter(applicant=person).values_list("pk", flat=True))
+
+
 def replacements_for_person(*, person: Person) -> list[Replacement]:
     """The person's requests, newest first."""
     return list(

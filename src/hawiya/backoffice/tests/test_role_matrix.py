@@ -49,7 +49,7 @@ SUPERVISOR_PAGE = (302, 403, 403, 403, 200, 200)
 
 EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     # Sign-in (signed-in staff go to the home page; a citizen is shown the staff form).
-    "sign-in": {"GET": (200, 200, 302, 302, 302, 302), "POST": (200, 200, 302, 302, 302, 302)},
+    "sign-in": {"GET": (200, 200, 302, 302, 302, 302), "POST": (400, 400, 302, 302, 302, 302)},
     "sign-in-code": {"GET": (302,) * 6, "POST": (302,) * 6},
     "sign-out": {"GET": GET_NOT_ALLOWED, "POST": (302,) * 6},
     "home": {"GET": (302, 403, 302, 302, 302, 302), "POST": POST_NOT_ALLOWED},

@@ -80,7 +80,7 @@ def test_a_citizen_with_the_right_password_is_refused_like_a_wrong_password() ->
     as_citizen = start(Client(), citizen.username, password=PASSWORD)
     wrong = start(Client(), staff.username, password="not-the-password")
 
-    assert as_citizen.status_code == 200  # type: ignore[attr-defined]
+    assert as_citizen.status_code == 400  # type: ignore[attr-defined]
     assert WRONG_CREDENTIALS in as_citizen.content.decode()  # type: ignore[attr-defined]
     assert WRONG_CREDENTIALS in wrong.content.decode()  # type: ignore[attr-defined]
 

@@ -267,3 +267,29 @@ def test_activation_is_refused_for_an_account_holder_a_person_without_mobile_or_
     # Only the account holder's own activation, long ago: no challenge was started here.
     assert OneTimeCode.objects.filter(purpose="activation").count() == 1
     assert AuditEvent.objects.get(action="counter.identity_check_failed").detail["step"] == "activation"
+
+
+def test_after_five_failed_checks_in_a_day_even_the_right_finger_is_refused(
+    office: Office, staff: StaffActor
+) -> None:
+    from hawiya.identity.counter import MAX_FAILED_CHECKS
+
+    person = enrolled(person_of(make_account()), office)
+    for _ in range(MAX_FAILED_CHECKS):
+        wrong = error(
+            counter_mobile_rebind,
+            staff=staff,
+            person_id=person.pk,
+            new_mobile=next_mobile(),
+            fingerprints=finger("x"),
+        )
+        assert wrong.code == "fingerprint_mismatch"
+    refused = error(
+        counter_mobile_rebind,
+        staff=staff,
+        person_id=person.pk,
+        new_mobile=next_mobile(),
+        fingerprints=finger(person.pk),
+    )
+    assert refused.code == "identity_checks_exhausted"
+    assert AuditEvent.objects.filter(action="counter.identity_check_failed").count() == MAX_FAILED_CHECKS

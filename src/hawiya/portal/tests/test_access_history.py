@@ -136,3 +136,33 @@ def test_the_account_page_links_to_it(client: Client, user: User) -> None:
 def test_anonymous_visitors_are_sent_to_sign_in(client: Client) -> None:
     response = client.get(_url())
     assert response.status_code == 302
+
+
+def test_steps_on_a_request_made_for_a_child_are_shown_to_the_parent_who_applied(
+    client: Client, user: User, office: Office
+) -> None:
+    """A child's certificate is recorded against the child (its holder); the parent who applied
+    sees the officers' steps on that request too, and nobody else does."""
+    from hawiya.appointments.tests.factories import make_replacement
+
+    parent = person_of(user)
+    request_for_child = make_replacement(applicant=parent)
+    child_id = person_of(make_account()).pk
+    with transaction.atomic():
+        audit_record(
+            actor="user:7",
+            actor_role="officer",
+            actor_office=office.code,
+            action="replacement.moved",
+            object_type="replacements.replacement",
+            object_id=request_for_child.pk,
+            detail={"person_id": child_id, "to": "approved"},
+        )
+    client.force_login(user)
+    cards = find_all(client.get(_url()).content.decode(), "li", "hw-account-card")
+    assert len(cards) == 1
+    assert "Moved your request to its next step" in cards[0].text
+
+    stranger = make_account()
+    client.force_login(stranger)
+    assert find_all(client.get(_url()).content.decode(), "li", "hw-account-card") == []

@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -428,31 +429,53 @@ def appointment_cancel(
             )
         if not can_change(appointment, at=now):
             raise _too_late()
-        _end(appointment, now=now)
-        replacement_move(
-            replacement_id=replacement.pk,
-            to=ReplacementState.PAID,
-            action="appointment_cancelled",
-            at=now,
-            actor=actor,
-            ip=ip,
-            office=appointment.slot.office,
-            detail={
-                "appointment": appointment.reference,
-                "starts_at": appointment.slot.starts_at.isoformat(),
-            },
-            expected_from=frozenset({ReplacementState.APPOINTMENT_BOOKED}),
-        )
-        _notify(appointment, "appointment_cancelled")
-        audit_record(
-            actor=actor,
-            ip=ip,
-            action=AUDIT_CANCELLED,
-            object_type=OBJECT_TYPE,
-            object_id=appointment.pk,
-            detail={"slot": appointment.slot_id, "by": "applicant"},
+        _cancel_booked(
+            replacement,
+            appointment,
+            now=now,
+            step="appointment_cancelled",
+            template="appointment_cancelled",
+            who={"actor": actor, "ip": ip},
+            audit_detail={"by": "applicant"},
         )
     return appointment
+
+
+def _cancel_booked(
+    replacement: Replacement,
+    appointment: Appointment,
+    *,
+    now: dt.datetime,
+    step: str,
+    template: str,
+    who: Mapping[str, Any],
+    audit_detail: Mapping[str, object],
+    move_audit_detail: Mapping[str, object] | None = None,
+) -> None:
+    """Cancel a booked appointment whose request then waits for a new booking (`paid`): the place
+    is freed, the request's timeline says so, the applicant is told (`template`) and the
+    appointment's cancellation is audited. `who` holds the audit actor fields (actor, ip, and for
+    staff actor_role and actor_office). Both rows must be locked by the caller."""
+    _end(appointment, now=now)
+    replacement_move(
+        replacement_id=replacement.pk,
+        to=ReplacementState.PAID,
+        action=step,
+        at=now,
+        **who,
+        audit_detail=move_audit_detail,
+        office=appointment.slot.office,
+        detail={"appointment": appointment.reference, "starts_at": appointment.slot.starts_at.isoformat()},
+        expected_from=frozenset({ReplacementState.APPOINTMENT_BOOKED}),
+    )
+    _notify(appointment, template)
+    audit_record(
+        **who,
+        action=AUDIT_CANCELLED,
+        object_type=OBJECT_TYPE,
+        object_id=appointment.pk,
+        detail={"slot": appointment.slot_id, **audit_detail},
+    )
 
 
 def appointment_cancel_for_replacement(
@@ -794,32 +817,15 @@ def office_holiday_add(
             replacement, appointment = _locked_appointment(appointment_id=item.appointment_id, applicant=None)
             if appointment.state != AppointmentState.BOOKED:
                 continue
-            _end(appointment, now=now)
-            replacement_move(
-                replacement_id=replacement.pk,
-                to=ReplacementState.PAID,
-                action="appointment_cancelled_by_office",
-                at=now,
-                actor=staff.actor,
-                actor_role=staff.role,
-                actor_office=staff.office_code,
-                ip=staff.ip,
-                audit_detail={"person_id": replacement.document.holder_id},
-                office=office,
-                detail={
-                    "appointment": appointment.reference,
-                    "starts_at": appointment.slot.starts_at.isoformat(),
-                },
-                expected_from=frozenset({ReplacementState.APPOINTMENT_BOOKED}),
-            )
-            _notify(appointment, "appointment_cancelled_by_office")
-            audit_record(
-                **staff.audit(),
-                action=AUDIT_CANCELLED,
-                object_type=OBJECT_TYPE,
-                object_id=appointment.pk,
-                detail={
-                    "slot": appointment.slot_id,
+            _cancel_booked(
+                replacement,
+                appointment,
+                now=now,
+                step="appointment_cancelled_by_office",
+                template="appointment_cancelled_by_office",
+                who=staff.audit(),
+                move_audit_detail={"person_id": replacement.document.holder_id},
+                audit_detail={
                     "by": "office_holiday",
                     "person_id": appointment.applicant_id,
                     "office": office.code,

@@ -14,24 +14,22 @@ from typing import Any
 import pyotp
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from hawiya.core import clock
-from hawiya.core.client import client_ip, client_user_agent
+from hawiya.core.client import client_ip, client_user_agent, local_url
 from hawiya.core.errors import ApplicationError
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import services as identity_services
-from hawiya.identity.management.commands.seed_demo_staff import demo_staff_secret
+from hawiya.identity.demo_staff import demo_staff_secret
 from hawiya.identity.models import Method, User
 from hawiya.identity.selectors import sign_in_challenge_is_staff
-from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
+from hawiya.identity.signin import session_sign_in
 from hawiya.identity.staff import PERM_VIEW_DASHBOARD, PERM_WORK_CASES, staff_actor_for
 
 from .decorators import staff_of, staff_page, staff_required
@@ -42,13 +40,7 @@ SIGN_IN_SESSION_KEY = "hawiya_backoffice_sign_in"
 
 def safe_next(request: HttpRequest, value: object) -> str | None:
     """`value` when it is a local back-office URL of this site, else None."""
-    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
-        return None
-    if "/staff/" not in value:
-        return None
-    if url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()}, require_https=False):
-        return value
-    return None
+    return local_url(request, value, under="/staff/")
 
 
 def _journey(request: HttpRequest) -> dict[str, Any] | None:
@@ -151,16 +143,7 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
 
 
 def _complete_sign_in(request: HttpRequest, user: User) -> None:
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    session_key = request.session.session_key
-    if session_key is None:
-        request.session.save()
-        session_key = request.session.session_key
-    identity_services.user_session_record(
-        user=user, session_key=str(session_key), ip=client_ip(request), user_agent=client_user_agent(request)
-    )
-    now = clock.now()
-    request.session[RECENT_AUTH_SESSION_KEY] = recent_auth_session_value(now)
+    session_sign_in(request, user)
     request.session.pop(SIGN_IN_SESSION_KEY, None)
 
 

@@ -13,6 +13,7 @@ import ipaddress
 
 from django.conf import settings
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -35,3 +36,15 @@ def client_user_agent(request: HttpRequest) -> str:
     """The browser's description, without control characters (PostgreSQL refuses NUL in text)."""
     value = str(request.META.get("HTTP_USER_AGENT") or "")
     return "".join(char for char in value if char.isprintable())
+
+
+def local_url(request: HttpRequest, value: object, *, under: str = "") -> str | None:
+    """`value` when it is a path of this site (never another host or scheme, nor `//host`) and,
+    with `under`, contains that segment (e.g. "/staff/"); else None. For `next` parameters."""
+    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
+        return None
+    if under and under not in value:
+        return None
+    if url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()}, require_https=False):
+        return value
+    return None

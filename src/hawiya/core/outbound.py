@@ -12,6 +12,10 @@ import urllib.error
 import urllib.request
 from http.client import HTTPException
 from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Warning
 
 MAX_RESPONSE_BYTES = 64 * 1024
 
@@ -73,3 +77,23 @@ def post_json(
     if not 200 <= status < 300:
         raise OutboundFailure("status", status)
     return raw
+
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def outbound_url_problems(
+    *, setting: str, app: str, missing: str, missing_hint: str, plain_http: str, plain_http_hint: str
+) -> list[CheckMessage]:
+    """The system-check messages about an outside system's base URL (the SMS operator, the payment
+    gateway, the courier), with the same ids in every app: `<app>.E002` not set (`missing`),
+    `<app>.E003` not an http(s) URL, `<app>.W001` plain http to a host that is not this machine."""
+    url = str(getattr(settings, setting, "") or "")
+    parts = urlsplit(url)
+    if not url:
+        return [Error(missing, hint=missing_hint, id=f"{app}.E002")]
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        return [Error(f"{setting} must be an http(s) URL.", id=f"{app}.E003")]
+    if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+        return [Warning(plain_http, hint=plain_http_hint, id=f"{app}.W001")]
+    return []

@@ -6,15 +6,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning
+from django.core.checks import CheckMessage, Error
+
+from hawiya.core.outbound import outbound_url_problems
 
 from .couriers import COURIERS, courier_name
 
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 KEY_ID_SHAPE = re.compile(r"[A-Za-z0-9._-]{1,48}")
 
 
@@ -27,28 +27,16 @@ def courier_configured(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -
     if name == "demo":
         return []
     problems: list[CheckMessage] = []
-    url = str(getattr(settings, "HAWIYA_COURIER_URL", "") or "")
-    parts = urlsplit(url)
-    if not url:
-        problems.append(
-            Error(
-                "The courier's HTTP client is selected but HAWIYA_COURIER_URL is not set.",
-                hint="Set HAWIYA_COURIER_URL and HAWIYA_COURIER_API_TOKEN, "
-                "or HAWIYA_COURIER=demo in demo mode.",
-                id="delivery.E002",
-            )
-        )
-    elif parts.scheme not in {"http", "https"} or not parts.hostname:
-        problems.append(Error("HAWIYA_COURIER_URL must be an http(s) URL.", id="delivery.E003"))
-    elif parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
-        problems.append(
-            Warning(
-                "HAWIYA_COURIER_URL uses plain http: the token and the recipients' addresses cross "
-                "the network unencrypted.",
-                hint="Use the courier's https endpoint.",
-                id="delivery.W001",
-            )
-        )
+    problems += outbound_url_problems(
+        setting="HAWIYA_COURIER_URL",
+        app="delivery",
+        missing="The courier's HTTP client is selected but HAWIYA_COURIER_URL is not set.",
+        missing_hint="Set HAWIYA_COURIER_URL and HAWIYA_COURIER_API_TOKEN, "
+        "or HAWIYA_COURIER=demo in demo mode.",
+        plain_http="HAWIYA_COURIER_URL uses plain http: the token and the recipients' addresses cross "
+        "the network unencrypted.",
+        plain_http_hint="Use the courier's https endpoint.",
+    )
     if not getattr(settings, "HAWIYA_COURIER_API_TOKEN", ""):
         problems.append(
             Error(

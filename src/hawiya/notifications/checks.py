@@ -5,16 +5,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
+from hawiya.core.outbound import LOCAL_HOSTS, outbound_url_problems
+
 from .clients import sms_client_name
 from .templates import sms_domain
 
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 _LABEL = r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?"
 HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*")
 
@@ -48,29 +48,17 @@ def sms_client_configured(app_configs: Sequence[AppConfig] | None, **kwargs: Any
                 id="notifications.W002",
             )
         )
-    url = str(getattr(settings, "SMS_OPERATOR_URL", "") or "")
     token = str(getattr(settings, "SMS_OPERATOR_TOKEN", "") or "")
-    parts = urlsplit(url)
-    if not url:
-        problems.append(
-            Error(
-                "The SMS operator client is selected but SMS_OPERATOR_URL is not set.",
-                hint="Set SMS_OPERATOR_URL and SMS_OPERATOR_TOKEN, or HAWIYA_SMS_CLIENT=demo on a "
-                "development machine.",
-                id="notifications.E002",
-            )
-        )
-    elif parts.scheme not in {"http", "https"} or not parts.hostname:
-        problems.append(Error("SMS_OPERATOR_URL must be an http(s) URL.", id="notifications.E003"))
-    elif parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
-        problems.append(
-            Warning(
-                "SMS_OPERATOR_URL uses plain http: the bearer token and one-time codes cross the "
-                "network unencrypted.",
-                hint="Use the operator's https endpoint.",
-                id="notifications.W001",
-            )
-        )
+    problems += outbound_url_problems(
+        setting="SMS_OPERATOR_URL",
+        app="notifications",
+        missing="The SMS operator client is selected but SMS_OPERATOR_URL is not set.",
+        missing_hint="Set SMS_OPERATOR_URL and SMS_OPERATOR_TOKEN, or HAWIYA_SMS_CLIENT=demo on a "
+        "development machine.",
+        plain_http="SMS_OPERATOR_URL uses plain http: the bearer token and one-time codes cross the "
+        "network unencrypted.",
+        plain_http_hint="Use the operator's https endpoint.",
+    )
     if not token:
         problems.append(
             Error(

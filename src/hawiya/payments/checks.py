@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.apps import AppConfig
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Warning
+from django.core.checks import CheckMessage, Error
+
+from hawiya.core.outbound import outbound_url_problems
 
 from .gateways import GATEWAYS, payment_gateway_name
-
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
 def payment_gateway_configured(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
@@ -25,27 +24,15 @@ def payment_gateway_configured(app_configs: Sequence[AppConfig] | None, **kwargs
     if name == "demo":
         return []
     problems: list[CheckMessage] = []
-    url = str(getattr(settings, "HAWIYA_PAYMENT_GATEWAY_URL", "") or "")
-    parts = urlsplit(url)
-    if not url:
-        problems.append(
-            Error(
-                "The payment gateway's HTTP client is selected but HAWIYA_PAYMENT_GATEWAY_URL is not set.",
-                hint="Set HAWIYA_PAYMENT_GATEWAY_URL, HAWIYA_PAYMENT_API_KEY and "
-                "HAWIYA_PAYMENT_WEBHOOK_SECRET, or HAWIYA_PAYMENT_GATEWAY=demo in demo mode.",
-                id="payments.E002",
-            )
-        )
-    elif parts.scheme not in {"http", "https"} or not parts.hostname:
-        problems.append(Error("HAWIYA_PAYMENT_GATEWAY_URL must be an http(s) URL.", id="payments.E003"))
-    elif parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
-        problems.append(
-            Warning(
-                "HAWIYA_PAYMENT_GATEWAY_URL uses plain http: the API key crosses the network unencrypted.",
-                hint="Use the gateway's https endpoint.",
-                id="payments.W001",
-            )
-        )
+    problems += outbound_url_problems(
+        setting="HAWIYA_PAYMENT_GATEWAY_URL",
+        app="payments",
+        missing="The payment gateway's HTTP client is selected but HAWIYA_PAYMENT_GATEWAY_URL is not set.",
+        missing_hint="Set HAWIYA_PAYMENT_GATEWAY_URL, HAWIYA_PAYMENT_API_KEY and "
+        "HAWIYA_PAYMENT_WEBHOOK_SECRET, or HAWIYA_PAYMENT_GATEWAY=demo in demo mode.",
+        plain_http="HAWIYA_PAYMENT_GATEWAY_URL uses plain http: the API key crosses the network unencrypted.",
+        plain_http_hint="Use the gateway's https endpoint.",
+    )
     if not getattr(settings, "HAWIYA_PAYMENT_API_KEY", ""):
         problems.append(
             Error(

@@ -20,24 +20,24 @@ from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login, logout
+from django.contrib.auth import logout
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from hawiya.core import clock
-from hawiya.core.client import client_ip, client_user_agent
+from hawiya.core.client import client_ip, client_user_agent, local_url
 from hawiya.core.errors import ApplicationError
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import services
 from hawiya.identity.models import User
 from hawiya.identity.selectors import activation_challenge_masked_mobile, one_time_code_delivery_status
 from hawiya.identity.sessions import CHALLENGE_SESSION_KEY, RECENT_AUTH_SESSION_KEY, recent_auth_session_value
+from hawiya.identity.signin import session_sign_in
 from hawiya.notifications.selectors import sms_outbox_recent
 
 from . import session_keys
@@ -77,11 +77,7 @@ NEUTRAL = {ACTIVATION, RESET}
 
 def safe_next(request: HttpRequest, value: object) -> str | None:
     """`value` when it is a local URL of this site (never another host or scheme), else None."""
-    if not isinstance(value, str) or not value.startswith("/") or value.startswith("//"):
-        return None
-    if url_has_allowed_host_and_scheme(value, allowed_hosts={request.get_host()}, require_https=False):
-        return value
-    return None
+    return local_url(request, value)
 
 
 def account_home_url() -> str:
@@ -141,18 +137,9 @@ def _locked(request: HttpRequest, error: ApplicationError) -> HttpResponse:
 
 
 def _complete_sign_in(request: HttpRequest, user: User) -> None:
-    """What every sign-in does after the service said yes (identity/services.py, sessions.py)."""
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    session_key = request.session.session_key
-    if session_key is None:
-        request.session.save()
-        session_key = request.session.session_key
-    services.user_session_record(
-        user=user, session_key=str(session_key), ip=client_ip(request), user_agent=client_user_agent(request)
-    )
-    now = clock.now()
-    request.session[RECENT_AUTH_SESSION_KEY] = recent_auth_session_value(now)
-    request.session[LAST_ACTIVITY_SESSION_KEY] = now.timestamp()
+    """What every sign-in does after the service said yes (identity/signin.py, sessions.py)."""
+    session_sign_in(request, user)
+    request.session[LAST_ACTIVITY_SESSION_KEY] = clock.now().timestamp()
     _drop_journey(request)
 
 

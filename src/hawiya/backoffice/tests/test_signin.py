@@ -109,7 +109,7 @@ def test_the_code_page_without_a_journey_starts_again() -> None:
 
 @pytest.mark.parametrize("demo", [True, False])
 def test_the_demo_code_is_shown_in_demo_mode_only(settings, demo: bool) -> None:
-    from hawiya.identity.management.commands.seed_demo_staff import demo_staff_secret
+    from hawiya.identity.demo_staff import demo_staff_secret
     from hawiya.identity.staff import staff_member_create
 
     settings.DEMO = demo

@@ -13,30 +13,10 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from hawiya.core import clock
-from hawiya.identity.models import AuthenticatorApp, StaffRole, User
+from hawiya.identity.demo_staff import DEMO_STAFF, DEMO_STAFF_PASSWORD
+from hawiya.identity.models import AuthenticatorApp, User
 from hawiya.identity.staff import staff_member_create
 from hawiya.registry.models import Office
-
-DEMO_STAFF_PASSWORD = "hawiya-demo-staff"  # noqa: S105 (demo mode only, printed in the README)
-# username, role, office code, first name, last name, base32 TOTP secret (demo only)
-DEMO_STAFF: tuple[tuple[str, str, str | None, str, str, str], ...] = (
-    ("officer.riyadh", StaffRole.OFFICER, "riyadh-north", "Majed", "Al-Harbi", "JBSWY3DPEHPK3PXPOFFICERA"),
-    (
-        "supervisor.riyadh",
-        StaffRole.SUPERVISOR,
-        "riyadh-north",
-        "Huda",
-        "Al-Saud",
-        "JBSWY3DPEHPK3PXPSUPERVIS",
-    ),
-    ("officer.jeddah", StaffRole.OFFICER, "jeddah-central", "Omar", "Al-Zahrani", "JBSWY3DPEHPK3PXPOFFICERJ"),
-    ("admin.hawiya", StaffRole.ADMINISTRATOR, None, "Lama", "Al-Qahtani", "JBSWY3DPEHPK3PXPADMINIST"),
-)
-
-
-def demo_staff_secret(username: str) -> str | None:
-    """The fixed demo secret of a demo staff account (None for any other account)."""
-    return next((row[5] for row in DEMO_STAFF if row[0] == username), None)
 
 
 class Command(BaseCommand):

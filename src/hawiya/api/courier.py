@@ -17,18 +17,16 @@ address past HAWIYA_COURIER_FAILURE_LIMIT in 10 minutes is answered 429 until it
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from typing import Any, Literal
 
-from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from ninja.security import APIKeyHeader
 
+from hawiya.api.signature_failures import SignatureFailures
 from hawiya.core.client import client_ip
 from hawiya.core.errors import ApplicationError
 from hawiya.core.signing import SIGNATURE_HEADER
@@ -36,55 +34,25 @@ from hawiya.delivery import errors
 from hawiya.delivery.couriers import KEY_ID_HEADER, CourierUnauthorized, courier_call_verify
 from hawiya.delivery.selectors import OPEN_STATES, CourierShipment, shipments_for_courier
 from hawiya.delivery.services import shipment_event_apply
-from hawiya.identity.throttles import ip_bucket
 
 logger = logging.getLogger(__name__)
 
-FAILURE_WINDOW_SECONDS = 600
 REPLAY_HEADER = "Idempotent-Replayed"
-
-
-class CourierThrottled(ApplicationError):
-    status_code = 429
 
 
 class RequestTooLarge(ApplicationError):
     status_code = 413
 
 
-def failure_limit() -> int:
-    """Badly signed calls an address may send in 10 minutes (the courier sends none)."""
-    return int(getattr(settings, "HAWIYA_COURIER_FAILURE_LIMIT", 20))
-
-
-def _failures_key(ip: str) -> str:
-    digest = hashlib.sha256(ip_bucket(ip).encode()).hexdigest()[:32]
-    return f"hawiya:api:courier:failures:{digest}"
-
-
-def _count_failure(ip: str) -> int:
-    key = _failures_key(ip)
-    cache.add(key, 0, timeout=FAILURE_WINDOW_SECONDS)
-    try:
-        return int(cache.incr(key))
-    except ValueError:
-        # The window ended between add and incr: this failure opens the next one.
-        cache.add(key, 1, timeout=FAILURE_WINDOW_SECONDS)
-        return 1
-
-
-def _bad_signature(ip: str, reason: str) -> None:
-    """Count and log a badly signed call; raise CourierThrottled past the limit."""
-    count = _count_failure(ip)
-    limit = failure_limit()
-    if count <= limit:
-        logger.warning("Courier API call refused from %s: %s (%d in this window)", ip or "-", reason, count)
-        return
-    if count == limit + 1:
-        logger.warning("Courier API calls from %s throttled: %d badly signed in 10 minutes", ip or "-", count)
-    raise CourierThrottled(
-        errors.COURIER_THROTTLED, _("Too many requests that could not be verified. Try again later.")
-    )
+# Badly signed calls an address may send in 10 minutes (the courier sends none).
+BAD_SIGNATURES = SignatureFailures(
+    name="courier",
+    limit_setting="HAWIYA_COURIER_FAILURE_LIMIT",
+    label="Courier API call",
+    code=errors.COURIER_THROTTLED,
+    message=_("Too many requests that could not be verified. Try again later."),
+    logger=logger,
+)
 
 
 class CourierSignature(APIKeyHeader):
@@ -114,7 +82,7 @@ class CourierSignature(APIKeyHeader):
                 body=body,
             )
         except CourierUnauthorized as exc:
-            _bad_signature(client_ip(request), str(exc.extra.get("reason", "invalid")))
+            BAD_SIGNATURES.record(client_ip(request), str(exc.extra.get("reason", "invalid")))
             raise
 
 

@@ -15,18 +15,14 @@ an address the gateway shares (a proxy in front of us) can never hold the real p
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
-from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 
+from hawiya.api.signature_failures import SignatureFailures
 from hawiya.core.client import client_ip
-from hawiya.core.errors import ApplicationError
-from hawiya.identity.throttles import ip_bucket
 from hawiya.payments import errors
 from hawiya.payments.gateways import SIGNATURE_HEADER
 from hawiya.payments.services import CallbackRejected, payment_callback_apply
@@ -35,48 +31,15 @@ logger = logging.getLogger(__name__)
 
 router = Router(tags=["payments"])
 
-FAILURE_WINDOW_SECONDS = 600
-
-
-class CallbackThrottled(ApplicationError):
-    status_code = 429
-
-
-def failure_limit() -> int:
-    """Badly signed callbacks an address may send in 10 minutes (the gateway sends none)."""
-    return int(getattr(settings, "HAWIYA_PAYMENT_CALLBACK_FAILURE_LIMIT", 20))
-
-
-def _failures_key(ip: str) -> str:
-    digest = hashlib.sha256(ip_bucket(ip).encode()).hexdigest()[:32]
-    return f"hawiya:api:payment-callback:failures:{digest}"
-
-
-def _bad_signature(ip: str, reason: str) -> None:
-    """Count and log a badly signed callback; raise CallbackThrottled past the limit."""
-    count = _count_failure(ip)
-    limit = failure_limit()
-    if count <= limit:
-        logger.warning(
-            "Payment callback refused from %s: signature %s (%d in this window)", ip or "-", reason, count
-        )
-        return
-    if count == limit + 1:
-        logger.warning("Payment callbacks from %s throttled: %d badly signed in 10 minutes", ip or "-", count)
-    raise CallbackThrottled(
-        errors.CALLBACK_THROTTLED, _("Too many callbacks that could not be verified. Try again later.")
-    )
-
-
-def _count_failure(ip: str) -> int:
-    key = _failures_key(ip)
-    cache.add(key, 0, timeout=FAILURE_WINDOW_SECONDS)
-    try:
-        return int(cache.incr(key))
-    except ValueError:
-        # The window ended between add and incr: this failure opens the next one.
-        cache.add(key, 1, timeout=FAILURE_WINDOW_SECONDS)
-        return 1
+# Badly signed callbacks an address may send in 10 minutes (the gateway sends none).
+BAD_SIGNATURES = SignatureFailures(
+    name="payment-callback",
+    limit_setting="HAWIYA_PAYMENT_CALLBACK_FAILURE_LIMIT",
+    label="Payment callback (signature)",
+    code=errors.CALLBACK_THROTTLED,
+    message=_("Too many callbacks that could not be verified. Try again later."),
+    logger=logger,
+)
 
 
 class CallbackAccepted(Schema):
@@ -141,7 +104,7 @@ def payment_callback(request: HttpRequest) -> dict[str, str]:
         )
     except CallbackRejected as exc:
         if exc.code == errors.CALLBACK_SIGNATURE_INVALID:
-            _bad_signature(client_ip(request), str(exc.extra.get("reason", "invalid")))
+            BAD_SIGNATURES.record(client_ip(request), str(exc.extra.get("reason", "invalid")))
         raise
     return {
         "event_id": callback.event_id,

@@ -37,6 +37,32 @@ def test_server_database_without_secret_key_refuses_to_start(tmp_path: Path) -> 
     assert "SECRET_KEY must be set" in result.stderr
 
 
+def test_server_database_without_field_keys_refuses_to_start(tmp_path: Path) -> None:
+    result = _load_settings(
+        {
+            "DATABASE_URL": "postgres://db.internal/hawiya",
+            "SECRET_KEY": "k" * 50,
+            "HAWIYA_VAR_DIR": str(tmp_path),
+        }
+    )
+    assert result.returncode != 0
+    assert "HAWIYA_FIELD_KEYS must be set" in result.stderr
+    assert not (tmp_path / "field_keys").exists()
+
+
+def test_embedded_mode_generates_a_private_field_key_once(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    assert _load_settings({"HAWIYA_VAR_DIR": str(tmp_path)}).returncode == 0
+    key_file = tmp_path / "field_keys"
+    key = key_file.read_text()
+    Fernet(key)  # a valid Fernet key
+    assert key_file.stat().st_mode & 0o077 == 0, "the key file must be readable by its owner only"
+    assert _load_settings({"HAWIYA_VAR_DIR": str(tmp_path)}).returncode == 0
+    assert key_file.read_text() == key
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["field_keys", "secret_key"]
+
+
 def test_embedded_mode_generates_a_private_secret_key_once(tmp_path: Path) -> None:
     first = _load_settings({"HAWIYA_VAR_DIR": str(tmp_path)})
     assert first.returncode == 0, first.stderr
@@ -54,6 +80,7 @@ def test_database_url_selects_postgresql(tmp_path: Path) -> None:
         {
             "DATABASE_URL": "postgres://u@127.0.0.1:5432/x",
             "SECRET_KEY": "k" * 50,
+            "HAWIYA_FIELD_KEYS": "Fu1vd-ZNxYVMdKRV0UKC1EX_sWhfKANhpqYY0bp1iEY=",
             "HAWIYA_VAR_DIR": str(tmp_path),
         }
     )
@@ -93,6 +120,10 @@ def test_deploy_check_passes_with_demo_mode_off(tmp_path: Path) -> None:
     env = {
         **clean,
         "SECRET_KEY": "production-like-" + "x" * 60,
+        # The new key first, the previous one still accepted.
+        "HAWIYA_FIELD_KEYS": (
+            "Fu1vd-ZNxYVMdKRV0UKC1EX_sWhfKANhpqYY0bp1iEY=,Xp7a0qp7lJmQ0cTkTQm6u7P9vPzYp4m3H2ZJpZ3a1Wc="
+        ),
         "ALLOWED_HOSTS": "hawiya.example.sa",
         "HAWIYA_SMS_CLIENT": "http",
         "SMS_OPERATOR_URL": "https://sms.operator.example/api",

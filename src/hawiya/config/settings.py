@@ -7,6 +7,7 @@ comes from an environment variable; `manage.py check --deploy` passes with demo 
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import os
 import secrets
@@ -63,6 +64,42 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+
+
+def _field_keys() -> list[str]:
+    """The Fernet keys of secrets at rest (core/fieldcrypt.py): the first encrypts, all decrypt.
+
+    Required with a server database, like SECRET_KEY; embedded, one key is generated once into
+    var/field_keys. A key that is not a Fernet key stops the process at the system checks.
+    """
+    keys = env_list("HAWIYA_FIELD_KEYS", "")
+    if keys:
+        return keys
+    if not (DEMO or DEBUG or EMBEDDED):
+        raise ImproperlyConfigured(
+            "HAWIYA_FIELD_KEYS must be set in the environment when DATABASE_URL points at a server "
+            "database: comma-separated Fernet keys, the first one encrypts. Make one with: python -c "
+            '"from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"'
+        )
+    key_file = VAR_DIR / "field_keys"
+    if not key_file.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        # A Fernet key: 32 random bytes in URL-safe base64. Written beside, then linked into place,
+        # which fails if another process (web server and worker start together) got there first:
+        # two processes must never encrypt under two different generated keys.
+        draft = VAR_DIR / f".field_keys.{os.getpid()}"
+        draft.write_text(base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
+        draft.chmod(0o600)
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return [key.strip() for key in key_file.read_text().split(",") if key.strip()]
+
+
+HAWIYA_FIELD_KEYS = _field_keys()
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")

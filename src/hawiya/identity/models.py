@@ -8,7 +8,8 @@ Account-security state lives in its own tables, never on the user row (ADR 0006)
 and the challenges they belong to, the failure counter that locks an account, the authenticator
 app and recovery codes, the list of signed-in sessions, locked sign-in methods and the
 person-facing history of security events. Secrets are stored only as keyed hashes, except the
-authenticator app's shared secret, which verification needs in clear.
+authenticator app's shared secret, which verification needs back: it is stored encrypted
+(`EncryptedTextField`, keys in HAWIYA_FIELD_KEYS).
 
 Models hold fields and constraints only; every write goes through `services.py`.
 """
@@ -22,6 +23,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core import clock
+from hawiya.core.fields import EncryptedTextField
 from hawiya.notifications.models import SmsMessage
 from hawiya.registry.models import Person
 
@@ -299,8 +301,9 @@ class AuthenticatorApp(models.Model):
     user = models.OneToOneField(
         "identity.User", on_delete=models.CASCADE, related_name="authenticator_app", verbose_name=_("account")
     )
-    # Base32, as pyotp and the apps read it. Verification needs it in clear (see the report).
-    secret = models.CharField(_("secret"), max_length=64, editable=False)
+    # Base32, as pyotp and the apps read it. Verification needs it back, so it is encrypted at rest
+    # (never hashed): the column holds a Fernet token, the attribute the clear secret.
+    secret = EncryptedTextField(_("secret"), editable=False)
     created_at = models.DateTimeField(_("created at"), default=clock.now)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     last_used_step = models.BigIntegerField(_("last time step used"), null=True, blank=True)

@@ -1172,6 +1172,19 @@ def authenticator_enrol(*, user: User) -> AuthenticatorEnrolment:
     )
 
 
+def authenticator_enrolment_pending(*, user: User) -> AuthenticatorEnrolment | None:
+    """The enrolled but not yet confirmed app, for the set-up page to show again (None if none).
+
+    The secret is read back from its encrypted column, so the page's session never holds it.
+    """
+    app = AuthenticatorApp.objects.filter(user=user, confirmed_at__isnull=True).first()
+    if app is None:
+        return None
+    return AuthenticatorEnrolment(
+        secret=app.secret, provisioning_uri=codes.totp_provisioning_uri(app.secret, user.username)
+    )
+
+
 def authenticator_confirm(*, user: User, code: str, ip: str, user_agent: str) -> None:
     """Activate the enrolled authenticator app with a code it shows. Raises `totp_invalid`,
     `authenticator_not_found`, `authenticator_already_active`, `code_required`."""

@@ -327,19 +327,17 @@ def sms_unlock(request: HttpRequest) -> HttpResponse:
 @require_recent_auth
 @require_http_methods(["GET", "HEAD", "POST"])
 def authenticator_start(request: HttpRequest) -> HttpResponse:
-    """What you need, then a new secret (kept in the session only until it is confirmed)."""
+    """What you need, then a new secret (stored encrypted, unconfirmed; the session only notes
+    that a set-up is under way, never the secret)."""
     user = _user(request)
     if request.method != "POST":
         return _render(request, "authenticator_start.html", {})
     try:
-        enrolment = services.authenticator_enrol(user=user)
+        services.authenticator_enrol(user=user)
     except ApplicationError as exc:
         messages.error(request, str(exc.message))
         return redirect("portal:account-methods")
-    request.session[TOTP_ENROLMENT_SESSION_KEY] = {
-        "secret": enrolment.secret,
-        "uri": enrolment.provisioning_uri,
-    }
+    request.session[TOTP_ENROLMENT_SESSION_KEY] = True
     return redirect("portal:account-authenticator-set-up")
 
 
@@ -348,12 +346,14 @@ def authenticator_start(request: HttpRequest) -> HttpResponse:
 def authenticator_set_up(request: HttpRequest) -> HttpResponse:
     """The three numbered steps: scan the QR code (or type the key), then confirm with a code."""
     user = _user(request)
-    pending = request.session.get(TOTP_ENROLMENT_SESSION_KEY)
-    if not isinstance(pending, dict) or not pending.get("secret") or not pending.get("uri"):
-        return redirect("portal:account-authenticator-start")
-    enrolment = services.AuthenticatorEnrolment(
-        secret=str(pending["secret"]), provisioning_uri=str(pending["uri"])
+    enrolment = (
+        services.authenticator_enrolment_pending(user=user)
+        if request.session.get(TOTP_ENROLMENT_SESSION_KEY)
+        else None
     )
+    if enrolment is None:
+        request.session.pop(TOTP_ENROLMENT_SESSION_KEY, None)
+        return redirect("portal:account-authenticator-start")
     form = AuthenticatorCodeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:

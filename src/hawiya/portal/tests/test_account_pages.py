@@ -370,6 +370,8 @@ def _enrol(client: Client) -> str:
 
 def test_authenticator_set_up_in_three_steps_confirmed_with_a_totp_code(client, user, signed_in):
     secret = _enrol(client)
+    # The session store never holds the secret: the page reads it back from its encrypted column.
+    assert secret not in repr(dict(client.session.items()))
     page = client.get(url("account-authenticator-set-up", "en")).content.decode()
     assert len(find_all(page, "h2", "hw-account-step__title")) == 3
     qr = find_one(page, "div", "hw-account-qr")

@@ -128,6 +128,7 @@ def test_deploy_check_passes_with_demo_mode_off(tmp_path: Path) -> None:
         "HAWIYA_SMS_CLIENT": "http",
         "SMS_OPERATOR_URL": "https://sms.operator.example/api",
         "SMS_OPERATOR_TOKEN": "test",
+        "SMS_OPERATOR_WEBHOOK_SECRET": "test",
         "HAWIYA_SMS_DOMAIN": "hawiya.example.sa",
         "HAWIYA_PAYMENT_GATEWAY": "http",
         "HAWIYA_PAYMENT_GATEWAY_URL": "https://pay.example/api",

@@ -13,6 +13,7 @@ from hawiya.core.errors import ApplicationError
 
 from .courier import router as courier_router
 from .payments import router as payments_router
+from .sms import router as sms_router
 
 api = NinjaAPI(
     title="Hawiya API",
@@ -60,3 +61,4 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 api.add_router("/payments/", payments_router)
 api.add_router("/courier/", courier_router)
+api.add_router("/sms/", sms_router)

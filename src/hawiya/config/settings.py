@@ -213,6 +213,11 @@ SMS_OPERATOR_URL = os.environ.get("SMS_OPERATOR_URL", "")
 SMS_OPERATOR_TOKEN = os.environ.get("SMS_OPERATOR_TOKEN", "")
 SMS_SENDER_ID = os.environ.get("SMS_SENDER_ID", "Hawiya")
 SMS_OPERATOR_TIMEOUT = float(os.environ.get("SMS_OPERATOR_TIMEOUT", "10"))
+# The HMAC-SHA256 secret the operator signs its delivery reports to /api/v1/sms/delivery-reports
+# with; the demo client (reports from the demo /dev/sms page) derives one from SECRET_KEY.
+SMS_OPERATOR_WEBHOOK_SECRET = os.environ.get("SMS_OPERATOR_WEBHOOK_SECRET", "")
+# Badly signed delivery reports one address may send in 10 minutes before it is answered 429.
+SMS_DELIVERY_REPORT_FAILURE_LIMIT = int(os.environ.get("SMS_DELIVERY_REPORT_FAILURE_LIMIT", "20"))
 # The last line of a code message is "@<domain> #123456" so phones autofill it only on our site.
 HAWIYA_SMS_DOMAIN = os.environ.get("HAWIYA_SMS_DOMAIN", "localhost")
 

@@ -67,6 +67,15 @@ def sms_client_configured(app_configs: Sequence[AppConfig] | None, **kwargs: Any
                 id="notifications.E004",
             )
         )
+    if not str(getattr(settings, "SMS_OPERATOR_WEBHOOK_SECRET", "") or ""):
+        problems.append(
+            Warning(
+                "SMS_OPERATOR_WEBHOOK_SECRET is not set: the operator's delivery reports are refused, "
+                'so code pages never say "delivered".',
+                hint="Set the secret the operator signs /api/v1/sms/delivery-reports with.",
+                id="notifications.W004",
+            )
+        )
     return problems
 
 

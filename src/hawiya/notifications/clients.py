@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol
 
 from django.conf import settings
+from django.utils.crypto import salted_hmac
 
 from hawiya.core.outbound import OutboundFailure, opener, post_json
 
@@ -143,6 +144,17 @@ def sms_client_name() -> str:
     """HAWIYA_SMS_CLIENT: "demo" or "http"; by default "demo" in demo mode, else "http"."""
     default = "demo" if getattr(settings, "DEMO", False) else "http"
     return str(getattr(settings, "HAWIYA_SMS_CLIENT", "") or default)
+
+
+def operator_webhook_secret() -> str:
+    """The secret the operator signs delivery reports with. The demo client, whose reports come
+    from the demo /dev/sms page, falls back to a key derived from SECRET_KEY; the real operator has
+    no fallback (an empty secret verifies nothing)."""
+    configured = str(getattr(settings, "SMS_OPERATOR_WEBHOOK_SECRET", "") or "")
+    if configured or sms_client_name() != "demo":
+        return configured
+    derived = salted_hmac("hawiya.notifications.demo-sms-operator", "delivery-report", algorithm="sha256")
+    return derived.hexdigest()
 
 
 def sms_client() -> SmsClient:

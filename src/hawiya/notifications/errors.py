@@ -21,6 +21,9 @@ SMS_TOO_LONG = "sms_too_long"
 SMS_SUBJECT_REF_INVALID = "sms_subject_ref_invalid"
 SMS_NOT_FOUND = "sms_not_found"
 SMS_RECEIPT_MISMATCH = "sms_receipt_mismatch"
+SMS_REPORT_SIGNATURE_INVALID = "sms_report_signature_invalid"
+SMS_REPORT_MALFORMED = "sms_report_malformed"
+SMS_REPORT_THROTTLED = "sms_report_throttled"
 
 
 class SmsTemplateError(ApplicationError):

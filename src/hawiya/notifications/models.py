@@ -79,6 +79,12 @@ class SmsMessage(models.Model):
             ),
             # The demo outbox page and the admin list: newest first.
             models.Index(fields=["-queued_at", "-id"], name="sms_newest_idx"),
+            # The operator's delivery reports name the message by the operator's id.
+            models.Index(
+                fields=["operator_message_id"],
+                name="sms_operator_id_idx",
+                condition=~Q(operator_message_id=""),
+            ),
             # Later: "messages sent to this account" for the holder's security page.
             models.Index(
                 fields=["subject_ref", "-queued_at"],

@@ -1,4 +1,5 @@
-"""Writes of the notifications app: queue a text message, record a delivery receipt, recover.
+"""Writes of the notifications app: queue a text message, record a delivery receipt (also the
+operator's signed delivery reports), recover.
 
 A message is written to the outbox in the caller's transaction and handed to the worker only
 after that transaction commits (DESIGN.md §5): a change that rolls back sends nothing, and a
@@ -8,21 +9,27 @@ change that commits always leaves a row the worker (or the sweeper) will deliver
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.transaction import TransactionManagementError
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.signing import SignatureInvalid, signature_header, verify
 
 from . import errors
-from .clients import sms_client
+from .clients import operator_webhook_secret, sms_client, sms_client_name
 from .models import InboxNotification, SmsMessage
 from .tasks import deliver_sms
 from .templates import SECRET_TEMPLATES, render
@@ -141,6 +148,162 @@ def sms_mark_delivered(
         message.save(update_fields=fields)
     logger.info("SMS %s delivered", message.reference)
     return message
+
+
+# --- Delivery reports from the operator ---------------------------------------------------------
+
+REPORT_STATUSES = frozenset({"delivered", "failed"})
+# The operator's message id as it gave it when it accepted the message (clients._operator_id).
+OPERATOR_MESSAGE_ID = re.compile(r"[\x21-\x7e]{1,100}")
+OPERATOR_ERROR_CODE = re.compile(r"[A-Za-z0-9_.:-]{1,40}")
+REPORT_MAX_BYTES = 4096
+
+
+class DeliveryReportRejected(ApplicationError):
+    """A delivery report we refuse: 401 badly signed, 400 malformed (404 unknown id is NotFound)."""
+
+    def __init__(self, code: str, message: str | Promise, *, status_code: int, **extra: Any) -> None:
+        super().__init__(code, message, **extra)
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    message_id: str
+    status: str
+    occurred_at: dt.datetime
+    error_code: str
+
+
+def _report_malformed(what: str) -> DeliveryReportRejected:
+    return DeliveryReportRejected(
+        errors.SMS_REPORT_MALFORMED,
+        _("The delivery report does not have the expected fields or values."),
+        status_code=400,
+        reason=what,
+    )
+
+
+def _parsed_report(body: bytes) -> DeliveryReport:
+    if len(body) > REPORT_MAX_BYTES:
+        raise _report_malformed("too_large")
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise _report_malformed("not_json") from None
+    if not isinstance(data, dict):
+        raise _report_malformed("not_an_object")
+    message_id, status, occurred = data.get("message_id"), data.get("status"), data.get("occurred_at")
+    error_code = data.get("error_code", "")
+    if not isinstance(message_id, str) or not OPERATOR_MESSAGE_ID.fullmatch(message_id):
+        raise _report_malformed("message_id")
+    if not isinstance(status, str) or status not in REPORT_STATUSES:
+        raise _report_malformed("status")
+    if not isinstance(error_code, str) or (error_code and not OPERATOR_ERROR_CODE.fullmatch(error_code)):
+        raise _report_malformed("error_code")
+    if not isinstance(occurred, str) or len(occurred) > 40 or not occurred.isascii():
+        raise _report_malformed("occurred_at")
+    try:
+        occurred_at = dt.datetime.fromisoformat(occurred)
+    except ValueError:
+        raise _report_malformed("occurred_at") from None
+    if occurred_at.tzinfo is None:
+        raise _report_malformed("occurred_at")
+    return DeliveryReport(
+        message_id=message_id, status=status, occurred_at=occurred_at, error_code=error_code
+    )
+
+
+def sms_delivery_report_apply(
+    *, body: bytes, signature_header: str, now: dt.datetime | None = None
+) -> SmsMessage:
+    """Apply one signed delivery report from the operator and return the message as it now is.
+
+    The body is `{"message_id", "status": "delivered" | "failed", "occurred_at": ISO 8601 with an
+    offset, "error_code"?}`, signed like the payment callback (core/signing.py) under
+    `operator_webhook_secret()`. A missing, stale or wrong signature raises
+    DeliveryReportRejected 401 (`extra["reason"]`) and writes nothing; a malformed body 400; an
+    operator id we never received NotFound (404).
+
+    `delivered` is final: the same report again, a later `failed` (reports may arrive out of
+    order) or another `delivered` change nothing. `failed` marks a sent message failed. The time
+    is the operator's, never later than now nor earlier than the message was queued.
+    """
+    now = now or clock.now()
+    try:
+        verify(body, signature_header, operator_webhook_secret(), now=now)
+    except SignatureInvalid as exc:
+        raise DeliveryReportRejected(
+            errors.SMS_REPORT_SIGNATURE_INVALID,
+            _("The delivery report's signature is missing, stale or not valid."),
+            status_code=401,
+            reason=exc.reason,
+        ) from None
+    report = _parsed_report(body)
+    with transaction.atomic():
+        message = (
+            SmsMessage.objects.select_for_update()
+            .filter(operator_message_id=report.message_id)
+            .order_by("-pk")
+            .first()
+        )
+        if message is None:
+            raise NotFound(errors.SMS_NOT_FOUND, _("No such text message."))
+        if message.status == SmsMessage.Status.DELIVERED or (
+            message.status == SmsMessage.Status.FAILED and report.status == "failed"
+        ):
+            return message  # a replay, or a report overtaken by a final one
+        at = min(max(report.occurred_at, message.queued_at), now)
+        message.next_attempt_at = None
+        fields = ["status", "next_attempt_at"]
+        if report.status == "delivered":
+            # Also after we recorded a failure: the operator knows best.
+            message.status = SmsMessage.Status.DELIVERED
+            message.delivered_at = at
+            message.sent_at = message.sent_at or at
+            fields += ["delivered_at", "sent_at"]
+        else:
+            message.status = SmsMessage.Status.FAILED
+            message.failed_at = at
+            message.last_error_code = f"receipt_{report.error_code or 'undelivered'}"[:64]
+            fields += ["failed_at", "last_error_code"]
+        if message.is_secret and message.body and not sms_client().keeps_secret_bodies:
+            message.body = ""
+            fields.append("body")
+        message.save(update_fields=fields)
+    logger.info("SMS %s %s (operator report)", message.reference, message.status)
+    return message
+
+
+def sms_demo_delivery_report(*, reference: str | uuid.UUID) -> SmsMessage:
+    """Demo mode: the demo operator reports the message with client reference `reference`
+    delivered now, signed and applied exactly as a real operator's report (the /dev/sms page).
+
+    Raises NotFound outside demo mode with the demo client, and for a message not handed to the
+    demo operator yet (no operator id).
+    """
+    if not getattr(settings, "DEMO", False) or sms_client_name() != "demo":
+        raise NotFound(errors.SMS_NOT_FOUND, _("No such text message."))
+    key = _uuid_or_none(reference)
+    message = SmsMessage.objects.filter(reference=key).first() if key else None
+    if message is None or not message.operator_message_id:
+        raise NotFound(errors.SMS_NOT_FOUND, _("No such text message."))
+    now = clock.now()
+    body = json.dumps(
+        {"message_id": message.operator_message_id, "status": "delivered", "occurred_at": now.isoformat()}
+    ).encode()
+    return sms_delivery_report_apply(
+        body=body, signature_header=signature_header(body, operator_webhook_secret(), at=now), now=now
+    )
+
+
+def _uuid_or_none(value: str | uuid.UUID) -> uuid.UUID | None:
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def sms_requeue_stalled(*, stalled_after: dt.timedelta = STALLED_AFTER, limit: int = 1000) -> int:

@@ -16,6 +16,7 @@ person back to its start page with a message, never to an error page.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any, cast
 
 from django.conf import settings
@@ -39,6 +40,7 @@ from hawiya.identity.selectors import activation_challenge_masked_mobile, one_ti
 from hawiya.identity.sessions import CHALLENGE_SESSION_KEY, RECENT_AUTH_SESSION_KEY, recent_auth_session_value
 from hawiya.identity.signin import session_sign_in
 from hawiya.notifications.selectors import sms_outbox_recent
+from hawiya.notifications.services import sms_demo_delivery_report
 
 from . import session_keys
 from .context_processors import current_language
@@ -604,6 +606,19 @@ def dev_sms(request: HttpRequest) -> HttpResponse:
     except ApplicationError as error:
         raise Http404("not in demo mode") from error
     return render(request, "portal/identity/dev_sms.html", {"outbox": outbox})
+
+
+@require_POST
+def dev_sms_delivered(request: HttpRequest, reference: uuid.UUID) -> HttpResponse:
+    """Demo only: play the operator's signed delivery report for one message, so its code page
+    says "Delivered at 10:42" as it would with a real operator."""
+    if not getattr(settings, "DEMO", False):
+        raise Http404("not in demo mode")
+    try:
+        sms_demo_delivery_report(reference=reference)
+    except ApplicationError as error:
+        raise Http404("no such message") from error
+    return redirect("portal:dev-sms")
 
 
 @require_safe

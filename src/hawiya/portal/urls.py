@@ -34,6 +34,7 @@ urlpatterns = [
     path("reauthenticate/code/resend/", signin_views.reauthenticate_resend, name="reauthenticate-resend"),
     # Demo only (404 unless settings.DEMO at request time); /dev/sms redirects here.
     path("dev/sms/", signin_views.dev_sms, name="dev-sms"),
+    path("dev/sms/<uuid:reference>/delivered/", signin_views.dev_sms_delivered, name="dev-sms-delivered"),
     path("account/", include("hawiya.portal.account_urls")),
     # The lost-documents journeys, one module each (names prefixed by the module's subject).
     path("lost-documents/", include("hawiya.portal.losses_urls")),

@@ -15,6 +15,17 @@ def _ids(settings) -> list[str | None]:
 @pytest.fixture(autouse=True)
 def public_code_domain(settings) -> None:
     settings.HAWIYA_SMS_DOMAIN = "hawiya.example"
+    settings.SMS_OPERATOR_WEBHOOK_SECRET = "delivery-report-secret"
+
+
+def test_http_client_without_a_delivery_report_secret_is_a_warning(settings) -> None:
+    settings.HAWIYA_SMS_CLIENT = "http"
+    settings.SMS_OPERATOR_URL = "https://sms.operator.example/api"
+    settings.SMS_OPERATOR_TOKEN = "t"
+    settings.SMS_OPERATOR_WEBHOOK_SECRET = ""
+    assert _ids(settings) == ["notifications.W004"]
+    settings.HAWIYA_SMS_CLIENT = "demo"  # the demo derives one
+    assert _ids(settings) == []
 
 
 def test_demo_client_needs_nothing(settings) -> None:

@@ -41,9 +41,14 @@ def _tokens(queryset: models.QuerySet[Any], field: EncryptedTextField) -> models
 
 
 def sample_tokens(model: type[models.Model], field: EncryptedTextField, count: int) -> list[str]:
-    """The tokens of the most recently written rows (clear values left by an older version skipped)."""
-    pairs = _tokens(model._base_manager.order_by("-pk"), field)[:count]
-    return [token for _pk, token in pairs if token and fieldcrypt.is_token(token)]
+    """The tokens of the `count` newest and `count` oldest rows: the newest show the keys in use,
+    the oldest are the likeliest to be under a key dropped without a rotation. Clear values left
+    by an older version (before its data migration ran) are skipped."""
+    pairs = [
+        *_tokens(model._base_manager.order_by("-pk"), field)[:count],
+        *_tokens(model._base_manager.order_by("pk"), field)[:count],
+    ]
+    return [token for _pk, token in dict(pairs).items() if token and fieldcrypt.is_token(token)]
 
 
 def rotate(model: type[models.Model], field: EncryptedTextField) -> int:

@@ -115,6 +115,20 @@ def test_a_missing_key_is_refused_by_the_startup_check_and_the_rotation(clock, f
         call_command("rotate_field_keys", stdout=io.StringIO())
 
 
+def test_the_startup_check_finds_old_rows_left_under_a_dropped_key(clock, field_keys) -> None:
+    for _old in range(4):
+        _active_app(make_account(), clock)
+    field_keys.HAWIYA_FIELD_KEYS = [KEY_NEW, KEY_OLD]  # the new key put first, no rotation run
+    for _new in range(4):
+        _active_app(make_account(), clock)
+    assert core_checks.stored_secrets_decryptable(None, databases=["default"]) == []
+
+    field_keys.HAWIYA_FIELD_KEYS = [KEY_NEW]  # the newest rows open, the oldest do not
+
+    errors = core_checks.stored_secrets_decryptable(None, databases=["default"])
+    assert [error.id for error in errors] == ["core.E002"]
+
+
 @pytest.mark.parametrize("keys", [[], ["not-a-key"], [KEY_NEW, "x" * 44]])
 def test_a_malformed_key_list_is_refused_by_the_startup_check(field_keys, keys) -> None:
     field_keys.HAWIYA_FIELD_KEYS = keys

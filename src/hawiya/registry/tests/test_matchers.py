@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.core.checks import run_checks
+from django.utils import translation
 
 from hawiya.registry.biometrics import DemoFingerprintScanner, FingerprintCapture, biometrics_record
 from hawiya.registry.matchers import (
@@ -163,7 +164,8 @@ def test_a_malformed_answer_is_a_clear_error(abis: Abis, answer: bytes) -> None:
     assert caught.value.extra["reason"] == "malformed"
     assert caught.value.field == "fingerprints"
     assert caught.value.status_code == 502
-    assert "did not answer properly" in str(caught.value.message)
+    with translation.override("en"):
+        assert "did not answer properly" in str(caught.value.message)
 
 
 @pytest.mark.parametrize("status", [400, 401, 404, 422, 500, 503])

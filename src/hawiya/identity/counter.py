@@ -164,8 +164,8 @@ def counter_mobile_rebind(
     do if this was not them). Raises ApplicationError `mobile_invalid` (field `new_mobile`),
     `mobile_unchanged`, `no_biometrics_on_file`, `fingerprint_mismatch` (both recorded first, the
     latter with the matcher's score), `identity_checks_exhausted`, `biometrics_enrolled_elsewhere`,
-    MatcherUnavailable (502, not counted),
-    `person_deceased`; NotFound `person_not_found`; StaffForbidden without PERM_COUNTER_IDENTITY.
+    MatcherUnavailable (502, not counted), `person_deceased`; NotFound `person_not_found`;
+    StaffForbidden without PERM_COUNTER_IDENTITY.
     """
     staff.require(PERM_COUNTER_IDENTITY)
     try:

@@ -34,6 +34,14 @@ def plain_static_files() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def demo_biometric_matcher() -> Iterator[None]:
+    """The demo fingerprint matcher on both engines (the settings choose the ABIS with a server
+    database); a test of the ABIS adapter chooses "http" itself."""
+    with override_settings(HAWIYA_BIOMETRIC_MATCHER="demo"):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def audit_trail_cleared_before_flush(request: pytest.FixtureRequest) -> Iterator[None]:
     """A transactional test ends with a flush, which on SQLite is `DELETE FROM` every table; the

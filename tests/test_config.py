@@ -141,6 +141,9 @@ def test_deploy_check_passes_with_demo_mode_off(tmp_path: Path) -> None:
         "HAWIYA_COURIER_SECRET": "s" * 40,
         "HAWIYA_FINGERPRINT_SCANNER": "http",
         "HAWIYA_FINGERPRINT_SCANNER_URL": "http://127.0.0.1:8765",
+        "HAWIYA_BIOMETRIC_MATCHER": "http",
+        "HAWIYA_BIOMETRIC_MATCHER_URL": "https://abis.example/api",
+        "HAWIYA_BIOMETRIC_MATCHER_TOKEN": "test",
         "HAWIYA_VAR_DIR": str(tmp_path),
     }
     result = subprocess.run(

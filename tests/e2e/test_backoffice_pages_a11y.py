@@ -40,9 +40,9 @@ from hawiya.identity.models import AuthenticatorApp, StaffRole, User
 from hawiya.identity.tests.factories import make_account, make_citizen, person_of
 from hawiya.registry.biometrics import DemoFingerprintScanner, biometrics_record
 from hawiya.registry.models import Office, Person
+from hawiya.registry.tests.factories import portrait_photo as photo_bytes
 from hawiya.replacements.models import ReceiveMethod, Replacement
 from hawiya.replacements.services import replacement_office_set
-from hawiya.replacements.tests.factories import photo_bytes
 
 from .test_account_journey import assert_accessible
 

@@ -1,11 +1,12 @@
 """Counter identity services (UI.md §6): find the person in front of the officer by ID number,
 then re-bind their mobile number or start activating their digital identity, each confirmed by
-their fingerprints against the template on file.
+their fingerprints, which the fingerprint matcher compares with their capture on file.
 
 The ID number never goes into a URL: the person found is kept in the session for this visit
 (`COUNTER_SESSION_KEY`). The fingerprints are taken from the scanner when the officer sends the
 form (`registry.biometrics.fingerprint_scanner`); in demo mode a checkbox puts "another person's
-finger" on the demo scanner, to show a mismatch. Services check the permission again.
+finger" on the demo scanner, to show a mismatch. Services check the permission again; a
+matcher (ABIS) that does not answer is a 502 page with the reason, never a 500.
 """
 
 from __future__ import annotations

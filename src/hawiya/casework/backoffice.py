@@ -33,7 +33,12 @@ from hawiya.identity.selectors import person_language
 from hawiya.identity.staff import PERM_WORK_CASES, StaffActor
 from hawiya.payments.models import BillState
 from hawiya.payments.services import bill_locked_for_replacement, bill_refund_fine
-from hawiya.registry.biometrics import FingerprintCapture, biometrics_record
+from hawiya.registry.biometrics import (
+    FingerprintCapture,
+    biometric_photo_checked,
+    biometrics_record,
+    fingerprints_enrol,
+)
 from hawiya.registry.id_numbers import parse_id_number
 from hawiya.registry.models import DocumentKind, Office
 from hawiya.registry.services import document_reissue
@@ -220,15 +225,24 @@ def replacement_biometrics_capture(
     *, staff: StaffActor, replacement_id: int, photo: bytes, fingerprints: FingerprintCapture
 ) -> Replacement:
     """Take the photo and fingerprints of the person at the counter: `checked_in →
-    biometrics_captured`. The capture is kept (photo re-encoded, template hashed), the register's
-    "biometrics captured on" date is set and the appointment is completed, in one transaction.
+    biometrics_captured`. The fingerprints are enrolled with the matcher first (an outside system:
+    before the transaction, and only once the photo is acceptable); then the capture is kept (photo
+    re-encoded, the matcher's reference), the register's "biometrics captured on" date is set and
+    the appointment is completed, in one transaction. If that transaction is refused (the state
+    changed meanwhile), the ABIS keeps an enrolment nobody refers to.
 
     The biometrics are the applicant's, the person standing at the counter (for an ID card, the
     holder). Raises the photo and capture errors of `registry.biometrics.biometrics_record`
-    (`photo_invalid`, `photo_too_small`, `fingerprint_quality_low`…) and
-    `replacement_state_conflict`; NotFound / StaffForbidden as every step.
+    (`photo_invalid`, `photo_too_small`, `photo_uniform`, `photo_too_dark`, `photo_too_bright`,
+    `fingerprint_quality_low`…), MatcherUnavailable (502) and `replacement_state_conflict`;
+    NotFound / StaffForbidden as every step.
     """
-    _visible(staff, replacement_id)
+    seen = _visible(staff, replacement_id)
+    seen.refresh_from_db(fields=["state"])
+    if seen.state != S.CHECKED_IN:  # no enrolment for a stale page (checked again below, locked)
+        raise _conflict(seen)
+    biometric_photo_checked(photo)
+    enrolment = fingerprints_enrol(fingerprints)
     with transaction.atomic():
         expected = frozenset({S.CHECKED_IN})
         replacement = _locked(staff, replacement_id, expected=expected)
@@ -237,6 +251,7 @@ def replacement_biometrics_capture(
             office=_office_of(replacement),
             photo=photo,
             fingerprints=fingerprints,
+            enrolment=enrolment,
             context_ref=replacement.reference,
             **staff.audit(),
         )

@@ -256,12 +256,25 @@ HAWIYA_COURIER_FAILURE_LIMIT = int(os.environ.get("HAWIYA_COURIER_FAILURE_LIMIT"
 
 # --- Fingerprint scanner (registry.biometrics) ------------------------------------------------------
 # "demo": a deterministic template from the person (demo mode and tests); "http": the workstation
-# scanner bridge's JSON API at HAWIYA_FINGERPRINT_SCANNER_URL. Only a keyed hash (HMAC-SHA256 with
-# HAWIYA_FINGERPRINT_TEMPLATE_KEY, derived from SECRET_KEY when unset) of a template is stored.
+# scanner bridge's JSON API at HAWIYA_FINGERPRINT_SCANNER_URL.
 HAWIYA_FINGERPRINT_SCANNER = os.environ.get("HAWIYA_FINGERPRINT_SCANNER") or (
     "demo" if (DEMO or DEBUG or EMBEDDED) else "http"
 )
 HAWIYA_FINGERPRINT_SCANNER_URL = os.environ.get("HAWIYA_FINGERPRINT_SCANNER_URL", "")
+
+# --- Fingerprint matcher (registry.matchers) -------------------------------------------------------
+# "http": the ABIS's JSON API at HAWIYA_BIOMETRIC_MATCHER_URL enrols templates (Hawiya keeps its
+# reference) and compares a new capture with one, scoring 0-100; a score at or above the threshold
+# is a match. "demo" (demo mode and tests only): the reference is a keyed hash (HMAC-SHA256 with
+# HAWIYA_FINGERPRINT_TEMPLATE_KEY, derived from SECRET_KEY when unset), which only the demo
+# scanner's deterministic templates match.
+HAWIYA_BIOMETRIC_MATCHER = os.environ.get("HAWIYA_BIOMETRIC_MATCHER") or (
+    "demo" if (DEMO or DEBUG or EMBEDDED) else "http"
+)
+HAWIYA_BIOMETRIC_MATCHER_URL = os.environ.get("HAWIYA_BIOMETRIC_MATCHER_URL", "")
+HAWIYA_BIOMETRIC_MATCHER_TOKEN = os.environ.get("HAWIYA_BIOMETRIC_MATCHER_TOKEN", "")
+HAWIYA_BIOMETRIC_MATCHER_TIMEOUT = float(os.environ.get("HAWIYA_BIOMETRIC_MATCHER_TIMEOUT") or "10")
+HAWIYA_BIOMETRIC_MATCH_THRESHOLD = float(os.environ.get("HAWIYA_BIOMETRIC_MATCH_THRESHOLD") or "60")
 HAWIYA_FINGERPRINT_TEMPLATE_KEY = (
     os.environ.get("HAWIYA_FINGERPRINT_TEMPLATE_KEY")
     or hashlib.sha256(f"hawiya-fingerprint-template:{SECRET_KEY}".encode()).hexdigest()

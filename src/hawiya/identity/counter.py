@@ -2,15 +2,19 @@
 cannot be done online: re-binding the mobile number on record (the phone was lost, so no code can
 reach it) and starting the activation of a digital identity.
 
-The person's identity is confirmed by their fingerprints: a new capture must give the template of
-their latest capture on file (registry.biometrics). A failed check is recorded in the audit trail
-(the transaction commits it) before the error is raised. Both services need PERM_COUNTER_IDENTITY;
-the officer's office is in every audit event.
+The person's identity is confirmed by their fingerprints: the fingerprint matcher (an ABIS, or
+the demo matcher; registry.matchers) compares a new capture with their latest capture on file and
+its score must reach the configured threshold. The matcher is called before the transaction (it
+is an outside system; no row is locked while it answers). A failed check is recorded in the audit
+trail with the score and the decision (the transaction commits it) before the error is raised; a
+matcher that does not answer is not the person's failure and is not counted. Both services need
+PERM_COUNTER_IDENTITY; the officer's office is in every audit event.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -22,7 +26,8 @@ from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.notifications.services import notify, sms_send
 from hawiya.registry import errors as registry_errors
-from hawiya.registry.biometrics import PERSON_DECEASED, FingerprintCapture, fingerprint_matches
+from hawiya.registry.biometrics import PERSON_DECEASED, FingerprintCapture, fingerprint_verify
+from hawiya.registry.matchers import Verification
 from hawiya.registry.models import Person
 from hawiya.registry.phones import normalise_mobile
 from hawiya.registry.selectors import biometric_capture_latest
@@ -58,19 +63,19 @@ def _locked_person(person_id: int) -> Person:
     return person
 
 
-def _identity_problem(person: Person, fingerprints: FingerprintCapture) -> ApplicationError | None:
-    """Why the fingerprints do not confirm who `person` is, or None when they do.
-
-    After MAX_FAILED_CHECKS failed checks of one person in 24 hours (at any office) the counter
-    refuses to try again that day: someone presenting another's fingers is not given unlimited tries.
-    """
-    failed = AuditEvent.objects.filter(
+def _failed_checks(person_id: int) -> int:
+    return AuditEvent.objects.filter(
         action=AUDIT_IDENTITY_CHECK_FAILED,
         object_type=OBJECT_TYPE,
-        object_id=str(person.pk),
+        object_id=str(person_id),
         occurred_at__gte=clock.now() - dt.timedelta(hours=24),
     ).count()
-    if failed >= MAX_FAILED_CHECKS:
+
+
+def _refuse_when_exhausted(person_id: int) -> None:
+    """After MAX_FAILED_CHECKS failed checks of one person in 24 hours (at any office) the counter
+    refuses to try again that day: someone presenting another's fingers is not given unlimited tries."""
+    if _failed_checks(person_id) >= MAX_FAILED_CHECKS:
         raise ApplicationError(
             IDENTITY_CHECKS_EXHAUSTED,
             _(
@@ -79,32 +84,70 @@ def _identity_problem(person: Person, fingerprints: FingerprintCapture) -> Appli
             ),
             field="fingerprints",
         )
-    if biometric_capture_latest(person_id=person.pk) is None:
-        return ApplicationError(
-            NO_BIOMETRICS_ON_FILE,
-            _(
-                "No fingerprints are on file for this person, so their identity cannot be confirmed "
-                "this way. Take their biometrics first (for example with a replacement request)."
+
+
+@dataclass(frozen=True)
+class _IdentityCheck:
+    """What the fingerprints said, found before the transaction: a verification, or the problem
+    (no biometrics on file, or no match) to record as a failed check."""
+
+    verification: Verification | None
+    problem: ApplicationError | None
+
+    def audit_detail(self) -> dict[str, str]:
+        return self.verification.audit_detail() if self.verification is not None else {}
+
+
+def _identity_check(person_id: int, fingerprints: FingerprintCapture) -> _IdentityCheck:
+    """Compare the fingerprints with the person's latest capture on file, before any transaction.
+
+    Raises NotFound `person_not_found`, `person_deceased`, `identity_checks_exhausted`,
+    `biometrics_enrolled_elsewhere`, the capture's errors and MatcherUnavailable (none of them
+    counted as a failed check)."""
+    person = Person.objects.filter(pk=person_id).only("pk", "date_of_death").first()
+    if person is None:
+        raise NotFound(
+            registry_errors.PERSON_NOT_FOUND, _("No person with this ID number is in the register.")
+        )
+    if not person.is_alive:
+        raise ApplicationError(PERSON_DECEASED, _("The register records this person as deceased."))
+    _refuse_when_exhausted(person_id)
+    on_file = biometric_capture_latest(person_id=person_id)
+    if on_file is None:
+        return _IdentityCheck(
+            None,
+            ApplicationError(
+                NO_BIOMETRICS_ON_FILE,
+                _(
+                    "No fingerprints are on file for this person, so their identity cannot be confirmed "
+                    "this way. Take their biometrics first (for example with a replacement request)."
+                ),
             ),
         )
-    if not fingerprint_matches(person_id=person.pk, fingerprints=fingerprints):
-        return ApplicationError(
+    verification = fingerprint_verify(capture=on_file, fingerprints=fingerprints)
+    if verification.matched:
+        return _IdentityCheck(verification, None)
+    return _IdentityCheck(
+        verification,
+        ApplicationError(
             FINGERPRINT_MISMATCH,
             _(
                 "The fingerprints do not match the ones on file for this person. Capture them again; "
                 "if they still do not match, do not continue."
             ),
             field="fingerprints",
-        )
-    return None
+        ),
+    )
 
 
-def _record_failed_check(staff: StaffActor, person: Person, problem: ApplicationError, step: str) -> None:
+def _record_failed_check(
+    staff: StaffActor, person: Person, problem: ApplicationError, check: _IdentityCheck, step: str
+) -> None:
     audit_record(
         action=AUDIT_IDENTITY_CHECK_FAILED,
         object_type=OBJECT_TYPE,
         object_id=person.pk,
-        detail={"person_id": person.pk, "step": step, "problem": problem.code},
+        detail={"person_id": person.pk, "step": step, "problem": problem.code, **check.audit_detail()},
         **staff.audit(),
     )
 
@@ -119,20 +162,23 @@ def counter_mobile_rebind(
     the change is in their security history; the NEW number is told (notification centre + SMS)
     and, if there was one, the OLD number too (it may be in a thief's hands: the text says what to
     do if this was not them). Raises ApplicationError `mobile_invalid` (field `new_mobile`),
-    `mobile_unchanged`, `no_biometrics_on_file`, `fingerprint_mismatch` (recorded first),
-    `person_deceased`; NotFound `person_not_found`; StaffForbidden without PERM_COUNTER_IDENTITY.
+    `mobile_unchanged`, `no_biometrics_on_file`, `fingerprint_mismatch` (both recorded first, the
+    latter with the matcher's score), `identity_checks_exhausted`, `biometrics_enrolled_elsewhere`,
+    MatcherUnavailable (502, not counted), `person_deceased`; NotFound `person_not_found`;
+    StaffForbidden without PERM_COUNTER_IDENTITY.
     """
     staff.require(PERM_COUNTER_IDENTITY)
     try:
         mobile = normalise_mobile(new_mobile)
     except ValidationError as exc:
         raise ApplicationError(errors.MOBILE_INVALID, exc.messages[0], field="new_mobile") from exc
-    failure: ApplicationError | None = None
+    check = _identity_check(person_id, fingerprints)
     with transaction.atomic():
         person = _locked_person(person_id)
-        failure = _identity_problem(person, fingerprints)
-        if failure is not None:
-            _record_failed_check(staff, person, failure, "mobile_rebind")
+        # Tries made meanwhile at another counter count too.
+        _refuse_when_exhausted(person.pk)
+        if check.problem is not None:
+            _record_failed_check(staff, person, check.problem, check, "mobile_rebind")
         else:
             old_mobile = person.mobile
             if old_mobile == mobile:
@@ -192,11 +238,12 @@ def counter_mobile_rebind(
                     "had_mobile": bool(old_mobile),
                     "account": account is not None,
                     "sessions_ended": sessions_ended,
+                    **check.audit_detail(),
                 },
                 **staff.audit(),
             )
-    if failure is not None:
-        raise failure
+    if check.problem is not None:
+        raise check.problem
 
 
 def counter_activation_start(*, staff: StaffActor, person_id: int, fingerprints: FingerprintCapture) -> str:
@@ -206,18 +253,19 @@ def counter_activation_start(*, staff: StaffActor, person_id: int, fingerprints:
     The portal's own `activation_start` runs with the register's details, so the one-time code
     goes by SMS to the mobile number on record (only there) and the same limits apply. Raises
     ApplicationError `already_activated`, `no_mobile` (re-bind a number first),
-    `no_biometrics_on_file`, `fingerprint_mismatch` (recorded first), `person_deceased`, and what
+    `no_biometrics_on_file`, `fingerprint_mismatch` (recorded first), `identity_checks_exhausted`,
+    `biometrics_enrolled_elsewhere`, MatcherUnavailable (502, not counted), `person_deceased`, and what
     `activation_start` raises (`too_many_codes`, `ip_throttled`); NotFound `person_not_found`;
     StaffForbidden without PERM_COUNTER_IDENTITY.
     """
     staff.require(PERM_COUNTER_IDENTITY)
-    failure: ApplicationError | None = None
     challenge = ""
+    check = _identity_check(person_id, fingerprints)
     with transaction.atomic():
         person = _locked_person(person_id)
-        failure = _identity_problem(person, fingerprints)
-        if failure is not None:
-            _record_failed_check(staff, person, failure, "activation")
+        _refuse_when_exhausted(person.pk)
+        if check.problem is not None:
+            _record_failed_check(staff, person, check.problem, check, "activation")
         else:
             if User.objects.filter(person=person).exists():
                 raise ApplicationError(
@@ -244,9 +292,9 @@ def counter_activation_start(*, staff: StaffActor, person_id: int, fingerprints:
                 action=AUDIT_ACTIVATION_STARTED,
                 object_type=OBJECT_TYPE,
                 object_id=person.pk,
-                detail={"person_id": person.pk},
+                detail={"person_id": person.pk, **check.audit_detail()},
                 **staff.audit(),
             )
-    if failure is not None:
-        raise failure
+    if check.problem is not None:
+        raise check.problem
     return challenge

@@ -1,14 +1,14 @@
 """Biometrics taken at a civil-affairs office: a photo and fingerprints.
 
 Fingerprints come from a `FingerprintScanner`: the demo scanner (demo mode and tests) or the
-workstation scanner bridge's HTTP API. What is kept is never the prints, nor the scanner's
-template: only a keyed hash of the template (HMAC-SHA256 with HAWIYA_FINGERPRINT_TEMPLATE_KEY)
-and what the scanner said about the capture (quality, fingers, device). The photo is re-encoded
-from its pixels, so the camera's metadata (EXIF: GPS position, device, time) is not kept either.
+workstation scanner bridge's HTTP API. They are enrolled with the fingerprint matcher
+(registry.matchers: the ABIS, or the demo matcher) and what is kept is never the prints, nor the
+scanner's template: only the matcher's reference of the enrolled template and what the scanner
+said about the capture (quality, fingers, device). A later capture is compared with that
+reference by the matcher (a score and a decision against the threshold), never by equality here.
 
-A hash can only say "the same template", which is what the deterministic demo scanner gives for
-the same finger. Real prints never give the same template twice: matching them needs a matcher
-(an ABIS) that compares templates, and the hash here would then be replaced by its reference.
+The photo is re-encoded from its pixels, so the camera's metadata (EXIF: GPS position, device,
+time) is not kept either; a frame that is blank, too dark or too bright is refused first.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import base64
 import binascii
 import datetime as dt
 import hashlib
-import hmac
 import io
 import json
 import uuid
@@ -28,7 +27,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageStat, UnidentifiedImageError
 
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
@@ -37,6 +36,7 @@ from hawiya.core.images import strict_decoding
 from hawiya.core.outbound import OutboundFailure, opener, post_json
 
 from . import errors
+from .matchers import BiometricMatcher, Enrolment, Verification, biometric_matcher
 from .models import BiometricCapture, Office, Person
 
 # Error codes (pages match on these; the photo ones are the same words as a request's photo).
@@ -44,10 +44,14 @@ PHOTO_MISSING = "photo_missing"
 PHOTO_INVALID = "photo_invalid"
 PHOTO_TOO_LARGE = "photo_too_large"
 PHOTO_TOO_SMALL = "photo_too_small"
+PHOTO_UNIFORM = "photo_uniform"
+PHOTO_TOO_DARK = "photo_too_dark"
+PHOTO_TOO_BRIGHT = "photo_too_bright"
 FINGERPRINT_QUALITY_LOW = "fingerprint_quality_low"
 FINGERPRINT_INVALID = "fingerprint_invalid"
 FINGERPRINT_SCANNER_UNAVAILABLE = "fingerprint_scanner_unavailable"
 PERSON_DECEASED = "person_deceased"
+BIOMETRICS_ENROLLED_ELSEWHERE = "biometrics_enrolled_elsewhere"
 
 AUDIT_BIOMETRICS_CAPTURED = "biometrics.captured"
 
@@ -58,6 +62,14 @@ MIN_HEIGHT = 400
 MAX_PIXELS = 40_000_000
 PHOTO_FORMATS = frozenset({"JPEG", "PNG"})
 JPEG_QUALITY = 90
+# The photo's quality, judged on its grey levels (0-255) scaled down to QUALITY_SAMPLE pixels a
+# side: below MIN_CONTRAST (standard deviation) the frame is one flat colour (a covered lens, a
+# wall); the mean must lie between MIN_BRIGHTNESS and MAX_BRIGHTNESS. The upper bound is generous:
+# a white background with a white thobe and ghutra is a right photo, and is bright (mean ~230).
+QUALITY_SAMPLE = 256
+MIN_CONTRAST = 12.0
+MIN_BRIGHTNESS = 40.0
+MAX_BRIGHTNESS = 240.0
 FIELD_PHOTO = "photo"
 FIELD_FINGERPRINTS = "fingerprints"
 
@@ -199,12 +211,6 @@ def fingerprints_checked(capture: FingerprintCapture) -> FingerprintCapture:
     return capture
 
 
-def template_hash(template: bytes) -> str:
-    """HMAC-SHA256 of a template with HAWIYA_FINGERPRINT_TEMPLATE_KEY, hex: what is stored."""
-    key = str(settings.HAWIYA_FINGERPRINT_TEMPLATE_KEY).encode()
-    return hmac.new(key, template, hashlib.sha256).hexdigest()
-
-
 # --- The photo -----------------------------------------------------------------------------------
 
 
@@ -250,11 +256,47 @@ def biometric_photo_checked(content: bytes) -> bytes:
             field=FIELD_PHOTO,
         )
     clean = upright.convert("RGB")
+    photo_quality_checked(clean)
     # convert() copies `info` (exif, comment, icc_profile…), which save() would write back.
     clean.info = {}
     buffer = io.BytesIO()
     clean.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
+
+
+def photo_quality_checked(image: Image.Image) -> Image.Image:
+    """`image` if a face can be seen in it at all; else ApplicationError (field "photo"): a frame of
+    one flat colour (`photo_uniform`), too dark (`photo_too_dark`) or too bright (`photo_too_bright`).
+    A basic check of the camera's frame, not a judgement of the face (the officer looks at it)."""
+    sample = image.convert("L")
+    sample.thumbnail((QUALITY_SAMPLE, QUALITY_SAMPLE))
+    stat = ImageStat.Stat(sample)
+    brightness, contrast = stat.mean[0], stat.stddev[0]
+    if contrast < MIN_CONTRAST:
+        raise ApplicationError(
+            PHOTO_UNIFORM,
+            _(
+                "The photo is almost one flat colour: the camera may be covered or not pointed at "
+                "the person. Take the photo again with the person's face in the frame."
+            ),
+            field=FIELD_PHOTO,
+        )
+    if brightness < MIN_BRIGHTNESS:
+        raise ApplicationError(
+            PHOTO_TOO_DARK,
+            _("The photo is too dark. Light the person's face better and take the photo again."),
+            field=FIELD_PHOTO,
+        )
+    if brightness > MAX_BRIGHTNESS:
+        raise ApplicationError(
+            PHOTO_TOO_BRIGHT,
+            _(
+                "The photo is too bright: the face is washed out. Reduce the light or move away from "
+                "the window, and take the photo again."
+            ),
+            field=FIELD_PHOTO,
+        )
+    return image
 
 
 # --- Recording and matching ----------------------------------------------------------------------
@@ -272,17 +314,23 @@ def biometrics_record(
     ip: str | None = None,
     context_ref: str = "",
     at: dt.datetime | None = None,
+    enrolment: Enrolment | None = None,
 ) -> BiometricCapture:
-    """Keep a person's photo and fingerprint template hash taken at `office`, and set the
-    register's "biometrics captured on" date (Riyadh date of the capture).
+    """Keep a person's photo and the matcher's reference of their fingerprints taken at `office`,
+    and set the register's "biometrics captured on" date (Riyadh date of the capture).
 
-    Checks the photo and the capture before anything is written; runs in the caller's transaction
-    or its own, with the audit event `biometrics.captured` (detail: person_id, capture facts).
+    `enrolment` is `fingerprints_enrol(fingerprints)`: a caller that holds a transaction enrols
+    first, so the matcher (an outside system) is never called while rows are locked; without it
+    the fingerprints are enrolled here. Checks the photo and the capture before anything is
+    written; runs in the caller's transaction or its own, with the audit event
+    `biometrics.captured` (detail: person_id, capture facts, the matcher; never the reference).
     Raises ApplicationError for the photo (`photo_*`), the capture (`fingerprint_quality_low`,
-    `fingerprint_invalid`), `person_deceased`; NotFound `person_not_found`.
+    `fingerprint_invalid`), `person_deceased`, MatcherUnavailable; NotFound `person_not_found`.
     """
     clean_photo = biometric_photo_checked(photo)
     fingerprints_checked(fingerprints)
+    if enrolment is None:
+        enrolment = fingerprints_enrol(fingerprints)
     now = at or clock.now()
     with transaction.atomic():
         person = Person.objects.select_for_update().filter(pk=person_id).first()
@@ -295,7 +343,8 @@ def biometrics_record(
             captured_at=now,
             office=office,
             actor=actor,
-            fingerprint_template_hash=template_hash(fingerprints.template),
+            matcher=enrolment.matcher,
+            template_reference=enrolment.reference,
             finger_count=fingerprints.finger_count,
             quality=fingerprints.quality,
             device_id=fingerprints.device_id,
@@ -320,21 +369,41 @@ def biometrics_record(
                 "office_id": office.pk,
                 "finger_count": capture.finger_count,
                 "quality": capture.quality,
+                "matcher": capture.matcher,
             },
         )
     return capture
 
 
-def fingerprint_matches(*, person_id: int, fingerprints: FingerprintCapture) -> bool:
-    """Whether `fingerprints` give the template of the person's latest capture (False without
-    one). A constant-time comparison of keyed hashes: right for the deterministic demo scanner;
-    real prints need a matcher (ABIS) comparing templates, not an equality (see the module)."""
-    latest = (
-        BiometricCapture.objects.filter(person_id=person_id)
-        .order_by("-captured_at", "-id")
-        .values_list("fingerprint_template_hash", flat=True)
-        .first()
-    )
-    if latest is None or not fingerprints.template:
-        return False
-    return hmac.compare_digest(latest, template_hash(fingerprints.template))
+def fingerprints_enrol(
+    fingerprints: FingerprintCapture, *, matcher: BiometricMatcher | None = None
+) -> Enrolment:
+    """Enrol a capture's template with the matcher (the settings' one by default), for
+    `biometrics_record`. Call it outside a transaction: the ABIS is an outside system. Raises the
+    capture's errors (`fingerprint_quality_low`, `fingerprint_invalid`) and MatcherUnavailable."""
+    fingerprints_checked(fingerprints)
+    return (matcher or biometric_matcher()).enrol(fingerprints.template)
+
+
+def fingerprint_verify(
+    *, capture: BiometricCapture, fingerprints: FingerprintCapture, matcher: BiometricMatcher | None = None
+) -> Verification:
+    """Compare a fresh capture with the one on file (1:1): the matcher's score and decision.
+
+    Raises ApplicationError `biometrics_enrolled_elsewhere` when the capture on file was enrolled
+    with another matcher than the one configured (it cannot compare it: the person's biometrics
+    must be taken again), `fingerprint_quality_low` / `fingerprint_invalid` for the new capture,
+    and MatcherUnavailable. Call it outside a transaction."""
+    chosen = matcher or biometric_matcher()
+    if capture.matcher != chosen.name:
+        raise ApplicationError(
+            BIOMETRICS_ENROLLED_ELSEWHERE,
+            _(
+                "The fingerprints on file were enrolled with another fingerprint matching system, so "
+                "they cannot be compared. Take the person's biometrics again (for example with a "
+                "replacement request)."
+            ),
+            field=FIELD_FINGERPRINTS,
+        )
+    fingerprints_checked(fingerprints)
+    return chosen.verify(reference=capture.template_reference, probe=fingerprints.template)

@@ -745,9 +745,11 @@ class CivilFine(TimeStamped):
 class BiometricCapture(models.Model):
     """Fingerprints and a photo taken at a civil-affairs office (services: registry.biometrics).
 
-    Never the prints themselves: only a keyed hash (HMAC-SHA256) of the scanner's template, with
-    what the scanner said about the capture. The photo is re-encoded from its pixels (no EXIF).
-    Rows are never changed; the latest one is the person's biometrics on file.
+    Never the prints themselves, nor the scanner's template: only what the fingerprint matcher
+    (registry.matchers) needs to compare a later capture with this one — the ABIS's reference of
+    the enrolled template, or for the demo matcher a keyed hash — with what the scanner said about
+    the capture. The photo is re-encoded from its pixels (no EXIF). Rows are never changed; the
+    latest one is the person's biometrics on file.
     """
 
     person = models.ForeignKey(
@@ -758,7 +760,9 @@ class BiometricCapture(models.Model):
     # Who took it, as an opaque id ("user:42"): the audit trail has the rest.
     actor = models.CharField(_("taken by"), max_length=64)
     photo = models.ImageField(_("photo"), upload_to="biometric-photos/%Y/%m/")
-    fingerprint_template_hash = models.CharField(_("fingerprint template hash"), max_length=64)
+    # Which matcher enrolled the template ("demo" or "http"), and its reference there.
+    matcher = models.CharField(_("fingerprint matcher"), max_length=16)
+    template_reference = models.CharField(_("fingerprint template reference"), max_length=128)
     finger_count = models.PositiveSmallIntegerField(
         _("fingers captured"), validators=[MinValueValidator(1), MaxValueValidator(10)]
     )
@@ -777,9 +781,13 @@ class BiometricCapture(models.Model):
         indexes = (models.Index(fields=["person", "-captured_at"], name="biometric_capture_person_idx"),)
         constraints = (
             models.CheckConstraint(
-                condition=Q(fingerprint_template_hash__regex=r"^[0-9a-f]{64}$"),
-                name="biometric_capture_hash_shape",
-                violation_error_message=_("The fingerprint template hash must be 64 hexadecimal digits."),
+                condition=(Q(matcher="demo") & Q(template_reference__regex=r"^[0-9a-f]{64}$"))
+                | (Q(matcher="http") & Q(template_reference__regex=r"^[A-Za-z0-9._:-]{1,128}$")),
+                name="biometric_capture_reference_shape",
+                violation_error_message=_(
+                    "The fingerprint matcher is demo (a 64-digit hexadecimal hash) or http (the "
+                    "reference the matching system gave)."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(finger_count__gte=1) & Q(finger_count__lte=10),

@@ -74,7 +74,7 @@ def person_for_counter(*, id_number: str) -> Person:
 
 
 def biometric_capture_latest(*, person_id: int) -> BiometricCapture | None:
-    """The person's latest biometrics taken at an office (photo and template hash), or None."""
+    """The person's latest biometrics taken at an office (photo, matcher reference), or None."""
     return (
         BiometricCapture.objects.filter(person_id=person_id)
         .select_related("office")

@@ -19,8 +19,8 @@ from hawiya.identity.tests.factories import make_citizen
 from hawiya.registry.biometrics import DemoFingerprintScanner
 from hawiya.registry.models import Office
 from hawiya.registry.tests.factories import make_office
+from hawiya.registry.tests.factories import portrait_photo as photo_bytes
 from hawiya.replacements.models import Replacement
-from hawiya.replacements.tests.factories import photo_bytes
 
 ALL_WEEK = "1,2,3,4,5,6,7"
 STAFF_PASSWORD = "staff-password-for-tests"

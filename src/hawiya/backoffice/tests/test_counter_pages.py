@@ -3,7 +3,6 @@ re-bind their mobile number or start an activation, each confirmed by fingerprin
 
 from __future__ import annotations
 
-import io
 from html import escape
 from typing import Any
 
@@ -11,7 +10,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
-from PIL import Image
 
 from hawiya.audit.models import AuditEvent
 from hawiya.casework.counter import AUDIT_COUNTER_LOOKUP
@@ -21,7 +19,7 @@ from hawiya.identity.tests.factories import make_account, make_citizen, make_sta
 from hawiya.notifications.models import SmsMessage
 from hawiya.registry.biometrics import DemoFingerprintScanner, biometrics_record
 from hawiya.registry.models import Office, Person
-from hawiya.registry.tests.factories import make_office
+from hawiya.registry.tests.factories import make_office, portrait_photo
 
 pytestmark = pytest.mark.django_db
 
@@ -41,17 +39,11 @@ def _url(name: str, language: str = "en") -> str:
         return reverse(f"backoffice:{name}")
 
 
-def _photo() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (480, 640), (250, 250, 250)).save(buffer, format="JPEG")
-    return buffer.getvalue()
-
-
 def _with_fingerprints(person: Person, office: Office) -> Person:
     biometrics_record(
         person_id=person.pk,
         office=office,
-        photo=_photo(),
+        photo=portrait_photo(),
         fingerprints=DemoFingerprintScanner().capture(subject_hint=str(person.pk)),
         actor="system",
     )
@@ -266,3 +258,42 @@ def test_an_activation_started_at_the_counter_is_finished_on_the_persons_phone(
     assert User.objects.get(username="counter.person").person_id == person.pk
     # Finished: the link cannot be used again.
     assert Client().get(f"/en/activate/continue/{challenge}/")["Location"] == "/en/activate/"
+
+
+@pytest.mark.parametrize(
+    ("score", "status", "message"),
+    [
+        (40, 403, "The fingerprints do not match"),
+        (None, 502, "The fingerprint matching system did not answer properly"),
+    ],
+)
+def test_with_the_abis_a_low_score_is_refused_and_a_silent_abis_is_a_clear_error(
+    client: Client,
+    office: Office,
+    officer: StaffActor,
+    settings: Any,
+    score: int | None,
+    status: int,
+    message: str,
+) -> None:
+    from hawiya.registry.tests.abis import running_abis, use_abis
+
+    signed_in = _signed_in(client, officer)
+    with running_abis() as abis:
+        use_abis(settings, abis)
+        person = _with_fingerprints(make_citizen(), office)  # enrolled with the ABIS
+        before = person.mobile
+        _found(signed_in, person)
+        if score is None:
+            abis.status = 500
+        else:
+            abis.scores(score)
+
+        response = signed_in.post(_url("counter-rebind"), {"new_mobile": NEW_MOBILE, "identity_seen": "on"})
+
+    assert response.status_code == status
+    assert message in response.content.decode()
+    person.refresh_from_db()
+    assert person.mobile == before
+    recorded = AuditEvent.objects.filter(action="counter.identity_check_failed")
+    assert recorded.count() == (1 if score is not None else 0)

@@ -4,6 +4,7 @@ queue and print file, ready and handover; errors, other offices, citizens and an
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -16,8 +17,8 @@ from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
 from hawiya.identity.models import StaffRole
 from hawiya.identity.tests.factories import make_account
+from hawiya.registry.tests.factories import portrait_photo as photo_bytes
 from hawiya.replacements.models import Replacement
-from hawiya.replacements.tests.factories import photo_bytes
 
 from .factories import (
     Visit,
@@ -525,3 +526,83 @@ def test_delivery_requests_wait_in_the_requests_list_and_a_reference_opens_its_c
     assert bad.status_code == 400
     assert "RP followed by 8 digits" in bad.content.decode()
     assert client_officer.get("/en/staff/requests/?stage=nonsense").status_code == 400
+
+
+def _flat_frame(shade: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (640, 800), (shade, shade, shade)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("language", "shade", "message"),
+    [
+        ("en", 128, "The photo is almost one flat colour"),
+        ("en", 0, "the camera may be covered"),
+        ("ar", 128, "الصورة بلون واحد تقريبًا"),
+    ],
+)
+def test_a_blank_camera_frame_is_refused_with_a_clear_message_in_both_languages(
+    office, officer, client_officer, language: str, shade: int, message: str
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from hawiya.registry.models import BiometricCapture
+
+    visit = booked_today(office)
+    advance(visit, actor_of(officer), to="checked_in")
+    url = f"/{language}/staff/cases/{visit.replacement.reference}/biometrics/"
+
+    response = client_officer.post(
+        url,
+        {
+            "state_seen": "checked_in",
+            "photo": SimpleUploadedFile("camera.jpg", _flat_frame(shade), "image/jpeg"),
+        },
+    )
+
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert message in body
+    assert 'href="#id_photo"' in body
+    assert state_of(visit.replacement) == "checked_in"
+    assert not BiometricCapture.objects.exists()
+
+
+def test_biometrics_are_enrolled_with_the_abis_and_its_failure_is_a_clear_error(
+    office, officer, client_officer, settings
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from hawiya.registry.models import BiometricCapture
+    from hawiya.registry.tests.abis import running_abis, use_abis
+
+    visit = booked_today(office)
+    advance(visit, actor_of(officer), to="checked_in")
+    url = case_url(visit.replacement, "biometrics/")
+
+    def post() -> Any:
+        return client_officer.post(
+            url,
+            {"state_seen": "checked_in", "photo": SimpleUploadedFile("p.jpg", photo_bytes(), "image/jpeg")},
+        )
+
+    with running_abis() as abis:
+        use_abis(settings, abis)
+        abis.status = 503
+        refused = post()
+        assert refused.status_code == 502
+        assert "The fingerprint matching system did not answer properly" in refused.content.decode()
+        assert state_of(visit.replacement) == "checked_in"
+        assert not BiometricCapture.objects.exists()
+
+        abis.status = 200
+        saved = post()
+    assert saved.status_code == 302
+    assert state_of(visit.replacement) == "biometrics_captured"
+    capture = BiometricCapture.objects.get()
+    assert (capture.matcher, capture.template_reference) == ("http", "abis-ref-0001")

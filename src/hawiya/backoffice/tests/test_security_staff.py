@@ -20,9 +20,10 @@ from hawiya.identity.models import AuthenticatorApp, StaffMembership, StaffRole
 from hawiya.identity.staff import staff_actor_for, staff_member_create
 from hawiya.identity.tests.factories import make_account, make_citizen
 from hawiya.notifications.models import InboxNotification
-from hawiya.registry.biometrics import DemoFingerprintScanner, fingerprint_matches
+from hawiya.registry.biometrics import DemoFingerprintScanner, fingerprint_verify
+from hawiya.registry.selectors import biometric_capture_latest
+from hawiya.registry.tests.factories import portrait_photo as photo_bytes
 from hawiya.replacements.models import Replacement
-from hawiya.replacements.tests.factories import photo_bytes
 
 from .factories import (
     STAFF_PASSWORD,
@@ -152,10 +153,14 @@ def test_the_biometrics_page_files_the_fingerprints_of_the_person_at_the_counter
 
     assert response.status_code == 302
     scanner = DemoFingerprintScanner()
-    assert fingerprint_matches(person_id=parent.pk, fingerprints=scanner.capture(subject_hint=str(parent.pk)))
-    assert not fingerprint_matches(
-        person_id=parent.pk, fingerprints=scanner.capture(subject_hint=str(holder_id))
-    )
+    on_file = biometric_capture_latest(person_id=parent.pk)
+    assert on_file is not None
+    assert fingerprint_verify(
+        capture=on_file, fingerprints=scanner.capture(subject_hint=str(parent.pk))
+    ).matched
+    assert not fingerprint_verify(
+        capture=on_file, fingerprints=scanner.capture(subject_hint=str(holder_id))
+    ).matched
 
 
 def test_staff_sign_in_rotates_the_session_and_a_code_works_only_once() -> None:

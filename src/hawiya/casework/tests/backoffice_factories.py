@@ -5,14 +5,12 @@ factory, and the photo, fingerprints and handover code an officer works with."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from hawiya.appointments.models import Appointment
 from hawiya.appointments.tests.factories import at_riyadh, book, make_bookable_office
@@ -27,6 +25,7 @@ from hawiya.payments.services import payment_callback_apply
 from hawiya.payments.tests.factories import callback_body, signed
 from hawiya.registry.biometrics import DemoFingerprintScanner, FingerprintCapture
 from hawiya.registry.models import Office, Person
+from hawiya.registry.tests.factories import portrait_photo
 from hawiya.replacements.models import Replacement, ReplacementState
 from hawiya.replacements.tests.factories import applicant_with_address, lost_id_card, photo_upload
 
@@ -124,9 +123,7 @@ def officer(office: Office, role: str = StaffRole.OFFICER) -> StaffActor:
 
 
 def photo_bytes(width: int = 480, height: int = 640) -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (width, height), (245, 245, 245)).save(buffer, format="JPEG")
-    return buffer.getvalue()
+    return portrait_photo(width, height)
 
 
 def fingerprints_of(person: Person) -> FingerprintCapture:

@@ -3,14 +3,13 @@ and starting an activation, each only after their fingerprints match the ones on
 
 from __future__ import annotations
 
-import io
 import json
+from collections.abc import Iterator
 from importlib import import_module
 from typing import Any
 
 import pytest
 from django.conf import settings
-from PIL import Image
 
 from hawiya.audit.models import AuditEvent
 from hawiya.audit.selectors import audit_chain_verify
@@ -22,7 +21,8 @@ from hawiya.identity.staff import StaffActor, StaffForbidden
 from hawiya.notifications.models import InboxNotification, SmsMessage
 from hawiya.registry.biometrics import DemoFingerprintScanner, FingerprintCapture, biometrics_record
 from hawiya.registry.models import Office, Person
-from hawiya.registry.tests.factories import make_office
+from hawiya.registry.tests.abis import Abis, running_abis, use_abis
+from hawiya.registry.tests.factories import make_office, portrait_photo
 
 from .factories import (
     IP,
@@ -60,12 +60,10 @@ def finger(hint: object) -> FingerprintCapture:
 
 def enrolled(person: Person, office: Office) -> Person:
     """The person's biometrics on file, as an earlier visit left them."""
-    buffer = io.BytesIO()
-    Image.new("RGB", (480, 640), "white").save(buffer, format="JPEG")
     biometrics_record(
         person_id=person.pk,
         office=office,
-        photo=buffer.getvalue(),
+        photo=portrait_photo(),
         fingerprints=finger(person.pk),
         actor="user:1",
     )
@@ -119,6 +117,10 @@ def test_a_matching_finger_rebinds_the_mobile_ends_sessions_and_tells_both_numbe
         "had_mobile": True,
         "account": True,
         "sessions_ended": 1,
+        "matcher": "demo",
+        "score": "100.00",
+        "threshold": "60.00",
+        "decision": "match",
     }
     assert (audited.actor, audited.actor_role, audited.actor_office) == (staff.actor, "officer", office.code)
     assert new not in json.dumps(audited.detail)
@@ -179,6 +181,10 @@ def test_another_finger_is_refused_and_the_failed_check_is_recorded(
         "person_id": person.pk,
         "step": "mobile_rebind",
         "problem": "fingerprint_mismatch",
+        "matcher": "demo",
+        "score": "0.00",
+        "threshold": "60.00",
+        "decision": "no_match",
     }
 
 
@@ -245,7 +251,13 @@ def test_activation_starts_with_a_code_to_the_mobile_on_record(office: Office, s
     )
     assert user.person_id == person.pk
     audited = AuditEvent.objects.get(action="counter.activation_started")
-    assert audited.detail == {"person_id": person.pk}
+    assert audited.detail == {
+        "person_id": person.pk,
+        "matcher": "demo",
+        "score": "100.00",
+        "threshold": "60.00",
+        "decision": "match",
+    }
     assert audited.actor_office == office.code
 
 
@@ -293,3 +305,122 @@ def test_after_five_failed_checks_in_a_day_even_the_right_finger_is_refused(
     )
     assert refused.code == "identity_checks_exhausted"
     assert AuditEvent.objects.filter(action="counter.identity_check_failed").count() == MAX_FAILED_CHECKS
+
+
+# --- With the ABIS as the matcher ------------------------------------------------------------------
+
+
+@pytest.fixture
+def abis(settings: Any) -> Iterator[Abis]:
+    with running_abis() as server:
+        yield use_abis(settings, server)
+
+
+def test_with_the_abis_the_score_decides_and_is_recorded(
+    office: Office, staff: StaffActor, abis: Abis
+) -> None:
+    user = make_account()
+    person = enrolled(person_of(user), office)
+    old = person.mobile
+    # A real scanner never gives the same template twice: the ABIS compares them as prints.
+    abis.scores(59.5)
+    refused = error(
+        counter_mobile_rebind,
+        staff=staff,
+        person_id=person.pk,
+        new_mobile=next_mobile(),
+        fingerprints=finger("the same finger, another capture"),
+    )
+    assert refused.code == "fingerprint_mismatch"
+    person.refresh_from_db()
+    assert person.mobile == old
+    check = AuditEvent.objects.get(action="counter.identity_check_failed")
+    assert check.detail == {
+        "person_id": person.pk,
+        "step": "mobile_rebind",
+        "problem": "fingerprint_mismatch",
+        "matcher": "http",
+        "score": "59.50",
+        "threshold": "60.00",
+        "decision": "no_match",
+    }
+    verify_calls = [body for path, _, body in abis.received if path == "/verify"]
+    assert verify_calls[-1]["reference"] == "abis-ref-0001"
+
+    abis.scores(60)
+    new = next_mobile()
+    counter_mobile_rebind(
+        staff=staff, person_id=person.pk, new_mobile=new, fingerprints=finger("yet another capture")
+    )
+    person.refresh_from_db()
+    assert person.mobile == new
+    rebound = AuditEvent.objects.get(action="counter.mobile_rebound")
+    assert (rebound.detail["score"], rebound.detail["decision"]) == ("60.00", "match")
+    # Neither the templates nor the reference are in the trail.
+    trail = json.dumps(list(AuditEvent.objects.values_list("detail", flat=True)))
+    assert "abis-ref-0001" not in trail
+    assert audit_chain_verify().ok
+
+
+def test_an_abis_that_refuses_everyone_exhausts_the_tries_for_the_day(
+    office: Office, staff: StaffActor, abis: Abis
+) -> None:
+    from hawiya.identity.counter import MAX_FAILED_CHECKS
+
+    person = enrolled(make_citizen(), office)
+    abis.scores(12)
+
+    def attempt() -> str:
+        return error(
+            counter_activation_start, staff=staff, person_id=person.pk, fingerprints=finger(person.pk)
+        ).code
+
+    for _ in range(MAX_FAILED_CHECKS):
+        assert attempt() == "fingerprint_mismatch"
+    calls = len(abis.received)
+    abis.scores(99)
+    assert attempt() == "identity_checks_exhausted"
+    # Refused before the ABIS is asked again.
+    assert len(abis.received) == calls
+    assert not OneTimeCode.objects.filter(purpose="activation").exists()
+
+
+@pytest.mark.parametrize("trouble", ["status", "malformed", "timeout"])
+def test_an_abis_that_does_not_answer_is_an_error_that_is_not_counted(
+    office: Office, staff: StaffActor, abis: Abis, settings: Any, trouble: str
+) -> None:
+    person = enrolled(make_citizen(), office)
+    old = person.mobile
+    if trouble == "status":
+        abis.status = 503
+    elif trouble == "malformed":
+        abis.verify_answer = b"<html>gateway error</html>"
+    else:
+        settings.HAWIYA_BIOMETRIC_MATCHER_TIMEOUT = 0.3
+        abis.stall = True
+    failure = error(
+        counter_mobile_rebind,
+        staff=staff,
+        person_id=person.pk,
+        new_mobile=next_mobile(),
+        fingerprints=finger(1),
+    )
+    assert failure.code == "biometric_matcher_unavailable"
+    assert failure.status_code == 502
+    person.refresh_from_db()
+    assert person.mobile == old
+    assert not AuditEvent.objects.filter(action__startswith="counter.").exists()
+
+
+def test_fingerprints_enrolled_by_the_demo_matcher_cannot_be_compared_by_the_abis(
+    office: Office, staff: StaffActor, settings: Any
+) -> None:
+    person = enrolled(make_citizen(), office)
+    with running_abis() as server:
+        use_abis(settings, server)
+        failure = error(
+            counter_activation_start, staff=staff, person_id=person.pk, fingerprints=finger(person.pk)
+        )
+        assert server.received == []
+    assert failure.code == "biometrics_enrolled_elsewhere"
+    assert not AuditEvent.objects.filter(action__startswith="counter.").exists()

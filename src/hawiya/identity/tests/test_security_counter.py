@@ -4,12 +4,10 @@ to the person ("who accessed my data")."""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import pytest
 from django.core.checks import run_checks
-from PIL import Image
 
 from hawiya.audit.models import AuditEvent
 from hawiya.audit.selectors import staff_access_for_person
@@ -17,7 +15,7 @@ from hawiya.identity.counter import counter_mobile_rebind
 from hawiya.identity.models import StaffRole
 from hawiya.registry.biometrics import DemoFingerprintScanner, FingerprintCapture, biometrics_record
 from hawiya.registry.models import Person
-from hawiya.registry.tests.factories import make_office
+from hawiya.registry.tests.factories import make_office, portrait_photo
 
 from .factories import make_citizen, make_staff, next_mobile
 
@@ -53,12 +51,10 @@ def _finger(hint: object) -> FingerprintCapture:
 
 
 def _enrolled(person: Person) -> Person:
-    buffer = io.BytesIO()
-    Image.new("RGB", (480, 640), "white").save(buffer, format="JPEG")
     biometrics_record(
         person_id=person.pk,
         office=make_office(),
-        photo=buffer.getvalue(),
+        photo=portrait_photo(),
         fingerprints=_finger(person.pk),
         actor="user:1",
     )

@@ -7,11 +7,13 @@ plausible values; numbers (ID numbers, office codes) come from one counter, so t
 from __future__ import annotations
 
 import datetime as dt
+import io
 import itertools
 from decimal import Decimal
 from typing import Any
 
 from django.utils import timezone
+from PIL import Image, ImageDraw
 
 from hawiya.registry.id_numbers import CITIZEN_PREFIX, RESIDENT_PREFIX, check_digit
 from hawiya.registry.models import (
@@ -33,6 +35,18 @@ from hawiya.registry.services import (
 )
 
 _counter = itertools.count(1)
+
+
+def portrait_photo(width: int = 480, height: int = 640, image_format: str = "JPEG") -> bytes:
+    """A photo the biometrics quality check accepts, as a camera would give it: a light background,
+    a face and shoulders (not one flat colour, neither too dark nor too bright)."""
+    image = Image.new("RGB", (width, height), (236, 236, 232))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((width * 0.3, height * 0.15, width * 0.7, height * 0.6), fill=(190, 150, 120))
+    draw.rectangle((width * 0.15, height * 0.68, width * 0.85, height), fill=(70, 70, 80))
+    buffer = io.BytesIO()
+    image.save(buffer, format=image_format)
+    return buffer.getvalue()
 
 
 def next_id_number(*, resident: bool = False) -> str:

@@ -1,6 +1,7 @@
-"""Biometrics at the office: the photo kept without metadata, only a keyed hash of the fingerprint
-template, the register's date, the audit event; the scanners (demo, and the HTTP bridge against a
-real local server) and the matching of a new capture against the latest one."""
+"""Biometrics at the office: the photo kept without metadata and checked for a blank, dark or
+washed-out frame, only the matcher's reference of the fingerprint template, the register's date,
+the audit event; the scanners (demo, and the HTTP bridge against a real local server) and the
+verification of a new capture against the latest one (the matchers themselves: test_matchers)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from typing import Any
 
 import pytest
 from django.db import transaction
-from PIL import Image
+from django.utils import translation
+from PIL import Image, ImageDraw
 
 from hawiya.audit.models import AuditEvent
 from hawiya.audit.selectors import audit_chain_verify
@@ -27,10 +29,10 @@ from hawiya.registry.biometrics import (
     HttpFingerprintScanner,
     biometric_photo_checked,
     biometrics_record,
-    fingerprint_matches,
     fingerprint_scanner,
-    template_hash,
+    fingerprint_verify,
 )
+from hawiya.registry.matchers import template_hash
 from hawiya.registry.models import BiometricCapture, Office, Person
 from hawiya.registry.selectors import biometric_capture_latest, person_for_counter
 
@@ -43,7 +45,10 @@ GPS_IFD = 0x8825
 
 
 def photo(width: int = 480, height: int = 640, image_format: str = "JPEG", exif: bool = False) -> bytes:
-    image = Image.new("RGB", (width, height), (250, 250, 250))
+    image = Image.new("RGB", (width, height), (236, 236, 232))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((width * 0.3, height * 0.15, width * 0.7, height * 0.6), fill=(190, 150, 120))
+    draw.rectangle((width * 0.15, height * 0.68, width * 0.85, height), fill=(70, 70, 80))
     buffer = io.BytesIO()
     if exif:
         tags = Image.Exif()
@@ -80,15 +85,17 @@ def record(person: Person, office: Office, **overrides: Any) -> BiometricCapture
 # --- Recording -----------------------------------------------------------------------------------
 
 
-def test_a_capture_keeps_the_hash_of_the_template_and_sets_the_register_date() -> None:
+def test_a_capture_keeps_the_demo_matchers_reference_and_sets_the_register_date() -> None:
     person, office = make_person(), make_office()
     fingerprints = demo(str(person.pk))
     capture = record(person, office, fingerprints=fingerprints)
 
     capture.refresh_from_db()
     person.refresh_from_db()
-    assert capture.fingerprint_template_hash == template_hash(fingerprints.template)
-    assert len(capture.fingerprint_template_hash) == 64
+    # The demo matcher's reference is the keyed hash of the template.
+    assert capture.matcher == "demo"
+    assert capture.template_reference == template_hash(fingerprints.template)
+    assert len(capture.template_reference) == 64
     assert (capture.finger_count, capture.quality) == (10, 88)
     assert capture.device_id == "demo-scanner-1"
     assert capture.context_ref == "RP12345678"
@@ -182,6 +189,73 @@ def test_a_bad_photo_is_refused_and_nothing_is_written(content: bytes | str, cod
     assert person.biometrics_captured_on is None
 
 
+def frame(kind: str) -> bytes:
+    """Camera frames generated with Pillow, 640 × 800, each failing (or passing) one check."""
+    size = (640, 800)
+    if kind == "grey":  # a wall, a covered lens in daylight
+        image = Image.new("RGB", size, (128, 128, 128))
+    elif kind == "black":  # a lens cap
+        image = Image.new("RGB", size, (0, 0, 0))
+    elif kind == "noisy_grey":  # sensor noise on a flat frame: still one colour
+        image = Image.new("RGB", size, (128, 128, 128))
+        draw = ImageDraw.Draw(image)
+        for x in range(0, size[0], 2):
+            draw.line((x, 0, x, size[1]), fill=(134, 134, 134))
+    elif kind == "dark":  # a face in a dark room: detail, but mean grey about 30
+        image = Image.linear_gradient("L").resize(size).point(lambda v: v * 60 // 255).convert("RGB")
+    elif kind == "bright":  # washed out: 90 % white, a faint shape
+        image = Image.new("RGB", size, (255, 255, 255))
+        ImageDraw.Draw(image).rectangle((220, 300, 420, 460), fill=(150, 150, 150))
+    elif kind == "white_thobe":  # white background, white thobe and ghutra: bright, and right
+        image = Image.new("RGB", size, (238, 238, 238))
+        draw = ImageDraw.Draw(image)
+        draw.ellipse((200, 120, 440, 440), fill=(243, 243, 243))
+        draw.ellipse((250, 190, 390, 400), fill=(170, 125, 95))
+        draw.rectangle((100, 540, 540, 800), fill=(241, 241, 241))
+    else:
+        raise AssertionError(kind)
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("kind", "code", "words"),
+    [
+        ("grey", "photo_uniform", "one flat colour"),
+        ("black", "photo_uniform", "camera may be covered"),
+        ("noisy_grey", "photo_uniform", "one flat colour"),
+        ("dark", "photo_too_dark", "too dark"),
+        ("bright", "photo_too_bright", "too bright"),
+    ],
+)
+def test_a_blank_dark_or_washed_out_frame_is_refused_with_a_clear_message(
+    kind: str, code: str, words: str
+) -> None:
+    person, office = make_person(), make_office()
+    with pytest.raises(ApplicationError) as caught:
+        record(person, office, photo=frame(kind))
+    assert (caught.value.code, caught.value.field) == (code, "photo")
+    with translation.override("en"):
+        assert words in str(caught.value.message)
+    assert not BiometricCapture.objects.exists()
+
+
+@pytest.mark.parametrize("kind", ["white_thobe"])
+def test_a_bright_but_right_portrait_is_accepted(kind: str) -> None:
+    assert biometric_photo_checked(frame(kind))
+
+
+def test_the_quality_messages_are_in_arabic_too() -> None:
+    for kind in ("grey", "dark", "bright"):
+        with pytest.raises(ApplicationError) as caught:
+            biometric_photo_checked(frame(kind))
+        with translation.override("ar"):
+            message = str(caught.value.message)
+        assert "photo" not in message
+        assert any("\u0600" <= character <= "\u06ff" for character in message)
+
+
 def test_a_capture_of_low_quality_is_refused_with_a_clear_message() -> None:
     person, office = make_person(), make_office()
     poor = FingerprintCapture(
@@ -218,9 +292,15 @@ def test_the_capture_is_audited_with_the_person_and_no_personal_data() -> None:
     capture = record(person, office)
     event = AuditEvent.objects.get(action="biometrics.captured")
     assert event.object_id == str(capture.pk)
-    assert event.detail == {"person_id": person.pk, "office_id": office.pk, "finger_count": 10, "quality": 88}
+    assert event.detail == {
+        "person_id": person.pk,
+        "office_id": office.pk,
+        "finger_count": 10,
+        "quality": 88,
+        "matcher": "demo",
+    }
     assert (event.actor, event.actor_role, event.actor_office) == ("user:7", "officer", office.code)
-    assert capture.fingerprint_template_hash not in json.dumps(event.detail)
+    assert capture.template_reference not in json.dumps(event.detail)
     assert audit_chain_verify().ok
 
 
@@ -239,19 +319,20 @@ def test_inside_a_transaction_that_rolls_back_nothing_is_kept() -> None:
     assert person.biometrics_captured_on is None
 
 
-# --- Matching ------------------------------------------------------------------------------------
+# --- Verifying against the capture on file ------------------------------------------------------
+
+
+def verified(person: Person, fingerprints: FingerprintCapture) -> bool:
+    on_file = biometric_capture_latest(person_id=person.pk)
+    assert on_file is not None
+    return fingerprint_verify(capture=on_file, fingerprints=fingerprints).matched
 
 
 def test_the_same_finger_matches_and_another_does_not() -> None:
     person, office = make_person(), make_office()
     record(person, office)
-    assert fingerprint_matches(person_id=person.pk, fingerprints=demo(str(person.pk)))
-    assert not fingerprint_matches(person_id=person.pk, fingerprints=demo("someone else"))
-
-
-def test_without_a_capture_nothing_matches() -> None:
-    person = make_person()
-    assert not fingerprint_matches(person_id=person.pk, fingerprints=demo(str(person.pk)))
+    assert verified(person, demo(str(person.pk)))
+    assert not verified(person, demo("someone else"))
 
 
 def test_the_latest_capture_is_the_one_compared() -> None:
@@ -259,8 +340,19 @@ def test_the_latest_capture_is_the_one_compared() -> None:
     record(person, office, fingerprints=demo("old"), at=AT)
     latest = record(person, office, fingerprints=demo("new"), at=AT + dt.timedelta(days=1))
     assert biometric_capture_latest(person_id=person.pk) == latest
-    assert fingerprint_matches(person_id=person.pk, fingerprints=demo("new"))
-    assert not fingerprint_matches(person_id=person.pk, fingerprints=demo("old"))
+    assert verified(person, demo("new"))
+    assert not verified(person, demo("old"))
+
+
+def test_a_capture_enrolled_with_another_matcher_cannot_be_compared(settings: Any) -> None:
+    person, office = make_person(), make_office()
+    capture = record(person, office)
+    settings.HAWIYA_BIOMETRIC_MATCHER = "http"
+    settings.HAWIYA_BIOMETRIC_MATCHER_URL = "http://127.0.0.1:9"
+    with pytest.raises(ApplicationError) as caught:
+        fingerprint_verify(capture=capture, fingerprints=demo(str(person.pk)))
+    assert caught.value.code == "biometrics_enrolled_elsewhere"
+    assert caught.value.field == "fingerprints"
 
 
 def test_the_demo_scanner_is_deterministic_per_hint() -> None:
@@ -410,9 +502,9 @@ def test_a_capture_from_the_http_bridge_is_recorded_and_matched(bridge: Bridge) 
     bridge.reply(good_answer())
     scanner = HttpFingerprintScanner(base_url=bridge.url)
     record(person, office, fingerprints=scanner.capture(subject_hint=""))
-    assert fingerprint_matches(person_id=person.pk, fingerprints=scanner.capture(subject_hint=""))
+    assert verified(person, scanner.capture(subject_hint=""))
     bridge.reply(good_answer(template_b64=base64.b64encode(b"another finger").decode()))
-    assert not fingerprint_matches(person_id=person.pk, fingerprints=scanner.capture(subject_hint=""))
+    assert not verified(person, scanner.capture(subject_hint=""))
 
 
 # --- Selectors -----------------------------------------------------------------------------------

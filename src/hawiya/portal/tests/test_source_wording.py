@@ -123,7 +123,10 @@ def request_of_kind(person: Person, kind: str) -> Replacement:
 
 
 def assert_says_what_the_source_says(text: str, kind: str, language: str, *, pdf: bool = False) -> None:
-    has = (lambda word: in_pdf(word, text)) if pdf else (lambda word: word in text)
+
+    def has(word: str) -> bool:
+        return in_pdf(word, text) if pdf else word in text
+
     assert has("4×6"), text
     assert has(FORM_58[language]) or (pdf and "58" in text)
     if kind == DocumentKind.NATIONAL_ID_CARD:

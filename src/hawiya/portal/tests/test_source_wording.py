@@ -155,6 +155,10 @@ def test_the_request_page_lists_the_sources_requirements_for_its_kind_and_never_
     for word in PAY_WORDS[language]:
         assert word not in text, word
     assert ("Submitted: nothing to pay" if language == "en" else "مُقدَّم: لا رسوم مستحقة") in text
+    listed = main_text(client.get(url("requests-list", language=language)))
+    assert ("Submitted: nothing to pay" if language == "en" else "مُقدَّم: لا رسوم مستحقة") in listed
+    for word in PAY_WORDS[language]:
+        assert word not in listed, word
 
 
 @pytest.mark.parametrize("language", ["en", "ar"])

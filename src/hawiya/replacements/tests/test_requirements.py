@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.utils import translation
@@ -206,3 +207,20 @@ def test_a_death_certificate_delivered_is_promised_5_working_days_after_printing
     printed = dt.date(2026, 11, 19)  # a Thursday
     _walk(replacement, [(S.PAID, _at(printed)), (S.APPROVED, _at(printed)), (S.PRINTED, _at(printed, 11))])
     assert expected_for(replacement).on == dt.date(2026, 11, 26)
+
+
+@pytest.mark.django_db
+def test_the_share_reads_the_same_number_of_queries_however_many_requests(
+    django_assert_num_queries: Any,
+) -> None:
+    office = service_office()
+    window = {"first_day": BIOMETRICS_DAY, "last_day": BIOMETRICS_DAY + dt.timedelta(days=20)}
+    replacement = _id_card_at_biometrics()
+    Replacement.objects.filter(pk=replacement.pk).update(office=office)
+    with django_assert_num_queries(2):
+        assert promise_share(replacements=Replacement.objects.filter(office=office), **window).due == 1
+    for _number in range(4):
+        replacement = _id_card_at_biometrics()
+        Replacement.objects.filter(pk=replacement.pk).update(office=office)
+    with django_assert_num_queries(2):
+        assert promise_share(replacements=Replacement.objects.filter(office=office), **window).due == 5

@@ -613,12 +613,12 @@ def requests_detail(request: HttpRequest, reference: str) -> HttpResponse:
     context = {
         "replacement": replacement,
         "document_name": _document_name(replacement.document),
-        "is_id_card": kind == DocumentKind.NATIONAL_ID_CARD,
         "is_delivery": replacement.method == ReceiveMethod.DELIVERY,
         "state_label": selectors.state_label(replacement),
         "requirements": requirements_of(replacement),
         "expected_on": expected.on,
         "ready_on": expected.ready_on,
+        "kept": expected.kept,
         "expected_pending": expected_pending_text(kind=kind, method=replacement.method)
         if replacement.is_open
         else "",

@@ -283,3 +283,25 @@ def test_a_birth_certificate_shows_no_expected_day() -> None:
     replacement = request_of_kind(person, DocumentKind.BIRTH_CERTIFICATE)
     page = client.get(url("requests-detail", replacement.reference)).content.decode()
     assert "data-expected" not in page
+
+
+def test_a_card_ready_before_its_expected_day_says_it_was_in_time() -> None:
+    client, person = signed_in()
+    replacement = request_of_kind(person, DocumentKind.NATIONAL_ID_CARD)
+    prints = NOW - dt.timedelta(days=10)
+    _walk(
+        replacement,
+        [
+            (S.APPOINTMENT_BOOKED, prints),
+            (S.CHECKED_IN, prints),
+            (S.BIOMETRICS_CAPTURED, prints),
+            (S.APPROVED, NOW - dt.timedelta(days=1)),
+            (S.PRINTED, NOW - dt.timedelta(days=1)),
+            (S.READY_FOR_COLLECTION, NOW),
+        ],
+    )
+    page = client.get(url("requests-detail", replacement.reference)).content.decode()
+    row = page.split("data-expected>", 1)[1].split("</div>", 1)[0]
+    with translation.override("en"):
+        assert escape(dual_date(prints.date() + dt.timedelta(days=15))) in row
+        assert f"ready on {escape(dual_date(NOW.date()))}, in time" in row

@@ -392,13 +392,15 @@ def test_a_head_of_family_replaces_a_childs_birth_certificate_books_moves_and_pr
     shot(page, "request-check-answers")
     page.get_by_role("button", name="تقديم الطلب").click()
 
-    # Nothing to pay: the request goes straight to "paid", with the booking task open.
+    # Nothing to pay: the request goes straight on (state "paid", shown as "nothing to pay"), with
+    # the booking task open.
     replacement = Replacement.objects.get(applicant=head)
     assert replacement.document_id == certificate.pk
     assert replacement.state == ReplacementState.PAID
     assert not Bill.objects.filter(replacement=replacement).exists()
     assert at(page, f"/ar/requests/{replacement.reference}/")
-    assert page.locator("[data-state]").inner_text() == "مدفوع"
+    # Never "paid": nothing was paid (issue 10 item 8).
+    assert page.locator("[data-state]").inner_text() == "مُقدَّم: لا رسوم مستحقة"
     check(page)
     shot(page, "request-submitted")
 

@@ -53,7 +53,9 @@ from hawiya.identity.staff import (
     StaffForbidden,
 )
 from hawiya.registry.models import Office
+from hawiya.replacements.expected import DELIVERY_WORKING_DAYS
 from hawiya.replacements.models import ReplacementState
+from hawiya.replacements.requirements import ID_CARD_READY_DAYS
 from hawiya.replacements.selectors import STATE_TAGS
 
 from .decorators import staff_of, staff_page, staff_required
@@ -212,6 +214,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                     for item in figures.appointments_today
                 ],
                 "median_text": _duration_text(figures.median_paid_to_ready),
+                "promise_days": ID_CARD_READY_DAYS,
+                "delivery_days": DELIVERY_WORKING_DAYS,
                 "chart": _chart(figures),
             }
         )
@@ -268,6 +272,10 @@ def dashboard_csv(request: HttpRequest) -> HttpResponse:
         ]
     )
     write(["median_sample", "", "", figures.median_sample])
+    promise = figures.promise
+    write(["ready_within_promise", "kept", "", promise.kept])
+    write(["ready_within_promise", "due", "", promise.due])
+    write(["ready_within_promise", "percent", "", "" if promise.percent is None else promise.percent])
     return response
 
 

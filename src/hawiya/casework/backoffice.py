@@ -50,6 +50,12 @@ from hawiya.replacements.handover import (
     handover_code_verify,
 )
 from hawiya.replacements.models import REJECTABLE_STATES, ReceiveMethod, Replacement, ReplacementState
+from hawiya.replacements.requirements import (
+    ID_CARD_READY_DAYS,
+    captured_template,
+    checked_in_template,
+    takes_biometrics,
+)
 from hawiya.replacements.selectors import add_years, format_amount
 from hawiya.replacements.services import replacement_move
 
@@ -216,7 +222,7 @@ def appointment_check_in(*, staff: StaffActor, appointment_id: int) -> Replaceme
             action="checked_in",
             expected=frozenset({S.APPOINTMENT_BOOKED}),
             detail={"appointment": appointment.reference},
-            notify_template="replacement_checked_in",
+            notify_template=checked_in_template(replacement.document.kind),
             notify_context={},
         )
 
@@ -263,8 +269,10 @@ def replacement_biometrics_capture(
             action="biometrics_captured",
             expected=expected,
             audit_detail={"capture_id": capture.pk},
-            notify_template="replacement_biometrics_captured",
-            notify_context={},
+            notify_template=captured_template(replacement.document.kind),
+            notify_context=(
+                {"days": ID_CARD_READY_DAYS} if takes_biometrics(replacement.document.kind) else {}
+            ),
         )
 
 

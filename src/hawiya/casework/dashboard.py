@@ -23,6 +23,7 @@ from hawiya.core.clock import RIYADH
 from hawiya.core.errors import NotFound
 from hawiya.identity.staff import PERM_VIEW_DASHBOARD, StaffActor
 from hawiya.registry.models import Office
+from hawiya.replacements.expected import PromiseShare, promise_share
 from hawiya.replacements.models import Replacement, ReplacementEvent, ReplacementState
 
 # The median covers requests that became ready for collection in this many days.
@@ -64,6 +65,9 @@ class OfficeDashboard:
     # Payment to ready for collection over the last MEDIAN_WINDOW_DAYS days; None without data.
     median_paid_to_ready: dt.timedelta | None
     median_sample: int
+    # Requests whose promise (replacements/expected.py) was decided in the last MEDIAN_WINDOW_DAYS
+    # days: how many were ready within it, of how many.
+    promise: PromiseShare
 
     @property
     def total_requests(self) -> int:
@@ -125,7 +129,9 @@ def median_paid_to_ready(*, office: Office, now: dt.datetime) -> tuple[dt.timede
 def office_dashboard(*, staff: StaffActor, office_id: int, at: dt.datetime | None = None) -> OfficeDashboard:
     """The figures of an office's queue for its supervisor (PERM_VIEW_DASHBOARD; another office
     is NotFound) or an administrator: open requests by state, today's appointments by state,
-    new requests per day over DAILY_DAYS days, and the median time from payment to ready."""
+    new requests per day over DAILY_DAYS days, the median time from payment to ready, and the
+    share of requests ready within their promise (15 days after the biometrics for an ID card, the
+    delivery estimate after printing) over MEDIAN_WINDOW_DAYS days."""
     office = _office(staff=staff, office_id=office_id)
     now = at or clock.now()
     today = now.astimezone(RIYADH).date()
@@ -170,6 +176,11 @@ def office_dashboard(*, staff: StaffActor, office_id: int, at: dt.datetime | Non
             per_day[day] += 1
 
     median, sample = median_paid_to_ready(office=office, now=now)
+    promise = promise_share(
+        replacements=Replacement.objects.filter(office=office),
+        first_day=today - dt.timedelta(days=MEDIAN_WINDOW_DAYS - 1),
+        last_day=today,
+    )
     return OfficeDashboard(
         office=office,
         day=today,
@@ -178,6 +189,7 @@ def office_dashboard(*, staff: StaffActor, office_id: int, at: dt.datetime | Non
         requests_per_day=tuple(DayCount(day, count) for day, count in per_day.items()),
         median_paid_to_ready=median,
         median_sample=sample,
+        promise=promise,
     )
 
 

@@ -75,13 +75,20 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Hawiya: replacement request {reference} is registered. "
         "Pay any amount due and follow the request in Track my requests.",
     },
+    # The same, for a request with nothing to pay (it goes ahead at once): no word of paying.
+    "replacement_submitted_no_fee": {
+        "ar": "هوية: استلمنا طلب بدل الفاقد رقم {reference}، ولا رسوم عليه. "
+        "تابع الخطوة التالية في صفحة متابعة الطلبات.",
+        "en": "Hawiya: replacement request {reference} is registered. There is nothing to pay; "
+        "see the next step in Track my requests.",
+    },
     # Appointments (appointments/services.py): {time} is an aware datetime, shown in Riyadh time;
     # {office} is the office's name in the person's language.
     "appointment_booked": {
         "ar": "هوية: حُجز موعدك {appointment} للطلب {reference} في {office}، {time}. "
-        "أحضر نموذج 58 وتذكرة الموعد.",
+        "أحضر نموذج 58 وصورًا شخصية 4×6 وتذكرة الموعد.",
         "en": "Hawiya: appointment {appointment} for request {reference} is booked at {office}, {time}. "
-        "Bring Form 58 and your appointment ticket.",
+        "Bring Form 58, 4x6 personal photos and your appointment ticket.",
     },
     "appointment_moved": {
         "ar": "هوية: نُقل موعدك {appointment} للطلب {reference} إلى {time} في {office}.",
@@ -93,9 +100,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "You can book another.",
     },
     "appointment_reminder": {
-        "ar": "هوية: تذكير بموعدك {appointment} غدًا {time} في {office}. أحضر نموذج 58 وتذكرة الموعد.",
+        "ar": "هوية: تذكير بموعدك {appointment} غدًا {time} في {office}. "
+        "أحضر نموذج 58 وصورًا شخصية 4×6 وتذكرة الموعد.",
         "en": "Hawiya: reminder, appointment {appointment} is tomorrow, {time}, at {office}. "
-        "Bring Form 58 and your appointment ticket.",
+        "Bring Form 58, 4x6 personal photos and your appointment ticket.",
     },
     # Payments (payments/services.py, casework/services.py): {amount} is "135" (SAR),
     # {expires_at} an aware datetime shown in Riyadh time.
@@ -134,9 +142,22 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Hawiya: you are checked in for request {reference}. Wait to be called for fingerprints "
         "and a photo.",
     },
+    # ID cards only ({days}: replacements.requirements.ID_CARD_READY_DAYS); other kinds are told
+    # "replacement_checked_in_document" and "replacement_identity_confirmed" instead.
     "replacement_biometrics_captured": {
-        "ar": "هوية: أُخذت بصماتك وصورتك للطلب {reference}. سنخبرك عند اعتماد الطلب.",
-        "en": "Hawiya: your fingerprints and photo for request {reference} are taken. "
+        "ar": "هوية: أُخذت بصماتك وصورتك للطلب {reference}. تستلم البطاقة الجديدة بعد {days} يومًا، "
+        "وسنخبرك حين تصبح جاهزة.",
+        "en": "Hawiya: your fingerprints and photo for request {reference} are taken. You receive the "
+        "new card {days} days later; we will tell you when it is ready.",
+    },
+    "replacement_checked_in_document": {
+        "ar": "هوية: سُجّل حضورك للطلب {reference}. انتظر المناداة للتحقق من هويتك.",
+        "en": "Hawiya: you are checked in for request {reference}. Wait to be called to confirm your "
+        "identity.",
+    },
+    "replacement_identity_confirmed": {
+        "ar": "هوية: تحققنا من هويتك للطلب {reference}. سنخبرك عند اعتماد الطلب.",
+        "en": "Hawiya: your identity for request {reference} is confirmed. "
         "We will tell you when the request is approved.",
     },
     "replacement_approved": {

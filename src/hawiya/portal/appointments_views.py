@@ -41,6 +41,7 @@ from hawiya.identity.selectors import account_profile_for_user
 from hawiya.registry.models import CivilService, Office, Person
 from hawiya.registry.regions import Region
 from hawiya.replacements.models import Replacement
+from hawiya.replacements.requirements import requirements_of, takes_biometrics
 
 from .appointments_forms import BookingConfirmForm, SlotChoiceForm, parse_slot
 from .decorators import citizen_of, citizen_required, personal_page, require_recent_auth
@@ -435,6 +436,7 @@ def _check(request: HttpRequest, journey: Journey) -> HttpResponse:
         "change_url": change_url,
         "place_url": f"{journey.chooser_url}?{_query(region=region, city=city)}",
         "current": when(journey.appointment.slot.starts_at) if journey.appointment else None,
+        "requirements": requirements_of(journey.replacement, ticket=True),
     }
     return _render(request, "check.html", context, status=status)
 
@@ -457,6 +459,10 @@ def _appointment_context(appointment: Appointment) -> dict[str, Any]:
         "tag": _tag(appointment),
         "can_change": can_change(appointment),
         "is_active": appointment.is_active,
+        # What to bring, by the kind of document (replacements.requirements: one place).
+        "requirements": requirements_of(appointment.replacement, ticket=True),
+        "is_id_card": takes_biometrics(appointment.replacement.document.kind),
+        "nothing_to_pay": not appointment.replacement.total_sar,
     }
 
 

@@ -28,6 +28,7 @@ from hawiya.payments.selectors import bill_get_for_person, bill_last_callback, b
 from hawiya.payments.services import bill_checkout_url, payment_callback_apply
 from hawiya.registry.models import Person
 from hawiya.replacements.models import ReceiveMethod
+from hawiya.replacements.requirements import at_office
 from hawiya.replacements.selectors import format_amount
 
 from .decorators import citizen_of, citizen_required, personal_page
@@ -117,6 +118,7 @@ def bill_return(request: HttpRequest, bill_number: str) -> HttpResponse:
             last and last.outcome == CallbackOutcome.DECLINED and context["state"] == BillState.ISSUED
         ),
         is_collection=found.replacement.method == ReceiveMethod.COLLECTION,
+        at_office=at_office(found.replacement.document.kind),
         book_url=_book_url(found),
     )
     return _render(request, "return.html", context)

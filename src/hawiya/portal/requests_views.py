@@ -40,6 +40,7 @@ from hawiya.losses.selectors import loss_reports_for_person
 from hawiya.payments.selectors import bill_for_replacement
 from hawiya.registry.models import DocumentKind, Person
 from hawiya.replacements import selectors
+from hawiya.replacements.expected import expected_for, expected_pending_text
 from hawiya.replacements.models import (
     FeeCode,
     ReceiveMethod,
@@ -47,6 +48,7 @@ from hawiya.replacements.models import (
     ReplacementState,
 )
 from hawiya.replacements.photos import PHOTO_UPLOAD_DIR, photo_checked
+from hawiya.replacements.requirements import at_office, requirements_of, takes_biometrics
 
 from .decorators import citizen_of, citizen_required, personal_page
 from .pdf import pdf_response, qr_data_uri
@@ -80,14 +82,13 @@ NEXT_STEPS: dict[str, Any] = {
             "when it is handed to the courier."
         ),
     },
-    S.APPOINTMENT_BOOKED: gettext_lazy(
-        "Go to the office at your appointment with what is listed below. Fingerprints and a photo "
-        "are taken there if needed."
-    ),
+    S.APPOINTMENT_BOOKED: gettext_lazy("Go to the office at your appointment with what is listed below."),
     S.CHECKED_IN: gettext_lazy("You have checked in at the office. An officer is handling your request."),
-    S.BIOMETRICS_CAPTURED: gettext_lazy(
-        "Your fingerprints and photo are taken. The request is being approved."
-    ),
+    # By whether fingerprints are taken for the kind (replacements.requirements.takes_biometrics).
+    S.BIOMETRICS_CAPTURED: {
+        True: gettext_lazy("Your fingerprints and photo are taken. The request is being approved."),
+        False: gettext_lazy("Your identity is confirmed at the office. The request is being approved."),
+    },
     S.APPROVED: gettext_lazy("Your request is approved. The new document is being printed."),
     S.PRINTED: gettext_lazy("The new document is printed."),
     S.DISPATCHED: gettext_lazy("The courier has the document. Delivery takes 3 to 5 working days."),
@@ -275,6 +276,7 @@ def requests_list(request: HttpRequest) -> HttpResponse:
             {
                 "replacement": item,
                 "tag": selectors.STATE_TAGS.get(item.state, "neutral"),
+                "label": selectors.state_label(item),
                 "name": _document_name(item.document),
             }
             for item in selectors.replacements_for_person(person=person)
@@ -413,7 +415,7 @@ def requests_new_method(request: HttpRequest) -> HttpResponse:
         "form": form,
         "delivery_allowed": allowed,
         "delivery_reason": reason,
-        "is_id_card": document.kind == DocumentKind.NATIONAL_ID_CARD,
+        "at_office": at_office(document.kind),
         "step": _step(4),
     }
     return _render(request, "method.html", context)
@@ -533,6 +535,7 @@ def requests_new_check(request: HttpRequest) -> HttpResponse:
         "fee_rows": fee_rows(quote),
         "fee_sentence": fee_sentence(quote, document.kind),
         "total": selectors.sar(quote.total) if quote.total else _("Nothing to pay"),
+        "nothing_to_pay": not quote.total,
         "delivery_fee": quote.delivery_fee,
         "step": _step(5),
     }
@@ -558,20 +561,21 @@ def _tasks(replacement: Replacement) -> list[dict[str, Any]]:
     if state in (S.CANCELLED, S.EXPIRED, S.REJECTED):
         return tasks
     paid = state != S.AWAITING_PAYMENT
-    pay_url = ""
-    if not paid:
-        bill = bill_for_replacement(replacement=replacement)
-        pay_url = reverse("portal:payments-bill", kwargs={"bill_number": bill.bill_number}) if bill else ""
-    tasks.append(
-        {
-            "title": _("Pay %(amount)s") % {"amount": selectors.sar(replacement.total_sar)}
-            if replacement.total_sar
-            else _("Payment"),
-            "status": _("Completed") if paid else _("Not yet started"),
-            "done": paid,
-            "url": pay_url,
-        }
-    )
+    if replacement.total_sar:
+        # A request with nothing to pay has no payment task: it was never "paid".
+        pay_url = ""
+        if not paid:
+            bill = bill_for_replacement(replacement=replacement)
+            if bill:
+                pay_url = reverse("portal:payments-bill", kwargs={"bill_number": bill.bill_number})
+        tasks.append(
+            {
+                "title": _("Pay %(amount)s") % {"amount": selectors.sar(replacement.total_sar)},
+                "status": _("Completed") if paid else _("Not yet started"),
+                "done": paid,
+                "url": pay_url,
+            }
+        )
     if replacement.method == ReceiveMethod.COLLECTION:
         booked = state not in (S.AWAITING_PAYMENT, S.PAID)
         book_url = ""
@@ -596,10 +600,12 @@ def requests_detail(request: HttpRequest, reference: str) -> HttpResponse:
     """The request: status, what happens next, tasks, requirements, documents, timeline."""
     replacement = _own_replacement(request, reference)
     timeline = selectors.replacement_timeline(replacement=replacement)
+    kind = replacement.document.kind
     next_step = NEXT_STEPS.get(replacement.state, "")
     if isinstance(next_step, dict):
-        next_step = next_step.get(replacement.method, "")
+        next_step = next_step.get(replacement.method, next_step.get(takes_biometrics(kind), ""))
     tasks = _tasks(replacement)
+    expected = expected_for(replacement)
     # A rejection's reason is a code (shown in the reader's language) and the officer's note; so is
     # the reason a delivery attempt failed (delivery.models.FailureReason, its own list of codes).
     reasons = {**dict(CANCEL_REASONS), **dict(REJECTION_REASONS)}
@@ -607,8 +613,15 @@ def requests_detail(request: HttpRequest, reference: str) -> HttpResponse:
     context = {
         "replacement": replacement,
         "document_name": _document_name(replacement.document),
-        "is_id_card": replacement.document.kind == DocumentKind.NATIONAL_ID_CARD,
         "is_delivery": replacement.method == ReceiveMethod.DELIVERY,
+        "state_label": selectors.state_label(replacement),
+        "requirements": requirements_of(replacement),
+        "expected_on": expected.on,
+        "ready_on": expected.ready_on,
+        "kept": expected.kept,
+        "expected_pending": expected_pending_text(kind=kind, method=replacement.method)
+        if replacement.is_open
+        else "",
         "tag": selectors.STATE_TAGS.get(replacement.state, "neutral"),
         "next_step": next_step,
         "tasks": tasks,
@@ -655,6 +668,8 @@ def _pdf_context(replacement: Replacement) -> dict[str, Any]:
         "total": selectors.sar(replacement.total_sar) if replacement.total_sar else _("Nothing to pay"),
         "hijri_first": holder.date_of_birth_calendar == "hijri",
         "is_saudi": holder.nationality == "SA",
+        "state_label": selectors.state_label(replacement),
+        "requirements": requirements_of(replacement),
     }
 
 

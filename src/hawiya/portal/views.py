@@ -15,6 +15,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_safe
 
+from hawiya.replacements.requirements import requirements_by_kind
+
 from .catalogue import SERVICES, service_by_slug
 from .context_processors import DEFAULT_SUPPORT_PHONE
 
@@ -79,6 +81,8 @@ def service_start(request: HttpRequest, slug: str) -> HttpResponse:
     context = {
         "service": service,
         "related_services": [other for other in SERVICES if other.slug != service.slug],
+        # What to bring to the office, by kind of document (replacements.requirements).
+        "kind_requirements": requirements_by_kind(),
         "page_updated": SERVICE_PAGES_UPDATED,
     }
     return render(request, service.template, context)

@@ -29,7 +29,9 @@ from hawiya.registry.models import (
 from hawiya.registry.selectors import unpaid_fines_for
 
 from . import errors
+from .expected import expected_for
 from .models import ENDED_STATES, FeeCode, FeeRate, ReceiveMethod, Replacement, ReplacementState
+from .requirements import step_label
 
 S = ReplacementState
 # Delivery needs fingerprints and a photo on record taken within this many years.
@@ -85,6 +87,8 @@ DELIVERY_PATH: tuple[str, ...] = (
 ACTION_LABELS: dict[str, Promise] = {
     "submitted": _("Request submitted"),
     "paid": _("Payment received"),
+    # A request with nothing to pay goes ahead at once (casework.services.replacement_apply).
+    "no_fee": _("Nothing to pay: the request goes ahead"),
     "appointment_booked": _("Appointment booked"),
     "appointment_moved": _("Appointment moved"),
     "appointment_cancelled": _("Appointment cancelled"),
@@ -550,6 +554,8 @@ class TimelineEntry:
 class UpcomingStep:
     state: str
     label: str
+    # The day the document is promised by, on the step that makes it ready (None: not known).
+    expected_on: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -570,13 +576,33 @@ def upcoming_states(*, state: str, method: str) -> list[str]:
     return list(path[path.index(state) + 1 :])
 
 
+# What a request in the `paid` state with nothing to pay is called: it was never paid.
+NO_FEE_STATE_LABEL = _("Submitted: nothing to pay")
+
+
+def state_label(replacement: Replacement) -> str:
+    """The request's status in the person's words: "paid" is "submitted: nothing to pay" when
+    there was nothing to pay, and the biometrics step says what is done for this kind."""
+    if replacement.state == S.PAID and not replacement.total_sar:
+        return str(NO_FEE_STATE_LABEL)
+    return step_label(
+        kind=replacement.document.kind, state=replacement.state, default=replacement.get_state_display()
+    )
+
+
 def replacement_timeline(*, replacement: Replacement) -> Timeline:
-    """Every step so far, newest first, with its place, and the steps still to come."""
+    """Every step so far, newest first, with its place, and the steps still to come (the step
+    that makes the document ready carries the promised day, see expected.py)."""
     labels = dict(ReplacementState.choices)
+    kind = replacement.document.kind
     entries = [
         TimelineEntry(
             action=event.action,
-            label=str(ACTION_LABELS.get(event.action, labels.get(event.state, event.action))),
+            label=step_label(
+                kind=kind,
+                state=event.state if event.action == "biometrics_captured" else "",
+                default=str(ACTION_LABELS.get(event.action, labels.get(event.state, event.action))),
+            ),
             state=event.state,
             at=event.at,
             office=event.office,
@@ -584,8 +610,15 @@ def replacement_timeline(*, replacement: Replacement) -> Timeline:
         )
         for event in replacement.events.select_related("office").order_by("-at", "-id")
     ]
+    expected_on = expected_for(replacement).on
+    # The step the promise is about: delivered, or ready for collection at the office.
+    promised_step = S.DELIVERED if replacement.method == ReceiveMethod.DELIVERY else S.READY_FOR_COLLECTION
     upcoming = [
-        UpcomingStep(state=state, label=str(labels[state]))
+        UpcomingStep(
+            state=state,
+            label=step_label(kind=kind, state=state, default=str(labels[state])),
+            expected_on=expected_on if state == promised_step else None,
+        )
         for state in upcoming_states(state=replacement.state, method=replacement.method)
     ]
     return Timeline(entries=entries, upcoming=upcoming)

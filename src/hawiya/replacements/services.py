@@ -339,7 +339,9 @@ def replacement_submit(
                 "total_sar": str(quote.total),
             },
         )
-        replacement_notify(replacement, template="replacement_submitted", context={})
+        # Nothing to pay: the message says so, never "pay any amount due".
+        template = "replacement_submitted" if quote.total else "replacement_submitted_no_fee"
+        replacement_notify(replacement, template=template, context={})
     return replacement
 
 

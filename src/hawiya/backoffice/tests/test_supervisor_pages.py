@@ -159,6 +159,30 @@ def test_the_dashboard_shows_counts_a_chart_with_its_table_and_no_median_yet(
     assert booked.applicant.first_name_en not in page
 
 
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_the_dashboard_shows_the_share_ready_within_the_promise_with_its_table(
+    client: Client, supervisor: StaffActor, booked: Appointment, language: str
+) -> None:
+    from hawiya.replacements.models import ReplacementState as S
+    from hawiya.replacements.services import replacement_move
+
+    prints = clock.now() - dt.timedelta(days=10)
+    for state in (S.CHECKED_IN, S.BIOMETRICS_CAPTURED, S.APPROVED, S.PRINTED, S.READY_FOR_COLLECTION):
+        at = prints if state in (S.CHECKED_IN, S.BIOMETRICS_CAPTURED) else clock.now() - dt.timedelta(days=1)
+        replacement_move(replacement_id=booked.replacement_id, to=state, action=state.value, at=at, actor="t")
+    response = _signed_in(client, supervisor).get(_url("supervisor-dashboard", language=language))
+    page = response.content.decode()
+    assert re.search(r'data-count="kept">1<', page)
+    assert re.search(r'data-count="missed">0<', page)
+    assert re.search(r'data-count="due">1<', page)
+    lead = page.split("data-promise>", 1)[1].split("</p>", 1)[0]
+    assert "100%" in lead
+    assert ("1 of 1 request ready in time" if language == "en" else "1 من طلب واحد") in lead
+    csv = _signed_in(client, supervisor).get(_url("supervisor-dashboard-csv")).content.decode("utf-8-sig")
+    assert "ready_within_promise,kept,,1" in csv
+    assert "ready_within_promise,due,,1" in csv
+
+
 def test_the_csv_export_is_an_audited_attachment_without_personal_data(
     client: Client, office: Office, supervisor: StaffActor, booked: Appointment
 ) -> None:

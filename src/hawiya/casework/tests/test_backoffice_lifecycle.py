@@ -128,7 +128,7 @@ def test_a_collection_request_goes_from_check_in_to_collected(pinned: PinnedCloc
 
     # The messages: one per step, the code in its own secret SMS.
     assert sms_templates(replacement) == [
-        "replacement_submitted",
+        "replacement_submitted_no_fee",  # a first loss: nothing to pay
         "appointment_booked",
         "replacement_checked_in",
         "replacement_biometrics_captured",

@@ -97,6 +97,45 @@ def test_dashboard_counts_the_offices_requests_and_todays_appointments() -> None
     assert dashboard.median_paid_to_ready is None
 
 
+def test_the_dashboard_shows_the_share_of_id_cards_ready_within_15_days_of_their_biometrics() -> None:
+    office = make_bookable_office()
+    supervisor = make_staff(role=StaffRole.SUPERVISOR, office=office)
+    paid_at = NOW - dt.timedelta(days=25)
+    _ready(_paid_and_booked(office, paid_at), NOW - dt.timedelta(days=3))  # ready the day of the prints
+    overdue = _paid_and_booked(office, paid_at)
+    for state in (S.CHECKED_IN, S.BIOMETRICS_CAPTURED):  # prints 20 days ago, still not ready
+        replacement_move(
+            replacement_id=overdue.pk,
+            to=state,
+            action=state.value,
+            at=NOW - dt.timedelta(days=20),
+            actor="system",
+        )
+    waiting = _paid_and_booked(office, paid_at)
+    for state in (S.CHECKED_IN, S.BIOMETRICS_CAPTURED):  # prints 2 days ago: not due yet
+        replacement_move(
+            replacement_id=waiting.pk,
+            to=state,
+            action=state.value,
+            at=NOW - dt.timedelta(days=2),
+            actor="system",
+        )
+    elsewhere = _paid_and_booked(make_bookable_office(), paid_at)
+    _ready(elsewhere, NOW - dt.timedelta(days=3))
+
+    promise = office_dashboard(staff=supervisor, office_id=office.pk, at=NOW).promise
+
+    assert (promise.kept, promise.due, promise.missed, promise.percent) == (1, 2, 1, 50)
+
+
+def test_no_share_without_a_promise_due() -> None:
+    office = make_bookable_office()
+    supervisor = make_staff(role=StaffRole.SUPERVISOR, office=office)
+    _paid_and_booked(office, NOW - dt.timedelta(days=2))
+    promise = office_dashboard(staff=supervisor, office_id=office.pk, at=NOW).promise
+    assert (promise.kept, promise.due, promise.percent) == (0, 0, None)
+
+
 def test_the_dashboard_is_for_supervisors_of_the_office_and_administrators() -> None:
     office = make_bookable_office()
     with pytest.raises(StaffForbidden):

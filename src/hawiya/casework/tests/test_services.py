@@ -102,6 +102,25 @@ def test_a_free_request_goes_straight_to_paid_without_a_bill() -> None:
     assert actions == ["submitted", "no_fee"]
 
 
+def test_a_free_request_is_never_told_to_pay() -> None:
+    person = applicant_with_address()
+    replacement = _apply(person, lost_id_card(holder=person, losses=1))
+    messages = list(SmsMessage.objects.filter(to=person.mobile))
+    assert [message.template for message in messages] == ["replacement_submitted_no_fee"]
+    body = messages[0].body
+    assert "لا رسوم" in body or "nothing to pay" in body
+    assert "ادفع" not in body
+    assert "Pay" not in body
+    assert replacement.reference in body
+
+
+def test_a_request_with_a_fee_is_told_to_pay() -> None:
+    person = applicant_with_address()
+    _apply(person, lost_id_card(holder=person, losses=2))
+    assert SmsMessage.objects.filter(to=person.mobile, template="replacement_submitted").exists()
+    assert not SmsMessage.objects.filter(template="replacement_submitted_no_fee").exists()
+
+
 def test_a_request_never_exists_without_its_bill(monkeypatch) -> None:
     import hawiya.casework.services as casework
 

@@ -18,6 +18,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "lost_document_reported": {"reference": "LR12345678"},
     "lost_document_reported_by_family": {"reference": "LR12345678"},
     "replacement_submitted": {"reference": "RP12345678"},
+    "replacement_submitted_no_fee": {"reference": "RP12345678"},
     "appointment_booked": {
         "appointment": "AP12345678",
         "reference": "RP12345678",
@@ -53,7 +54,9 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "replacement_cancelled_refund": {"reference": "RP12345678", "amount": "1,000"},
     # --- back-office: check-in to collection ---
     "replacement_checked_in": {"reference": "RP12345678"},
-    "replacement_biometrics_captured": {"reference": "RP12345678"},
+    "replacement_biometrics_captured": {"reference": "RP12345678", "days": 15},
+    "replacement_checked_in_document": {"reference": "RP12345678"},
+    "replacement_identity_confirmed": {"reference": "RP12345678"},
     "replacement_approved": {"reference": "RP12345678"},
     "replacement_rejected_photo": {"reference": "RP12345678"},
     "replacement_rejected_identity": {"reference": "RP12345678"},

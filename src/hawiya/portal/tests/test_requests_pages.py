@@ -108,8 +108,9 @@ def test_collection_journey_explains_the_fee_and_submits_once(client):
     assert replacement.reference in body
     assert "Awaiting payment" in body
     assert "Request submitted" in body
-    assert "fingerprints and a photo are taken at the office" in body
-    assert "ready within 15 days" in body
+    assert "your fingerprints and a photo are taken for the new card" in body
+    assert "You receive the card 15 days later" in body
+    assert "personal photos, 4×6 cm" in body
 
 
 def test_delivery_journey_in_arabic_shows_fine_and_delivery_fee(client):

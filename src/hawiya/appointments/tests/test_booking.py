@@ -78,7 +78,7 @@ def test_booking_takes_a_place_moves_the_request_and_tells_the_person():
     sms = SmsMessage.objects.filter(template="appointment_booked").get()
     assert appointment.reference in sms.body
     assert replacement.reference in sms.body
-    assert "2030-03-05 10:00" in sms.body  # Riyadh time
+    assert "5 مارس 2030م (1 ذو القعدة 1451هـ) الساعة 10:00" in sms.body  # Riyadh time, both calendars
     assert InboxNotification.objects.filter(
         person_id=replacement.applicant_id, template="appointment_booked"
     ).exists()

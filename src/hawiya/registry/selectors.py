@@ -100,8 +100,8 @@ def documents_held_by(*, person: Person, today: dt.date) -> list[HeldDocument]:
     """The newest version of each kind of document the person holds (their ID card, birth
     certificate, family record as its head…), card first. One query."""
     newest: dict[str, Document] = {}
-    for document in Document.objects.filter(holder=person).order_by("kind", "-version", "-id"):
-        newest.setdefault(document.kind, document)
+    for version in Document.objects.filter(holder=person).order_by("kind", "-version", "-id"):
+        newest.setdefault(version.kind, version)
     held = []
     for kind in DOCUMENT_ORDER:
         document = newest.get(kind)

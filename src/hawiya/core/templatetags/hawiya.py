@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django import template
 from django.utils.html import format_html
@@ -81,6 +82,6 @@ def join_list(value: object) -> str:
     """A list joined with the active language's separator ("، " in Arabic)."""
     if value is None or value == "":
         return ""
-    if isinstance(value, str) or not hasattr(value, "__iter__"):
+    if isinstance(value, str) or not isinstance(value, Iterable):
         return str(value)
     return _join_list(value)

@@ -72,10 +72,11 @@ def test_the_sign_in_code_message_says_it_is_for_signing_in(language: str, words
     user = make_account()
     user.preferred_language = language
     user.save(update_fields=["preferred_language"])
-    services.sign_in_send_sms_code(challenge=_challenge(user), ip=IP)
+    challenge = _challenge(user)
+    services.sign_in_send_sms_code(challenge=challenge, ip=IP)
 
-    message = SmsMessage.objects.filter(template="one_time_code").latest("queued_at")
-
+    message = OneTimeCode.objects.get(challenge=challenge).sms
+    assert message is not None
     assert words in message.body
 
 

@@ -11,7 +11,8 @@ the code only on that domain, which blunts phishing pages. That line is written 
 proposal says, with no bidi mark.
 
 Values are written for the message's language:
-- an aware datetime is Riyadh time in both calendars (`core.calendars.format_dual_moment`);
+- an aware datetime is Riyadh time in both calendars (`core.calendars.format_dual_moment`),
+  or "2026-03-01 10:00" when both calendars would take the message past three segments;
 - a `{"ar": ..., "en": ...}` mapping (see `bilingual`) is the text in the message's language, so
   an office name reads in English in the English notification centre even when the Arabic text
   message was sent;
@@ -33,6 +34,7 @@ from django.utils import translation
 from django.utils.functional import Promise
 
 from hawiya.core.calendars import format_dual_moment
+from hawiya.core.clock import RIYADH
 from hawiya.core.text import isolate_in
 
 from . import errors
@@ -400,7 +402,25 @@ def render(template: str, language: str, context: Mapping[str, object]) -> str:
         raise errors.SmsTemplateError(
             errors.SMS_TEMPLATE_PLACEHOLDER_MISSING, f"{template}: missing placeholders {missing}"
         )
-    raw = {name: _text_value(name, value, language) for name, value in context.items()}
+    body = _fill(text, language, context, compact_dates=False)
+    if sms_segments(body) > MAX_SEGMENTS and any(
+        isinstance(value, dt.datetime) for value in context.values()
+    ):
+        # A long office name and a long date together: keep the message (a booking must not fail
+        # for its text) with the date in its short form, "2026-03-01 10:00" (Riyadh time).
+        body = _fill(text, language, context, compact_dates=True)
+    if sms_segments(body) > MAX_SEGMENTS:
+        raise errors.SmsTemplateError(errors.SMS_TOO_LONG, f"{template}: longer than {MAX_SEGMENTS} segments")
+    return body
+
+
+def _fill(text: str, language: str, context: Mapping[str, object], *, compact_dates: bool) -> str:
+    raw = {
+        name: value.astimezone(RIYADH).strftime("%Y-%m-%d %H:%M")
+        if compact_dates and isinstance(value, dt.datetime) and value.tzinfo is not None
+        else _text_value(name, value, language)
+        for name, value in context.items()
+    }
     # Words chosen by key are the template's own text; every other value is isolated.
     isolated = {
         name: value if name in CHOICE_PLACEHOLDERS else isolate_in(value, language)
@@ -409,11 +429,7 @@ def render(template: str, language: str, context: Mapping[str, object]) -> str:
     domain = sms_domain()
     if text.endswith(ORIGIN_BOUND_LINE):
         head = text[: -len(ORIGIN_BOUND_LINE)]
-        body = head.format_map({**isolated, "domain": domain}) + ORIGIN_BOUND_LINE.format_map(
+        return head.format_map({**isolated, "domain": domain}) + ORIGIN_BOUND_LINE.format_map(
             {**raw, "domain": domain}
         )
-    else:
-        body = text.format_map({**isolated, "domain": domain})
-    if sms_segments(body) > MAX_SEGMENTS:
-        raise errors.SmsTemplateError(errors.SMS_TOO_LONG, f"{template}: longer than {MAX_SEGMENTS} segments")
-    return body
+    return text.format_map({**isolated, "domain": domain})

@@ -234,6 +234,24 @@ def test_bilingual_takes_a_translatable_text_or_a_function_of_the_language() -> 
     }
 
 
+@pytest.mark.parametrize("language", ["ar", "en"])
+@pytest.mark.parametrize(
+    "template", ["appointment_booked", "appointment_no_show", "appointment_cancelled_by_office"]
+)
+def test_with_the_longest_office_name_the_message_keeps_a_short_date_rather_than_failing(
+    template: str, language: str
+) -> None:
+    # Office names are cut to 64 characters; with a long date too the message would need a fourth
+    # segment, and refusing it would refuse the booking.
+    context = {**CONTEXTS[template], "office": {"ar": "م" * 64, "en": "O" * 64}}
+
+    body = templates.render(template, language, context)
+
+    assert templates.sms_segments(body) <= templates.MAX_SEGMENTS
+    # English stays in the 7-bit alphabet and keeps both calendars; Arabic gives way.
+    assert ("2026-10-21 11:20" in body) == (language == "ar")
+
+
 def test_unknown_template_is_refused() -> None:
     with pytest.raises(SmsTemplateError) as caught:
         templates.render("win_a_prize", "ar", {})

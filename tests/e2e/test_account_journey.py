@@ -20,7 +20,8 @@ from hawiya.identity import services
 from hawiya.identity.models import AuthenticatorApp, RecoveryCode, User
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
 from hawiya.identity.tests.factories import make_account, person_of
-from hawiya.registry.tests.factories import make_address
+from hawiya.registry.models import DocumentKind
+from hawiya.registry.tests.factories import make_address, make_document, make_lost_document
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -38,9 +39,12 @@ def _account_settings(settings: Any) -> None:
 
 
 def signed_in_page(open_page: Callable[[int], Page], live_server: Any, width: int) -> tuple[Page, User]:
-    """A browser signed in as a new citizen (with a National Address), recently authenticated."""
+    """A browser signed in as a new citizen (with a National Address, an ID card reported lost and
+    a birth certificate: the documents list), recently authenticated."""
     user = make_account()
     make_address(person_of(user))
+    make_lost_document(holder=person_of(user))
+    make_document(holder=person_of(user), kind=DocumentKind.BIRTH_CERTIFICATE)
     client = Client()
     client.force_login(user)
     session = client.session

@@ -30,6 +30,7 @@ from hawiya.identity.selectors import person_language
 from hawiya.identity.staff import PERM_MANAGE_OFFICE, StaffActor
 from hawiya.notifications.services import notify
 from hawiya.registry.models import CivilService, Office, Person
+from hawiya.registry.offices import office_in_notice
 from hawiya.replacements.models import ReceiveMethod, Replacement, ReplacementState
 from hawiya.replacements.services import (
     replacement_event_add,
@@ -170,17 +171,14 @@ def _lock_slots(*slot_ids: int) -> None:
     )
 
 
-def _notify(appointment: Appointment, template: str, language: str | None = None) -> None:
-    applicant = appointment.replacement.applicant
-    lang = language or person_language(person=applicant)
-    office = appointment.slot.office
+def _notify(appointment: Appointment, template: str) -> None:
     replacement_notify(
         appointment.replacement,
         template=template,
         context={
             "appointment": appointment.reference,
             "time": appointment.slot.starts_at,
-            "office": (office.name_ar if lang == "ar" else office.name_en)[:64],
+            "office": office_in_notice(appointment.slot.office),
         },
     )
 
@@ -538,7 +536,6 @@ def appointment_reminders_send_due(*, now: dt.datetime | None = None) -> int:
                 ).get(pk=appointment_id)
                 applicant = appointment.replacement.applicant
                 language = person_language(person=applicant)
-                office = appointment.slot.office
                 notify(
                     person_id=applicant.pk,
                     mobile=applicant.mobile,
@@ -547,7 +544,7 @@ def appointment_reminders_send_due(*, now: dt.datetime | None = None) -> int:
                     context={
                         "appointment": appointment.reference,
                         "time": appointment.slot.starts_at,
-                        "office": (office.name_ar if language == "ar" else office.name_en)[:64],
+                        "office": office_in_notice(appointment.slot.office),
                     },
                     link=appointment_link(appointment),
                     subject_ref=f"appointment:{appointment.pk}",

@@ -24,6 +24,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from hawiya.casework.counter import counter_biometrics_on_file, counter_person_find, counter_person_get
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.pdf import qr_data_uri
+from hawiya.core.text import mask_id_number
 from hawiya.identity.counter import counter_activation_start, counter_mobile_rebind
 from hawiya.identity.staff import PERM_COUNTER_IDENTITY, StaffActor, StaffForbidden
 from hawiya.registry.biometrics import FingerprintCapture, fingerprint_scanner
@@ -42,13 +43,6 @@ ACTIVATION_REPLAY_SECONDS = 300
 # Refusals that concern the state of the record rather than the form (409 Conflict).
 CONFLICT_CODES = frozenset({"already_activated", "mobile_unchanged", "no_mobile"})
 FORBIDDEN_CODES = frozenset({"fingerprint_mismatch"})
-
-
-def _mask(id_number: str) -> str:
-    """1•••••••16: the first digit (citizen or resident) and the last two."""
-    if len(id_number) < 4:
-        return "•" * len(id_number)
-    return id_number[0] + "•" * (len(id_number) - 3) + id_number[-2:]
 
 
 def _status(error: ApplicationError) -> int:
@@ -76,7 +70,7 @@ def _person(request: HttpRequest, staff: StaffActor) -> Person | None:
 def _person_context(staff: StaffActor, person: Person) -> dict[str, Any]:
     return {
         "person": person,
-        "id_number_masked": _mask(person.id_number),
+        "id_number_masked": mask_id_number(person.id_number),
         "mobile_last_digits": person.mobile[-2:] if person.mobile else "",
         "biometrics_on_file": counter_biometrics_on_file(staff=staff, person_id=person.pk),
     }

@@ -46,8 +46,10 @@ from hawiya.casework.selectors import (
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.pdf import image_data_uri, pdf_response, qr_data_uri
+from hawiya.core.text import mask_id_number
 from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import PERM_WORK_CASES, StaffActor, StaffForbidden
+from hawiya.registry import selectors as registry_selectors
 from hawiya.registry.biometrics import fingerprint_scanner
 from hawiya.replacements.models import REJECTABLE_STATES, ReceiveMethod, Replacement, ReplacementState
 from hawiya.replacements.selectors import STATE_TAGS
@@ -267,6 +269,8 @@ def _audit_label(action: str, detail: dict[str, Any]) -> str:
 def _audit_rows(file: CaseFile) -> list[dict[str, Any]]:
     roles = {role.value: str(role.label) for role in StaffRole}
     roles["citizen"] = _("Citizen")
+    # Events name offices by code; officers read the office's name in their language.
+    offices = registry_selectors.offices_by_code(codes=(line.event.actor_office for line in file.audit))
     rows = []
     for line in file.audit:
         event = line.event
@@ -285,15 +289,10 @@ def _audit_rows(file: CaseFile) -> list[dict[str, Any]]:
                 "label": _audit_label(event.action, detail),
                 "actor": actor,
                 "role": roles.get(event.actor_role, event.actor_role),
-                "office": event.actor_office,
+                "office": offices.get(event.actor_office, event.actor_office),
             }
         )
     return rows
-
-
-def masked_id_number(id_number: str) -> str:
-    """The ID number with all but the last 4 digits hidden ("••••••1234")."""
-    return "•" * max(len(id_number) - 4, 0) + id_number[-4:]
 
 
 def _render_case(
@@ -315,7 +314,8 @@ def _render_case(
         "can_reject": replacement.state in REJECTABLE_STATES,
         "is_delivery": replacement.method == ReceiveMethod.DELIVERY,
         "show_id": show_id,
-        "masked_id": masked_id_number(file.holder.id_number),
+        # Officers see the last four digits ("••••••1234"), enough to match a card in hand.
+        "masked_id": mask_id_number(file.holder.id_number, shown_at_end=4, show_first=False),
         "show_photo": file.has_photo and _reveal_pending(request, replacement.reference, "photo"),
         "error": error,
         "audit_rows": _audit_rows(file),

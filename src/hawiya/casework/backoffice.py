@@ -29,7 +29,6 @@ from hawiya.appointments.services import appointment_check_in as appointment_mar
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.delivery.services import shipment_create
-from hawiya.identity.selectors import person_language
 from hawiya.identity.staff import PERM_WORK_CASES, StaffActor
 from hawiya.payments.models import BillState
 from hawiya.payments.services import bill_locked_for_replacement, bill_refund_fine
@@ -41,6 +40,7 @@ from hawiya.registry.biometrics import (
 )
 from hawiya.registry.id_numbers import parse_id_number
 from hawiya.registry.models import DocumentKind, Office
+from hawiya.registry.offices import office_in_notice
 from hawiya.registry.services import document_reissue
 from hawiya.replacements import errors as replacement_errors
 from hawiya.replacements.handover import (
@@ -177,14 +177,6 @@ def _move(
         expected_from=expected,
         **staff.audit(),
     )
-
-
-def _office_name_for(replacement: Replacement) -> str:
-    office = replacement.office
-    if office is None:
-        return str(_("your civil-affairs office"))
-    language = person_language(person=replacement.applicant)
-    return (office.name_ar if language == "ar" else office.name_en)[:64]
 
 
 # --- Check-in and biometrics ---------------------------------------------------------------------
@@ -434,7 +426,7 @@ def replacement_mark_ready(*, staff: StaffActor, replacement_id: int) -> Replace
             action="ready_for_collection",
             expected=expected,
             notify_template="replacement_ready_for_collection",
-            notify_context={"office": _office_name_for(locked)},
+            notify_context={"office": office_in_notice(locked.office)},
         )
         handover_code_issue(
             replacement_id=replacement.pk, purpose=HandoverPurpose.COLLECTION, **staff.audit()

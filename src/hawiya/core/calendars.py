@@ -13,6 +13,8 @@ from typing import Literal
 from django.utils.translation import get_language
 from hijridate import Gregorian, Hijri
 
+from hawiya.core.clock import RIYADH
+
 GREGORIAN_MONTHS = {
     "ar": [
         "يناير",
@@ -101,3 +103,26 @@ def format_dual(
         return gregorian
     first, second = (hijri, gregorian) if hijri_first else (gregorian, hijri)
     return f"{first} ({second})"
+
+
+def civil_date(value: dt.date) -> dt.date:
+    """The date a person sees: an aware datetime is a moment, read in Riyadh (a 23:30 UTC
+    appointment falls on the next day there); a plain date is itself."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is not None:
+            return value.astimezone(RIYADH).date()
+        return value.date()
+    return value
+
+
+def format_dual_moment(value: dt.datetime, *, language: str | None = None) -> str:
+    """A moment in Riyadh time, in both calendars and with the clock time:
+    "1 مارس 2026م (11 رمضان 1447هـ) الساعة 11:00" / "1 March 2026 (11 Ramadan 1447 AH) at 11:00".
+
+    The one place that writes a moment for a person: text messages, the notification centre,
+    the security history and the staff audit tables all use it."""
+    lang = _language(language)
+    local = value.astimezone(RIYADH) if value.tzinfo is not None else value
+    date = format_dual(local.date(), language=lang)
+    time = local.strftime("%H:%M")
+    return f"{date} الساعة {time}" if lang == "ar" else f"{date} at {time}"

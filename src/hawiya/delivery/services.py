@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.audit.services import audit_record
@@ -33,7 +32,9 @@ from hawiya.core.idempotency import request_fingerprint
 from hawiya.core.references import insert_with_reference
 from hawiya.identity.selectors import person_language
 from hawiya.notifications.services import notify
+from hawiya.notifications.templates import bilingual
 from hawiya.registry.models import Office
+from hawiya.registry.offices import office_in_notice
 from hawiya.replacements import errors as replacement_errors
 from hawiya.replacements.handover import (
     HandoverCodeRejected,
@@ -94,17 +95,10 @@ class ShipmentUpdate:
     replayed: bool
 
 
-def failure_reason_label(reason: str, language: str) -> str:
-    """The failure reason in words, in `language` (for the holder's message)."""
-    with translation.override(language):
-        return str(FailureReason(reason).label)
-
-
-def _office_name(shipment: Shipment, language: str) -> str:
-    office = shipment.office
-    if office is None:
-        return str(_("your civil-affairs office"))
-    return (office.name_ar if language == "ar" else office.name_en)[:64]
+def failure_reason_in_notice(reason: str) -> dict[str, str]:
+    """The failure reason in words, in both languages: the holder's message and their
+    notification centre each show it in the reader's language."""
+    return bilingual(FailureReason(reason).label)
 
 
 # --- Creating a shipment -------------------------------------------------------------------------
@@ -564,7 +558,6 @@ def _apply(
         shipment.failed_attempts += 1
         fields.append("failed_attempts")
         replacement = _locked_replacement(replacement_id)
-        language = person_language(person=replacement.applicant)
         failed = {**detail, "reason": reason, "attempt": shipment.failed_attempts}
         replacement_event_add(replacement=replacement, action="delivery_failed", at=at, detail=failed)
         if shipment.failed_attempts >= MAX_FAILED_ATTEMPTS:
@@ -582,14 +575,14 @@ def _apply(
                 office=shipment.office,
                 detail=failed,
                 notify_template="shipment_returned",
-                notify_context={"office": _office_name(shipment, language)},
+                notify_context={"office": office_in_notice(shipment.office)},
             )
         else:
             shipment.state = ShipmentState.FAILED_ATTEMPT
             replacement_notify(
                 replacement,
                 template="shipment_failed_attempt",
-                context={"reason": failure_reason_label(reason, language)},
+                context={"reason": failure_reason_in_notice(reason)},
             )
     shipment.save(update_fields=fields)
 

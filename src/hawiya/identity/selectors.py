@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hawiya.core import clock
+from hawiya.core.text import mask_mobile
 from hawiya.notifications.selectors import SmsStatus, sms_status_for_holder
 from hawiya.registry.models import NationalAddress, Person
-from hawiya.registry.phones import mask_mobile
 
 from . import errors
 from .models import (

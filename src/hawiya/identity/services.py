@@ -44,10 +44,11 @@ from django.utils import translation
 from hawiya.core import clock
 from hawiya.core.digits import western_digits
 from hawiya.core.errors import ApplicationError
+from hawiya.core.text import mask_mobile
 from hawiya.notifications.services import sms_send
 from hawiya.registry.id_numbers import is_valid_id_number, parse_id_number
 from hawiya.registry.models import Person
-from hawiya.registry.phones import mask_mobile, normalise_mobile
+from hawiya.registry.phones import normalise_mobile
 from hawiya.registry.services import person_change_mobile
 
 from . import codes, errors, throttles
@@ -314,7 +315,8 @@ def _send_code(
         row.sms = sms_send(
             to=to,
             template="one_time_code",
-            context={"code": code},
+            # The message says what the code is for: a code for a change nobody asked for warns.
+            context={"code": code, "purpose": row.purpose},
             language=language,
             subject_ref=_subject_ref(row.user, row.person),
             is_secret=True,

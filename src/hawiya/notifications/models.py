@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core import clock
+from hawiya.core.text import mask_mobile
 
 
 class SmsMessage(models.Model):
@@ -106,7 +107,7 @@ class SmsMessage(models.Model):
     @property
     def masked_to(self) -> str:
         """Only the last two digits, as the sign-in page shows numbers."""
-        return mask_number(self.to)
+        return mask_mobile(self.to)
 
     @property
     def is_finished(self) -> bool:
@@ -114,11 +115,6 @@ class SmsMessage(models.Model):
 
 
 FINISHED_STATUSES = frozenset({SmsMessage.Status.SENT, SmsMessage.Status.DELIVERED, SmsMessage.Status.FAILED})
-
-
-def mask_number(e164: str) -> str:
-    """•••••••• and the last two digits: enough to recognise one's own number, no more."""
-    return "•" * 8 + e164[-2:]
 
 
 class InboxNotification(models.Model):

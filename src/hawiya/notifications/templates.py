@@ -4,9 +4,21 @@ Templates are plain `str.format` strings with named placeholders. `render` refus
 template or language, a missing or unexpected placeholder, a value that could break the message's
 layout (line breaks, control characters), and a message longer than three SMS segments.
 
-`one_time_code` ends with the domain-bound one-time-code line (`@hawiya.example #123456`, the
-format of the WICG "origin-bound one-time codes" proposal that iOS, Android and Chrome's WebOTP
-read): phones offer to autofill the code only on that domain, which blunts phishing pages.
+`one_time_code` says what the code is for (`purpose`, one of `CODE_PURPOSES`) and ends with the
+domain-bound one-time-code line (`@hawiya.example #123456`, the format of the WICG "origin-bound
+one-time codes" proposal that iOS, Android and Chrome's WebOTP read): phones offer to autofill
+the code only on that domain, which blunts phishing pages. That line is written exactly as the
+proposal says, with no bidi mark.
+
+Values are written for the message's language:
+- an aware datetime is Riyadh time in both calendars (`core.calendars.format_dual_moment`),
+  or "2026-03-01 10:00" when both calendars would take the message past three segments;
+- a `{"ar": ..., "en": ...}` mapping (see `bilingual`) is the text in the message's language, so
+  an office name reads in English in the English notification centre even when the Arabic text
+  message was sent;
+- every value is isolated (`core.text.isolate_in`: LRI/FSI…PDI), so a reference, a masked number
+  or a date cannot be reordered by the words around it, in Arabic, and an Arabic name cannot
+  reorder an English sentence.
 """
 
 from __future__ import annotations
@@ -15,11 +27,15 @@ import datetime as dt
 import math
 import string
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from django.conf import settings
+from django.utils import translation
+from django.utils.functional import Promise
 
+from hawiya.core.calendars import format_dual_moment
 from hawiya.core.clock import RIYADH
+from hawiya.core.text import isolate_in
 
 from . import errors
 
@@ -27,11 +43,26 @@ from . import errors
 # able to bind a code to another site.
 RESERVED_PLACEHOLDERS = frozenset({"domain"})
 
+# The last line of a one-time-code message, read by phones to offer autofill on our domain only.
+ORIGIN_BOUND_LINE = "@{domain} #{code}"
+
+# Placeholders whose value is a key, written as the template's own words in each language.
+CODE_PURPOSES: dict[str, dict[str, str]] = {
+    "activation": {"ar": "تفعيل حسابك", "en": "activate your account"},
+    "sign_in": {"ar": "تسجيل الدخول", "en": "sign in"},
+    "password_reset": {"ar": "إعادة تعيين كلمة المرور", "en": "reset your password"},
+    "reauthentication": {"ar": "تأكيد هويتك", "en": "confirm it is you"},
+    "mobile_change_old": {"ar": "تغيير رقم جوالك", "en": "change your mobile number"},
+    "mobile_change_new": {"ar": "تغيير رقم جوالك", "en": "change your mobile number"},
+}
+CHOICE_PLACEHOLDERS: dict[str, dict[str, dict[str, str]]] = {"purpose": CODE_PURPOSES}
+
 TEMPLATES: dict[str, dict[str, str]] = {
+    # {purpose} is a key of CODE_PURPOSES: the person reads what the code is for.
     "one_time_code": {
-        "ar": "رمز التحقق: {code}\nصالح لمدة 5 دقائق. لا تشاركه مع أحد.\n\n@{domain} #{code}",
-        "en": "Hawiya verification code: {code}\nValid for 5 minutes. Do not share it with anyone.\n\n"
-        "@{domain} #{code}",
+        "ar": "هوية: رمز {purpose}: {code}\nصالح لمدة 5 دقائق. لا تشاركه مع أحد.\n\n" + ORIGIN_BOUND_LINE,
+        "en": "Hawiya code to {purpose}: {code}\nValid for 5 minutes. Do not share it with anyone.\n\n"
+        + ORIGIN_BOUND_LINE,
     },
     "activation_attempt": {
         "ar": "هوية: جرت محاولة لتفعيل حساب برقم هويتك في {time}. إن لم تكن أنت فلا تشارك أي رمز مع أحد.",
@@ -95,8 +126,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Hawiya: appointment {appointment} for request {reference} is moved to {time} at {office}.",
     },
     "appointment_cancelled": {
-        "ar": "هوية: أُلغي موعدك {appointment} ({time}، {office}) للطلب {reference}. يمكنك حجز موعد آخر.",
-        "en": "Hawiya: appointment {appointment} ({time}, {office}) for request {reference} is cancelled. "
+        "ar": "هوية: أُلغي موعدك {appointment} للطلب {reference} في {office}، {time}. يمكنك حجز موعد آخر.",
+        "en": "Hawiya: appointment {appointment} for request {reference} at {office}, {time}, is cancelled. "
         "You can book another.",
     },
     "appointment_reminder": {
@@ -205,10 +236,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "If you did not receive it, contact us at once.",
     },
     "appointment_no_show": {
-        "ar": "هوية: لم تحضر موعدك {appointment} ({time}، {office}) للطلب {reference}. "
-        "احجز موعدًا آخر من صفحة الطلب.",
-        "en": "Hawiya: you did not attend appointment {appointment} ({time}, {office}) for request "
-        "{reference}. Book another from the request page.",
+        "ar": "هوية: لم تحضر موعدك {appointment} للطلب {reference} في {office}، {time}. "
+        "احجز غيره من صفحة الطلب.",
+        "en": "Hawiya: you did not attend appointment {appointment} for request {reference} at {office}, "
+        "{time}. Book another from the request page.",
     },
     # identity/counter.py: the mobile number on record changed at a civil-affairs office.
     "mobile_rebound_new": {
@@ -266,10 +297,10 @@ TEMPLATES: dict[str, dict[str, str]] = {
     # --- counter identity services ---
     # --- supervisor: office holidays (appointments/services.py) ---
     "appointment_cancelled_by_office": {
-        "ar": "هوية: المكتب {office} مغلق يوم موعدك {appointment} ({time}) للطلب {reference}، فأُلغي الموعد. "
-        "احجز موعدًا آخر من صفحة الطلب.",
-        "en": "Hawiya: {office} is closed on the day of appointment {appointment} ({time}) for request "
-        "{reference}, so it is cancelled. Book another from the request page.",
+        "ar": "هوية: أُلغي موعدك {appointment} للطلب {reference}، {time}، لإغلاق {office}. "
+        "احجز غيره من صفحة الطلب.",
+        "en": "Hawiya: {office} is closed on the day of appointment {appointment} for request "
+        "{reference}, {time}, so it is cancelled. Book another from the request page.",
     },
 }
 
@@ -321,12 +352,39 @@ def sms_domain() -> str:
     return str(getattr(settings, "HAWIYA_SMS_DOMAIN", "localhost"))
 
 
-def _text_value(name: str, value: object) -> str:
+def bilingual(text: str | Promise | Callable[[str], str]) -> dict[str, str]:
+    """A context value that reads in whichever language the message is rendered in.
+
+    `text` is a translatable string (rendered in Arabic and in English), or a function of the
+    language ("ar"/"en") returning the text, e.g. `lambda lang: office.name_ar if lang == "ar"
+    else office.name_en`. The notification centre keeps both and shows the reader's.
+    """
+    texts = {}
+    for language in LANGUAGES:
+        if callable(text) and not isinstance(text, Promise):
+            texts[language] = text(language)
+        else:
+            with translation.override(language):
+                texts[language] = str(text)
+    return {language: value[:MAX_VALUE_LENGTH] for language, value in texts.items()}
+
+
+def _text_value(name: str, value: object, language: str) -> str:
+    """`value` written for a message in `language` (not yet isolated), or SmsTemplateError."""
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise errors.SmsTemplateError(errors.SMS_TEMPLATE_VALUE_INVALID, f"{name}: naive datetime")
-        # Riyadh time with Western digits (UI.md §3): what the holder's clock shows.
-        return value.astimezone(RIYADH).strftime("%Y-%m-%d %H:%M")
+        # Riyadh time, both calendars, Western digits (UI.md §3): what the holder's clock shows.
+        return format_dual_moment(value, language=language)
+    if name in CHOICE_PLACEHOLDERS:
+        choice = CHOICE_PLACEHOLDERS[name].get(value) if isinstance(value, str) else None
+        if choice is None:
+            raise errors.SmsTemplateError(errors.SMS_TEMPLATE_VALUE_INVALID, f"{name}: not a known choice")
+        return choice[language]
+    if isinstance(value, Mapping) and set(value) == set(LANGUAGES):
+        # Both languages are checked: the notification centre may show either.
+        texts = {lang: _text_value(name, value[lang], lang) for lang in LANGUAGES}
+        return texts[language]
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise errors.SmsTemplateError(
             errors.SMS_TEMPLATE_VALUE_INVALID, f"{name}: {type(value).__name__} is not str, int or datetime"
@@ -365,9 +423,34 @@ def render(template: str, language: str, context: Mapping[str, object]) -> str:
         raise errors.SmsTemplateError(
             errors.SMS_TEMPLATE_PLACEHOLDER_MISSING, f"{template}: missing placeholders {missing}"
         )
-    values = {name: _text_value(name, value) for name, value in context.items()}
-    values["domain"] = sms_domain()
-    body = text.format_map(values)
+    body = _fill(text, language, context, compact_dates=False)
+    if sms_segments(body) > MAX_SEGMENTS and any(
+        isinstance(value, dt.datetime) for value in context.values()
+    ):
+        # A long office name and a long date together: keep the message (a booking must not fail
+        # for its text) with the date in its short form, "2026-03-01 10:00" (Riyadh time).
+        body = _fill(text, language, context, compact_dates=True)
     if sms_segments(body) > MAX_SEGMENTS:
         raise errors.SmsTemplateError(errors.SMS_TOO_LONG, f"{template}: longer than {MAX_SEGMENTS} segments")
     return body
+
+
+def _fill(text: str, language: str, context: Mapping[str, object], *, compact_dates: bool) -> str:
+    raw = {
+        name: value.astimezone(RIYADH).strftime("%Y-%m-%d %H:%M")
+        if compact_dates and isinstance(value, dt.datetime) and value.tzinfo is not None
+        else _text_value(name, value, language)
+        for name, value in context.items()
+    }
+    # Words chosen by key are the template's own text; every other value is isolated.
+    isolated = {
+        name: value if name in CHOICE_PLACEHOLDERS else isolate_in(value, language)
+        for name, value in raw.items()
+    }
+    domain = sms_domain()
+    if text.endswith(ORIGIN_BOUND_LINE):
+        head = text[: -len(ORIGIN_BOUND_LINE)]
+        return head.format_map({**isolated, "domain": domain}) + ORIGIN_BOUND_LINE.format_map(
+            {**raw, "domain": domain}
+        )
+    return text.format_map({**isolated, "domain": domain})

@@ -25,8 +25,10 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from hawiya.audit import selectors as audit_selectors
+from hawiya.core import clock
 from hawiya.core.client import client_ip, client_user_agent
 from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.text import mask_id_number
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import selectors, services
 from hawiya.identity.models import User
@@ -120,13 +122,6 @@ def _ltr(value: str) -> SafeString:
     return format_html('<bdi dir="ltr">{}</bdi>', value)
 
 
-def mask_id_number(id_number: str) -> str:
-    """1•••••••16: the first digit (citizen or resident) and the last two."""
-    if len(id_number) < 4:
-        return "•" * len(id_number)
-    return id_number[0] + "•" * (len(id_number) - 3) + id_number[-2:]
-
-
 def _qr_svg(uri: str) -> str:
     """The provisioning URI as an inline SVG (no external request, works without JavaScript)."""
     svg: str = segno.make(uri, error="m").svg_inline(scale=5, border=2, dark="black", light="white")
@@ -153,7 +148,8 @@ def _render(request: HttpRequest, template: str, context: dict[str, Any], status
 @citizen_required
 @require_http_methods(["GET", "HEAD"])
 def account(request: HttpRequest) -> HttpResponse:
-    """Greeting, the profile from the register, the mobile number, links to security pages."""
+    """Greeting, the profile from the register, the person's documents with their status and
+    expiry, the mobile number, links to security pages."""
     user = _user(request)
     profile = selectors.account_profile_for_user(user=user)
     if profile is None:
@@ -169,6 +165,7 @@ def account(request: HttpRequest) -> HttpResponse:
         "hijri_first": person.date_of_birth_calendar == "hijri",
         "mobile_last_digits": person.mobile[-2:] if person.mobile else "",
         "is_saudi": person.nationality == "SA",
+        "documents": registry_selectors.documents_held_by(person=person, today=clock.today()),
     }
     return _render(request, "account.html", context)
 

@@ -58,8 +58,3 @@ def validate_mobile(value: str) -> None:
         raise ValidationError(
             _("Store the mobile number in international form, like +9665XXXXXXXX."), code="mobile_not_e164"
         )
-
-
-def mask_mobile(e164: str) -> str:
-    """Only the last two digits, as the sign-in page shows them (UI.md §2)."""
-    return "•" * 8 + e164[-2:]

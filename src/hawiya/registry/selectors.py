@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -11,7 +13,7 @@ from hawiya.core.errors import ApplicationError, NotFound
 
 from . import errors
 from .id_numbers import parse_id_number
-from .models import BiometricCapture, CivilFine, Document, Office, Person
+from .models import BiometricCapture, CivilFine, Document, DocumentKind, DocumentStatus, Office, Person
 
 
 def person_get_by_id_number(id_number: str) -> Person:
@@ -57,6 +59,63 @@ def document_history(document: Document) -> list[Document]:
         chain.append(current)
         current = successor.get(current.pk)
     return chain
+
+
+# The order a person reads their documents in: the card first, then the certificates.
+DOCUMENT_ORDER = (
+    DocumentKind.NATIONAL_ID_CARD,
+    DocumentKind.BIRTH_CERTIFICATE,
+    DocumentKind.FAMILY_RECORD,
+    DocumentKind.DEATH_CERTIFICATE,
+)
+# How a status is shown (UI.md §6 tags): success, warning (the person must act), error, neutral.
+DOCUMENT_STATUS_TONES = {
+    DocumentStatus.VALID: "success",
+    DocumentStatus.EXPIRED: "warning",
+    DocumentStatus.REPORTED_LOST: "error",
+    DocumentStatus.REPLACED: "neutral",
+    DocumentStatus.CANCELLED: "neutral",
+}
+
+
+@dataclass(frozen=True)
+class HeldDocument:
+    """One of a person's documents as their account page shows it: the newest version."""
+
+    document: Document
+    # The status the person must act on: a valid card past its expiry date is shown expired
+    # even before the nightly `document_expire_due` has marked it.
+    status: str
+
+    @property
+    def status_label(self) -> str:
+        return str(DocumentStatus(self.status).label)
+
+    @property
+    def tone(self) -> str:
+        return DOCUMENT_STATUS_TONES.get(DocumentStatus(self.status), "neutral")
+
+
+def documents_held_by(*, person: Person, today: dt.date) -> list[HeldDocument]:
+    """The newest version of each kind of document the person holds (their ID card, birth
+    certificate, family record as its head…), card first. One query."""
+    newest: dict[str, Document] = {}
+    for version in Document.objects.filter(holder=person).order_by("kind", "-version", "-id"):
+        newest.setdefault(version.kind, version)
+    held = []
+    for kind in DOCUMENT_ORDER:
+        document = newest.get(kind)
+        if document is None:
+            continue
+        status = document.status
+        if (
+            status == DocumentStatus.VALID
+            and document.expiry_date is not None
+            and document.expiry_date < today
+        ):
+            status = DocumentStatus.EXPIRED
+        held.append(HeldDocument(document=document, status=status))
+    return held
 
 
 def unpaid_fines_for(*, person: Person) -> list[CivilFine]:

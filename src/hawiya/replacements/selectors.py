@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hawiya.core import clock
 from hawiya.core.errors import NotFound
+from hawiya.core.text import join_list
 from hawiya.losses.models import LossReportItem
 from hawiya.losses.selectors import is_minor_child
 from hawiya.registry.models import (
@@ -347,7 +348,7 @@ def replacement_blockers(
                 errors.BLOCKER_UNPAID_FINES,
                 str(
                     _("You have unpaid civil-affairs fines of %(amount)s (%(reasons)s).")
-                    % {"amount": sar(total), "reasons": "، ".join(fine.reason for fine in fines)}
+                    % {"amount": sar(total), "reasons": join_list(fine.reason for fine in fines)}
                 ),
                 str(
                     _(

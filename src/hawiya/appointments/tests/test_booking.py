@@ -20,6 +20,7 @@ from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.idempotency import IDEMPOTENCY_KEY_REUSED
 from hawiya.identity.tests.factories import make_citizen
 from hawiya.notifications.models import InboxNotification, SmsMessage
+from hawiya.notifications.selectors import inbox_text
 from hawiya.registry.models import Office, Person
 from hawiya.replacements.models import ReceiveMethod, Replacement, ReplacementEvent, ReplacementState
 
@@ -78,11 +79,29 @@ def test_booking_takes_a_place_moves_the_request_and_tells_the_person():
     sms = SmsMessage.objects.filter(template="appointment_booked").get()
     assert appointment.reference in sms.body
     assert replacement.reference in sms.body
-    assert "2030-03-05 10:00" in sms.body  # Riyadh time
+    assert "5 مارس 2030م (1 ذو القعدة 1451هـ) الساعة 10:00" in sms.body  # Riyadh time, both calendars
     assert InboxNotification.objects.filter(
         person_id=replacement.applicant_id, template="appointment_booked"
     ).exists()
     assert AuditEvent.objects.filter(action="appointment.booked", object_id=str(appointment.pk)).exists()
+
+
+def test_the_office_reads_in_the_readers_language_in_the_notification_centre():
+    office = make_bookable_office(
+        name_ar="مكتب الأحوال المدنية بالملز", name_en="Al Malaz Civil Affairs Office"
+    )
+    replacement = make_replacement()  # an Arabic reader: the text message is in Arabic
+    _book(replacement, office)
+
+    sms = SmsMessage.objects.filter(template="appointment_booked").get()
+    entry = InboxNotification.objects.get(person_id=replacement.applicant_id, template="appointment_booked")
+
+    assert "\u2068مكتب الأحوال المدنية بالملز\u2069" in sms.body
+    assert office.code not in sms.body
+    english = inbox_text(entry, "en")
+    assert "Al Malaz Civil Affairs Office" in english
+    assert "الملز" not in english
+    assert office.code not in english
 
 
 def test_the_same_key_returns_the_first_appointment_and_different_answers_are_refused():

@@ -15,6 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from hawiya.appointments.models import Appointment
 from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
+from hawiya.core.calendars import to_hijri
 from hawiya.identity.models import StaffRole
 from hawiya.identity.tests.factories import make_account
 from hawiya.registry.tests.factories import portrait_photo as photo_bytes
@@ -173,6 +174,23 @@ def test_the_case_page_shows_the_record_masked_and_audits_the_read(office, offic
     assert event.detail["reference"] == visit.replacement.reference
     assert event.actor == f"user:{officer.pk}"
     assert event.actor_office == office.code
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_who_did_what_names_the_office_and_dates_in_both_calendars(office, client_officer, language) -> None:
+    visit = booked_today(office)
+    client_officer.get(case_url(visit.replacement))  # an audited read by this office
+
+    body = client_officer.get(case_url(visit.replacement).replace("/en/", f"/{language}/")).content.decode()
+    table = body[body.index("data-audit>") :]
+    table = table[: table.index("</table>")]
+
+    name = office.name_ar if language == "ar" else office.name_en
+    assert f"<bdi>{name}</bdi>" in table
+    assert f">{office.code}<" not in table
+    hijri_year = str(to_hijri(clock.today()).year)  # type: ignore[union-attr]
+    assert hijri_year in table
+    assert ("هـ" if language == "ar" else " AH") in table
 
 
 def test_show_reveals_the_full_id_number_once_and_is_audited(office, client_officer) -> None:

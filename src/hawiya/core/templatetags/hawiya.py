@@ -3,35 +3,29 @@
 - `{{ value|dual_date }}` / `{{ value|dual_date:"month" }}`: Gregorian first, Hijri in brackets.
 - `{{ value|dual_date_hijri }}` / `{{ value|dual_date_hijri:"year" }}`: Hijri first, for dates the
   register holds in the Hijri calendar (a citizen's date of birth, UI.md §3).
+- `{{ moment|dual_datetime }}`: a moment in Riyadh time, both calendars and the clock time
+  ("1 March 2026 (11 Ramadan 1447 AH) at 11:00").
 - `{{ value|ltr }}`: an ID, phone, code or reference inside Arabic text, isolated as
   `<bdi dir="ltr">` so its digits and "+" keep their order (UI.md §3).
+- `{{ value|bdi }}`: text of either direction (an office name) isolated as `<bdi>`.
+- `{{ items|join_list }}`: a list joined with "، " in Arabic and ", " in English.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django import template
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from hawiya.core.calendars import format_dual
-from hawiya.core.clock import RIYADH
+from hawiya.core.calendars import civil_date, format_dual, format_dual_moment
+from hawiya.core.text import join_list as _join_list
 
 register = template.Library()
 
 PRECISIONS = frozenset({"day", "month", "year"})
-
-
-def _civil_date(value: dt.date) -> dt.date:
-    # An aware datetime is a moment: the date a person sees is the one in Riyadh, not in UTC
-    # (a 23:30 UTC appointment falls on the next day in Riyadh).
-    if isinstance(value, dt.datetime):
-        if timezone.is_aware(value):
-            return value.astimezone(RIYADH).date()
-        return value.date()
-    return value
 
 
 def _dual(value: dt.date | None, precision: str, *, hijri_first: bool) -> str:
@@ -42,7 +36,7 @@ def _dual(value: dt.date | None, precision: str, *, hijri_first: bool) -> str:
         return ""
     if not isinstance(value, dt.date):
         raise template.TemplateSyntaxError("dual_date expects a date or a datetime")
-    return format_dual(_civil_date(value), precision=precision, hijri_first=hijri_first)
+    return format_dual(civil_date(value), precision=precision, hijri_first=hijri_first)
 
 
 @register.filter
@@ -63,3 +57,31 @@ def ltr(value: object) -> SafeString | str:
     if value is None or value == "":
         return ""
     return format_html('<bdi dir="ltr">{}</bdi>', value)
+
+
+@register.filter
+def dual_datetime(value: dt.datetime | None) -> str:
+    """A moment in Riyadh time: Gregorian date, Hijri in brackets, then the clock time."""
+    if value is None or value == "":
+        return ""
+    if not isinstance(value, dt.datetime):
+        raise template.TemplateSyntaxError("dual_datetime expects a datetime")
+    return format_dual_moment(value)
+
+
+@register.filter(is_safe=True)
+def bdi(value: object) -> SafeString | str:
+    """Wrap text of either direction (a name) in `<bdi>`, escaping it."""
+    if value is None or value == "":
+        return ""
+    return format_html("<bdi>{}</bdi>", value)
+
+
+@register.filter
+def join_list(value: object) -> str:
+    """A list joined with the active language's separator ("، " in Arabic)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        return str(value)
+    return _join_list(value)

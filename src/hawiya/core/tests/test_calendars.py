@@ -85,3 +85,14 @@ def test_language_follows_the_active_translation() -> None:
         assert format_gregorian(dt.date(2026, 9, 13)) == "13 سبتمبر 2026م"
     with translation.override("en-gb"):
         assert format_hijri(dt.date(2026, 9, 13)) == "2 Rabi' al-Thani 1448 AH"
+
+
+def test_a_moment_is_shown_in_riyadh_in_both_calendars_with_the_clock_time() -> None:
+    from hawiya.core.calendars import format_dual_moment
+
+    # 22:30 UTC is 01:30 the next day in Riyadh: the date follows Riyadh, not UTC.
+    moment = dt.datetime(2026, 9, 12, 22, 30, tzinfo=dt.UTC)
+    assert format_dual_moment(moment, language="ar") == "13 سبتمبر 2026م (2 ربيع الثاني 1448هـ) الساعة 01:30"
+    assert (
+        format_dual_moment(moment, language="en") == "13 September 2026 (2 Rabi' al-Thani 1448 AH) at 01:30"
+    )

@@ -9,8 +9,9 @@ import pytest
 
 from hawiya.core.errors import ApplicationError
 from hawiya.identity import codes, selectors, services
-from hawiya.identity.models import OneTimeCode, SecurityEvent, User
+from hawiya.identity.models import OneTimeCode, Purpose, SecurityEvent, User
 from hawiya.notifications.models import SmsMessage
+from hawiya.notifications.templates import CODE_PURPOSES
 
 from .factories import IP, PASSWORD, UA, last_code, make_account, person_of
 
@@ -60,6 +61,23 @@ def test_the_code_is_stored_only_as_a_keyed_hash_and_sent_to_the_number_on_recor
     assert status is not None
     assert status.reference == sent.sms_reference
     assert SecurityEvent.objects.filter(user=user, kind="code_sent").count() == 1
+
+
+def test_every_purpose_of_a_code_has_words_in_its_text_message() -> None:
+    assert set(CODE_PURPOSES) == {purpose.value for purpose in Purpose}
+
+
+@pytest.mark.parametrize(("language", "words"), [("ar", "رمز تسجيل الدخول"), ("en", "code to sign in")])
+def test_the_sign_in_code_message_says_it_is_for_signing_in(language: str, words: str) -> None:
+    user = make_account()
+    user.preferred_language = language
+    user.save(update_fields=["preferred_language"])
+    challenge = _challenge(user)
+    services.sign_in_send_sms_code(challenge=challenge, ip=IP)
+
+    message = OneTimeCode.objects.get(challenge=challenge).sms
+    assert message is not None
+    assert words in message.body
 
 
 def test_the_same_code_does_not_verify_another_challenge() -> None:

@@ -10,11 +10,11 @@ import pytest
 from django.db import connection
 
 from hawiya.core.errors import ApplicationError
+from hawiya.core.text import mask_mobile
 from hawiya.identity import services
 from hawiya.identity.models import OneTimeCode, SecurityEvent, SignInGuard, User
 from hawiya.notifications.models import SmsMessage
 from hawiya.registry.models import Person
-from hawiya.registry.phones import mask_mobile
 from hawiya.registry.services import person_change_mobile
 
 from .factories import IP, PASSWORD, UA, last_code, make_account, next_mobile, person_of

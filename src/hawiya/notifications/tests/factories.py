@@ -15,7 +15,7 @@ def queue_sms(**overrides: Any) -> SmsMessage:
     arguments: dict[str, Any] = {
         "to": MOBILE,
         "template": "one_time_code",
-        "context": {"code": "482913"},
+        "context": {"code": "482913", "purpose": "sign_in"},
         "language": "ar",
     }
     arguments.update(overrides)

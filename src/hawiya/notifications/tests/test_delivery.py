@@ -65,7 +65,7 @@ def test_worker_sends_after_commit_and_marks_sent(use_operator: Operator) -> Non
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert request.payload["to"] == MOBILE
     assert request.payload["reference"] == str(message.reference)
-    assert request.payload["body"].startswith("رمز التحقق: 482913")
+    assert request.payload["body"].startswith("هوية: رمز تسجيل الدخول: \u2066482913\u2069")
     assert request.payload["sender"] == "Hawiya"
     # The operator has the code; our copy of it is gone.
     assert message.body == ""

@@ -57,7 +57,8 @@ def test_the_sms_goes_in_the_holders_language_and_the_inbox_follows_the_reader()
 
     assert SmsMessage.objects.get().language == "en"
     assert "lost-document report LR12345678" in inbox_text(entry, "en")
-    assert "سُجّل بلاغ الفقدان رقم LR12345678" in inbox_text(entry, "ar")
+    # In Arabic the reference is isolated left to right (U+2066…U+2069).
+    assert "سُجّل بلاغ الفقدان رقم \u2066LR12345678\u2069" in inbox_text(entry, "ar")
     # Anything but English reads Arabic.
     assert inbox_text(entry, "fr") == inbox_text(entry, "ar")
 
@@ -90,8 +91,25 @@ def test_a_datetime_value_survives_the_round_trip_through_json():
     entry.refresh_from_db()
 
     assert entry.context == {"until": {"datetime": moment.isoformat()}}
-    # Riyadh time (UTC+3), as the SMS showed it.
-    assert "2026-03-01 12:05" in inbox_text(entry, "en")
+    # Riyadh time (UTC+3) in both calendars, as the SMS showed it.
+    assert "1 March 2026 (12 Ramadan 1447 AH) at 12:05" in inbox_text(entry, "en")
+    assert "1 مارس 2026م (12 رمضان 1447هـ) الساعة 12:05" in inbox_text(entry, "ar")
+
+
+def test_an_office_name_follows_the_reader_not_the_language_of_the_sms():
+    office = {"ar": "مكتب الأحوال المدنية بحي الملز", "en": "Civil Affairs Office, Al Malaz"}
+    entry = tell(
+        language="ar",
+        template="replacement_ready_for_collection",
+        context={"reference": "RP1", "office": office},
+    )
+    entry.refresh_from_db()
+
+    sms = SmsMessage.objects.get()
+    assert "\u2068مكتب الأحوال المدنية بحي الملز\u2069" in sms.body
+    assert "Civil Affairs Office, Al Malaz" in inbox_text(entry, "en")
+    assert "الملز" not in inbox_text(entry, "en")
+    assert "\u2068مكتب الأحوال المدنية بحي الملز\u2069" in inbox_text(entry, "ar")
 
 
 def test_the_inbox_lists_one_persons_entries_newest_first():

@@ -177,9 +177,9 @@ def test_status_of_an_unknown_reference_is_not_found(reference: str) -> None:
 
 def test_demo_outbox_lists_newest_first_with_bodies(settings) -> None:
     settings.DEMO = True
-    first = queue_sms(context={"code": "111111"})
+    first = queue_sms(context={"code": "111111", "purpose": "sign_in"})
     second = queue_notice()
-    third = queue_sms(context={"code": "333333"})
+    third = queue_sms(context={"code": "333333", "purpose": "sign_in"})
     outbox = sms_outbox_recent(limit=2)
     assert [message.pk for message in outbox] == [third.pk, second.pk]
     assert "333333" in outbox[0].body

@@ -103,6 +103,21 @@ def test_the_page_lists_office_role_action_and_time(
     assert "user:7" not in page
 
 
+def test_times_are_in_both_calendars_without_a_latin_comma_in_arabic(
+    client: Client, user: User, office: Office
+) -> None:
+    _event(person_of(user).pk, office=office.code)
+    client.force_login(user)
+
+    ar = find_all(client.get(_url("ar")).content.decode(), "li", "hw-account-card")[0].text
+    en = find_all(client.get(_url("en")).content.decode(), "li", "hw-account-card")[0].text
+
+    assert "هـ" in ar
+    assert "الساعة" in ar
+    assert "," not in ar
+    assert " AH) at " in en
+
+
 def test_without_events_the_page_says_so(client: Client, user: User) -> None:
     client.force_login(user)
     response = client.get(_url())

@@ -30,7 +30,8 @@ from hawiya.identity.models import (
 )
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
 from hawiya.identity.tests.factories import PASSWORD, last_code, make_account, person_of
-from hawiya.registry.tests.factories import make_address
+from hawiya.registry.models import DocumentKind, DocumentStatus
+from hawiya.registry.tests.factories import make_address, make_document, make_lost_document
 
 from .html import find_all, find_one
 
@@ -228,6 +229,68 @@ def test_mobile_shows_only_the_last_two_digits_and_how_to_change_it(client, user
     assert "civil affairs office" in page
 
 
+@pytest.mark.parametrize(
+    ("language", "card", "certificate", "valid", "lost", "expiry", "never"),
+    [
+        (
+            "ar",
+            "بطاقة الهوية الوطنية",
+            "شهادة الميلاد",
+            "سارية",
+            "مُبلَّغ عن فقدانها",
+            "5 يناير 2030م",
+            "لا تنتهي",
+        ),
+        (
+            "en",
+            "National ID card",
+            "Birth certificate",
+            "Valid",
+            "Reported lost",
+            "5 January 2030",
+            "Does not expire",
+        ),
+    ],
+)
+def test_account_lists_the_persons_documents_with_status_and_expiry_in_both_calendars(
+    client, user, signed_in, language, card, certificate, valid, lost, expiry, never
+):
+    person = person_of(user)
+    make_document(holder=person, kind=DocumentKind.BIRTH_CERTIFICATE, issue_date=dt.date(1990, 5, 3))
+    make_lost_document(holder=person, issue_date=dt.date(2020, 1, 5))
+    with translation.override(language):
+        expected_status = {
+            "national_id_card": str(DocumentStatus.REPORTED_LOST.label),
+            "birth_certificate": str(DocumentStatus.VALID.label),
+        }
+    assert expected_status == {"national_id_card": lost, "birth_certificate": valid}
+
+    html = client.get(url("account", language)).content.decode()
+    cards = find_all(html, "li", "hw-account-card")
+    assert [card_.attrs.get("data-document") for card_ in cards] == ["national_id_card", "birth_certificate"]
+    id_card, birth = (" ".join(item.text.split()) for item in cards)
+    assert card in id_card
+    assert lost in id_card
+    # 5 January 2030 is 2 Ramadan 1451: both calendars.
+    assert expiry in id_card
+    assert "1451" in id_card
+    assert certificate in birth
+    assert valid in birth
+    assert never in birth
+
+
+def test_a_valid_card_past_its_expiry_date_is_shown_expired(client, user, signed_in):
+    make_document(holder=person_of(user), issue_date=dt.date(2010, 1, 5), expiry_date=dt.date(2020, 1, 5))
+
+    html = client.get(url("account", "en")).content.decode()
+
+    assert 'data-document-status="expired"' in html
+
+
+def test_a_person_with_no_document_is_told_so(client, user, signed_in):
+    assert "No document is recorded in your name" in text(client.get(url("account", "en")))
+
+
 # --- Security: activity, "this wasn't me", sessions -------------------------------------------
 
 
@@ -241,6 +304,15 @@ def test_activity_is_listed_newest_first_with_translated_names(client, user, sig
     assert "Chrome on Android" in re.sub(r"<[^>]+>", "", en)
     assert '<bdi dir="ltr">Chrome</bdi>' in ar
     assert "This wasn&#x27;t me" in en or "This wasn't me" in en
+
+
+@pytest.mark.parametrize(("language", "hijri"), [("ar", "هـ)"), ("en", " AH)")])
+def test_activity_and_sessions_show_their_times_in_both_calendars(client, user, signed_in, language, hijri):
+    html = client.get(url("account-security", language)).content.decode()
+
+    facts = [" ".join(item.text.split()) for item in find_all(html, "dl", "hw-account-facts")]
+    assert facts
+    assert all(hijri in fact for fact in facts)
 
 
 def test_this_wasnt_me_blocks_the_account_ends_every_session_and_signs_out(client, user, signed_in):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import ValidationError
 
-from hawiya.registry.phones import mask_mobile, normalise_mobile, validate_mobile
+from hawiya.core.text import mask_mobile
+from hawiya.registry.phones import normalise_mobile, validate_mobile
 
 pytestmark = pytest.mark.usefixtures("english")
 

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
+from django.utils import translation
 
 from hawiya.registry.models import CivilFine, DocumentKind, Relation
 from hawiya.registry.selectors import unpaid_fines_for
@@ -64,6 +65,21 @@ def test_unpaid_fines_block_and_paid_ones_do_not():
     fine.save()
     assert unpaid_fines_for(person=person) == []
     assert replacement_blockers(applicant=person, document=document, today=TODAY) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "listed"), [("ar", "تأخير تجديد، عدم تحديث"), ("en", "Late renewal, Update not made")]
+)
+def test_several_fines_are_listed_with_the_comma_of_the_language(language: str, listed: str):
+    person = applicant_with_address()
+    document = lost_id_card(holder=person)
+    for reason_ar, reason_en in (("تأخير تجديد", "Late renewal"), ("عدم تحديث", "Update not made")):
+        CivilFine.objects.create(
+            person=person, amount_sar=Decimal(100), reason_ar=reason_ar, reason_en=reason_en, issued_on=TODAY
+        )
+    with translation.override(language):
+        blockers = replacement_blockers(applicant=person, document=document, today=TODAY)
+    assert listed in blockers[0].message
 
 
 def test_no_national_address_blocks_delivery_only():

@@ -74,13 +74,21 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
+# What Chromium says when a policy blocks something or a header is wrong.
+_POLICY_MESSAGES = ("CSP violation", "Content Security Policy", "Permissions-Policy")
+
+
 def watch_policy(context: BrowserContext) -> list[str]:
-    """The CSP violations reported by any page of `context`, as they happen."""
+    """The CSP violations and policy-header errors reported by any page of `context`."""
     violations: list[str] = []
     context.add_init_script(_REPORT_VIOLATIONS)
     context.on(
         "console",
-        lambda message: violations.append(message.text) if "CSP violation" in message.text else None,
+        lambda message: (
+            violations.append(message.text)
+            if any(text in message.text for text in _POLICY_MESSAGES)
+            else None
+        ),
     )
     return violations
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM then refuses to run in it
 # ("async unsafe") although the calls are in fact synchronous.
@@ -64,19 +64,53 @@ def browser(_browser_holder: dict[str, Browser], playwright: Playwright) -> Call
     return launch
 
 
+# Every page reports what its Content-Security-Policy blocked (the browser fires
+# `securitypolicyviolation`; Playwright's init scripts are not subject to the page's policy).
+_REPORT_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.effectiveDirective} blocked ${event.blockedURI || "inline"} `
+    + `in ${event.sourceFile || document.location.href}:${event.lineNumber}`);
+});
+"""
+
+
+# What Chromium says when a policy blocks something or a header is wrong.
+_POLICY_MESSAGES = ("CSP violation", "Content Security Policy", "Permissions-Policy")
+
+
+def watch_policy(context: BrowserContext) -> list[str]:
+    """The CSP violations and policy-header errors reported by any page of `context`."""
+    violations: list[str] = []
+    context.add_init_script(_REPORT_VIOLATIONS)
+    context.on(
+        "console",
+        lambda message: (
+            violations.append(message.text)
+            if any(text in message.text for text in _POLICY_MESSAGES)
+            else None
+        ),
+    )
+    return violations
+
+
 @pytest.fixture
 def open_page(browser: Callable[..., Browser]) -> Iterator[Callable[[int], Page]]:
-    """open_page(width) → a fresh page (own cookies) with a 740 px tall viewport of that width."""
+    """open_page(width) → a fresh page (own cookies) with a 740 px tall viewport of that width.
+    A test whose pages report a Content-Security-Policy violation fails."""
     contexts = []
+    reported: list[list[str]] = []
 
     def make(width: int) -> Page:
         context = browser().new_context(viewport={"width": width, "height": 740}, locale="ar-SA")
         contexts.append(context)
+        reported.append(watch_policy(context))
         return context.new_page()
 
     yield make
     for context in contexts:
         context.close()
+    violations = [text for found in reported for text in found]
+    assert violations == [], f"the Content-Security-Policy blocked: {violations}"
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ from hawiya.identity.models import AuthenticatorApp
 from hawiya.identity.tests.factories import person_of
 from hawiya.replacements.models import Replacement
 
-from .conftest import CHROMIUM, CHROMIUM_ARGS
+from .conftest import CHROMIUM, CHROMIUM_ARGS, watch_policy
 from .test_account_journey import assert_accessible, assert_no_horizontal_scroll, signed_in_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -88,6 +88,7 @@ def test_officer_checks_in_captures_approves_prints_and_the_citizen_sees_ready(
     )
     base = f"{live_server.url}/en/staff"
     context = camera_browser.new_context(viewport={"width": 1280, "height": 740}, locale="en-GB")
+    violations = watch_policy(context)
     page = context.new_page()
 
     # Sign in: username and password, then the authenticator app's code.
@@ -160,6 +161,8 @@ def test_officer_checks_in_captures_approves_prints_and_the_citizen_sees_ready(
                 if width == 1280:
                     page.screenshot(path=str(artifacts / f"backoffice-{name}-{language}.png"), full_page=True)
     context.close()
+    # The camera, the staff pages and axe ran without the Content-Security-Policy blocking anything.
+    assert violations == []
 
 
 def test_the_biometrics_page_passes_axe_with_its_error_state(
@@ -178,6 +181,7 @@ def test_the_biometrics_page_passes_axe_with_its_error_state(
     session_key = client.session.session_key
     context = camera_browser.new_context(viewport={"width": 1280, "height": 740})
     context.add_cookies([{"name": "sessionid", "value": str(session_key), "url": live_server.url}])
+    violations = watch_policy(context)
     page = context.new_page()
     for language in ("ar", "en"):
         for width in (1280, 360):
@@ -193,3 +197,4 @@ def test_the_biometrics_page_passes_axe_with_its_error_state(
     assert page.title().startswith("Error:")
     staff_check(page, "en")
     context.close()
+    assert violations == []

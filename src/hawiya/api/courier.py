@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
 from ninja.security import APIKeyHeader
+from pydantic import AfterValidator
 
 from hawiya.api.signature_failures import SignatureFailures
+from hawiya.core.bidi import strip_bidi_controls
 from hawiya.core.client import client_ip
 from hawiya.core.errors import ApplicationError
 from hawiya.core.signing import SIGNATURE_HEADER
@@ -36,6 +38,9 @@ from hawiya.delivery.selectors import OPEN_STATES, CourierShipment, shipments_fo
 from hawiya.delivery.services import shipment_event_apply
 
 logger = logging.getLogger(__name__)
+
+# Free text that an officer will read: bidi override and isolate controls removed (core/bidi.py).
+FreeText = Annotated[str, AfterValidator(strip_bidi_controls)]
 
 REPLAY_HEADER = "Idempotent-Replayed"
 
@@ -179,7 +184,7 @@ class EventIn(Schema):
     reason: Literal[
         "", "nobody_home", "address_not_found", "holder_unreachable", "no_handover_code", "refused", "other"
     ] = Field(default="", description="failed_attempt only: why, from the list.", examples=["nobody_home"])
-    reason_text: str = Field(
+    reason_text: FreeText = Field(
         default="",
         max_length=200,
         description="failed_attempt only: optional words.",

@@ -9,12 +9,10 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from .forms import StaffForm
-
-_LTR = {"dir": "ltr", "spellcheck": "false", "autocapitalize": "none", "autocorrect": "off"}
+from hawiya.core.forms import LTR_ATTRS, HawiyaForm
 
 
-class FindPersonForm(StaffForm):
+class FindPersonForm(HawiyaForm):
     id_number = forms.CharField(
         label=_("ID number"),
         help_text=_("National ID or residence number of the person at the counter, as on their card."),
@@ -24,14 +22,14 @@ class FindPersonForm(StaffForm):
                 "class": "hw-input hw-input--width-10",
                 "inputmode": "numeric",
                 "autocomplete": "off",
-                **_LTR,
+                **LTR_ATTRS,
             }
         ),
         error_messages={"required": _("Enter the person's ID number.")},
     )
 
 
-class _FingerprintForm(StaffForm):
+class _FingerprintForm(HawiyaForm):
     def __init__(self, *args: Any, demo: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if demo:
@@ -48,7 +46,7 @@ class RebindMobileForm(_FingerprintForm):
         help_text=_("A Saudi mobile number the person has with them now, like 05X XXX XXXX."),
         max_length=32,
         widget=forms.TextInput(
-            attrs={"class": "hw-input hw-input--width-20", "type": "tel", "autocomplete": "off", **_LTR}
+            attrs={"class": "hw-input hw-input--width-20", "type": "tel", "autocomplete": "off", **LTR_ATTRS}
         ),
         error_messages={"required": _("Enter the new mobile number.")},
     )

@@ -26,6 +26,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from hawiya.core import clock
 from hawiya.core.digits import normalise_number
 from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.forms import HawiyaForm
 from hawiya.delivery.errors import SHIPMENT_EVENT_CONFLICT, ShipmentConflict
 from hawiya.delivery.models import FailureReason, ShipmentEventKind, ShipmentState
 from hawiya.delivery.selectors import CourierShipment, shipment_for_courier, shipments_for_courier
@@ -33,7 +34,6 @@ from hawiya.delivery.services import shipment_event_apply
 from hawiya.replacements.handover import HandoverCodeRejected
 
 from .decorators import staff_of, staff_page, staff_required
-from .forms import StaffForm
 
 View = Callable[..., HttpResponse]
 LIST = "backoffice:courier"
@@ -66,7 +66,7 @@ def demo_only(view: View) -> View:
 # --- Forms -----------------------------------------------------------------------------------------
 
 
-class EventForm(StaffForm):
+class EventForm(HawiyaForm):
     """The event id the page drew: the same id again is a resend of the same update."""
 
     event_id = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)

@@ -8,49 +8,20 @@ import re
 from typing import Any
 
 from django import forms
-from django.forms.utils import ErrorDict
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core.digits import normalise_number
-from hawiya.core.errors import ApplicationError
+from hawiya.core.forms import LTR_ATTRS, HawiyaForm, text_input
 
-_LTR = {"dir": "ltr", "spellcheck": "false", "autocapitalize": "none", "autocorrect": "off"}
 _SIX_DIGITS = re.compile(r"[0-9]{6}")
 _ID_NUMBER = re.compile(r"[12][0-9]{9}")
 
 
-def _text_input(**attrs: str) -> forms.TextInput:
-    return forms.TextInput(attrs={"class": "hw-input", **attrs})
-
-
-class StaffForm(forms.Form):
-    """Base form: no `required` attributes (the server validates, the error summary explains), and
-    service errors placed on the field they concern."""
-
-    use_required_attribute = False
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-
-    def add_application_error(self, error: ApplicationError) -> None:
-        field = error.field if error.field in self.fields else None
-        self.add_error(field, str(error.message))
-
-    def add_page_error(self, message: object) -> None:
-        """A form-wide error, bound or not."""
-        if getattr(self, "_errors", None) is None:
-            self._errors: ErrorDict | None = ErrorDict(renderer=self.renderer)
-        if not hasattr(self, "cleaned_data"):
-            self.cleaned_data = {}
-        self.add_error(None, str(message))
-
-
-class StaffSignInForm(StaffForm):
+class StaffSignInForm(HawiyaForm):
     username = forms.CharField(
         label=_("Username"),
         max_length=64,
-        widget=_text_input(autocomplete="username", **_LTR),
+        widget=text_input(autocomplete="username", **LTR_ATTRS),
         error_messages={"required": _("Enter your username.")},
     )
     password = forms.CharField(
@@ -65,11 +36,11 @@ class StaffSignInForm(StaffForm):
     next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=2000)
 
 
-class StaffCodeForm(StaffForm):
+class StaffCodeForm(HawiyaForm):
     code = forms.CharField(
         label=_("Enter the 6-digit code from your authenticator app"),
         max_length=64,
-        widget=_text_input(inputmode="numeric", autocomplete="one-time-code", size="10", **_LTR),
+        widget=text_input(inputmode="numeric", autocomplete="one-time-code", size="10", **LTR_ATTRS),
         error_messages={"required": _("Enter the 6-digit code.")},
     )
 
@@ -79,7 +50,7 @@ FIRST_DAY = dt.date(1900, 1, 1)
 LAST_DAY = dt.date(2199, 12, 31)
 
 
-class DayForm(StaffForm):
+class DayForm(HawiyaForm):
     """The day shown on "My day" (GET: the URL holds it)."""
 
     date = forms.DateField(
@@ -98,18 +69,18 @@ class DayForm(StaffForm):
         return day
 
 
-class CheckInForm(StaffForm):
+class CheckInForm(HawiyaForm):
     query = forms.CharField(
         label=_("Check in a visitor"),
         help_text=_("Appointment or request reference, scan the ticket's QR code, or the ID number."),
         max_length=64,
-        widget=_text_input(autocomplete="off", enterkeyhint="go", **_LTR),
+        widget=text_input(autocomplete="off", enterkeyhint="go", **LTR_ATTRS),
         error_messages={"required": _("Enter a reference or an ID number, or scan the ticket.")},
     )
     date = forms.CharField(required=False, widget=forms.HiddenInput, max_length=10)
 
 
-class StateSeenForm(StaffForm):
+class StateSeenForm(HawiyaForm):
     """Every case action carries the state the officer saw: a request that moved since the page
     loaded is refused, never overwritten silently (UI.md §6)."""
 
@@ -172,7 +143,7 @@ class HandoverForm(StateSeenForm):
         label=_("Handover code"),
         help_text=_("The 6-digit code the holder (or their delegate) received by text message."),
         max_length=32,
-        widget=_text_input(inputmode="numeric", autocomplete="off", size="10", **_LTR),
+        widget=text_input(inputmode="numeric", autocomplete="off", size="10", **LTR_ATTRS),
         error_messages={"required": _("Enter the 6-digit handover code.")},
     )
     delegate_id_number = forms.CharField(
@@ -180,7 +151,7 @@ class HandoverForm(StateSeenForm):
         help_text=_("Only when someone else collects the document for the holder."),
         required=False,
         max_length=32,
-        widget=_text_input(inputmode="numeric", autocomplete="off", **_LTR),
+        widget=text_input(inputmode="numeric", autocomplete="off", **LTR_ATTRS),
     )
 
     def clean_code(self) -> str:
@@ -206,14 +177,14 @@ def parse_day(value: str | None, *, default: dt.date) -> dt.date:
     return day if FIRST_DAY <= day <= LAST_DAY else default
 
 
-class FindRequestForm(StaffForm):
+class FindRequestForm(HawiyaForm):
     """The work queue's "find a request" box: a request reference opens its case page."""
 
     reference = forms.CharField(
         label=_("Find a request"),
         help_text=_("The request reference, for example RP12345678."),
         max_length=32,
-        widget=_text_input(autocomplete="off", enterkeyhint="search", **_LTR),
+        widget=text_input(autocomplete="off", enterkeyhint="search", **LTR_ATTRS),
         error_messages={"required": _("Enter a request reference.")},
     )
 

@@ -45,6 +45,7 @@ from hawiya.casework.selectors import (
 )
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.headers import allow_features
 from hawiya.core.pdf import image_data_uri, pdf_response, qr_data_uri
 from hawiya.core.text import mask_id_number
 from hawiya.identity.models import StaffRole
@@ -544,6 +545,8 @@ def case_reject(request: HttpRequest, reference: str) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "HEAD", "POST"])
 @work_cases
+# The only page that may use the camera (Permissions-Policy: camera=(self)); every other denies it.
+@allow_features("camera")
 def case_biometrics(request: HttpRequest, reference: str) -> HttpResponse:
     """Photo by the browser's camera (or a file), fingerprints by the scanner (called here)."""
     staff = staff_of(request)

@@ -12,8 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from hawiya.appointments.models import Weekday
 from hawiya.appointments.selectors import ScheduleRow
 from hawiya.core.digits import normalise_number
-
-from .forms import StaffForm
+from hawiya.core.forms import HawiyaForm
 
 # The Saudi week, as the schedule table lists it.
 WEEK = (
@@ -79,7 +78,7 @@ class WeekdayFields:
     capacity: forms.BoundField
 
 
-class ScheduleForm(StaffForm):
+class ScheduleForm(HawiyaForm):
     """One general opening block per weekday: open or closed, hours, slot length, places."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -168,7 +167,7 @@ class ScheduleForm(StaffForm):
         return rows
 
 
-class HolidayForm(StaffForm):
+class HolidayForm(HawiyaForm):
     day = forms.DateField(
         label=_("Day the office is closed"),
         input_formats=["%Y-%m-%d"],

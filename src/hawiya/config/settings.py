@@ -15,6 +15,7 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -131,10 +132,16 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks",
     "django_tasks_db",
+    # django-ninja's own copy of Swagger UI (static/ninja/): the API docs page loads nothing from
+    # a public CDN (ninja falls back to one when it is not an installed app).
+    "ninja",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before WhiteNoise, so static files get the headers too (CSP itself on HTML pages only).
+    "hawiya.core.headers.permissions_policy_middleware",
+    "hawiya.config.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -164,6 +171,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "hawiya.portal.context_processors.portal",
                 "hawiya.backoffice.context_processors.staff",
+                # CSP_NONCE for an inline <script>/<style> that cannot be a static file.
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -359,6 +368,26 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy of every HTML page (config/csp.py sends it; django-csp builds it): our
+# own origin only, no inline script or style except one carrying the page's nonce (none does
+# today: JavaScript and CSS are static files), no plugins, no framing, forms post to us (and, with
+# a real gateway, redirect to its checkout: config/csp.py). Images may be data: URIs (QR codes,
+# a photo shown from memory) and blob: URLs (the camera's still on the biometrics page).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp_constants.SELF],
+        "script-src": [csp_constants.SELF, csp_constants.NONCE],
+        "style-src": [csp_constants.SELF, csp_constants.NONCE],
+        "img-src": [csp_constants.SELF, "data:", "blob:"],
+        "font-src": [csp_constants.SELF],
+        "connect-src": [csp_constants.SELF],
+        "object-src": [csp_constants.NONE],
+        "base-uri": [csp_constants.SELF],
+        "frame-ancestors": [csp_constants.NONE],
+        "form-action": [csp_constants.SELF],
+        "upgrade-insecure-requests": HTTPS,
+    }
+}
 SILENCED_SYSTEM_CHECKS: list[str] = []
 
 LOGGING = {

@@ -13,7 +13,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .forms import PortalForm
+from hawiya.core.forms import HawiyaForm
 
 # Long enough for a recovery code typed with spaces or hyphens; the services normalise the rest.
 CODE_MAX_LENGTH = 40
@@ -22,8 +22,8 @@ PASSWORD_MAX_LENGTH = 128
 MOBILE_MAX_LENGTH = 40
 
 
-class AccountForm(PortalForm):
-    """PortalForm with the hint/error ids and `aria-invalid` the field include expects."""
+class AccountForm(HawiyaForm):
+    """HawiyaForm with the hint/error ids and `aria-invalid` the field include expects."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -9,8 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core.clock import RIYADH
-
-from .forms import PortalForm
+from hawiya.core.forms import HawiyaForm
 
 # Appointments are booked a few weeks ahead: anything outside these years is not a slot, and
 # keeps away the ends of the calendar, where converting to Riyadh time overflows.
@@ -32,7 +31,7 @@ def parse_slot(value: str) -> dt.datetime | None:
     return parsed
 
 
-class SlotChoiceForm(PortalForm):
+class SlotChoiceForm(HawiyaForm):
     """One time from the day's grid; only times with a place left are valid answers."""
 
     slot = forms.CharField(
@@ -55,7 +54,7 @@ class SlotChoiceForm(PortalForm):
         return parsed
 
 
-class BookingConfirmForm(PortalForm):
+class BookingConfirmForm(HawiyaForm):
     """The check-answers page: what was chosen, carried in hidden fields, and the idempotency key."""
 
     office = forms.IntegerField(widget=forms.HiddenInput, min_value=1, max_value=2**63 - 1)

@@ -1,4 +1,5 @@
-"""What every portal form shares (UI.md §2: server-side validation only, GOV.UK error pattern)."""
+"""The portal's sign-in, activation and password forms (their base, shared with the back-office, is
+core.forms.HawiyaForm: server-side validation only, the GOV.UK error pattern, UI.md §2)."""
 
 from __future__ import annotations
 
@@ -7,53 +8,20 @@ import re
 from typing import Any
 
 from django import forms
-from django.forms.utils import ErrorDict
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core import clock
 from hawiya.core.calendars import from_hijri
 from hawiya.core.digits import normalise_number
 from hawiya.core.errors import ApplicationError
+from hawiya.core.forms import LTR_ATTRS, HawiyaForm, text_input
 from hawiya.identity.services import validate_username
-
-
-class PortalForm(forms.Form):
-    """Base form: no `required` attributes (the server validates and the error summary explains),
-    and service errors placed on the field they concern."""
-
-    use_required_attribute = False
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)
-
-    def add_application_error(self, error: ApplicationError) -> None:
-        """Show a service's refusal beside its field, or at the top when it concerns the form."""
-        field = error.field if error.field in self.fields else None
-        self.add_error(field, str(error.message))
-
-    def add_page_error(self, message: object) -> None:
-        """A form-wide error on a form that may not be bound (a refused "send a new code")."""
-        if getattr(self, "_errors", None) is None:
-            self._errors: ErrorDict | None = ErrorDict(renderer=self.renderer)
-        if not hasattr(self, "cleaned_data"):
-            self.cleaned_data = {}
-        self.add_error(None, str(message))
-
-    def first_error_field_id(self) -> str:
-        """The id the error summary's first link points at."""
-        for name in self.errors:
-            if name in self.fields:
-                return str(self[name].auto_id)
-        return ""
-
 
 # --- Sign-in, activation, password reset, reauthentication ----------------------------------------
 # Attributes follow UI.md §3 and §5: identifiers, phones and codes are LTR, never spell-checked,
 # `inputmode="numeric"` where the value is digits (never type=number), the autocomplete tokens
 # password managers and SMS autofill understand. Paste is never blocked.
 
-_LTR = {"dir": "ltr", "spellcheck": "false", "autocapitalize": "none", "autocorrect": "off"}
 _DIGITS_CLEAN = re.compile(r"[0-9]+")
 HIJRI, GREGORIAN = "hijri", "gregorian"
 # Years the date fields accept (the register's Hijri range is 1343-1500; people alive today).
@@ -61,11 +29,7 @@ HIJRI_YEARS = (1300, 1500)
 GREGORIAN_YEARS = (1880, 2100)
 
 
-def _text_input(**attrs: str) -> forms.TextInput:
-    return forms.TextInput(attrs={"class": "hw-input", **attrs})
-
-
-class PasswordForm(PortalForm):
+class PasswordForm(HawiyaForm):
     """Reauthentication: the current password only."""
 
     password = forms.CharField(
@@ -86,21 +50,21 @@ class SignInForm(PasswordForm):
         label=_("ID number or username"),
         help_text=_("Your national ID or Iqama number (10 digits), or the username you chose."),
         max_length=64,
-        widget=_text_input(autocomplete="username", **_LTR),
+        widget=text_input(autocomplete="username", **LTR_ATTRS),
         error_messages={"required": _("Enter your ID number or username.")},
     )
     next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=2000)
     field_order = ("login", "password", "next")
 
 
-class CodeForm(PortalForm):
+class CodeForm(HawiyaForm):
     """One code field: six digits by SMS or from the authenticator app, or a recovery code."""
 
     code = forms.CharField(
         label=_("Enter the 6-digit code"),
         max_length=64,
-        widget=_text_input(
-            inputmode="numeric", autocomplete="one-time-code", enterkeyhint="done", size="10", **_LTR
+        widget=text_input(
+            inputmode="numeric", autocomplete="one-time-code", enterkeyhint="done", size="10", **LTR_ATTRS
         ),
         error_messages={"required": _("Enter the 6-digit code.")},
     )
@@ -138,19 +102,19 @@ class DateOfBirthMixin(forms.Form):
         label=_("Day"),
         required=False,
         max_length=10,
-        widget=_text_input(inputmode="numeric", autocomplete="bday-day", size="2", **_LTR),
+        widget=text_input(inputmode="numeric", autocomplete="bday-day", size="2", **LTR_ATTRS),
     )
     dob_month = forms.CharField(
         label=_("Month"),
         required=False,
         max_length=10,
-        widget=_text_input(inputmode="numeric", autocomplete="bday-month", size="2", **_LTR),
+        widget=text_input(inputmode="numeric", autocomplete="bday-month", size="2", **LTR_ATTRS),
     )
     dob_year = forms.CharField(
         label=_("Year"),
         required=False,
         max_length=10,
-        widget=_text_input(inputmode="numeric", autocomplete="bday-year", size="4", **_LTR),
+        widget=text_input(inputmode="numeric", autocomplete="bday-year", size="4", **LTR_ATTRS),
     )
 
     def clean(self) -> dict[str, Any]:
@@ -190,12 +154,12 @@ class IdNumberMixin(forms.Form):
         label=_("National ID or Iqama number"),
         help_text=_("10 digits, starting with 1 or 2."),
         max_length=40,
-        widget=_text_input(inputmode="numeric", autocomplete="username", size="12", **_LTR),
+        widget=text_input(inputmode="numeric", autocomplete="username", size="12", **LTR_ATTRS),
         error_messages={"required": _("Enter your national ID or Iqama number.")},
     )
 
 
-class ActivationForm(IdNumberMixin, DateOfBirthMixin, PortalForm):
+class ActivationForm(IdNumberMixin, DateOfBirthMixin, HawiyaForm):
     mobile = forms.CharField(
         label=_("Mobile number"),
         help_text=_(
@@ -204,7 +168,7 @@ class ActivationForm(IdNumberMixin, DateOfBirthMixin, PortalForm):
         ),
         max_length=40,
         widget=forms.TextInput(
-            attrs={"class": "hw-input", "type": "tel", "autocomplete": "tel", "size": "14", **_LTR}
+            attrs={"class": "hw-input", "type": "tel", "autocomplete": "tel", "size": "14", **LTR_ATTRS}
         ),
         error_messages={"required": _("Enter your mobile number.")},
     )
@@ -212,11 +176,11 @@ class ActivationForm(IdNumberMixin, DateOfBirthMixin, PortalForm):
     field_order = ("id_number", "dob_day", "dob_month", "dob_year", "dob_calendar", "mobile")
 
 
-class PasswordResetForm(IdNumberMixin, DateOfBirthMixin, PortalForm):
+class PasswordResetForm(IdNumberMixin, DateOfBirthMixin, HawiyaForm):
     field_order = ("id_number", "dob_day", "dob_month", "dob_year", "dob_calendar")
 
 
-class NewPasswordForm(PortalForm):
+class NewPasswordForm(HawiyaForm):
     password = forms.CharField(
         label=_("Create a password"),
         help_text=_(
@@ -240,7 +204,7 @@ class CreateAccountForm(NewPasswordForm):
             "one letter. You can also sign in with your ID number."
         ),
         max_length=64,
-        widget=_text_input(autocomplete="username", size="20", **_LTR),
+        widget=text_input(autocomplete="username", size="20", **LTR_ATTRS),
         error_messages={"required": _("Choose a username.")},
     )
     accepted_terms = forms.BooleanField(

@@ -18,10 +18,9 @@ from django.utils.translation import gettext_lazy as _
 from hawiya.core import clock
 from hawiya.core.calendars import format_dual
 from hawiya.core.digits import normalise_number
+from hawiya.core.forms import HawiyaForm
 from hawiya.losses.models import LossPlace
 from hawiya.losses.services import CIRCUMSTANCES_MAX, CIRCUMSTANCES_MIN, PLACE_MAX
-
-from .forms import PortalForm
 
 _DIGITS = re.compile(r"[0-9]{1,4}")
 YEARS = (1900, 2100)
@@ -34,7 +33,7 @@ def _number_input(size: str) -> forms.TextInput:
     )
 
 
-class DocumentsForm(PortalForm):
+class DocumentsForm(HawiyaForm):
     """Which documents did you lose? (checkboxes; the choices are what the person may report)"""
 
     documents = forms.TypedMultipleChoiceField(
@@ -53,7 +52,7 @@ class DocumentsForm(PortalForm):
         field.choices = [(str(pk), str(pk)) for pk in document_ids]
 
 
-class WhenForm(PortalForm):
+class WhenForm(HawiyaForm):
     """The date of loss: day, month and year in one fieldset, or month and year when the day is
     not known. Errors go on the day field, the first of the group."""
 
@@ -123,7 +122,7 @@ class WhenForm(PortalForm):
         return data
 
 
-class WhereForm(PortalForm):
+class WhereForm(HawiyaForm):
     place = forms.ChoiceField(
         label=_("Where did you lose it?"),
         choices=LossPlace.choices,
@@ -166,7 +165,7 @@ class WhereForm(PortalForm):
         return data
 
 
-class WhatForm(PortalForm):
+class WhatForm(HawiyaForm):
     circumstances = forms.CharField(
         label=_("How did you lose it?"),
         min_length=CIRCUMSTANCES_MIN,
@@ -189,7 +188,7 @@ class WhatForm(PortalForm):
         ) % {"min": CIRCUMSTANCES_MIN, "max": CIRCUMSTANCES_MAX}
 
 
-class DeclarationForm(PortalForm):
+class DeclarationForm(HawiyaForm):
     declaration = forms.BooleanField(
         label=_(
             "I declare that what I have said is true, that I have looked after my national documents "
@@ -206,7 +205,7 @@ class DeclarationForm(PortalForm):
         return True
 
 
-class ConfirmForm(PortalForm):
+class ConfirmForm(HawiyaForm):
     """ "Yes, register the loss": the journey's idempotency key travels in a hidden field."""
 
     idempotency_key = forms.CharField(widget=forms.HiddenInput, max_length=64)

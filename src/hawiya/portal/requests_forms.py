@@ -7,9 +7,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.core.forms import HawiyaForm
 from hawiya.replacements.models import ReceiveMethod
-
-from .forms import PortalForm
 
 CANCEL_REASONS = (
     ("found_document", _("I found my document")),
@@ -19,7 +18,7 @@ CANCEL_REASONS = (
 )
 
 
-class DocumentChoiceForm(PortalForm):
+class DocumentChoiceForm(HawiyaForm):
     """Which lost document to replace (a radio per document the person may replace)."""
 
     document = forms.TypedChoiceField(
@@ -39,7 +38,7 @@ class DocumentChoiceForm(PortalForm):
             field.choices = choices
 
 
-class ContactConfirmForm(PortalForm):
+class ContactConfirmForm(HawiyaForm):
     """The person confirms the National Address and mobile number the register holds."""
 
     address_confirmed = forms.BooleanField(
@@ -74,7 +73,7 @@ class ContactConfirmForm(PortalForm):
         return data
 
 
-class MethodForm(PortalForm):
+class MethodForm(HawiyaForm):
     """How the new document reaches the person: collection, or delivery when it is allowed."""
 
     method = forms.ChoiceField(
@@ -98,7 +97,7 @@ class MethodForm(PortalForm):
         return method
 
 
-class PhotoForm(PortalForm):
+class PhotoForm(HawiyaForm):
     """A recent photo for a delivered document, and the white-background declaration."""
 
     photo = forms.FileField(
@@ -128,11 +127,11 @@ class PhotoForm(PortalForm):
         return data
 
 
-class SubmitForm(PortalForm):
+class SubmitForm(HawiyaForm):
     """Check your answers: the button sends the request (the idempotency key rides in the session)."""
 
 
-class CancelForm(PortalForm):
+class CancelForm(HawiyaForm):
     reason = forms.ChoiceField(
         label=_("Why are you cancelling the request?"),
         choices=[("", _("Choose a reason")), *CANCEL_REASONS],

@@ -33,6 +33,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from hawiya.core import clock
 from hawiya.core.client import client_ip, client_user_agent, local_url
 from hawiya.core.errors import ApplicationError
+from hawiya.core.forms import HawiyaForm
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import services
 from hawiya.identity.models import User
@@ -52,7 +53,6 @@ from .forms import (
     NewPasswordForm,
     PasswordForm,
     PasswordResetForm,
-    PortalForm,
     SignInForm,
 )
 
@@ -240,7 +240,7 @@ def _method_for(request: HttpRequest, data: dict[str, Any], asked: object) -> st
 
 
 def _render_code_page(
-    request: HttpRequest, journey: str, data: dict[str, Any], form: PortalForm, method: str, status: int = 200
+    request: HttpRequest, journey: str, data: dict[str, Any], form: HawiyaForm, method: str, status: int = 200
 ) -> HttpResponse:
     start, code_url, resend_url = JOURNEY_URLS[journey]
     delivery = None
@@ -445,7 +445,7 @@ def activate_create(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/identity/create_account.html", {"form": form})
 
 
-def _add_password_errors(form: PortalForm, error: ApplicationError) -> None:
+def _add_password_errors(form: HawiyaForm, error: ApplicationError) -> None:
     every = error.extra.get("errors")
     if error.code == identity_errors.PASSWORD_INVALID and isinstance(every, list) and every:
         for message in every:

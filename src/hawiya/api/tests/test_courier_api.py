@@ -311,3 +311,21 @@ def test_the_openapi_document_describes_the_courier_api(courier) -> None:
     assert {"200", "401", "404", "409", "422", "429"} <= set(posting["responses"])
     assert any(p["name"] == "X-Hawiya-Key-Id" for p in posting["parameters"])
     assert "CourierSignature" in schema["components"]["securitySchemes"]
+
+
+def test_bidi_controls_in_the_free_text_are_removed_before_it_is_stored(courier) -> None:
+    """A right-to-left override in the reason would reorder what the officer reads (issue 10 §2)."""
+    shipment = make_shipment()
+    ref = shipment.reference
+    post_event(courier, ref, event("e1", "picked_up"))
+    post_event(courier, ref, event("e2", "out_for_delivery"))
+
+    answer = post_event(
+        courier,
+        ref,
+        event("f1", "failed_attempt", reason="other", reason_text="Gate \u202elocked\u202c \u2066x\u2069"),
+    )
+
+    assert answer.status_code == 200
+    stored = ShipmentEvent.objects.get(shipment=shipment, event_id="f1")
+    assert stored.reason_text == "Gate locked x"

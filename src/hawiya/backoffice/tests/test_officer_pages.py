@@ -402,7 +402,8 @@ def test_reject_needs_a_reason_then_ends_the_request(office, officer, client_off
     assert state_of(visit.replacement) == "rejected"
     assert client_officer.get(url).status_code == 302  # nothing left to reject
     case_page = client_officer.get(case_url(visit.replacement)).content.decode()
-    assert "Required documents are missing: Bring Form 58." in case_page
+    # The officer's note inside <bdi>: words in either direction cannot reorder the line.
+    assert "Required documents are missing: <bdi>Bring Form 58.</bdi>" in case_page
 
 
 # --- Ready and handover ----------------------------------------------------------------------------

@@ -106,3 +106,14 @@ def test_each_control_is_removed(control: str) -> None:
 
     assert form.is_valid(), form.errors
     assert form.cleaned_data["circumstances"] == "in the market"
+
+
+def test_a_password_is_kept_exactly_as_typed() -> None:
+    """Every character may be part of a password: stripping one would turn an existing password
+    into another, so the person could no longer sign in."""
+    password = f"pass{SPOOFED}word"
+    form = SignInForm(data={"login": f"{SPOOFED}1000000016", "password": password})
+    form.is_valid()
+
+    assert form.cleaned_data["password"] == password
+    assert form.cleaned_data["login"] == "Ahmed Ali 1000000016"

@@ -63,8 +63,12 @@ class HawiyaForm(forms.Form):
 
     def _without_bidi_controls(self, data: Any) -> Any:
         """A copy of the submitted data whose text fields hold no bidi controls."""
+        # Passwords are left as typed: every character may be part of one (NIST SP 800-63B), and
+        # stripping would silently turn an existing password into another.
         keys = [
-            self.add_prefix(name) for name, field in self.fields.items() if isinstance(field, forms.CharField)
+            self.add_prefix(name)
+            for name, field in self.fields.items()
+            if isinstance(field, forms.CharField) and not isinstance(field.widget, forms.PasswordInput)
         ]
         cleaned = data.copy()
         for key in keys:

@@ -174,10 +174,11 @@ def test_report_a_lost_id_card_in_arabic(live_server, open_page, artifacts):
     assert report.reference in page.locator(".hw-panel").inner_text()
     card.refresh_from_db()
     assert card.status == DocumentStatus.REPORTED_LOST
-    assert page.locator("[data-inbox-count]").inner_text() == "1"
+    assert page.locator("[data-inbox-count]").text_content() == "1"
     check(page)
     page.screenshot(path=str(artifacts / "losses-5-confirmation-ar.png"), full_page=True)
 
+    page.locator("header summary").click()  # the notifications are in the header's menu
     page.locator("[data-inbox-link]").click()
     assert page.url.endswith("/ar/notifications/")
     assert report.reference in page.locator(".hw-inbox").inner_text()

@@ -129,7 +129,7 @@ def h1(page: Page) -> str:
 
 def inbox_count(page: Page) -> int:
     badge = page.locator("[data-inbox-count]")
-    return int(badge.inner_text()) if badge.count() else 0
+    return int(badge.text_content() or "") if badge.count() else 0
 
 
 def report_the_loss(page: Page, base: str, document_name: str, shot: Shots) -> LossReport:

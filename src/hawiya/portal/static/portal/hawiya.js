@@ -18,6 +18,29 @@
       });
     });
   });
+  // The header's menu is a <details> that works without this; here it also closes like a menu:
+  // on Escape (focus back on its summary), on a click outside it and when focus leaves it.
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("details[data-header-menu]").forEach(function (menu) {
+      var summary = menu.querySelector("summary");
+      menu.addEventListener("keydown", function (event) {
+        if (event.key === "Escape" && menu.open) {
+          menu.open = false;
+          summary.focus();
+        }
+      });
+      menu.addEventListener("focusout", function (event) {
+        if (menu.open && event.relatedTarget && !menu.contains(event.relatedTarget)) {
+          menu.open = false;
+        }
+      });
+      document.addEventListener("click", function (event) {
+        if (menu.open && !menu.contains(event.target)) {
+          menu.open = false;
+        }
+      });
+    });
+  });
   // Idle time-out warning: two minutes before the server signs an idle person out, offer to
   // stay signed in. "Stay signed in" asks the keep-alive URL, which records the activity.
   document.addEventListener("DOMContentLoaded", function () {

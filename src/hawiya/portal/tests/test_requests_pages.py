@@ -474,3 +474,28 @@ def test_the_delivery_address_keeps_its_codes_left_to_right_in_arabic(client):
     assert codes in check_page
     assert codes in detail
     assert f'<bdi dir="ltr">{address.short_address}</bdi>' in detail
+
+
+def summary_targets(response: Any) -> list[Any]:
+    """What each error-summary link points at: the element with that id (without JS, the jump)."""
+    content = response.content.decode()
+    summary = content.split('class="hw-error-summary"', 1)[1].split("</div>", 1)[0]
+    ids = [a.attrs["href"].removeprefix("#") for a in find_all(summary, "a")]
+    return [next(el for el in find_all(content) if el.attrs.get("id") == one) for one in ids]
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_error_summary_links_point_at_the_first_radio_of_the_group(client, language):
+    user = citizen()
+    document = lost_id_card(holder=person_of(user))
+    sign_in(client, user)
+
+    [target] = summary_targets(client.post(url("requests-new", language=language), {}))
+    assert (target.tag, target.attrs["type"], target.attrs["value"]) == ("input", "radio", str(document.pk))
+
+    client.post(url("requests-new", language=language), {"document": document.pk})
+    client.post(
+        url("requests-new-contact", language=language), {"address_confirmed": "on", "mobile_confirmed": "on"}
+    )
+    [target] = summary_targets(client.post(url("requests-new-method", language=language), {}))
+    assert (target.tag, target.attrs["type"], target.attrs["value"]) == ("input", "radio", "collection")

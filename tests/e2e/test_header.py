@@ -43,7 +43,8 @@ def question_bottom(page: Page) -> float:
     return float(
         page.evaluate(
             """() => {
-                const field = document.querySelector('main input:not([type=hidden]), main select, main textarea');
+                const field = document.querySelector(
+                    'main input:not([type=hidden]), main select, main textarea');
                 const boxes = [document.querySelector('main h1'), field, ...(field.labels || [])]
                     .map((el) => el.getBoundingClientRect().bottom + window.scrollY);
                 return Math.max(...boxes);

@@ -24,13 +24,22 @@ from hawiya.losses.models import LossReport
 from hawiya.registry.models import Document, DocumentKind, DocumentStatus
 from hawiya.registry.tests.factories import make_address, make_document
 
+from .targets import LINK_TARGETS
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
 WIDTHS = [360, 1280]
 CONTINUE = {"ar": "متابعة", "en": "Continue"}
 TARGETS = ", ".join(
-    ["main .hw-button", "main button", ".hw-back-link", "main input[type=text]", "main textarea"]
+    [
+        "main .hw-button",
+        "main button",
+        ".hw-back-link",
+        "main input[type=text]",
+        "main textarea",
+        *LINK_TARGETS,
+    ]
 )
 
 

@@ -23,12 +23,16 @@ from hawiya.identity.tests.factories import make_account, person_of
 from hawiya.registry.models import DocumentKind
 from hawiya.registry.tests.factories import make_address, make_document, make_lost_document
 
+from .targets import LINK_TARGETS
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
 WIDTHS = [360, 1280]
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
-TARGETS = ", ".join(["main .hw-button", "main button", "main summary", ".hw-back-link", "main input"])
+TARGETS = ", ".join(
+    ["main .hw-button", "main button", "main summary", ".hw-back-link", "main input", *LINK_TARGETS]
+)
 
 
 @pytest.fixture(autouse=True)

@@ -27,6 +27,7 @@ from hawiya.identity.tests.factories import person_of
 from hawiya.replacements.models import Replacement
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, watch_policy
+from .targets import LINK_TARGETS
 from .test_account_journey import assert_accessible, assert_no_horizontal_scroll, signed_in_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -34,7 +35,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 FAKE_CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 SECRET = "JBSWY3DPEHPK3PXPE2EOFFIC"
 # Back-office targets: 44 px outside the dense tables, at least 24 px inside them (UI.md §4, §6).
-TARGETS = "main .hw-button, main button, main summary, .hw-back-link, main input"
+TARGETS = ", ".join(["main .hw-button, main button, main summary, .hw-back-link, main input", *LINK_TARGETS])
 
 
 @pytest.fixture(autouse=True)

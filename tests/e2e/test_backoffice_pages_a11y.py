@@ -44,6 +44,7 @@ from hawiya.registry.tests.factories import portrait_photo as photo_bytes
 from hawiya.replacements.models import ReceiveMethod, Replacement
 from hawiya.replacements.services import replacement_office_set
 
+from .targets import LINK_TARGETS
 from .test_account_journey import assert_accessible
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -61,6 +62,7 @@ TARGETS = ", ".join(
         "main select",
         "main textarea",
         "main .hw-staff-table a",
+        *LINK_TARGETS,
     ]
 )
 

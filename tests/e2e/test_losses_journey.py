@@ -24,13 +24,22 @@ from hawiya.losses.models import LossReport
 from hawiya.registry.models import Document, DocumentKind, DocumentStatus
 from hawiya.registry.tests.factories import make_address, make_document
 
+from .targets import LINK_TARGETS
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
 WIDTHS = [360, 1280]
 CONTINUE = {"ar": "متابعة", "en": "Continue"}
 TARGETS = ", ".join(
-    ["main .hw-button", "main button", ".hw-back-link", "main input[type=text]", "main textarea"]
+    [
+        "main .hw-button",
+        "main button",
+        ".hw-back-link",
+        "main input[type=text]",
+        "main textarea",
+        *LINK_TARGETS,
+    ]
 )
 
 
@@ -174,10 +183,11 @@ def test_report_a_lost_id_card_in_arabic(live_server, open_page, artifacts):
     assert report.reference in page.locator(".hw-panel").inner_text()
     card.refresh_from_db()
     assert card.status == DocumentStatus.REPORTED_LOST
-    assert page.locator("[data-inbox-count]").inner_text() == "1"
+    assert page.locator("[data-inbox-count]").text_content() == "1"
     check(page)
     page.screenshot(path=str(artifacts / "losses-5-confirmation-ar.png"), full_page=True)
 
+    page.locator("header summary").click()  # the notifications are in the header's menu
     page.locator("[data-inbox-link]").click()
     assert page.url.endswith("/ar/notifications/")
     assert report.reference in page.locator(".hw-inbox").inner_text()

@@ -41,6 +41,7 @@ from hawiya.registry.services import document_issue, document_mark_reported_lost
 from hawiya.registry.tests.factories import make_address, make_document, make_family_record, make_person
 from hawiya.replacements.models import ReceiveMethod, Replacement, ReplacementState
 
+from .targets import LINK_TARGETS
 from .test_account_journey import UA, assert_accessible, assert_no_horizontal_scroll
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -57,6 +58,7 @@ TARGETS = ", ".join(
         "main input[type=file]",
         "main textarea",
         "main select",
+        *LINK_TARGETS,
     ]
 )
 
@@ -129,7 +131,7 @@ def h1(page: Page) -> str:
 
 def inbox_count(page: Page) -> int:
     badge = page.locator("[data-inbox-count]")
-    return int(badge.inner_text()) if badge.count() else 0
+    return int(badge.text_content() or "") if badge.count() else 0
 
 
 def report_the_loss(page: Page, base: str, document_name: str, shot: Shots) -> LossReport:

@@ -9,6 +9,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
+from .targets import LINK_TARGETS
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
@@ -32,6 +34,7 @@ PAGES = {
 TARGETS = ", ".join(
     ["header a", "nav a", "footer a", ".hw-button", "button", "summary", ".hw-back-link", "input", "select"]
 )
+TARGETS = ", ".join([TARGETS, *LINK_TARGETS])
 
 
 def html_attrs(page: Page) -> list[str]:

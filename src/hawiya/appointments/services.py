@@ -66,10 +66,18 @@ def appointment_link(appointment: Appointment) -> str:
     return f"/appointments/{appointment.reference}/"
 
 
+def too_close_to_change(starts_at: dt.datetime, *, at: dt.datetime | None = None) -> bool:
+    """Whether a visit at `starts_at` is within the 2-day notice: booked (or moved) there, it can no
+    longer be moved or cancelled online, which the person is told before confirming."""
+    now = at or clock.now()
+    return starts_at - now <= CHANGE_NOTICE
+
+
 def can_change(appointment: Appointment, *, at: dt.datetime | None = None) -> bool:
     """Reschedule and cancel are open while the visit is booked and more than 2 days away."""
-    now = at or clock.now()
-    return appointment.state == AppointmentState.BOOKED and appointment.slot.starts_at - now > CHANGE_NOTICE
+    return appointment.state == AppointmentState.BOOKED and not too_close_to_change(
+        appointment.slot.starts_at, at=at
+    )
 
 
 # --- Places --------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from hawiya.appointments.services import (
     appointment_cancel,
     appointment_reschedule,
     can_change,
+    too_close_to_change,
 )
 from hawiya.core.calendars import format_dual
 from hawiya.core.client import client_ip
@@ -404,7 +405,8 @@ def _check(request: HttpRequest, journey: Journey) -> HttpResponse:
                     actor=f"user:{_user(request).pk}",
                     ip=client_ip(request),
                 )
-                messages.success(request, _("Your appointment is booked."))
+                # No flash message: the page it lands on is the confirmation, whose panel says
+                # "Appointment booked" (a banner saying it too showed the success twice).
             else:
                 appointment = appointment_reschedule(
                     appointment_id=journey.appointment.pk if journey.appointment else 0,
@@ -437,6 +439,8 @@ def _check(request: HttpRequest, journey: Journey) -> HttpResponse:
         "place_url": f"{journey.chooser_url}?{_query(region=region, city=city)}",
         "current": when(journey.appointment.slot.starts_at) if journey.appointment else None,
         "requirements": requirements_of(journey.replacement, ticket=True),
+        # Said before confirming: within 2 days the appointment can then no longer be changed online.
+        "too_close_to_change": too_close_to_change(starts_at),
     }
     return _render(request, "check.html", context, status=status)
 

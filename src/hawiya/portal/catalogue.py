@@ -1,7 +1,7 @@
 """The services offered on the portal's home page, each with its start page (UI.md §2).
 
-The journeys behind them (losses, replacements, appointments) arrive with their own apps; until
-sign-in exists each start page explains the service and says honestly when it opens.
+Each start page explains the service (what you need, how long it takes, the other ways to get it);
+its "Start now" leads into the journey, behind sign-in.
 """
 
 from __future__ import annotations

@@ -125,7 +125,9 @@ ORDINALS = {
     9: gettext_lazy("ninth"),
     10: gettext_lazy("tenth"),
 }
-STEP_COUNT = 5
+# The replacement journey's pages in order: the one place its steps are numbered. The photo is a
+# step only when the document is delivered, so "step n of m" counts the steps of this journey.
+STEPS = ("document", "checks", "contact", "method", "photo", "check")
 
 
 # --- Small pieces ------------------------------------------------------------------------------
@@ -258,8 +260,13 @@ def _document_name(document: Any) -> str:
     }
 
 
-def _step(number: int) -> str:
-    return _("Request a replacement – step %(number)s of %(count)s") % {"number": number, "count": STEP_COUNT}
+def _step(name: str, journey: dict[str, Any] | None) -> str:
+    delivery = journey is not None and journey.get("method") == ReceiveMethod.DELIVERY
+    steps = [step for step in STEPS if step != "photo" or delivery]
+    return _("Request a replacement – step %(number)s of %(count)s") % {
+        "number": steps.index(name) + 1,
+        "count": len(steps),
+    }
 
 
 # --- Track my requests ------------------------------------------------------------------------------
@@ -319,7 +326,7 @@ def requests_new(request: HttpRequest) -> HttpResponse:
         "under_way": [item for item in items if item.open_replacement is not None],
         "report_url": _url("losses-start") if selectors.has_valid_id_card(person=person) else "",
         "any_report_url": _url("losses-start"),
-        "step": _step(1),
+        "step": _step("document", _journey(request)),
     }
     return _render(request, "new.html", context)
 
@@ -342,7 +349,7 @@ def requests_new_checks(request: HttpRequest) -> HttpResponse:
         }
         for blocker in blockers
     ]
-    context = {"document_name": _document_name(document), "blockers": rows, "step": _step(2)}
+    context = {"document_name": _document_name(document), "blockers": rows, "step": _step("checks", journey)}
     return _render(request, "checks.html", context, status=200)
 
 
@@ -381,7 +388,7 @@ def requests_new_contact(request: HttpRequest) -> HttpResponse:
         "address": address,
         "mobile_last_digits": person.mobile[-4:] if person.mobile else "",
         "mobile_change_url": reverse("portal:account-mobile"),
-        "step": _step(3),
+        "step": _step("contact", journey),
     }
     return _render(request, "contact.html", context)
 
@@ -416,7 +423,7 @@ def requests_new_method(request: HttpRequest) -> HttpResponse:
         "delivery_allowed": allowed,
         "delivery_reason": reason,
         "at_office": at_office(document.kind),
-        "step": _step(4),
+        "step": _step("method", journey),
     }
     return _render(request, "method.html", context)
 
@@ -424,7 +431,7 @@ def requests_new_method(request: HttpRequest) -> HttpResponse:
 @citizen_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def requests_new_photo(request: HttpRequest) -> HttpResponse:
-    """Step 4 (delivery): a recent photo, checked by its content, kept until the request is sent."""
+    """Step 5, for delivery only: a recent photo, checked by its content, kept until the request is sent."""
     journey = _journey(request)
     if journey is None:
         return _no_journey(request)
@@ -458,14 +465,14 @@ def requests_new_photo(request: HttpRequest) -> HttpResponse:
             journey["white_background"] = True
             _journey_save(request, journey)
             return redirect("portal:requests-new-check")
-    context = {"form": form, "has_photo": has_photo, "step": _step(4)}
+    context = {"form": form, "has_photo": has_photo, "step": _step("photo", journey)}
     return _render(request, "photo.html", context)
 
 
 @citizen_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def requests_new_check(request: HttpRequest) -> HttpResponse:
-    """Step 5: the fee line by line and the answers, then "Submit the request"."""
+    """The last step (5, or 6 with a photo): the fee line by line and the answers, then "Submit"."""
     journey = _journey(request)
     if journey is None:
         return _no_journey(request)
@@ -537,7 +544,7 @@ def requests_new_check(request: HttpRequest) -> HttpResponse:
         "total": selectors.sar(quote.total) if quote.total else _("Nothing to pay"),
         "nothing_to_pay": not quote.total,
         "delivery_fee": quote.delivery_fee,
-        "step": _step(5),
+        "step": _step("check", journey),
     }
     return _render(request, "check.html", context)
 

@@ -159,10 +159,13 @@ def test_booking_through_the_pages_then_the_confirmation_shows_the_reference(off
     replacement.refresh_from_db()
     assert replacement.state == ReplacementState.APPOINTMENT_BOOKED
 
-    detail = client.get(booked["Location"]).content.decode()
+    shown = client.get(booked["Location"])
+    detail = shown.content.decode()
     assert _find(detail, "div", class_="hw-panel") is not None
     assert f'<bdi dir="ltr">{appointment.reference}</bdi>' in detail
-    assert "Your appointment is booked." in detail
+    # The success is said once, by the confirmation panel (not by a banner above it as well).
+    assert _messages(shown) == []
+    assert _find(detail, "div", class_="hw-banner hw-banner--success") is None
     assert _find(detail, "ul", data_change_links="") is None  # tomorrow: too late to change
 
 
@@ -368,7 +371,7 @@ def test_a_booking_form_sent_again_after_success_lands_on_the_same_booking(offic
     client.get(booked["Location"])
     again = client.post(check, form)
     assert again["Location"] == booked["Location"]
-    assert _messages(client.get(again["Location"])) == ["Your appointment is booked."]
+    assert _messages(client.get(again["Location"])) == []  # the confirmation panel says it
     assert Appointment.objects.filter(applicant=person).count() == 1
     assert Slot.objects.get().booked == 1
     # Another booking form (a new key) for the same request is still told it has one.
@@ -413,3 +416,39 @@ def test_cancelling_or_rescheduling_needs_a_recent_sign_in(office):
         at_riyadh(NEXT_MONDAY, 9),
     )
     assert not appointment.moves.exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "warning"),
+    [
+        ("en", "This appointment is less than 2 days away. Once you confirm it, it can no longer be changed"),
+        ("ar", "يبعد هذا الموعد أقل من يومين. وبعد تأكيده لا يمكن تغييره أو إلغاؤه إلكترونيًا"),
+    ],
+)
+def test_a_time_less_than_2_days_away_says_before_confirming_that_it_cannot_be_changed_online(
+    office, language, warning
+):
+    client, person = signed_in()
+    replacement = make_replacement(applicant=person)
+    check = url("appointments-new-check", replacement.reference, language=language)
+
+    def page(day: dt.date, hour: int) -> str:
+        slot = at_riyadh(day, hour).isoformat(timespec="minutes")
+        response = client.get(check, {"office": office.pk, "slot": slot})
+        assert response.status_code == 200
+        return " ".join(response.content.decode().split())
+
+    tomorrow = page(TUESDAY, 10)  # 25 hours away
+    assert warning in tomorrow
+    assert tomorrow.index(warning) < tomorrow.index("data-prevent-double-click")  # before the button
+    assert warning not in page(NEXT_MONDAY, 10)  # a week away: changeable until 2 days before
+
+    # Moving an appointment to a time within 2 days is warned about the same way.
+    other, someone = signed_in()
+    appointment = book(make_replacement(applicant=someone), office, at_riyadh(NEXT_MONDAY, 9))
+    slot = at_riyadh(TUESDAY, 11).isoformat(timespec="minutes")
+    moving = other.get(
+        url("appointments-reschedule-check", appointment.reference, language=language),
+        {"office": office.pk, "slot": slot},
+    )
+    assert warning in " ".join(moving.content.decode().split())

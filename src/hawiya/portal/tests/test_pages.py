@@ -294,3 +294,18 @@ def test_title_gets_the_error_prefix_when_a_form_has_errors(rf):
     with translation.override("ar"):
         response = render(request, "portal/home.html", {"form": form, "services": SERVICES})
     assert find_one(response.content, "title").text.startswith("خطأ: ")
+
+
+@pytest.mark.parametrize(
+    ("language", "truth", "stale"),
+    [
+        ("ar", "تعمل جميع الخدمات هنا إلكترونيًا بعد تسجيل الدخول بهويتك الرقمية", "إطلاق"),
+        ("en", "Every service here can be used online once you sign in with your digital identity", "launch"),
+    ],
+)
+def test_home_says_the_services_are_online_now(client, language, truth, stale):
+    """Sign-in has launched: the home page no longer says online requests open "when it launches"."""
+    body = " ".join(find_one(client.get(f"/{language}/").content, "main").text.split())
+
+    assert truth in body
+    assert stale not in body

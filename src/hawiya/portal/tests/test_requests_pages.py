@@ -475,3 +475,71 @@ def test_the_delivery_address_keeps_its_codes_left_to_right_in_arabic(client):
     assert codes in check_page
     assert codes in detail
     assert f'<bdi dir="ltr">{address.short_address}</bdi>' in detail
+
+
+def summary_targets(response: Any) -> list[Any]:
+    """What each error-summary link points at: the element with that id (without JS, the jump)."""
+    content = response.content.decode()
+    summary = content.split('class="hw-error-summary"', 1)[1].split("</div>", 1)[0]
+    ids = [a.attrs["href"].removeprefix("#") for a in find_all(summary, "a")]
+    return [next(el for el in find_all(content) if el.attrs.get("id") == one) for one in ids]
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_error_summary_links_point_at_the_first_radio_of_the_group(client, language):
+    user = citizen()
+    document = lost_id_card(holder=person_of(user))
+    sign_in(client, user)
+
+    [target] = summary_targets(client.post(url("requests-new", language=language), {}))
+    assert (target.tag, target.attrs["type"], target.attrs["value"]) == ("input", "radio", str(document.pk))
+
+    client.post(url("requests-new", language=language), {"document": document.pk})
+    client.post(
+        url("requests-new-contact", language=language), {"address_confirmed": "on", "mobile_confirmed": "on"}
+    )
+    [target] = summary_targets(client.post(url("requests-new-method", language=language), {}))
+    assert (target.tag, target.attrs["type"], target.attrs["value"]) == ("input", "radio", "collection")
+
+
+def caption(response: Any) -> str:
+    [element] = [
+        p for p in find_all(response.content.decode(), "p") if "hw-caption" in p.attrs.get("class", "")
+    ]
+    return element.text
+
+
+def steps(language: str, *pairs: tuple[int, int]) -> list[str]:
+    if language == "ar":
+        return [f"طلب بدل فاقد – الخطوة {number} من {count}" for number, count in pairs]
+    return [f"Request a replacement – step {number} of {count}" for number, count in pairs]
+
+
+@pytest.mark.parametrize(
+    ("method", "language", "expected"),
+    [
+        ("collection", "en", steps("en", (1, 5), (2, 5), (3, 5), (4, 5), (5, 5))),
+        # Choosing delivery adds the photo: the count says so from the photo page on.
+        ("delivery", "en", steps("en", (1, 5), (2, 5), (3, 5), (4, 5), (5, 6), (6, 6))),
+        ("delivery", "ar", steps("ar", (1, 5), (2, 5), (3, 5), (4, 5), (5, 6), (6, 6))),
+    ],
+)
+def test_each_page_of_the_replacement_journey_has_its_own_step_number(client, method, language, expected):
+    """No two pages claim the same step (the photo page used to repeat "step 4 of 5")."""
+    user = citizen()
+    document = lost_id_card(holder=person_of(user))
+    sign_in(client, user)
+    shown = [caption(client.get(url("requests-new", language=language)))]
+    client.post(url("requests-new", language=language), {"document": document.pk})
+    shown.append(caption(client.get(url("requests-new-checks", language=language))))
+    shown.append(caption(client.get(url("requests-new-contact", language=language))))
+    client.post(
+        url("requests-new-contact", language=language), {"address_confirmed": "on", "mobile_confirmed": "on"}
+    )
+    shown.append(caption(client.get(url("requests-new-method", language=language))))
+    if method == "delivery":
+        client.post(url("requests-new-method", language=language), {"method": method})
+        shown.append(caption(client.get(url("requests-new-photo", language=language))))
+    shown.append(caption(walk_to_check(client, document.pk, method=method, language=language)))
+
+    assert shown == expected

@@ -478,6 +478,27 @@ def requests_new_photo(request: HttpRequest) -> HttpResponse:
 
 
 @citizen_required
+@require_http_methods(["GET", "HEAD"])
+def requests_new_photo_preview(request: HttpRequest) -> HttpResponse:
+    """The photo uploaded in this person's own journey, for the check-answers page: named only by
+    their session (or draft), served by this view alone (never from MEDIA_URL) and never cached."""
+    journey = _journey(request)
+    photo = journey.get("photo") if journey is not None else None
+    if not isinstance(photo, dict) or photo.get("type") not in ("image/jpeg", "image/png"):
+        raise Http404("no photo")
+    try:
+        with default_storage.open(str(photo.get("name")), "rb") as handle:
+            content = handle.read()
+    except OSError as exc:
+        raise Http404("no photo") from exc
+    response = HttpResponse(content, content_type=str(photo["type"]))
+    response["Cache-Control"] = "no-store"
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@citizen_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def requests_new_check(request: HttpRequest) -> HttpResponse:
     """Step 5: the fee line by line and the answers, then "Submit the request"."""

@@ -95,7 +95,7 @@ def test_officer_checks_in_captures_approves_prints_and_the_citizen_sees_ready(
     # Sign in: username and password, then the authenticator app's code.
     page.goto(f"{base}/sign-in/")
     page.get_by_label("Username").fill(officer.username)
-    page.get_by_label("Password").fill(STAFF_PASSWORD)
+    page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Continue").click()
     page.get_by_label("Enter the 6-digit code from your authenticator app").fill(pyotp.TOTP(SECRET).now())
     page.get_by_role("button", name="Sign in").click()

@@ -8,6 +8,7 @@ from hawiya.portal import views as portal_views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", portal_views.root, name="root"),
+    path("favicon.ico", portal_views.favicon, name="favicon"),
     path("healthz", portal_views.healthz, name="healthz"),
     path("readyz", portal_views.readyz, name="readyz"),
     # Demo only: the SMS inbox lives under the language prefix (portal:dev-sms).

@@ -383,3 +383,36 @@ class StaffMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.role}"
+
+
+class JourneyDraft(models.Model):
+    """The answers of a citizen's journey under way (report a loss, request a replacement), kept
+    beside the session so that they survive the idle sign-out: `logout()` flushes the session,
+    and after signing in again the person finds their answers where they left them.
+
+    One draft per account and journey. It holds only what the session held: answers and the
+    journey's idempotency key, and for an uploaded photo the name of the file already stored
+    (never its bytes). Deleted when the journey is submitted, and a day after its last answer
+    (`identity.drafts.journey_drafts_sweep`, run by `run_periodic`).
+    """
+
+    class Journey(models.TextChoices):
+        LOSS_REPORT = "loss_report", _("Report a lost document")
+        REPLACEMENT = "replacement", _("Request a replacement")
+
+    user = models.ForeignKey(
+        "identity.User", on_delete=models.CASCADE, related_name="journey_drafts", verbose_name=_("account")
+    )
+    journey = models.CharField(_("journey"), max_length=20, choices=Journey.choices)
+    answers = models.JSONField(_("answers"), default=dict)
+    updated_at = models.DateTimeField(_("last answered at"), default=clock.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("journey draft")
+        verbose_name_plural = _("journey drafts")
+        constraints = (
+            models.UniqueConstraint(fields=["user", "journey"], name="journey_draft_one_per_journey"),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.journey}"

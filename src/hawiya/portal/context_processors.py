@@ -12,6 +12,8 @@ from django.utils.translation import get_language
 
 from hawiya.notifications.selectors import inbox_unread_count
 
+from .display import COOKIE_NAME as DISPLAY_COOKIE
+from .display import display_from_cookie
 from .middleware import IDLE_TIMEOUT, IDLE_WARNING_BEFORE
 
 # The date the platform last changed for citizens (DGA wants it in the footer). Bump on release.
@@ -91,4 +93,6 @@ def portal(request: HttpRequest) -> dict[str, Any]:
         "idle_warning_after": int((IDLE_TIMEOUT - IDLE_WARNING_BEFORE).total_seconds()),
         "support_phone": getattr(settings, "HAWIYA_SUPPORT_PHONE", DEFAULT_SUPPORT_PHONE),
         "support_email": getattr(settings, "HAWIYA_SUPPORT_EMAIL", DEFAULT_SUPPORT_EMAIL),
+        # The accessibility tools' choice (text size, contrast), applied as classes on <html>.
+        "display": display_from_cookie(request.COOKIES.get(DISPLAY_COOKIE)),
     }

@@ -1,9 +1,11 @@
 """Report a lost document: one question per page, check answers, confirmation, PDF receipt.
 
 The answers of the journey under way are kept in the session with the journey's idempotency key
-(made when the first page is shown). "Yes, register the loss" sends that key in a hidden field:
-a double click or a replayed form files one report (losses.services), and a form sent again
-after the report was filed leads to that report. Back and Change links bring the answers back.
+(made when the first page is shown), and beside it as the account's draft, so that they survive
+an idle sign-out (portal.drafts); the draft is forgotten once the report is filed. "Yes, register
+the loss" sends that key in a hidden field: a double click or a replayed form files one report
+(losses.services), and a form sent again after the report was filed leads to that report. Back
+and Change links bring the answers back.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from hawiya.losses.services import loss_report_is_late, loss_report_submit
 from hawiya.registry.models import DocumentStatus, Person
 
 from .decorators import citizen_of, citizen_required, require_recent_auth
+from .drafts import Journey, draft_keep, draft_restore
 from .losses_forms import ConfirmForm, DeclarationForm, DocumentsForm, WhatForm, WhenForm, WhereForm
 from .pdf import pdf_response, qr_data_uri
 
@@ -58,6 +61,12 @@ def _journey(request: HttpRequest, *, start: bool = False) -> dict[str, Any] | N
     journey = request.session.get(JOURNEY_SESSION_KEY)
     if not isinstance(journey, dict) or not isinstance(journey.get("key"), str):
         journey = None
+    if journey is None:
+        # Signed out for inactivity and signed in again: the answers kept beside the session.
+        draft = draft_restore(request, Journey.LOSS_REPORT)
+        if draft is not None and isinstance(draft.get("key"), str):
+            journey = draft
+            request.session[JOURNEY_SESSION_KEY] = journey
     if start and (journey is None or journey.get("reference")):
         journey = {"key": uuid.uuid4().hex}
         request.session[JOURNEY_SESSION_KEY] = journey
@@ -68,6 +77,7 @@ def _save(request: HttpRequest, journey: dict[str, Any], **answers: Any) -> None
     journey.update(answers)
     request.session[JOURNEY_SESSION_KEY] = journey
     request.session.modified = True
+    draft_keep(request, Journey.LOSS_REPORT, journey)
 
 
 def _first_missing(journey: dict[str, Any]) -> str | None:

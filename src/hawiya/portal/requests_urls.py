@@ -11,6 +11,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("new/contact/", views.requests_new_contact, name="requests-new-contact"),
     path("new/how-to-receive/", views.requests_new_method, name="requests-new-method"),
     path("new/photo/", views.requests_new_photo, name="requests-new-photo"),
+    path("new/photo/preview/", views.requests_new_photo_preview, name="requests-new-photo-preview"),
     path("new/check-answers/", views.requests_new_check, name="requests-new-check"),
     path("<str:reference>/", views.requests_detail, name="requests-detail"),
     path("<str:reference>/form-58.pdf", views.requests_form58, name="requests-form58"),

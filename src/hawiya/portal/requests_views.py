@@ -2,9 +2,11 @@
 
 The journey (one question per page, UI.md §2): choose the document → pre-checks → confirm the
 National Address and mobile → how to receive it → photo (delivery only) → fee and check answers →
-submit. Answers and the idempotency key live in the session until the request is submitted; the
-service checks everything again. Then the request's page: status, what happens next, tasks
-(pay, book an appointment), requirements, Form 58 and the receipt as PDFs, cancel, timeline.
+submit. Answers and the idempotency key live in the session until the request is submitted, and
+beside it as the account's draft so that they survive an idle sign-out (portal.drafts; an uploaded
+photo is named there, never copied); the service checks everything again. Then the request's
+page: status, what happens next, tasks (pay, book an appointment), requirements, Form 58 and the
+receipt as PDFs, cancel, timeline.
 
 Views are thin: they call the replacements selectors and one service, turn an ApplicationError
 into a message, and answer 404 alike for a missing request and someone else's.
@@ -51,6 +53,7 @@ from hawiya.replacements.photos import PHOTO_UPLOAD_DIR, photo_checked
 from hawiya.replacements.requirements import at_office, requirements_of, takes_biometrics
 
 from .decorators import citizen_of, citizen_required, personal_page
+from .drafts import Journey, draft_keep, draft_restore
 from .pdf import pdf_response, qr_data_uri
 from .requests_forms import (
     CANCEL_REASONS,
@@ -208,14 +211,28 @@ def stored_fee_rows(replacement: Replacement) -> list[dict[str, Any]]:
 # --- The journey's session ----------------------------------------------------------------------
 
 
-def _journey(request: HttpRequest) -> dict[str, Any] | None:
-    journey = request.session.get(JOURNEY_SESSION_KEY)
+def _valid_journey(journey: object) -> dict[str, Any] | None:
     return journey if isinstance(journey, dict) and isinstance(journey.get("document_id"), int) else None
+
+
+def _journey(request: HttpRequest) -> dict[str, Any] | None:
+    journey = _valid_journey(request.session.get(JOURNEY_SESSION_KEY))
+    if journey is None:
+        # Signed out for inactivity and signed in again: the answers kept beside the session.
+        journey = _valid_journey(draft_restore(request, Journey.REPLACEMENT))
+        if journey is not None:
+            photo = journey.get("photo")
+            if isinstance(photo, dict) and not default_storage.exists(str(photo.get("name"))):
+                # The upload was swept meanwhile: the photo page asks for it again.
+                journey.pop("photo")
+            request.session[JOURNEY_SESSION_KEY] = journey
+    return journey
 
 
 def _journey_save(request: HttpRequest, journey: dict[str, Any]) -> None:
     request.session[JOURNEY_SESSION_KEY] = journey
     request.session.modified = True
+    draft_keep(request, Journey.REPLACEMENT, journey)
 
 
 def _journey_document(request: HttpRequest, journey: dict[str, Any]) -> Any:
@@ -467,6 +484,27 @@ def requests_new_photo(request: HttpRequest) -> HttpResponse:
             return redirect("portal:requests-new-check")
     context = {"form": form, "has_photo": has_photo, "step": _step("photo", journey)}
     return _render(request, "photo.html", context)
+
+
+@citizen_required
+@require_http_methods(["GET", "HEAD"])
+def requests_new_photo_preview(request: HttpRequest) -> HttpResponse:
+    """The photo uploaded in this person's own journey, for the check-answers page: named only by
+    their session (or draft), served by this view alone (never from MEDIA_URL) and never cached."""
+    journey = _journey(request)
+    photo = journey.get("photo") if journey is not None else None
+    if not isinstance(photo, dict) or photo.get("type") not in ("image/jpeg", "image/png"):
+        raise Http404("no photo")
+    try:
+        with default_storage.open(str(photo.get("name")), "rb") as handle:
+            content = handle.read()
+    except OSError as exc:
+        raise Http404("no photo") from exc
+    response = HttpResponse(content, content_type=str(photo["type"]))
+    response["Cache-Control"] = "no-store"
+    response["Content-Disposition"] = "inline"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @citizen_required

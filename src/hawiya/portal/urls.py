@@ -11,6 +11,8 @@ urlpatterns = [
     path("accessibility/", views.content_page, {"page": "accessibility"}, name="accessibility"),
     path("terms/", views.content_page, {"page": "terms"}, name="terms"),
     path("contact/", views.content_page, {"page": "contact"}, name="contact"),
+    # The footer's accessibility tools (text size, contrast): a GET form that sets a cookie.
+    path("display/", views.display_settings, name="display"),
     # Sign-in and the journeys around it (signin_views.py).
     path("sign-in/", signin_views.sign_in, name="sign-in"),
     path("sign-in/code/", signin_views.sign_in_code, name="sign-in-code"),

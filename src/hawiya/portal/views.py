@@ -11,12 +11,15 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template import loader
 from django.templatetags.static import static
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_safe
 
+from hawiya.core.client import local_url
 from hawiya.replacements.requirements import requirements_by_kind
 
+from . import display
 from .catalogue import SERVICES, service_by_slug
 from .context_processors import DEFAULT_SUPPORT_PHONE
 
@@ -46,6 +49,15 @@ def root(request: HttpRequest) -> HttpResponse:
     remembered = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
     response = HttpResponseRedirect(LANGUAGE_HOMES.get(remembered, LANGUAGE_HOMES["ar"]))
     patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+@require_safe
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers and bookmark tools ask for whatever the page links: the icon
+    in the static files (hashed name in production), so it is never a 404."""
+    response = HttpResponseRedirect(static("portal/favicon.ico"))
+    response["Cache-Control"] = "public, max-age=86400"
     return response
 
 
@@ -97,9 +109,36 @@ def content_page(request: HttpRequest, page: str) -> HttpResponse:
             "session": settings.SESSION_COOKIE_NAME,
             "csrf": settings.CSRF_COOKIE_NAME,
             "language": settings.LANGUAGE_COOKIE_NAME,
+            "display": display.COOKIE_NAME,
         },
     }
     return render(request, f"portal/content/{page}.html", context)
+
+
+@require_safe
+def display_settings(request: HttpRequest) -> HttpResponse:
+    """The footer's accessibility tools (a GET form, so they work without JavaScript and need no
+    CSRF cookie): remember the text size or contrast chosen, then go back to the page, at the
+    tools. The cookie is written only when something other than the defaults is chosen."""
+    current = display.display_from_cookie(request.COOKIES.get(display.COOKIE_NAME))
+    chosen = current.changed(text_size=request.GET.get("text_size"), contrast=request.GET.get("contrast"))
+    target = local_url(request, request.GET.get("next")) or reverse("portal:home")
+    if "#" not in target:
+        target = f"{target}#display-tools"
+    response = HttpResponseRedirect(target)
+    if chosen.is_default:
+        if display.COOKIE_NAME in request.COOKIES:
+            response.delete_cookie(display.COOKIE_NAME, samesite="Lax")
+    else:
+        response.set_cookie(
+            display.COOKIE_NAME,
+            chosen.cookie_value,
+            max_age=display.COOKIE_AGE,
+            secure=bool(settings.SESSION_COOKIE_SECURE),
+            httponly=True,
+            samesite="Lax",
+        )
+    return _no_store(response)
 
 
 @requires_csrf_token

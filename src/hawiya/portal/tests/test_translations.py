@@ -30,6 +30,7 @@ ALLOWED_LATIN = {
     "sessionid",
     "csrftoken",
     "hawiya_language",
+    "hawiya_display",
     "help",
     "hawiya",
     "example",

@@ -5,7 +5,7 @@ harmless: unpaid bills expire after 72 hours, fine refunds whose hand-over was l
 to the worker again, appointment reminders go out the day before, booked visits missed by more
 than an hour become no-shows (the request can be booked again),
 stalled text messages are handed to the worker again, documents past their expiry date expire,
-photos of abandoned request journeys are deleted after a day.
+photos and answers (drafts) of abandoned journeys are deleted after a day.
 One job failing does not stop the others; the command then exits non-zero so cron reports it.
 """
 
@@ -20,6 +20,7 @@ from django.core.management.base import BaseCommand, CommandError
 from hawiya.appointments.services import appointment_no_shows_mark_due, appointment_reminders_send_due
 from hawiya.core import clock
 from hawiya.delivery.services import shipments_announce_due
+from hawiya.identity.drafts import journey_drafts_sweep
 from hawiya.notifications.services import sms_requeue_stalled
 from hawiya.payments.services import bills_expire_due, refunds_retry_due
 from hawiya.registry.services import document_expire_due
@@ -38,6 +39,7 @@ def periodic_jobs() -> dict[str, Callable[[], int]]:
         "appointment_no_shows_mark_due": lambda: appointment_no_shows_mark_due(now=clock.now()),
         "document_expire_due": lambda: document_expire_due(today=clock.today()),
         "photo_uploads_sweep": lambda: photo_uploads_sweep(now=clock.now()),
+        "journey_drafts_sweep": lambda: journey_drafts_sweep(now=clock.now()),
         "shipments_announce_due": lambda: shipments_announce_due(now=clock.now()),
     }
 

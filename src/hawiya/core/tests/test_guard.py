@@ -17,6 +17,7 @@ from hawiya.api.tests.test_courier_api import _settings as _courier_settings  # 
 from hawiya.backoffice.tests.factories import signed_in
 from hawiya.delivery.models import ShipmentEvent
 from hawiya.delivery.tests.factories import make_shipment
+from hawiya.identity.models import User
 from hawiya.identity.tests.factories import make_account
 from hawiya.payments.tests.factories import SECRET as GATEWAY_SECRET
 from hawiya.payments.tests.factories import signed
@@ -184,3 +185,15 @@ def test_a_500_keeps_its_traceback() -> None:
         record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "x", (), sys.exc_info())
     assert ClientErrorsWithoutTraceback().filter(record)
     assert record.exc_info is not None
+
+
+def test_a_query_string_longer_than_gunicorn_accepts_is_a_400() -> None:
+    """The admin's search with a 100 kB term reached SQLite's LIKE, which refuses it (a 500)."""
+    client = signed_in(User.objects.create_superuser(username="guard-admin", password="guard-password-0123"))
+    response = client.get("/en/admin/audit/auditevent/", {"q": "x" * 100_000})
+    _is_error_page(response, "Sorry, the request could not be processed")
+    assert client.get("/en/admin/audit/auditevent/", {"q": "x" * 200}).status_code == 200
+
+
+def test_an_api_query_string_that_long_is_400_json(courier: Client) -> None:
+    _json_error(courier.get("/api/v1/courier/shipments", {"state": "x" * 5000}), 400, "request_malformed")

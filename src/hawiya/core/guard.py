@@ -104,7 +104,7 @@ def page_guard(get_response: Middleware) -> Middleware:
             where = _nul_in_query_or_form(request, form=True)
             if where:
                 # Django's request logger records it as a warning (without a traceback: core.logs).
-                raise BadRequest(f"NUL byte in the {where}")
+                raise BadRequest(f"Refused input ({where})")
         return get_response(request)
 
     return middleware

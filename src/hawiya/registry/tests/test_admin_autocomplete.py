@@ -4,9 +4,8 @@ widget looked the value up as an id and answered 500 to a non-number (core/admin
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
-
-from hawiya.identity.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +18,9 @@ def test_a_non_id_in_an_autocomplete_field_is_a_form_error_not_a_500(
     model: str, field: str, value: str
 ) -> None:
     client = Client()
-    client.force_login(User.objects.create_superuser(username="autocomplete-admin", password="x-0123456789"))
+    client.force_login(
+        get_user_model().objects.create_superuser(username="autocomplete-admin", password="x-0123456789")
+    )
     response = client.post(f"/en/admin/registry/{model}/add/", {field: value})
     assert response.status_code == 200
     assert "errorlist" in response.content.decode()

@@ -1,4 +1,4 @@
-"""The input guards (core/guard.py): a NUL byte anywhere in a request is a 400 before any lookup —
+"""The input guards (hawiya/core/guard.py): a NUL byte anywhere in a request is a 400 before any lookup —
 the bilingual error page for pages, `{code, message}` JSON for the API — and the API never answers
 HTML. On PostgreSQL each of these requests answered 500 before the guards."""
 

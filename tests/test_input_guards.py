@@ -197,3 +197,23 @@ def test_a_query_string_longer_than_gunicorn_accepts_is_a_400() -> None:
 
 def test_an_api_query_string_that_long_is_400_json(courier: Client) -> None:
     _json_error(courier.get("/api/v1/courier/shipments", {"state": "x" * 5000}), 400, "request_malformed")
+
+
+def test_the_openapi_document_names_every_status_and_the_shape_of_identifiers(courier: Client) -> None:
+    """Issue 10 §4: the guard's 400 and the size limit's 413 on every operation; lengths and
+    patterns on the identifiers (checked against real answers by scripts/api-fuzz)."""
+    document = courier.get("/api/v1/openapi.json").json()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            assert {"400", "401", "413", "429"} <= set(operation["responses"]), (method, path)
+    events = document["paths"]["/api/v1/courier/shipments/{reference}/events"]["post"]
+    parameters = {parameter["name"]: parameter["schema"] for parameter in events["parameters"]}
+    assert parameters["reference"]["pattern"] == "^[A-Z]{2}[0-9]{8}$"
+    assert parameters["X-Hawiya-Key-Id"]["maxLength"] == 64
+    event_in = document["components"]["schemas"]["EventIn"]["properties"]["event_id"]
+    assert event_in["maxLength"] == 64
+    assert "pattern" in event_in
+    callback = document["paths"]["/api/v1/payments/callback"]["post"]
+    body = callback["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert body["bill_number"]["pattern"] == "^[0-9]{12}$"
+    assert all("pattern" in body[name] for name in ("event_id", "payment_id", "amount_sar"))

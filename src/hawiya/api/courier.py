@@ -24,6 +24,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from ninja import Field, Query, Router, Schema
+from ninja.params.functions import Path
 from ninja.security import APIKeyHeader
 from pydantic import AfterValidator
 
@@ -162,10 +163,18 @@ class ShipmentListOut(Schema):
     shipments: list[ShipmentOut]
 
 
+# Identifiers: what ours look like (a shipment reference is "SH" and 8 digits) and what an event id
+# may be; anything else is answered 422 before any lookup.
+REFERENCE_PATTERN = r"^[A-Z]{2}[0-9]{8}$"
+EVENT_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+KEY_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+
+
 class EventIn(Schema):
     event_id: str = Field(
         min_length=1,
         max_length=64,
+        pattern=EVENT_ID_PATTERN,
         description="Your id of this update: resending it with the same content is safe.",
         examples=["evt-20261123-0001"],
     )
@@ -261,7 +270,7 @@ _KEY_ID_PARAMETER = {
     "name": KEY_ID_HEADER,
     "required": True,
     "description": "The courier's key id.",
-    "schema": {"type": "string", "example": "acme-courier-1"},
+    "schema": {"type": "string", "maxLength": 64, "pattern": KEY_ID_PATTERN, "example": "acme-courier-1"},
 }
 
 
@@ -270,7 +279,14 @@ _KEY_ID_PARAMETER = {
 
 @router.get(
     "/shipments",
-    response={200: ShipmentListOut, 401: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={
+        200: ShipmentListOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        413: ErrorOut,
+        422: ErrorOut,
+        429: ErrorOut,
+    },
     summary="Shipments to act on",
     openapi_extra={"parameters": [_KEY_ID_PARAMETER]},
 )
@@ -290,7 +306,16 @@ def shipments_list(
 
 @router.post(
     "/shipments/{reference}/events",
-    response={200: EventOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut},
+    response={
+        200: EventOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        404: ErrorOut,
+        409: ErrorOut,
+        413: ErrorOut,
+        422: ErrorOut,
+        429: ErrorOut,
+    },
     summary="Report a status update of a shipment",
     openapi_extra={
         "parameters": [_KEY_ID_PARAMETER],
@@ -298,7 +323,10 @@ def shipments_list(
     },
 )
 def shipment_event(
-    request: HttpRequest, response: HttpResponse, reference: str, event: EventIn
+    request: HttpRequest,
+    response: HttpResponse,
+    event: EventIn,
+    reference: str = Path(..., max_length=10, pattern=REFERENCE_PATTERN, example="SH48217730"),
 ) -> dict[str, str]:
     """Record one update: `picked_up`, `out_for_delivery` (we then text the holder a handover
     code), `delivered` (only with that code in `handover_code`), or `failed_attempt` (with a
@@ -308,7 +336,9 @@ def shipment_event(
     header `Idempotent-Replayed: true`). 404: unknown shipment. 409: the `event_id` was used for
     a different update, or the update cannot follow the shipment's state (out of order). 422: a
     wrong, expired, used or locked handover code (the try is counted; after 5 wrong tries a new
-    code is sent on the next `out_for_delivery`), or a missing reason or code. 401: signature."""
+    code is sent on the next `out_for_delivery`), a missing reason or code, or a reference or
+    event id not of their shape. 400: a body that is not JSON, or a NUL character anywhere.
+    413: a body over the size limit. 401: signature."""
     result = shipment_event_apply(
         reference=reference,
         event_id=event.event_id,

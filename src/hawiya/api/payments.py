@@ -42,6 +42,10 @@ BAD_SIGNATURES = SignatureFailures(
 )
 
 
+# The gateway's event and payment ids (payments.services checks the same shape).
+ID_PATTERN = "^[A-Za-z0-9_.:-]{1,64}$"
+
+
 class CallbackAccepted(Schema):
     event_id: str
     bill_number: str
@@ -61,6 +65,7 @@ class ErrorOut(Schema):
         401: ErrorOut,
         404: ErrorOut,
         409: ErrorOut,
+        413: ErrorOut,
         429: ErrorOut,
     },
     summary="Payment gateway callback (signed)",
@@ -73,11 +78,20 @@ class ErrorOut(Schema):
                         "type": "object",
                         "required": ["event_id", "bill_number", "amount_sar", "status"],
                         "properties": {
-                            "event_id": {"type": "string", "maxLength": 64},
-                            "bill_number": {"type": "string", "maxLength": 32},
-                            "amount_sar": {"type": "string", "example": "135.00"},
+                            "event_id": {"type": "string", "maxLength": 64, "pattern": ID_PATTERN},
+                            "bill_number": {
+                                "type": "string",
+                                "maxLength": 12,
+                                "pattern": "^[0-9]{12}$",
+                                "example": "202611230001",
+                            },
+                            "amount_sar": {
+                                "type": "string",
+                                "pattern": "^[0-9]{1,7}[.][0-9]{2}$",
+                                "example": "135.00",
+                            },
                             "status": {"type": "string", "enum": ["paid", "failed"]},
-                            "payment_id": {"type": "string", "maxLength": 64},
+                            "payment_id": {"type": "string", "maxLength": 64, "pattern": ID_PATTERN},
                         },
                     }
                 }
@@ -88,14 +102,15 @@ class ErrorOut(Schema):
                 "in": "header",
                 "name": SIGNATURE_HEADER,
                 "required": True,
-                "schema": {"type": "string", "example": "t=1767225600,v1=<hex>"},
+                "schema": {"type": "string", "maxLength": 1024, "example": "t=1767225600,v1=<hex>"},
             }
         ],
     },
 )
 def payment_callback(request: HttpRequest) -> dict[str, str]:
     """Record a payment (or a declined one). 200 when applied or replayed (the same body again
-    changes nothing), 400 malformed, 401 signature missing or not valid, 404 unknown bill, 409
+    changes nothing), 400 malformed (not JSON, a field out of shape, a NUL character), 413 a body
+    over the size limit, 401 signature missing or not valid, 404 unknown bill, 409
     amount not the bill's or event id already used with another body, 429 too many callbacks
     with a bad signature from this address."""
     try:

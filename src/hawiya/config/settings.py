@@ -145,11 +145,16 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # The API: a NUL byte is refused (400) and every error is JSON, never a page (core/guard.py);
+    # after LocaleMiddleware, so its messages are in the caller's language.
+    "hawiya.core.guard.api_guard",
     "hawiya.portal.middleware.remember_language",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Pages: a NUL byte anywhere in the request is a 400, before any view or lookup (core/guard.py).
+    "hawiya.core.guard.page_guard",
     # After authentication and messages: signs out after 15 minutes idle, with a message.
     "hawiya.portal.middleware.idle_timeout",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -394,10 +399,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    # An ordinary 403 or 400 is a warning without a traceback (hawiya.core.logs).
+    "filters": {"client_errors": {"()": "hawiya.core.logs.ClientErrorsWithoutTraceback"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("HAWIYA_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["client_errors"]},
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
     },

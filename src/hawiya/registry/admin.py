@@ -3,7 +3,8 @@
 Staff only (Django's admin requires `is_staff`). Built for a register of millions: every list
 joins what it shows (`list_select_related`), persons are picked by search (`autocomplete_fields`)
 never from a dropdown, ID numbers and serials are looked up exactly through their unique index,
-and the changelist skips the second, unfiltered count.
+and the changelist skips the second, unfiltered count. The autocomplete widgets are
+core.admin_widgets', which survive any submitted value (Django's own answered 500 to a non-number).
 
 Document statuses are never edited here: status, version, `replaces` and the loss report are
 read-only, a document that is not valid is read-only altogether, and the one status change
@@ -28,6 +29,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.core.admin_widgets import CheckedAutocompleteMixin
 from hawiya.core.calendars import format_dual
 from hawiya.core.digits import normalise_number
 from hawiya.core.errors import ApplicationError
@@ -324,7 +326,7 @@ def report_lost(
 
 
 @admin.register(Document)
-class DocumentAdmin(admin.ModelAdmin[Document]):
+class DocumentAdmin(CheckedAutocompleteMixin, admin.ModelAdmin[Document]):
     list_display = (
         "serial_number",
         "kind",
@@ -462,7 +464,7 @@ class FamilyMemberInlineFormSet(
                 form.add_error("person", _("The head of the family is not listed again as a member."))
 
 
-class FamilyMemberInline(admin.TabularInline[FamilyMember, FamilyRecord]):
+class FamilyMemberInline(CheckedAutocompleteMixin, admin.TabularInline[FamilyMember, FamilyRecord]):
     model = FamilyMember
     formset = FamilyMemberInlineFormSet
     extra = 0
@@ -473,7 +475,7 @@ class FamilyMemberInline(admin.TabularInline[FamilyMember, FamilyRecord]):
 
 
 @admin.register(FamilyRecord)
-class FamilyRecordAdmin(NormalisingFormMixin, admin.ModelAdmin[FamilyRecord]):
+class FamilyRecordAdmin(CheckedAutocompleteMixin, NormalisingFormMixin, admin.ModelAdmin[FamilyRecord]):
     list_display = ("number", "head_id_number", "head", "member_count")
     list_select_related = ("head",)
     search_fields = ("=number", "=head__id_number")
@@ -509,7 +511,7 @@ class FamilyRecordAdmin(NormalisingFormMixin, admin.ModelAdmin[FamilyRecord]):
 
 
 @admin.register(NationalAddress)
-class NationalAddressAdmin(NormalisingFormMixin, admin.ModelAdmin[NationalAddress]):
+class NationalAddressAdmin(CheckedAutocompleteMixin, NormalisingFormMixin, admin.ModelAdmin[NationalAddress]):
     list_display = (
         "short_address",
         "person_id_number",
@@ -559,7 +561,7 @@ class CivilServiceAdmin(admin.ModelAdmin[CivilService]):
 
 
 @admin.register(CivilFine)
-class CivilFineAdmin(admin.ModelAdmin[CivilFine]):
+class CivilFineAdmin(CheckedAutocompleteMixin, admin.ModelAdmin[CivilFine]):
     """Fines are recorded by the office that issues them; an unpaid fine blocks a replacement."""
 
     list_display = ("person_id_number", "amount_sar", "reason_ar", "reason_en", "issued_on", "paid_at")

@@ -28,6 +28,7 @@ from ninja.params.functions import Path
 from ninja.security import APIKeyHeader
 from pydantic import AfterValidator
 
+from hawiya.api.schemas import ErrorOut
 from hawiya.api.signature_failures import SignatureFailures
 from hawiya.core.bidi import strip_bidi_controls
 from hawiya.core.client import client_ip
@@ -96,11 +97,6 @@ router = Router(tags=["courier"], auth=CourierSignature())
 
 
 # --- Schemas --------------------------------------------------------------------------------------
-
-
-class ErrorOut(Schema):
-    code: str = Field(examples=["shipment_event_out_of_order"])
-    message: str = Field(examples=["The shipment is “Awaiting pickup”, so “Delivered” cannot happen now."])
 
 
 class RecipientOut(Schema):

@@ -21,6 +21,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 
+from hawiya.api.schemas import SIGNED_ENDPOINT_ERRORS, ErrorOut
 from hawiya.api.signature_failures import SignatureFailures
 from hawiya.core.client import client_ip
 from hawiya.payments import errors
@@ -52,22 +53,9 @@ class CallbackAccepted(Schema):
     outcome: str
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-
-
 @router.post(
     "/callback",
-    response={
-        200: CallbackAccepted,
-        400: ErrorOut,
-        401: ErrorOut,
-        404: ErrorOut,
-        409: ErrorOut,
-        413: ErrorOut,
-        429: ErrorOut,
-    },
+    response={200: CallbackAccepted, 404: ErrorOut, 409: ErrorOut, **SIGNED_ENDPOINT_ERRORS},
     summary="Payment gateway callback (signed)",
     openapi_extra={
         "requestBody": {

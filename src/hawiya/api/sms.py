@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 
+from hawiya.api.schemas import SIGNED_ENDPOINT_ERRORS, ErrorOut
 from hawiya.api.signature_failures import SignatureFailures
 from hawiya.core.client import client_ip
 from hawiya.core.signing import SIGNATURE_HEADER
@@ -45,14 +46,9 @@ class ReportApplied(Schema):
     status: str
 
 
-class ErrorOut(Schema):
-    code: str
-    message: str
-
-
 @router.post(
     "/delivery-reports",
-    response={200: ReportApplied, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 429: ErrorOut},
+    response={200: ReportApplied, 404: ErrorOut, **SIGNED_ENDPOINT_ERRORS},
     summary="SMS operator delivery report (signed)",
     openapi_extra={
         "requestBody": {

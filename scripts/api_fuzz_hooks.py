@@ -1,5 +1,5 @@
-"""Schemathesis hooks for scripts/api-fuzz: sign each generated request as the payment gateway and
-the courier sign theirs (src/hawiya/core/signing.py), so generated bodies and parameters get past
+"""Schemathesis hooks for scripts/api-fuzz: sign each generated request as the payment gateway, the
+SMS operator and the courier sign theirs (src/hawiya/core/signing.py), so generated bodies and parameters get past
 the signature check to the validation and the lookups behind it.
 
 The request is prepared exactly as schemathesis will send it (same serialisation, same URL
@@ -19,6 +19,7 @@ import requests
 import schemathesis
 
 GATEWAY_SECRET = os.environ["HAWIYA_PAYMENT_WEBHOOK_SECRET"]
+SMS_OPERATOR_SECRET = os.environ["SMS_OPERATOR_WEBHOOK_SECRET"]
 COURIER_KEY_ID = os.environ["HAWIYA_COURIER_KEY_ID"]
 COURIER_SECRET = os.environ["HAWIYA_COURIER_SECRET"]
 BASE_URL = os.environ["HAWIYA_FUZZ_BASE_URL"]
@@ -33,7 +34,7 @@ def _signature(message: bytes, secret: str) -> str:
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     path = case.operation.path  # the full path, e.g. /api/v1/courier/shipments
-    if "/payments/" not in path and "/courier/" not in path:
+    if not any(part in path for part in ("/payments/", "/sms/", "/courier/")):
         return
     prepared = requests.Request(**case.as_transport_kwargs(base_url=BASE_URL)).prepare()
     body = prepared.body or b""
@@ -42,6 +43,9 @@ def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     headers = dict(case.headers or {})
     if "/payments/" in path:
         headers["X-Hawiya-Signature"] = _signature(body, GATEWAY_SECRET)
+    elif "/sms/" in path:
+        # The operator's delivery reports are signed like the gateway's callbacks: over the body.
+        headers["X-Hawiya-Signature"] = _signature(body, SMS_OPERATOR_SECRET)
     else:
         message = f"{(prepared.method or '').upper()}.{prepared.path_url}.".encode() + body
         headers["X-Hawiya-Signature"] = _signature(message, COURIER_SECRET)

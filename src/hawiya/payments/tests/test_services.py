@@ -10,6 +10,7 @@ import pytest
 
 from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
+from hawiya.core.calendars import format_dual_moment
 from hawiya.core.errors import ApplicationError
 from hawiya.notifications.models import InboxNotification, SmsMessage
 from hawiya.payments import errors
@@ -77,7 +78,8 @@ def test_issuing_tells_the_applicant_the_bill_number_amount_and_deadline() -> No
     [sms] = _sms(bill, "bill_issued")
     assert bill.bill_number in sms.body
     assert "135" in sms.body
-    assert bill.expires_at.astimezone(clock.RIYADH).strftime("%Y-%m-%d %H:%M") in sms.body
+    # The deadline in both calendars, Riyadh time (core.calendars.format_dual_moment).
+    assert format_dual_moment(bill.expires_at, language="ar") in sms.body
     assert InboxNotification.objects.filter(template="bill_issued").count() == 1
     assert AuditEvent.objects.filter(action="bill.issued", object_id=str(bill.pk)).count() == 1
 

@@ -42,13 +42,17 @@ def _account_settings(settings: Any) -> None:
     cache.clear()
 
 
-def signed_in_page(open_page: Callable[[int], Page], live_server: Any, width: int) -> tuple[Page, User]:
-    """A browser signed in as a new citizen (with a National Address, an ID card reported lost and
-    a birth certificate: the documents list), recently authenticated."""
+def signed_in_page(
+    open_page: Callable[[int], Page], live_server: Any, width: int, *, with_documents: bool = False
+) -> tuple[Page, User]:
+    """A browser signed in as a new citizen (with a National Address), recently authenticated;
+    `with_documents` gives the citizen an ID card reported lost and a birth certificate (the
+    account page's documents list), which other journeys make for themselves."""
     user = make_account()
     make_address(person_of(user))
-    make_lost_document(holder=person_of(user))
-    make_document(holder=person_of(user), kind=DocumentKind.BIRTH_CERTIFICATE)
+    if with_documents:
+        make_lost_document(holder=person_of(user))
+        make_document(holder=person_of(user), kind=DocumentKind.BIRTH_CERTIFICATE)
     client = Client()
     client.force_login(user)
     session = client.session
@@ -97,7 +101,7 @@ def check(page: Page, language: str = "ar") -> None:
 
 
 def test_account_journey_in_arabic(live_server, open_page, artifacts):
-    page, user = signed_in_page(open_page, live_server, 1280)
+    page, user = signed_in_page(open_page, live_server, 1280, with_documents=True)
     base = f"{live_server.url}/ar/account/"
 
     page.goto(base)
@@ -156,7 +160,7 @@ def test_account_journey_in_arabic(live_server, open_page, artifacts):
 
 
 def test_account_page_in_english(live_server, open_page, artifacts):
-    page, _user = signed_in_page(open_page, live_server, 1280)
+    page, _user = signed_in_page(open_page, live_server, 1280, with_documents=True)
     page.goto(f"{live_server.url}/en/account/")
 
     assert page.locator("h1").inner_text() == "My account"
@@ -167,7 +171,7 @@ def test_account_page_in_english(live_server, open_page, artifacts):
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("language", ["ar", "en"])
 def test_account_pages_pass_axe(live_server, open_page, artifacts, language, width):
-    page, _user = signed_in_page(open_page, live_server, width)
+    page, _user = signed_in_page(open_page, live_server, width, with_documents=True)
     for path in (
         "",
         "security/",

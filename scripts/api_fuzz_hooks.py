@@ -1,6 +1,6 @@
 """Schemathesis hooks for scripts/api-fuzz: sign each generated request as the payment gateway, the
-SMS operator and the courier sign theirs (src/hawiya/core/signing.py), so generated bodies and parameters get past
-the signature check to the validation and the lookups behind it.
+SMS operator and the courier sign theirs (src/hawiya/core/signing.py), so generated bodies and
+parameters get past the signature check to the validation and the lookups behind it.
 
 The request is prepared exactly as schemathesis will send it (same serialisation, same URL
 encoding), and its path, query and body are signed. The secrets come from the environment that

@@ -1,4 +1,4 @@
-"""The layering rules of DESIGN.md §3 that import-linter cannot see."""
+"""The layering rules of docs/design.md §3 that import-linter cannot see."""
 
 import re
 import subprocess
@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "hawiya"
+ROOT = Path(__file__).resolve().parents[1]
+SRC = ROOT / "src" / "hawiya"
 INTERFACE_APPS = ("portal", "backoffice", "oidc", "api")
 
 
@@ -70,3 +71,43 @@ def test_arabic_catalogue_is_complete(catalogue: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "untranslated" not in result.stderr, result.stderr
     assert "fuzzy" not in result.stderr, result.stderr
+
+
+# A citation of a design note kept outside the repository: `../shared/...`, or an upper-case
+# DESIGN.md / UI.md not preceded by `docs/` (the notes live in the repository as docs/design.md and
+# docs/ui.md, which may be named anywhere).
+_OUTSIDE_CITATION = re.compile(r"\.\./shared/|(?<!docs/)\b(?:DESIGN|UI)\.md\b")
+
+
+def _outside_citations(text: str) -> list[str]:
+    return [match.group(0) for match in _OUTSIDE_CITATION.finditer(text)]
+
+
+def test_outside_citation_pattern_catches_what_a_fresh_clone_cannot_resolve() -> None:
+    assert _outside_citations("see DESIGN.md §4 and UI.md §6, or ../shared/notes.txt") == [
+        "DESIGN.md",
+        "UI.md",
+        "../shared/",
+    ]
+    assert _outside_citations("see docs/design.md §4 and docs/ui.md §6 (docs/ui.md)") == []
+
+
+def test_every_citation_points_inside_the_repository() -> None:
+    """A fresh clone resolves every design reference: docs/design.md and docs/ui.md, nothing beside it."""
+    tracked = (
+        subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True)
+        .stdout.decode()
+        .split("\0")
+    )
+    this_file = Path(__file__).resolve().relative_to(ROOT).as_posix()
+    offenders = [
+        f"{name}:{number}: {citation}"
+        for name in tracked
+        if name and name != this_file and (ROOT / name).is_file()
+        for number, line in enumerate(
+            (ROOT / name).read_bytes().decode("utf-8", errors="ignore").splitlines(), start=1
+        )
+        for citation in _outside_citations(line)
+    ]
+    assert len(tracked) > 100, "the test must run inside the git checkout"
+    assert offenders == [], f"cite docs/design.md or docs/ui.md instead: {offenders}"

@@ -1,4 +1,4 @@
-"""Links the page checklist holds to the 44 × 44 target size (UI.md §4, DGA), shared by the checks.
+"""Links the page checklist holds to the 44 × 44 target size (docs/ui.md §4, DGA), shared by the checks.
 
 A link inside a sentence may be as high as its line; these are targets of their own: "Change" in
 summary lists, error-summary links, help links, the PDF links and the staff sub-navigation.

@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 FAKE_CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
 SECRET = "JBSWY3DPEHPK3PXPE2EOFFIC"
-# Back-office targets: 44 px outside the dense tables, at least 24 px inside them (UI.md §4, §6).
+# Back-office targets: 44 px outside the dense tables, at least 24 px inside them (docs/ui.md §4, §6).
 TARGETS = ", ".join(["main .hw-button, main button, main summary, .hw-back-link, main input", *LINK_TARGETS])
 
 

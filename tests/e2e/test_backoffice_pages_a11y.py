@@ -51,7 +51,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 SECRET = "JBSWY3DPEHPK3PXPE2EOFFIC"
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
-# What a finger or pointer must hit: 44 px, or 24 px inside a dense staff table (UI.md §4, §6).
+# What a finger or pointer must hit: 44 px, or 24 px inside a dense staff table (docs/ui.md §4, §6).
 TARGETS = ", ".join(
     [
         "main .hw-button",

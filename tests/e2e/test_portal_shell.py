@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
 WIDTHS = [360, 1280]
-# Every portal page (UI.md §4: axe on every page, both languages, both widths).
+# Every portal page (docs/ui.md §4: axe on every page, both languages, both widths).
 PAGES = {
     "home": "",
     "start": "services/request-replacement/",
@@ -30,7 +30,7 @@ PAGES = {
     "not-found": "services/no-such-service/",
 }
 
-# Controls that are not inline text links must be at least 44 px high (DGA, UI.md §4).
+# Controls that are not inline text links must be at least 44 px high (DGA, docs/ui.md §4).
 TARGETS = ", ".join(
     ["header a", "nav a", "footer a", ".hw-button", "button", "summary", ".hw-back-link", "input", "select"]
 )

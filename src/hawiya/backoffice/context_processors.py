@@ -37,7 +37,7 @@ def staff(request: HttpRequest) -> dict[str, Any]:
         "staff": actor,
         "staff_role_label": role_label,
         "staff_office_name": office_name,
-        # What the navigation offers (UI.md §6): each link only to a role that may use it.
+        # What the navigation offers (docs/ui.md §6): each link only to a role that may use it.
         "staff_can": {
             "work_cases": actor.has(PERM_WORK_CASES),
             "counter": actor.has(PERM_COUNTER_IDENTITY),

@@ -1,4 +1,4 @@
-"""Counter identity services (UI.md §6): find the person in front of the officer by ID number,
+"""Counter identity services (docs/ui.md §6): find the person in front of the officer by ID number,
 then re-bind their mobile number or start activating their digital identity, each confirmed by
 their fingerprints, which the fingerprint matcher compares with their capture on file.
 

@@ -40,7 +40,7 @@ LIST = "backoffice:courier"
 _EVENT_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _SIX_DIGITS = re.compile(r"[0-9]{6}")
 
-# The shipment's state as a word-bearing tag (UI.md §6 families).
+# The shipment's state as a word-bearing tag (docs/ui.md §6 families).
 SHIPMENT_TAGS: dict[str, str] = {
     ShipmentState.AWAITING_PICKUP: "warning",
     ShipmentState.PICKED_UP: "info",

@@ -1,4 +1,4 @@
-"""Back-office forms: server-side validation only, the GOV.UK error pattern (UI.md §2), the same
+"""Back-office forms: server-side validation only, the GOV.UK error pattern (docs/ui.md §2), the same
 input attributes as the portal (identifiers, codes LTR and never spell-checked)."""
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class CheckInForm(HawiyaForm):
 
 class StateSeenForm(HawiyaForm):
     """Every case action carries the state the officer saw: a request that moved since the page
-    loaded is refused, never overwritten silently (UI.md §6)."""
+    loaded is refused, never overwritten silently (docs/ui.md §6)."""
 
     state_seen = forms.CharField(widget=forms.HiddenInput, max_length=24, required=False)
 

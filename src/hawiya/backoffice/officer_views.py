@@ -1,7 +1,7 @@
 """The officer's pages: my day (with the check-in box), a case, biometrics, the print queue,
-rejection and handover (UI.md §6).
+rejection and handover (docs/ui.md §6).
 
-Thin pages (DESIGN.md §3): each action parses its form, calls exactly one service of
+Thin pages (docs/design.md §3): each action parses its form, calls exactly one service of
 `hawiya.casework.backoffice` with the StaffActor, and turns an ApplicationError into the page
 again with the translated message and a fitting status (400 / 403 / 404 / 409). Every action
 form carries `state_seen`, the request's state when the page was drawn: if the request moved
@@ -508,7 +508,7 @@ def _reasons() -> list[tuple[str, str]]:
 @require_http_methods(["GET", "HEAD", "POST"])
 @work_cases
 def case_reject(request: HttpRequest, reference: str) -> HttpResponse:
-    """The confirmation page with a required reason (UI.md §6: never a one-click reject)."""
+    """The confirmation page with a required reason (docs/ui.md §6: never a one-click reject)."""
     staff = staff_of(request)
     replacement = _case_or_404(staff, reference)
     if replacement.state not in REJECTABLE_STATES:

@@ -1,7 +1,7 @@
 """The supervisor's pages: the office dashboard (and its CSV), the weekly schedule and holidays.
 
 Supervisors see and manage their own office; administrators choose the office with `?office=`
-(its code; the URL keeps the choice, UI.md §6 filters). Schedule and holiday changes always go
+(its code; the URL keeps the choice, docs/ui.md §6 filters). Schedule and holiday changes always go
 through a "check the effect" page that lists the booked appointments they touch; the save
 carries the preview's token, and the service refuses it if the bookings changed meanwhile.
 Views parse, call one selector or service, and render; services check permission and office.

@@ -1,6 +1,6 @@
 """Steps of a replacement request that span payments, appointments and the request itself.
 
-payments, appointments and delivery are siblings that may not import one another (DESIGN.md §3),
+payments, appointments and delivery are siblings that may not import one another (docs/design.md §3),
 so a step that touches several of them lives here, one layer up, and runs in one transaction:
 either every part happens or none does (ADR 0007).
 """

@@ -324,7 +324,7 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 LANGUAGE_CODE = "ar"
 LANGUAGES = [("ar", _("Arabic")), ("en", _("English"))]
 LOCALE_PATHS = [SRC_DIR / "locale"]
-# Western digits, "." decimals, Sunday first (UI.md §3): overrides Django's ar formats.
+# Western digits, "." decimals, Sunday first (docs/ui.md §3): overrides Django's ar formats.
 FORMAT_MODULE_PATH = ["hawiya.config.formats"]
 TIME_ZONE = "Asia/Riyadh"
 USE_I18N = True

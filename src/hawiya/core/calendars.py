@@ -1,7 +1,7 @@
 """Dates shown in both calendars: Gregorian and Hijri (Umm al-Qura).
 
 Hawiya stores Gregorian dates; wherever a date matters to a citizen it is shown in both
-(UI.md §3), e.g. "13 سبتمبر 2026م (2 ربيع الثاني 1448هـ)". Umm al-Qura covers 1924-08-01 to
+(docs/ui.md §3), e.g. "13 سبتمبر 2026م (2 ربيع الثاني 1448هـ)". Umm al-Qura covers 1924-08-01 to
 2077-11-16 only: outside it the Hijri part is left out rather than guessed.
 """
 

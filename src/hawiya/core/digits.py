@@ -1,7 +1,7 @@
 """Digits typed on Arabic phone keyboards.
 
 Phones send Eastern Arabic (٠-٩) and Persian (۰-۹) digits. They are turned into 0-9 before any
-validation or storage (UI.md §3); validators then match [0-9] only, never \\d, which accepts them.
+validation or storage (docs/ui.md §3); validators then match [0-9] only, never \\d, which accepts them.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The one form base of both interfaces, the citizen portal and the back-office (UI.md §2:
+"""The one form base of both interfaces, the citizen portal and the back-office (docs/ui.md §2:
 server-side validation only, the GOV.UK error pattern).
 
 - No `required` attributes: the server validates and the error summary explains.
@@ -22,7 +22,7 @@ from django.forms.widgets import Input
 from .bidi import strip_bidi_controls
 from .errors import ApplicationError
 
-# Identifiers, phones and codes (UI.md §3, §5): left to right, never spell-checked or capitalised.
+# Identifiers, phones and codes (docs/ui.md §3, §5): left to right, never spell-checked or capitalised.
 LTR_ATTRS = {"dir": "ltr", "spellcheck": "false", "autocapitalize": "none", "autocorrect": "off"}
 _TEXT_INPUT_TYPES = {"text", "password", "email", "url", "tel", "number", "search", "date", "time"}
 

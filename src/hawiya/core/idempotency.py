@@ -1,4 +1,4 @@
-"""Idempotency keys (DESIGN.md §5): the same key returns the first result; the same key with a
+"""Idempotency keys (docs/design.md §5): the same key returns the first result; the same key with a
 different request is refused.
 
 Each creating model stores the key the page or client sent and a fingerprint of what was asked;

@@ -1,6 +1,6 @@
 """The courier company: one interface, a demo courier and the real courier's HTTP client.
 
-`courier()` returns whichever the settings choose (HAWIYA_COURIER = "demo" | "http"; DESIGN.md
+`courier()` returns whichever the settings choose (HAWIYA_COURIER = "demo" | "http"; docs/design.md
 §4b: the demo sits behind the same interface as the real client). We tell the courier about a new
 shipment (`announce`); the courier then pulls what to pick up and pushes status updates through
 the courier API (api/courier.py), signed with the key described in `courier_secrets()`.

@@ -1,6 +1,6 @@
 """Shipments: a printed document on its way by courier to the holder's national address.
 
-States are DESIGN.md §4's: `awaiting_pickup` → `picked_up` → `out_for_delivery` → `delivered`, or
+States are docs/design.md §4's: `awaiting_pickup` → `picked_up` → `out_for_delivery` → `delivered`, or
 `failed_attempt` (then out for delivery again) and, after the second failure, `returned` to the
 office. Moves happen only in services.py; every courier update is kept as a `ShipmentEvent`,
 unique per courier event id, so a resent update is recognised and answered as the first time.

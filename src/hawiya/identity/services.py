@@ -1,6 +1,6 @@
 """Writes of the identity app: activation, sign-in, passwords, second factors, sessions.
 
-Conventions (DESIGN.md §3, §5): every service is keyword-only and typed, runs its writes in one
+Conventions (docs/design.md §3, §5): every service is keyword-only and typed, runs its writes in one
 transaction, locks the rows that can race (`select_for_update`), sends text messages through the
 notifications outbox (written in the same transaction, sent after commit) and raises
 `ApplicationError` with a code from `identity.errors`.

@@ -1,7 +1,7 @@
 """SMS clients: one interface, a demo client and the operator's HTTP client.
 
 The worker talks to whichever client `sms_client()` returns, so the demo and the real operator
-sit behind the same interface (DESIGN.md §4b). A client says one of three things: accepted (with
+sit behind the same interface (docs/design.md §4b). A client says one of three things: accepted (with
 the operator's message id), rejected for good (`SmsRejected`: the message is marked failed at
 once), or not now (`SmsTemporaryFailure`: the worker retries with backoff). Error codes are short
 and stable; a client never puts the operator's response body, the recipient or the message text

@@ -1,6 +1,6 @@
 """The SMS outbox: one row per text message, written in the transaction that causes it.
 
-The row is the message's whole life (DESIGN.md §5 "Messages go through the outbox"): the worker
+The row is the message's whole life (docs/design.md §5 "Messages go through the outbox"): the worker
 reads it by id, sends it, and records what the operator said. Nothing identifying is kept beyond
 the number the message goes to; a caller that needs a link back to a person passes an opaque
 `subject_ref`, never an ID number.

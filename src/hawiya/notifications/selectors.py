@@ -67,7 +67,7 @@ class SmsStatus:
 
 
 def _clock_time(value: dt.datetime) -> str:
-    # Riyadh wall-clock time, Western digits (UI.md §3): "10:42".
+    # Riyadh wall-clock time, Western digits (docs/ui.md §3): "10:42".
     return value.astimezone(clock.RIYADH).strftime("%H:%M")
 
 

@@ -2,7 +2,7 @@
 operator's signed delivery reports), recover.
 
 A message is written to the outbox in the caller's transaction and handed to the worker only
-after that transaction commits (DESIGN.md §5): a change that rolls back sends nothing, and a
+after that transaction commits (docs/design.md §5): a change that rolls back sends nothing, and a
 change that commits always leaves a row the worker (or the sweeper) will deliver.
 """
 

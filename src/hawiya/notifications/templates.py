@@ -374,7 +374,7 @@ def _text_value(name: str, value: object, language: str) -> str:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
             raise errors.SmsTemplateError(errors.SMS_TEMPLATE_VALUE_INVALID, f"{name}: naive datetime")
-        # Riyadh time, both calendars, Western digits (UI.md §3): what the holder's clock shows.
+        # Riyadh time, both calendars, Western digits (docs/ui.md §3): what the holder's clock shows.
         return format_dual_moment(value, language=language)
     if name in CHOICE_PLACEHOLDERS:
         choice = CHOICE_PLACEHOLDERS[name].get(value) if isinstance(value, str) else None

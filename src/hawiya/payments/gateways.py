@@ -1,7 +1,7 @@
 """The payment gateway: one interface, a demo gateway and the real gateway's HTTP client, and the
 signature on the callbacks the gateway sends us.
 
-`payment_gateway()` returns whichever the settings choose (DESIGN.md §4b: the demo sits behind
+`payment_gateway()` returns whichever the settings choose (docs/design.md §4b: the demo sits behind
 the same interface as the real client). A gateway opens a checkout for a bill (the page the
 person pays on) and refunds part of a paid bill. The gateway tells us a bill was paid through a
 callback signed with a shared secret: HMAC-SHA256 over `<timestamp>.<body>`, sent as

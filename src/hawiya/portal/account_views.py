@@ -110,7 +110,7 @@ def short_user_agent(user_agent: str) -> str | SafeString:
     browser = next((name for pattern, name in _BROWSERS if re.search(pattern, user_agent or "")), "")
     system = next((name for pattern, name in _SYSTEMS if re.search(pattern, user_agent or "")), "")
     if browser and system:
-        # The Latin names are isolated inside the Arabic sentence (UI.md §3).
+        # The Latin names are isolated inside the Arabic sentence (docs/ui.md §3).
         sentence = conditional_escape(_("%(browser)s on %(system)s"))
         return mark_safe(sentence % {"browser": _ltr(browser), "system": _ltr(system)})  # noqa: S308
     if browser or system:
@@ -155,7 +155,7 @@ def account(request: HttpRequest) -> HttpResponse:
     if profile is None:
         raise Http404("no person")
     person = profile.person
-    # TODO(audit): revealing the full ID number should be written to the audit trail (UI.md §6).
+    # TODO(audit): revealing the full ID number should be written to the audit trail (docs/ui.md §6).
     reveal = request.GET.get("reveal") == "id"
     context = {
         "person": person,

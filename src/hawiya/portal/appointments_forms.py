@@ -1,4 +1,4 @@
-"""Forms of the appointment pages: the slot choice and the booking confirmation (UI.md §2)."""
+"""Forms of the appointment pages: the slot choice and the booking confirmation (docs/ui.md §2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The services offered on the portal's home page, each with its start page (UI.md §2).
+"""The services offered on the portal's home page, each with its start page (docs/ui.md §2).
 
 Each start page explains the service (what you need, how long it takes, the other ways to get it);
 its "Start now" leads into the journey, behind sign-in.

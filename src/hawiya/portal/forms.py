@@ -1,5 +1,5 @@
 """The portal's sign-in, activation and password forms (their base, shared with the back-office, is
-core.forms.HawiyaForm: server-side validation only, the GOV.UK error pattern, UI.md §2)."""
+core.forms.HawiyaForm: server-side validation only, the GOV.UK error pattern, docs/ui.md §2)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from hawiya.core.forms import LTR_ATTRS, HawiyaForm, text_input
 from hawiya.identity.services import validate_username
 
 # --- Sign-in, activation, password reset, reauthentication ----------------------------------------
-# Attributes follow UI.md §3 and §5: identifiers, phones and codes are LTR, never spell-checked,
+# Attributes follow docs/ui.md §3 and §5: identifiers, phones and codes are LTR, never spell-checked,
 # `inputmode="numeric"` where the value is digits (never type=number), the autocomplete tokens
 # password managers and SMS autofill understand. Paste is never blocked.
 
@@ -83,7 +83,7 @@ class CodeForm(HawiyaForm):
 
 
 class DateOfBirthMixin(forms.Form):
-    """Date of birth as day, month and year in a fieldset, Hijri or Gregorian (UI.md §2, §3).
+    """Date of birth as day, month and year in a fieldset, Hijri or Gregorian (docs/ui.md §2, §3).
 
     Hijri days are checked against the Umm al-Qura calendar; `cleaned_data["date_of_birth"]` is the
     Gregorian date the services take. Errors go on the day field (the first of the group)."""

@@ -1,4 +1,4 @@
-"""The questions of "Report a lost document", one form per page (UI.md §2).
+"""The questions of "Report a lost document", one form per page (docs/ui.md §2).
 
 The forms check what a person can fix on the page they are on; `losses.services` checks every
 rule again when the report is filed.
@@ -27,7 +27,7 @@ YEARS = (1900, 2100)
 
 
 def _number_input(size: str) -> forms.TextInput:
-    # Digits, typed in any script (Eastern digits are normalised); never type=number (UI.md §3).
+    # Digits, typed in any script (Eastern digits are normalised); never type=number (docs/ui.md §3).
     return forms.TextInput(
         attrs={"class": "hw-input", "inputmode": "numeric", "size": size, "dir": "ltr", "spellcheck": "false"}
     )

@@ -1,4 +1,4 @@
-"""Forms of the replacement-request journey and of cancelling a request (UI.md §2)."""
+"""Forms of the replacement-request journey and of cancelling a request (docs/ui.md §2)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Request a replacement (طلب بدل فاقد) and track my requests (متابعة الطلبات).
 
-The journey (one question per page, UI.md §2): choose the document → pre-checks → confirm the
+The journey (one question per page, docs/ui.md §2): choose the document → pre-checks → confirm the
 National Address and mobile → how to receive it → photo (delivery only) → fee and check answers →
 submit. Answers and the idempotency key live in the session until the request is submitted, and
 beside it as the account's draft so that they survive an idle sign-out (portal.drafts; an uploaded
@@ -600,7 +600,7 @@ def _own_replacement(request: HttpRequest, reference: str) -> Replacement:
 
 
 def _tasks(replacement: Replacement) -> list[dict[str, Any]]:
-    """The task list while work remains (UI.md §2): pay, then book an appointment (collection)."""
+    """The task list while work remains (docs/ui.md §2): pay, then book an appointment (collection)."""
     tasks: list[dict[str, Any]] = []
     state = replacement.state
     if state in (S.CANCELLED, S.EXPIRED, S.REJECTED):

@@ -1,6 +1,6 @@
 """Sign-in, activation, forgotten password, reauthentication, sign-out and the demo SMS inbox.
 
-Thin pages (DESIGN.md §3): parse the form, call one identity service, turn its ApplicationError
+Thin pages (docs/design.md §3): parse the form, call one identity service, turn its ApplicationError
 into the form's errors, render or redirect (POST-redirect-GET). The journey in progress lives in
 the session under CHALLENGE_SESSION_KEY as a small dict:
 

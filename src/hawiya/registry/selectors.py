@@ -68,7 +68,7 @@ DOCUMENT_ORDER = (
     DocumentKind.FAMILY_RECORD,
     DocumentKind.DEATH_CERTIFICATE,
 )
-# How a status is shown (UI.md §6 tags): success, warning (the person must act), error, neutral.
+# How a status is shown (docs/ui.md §6 tags): success, warning (the person must act), error, neutral.
 DOCUMENT_STATUS_TONES = {
     DocumentStatus.VALID: "success",
     DocumentStatus.EXPIRED: "warning",

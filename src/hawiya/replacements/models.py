@@ -1,7 +1,7 @@
 """A replacement request (طلب بدل فاقد): a person's application for a new version of a document
 that was reported lost, its fee, how it is received, and the timeline of every step.
 
-States and the moves between them are the shared vocabulary of DESIGN.md §4: the citizen's
+States and the moves between them are the shared vocabulary of docs/design.md §4: the citizen's
 timeline, the back-office and the APIs all use these words. Moves happen only in services.py.
 """
 
@@ -63,7 +63,7 @@ def _moves(forward: dict[str, frozenset[str]]) -> dict[str, frozenset[str]]:
     return {state: frozenset(targets) for state, targets in moves.items()}
 
 
-# Every allowed move, by how the document is received (DESIGN.md §4). A state a method never
+# Every allowed move, by how the document is received (docs/design.md §4). A state a method never
 # visits allows nothing: a collection request is never dispatched, a delivered one never checked in.
 COLLECTION_MOVES: dict[str, frozenset[str]] = _moves(
     {

@@ -62,7 +62,7 @@ SERVICE_OF_KIND: dict[str, str] = {
     DocumentKind.FAMILY_RECORD: "family_record_replacement",
 }
 
-# The steps of each way of receiving the document, in order (DESIGN.md §4).
+# The steps of each way of receiving the document, in order (docs/design.md §4).
 COLLECTION_PATH: tuple[str, ...] = (
     S.AWAITING_PAYMENT,
     S.PAID,
@@ -243,7 +243,7 @@ def primary_address_for(*, person: Person) -> NationalAddress | None:
 
 
 def format_amount(amount: Decimal) -> str:
-    """100 → "100", 1000 → "1,000", 12.5 → "12.50" (Western digits, UI.md §3)."""
+    """100 → "100", 1000 → "1,000", 12.5 → "12.50" (Western digits, docs/ui.md §3)."""
     if amount == amount.to_integral_value():
         return f"{int(amount):,}"
     return f"{amount:,.2f}"
@@ -625,7 +625,7 @@ def replacement_timeline(*, replacement: Replacement) -> Timeline:
     return Timeline(entries=entries, upcoming=upcoming)
 
 
-# The status tag of each state (UI.md §6): the same word and style on the citizen's pages, the
+# The status tag of each state (docs/ui.md §6): the same word and style on the citizen's pages, the
 # back-office and the dashboard. "plain" is text without a background (done).
 STATE_TAGS: dict[str, str] = {
     S.AWAITING_PAYMENT: "warning",

@@ -2,11 +2,11 @@
 
 - `{{ value|dual_date }}` / `{{ value|dual_date:"month" }}`: Gregorian first, Hijri in brackets.
 - `{{ value|dual_date_hijri }}` / `{{ value|dual_date_hijri:"year" }}`: Hijri first, for dates the
-  register holds in the Hijri calendar (a citizen's date of birth, UI.md §3).
+  register holds in the Hijri calendar (a citizen's date of birth, docs/ui.md §3).
 - `{{ moment|dual_datetime }}`: a moment in Riyadh time, both calendars and the clock time
   ("1 March 2026 (11 Ramadan 1447 AH) at 11:00").
 - `{{ value|ltr }}`: an ID, phone, code or reference inside Arabic text, isolated as
-  `<bdi dir="ltr">` so its digits and "+" keep their order (UI.md §3).
+  `<bdi dir="ltr">` so its digits and "+" keep their order (docs/ui.md §3).
 - `{{ value|bdi }}`: text of either direction (an office name) isolated as `<bdi>`.
 - `{{ items|join_list }}`: a list joined with "، " in Arabic and ", " in English.
 """

@@ -1,4 +1,4 @@
-"""UI.md §1 and §3 rules that a grep can enforce: tokens only, logical CSS only, vendored font."""
+"""docs/ui.md §1 and §3 rules that a grep can enforce: tokens only, logical CSS only, vendored font."""
 
 import re
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Every user-facing string is in Arabic on Arabic pages (UI.md §7), and the catalogue is complete."""
+"""Every user-facing string is in Arabic on Arabic pages (docs/ui.md §7), and the catalogue is complete."""
 
 import re
 from pathlib import Path

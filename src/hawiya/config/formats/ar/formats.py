@@ -1,5 +1,5 @@
 # Django's "ar" locale writes 1.234,5; Saudi government pages use 1,234.5 and Western digits
-# (UI.md §3). Sunday starts the week.
+# (docs/ui.md §3). Sunday starts the week.
 DATE_FORMAT = "j F Y"
 SHORT_DATE_FORMAT = "Y/m/d"
 DATETIME_FORMAT = "j F Y، H:i"

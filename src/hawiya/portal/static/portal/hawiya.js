@@ -1,4 +1,4 @@
-/* Progressive enhancement only: every journey works without this file (UI.md §2). */
+/* Progressive enhancement only: every journey works without this file (docs/ui.md §2). */
 (function () {
   "use strict";
   // An error-summary link lands on the field's first control (a group's first radio, not its

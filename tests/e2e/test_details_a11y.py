@@ -165,7 +165,9 @@ def test_check_answers_shows_the_photo_and_request_pages_print_cleanly(
 
     preview = page.locator("img.hw-photo-preview")
     assert preview.is_visible()
-    assert preview.evaluate("(img) => img.complete && img.naturalWidth") == 600
+    # The photo is fetched after the page: wait (bounded) until it has loaded, then read its width.
+    page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=preview.element_handle())
+    assert preview.evaluate("(img) => img.naturalWidth") == 600
     check(page, language)
     page.screenshot(path=str(artifacts / f"check-answers-photo-{language}-360.png"), full_page=True)
     assert_prints_cleanly(page)

@@ -4,7 +4,11 @@ upload limit 413; a bad signature 401, too many of them 429)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from ninja import Field, Schema
+
+from hawiya.core.signing import SIGNATURE_HEADER
 
 
 class ErrorOut(Schema):
@@ -21,4 +25,14 @@ SIGNED_ENDPOINT_ERRORS: dict[int, type[ErrorOut]] = {
     401: ErrorOut,
     413: ErrorOut,
     429: ErrorOut,
+}
+
+
+# The OpenAPI description of the signature header of a body-signed webhook (the payment gateway's
+# callbacks and the SMS operator's delivery reports: core/signing.py).
+SIGNATURE_HEADER_PARAMETER: dict[str, Any] = {
+    "in": "header",
+    "name": SIGNATURE_HEADER,
+    "required": True,
+    "schema": {"type": "string", "maxLength": 1024, "example": "t=1767225600,v1=<hex>"},
 }

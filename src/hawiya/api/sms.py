@@ -19,7 +19,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 
-from hawiya.api.schemas import SIGNED_ENDPOINT_ERRORS, ErrorOut
+from hawiya.api.schemas import SIGNATURE_HEADER_PARAMETER, SIGNED_ENDPOINT_ERRORS, ErrorOut
 from hawiya.api.signature_failures import SignatureFailures
 from hawiya.core.client import client_ip
 from hawiya.core.signing import SIGNATURE_HEADER
@@ -82,14 +82,7 @@ class ReportApplied(Schema):
                 }
             },
         },
-        "parameters": [
-            {
-                "in": "header",
-                "name": SIGNATURE_HEADER,
-                "required": True,
-                "schema": {"type": "string", "maxLength": 1024, "example": "t=1767225600,v1=<hex>"},
-            }
-        ],
+        "parameters": [SIGNATURE_HEADER_PARAMETER],
     },
 )
 def delivery_report(request: HttpRequest) -> dict[str, str]:

@@ -10,28 +10,14 @@ import pytest
 from django.core.cache import cache
 from django.utils import translation
 
+from hawiya.core.testing import PinnedClock, pin_clock
+
 START = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
 
 
-class Clock:
-    """hawiya.core.clock.now, pinned and moved by hand."""
-
-    def __init__(self, start: dt.datetime) -> None:
-        self.current = start
-
-    def now(self) -> dt.datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> dt.datetime:
-        self.current += dt.timedelta(**delta)
-        return self.current
-
-
 @pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    pinned = Clock(START)
-    monkeypatch.setattr("hawiya.core.clock.now", pinned.now)
-    return pinned
+def clock(monkeypatch: pytest.MonkeyPatch) -> PinnedClock:
+    return pin_clock(monkeypatch, START)
 
 
 @pytest.fixture(autouse=True)

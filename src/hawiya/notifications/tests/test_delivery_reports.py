@@ -13,6 +13,7 @@ from django.test import Client
 
 from hawiya.core import clock
 from hawiya.core.signing import signature_header
+from hawiya.core.testing import PinnedClock, pin_clock
 from hawiya.notifications import tasks
 from hawiya.notifications.clients import operator_webhook_secret
 from hawiya.notifications.models import SmsMessage
@@ -30,19 +31,9 @@ Status = SmsMessage.Status
 START = dt.datetime(2026, 11, 23, 7, 42, 5, tzinfo=dt.UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.current = START
-
-    def now(self) -> dt.datetime:
-        return self.current
-
-
 @pytest.fixture(autouse=True)
-def pinned(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    pinned = Clock()
-    monkeypatch.setattr("hawiya.core.clock.now", pinned.now)
-    return pinned
+def pinned(monkeypatch: pytest.MonkeyPatch) -> PinnedClock:
+    return pin_clock(monkeypatch, START)
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +50,7 @@ def operator_client() -> Client:
 
 
 def _sent(
-    operator: Operator, pinned: Clock, operator_id: str = "op-1", *, secret: bool = False
+    operator: Operator, pinned: PinnedClock, operator_id: str = "op-1", *, secret: bool = False
 ) -> SmsMessage:
     """A message the HTTP client handed to the (local) operator, which answered `operator_id`."""
     operator.answer(Reply(200, json.dumps({"id": operator_id}).encode()))

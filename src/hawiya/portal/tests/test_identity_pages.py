@@ -10,6 +10,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from hawiya.core.calendars import to_hijri
+from hawiya.core.testing import PinnedClock, pin_clock
 from hawiya.identity.models import User, UserSession
 from hawiya.identity.sessions import CHALLENGE_SESSION_KEY, RECENT_AUTH_SESSION_KEY
 from hawiya.identity.tests.factories import PASSWORD, activate, last_code, make_citizen
@@ -24,22 +25,9 @@ START = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
 IDLE_MIDDLEWARE = "hawiya.portal.middleware.idle_timeout"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.current = START
-
-    def now(self) -> dt.datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> None:
-        self.current += dt.timedelta(**delta)
-
-
 @pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    pinned = Clock()
-    monkeypatch.setattr("hawiya.core.clock.now", pinned.now)
-    return pinned
+def clock(monkeypatch: pytest.MonkeyPatch) -> PinnedClock:
+    return pin_clock(monkeypatch, START)
 
 
 @pytest.fixture(autouse=True)

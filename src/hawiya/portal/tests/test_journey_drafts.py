@@ -16,6 +16,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from hawiya.core.testing import PinnedClock, pin_clock
 from hawiya.identity.drafts import journey_draft_get, journey_drafts_sweep
 from hawiya.identity.models import JourneyDraft, User
 from hawiya.identity.tests.factories import PASSWORD, last_code, make_account, person_of
@@ -32,22 +33,9 @@ pytestmark = pytest.mark.django_db
 START = dt.datetime(2026, 11, 23, 7, 0, tzinfo=dt.UTC)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.current = START
-
-    def now(self) -> dt.datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> None:
-        self.current += dt.timedelta(**delta)
-
-
 @pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    pinned = Clock()
-    monkeypatch.setattr("hawiya.core.clock.now", pinned.now)
-    return pinned
+def clock(monkeypatch: pytest.MonkeyPatch) -> PinnedClock:
+    return pin_clock(monkeypatch, START)
 
 
 @pytest.fixture(autouse=True)
@@ -74,7 +62,7 @@ def sign_in(client: Client, user: User, language: str = "en", next_url: str = ""
     return response
 
 
-def idle_out(client: Client, clock: Clock, page: str) -> str:
+def idle_out(client: Client, clock: PinnedClock, page: str) -> str:
     """16 minutes without a request, then the page: signed out, sent to sign in again."""
     clock.advance(minutes=16)
     response = client.get(page)
@@ -129,7 +117,7 @@ def answer_losses(client: Client, card: Document, language: str = "en") -> None:
 
 @pytest.mark.parametrize("language", ["ar", "en"])
 def test_loss_answers_survive_the_idle_sign_out(
-    client: Client, clock: Clock, user: User, card: Document, language
+    client: Client, clock: PinnedClock, user: User, card: Document, language
 ):
     sign_in(client, user, language)
     answer_losses(client, card, language)
@@ -169,7 +157,7 @@ def test_a_filed_report_leaves_no_draft(client: Client, user: User, card: Docume
     assert not JourneyDraft.objects.filter(user=user).exists()
 
 
-def test_another_account_never_sees_the_draft(client: Client, clock: Clock, user: User, card: Document):
+def test_another_account_never_sees_the_draft(client: Client, clock: PinnedClock, user: User, card: Document):
     sign_in(client, user)
     answer_losses(client, card)
     idle_out(client, clock, url("losses-declaration"))
@@ -185,7 +173,7 @@ def test_another_account_never_sees_the_draft(client: Client, clock: Clock, user
 
 
 def test_a_draft_older_than_a_day_is_not_restored_and_is_swept(
-    client: Client, clock: Clock, user: User, card: Document
+    client: Client, clock: PinnedClock, user: User, card: Document
 ):
     sign_in(client, user)
     answer_losses(client, card)
@@ -199,7 +187,7 @@ def test_a_draft_older_than_a_day_is_not_restored_and_is_swept(
     assert not JourneyDraft.objects.exists()
 
 
-def test_run_periodic_sweeps_drafts_a_day_old(client: Client, clock: Clock, user: User, card: Document):
+def test_run_periodic_sweeps_drafts_a_day_old(client: Client, clock: PinnedClock, user: User, card: Document):
     sign_in(client, user)
     answer_losses(client, card)
     clock.advance(hours=23)
@@ -213,7 +201,7 @@ def test_run_periodic_sweeps_drafts_a_day_old(client: Client, clock: Clock, user
 # --- Request a replacement ------------------------------------------------------------------------
 
 
-def test_replacement_answers_and_photo_survive_the_idle_sign_out(client: Client, clock: Clock):
+def test_replacement_answers_and_photo_survive_the_idle_sign_out(client: Client, clock: PinnedClock):
     user = make_account(biometrics_captured_on=START.date() - dt.timedelta(days=300))
     make_address(person_of(user))
     document = lost_id_card(holder=person_of(user), losses=2, office=service_office())
@@ -245,7 +233,7 @@ def test_replacement_answers_and_photo_survive_the_idle_sign_out(client: Client,
     assert not JourneyDraft.objects.filter(user=user).exists()
 
 
-def test_a_restored_draft_whose_photo_was_swept_asks_for_the_photo_again(client: Client, clock: Clock):
+def test_a_restored_draft_whose_photo_was_swept_asks_for_the_photo_again(client: Client, clock: PinnedClock):
     user = make_account(biometrics_captured_on=START.date() - dt.timedelta(days=300))
     make_address(person_of(user))
     document = lost_id_card(holder=person_of(user), office=service_office())

@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from hawiya.core.signing import signature_header
+from hawiya.core.testing import PinnedClock, pin_clock
 from hawiya.identity.tests.factories import PASSWORD, activate, make_citizen
 from hawiya.notifications import tasks
 from hawiya.notifications.models import SmsMessage
@@ -26,19 +27,9 @@ REPORTED = START + dt.timedelta(minutes=4)
 SECRET = "operator-delivery-report-secret"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.current = START
-
-    def now(self) -> dt.datetime:
-        return self.current
-
-
 @pytest.fixture(autouse=True)
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    pinned = Clock()
-    monkeypatch.setattr("hawiya.core.clock.now", pinned.now)
-    return pinned
+def clock(monkeypatch: pytest.MonkeyPatch) -> PinnedClock:
+    return pin_clock(monkeypatch, START)
 
 
 @pytest.fixture(autouse=True)

@@ -42,7 +42,7 @@ from hawiya.losses.selectors import loss_reports_for_person
 from hawiya.payments.selectors import bill_for_replacement
 from hawiya.registry.models import DocumentKind, Person
 from hawiya.replacements import selectors
-from hawiya.replacements.expected import expected_for, expected_pending_text
+from hawiya.replacements.expected import expected_pending_text
 from hawiya.replacements.models import (
     FeeCode,
     ReceiveMethod,
@@ -650,7 +650,7 @@ def requests_detail(request: HttpRequest, reference: str) -> HttpResponse:
     if isinstance(next_step, dict):
         next_step = next_step.get(replacement.method, next_step.get(takes_biometrics(kind), ""))
     tasks = _tasks(replacement)
-    expected = expected_for(replacement)
+    expected = timeline.expected
     # A rejection's reason is a code (shown in the reader's language) and the officer's note; so is
     # the reason a delivery attempt failed (delivery.models.FailureReason, its own list of codes).
     reasons = {**dict(CANCEL_REASONS), **dict(REJECTION_REASONS)}

@@ -99,16 +99,24 @@ def _expected(*, kind: str, method: str, firsts: dict[str, dt.datetime]) -> Expe
     )
 
 
+# The timeline steps a promise is read from: its anchors and the ready steps.
+PROMISE_STATES = (S.PRINTED, S.BIOMETRICS_CAPTURED, *READY_STATES)
+
+
+def expected_from_steps(*, kind: str, method: str, steps: Iterable[tuple[str, dt.datetime]]) -> Expected:
+    """The promise of a request whose timeline steps (state, moment) are already loaded."""
+    firsts: dict[str, dt.datetime] = {}
+    for state, at in steps:
+        if state in PROMISE_STATES and (state not in firsts or at < firsts[state]):
+            firsts[state] = at
+    return _expected(kind=kind, method=method, firsts=firsts)
+
+
 def expected_for(replacement: Replacement) -> Expected:
-    """The promise of one request, from its timeline."""
-    firsts = dict(
-        replacement.events.filter(state__in=[S.PRINTED, S.BIOMETRICS_CAPTURED, *READY_STATES])
-        .values("state")
-        .annotate(first=Min("at"))
-        .order_by()
-        .values_list("state", "first")
-    )
-    return _expected(kind=replacement.document.kind, method=replacement.method, firsts=firsts)
+    """The promise of one request, read from its timeline (the timeline selector, which loads the
+    steps anyway, uses `expected_from_steps` directly)."""
+    steps = replacement.events.filter(state__in=PROMISE_STATES).values_list("state", "at")
+    return expected_from_steps(kind=replacement.document.kind, method=replacement.method, steps=steps)
 
 
 @dataclass(frozen=True)
@@ -145,9 +153,7 @@ def promise_share(
     rows: dict[int, tuple[str, str]] = {pk: (kind, method) for pk, kind, method in anchored}
     firsts: dict[int, dict[str, dt.datetime]] = {pk: {} for pk in rows}
     events: Iterable[tuple[int, str, dt.datetime]] = (
-        ReplacementEvent.objects.filter(
-            replacement_id__in=list(rows), state__in=[S.PRINTED, S.BIOMETRICS_CAPTURED, *READY_STATES]
-        )
+        ReplacementEvent.objects.filter(replacement_id__in=list(rows), state__in=PROMISE_STATES)
         .values("replacement_id", "state")
         .annotate(first=Min("at"))
         .order_by()

@@ -30,7 +30,7 @@ from hawiya.registry.models import (
 from hawiya.registry.selectors import unpaid_fines_for
 
 from . import errors
-from .expected import expected_for
+from .expected import Expected, expected_from_steps
 from .models import ENDED_STATES, FeeCode, FeeRate, ReceiveMethod, Replacement, ReplacementState
 from .requirements import step_label
 
@@ -563,6 +563,7 @@ class UpcomingStep:
 class Timeline:
     entries: list[TimelineEntry]  # newest first
     upcoming: list[UpcomingStep]  # in the order they will happen
+    expected: Expected  # the promise, read from the same steps
 
 
 def upcoming_states(*, state: str, method: str) -> list[str]:
@@ -611,7 +612,10 @@ def replacement_timeline(*, replacement: Replacement) -> Timeline:
         )
         for event in replacement.events.select_related("office").order_by("-at", "-id")
     ]
-    expected_on = expected_for(replacement).on
+    expected = expected_from_steps(
+        kind=kind, method=replacement.method, steps=((entry.state, entry.at) for entry in entries)
+    )
+    expected_on = expected.on
     # The step the promise is about: delivered, or ready for collection at the office.
     promised_step = S.DELIVERED if replacement.method == ReceiveMethod.DELIVERY else S.READY_FOR_COLLECTION
     upcoming = [
@@ -622,7 +626,7 @@ def replacement_timeline(*, replacement: Replacement) -> Timeline:
         )
         for state in upcoming_states(state=replacement.state, method=replacement.method)
     ]
-    return Timeline(entries=entries, upcoming=upcoming)
+    return Timeline(entries=entries, upcoming=upcoming, expected=expected)
 
 
 # The status tag of each state (docs/ui.md §6): the same word and style on the citizen's pages, the

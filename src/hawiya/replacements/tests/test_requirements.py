@@ -26,6 +26,7 @@ from hawiya.replacements.requirements import (
     requirements_by_kind,
     requirements_for,
 )
+from hawiya.replacements.selectors import replacement_timeline
 from hawiya.replacements.services import replacement_move
 
 from .factories import applicant_with_address, lost_document, lost_id_card, service_office, submit
@@ -224,3 +225,13 @@ def test_the_share_reads_the_same_number_of_queries_however_many_requests(
         Replacement.objects.filter(pk=replacement.pk).update(office=office)
     with django_assert_num_queries(2):
         assert promise_share(replacements=Replacement.objects.filter(office=office), **window).due == 5
+
+
+@pytest.mark.django_db
+def test_the_timeline_carries_the_same_promise_without_asking_again(django_assert_num_queries) -> None:
+    """The request page takes the promise from the timeline it loads anyway (no second read)."""
+    replacement = Replacement.objects.select_related("document").get(pk=_id_card_at_biometrics().pk)
+    with django_assert_num_queries(1):  # the timeline's steps, and nothing more for the promise
+        timeline = replacement_timeline(replacement=replacement)
+    assert timeline.expected == expected_for(replacement)
+    assert timeline.expected.on == BIOMETRICS_DAY + dt.timedelta(days=15)

@@ -33,8 +33,15 @@ def on_phone(open_page: Callable[[int], Page], live_server: Any) -> Page:
 
 
 def header_bottom(page: Page) -> float:
+    # Measured once the web font has loaded (font-display: swap draws a fallback first, whose
+    # wider letters wrap the header: a flaky 194 px on a busy machine).
     return float(
-        page.evaluate("() => document.querySelector('header.hw-header').getBoundingClientRect().bottom")
+        page.evaluate(
+            """async () => {
+                await document.fonts.ready;
+                return document.querySelector('header.hw-header').getBoundingClientRect().bottom;
+            }"""
+        )
     )
 
 
@@ -42,7 +49,8 @@ def question_bottom(page: Page) -> float:
     """Where the h1 and the first field (with its label) end, from the top of the page."""
     return float(
         page.evaluate(
-            """() => {
+            """async () => {
+                await document.fonts.ready;
                 const field = document.querySelector(
                     'main input:not([type=hidden]), main select, main textarea');
                 const boxes = [document.querySelector('main h1'), field, ...(field.labels || [])]

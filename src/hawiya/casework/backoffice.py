@@ -173,7 +173,7 @@ def _move(
         notify_template=notify_template,
         notify_context=notify_context,
         expected_from=expected,
-        **staff.audit(),
+        actor=staff.actor,
     )
 
 
@@ -200,9 +200,6 @@ def appointment_check_in(*, staff: StaffActor, appointment_id: int) -> Replaceme
         appointment = appointment_mark_checked_in(
             appointment_id=appointment_id,
             actor=staff.actor,
-            actor_role=staff.role,
-            actor_office=staff.office_code,
-            ip=staff.ip,
         )
         replacement = _locked(staff, replacement_id, expected=frozenset({S.APPOINTMENT_BOOKED}))
         return _move(
@@ -249,9 +246,9 @@ def replacement_biometrics_capture(
             fingerprints=fingerprints,
             enrolment=enrolment,
             context_ref=replacement.reference,
-            **staff.audit(),
+            actor=staff.actor,
         )
-        appointment_complete_for_replacement(replacement_id=replacement.pk, **staff.audit())
+        appointment_complete_for_replacement(replacement_id=replacement.pk, actor=staff.actor)
         return _move(
             staff,
             replacement,
@@ -294,7 +291,7 @@ def replacement_approve(*, staff: StaffActor, replacement_id: int) -> Replacemen
             issuing_office=_office_of(locked),
             issue_date=today,
             expiry_date=expiry,
-            **staff.audit(),
+            actor=staff.actor,
         )
         replacement = _move(
             staff,
@@ -359,13 +356,11 @@ def replacement_reject(*, staff: StaffActor, replacement_id: int, reason_code: s
                 REPLACEMENT_ALREADY_ISSUED,
                 _("The new document is already issued for this request, so it can no longer be rejected."),
             )
-        appointment_complete_for_replacement(replacement_id=replacement.pk, **staff.audit())
-        appointment_cancel_for_replacement(
-            replacement_id=replacement.pk, actor=staff.actor, actor_role=staff.role, ip=staff.ip
-        )
+        appointment_complete_for_replacement(replacement_id=replacement.pk, actor=staff.actor)
+        appointment_cancel_for_replacement(replacement_id=replacement.pk, actor=staff.actor)
         detail: dict[str, object] = {"note": clean_note} if clean_note else {}
         if bill is not None and bill.state == BillState.PAID:
-            bill = bill_refund_fine(replacement_id=replacement.pk, **staff.audit())
+            bill = bill_refund_fine(replacement_id=replacement.pk, actor=staff.actor)
             if bill.state == BillState.REFUND_PENDING and bill.refund_requested_sar:
                 detail["refunded_sar"] = format_amount(bill.refund_requested_sar)
         return _move(
@@ -402,7 +397,7 @@ def replacement_mark_printed(*, staff: StaffActor, replacement_id: int) -> Repla
             notify_context={},
         )
         if replacement.method == ReceiveMethod.DELIVERY:
-            shipment_create(replacement_id=replacement.pk, **staff.audit())
+            shipment_create(replacement_id=replacement.pk, actor=staff.actor)
     return replacement
 
 
@@ -427,7 +422,7 @@ def replacement_mark_ready(*, staff: StaffActor, replacement_id: int) -> Replace
             notify_context={"office": office_in_notice(locked.office)},
         )
         handover_code_issue(
-            replacement_id=replacement.pk, purpose=HandoverPurpose.COLLECTION, **staff.audit()
+            replacement_id=replacement.pk, purpose=HandoverPurpose.COLLECTION, actor=staff.actor
         )
     return replacement
 
@@ -481,7 +476,7 @@ def replacement_hand_over(
                 code=code,
                 purpose=HandoverPurpose.COLLECTION,
                 delegate=bool(delegate),
-                **staff.audit(),
+                actor=staff.actor,
             )
         except HandoverCodeRejected as exc:
             failure = exc  # the counted try commits with this block (replacements.handover)
@@ -510,5 +505,5 @@ def replacement_handover_code_resend(*, staff: StaffActor, replacement_id: int) 
     with transaction.atomic():
         replacement = _locked(staff, replacement_id, expected=frozenset({S.READY_FOR_COLLECTION}))
         handover_code_issue(
-            replacement_id=replacement.pk, purpose=HandoverPurpose.COLLECTION, **staff.audit()
+            replacement_id=replacement.pk, purpose=HandoverPurpose.COLLECTION, actor=staff.actor
         )

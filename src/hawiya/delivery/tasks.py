@@ -19,6 +19,7 @@ from functools import partial
 from django.db import transaction
 from django_tasks import task
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 
@@ -34,7 +35,8 @@ BACKOFF_FACTOR = 3
 ANNOUNCE_LEASE = dt.timedelta(minutes=2)
 # A duplicate task that runs this much before the retry time is ignored (the scheduled one follows).
 EARLY_TOLERANCE = dt.timedelta(seconds=2)
-ACTOR = "system"
+# Who acts when the courier's answer to an announcement is recorded: the announcing worker.
+ACTOR = Actor.system("delivery.announce")
 OBJECT_TYPE = "delivery.shipment"
 AUDIT_ANNOUNCED = "shipment.announced"
 AUDIT_ANNOUNCE_FAILED = "shipment.announce_failed"

@@ -24,6 +24,7 @@ from functools import partial
 from django.db import transaction
 from django_tasks import task
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 
@@ -42,7 +43,8 @@ BACKOFF_FACTOR = 3
 REFUND_LEASE = dt.timedelta(minutes=2)
 # A duplicate task that runs this much before the retry time is ignored (the scheduled one follows).
 EARLY_TOLERANCE = dt.timedelta(seconds=2)
-ACTOR = "system"
+# Who acts when the gateway's refund answer is recorded: the refund worker.
+ACTOR = Actor.system("payments.refund")
 
 
 def backoff(attempts: int) -> dt.timedelta:

@@ -17,6 +17,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
@@ -99,16 +100,13 @@ def replacement_move(
     to: ReplacementState,
     action: str,
     at: dt.datetime | None = None,
-    actor: str,
-    actor_role: str = "",
-    ip: str | None = None,
+    actor: Actor,
     office: Office | None = None,
     detail: Mapping[str, object] | None = None,
     reason: str = "",
     notify_template: str | None = None,
     notify_context: Mapping[str, object] | None = None,
     expected_from: frozenset[str] | None = None,
-    actor_office: str = "",
     audit_detail: Mapping[str, object] | None = None,
 ) -> Replacement:
     """Move a request to state `to`, if the vocabulary allows it from where it is for the way
@@ -118,7 +116,7 @@ def replacement_move(
     `expected_from` narrows the allowed starting states further (e.g. cancel only before
     processing). Raises ApplicationError `replacement_state_conflict` when the request is
     elsewhere (someone moved it first), NotFound for an unknown id. Must run inside the caller's
-    transaction or opens its own. Staff pass `actor_office` and, in `audit_detail`, at least the
+    transaction or opens its own. Staff pass, in `audit_detail`, at least the
     `person_id` of the document's holder (the citizen's "who accessed my data" reads it).
     """
     with transaction.atomic():
@@ -147,9 +145,6 @@ def replacement_move(
         )
         audit_record(
             actor=actor,
-            actor_role=actor_role,
-            actor_office=actor_office,
-            ip=ip,
             action=AUDIT_REPLACEMENT_MOVED,
             object_type="replacements.replacement",
             object_id=replacement.pk,
@@ -211,9 +206,7 @@ def replacement_submit(
     mobile_confirmed: bool,
     idempotency_key: str,
     at: dt.datetime | None = None,
-    actor: str,
-    actor_role: str = "citizen",
-    ip: str | None,
+    actor: Actor,
 ) -> Replacement:
     """Submit a replacement request (طلب بدل فاقد) for a lost document; it then awaits payment.
 
@@ -326,8 +319,6 @@ def replacement_submit(
         )
         audit_record(
             actor=actor,
-            actor_role=actor_role,
-            ip=ip,
             action=AUDIT_REPLACEMENT_SUBMITTED,
             object_type="replacements.replacement",
             object_id=replacement.pk,

@@ -148,7 +148,11 @@ def test_check_in_moves_the_appointment_and_the_request_together(pinned: PinnedC
     assert sms_templates(replacement)[-1] == "replacement_checked_in"
     moved = AuditEvent.objects.filter(action="replacement.moved", detail__step="checked_in").get()
     assert moved.detail["person_id"] == replacement.document.holder_id
-    assert (moved.actor, moved.actor_role, moved.actor_office) == (staff.actor, "officer", case.office.code)
+    assert (moved.actor, moved.actor_role, moved.actor_office) == (
+        staff.actor.id,
+        "officer",
+        case.office.code,
+    )
     audited = AuditEvent.objects.get(action="appointment.checked_in")
     assert audited.detail["person_id"] == replacement.applicant_id
 
@@ -202,7 +206,7 @@ def test_biometrics_are_kept_and_the_register_date_updated(pinned: PinnedClock) 
     assert kept.person_id == replacement.applicant_id
     assert kept.office_id == case.office.pk
     assert kept.context_ref == replacement.reference
-    assert kept.actor == staff.actor
+    assert kept.actor == staff.actor.id
     case.applicant.refresh_from_db()
     assert case.applicant.biometrics_captured_on == TODAY
     assert case.appointment is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from hawiya.audit.actors import Actor
 from hawiya.core.errors import ApplicationError
 from hawiya.replacements import errors
 from hawiya.replacements.models import (
@@ -122,7 +123,7 @@ def request_in(method: str, state: ReplacementState) -> Replacement:
         applicant=person, document=document, method=method, photo=photo_upload() if method == D else None
     )
     for step in _route(method, state):
-        replacement_move(replacement_id=replacement.pk, to=step, action=step, actor="system")
+        replacement_move(replacement_id=replacement.pk, to=step, action=step, actor=Actor.system("tests"))
     replacement.refresh_from_db()
     assert replacement.state == state
     return replacement
@@ -140,7 +141,9 @@ def test_the_table_is_the_vocabulary_of_each_method():
 def test_every_allowed_move_succeeds(method: str, start: ReplacementState, to: ReplacementState):
     replacement = request_in(method, start)
 
-    moved = replacement_move(replacement_id=replacement.pk, to=to, action=to, actor="system", reason="x")
+    moved = replacement_move(
+        replacement_id=replacement.pk, to=to, action=to, actor=Actor.system("tests"), reason="x"
+    )
 
     assert moved.state == to
     last = moved.events.order_by("-id").first()
@@ -155,7 +158,7 @@ def test_a_move_of_the_other_method_or_out_of_order_is_refused(
     replacement = request_in(method, start)
 
     with pytest.raises(ApplicationError) as caught:
-        replacement_move(replacement_id=replacement.pk, to=to, action=to, actor="system")
+        replacement_move(replacement_id=replacement.pk, to=to, action=to, actor=Actor.system("tests"))
 
     assert caught.value.code == errors.REPLACEMENT_STATE_CONFLICT
     replacement.refresh_from_db()

@@ -322,7 +322,7 @@ def test_concurrent_writers_extend_one_unforked_chain() -> None:
             for index in range(per_writer):
                 with transaction.atomic():
                     audit_record(
-                        actor=Actor.citizen(number),
+                        actor=Actor.citizen(number + 1),
                         action="document.reported_lost",
                         object_type="registry.document",
                         object_id=number * 100 + index,

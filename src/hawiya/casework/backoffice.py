@@ -4,7 +4,7 @@ Every function takes the signed-in `staff` first, checks `PERM_WORK_CASES` and t
 belongs to the officer's office (another office's request is NotFound, like a missing one), and
 returns the request. Each step is one transaction that locks the request, checks the state it is
 in (a step taken twice answers `replacement_state_conflict`), does its work in the domain apps,
-moves the request with `replacement_move` (timeline entry, audit event with the holder's
+moves the request with `replacement_move_locked` (timeline entry, audit event with the holder's
 `person_id`, the applicant's notification) and commits; messages leave after commit.
 
 Collection: appointment_booked → checked_in → biometrics_captured → approved → printed →
@@ -55,7 +55,7 @@ from hawiya.replacements.requirements import (
     takes_biometrics,
 )
 from hawiya.replacements.selectors import add_years, format_amount
-from hawiya.replacements.services import replacement_move
+from hawiya.replacements.services import replacement_move_locked
 
 S = ReplacementState
 
@@ -161,9 +161,11 @@ def _move(
     reason: str = "",
     notify_template: str | None = None,
     notify_context: dict[str, object] | None = None,
+    also_save: tuple[str, ...] = (),
 ) -> Replacement:
-    return replacement_move(
-        replacement_id=replacement.pk,
+    """Move the request this step holds (`_locked`): its row is neither read nor locked again."""
+    return replacement_move_locked(
+        replacement=replacement,
         to=to,
         action=action,
         office=replacement.office,
@@ -174,6 +176,7 @@ def _move(
         notify_context=notify_context,
         expected_from=expected,
         actor=staff.actor,
+        also_save=also_save,
     )
 
 
@@ -277,7 +280,8 @@ def replacement_approve(*, staff: StaffActor, replacement_id: int) -> Replacemen
     and expiry date. Raises `replacement_state_conflict` and the register's
     `document_already_replaced`, `holder_deceased`…; NotFound / StaffForbidden as every step.
     """
-    _visible(staff, replacement_id)
+    # The permission first; the office is checked on the row `_locked` reads and locks, once.
+    staff.require(PERM_WORK_CASES)
     with transaction.atomic():
         locked = _locked(staff, replacement_id)
         expected = APPROVABLE_FROM.get(ReceiveMethod(locked.method), frozenset())
@@ -293,6 +297,7 @@ def replacement_approve(*, staff: StaffActor, replacement_id: int) -> Replacemen
             expiry_date=expiry,
             actor=staff.actor,
         )
+        locked.new_document = new_document
         replacement = _move(
             staff,
             locked,
@@ -307,9 +312,8 @@ def replacement_approve(*, staff: StaffActor, replacement_id: int) -> Replacemen
             audit_detail={"document_id": new_document.pk, "version": new_document.version},
             notify_template="replacement_approved",
             notify_context={},
+            also_save=("new_document",),
         )
-        replacement.new_document = new_document
-        replacement.save(update_fields=["new_document", "updated_at"])
     return replacement
 
 

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from hawiya.appointments.models import AppointmentState, Slot
@@ -269,6 +271,30 @@ def test_approval_issues_the_next_version_of_the_document(pinned: PinnedClock) -
         "expiry_date": add_years(TODAY, 10).isoformat(),
     }
     assert sms_templates(replacement)[-1] == "replacement_approved"
+
+
+def _statements_on(table: str, queries: list[dict[str, str]]) -> tuple[int, int]:
+    """How many statements read the table (SELECT ... FROM it) and how many of those lock it."""
+    quoted = connection.ops.quote_name(table)
+    reads = [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().upper().startswith("SELECT") and f"FROM {quoted}" in q["sql"]
+    ]
+    return len(reads), sum("FOR UPDATE" in sql for sql in reads)
+
+
+def test_approval_reads_and_locks_the_request_once(pinned: PinnedClock) -> None:
+    case = collection_case(pinned)
+    staff = officer(case.office)
+    up_to(S.BIOMETRICS_CAPTURED, case, staff)
+    with CaptureQueriesContext(connection) as captured:
+        replacement = approve(case, staff)
+    assert replacement.state == S.APPROVED
+    reads, locks = _statements_on(Replacement._meta.db_table, captured.captured_queries)
+    assert reads == 1
+    # SQLite has no row locks: Django leaves FOR UPDATE out there.
+    assert locks == (1 if connection.features.has_select_for_update else 0)
 
 
 def test_approval_needs_biometrics_and_happens_once(pinned: PinnedClock) -> None:

@@ -5,9 +5,12 @@ steps."""
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
+from django.db.transaction import TransactionManagementError
 
 from hawiya.audit.actors import Actor
 from hawiya.core.errors import ApplicationError
+from hawiya.registry.tests.factories import make_office
 from hawiya.replacements import errors
 from hawiya.replacements.models import (
     COLLECTION_MOVES,
@@ -17,7 +20,7 @@ from hawiya.replacements.models import (
     ReplacementState,
     allowed_moves,
 )
-from hawiya.replacements.services import replacement_move
+from hawiya.replacements.services import replacement_move, replacement_move_locked
 
 from .factories import applicant_with_address, lost_id_card, photo_upload, submit
 
@@ -163,3 +166,32 @@ def test_a_move_of_the_other_method_or_out_of_order_is_refused(
     assert caught.value.code == errors.REPLACEMENT_STATE_CONFLICT
     replacement.refresh_from_db()
     assert replacement.state == start
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_move_of_a_held_row_needs_the_transaction_that_holds_it():
+    replacement = request_in(C, S.PAID)
+    with pytest.raises(TransactionManagementError):
+        replacement_move_locked(
+            replacement=replacement, to=S.CANCELLED, action="cancelled", actor=Actor.system("tests")
+        )
+    replacement.refresh_from_db()
+    assert replacement.state == S.PAID
+
+
+def test_a_move_of_a_held_row_saves_the_callers_fields_with_it():
+    replacement = request_in(C, S.PAID)
+    office = make_office()
+    with transaction.atomic():
+        held = Replacement.objects.select_for_update().get(pk=replacement.pk)
+        held.office = office
+        replacement_move_locked(
+            replacement=held,
+            to=S.APPOINTMENT_BOOKED,
+            action="appointment_booked",
+            actor=Actor.system("tests"),
+            also_save=("office",),
+        )
+    replacement.refresh_from_db()
+    assert (replacement.state, replacement.office_id) == (S.APPOINTMENT_BOOKED, office.pk)
+    assert replacement.events.order_by("-id").values_list("action", flat=True).first() == "appointment_booked"

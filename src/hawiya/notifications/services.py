@@ -31,7 +31,7 @@ from hawiya.core.signing import SignatureInvalid, signature_header, verify
 from . import errors
 from .clients import operator_webhook_secret, sms_client, sms_client_name
 from .models import InboxNotification, SmsMessage
-from .tasks import deliver_sms
+from .tasks import OUTBOX, deliver_sms
 from .templates import SECRET_TEMPLATES, render
 
 logger = logging.getLogger(__name__)
@@ -314,21 +314,16 @@ def sms_requeue_stalled(*, stalled_after: dt.timedelta = STALLED_AFTER, limit: i
     de-duplicates on the message's reference, and deliver_sms ignores duplicate tasks. Run it
     every minute or so (`manage.py sms_requeue_stalled`).
     """
-    now = clock.now()
-    with transaction.atomic():
-        stalled = list(
-            SmsMessage.objects.select_for_update(skip_locked=True)
-            .filter(
-                status__in=[SmsMessage.Status.QUEUED, SmsMessage.Status.SENDING],
-                next_attempt_at__lte=now - stalled_after,
-            )
-            .order_by("next_attempt_at")
-            .values_list("pk", flat=True)[:limit]
-        )
+    stalled = OUTBOX.sweep(
+        SmsMessage.objects.filter(status__in=[SmsMessage.Status.QUEUED, SmsMessage.Status.SENDING]),
+        enqueue=deliver_sms.enqueue,
+        now=clock.now(),
+        grace=stalled_after,
         # Due again now: the next sweep leaves them alone unless they stall once more.
-        SmsMessage.objects.filter(pk__in=stalled).update(next_attempt_at=now)
-        for pk in stalled:
-            transaction.on_commit(partial(deliver_sms.enqueue, pk), robust=True)
+        rearm=True,
+        skip_locked=True,
+        limit=limit,
+    )
     if stalled:
         logger.warning("Re-queued %d stalled SMS messages", len(stalled))
     return len(stalled)

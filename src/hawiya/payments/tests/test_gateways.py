@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from hawiya.notifications.tests.conftest import Operator, Reply
+from hawiya.core.fakepartner import FakePartner, Reply
 from hawiya.payments import errors
 from hawiya.payments.gateways import (
     DemoGateway,
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def gateway_server():
-    with Operator() as running:
+    with FakePartner() as running:
         yield running
 
 
@@ -39,7 +39,7 @@ def bill() -> Bill:
     return made
 
 
-def _client(server: Operator, timeout: float = 0.5) -> HttpPaymentGateway:
+def _client(server: FakePartner, timeout: float = 0.5) -> HttpPaymentGateway:
     return HttpPaymentGateway(
         base_url=server.url + "/v1/", api_key=API_KEY, timeout=timeout, checkout_host="pay.example"
     )

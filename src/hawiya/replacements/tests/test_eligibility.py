@@ -12,13 +12,9 @@ from hawiya.registry.models import CivilFine, DocumentKind, Relation
 from hawiya.registry.selectors import unpaid_fines_for
 from hawiya.registry.tests.factories import make_address, make_family_record, make_person
 from hawiya.replacements import errors
+from hawiya.replacements.blockers import Blocker, delivery_allowed, replacement_blockers
 from hawiya.replacements.models import ENDED_STATE_VALUES, ENDED_STATES
-from hawiya.replacements.selectors import (
-    Blocker,
-    delivery_allowed,
-    replaceable_documents_for,
-    replacement_blockers,
-)
+from hawiya.replacements.selectors import replaceable_documents_for
 
 from .factories import TODAY, applicant_with_address, lost_document, lost_id_card, service_office, submit
 

@@ -204,7 +204,8 @@ def test_ended_states_have_one_fixed_order_for_the_constraint():
 
 def test_demo_person_with_an_expired_card_has_one_unpaid_late_renewal_fine():
     from hawiya.registry.models import Person
-    from hawiya.registry.population import POPULATION_AS_OF, seed_population
+    from hawiya.registry.population.parameters import POPULATION_AS_OF
+    from hawiya.registry.population.writer import seed_population
 
     seed_population(persons=0, seed=1, demo=True)
     person = Person.objects.get(id_number="1000000131")

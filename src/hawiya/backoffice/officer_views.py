@@ -52,8 +52,8 @@ from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import PERM_WORK_CASES, StaffActor, StaffForbidden
 from hawiya.registry import selectors as registry_selectors
 from hawiya.registry.biometrics import fingerprint_scanner
+from hawiya.replacements.labels import STATE_TAGS
 from hawiya.replacements.models import REJECTABLE_STATES, ReceiveMethod, Replacement, ReplacementState
-from hawiya.replacements.selectors import STATE_TAGS
 
 from .decorators import staff_of, staff_page, staff_required
 from .forms import (

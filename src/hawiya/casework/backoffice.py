@@ -41,6 +41,8 @@ from hawiya.registry.models import DocumentKind, Office
 from hawiya.registry.offices import office_in_notice
 from hawiya.registry.services import document_reissue
 from hawiya.replacements import errors as replacement_errors
+from hawiya.replacements.blockers import add_years
+from hawiya.replacements.fees import format_amount
 from hawiya.replacements.handover import (
     HandoverCodeRejected,
     HandoverPurpose,
@@ -54,7 +56,6 @@ from hawiya.replacements.requirements import (
     checked_in_template,
     takes_biometrics,
 )
-from hawiya.replacements.selectors import add_years, format_amount
 from hawiya.replacements.services import replacement_move
 
 S = ReplacementState

@@ -25,8 +25,8 @@ from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.references import insert_with_reference
 from hawiya.replacements import errors as replacement_errors
+from hawiya.replacements.fees import format_amount
 from hawiya.replacements.models import Replacement, ReplacementState
-from hawiya.replacements.selectors import format_amount
 from hawiya.replacements.services import replacement_move, replacement_notify
 
 from . import errors

@@ -28,16 +28,12 @@ from hawiya.notifications.services import notify
 from hawiya.registry.models import Document, NationalAddress, Office, Person
 
 from . import errors
+from .blockers import delivery_allowed, replacement_blockers
+from .entitlement import has_family_link
+from .fees import replacement_quote
 from .models import ReceiveMethod, Replacement, ReplacementEvent, ReplacementState, allowed_moves
 from .photos import CheckedPhoto, photo_checked, upload_digest
-from .selectors import (
-    SERVICE_OF_KIND,
-    delivery_allowed,
-    has_family_link,
-    primary_address_for,
-    replacement_blockers,
-    replacement_quote,
-)
+from .selectors import SERVICE_OF_KIND, primary_address_for
 
 AUDIT_REPLACEMENT_MOVED = "replacement.moved"
 AUDIT_REPLACEMENT_SUBMITTED = "replacement.submitted"

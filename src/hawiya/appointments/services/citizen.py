@@ -4,7 +4,8 @@ the place when the whole request ends.
 Overbooking is impossible whatever the concurrency: a place is taken with ONE conditional
 UPDATE (`booked = booked + 1 WHERE booked < capacity`), which the database evaluates on the
 row's latest version after any concurrent writer commits; the CHECK constraint `booked <=
-capacity` backs it up."""
+capacity` backs it up.
+"""
 
 from __future__ import annotations
 

@@ -33,8 +33,8 @@ from hawiya.identity.tests.factories import make_staff
 from hawiya.payments.models import Bill, BillState
 from hawiya.registry.models import BiometricCapture, Document, DocumentStatus
 from hawiya.registry.tests.factories import make_office
+from hawiya.replacements.blockers import add_years
 from hawiya.replacements.models import HandoverCode, Replacement, ReplacementEvent, ReplacementState
-from hawiya.replacements.selectors import add_years
 
 from .backoffice_factories import (
     NOW,

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -46,7 +46,7 @@ from hawiya.casework.selectors import (
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.headers import allow_features
-from hawiya.core.pdf import image_data_uri, pdf_response, qr_data_uri
+from hawiya.core.pdf import PdfLimitReached, image_data_uri, pdf_response, qr_data_uri
 from hawiya.core.text import mask_id_number
 from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import PERM_WORK_CASES, StaffActor, StaffForbidden
@@ -653,9 +653,13 @@ def case_print_file(request: HttpRequest, reference: str) -> HttpResponse:
         "photo": image_data_uri(photo.content, photo.content_type) if photo else "",
         "qr": qr_data_uri(document.serial_number),
     }
-    return pdf_response(
-        request, "backoffice/pdf/card.html", context, filename=f"card-{document.serial_number}.pdf"
-    )
+    try:
+        return pdf_response(
+            request, "backoffice/pdf/card.html", context, filename=f"card-{document.serial_number}.pdf"
+        )
+    except PdfLimitReached:
+        # The site's shared "too many documents" page (the back-office templates build on the portal's).
+        return render(request, "portal/errors/429.html", status=429)
 
 
 # --- Handover --------------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ from hawiya.registry import selectors as registry_selectors
 from hawiya.registry.biometrics import fingerprint_scanner
 from hawiya.replacements.models import REJECTABLE_STATES, ReceiveMethod, Replacement, ReplacementState
 from hawiya.replacements.selectors import STATE_TAGS
+from hawiya.replacements.vocabulary import REJECTION_REASONS, rejection_reason_label
 
 from .decorators import staff_of, staff_page, staff_required
 from .forms import (
@@ -323,7 +324,7 @@ def _render_case(
         "timeline_rows": [
             {
                 "event": event,
-                "reason": casework.rejection_reason_label(str(event.detail.get("reason") or ""))
+                "reason": rejection_reason_label(str(event.detail.get("reason") or ""))
                 if event.state == S.REJECTED and isinstance(event.detail, dict)
                 else "",
                 "note": str(event.detail.get("note") or "") if isinstance(event.detail, dict) else "",
@@ -501,7 +502,7 @@ def _form_step(
 
 
 def _reasons() -> list[tuple[str, str]]:
-    return [(code, str(label)) for code, label in casework.REJECTION_REASONS]
+    return [(code, str(label)) for code, label in REJECTION_REASONS]
 
 
 @never_cache

@@ -249,6 +249,9 @@ HAWIYA_PAYMENT_GATEWAY_TIMEOUT = float(os.environ.get("HAWIYA_PAYMENT_GATEWAY_TI
 # The host the gateway's checkout pages live on, when not the API's own host (checkout URLs
 # anywhere else are refused).
 HAWIYA_PAYMENT_CHECKOUT_HOST = os.environ.get("HAWIYA_PAYMENT_CHECKOUT_HOST", "")
+# The demo gateway's checkout: the URL name of the demo pay page (the portal's), reversed with the
+# bill number. Named here, in the settings above every app, so the payments app knows no page.
+HAWIYA_PAYMENT_DEMO_CHECKOUT = "portal:payments-demo"
 # Badly signed callbacks one address may send in 10 minutes before it is answered 429.
 HAWIYA_PAYMENT_CALLBACK_FAILURE_LIMIT = int(os.environ.get("HAWIYA_PAYMENT_CALLBACK_FAILURE_LIMIT", "20"))
 

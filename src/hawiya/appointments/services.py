@@ -29,6 +29,7 @@ from hawiya.core.references import insert_with_reference
 from hawiya.identity.selectors import person_language
 from hawiya.identity.staff import PERM_MANAGE_OFFICE, StaffActor
 from hawiya.notifications.services import notify
+from hawiya.notifications.subjects import APPOINTMENT, Subject
 from hawiya.registry.models import CivilService, Office, Person
 from hawiya.registry.offices import office_in_notice
 from hawiya.replacements.models import ReceiveMethod, Replacement, ReplacementState
@@ -61,9 +62,9 @@ AUDIT_REMINDED = "appointment.reminded"
 OBJECT_TYPE = "appointments.appointment"
 
 
-def appointment_link(appointment: Appointment) -> str:
-    """The appointment's page in the portal, without the language prefix."""
-    return f"/appointments/{appointment.reference}/"
+def appointment_subject(appointment: Appointment) -> Subject:
+    """What the appointment's notifications are about (the portal links them to its page)."""
+    return Subject(APPOINTMENT, appointment.reference)
 
 
 def too_close_to_change(starts_at: dt.datetime, *, at: dt.datetime | None = None) -> bool:
@@ -554,7 +555,7 @@ def appointment_reminders_send_due(*, now: dt.datetime | None = None) -> int:
                         "time": appointment.slot.starts_at,
                         "office": office_in_notice(appointment.slot.office),
                     },
-                    link=appointment_link(appointment),
+                    subject=appointment_subject(appointment),
                     subject_ref=f"appointment:{appointment.pk}",
                 )
                 audit_record(

@@ -34,7 +34,7 @@ from hawiya.appointments.selectors import (
     office_schedule_rows,
     offices_for_staff_choice,
 )
-from hawiya.appointments.services import (
+from hawiya.appointments.services.schedule import (
     office_holiday_add,
     office_holiday_preview,
     office_holiday_remove,

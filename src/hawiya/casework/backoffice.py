@@ -20,11 +20,9 @@ from django.utils.translation import gettext_lazy as _
 
 from hawiya.appointments import errors as appointment_errors
 from hawiya.appointments.models import Appointment
-from hawiya.appointments.services import (
-    appointment_cancel_for_replacement,
-    appointment_complete_for_replacement,
-)
-from hawiya.appointments.services import appointment_check_in as appointment_mark_checked_in
+from hawiya.appointments.services.citizen import appointment_cancel_for_replacement
+from hawiya.appointments.services.counter import appointment_check_in as appointment_mark_checked_in
+from hawiya.appointments.services.counter import appointment_complete_for_replacement
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.delivery.services import shipment_create

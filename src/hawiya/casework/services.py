@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from hawiya.appointments.services import appointment_cancel_for_replacement
+from hawiya.appointments.services.citizen import appointment_cancel_for_replacement
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.payments.models import BillState
 from hawiya.payments.services import bill_cancel, bill_issue, bill_locked_for_replacement, bill_refund_fine

@@ -11,7 +11,7 @@ from django.db import connection
 
 from hawiya.appointments import errors
 from hawiya.appointments.models import Appointment, OfficeSchedule, Slot, Weekday
-from hawiya.appointments.services import appointment_book
+from hawiya.appointments.services.citizen import appointment_book
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError
 

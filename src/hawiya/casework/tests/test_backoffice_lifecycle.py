@@ -29,7 +29,7 @@ from hawiya.casework.backoffice import (
 )
 from hawiya.delivery.models import Shipment, ShipmentState
 from hawiya.delivery.services import shipment_event_apply
-from hawiya.identity.services import user_session_record
+from hawiya.identity.services.sessions import user_session_record
 from hawiya.identity.tests.factories import activate
 from hawiya.notifications.models import InboxNotification
 from hawiya.payments.models import Bill, BillState

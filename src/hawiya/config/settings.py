@@ -218,6 +218,10 @@ AUTH_USER_MODEL = "identity.User"
 LOGIN_URL = "portal:sign-in"
 # A refused form (expired page, double submit) gets the portal's styled page, in both languages.
 CSRF_FAILURE_VIEW = "hawiya.portal.signin_views.csrf_failure"
+# The demo payment gateway's checkout: the portal's demo pay page (a URL name, reversed with the
+# bill number). Wired here like LOGIN_URL, not read from the environment: the payments app below
+# the portal names no page.
+PAYMENT_DEMO_CHECKOUT_URL = "portal:payments-demo"
 
 # --- SMS operator (notifications) -------------------------------------------------------------
 # The demo client keeps messages in the outbox (shown at /dev/sms in demo mode); the http client
@@ -249,9 +253,6 @@ HAWIYA_PAYMENT_GATEWAY_TIMEOUT = float(os.environ.get("HAWIYA_PAYMENT_GATEWAY_TI
 # The host the gateway's checkout pages live on, when not the API's own host (checkout URLs
 # anywhere else are refused).
 HAWIYA_PAYMENT_CHECKOUT_HOST = os.environ.get("HAWIYA_PAYMENT_CHECKOUT_HOST", "")
-# The demo gateway's checkout: the URL name of the demo pay page (the portal's), reversed with the
-# bill number. Named here, in the settings above every app, so the payments app knows no page.
-HAWIYA_PAYMENT_DEMO_CHECKOUT = "portal:payments-demo"
 # Badly signed callbacks one address may send in 10 minutes before it is answered 429.
 HAWIYA_PAYMENT_CALLBACK_FAILURE_LIMIT = int(os.environ.get("HAWIYA_PAYMENT_CALLBACK_FAILURE_LIMIT", "20"))
 

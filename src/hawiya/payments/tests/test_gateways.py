@@ -205,7 +205,7 @@ def test_demo_checkout_is_the_portal_demo_page(bill) -> None:
 def test_the_demo_checkout_page_is_named_by_the_settings_not_by_the_payments_app(bill, settings) -> None:
     from django.utils import translation
 
-    settings.HAWIYA_PAYMENT_DEMO_CHECKOUT = "portal:payments-bill"
+    settings.PAYMENT_DEMO_CHECKOUT_URL = "portal:payments-bill"
     with translation.override("en"):
         assert DemoGateway().checkout_url(bill, "") == f"/en/payments/{bill.bill_number}/"
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.appointments import errors as appointment_errors
@@ -57,17 +56,10 @@ from hawiya.replacements.requirements import (
     takes_biometrics,
 )
 from hawiya.replacements.services import replacement_move
+from hawiya.replacements.vocabulary import REJECTION_OTHER, REJECTION_REASONS
 
 S = ReplacementState
 
-# Why an officer rejects a request; the citizen's message (one template per code) says what to do.
-REJECTION_REASONS: tuple[tuple[str, Promise], ...] = (
-    ("photo_unsuitable", _("The photo does not meet the rules")),
-    ("identity_not_confirmed", _("The person's identity could not be confirmed")),
-    ("documents_missing", _("Required documents are missing")),
-    ("other", _("Another reason (explained in the note)")),
-)
-REJECTION_OTHER = "other"
 # The message each reason sends (template names are at most 40 characters).
 REJECTION_TEMPLATES: dict[str, str] = {
     "photo_unsuitable": "replacement_rejected_photo",
@@ -94,11 +86,6 @@ READY_FROM = {
     ReceiveMethod.COLLECTION: frozenset({S.PRINTED}),
     ReceiveMethod.DELIVERY: frozenset({S.RETURNED_TO_OFFICE}),
 }
-
-
-def rejection_reason_label(code: str) -> str:
-    """The reason's label in the active language ("" for an unknown code): for the timeline."""
-    return str(dict(REJECTION_REASONS).get(code, ""))
 
 
 # --- Small pieces --------------------------------------------------------------------------------

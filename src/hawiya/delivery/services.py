@@ -45,9 +45,9 @@ from hawiya.replacements.handover import (
 from hawiya.replacements.models import HandoverPurpose, ReceiveMethod, Replacement, ReplacementState
 from hawiya.replacements.services import (
     replacement_event_add,
-    replacement_link,
     replacement_move,
     replacement_notify,
+    replacement_subject,
 )
 
 from . import errors
@@ -528,7 +528,7 @@ def _apply(
             language=person_language(person=applicant),
             template="shipment_out_for_delivery",
             context={"reference": replacement.reference},
-            link=replacement_link(replacement),
+            subject=replacement_subject(replacement),
             subject_ref=f"replacement:{replacement.pk}",
         )
         handover_code_issue(

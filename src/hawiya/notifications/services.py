@@ -31,6 +31,7 @@ from hawiya.core.signing import SignatureInvalid, signature_header, verify
 from . import errors
 from .clients import operator_webhook_secret, sms_client, sms_client_name
 from .models import InboxNotification, SmsMessage
+from .subjects import Subject
 from .tasks import OUTBOX, deliver_sms
 from .templates import SECRET_TEMPLATES, render
 
@@ -336,7 +337,7 @@ def notify(
     language: str,
     template: str,
     context: Mapping[str, object],
-    link: str = "",
+    subject: Subject | None = None,
     subject_ref: str | None = None,
 ) -> InboxNotification:
     """Tell a person something: an entry in their notification centre, and a text message to
@@ -344,7 +345,8 @@ def notify(
 
     Both are written in the caller's transaction, so a change that rolls back tells nobody. The
     entry keeps `template` and `context`, and is rendered in the reader's language when shown;
-    the SMS is rendered now in `language`. Raises TransactionManagementError outside
+    the SMS is rendered now in `language`. `subject` says what the notice is about (the portal
+    links the entry to its page). Raises TransactionManagementError outside
     `transaction.atomic` (like `audit_record`: the notice must share the change's fate), and
     what `sms_send` raises.
     """
@@ -357,7 +359,8 @@ def notify(
         person_id=person_id,
         template=template,
         context={name: _stored_value(value) for name, value in context.items()},
-        link=link,
+        subject_kind=subject.kind if subject else "",
+        subject_reference=subject.reference if subject else "",
     )
     if mobile:
         sms_send(to=mobile, template=template, context=context, language=language, subject_ref=subject_ref)

@@ -117,10 +117,12 @@ class PaymentGateway(Protocol):
 
 
 class DemoGateway:
-    """Demo mode: the checkout is the portal's demo pay page; refunds happen at once."""
+    """Demo mode: the checkout is the demo pay page the setting PAYMENT_DEMO_CHECKOUT_URL names
+    (the portal's: the interface provides the page, this app only its URL name); refunds happen
+    at once."""
 
     def checkout_url(self, bill: Bill, return_url: str, *, attempt: int = 1) -> str:
-        return reverse("portal:payments-demo", args=[bill.bill_number])
+        return reverse(settings.PAYMENT_DEMO_CHECKOUT_URL, args=[bill.bill_number])
 
     def refund(self, bill: Bill, amount_sar: Decimal) -> str:
         return f"demo-refund-{bill.bill_number}"

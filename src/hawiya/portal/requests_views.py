@@ -32,7 +32,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from hawiya.appointments.selectors import appointment_for_replacement
-from hawiya.casework.backoffice import REJECTION_REASONS
 from hawiya.casework.services import replacement_apply, replacement_cancel
 from hawiya.core import clock
 from hawiya.core.client import client_ip
@@ -54,6 +53,7 @@ from hawiya.replacements.models import (
 )
 from hawiya.replacements.photos import PHOTO_UPLOAD_DIR, photo_checked
 from hawiya.replacements.requirements import at_office, requirements_of, takes_biometrics
+from hawiya.replacements.vocabulary import REJECTION_REASONS
 
 from .decorators import citizen_of, citizen_required, personal_page
 from .drafts import Journey, draft_keep, draft_restore

@@ -25,6 +25,7 @@ from hawiya.core.references import insert_with_reference
 from hawiya.identity.selectors import person_language
 from hawiya.losses.models import LossReportItem
 from hawiya.notifications.services import notify
+from hawiya.notifications.subjects import REPLACEMENT, Subject
 from hawiya.registry.models import Document, NationalAddress, Office, Person
 
 from . import errors
@@ -40,9 +41,9 @@ AUDIT_REPLACEMENT_SUBMITTED = "replacement.submitted"
 REFERENCE_PREFIX = "RP"
 
 
-def replacement_link(replacement: Replacement) -> str:
-    """The request's page in the portal, without the language prefix (for notifications)."""
-    return f"/requests/{replacement.reference}/"
+def replacement_subject(replacement: Replacement) -> Subject:
+    """What the request's notifications are about (the portal links them to its page)."""
+    return Subject(REPLACEMENT, replacement.reference)
 
 
 def _locked(replacement_id: int) -> Replacement:
@@ -84,7 +85,7 @@ def replacement_notify(replacement: Replacement, *, template: str, context: Mapp
         language=person_language(person=applicant),
         template=template,
         context={"reference": replacement.reference, **context},
-        link=replacement_link(replacement),
+        subject=replacement_subject(replacement),
         subject_ref=f"replacement:{replacement.pk}",
     )
 

@@ -202,6 +202,14 @@ def test_demo_checkout_is_the_portal_demo_page(bill) -> None:
         assert DemoGateway().checkout_url(bill, "") == f"/en/payments/demo/{bill.bill_number}/"
 
 
+def test_the_demo_checkout_page_is_named_by_the_settings_not_by_the_payments_app(bill, settings) -> None:
+    from django.utils import translation
+
+    settings.PAYMENT_DEMO_CHECKOUT_URL = "portal:payments-bill"
+    with translation.override("en"):
+        assert DemoGateway().checkout_url(bill, "") == f"/en/payments/{bill.bill_number}/"
+
+
 def test_demo_gateway_falls_back_to_a_derived_secret_the_real_one_never_does(settings) -> None:
     settings.HAWIYA_PAYMENT_WEBHOOK_SECRET = ""
     settings.HAWIYA_PAYMENT_GATEWAY = "demo"

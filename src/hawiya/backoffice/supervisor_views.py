@@ -54,9 +54,9 @@ from hawiya.identity.staff import (
 )
 from hawiya.registry.models import Office
 from hawiya.replacements.expected import DELIVERY_WORKING_DAYS
+from hawiya.replacements.labels import STATE_TAGS
 from hawiya.replacements.models import ReplacementState
 from hawiya.replacements.requirements import ID_CARD_READY_DAYS
-from hawiya.replacements.selectors import STATE_TAGS
 
 from .decorators import staff_of, staff_page, staff_required
 from .supervisor_forms import WEEK, HolidayForm, ScheduleForm

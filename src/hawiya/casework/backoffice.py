@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.appointments import errors as appointment_errors
@@ -41,6 +40,8 @@ from hawiya.registry.models import DocumentKind, Office
 from hawiya.registry.offices import office_in_notice
 from hawiya.registry.services import document_reissue
 from hawiya.replacements import errors as replacement_errors
+from hawiya.replacements.blockers import add_years
+from hawiya.replacements.fees import format_amount
 from hawiya.replacements.handover import (
     HandoverCodeRejected,
     HandoverPurpose,
@@ -54,19 +55,11 @@ from hawiya.replacements.requirements import (
     checked_in_template,
     takes_biometrics,
 )
-from hawiya.replacements.selectors import add_years, format_amount
 from hawiya.replacements.services import replacement_move_locked
+from hawiya.replacements.vocabulary import REJECTION_OTHER, REJECTION_REASONS
 
 S = ReplacementState
 
-# Why an officer rejects a request; the citizen's message (one template per code) says what to do.
-REJECTION_REASONS: tuple[tuple[str, Promise], ...] = (
-    ("photo_unsuitable", _("The photo does not meet the rules")),
-    ("identity_not_confirmed", _("The person's identity could not be confirmed")),
-    ("documents_missing", _("Required documents are missing")),
-    ("other", _("Another reason (explained in the note)")),
-)
-REJECTION_OTHER = "other"
 # The message each reason sends (template names are at most 40 characters).
 REJECTION_TEMPLATES: dict[str, str] = {
     "photo_unsuitable": "replacement_rejected_photo",
@@ -93,11 +86,6 @@ READY_FROM = {
     ReceiveMethod.COLLECTION: frozenset({S.PRINTED}),
     ReceiveMethod.DELIVERY: frozenset({S.RETURNED_TO_OFFICE}),
 }
-
-
-def rejection_reason_label(code: str) -> str:
-    """The reason's label in the active language ("" for an unknown code): for the timeline."""
-    return str(dict(REJECTION_REASONS).get(code, ""))
 
 
 # --- Small pieces --------------------------------------------------------------------------------

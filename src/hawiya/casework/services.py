@@ -20,8 +20,8 @@ from hawiya.payments.models import BillState
 from hawiya.payments.services import bill_cancel, bill_issue, bill_locked_for_replacement, bill_refund_fine
 from hawiya.registry.models import Person
 from hawiya.replacements import errors as replacement_errors
+from hawiya.replacements.fees import format_amount
 from hawiya.replacements.models import CANCELLABLE_STATES, Replacement, ReplacementState
-from hawiya.replacements.selectors import format_amount
 from hawiya.replacements.services import replacement_move, replacement_submit
 
 # The audit trail keeps short strings only (audit.services.MAX_DETAIL_STRING).

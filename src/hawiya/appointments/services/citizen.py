@@ -4,7 +4,8 @@ the place when the whole request ends.
 Overbooking is impossible whatever the concurrency: a place is taken with ONE conditional
 UPDATE (`booked = booked + 1 WHERE booked < capacity`), which the database evaluates on the
 row's latest version after any concurrent writer commits; the CHECK constraint `booked <=
-capacity` backs it up."""
+capacity` backs it up.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from hawiya.core.clock import RIYADH
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.idempotency import check_same_request, idempotency_key_checked, request_fingerprint
 from hawiya.core.references import insert_with_reference
+from hawiya.notifications.subjects import APPOINTMENT, Subject
 from hawiya.registry.models import CivilService, Office, Person
 from hawiya.replacements.models import ReceiveMethod, Replacement, ReplacementState
 from hawiya.replacements.services import replacement_event_add, replacement_move, replacement_office_set
@@ -44,9 +46,9 @@ AUDIT_BOOKED = "appointment.booked"
 AUDIT_MOVED = "appointment.moved"
 
 
-def appointment_link(appointment: Appointment) -> str:
-    """The appointment's page in the portal, without the language prefix."""
-    return f"/appointments/{appointment.reference}/"
+def appointment_subject(appointment: Appointment) -> Subject:
+    """What the appointment's notifications are about (the portal links them to its page)."""
+    return Subject(APPOINTMENT, appointment.reference)
 
 
 def too_close_to_change(starts_at: dt.datetime, *, at: dt.datetime | None = None) -> bool:

@@ -20,7 +20,7 @@ from hawiya.replacements.services import replacement_move
 from .. import selectors
 from ..models import Appointment, AppointmentState
 from ._common import OBJECT_TYPE, _locked_appointment, _notify
-from .citizen import appointment_link
+from .citizen import appointment_subject
 
 logger = logging.getLogger(__name__)
 AUDIT_REMINDED = "appointment.reminded"
@@ -62,7 +62,7 @@ def appointment_reminders_send_due(*, now: dt.datetime | None = None) -> int:
                         "time": appointment.slot.starts_at,
                         "office": office_in_notice(appointment.slot.office),
                     },
-                    link=appointment_link(appointment),
+                    subject=appointment_subject(appointment),
                     subject_ref=f"appointment:{appointment.pk}",
                 )
                 audit_record(

@@ -36,8 +36,9 @@ from hawiya.notifications.models import InboxNotification
 from hawiya.payments.models import Bill, BillState
 from hawiya.registry.models import Document, DocumentStatus
 from hawiya.registry.selectors import document_history
+from hawiya.replacements.blockers import add_years
 from hawiya.replacements.models import ReplacementState
-from hawiya.replacements.selectors import add_years, replacement_timeline
+from hawiya.replacements.selectors import replacement_timeline
 
 from .backoffice_factories import (
     NOW,

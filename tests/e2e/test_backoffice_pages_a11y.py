@@ -25,6 +25,7 @@ from django.test import Client
 from playwright.sync_api import BrowserContext, Page
 
 from hawiya.appointments.tests.factories import make_replacement
+from hawiya.audit.actors import Actor
 from hawiya.backoffice.tests.factories import (
     STAFF_PASSWORD,
     actor_of,
@@ -208,7 +209,7 @@ def build() -> Data:
         office=office,
         photo=photo_bytes(480, 640),
         fingerprints=DemoFingerprintScanner().capture(subject_hint=str(counter_person.pk)),
-        actor="system",
+        actor=Actor.system("tests"),
     )
 
     # The demo courier: a shipment waiting to be picked up (its forms are drawn for any state).

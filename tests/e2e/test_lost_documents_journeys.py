@@ -28,6 +28,7 @@ from pypdf import PdfReader
 
 from hawiya.appointments.models import Appointment, AppointmentState
 from hawiya.appointments.tests.factories import at_riyadh, id_card_service, make_bookable_office
+from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.identity import services
 from hawiya.identity.models import User
@@ -232,8 +233,11 @@ def test_report_a_lost_id_card_and_request_a_replacement_with_delivery_and_pay(
         issue_date=dt.date(2016, 1, 5),
         expiry_date=dt.date(2026, 1, 5),
     )
-    document_mark_reported_lost(document_id=first.pk, at=clock.now() - dt.timedelta(days=2000))
+    document_mark_reported_lost(
+        actor=Actor.system("tests"), document_id=first.pk, at=clock.now() - dt.timedelta(days=2000)
+    )
     card = document_reissue(
+        actor=Actor.system("tests"),
         document_id=first.pk,
         issuing_office=office,
         issue_date=dt.date(2021, 6, 1),

@@ -30,6 +30,7 @@ from pydantic import AfterValidator
 
 from hawiya.api.schemas import ErrorOut
 from hawiya.api.signature_failures import SignatureFailures
+from hawiya.audit.actors import Actor
 from hawiya.core.bidi import strip_bidi_controls
 from hawiya.core.client import client_ip
 from hawiya.core.errors import ApplicationError
@@ -343,9 +344,7 @@ def shipment_event(
         handover_code=event.handover_code,
         reason=event.reason,
         reason_text=event.reason_text,
-        actor=f"courier:{getattr(request, 'auth', '')}",
-        actor_role="courier",
-        ip=client_ip(request),
+        actor=Actor.courier(str(getattr(request, "auth", "")), ip=client_ip(request)),
     )
     if result.replayed:
         response[REPLAY_HEADER] = "true"

@@ -8,7 +8,6 @@ last, in every service, so two services can never wait on each other in a cycle.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
 
@@ -17,12 +16,11 @@ from django.db.transaction import TransactionManagementError
 
 from hawiya.core import clock
 
+from .actors import Actor
 from .models import GENESIS_HASH, HEAD_PK, AuditChainHead, AuditEvent, canonical_json
 
 ACTION_CODE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
-ACTOR_ID = re.compile(r"[a-z][a-z0-9_]*(:[A-Za-z0-9_.:@-]+)?")
 OBJECT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
-LABEL = re.compile(r"[A-Za-z0-9_.:-]*")
 MAX_DETAIL_BYTES = 2048
 MAX_DETAIL_STRING = 120
 # Keys that would carry personal data. A guard against slips, not a substitute for review:
@@ -68,20 +66,6 @@ def _check_detail(value: Any, path: str = "detail") -> None:
         raise ValueError(f"{path}: only strings, integers, booleans, null, lists and objects")
 
 
-def _normalised_ip(ip: str | None) -> str | None:
-    """The address in the form the database gives back, or None when there is none.
-
-    An unparseable address (a unix socket, a broken proxy header) is recorded as None rather
-    than making the audited change fail.
-    """
-    if not ip:
-        return None
-    try:
-        return str(ipaddress.ip_address(ip.strip().split("%", 1)[0]))
-    except ValueError:
-        return None
-
-
 def _locked_head(using: str) -> AuditChainHead:
     head = AuditChainHead.objects.using(using).select_for_update().filter(pk=HEAD_PK).first()
     if head is None:
@@ -96,41 +80,36 @@ def _locked_head(using: str) -> AuditChainHead:
 
 def audit_record(
     *,
-    actor: str,
+    actor: Actor,
     action: str,
     object_type: str,
     object_id: str | int,
-    ip: str | None = None,
     detail: dict[str, Any] | None = None,
-    actor_role: str = "",
-    actor_office: str = "",
     using: str = DEFAULT_DB_ALIAS,
 ) -> AuditEvent:
     """Append one event to the chain and return it.
 
-    `actor` is an opaque id ("user:42", "system"), `action` a stable dotted code
+    `actor` says who acts (its columns: `audit.actors`), `action` a stable dotted code
     ("document.reported_lost"), `object_type` a dotted model label ("registry.document") and
     `object_id` its primary key. `detail` is a small JSON object of ids, statuses and versions:
     NEVER personal data (names, ID numbers, mobile numbers, e-mail addresses, codes).
     Raises TransactionManagementError outside `transaction.atomic`, ValueError for a malformed
-    argument.
+    argument, TypeError when `actor` is not an `Actor`.
     """
     if not transaction.get_connection(using).in_atomic_block:
         raise TransactionManagementError(
             "audit_record() must run inside the transaction that makes the change it records"
         )
+    if not isinstance(actor, Actor):
+        # The columns are made in one place only (`Actor.columns`), never from loose strings.
+        raise TypeError(f"actor must be an audit.actors.Actor, not {type(actor).__name__}")
     object_id = str(object_id)
-    if not ACTOR_ID.fullmatch(actor) or len(actor) > 64:
-        raise ValueError(f"actor must be an opaque id like 'user:42' or 'system', not {actor!r}")
     if not ACTION_CODE.fullmatch(action) or len(action) > 64:
         raise ValueError(f"action must be a dotted code like 'document.reported_lost', not {action!r}")
     if not OBJECT_TYPE.fullmatch(object_type) or len(object_type) > 64:
         raise ValueError(f"object_type must be a model label like 'registry.document', not {object_type!r}")
     if not object_id or len(object_id) > 64:
         raise ValueError("object_id must be 1-64 characters")
-    for name, label, limit in (("actor_role", actor_role, 32), ("actor_office", actor_office, 32)):
-        if not LABEL.fullmatch(label) or len(label) > limit:
-            raise ValueError(f"{name} must be a short code, not {label!r}")
     detail = {} if detail is None else detail
     if not isinstance(detail, dict):
         raise ValueError("detail must be a JSON object")
@@ -138,17 +117,18 @@ def audit_record(
     if len(canonical_json(detail)) > MAX_DETAIL_BYTES:
         raise ValueError(f"detail is limited to {MAX_DETAIL_BYTES} bytes")
 
+    columns = actor.columns()
     head = _locked_head(using)
     event = AuditEvent(
         sequence=head.sequence + 1,
         occurred_at=clock.now(),
-        actor=actor,
-        actor_role=actor_role,
-        actor_office=actor_office,
+        actor=columns.actor,
+        actor_role=columns.actor_role,
+        actor_office=columns.actor_office,
         action=action,
         object_type=object_type,
         object_id=object_id,
-        ip=_normalised_ip(ip),
+        ip=columns.ip,
         detail=detail,
         prev_hash=head.hash,
     )

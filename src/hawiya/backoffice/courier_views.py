@@ -160,7 +160,7 @@ def _apply(request: HttpRequest, shipment: CourierShipment, kind: ShipmentEventK
             kind=kind,
             at=clock.now(),
             **fields,
-            **staff.audit(),
+            actor=staff.actor,
         )
     except ShipmentConflict as error:
         if error.code != SHIPMENT_EVENT_CONFLICT:

@@ -29,6 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from hawiya.appointments.models import AppointmentState
+from hawiya.audit.actors import ActorKind
 from hawiya.casework import backoffice as casework
 from hawiya.casework.reads import person_photo_view, person_record_view
 from hawiya.casework.selectors import (
@@ -277,10 +278,12 @@ def _audit_rows(file: CaseFile) -> list[dict[str, Any]]:
     for line in file.audit:
         event = line.event
         detail = event.detail if isinstance(event.detail, dict) else {}
-        # Citizens' own steps carry no staff role: "the applicant", never their account name.
-        if event.actor.startswith("person:") or event.actor_role in ("citizen", ""):
+        who = line.actor
+        # Citizens' own steps (and the gateway's, for the payment they made): "the applicant",
+        # never their account name.
+        if who is None or who.kind in (ActorKind.CITIZEN, ActorKind.PAYMENT_GATEWAY):
             actor = _("The applicant")
-        elif event.actor == "system" or not event.actor:
+        elif who.kind == ActorKind.SYSTEM:
             actor = _("Hawiya (automatic)")
         else:
             actor = line.actor_name or event.actor

@@ -4,7 +4,7 @@ Every function takes the signed-in `staff` first, checks `PERM_WORK_CASES` and t
 belongs to the officer's office (another office's request is NotFound, like a missing one), and
 returns the request. Each step is one transaction that locks the request, checks the state it is
 in (a step taken twice answers `replacement_state_conflict`), does its work in the domain apps,
-moves the request with `replacement_move` (timeline entry, audit event with the holder's
+moves the request with `replacement_move_locked` (timeline entry, audit event with the holder's
 `person_id`, the applicant's notification) and commits; messages leave after commit.
 
 Collection: appointment_booked → checked_in → biometrics_captured → approved → printed →
@@ -55,7 +55,7 @@ from hawiya.replacements.requirements import (
     checked_in_template,
     takes_biometrics,
 )
-from hawiya.replacements.services import replacement_move
+from hawiya.replacements.services import replacement_move_locked
 from hawiya.replacements.vocabulary import REJECTION_OTHER, REJECTION_REASONS
 
 S = ReplacementState
@@ -149,9 +149,11 @@ def _move(
     reason: str = "",
     notify_template: str | None = None,
     notify_context: dict[str, object] | None = None,
+    also_save: tuple[str, ...] = (),
 ) -> Replacement:
-    return replacement_move(
-        replacement_id=replacement.pk,
+    """Move the request this step holds (`_locked`): its row is neither read nor locked again."""
+    return replacement_move_locked(
+        replacement=replacement,
         to=to,
         action=action,
         office=replacement.office,
@@ -161,7 +163,8 @@ def _move(
         notify_template=notify_template,
         notify_context=notify_context,
         expected_from=expected,
-        **staff.audit(),
+        actor=staff.actor,
+        also_save=also_save,
     )
 
 
@@ -188,9 +191,6 @@ def appointment_check_in(*, staff: StaffActor, appointment_id: int) -> Replaceme
         appointment = appointment_mark_checked_in(
             appointment_id=appointment_id,
             actor=staff.actor,
-            actor_role=staff.role,
-            actor_office=staff.office_code,
-            ip=staff.ip,
         )
         replacement = _locked(staff, replacement_id, expected=frozenset({S.APPOINTMENT_BOOKED}))
         return _move(
@@ -237,9 +237,9 @@ def replacement_biometrics_capture(
             fingerprints=fingerprints,
             enrolment=enrolment,
             context_ref=replacement.reference,
-            **staff.audit(),
+            actor=staff.actor,
         )
-        appointment_complete_for_replacement(replacement_id=replacement.pk, **staff.audit())
+        appointment_complete_for_replacement(replacement_id=replacement.pk, actor=staff.actor)
         return _move(
             staff,
             replacement,
@@ -268,7 +268,8 @@ def replacement_approve(*, staff: StaffActor, replacement_id: int) -> Replacemen
     and expiry date. Raises `replacement_state_conflict` and the register's
     `document_already_replaced`, `holder_deceased`…; NotFound / StaffForbidden as every step.
     """
-    _visible(staff, replacement_id)
+    # The permission first; the office is checked on the row `_locked` reads and locks, once.
+    staff.require(PERM_WORK_CASES)
     with transaction.atomic():
         locked = _locked(staff, replacement_id)
         expected = APPROVABLE_FROM.get(ReceiveMethod(locked.method), frozenset())
@@ -282,8 +283,9 @@ def replacement_approve(*, staff: StaffActor, replacement_id: int) -> Replacemen
             issuing_office=_office_of(locked),
             issue_date=today,
             expiry_date=expiry,
-            **staff.audit(),
+            actor=staff.actor,
         )
+        locked.new_document = new_document
         replacement = _move(
             staff,
             locked,
@@ -298,9 +300,8 @@ def replacement_approve(*, staff: StaffActor, replacement_id: int) -> Replacemen
             audit_detail={"document_id": new_document.pk, "version": new_document.version},
             notify_template="replacement_approved",
             notify_context={},
+            also_save=("new_document",),
         )
-        replacement.new_document = new_document
-        replacement.save(update_fields=["new_document", "updated_at"])
     return replacement
 
 
@@ -347,13 +348,11 @@ def replacement_reject(*, staff: StaffActor, replacement_id: int, reason_code: s
                 REPLACEMENT_ALREADY_ISSUED,
                 _("The new document is already issued for this request, so it can no longer be rejected."),
             )
-        appointment_complete_for_replacement(replacement_id=replacement.pk, **staff.audit())
-        appointment_cancel_for_replacement(
-            replacement_id=replacement.pk, actor=staff.actor, actor_role=staff.role, ip=staff.ip
-        )
+        appointment_complete_for_replacement(replacement_id=replacement.pk, actor=staff.actor)
+        appointment_cancel_for_replacement(replacement_id=replacement.pk, actor=staff.actor)
         detail: dict[str, object] = {"note": clean_note} if clean_note else {}
         if bill is not None and bill.state == BillState.PAID:
-            bill = bill_refund_fine(replacement_id=replacement.pk, **staff.audit())
+            bill = bill_refund_fine(replacement_id=replacement.pk, actor=staff.actor)
             if bill.state == BillState.REFUND_PENDING and bill.refund_requested_sar:
                 detail["refunded_sar"] = format_amount(bill.refund_requested_sar)
         return _move(
@@ -390,7 +389,7 @@ def replacement_mark_printed(*, staff: StaffActor, replacement_id: int) -> Repla
             notify_context={},
         )
         if replacement.method == ReceiveMethod.DELIVERY:
-            shipment_create(replacement_id=replacement.pk, **staff.audit())
+            shipment_create(replacement_id=replacement.pk, actor=staff.actor)
     return replacement
 
 
@@ -415,7 +414,7 @@ def replacement_mark_ready(*, staff: StaffActor, replacement_id: int) -> Replace
             notify_context={"office": office_in_notice(locked.office)},
         )
         handover_code_issue(
-            replacement_id=replacement.pk, purpose=HandoverPurpose.COLLECTION, **staff.audit()
+            replacement_id=replacement.pk, purpose=HandoverPurpose.COLLECTION, actor=staff.actor
         )
     return replacement
 
@@ -469,7 +468,7 @@ def replacement_hand_over(
                 code=code,
                 purpose=HandoverPurpose.COLLECTION,
                 delegate=bool(delegate),
-                **staff.audit(),
+                actor=staff.actor,
             )
         except HandoverCodeRejected as exc:
             failure = exc  # the counted try commits with this block (replacements.handover)
@@ -498,5 +497,5 @@ def replacement_handover_code_resend(*, staff: StaffActor, replacement_id: int) 
     with transaction.atomic():
         replacement = _locked(staff, replacement_id, expected=frozenset({S.READY_FOR_COLLECTION}))
         handover_code_issue(
-            replacement_id=replacement.pk, purpose=HandoverPurpose.COLLECTION, **staff.audit()
+            replacement_id=replacement.pk, purpose=HandoverPurpose.COLLECTION, actor=staff.actor
         )

@@ -31,7 +31,7 @@ def counter_person_find(*, staff: StaffActor, id_number: str) -> Person:
     person = person_for_counter(id_number=id_number)
     with transaction.atomic():
         audit_record(
-            **staff.audit(),
+            actor=staff.actor,
             action=AUDIT_COUNTER_LOOKUP,
             object_type=OBJECT_PERSON,
             object_id=person.pk,

@@ -200,7 +200,7 @@ def office_dashboard_export(
     dashboard = office_dashboard(staff=staff, office_id=office_id, at=at)
     with transaction.atomic():
         audit_record(
-            **staff.audit(),
+            actor=staff.actor,
             action=AUDIT_DASHBOARD_EXPORTED,
             object_type="registry.office",
             object_id=dashboard.office.pk,

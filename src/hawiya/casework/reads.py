@@ -24,7 +24,7 @@ AUDIT_PHOTO_VIEWED = "person.photo_viewed"
 def _record(staff: StaffActor, replacement: Replacement, action: str, **extra: object) -> None:
     holder_id = replacement.document.holder_id
     audit_record(
-        **staff.audit(),
+        actor=staff.actor,
         action=action,
         object_type=OBJECT_PERSON,
         object_id=holder_id,

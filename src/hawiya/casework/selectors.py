@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hawiya.appointments.models import ACTIVE_STATES as ACTIVE_APPOINTMENT_STATES
 from hawiya.appointments.models import Appointment, AppointmentState
+from hawiya.audit.actors import Actor, ActorKind
 from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
 from hawiya.core.digits import normalise_number
@@ -171,6 +172,8 @@ class AuditLine:
     """One line of a case's "who did what": never the detail's ids, only what happened."""
 
     event: AuditEvent
+    # Who, read back from the event's columns (None for a form no service writes).
+    actor: Actor | None
     actor_name: str
 
 
@@ -191,14 +194,26 @@ class CaseFile:
     has_photo: bool
 
 
-def _actor_names(events: list[AuditEvent]) -> dict[str, str]:
-    ids = {int(e.actor.split(":", 1)[1]) for e in events if re.fullmatch(r"user:[0-9]+", e.actor)}
-    if not ids:
-        return {}
-    return {
-        f"user:{user.pk}": (user.get_full_name() or user.username)
-        for user in User.objects.filter(pk__in=ids).only("id", "username", "first_name", "last_name")
-    }
+def _audit_lines(events: list[AuditEvent]) -> list[AuditLine]:
+    """The events with who did each: staff by their account's name (one query for them all)."""
+    actors = [Actor.from_columns(e.actor, e.actor_role, e.actor_office) for e in events]
+    ids = {a.user_id for a in actors if a is not None and a.kind == ActorKind.STAFF}
+    names = (
+        {
+            user.pk: (user.get_full_name() or user.username)
+            for user in User.objects.filter(pk__in=ids).only("id", "username", "first_name", "last_name")
+        }
+        if ids
+        else {}
+    )
+    return [
+        AuditLine(
+            event=event,
+            actor=actor,
+            actor_name=names.get(actor.user_id, "") if actor is not None and actor.user_id else "",
+        )
+        for event, actor in zip(events, actors, strict=True)
+    ]
 
 
 def case_file(*, staff: StaffActor, replacement: Replacement) -> CaseFile:
@@ -232,7 +247,6 @@ def case_file(*, staff: StaffActor, replacement: Replacement) -> CaseFile:
     if appointments:
         audit_filter |= Q(object_type=OBJECT_APPOINTMENT, object_id__in=[str(a.pk) for a in appointments])
     events = list(AuditEvent.objects.filter(audit_filter).order_by("-sequence")[:CASE_AUDIT_LIMIT])
-    names = _actor_names(events)
     return CaseFile(
         replacement=replacement,
         holder=holder,
@@ -243,7 +257,7 @@ def case_file(*, staff: StaffActor, replacement: Replacement) -> CaseFile:
         appointment=appointment,
         loss_report=replacement.loss_report,
         timeline=timeline,
-        audit=[AuditLine(event=e, actor_name=names.get(e.actor, "")) for e in events],
+        audit=_audit_lines(events),
         has_photo=bool(_photo_files(replacement)),
     )
 

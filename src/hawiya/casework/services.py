@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.appointments.services.citizen import appointment_cancel_for_replacement
+from hawiya.audit.actors import Actor
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.payments.models import BillState
 from hawiya.payments.services import bill_cancel, bill_issue, bill_locked_for_replacement, bill_refund_fine
@@ -25,8 +26,6 @@ from hawiya.replacements.services import replacement_move, replacement_submit
 
 # The audit trail keeps short strings only (audit.services.MAX_DETAIL_STRING).
 MAX_REASON = 120
-# Both steps here are taken by the applicant: the audit rows say so.
-CITIZEN = "citizen"
 
 
 def replacement_apply(
@@ -40,8 +39,7 @@ def replacement_apply(
     mobile_confirmed: bool,
     idempotency_key: str,
     at: dt.datetime | None = None,
-    actor: str,
-    ip: str | None,
+    actor: Actor,
 ) -> Replacement:
     """Submit a replacement request and make it payable: a bill when it costs something, else
     straight to `paid` (a first loss collected at an office is free).
@@ -61,12 +59,11 @@ def replacement_apply(
             idempotency_key=idempotency_key,
             at=at,
             actor=actor,
-            ip=ip,
         )
         if replacement.state != ReplacementState.AWAITING_PAYMENT:
             return replacement  # a replay of a request that has moved on
         if replacement.total_sar > 0:
-            bill_issue(replacement_id=replacement.pk, at=at, actor=actor, actor_role=CITIZEN, ip=ip)
+            bill_issue(replacement_id=replacement.pk, at=at, actor=actor)
         else:
             replacement = replacement_move(
                 replacement_id=replacement.pk,
@@ -74,8 +71,6 @@ def replacement_apply(
                 action="no_fee",
                 at=at,
                 actor=actor,
-                actor_role=CITIZEN,
-                ip=ip,
                 expected_from=frozenset({ReplacementState.AWAITING_PAYMENT}),
             )
     return replacement
@@ -93,9 +88,7 @@ def _not_cancellable(replacement: Replacement) -> ApplicationError:
     )
 
 
-def replacement_cancel(
-    *, replacement_id: int, applicant: Person, reason: str, actor: str, ip: str | None
-) -> Replacement:
+def replacement_cancel(*, replacement_id: int, applicant: Person, reason: str, actor: Actor) -> Replacement:
     """The applicant cancels their request before processing starts (awaiting payment, paid,
     or appointment booked).
 
@@ -118,14 +111,12 @@ def replacement_cancel(
         replacement = Replacement.objects.select_for_update(of=("self",)).get(pk=replacement.pk)
         if replacement.state not in CANCELLABLE_STATES:
             raise _not_cancellable(replacement)
-        appointment_cancel_for_replacement(
-            replacement_id=replacement.pk, actor=actor, actor_role=CITIZEN, ip=ip
-        )
+        appointment_cancel_for_replacement(replacement_id=replacement.pk, actor=actor)
         refunded = None
         if bill is not None and bill.state == BillState.ISSUED:
-            bill_cancel(replacement_id=replacement.pk, actor=actor, actor_role=CITIZEN, ip=ip)
+            bill_cancel(replacement_id=replacement.pk, actor=actor)
         elif bill is not None and bill.state == BillState.PAID:
-            bill = bill_refund_fine(replacement_id=replacement.pk, actor=actor, actor_role=CITIZEN, ip=ip)
+            bill = bill_refund_fine(replacement_id=replacement.pk, actor=actor)
             refunded = bill.refund_requested_sar if bill.state == BillState.REFUND_PENDING else None
         detail: dict[str, object] = {}
         if refunded:
@@ -135,8 +126,6 @@ def replacement_cancel(
             to=ReplacementState.CANCELLED,
             action="cancelled",
             actor=actor,
-            actor_role=CITIZEN,
-            ip=ip,
             reason=reason,
             detail=detail,
             notify_template="replacement_cancelled_refund" if refunded else "replacement_cancelled",

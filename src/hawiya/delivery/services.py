@@ -25,6 +25,7 @@ from functools import partial
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
@@ -107,10 +108,7 @@ def failure_reason_in_notice(reason: str) -> dict[str, str]:
 def shipment_create(
     *,
     replacement_id: int,
-    actor: str,
-    actor_role: str = "",
-    actor_office: str = "",
-    ip: str | None = None,
+    actor: Actor,
 ) -> Shipment:
     """Make the shipment of a delivery request whose new document was just printed.
 
@@ -170,9 +168,6 @@ def shipment_create(
         insert_with_reference(shipment, prefix=REFERENCE_PREFIX)
         audit_record(
             actor=actor,
-            actor_role=actor_role,
-            actor_office=actor_office,
-            ip=ip,
             action=AUDIT_SHIPMENT_CREATED,
             object_type=OBJECT_TYPE,
             object_id=shipment.pk,
@@ -294,10 +289,7 @@ def shipment_event_apply(
     handover_code: str = "",
     reason: str = "",
     reason_text: str = "",
-    actor: str,
-    actor_role: str = "courier",
-    actor_office: str = "",
-    ip: str | None = None,
+    actor: Actor,
 ) -> ShipmentUpdate:
     """Apply one courier update (`kind`: picked_up, out_for_delivery, delivered, failed_attempt)
     to shipment `reference`, and move its request accordingly (see the module docstring).
@@ -368,9 +360,6 @@ def shipment_event_apply(
                     code=handover_code,
                     purpose=HandoverPurpose.DELIVERY,
                     actor=actor,
-                    actor_role=actor_role,
-                    actor_office=actor_office,
-                    ip=ip,
                 )
             except HandoverCodeRejected as exc:
                 # Caught inside the block so the counted try commits (see replacements.handover).
@@ -382,9 +371,6 @@ def shipment_event_apply(
                 at=at,
                 reason=reason,
                 actor=actor,
-                actor_role=actor_role,
-                actor_office=actor_office,
-                ip=ip,
             )
             event = ShipmentEvent.objects.create(
                 shipment=shipment,
@@ -398,9 +384,6 @@ def shipment_event_apply(
             )
             audit_record(
                 actor=actor,
-                actor_role=actor_role,
-                actor_office=actor_office,
-                ip=ip,
                 action=AUDIT_SHIPMENT_UPDATED,
                 object_type=OBJECT_TYPE,
                 object_id=shipment.pk,
@@ -418,18 +401,10 @@ def shipment_event_apply(
     return ShipmentUpdate(shipment=shipment, event=event, replayed=False)
 
 
-@dataclass(frozen=True)
-class _Who:
-    actor: str
-    actor_role: str
-    actor_office: str
-    ip: str | None
-    person_id: int
-
-
 def _move(
-    who: _Who,
     *,
+    actor: Actor,
+    person_id: int,
     replacement_id: int,
     to: ReplacementState,
     action: str,
@@ -447,13 +422,10 @@ def _move(
             to=to,
             action=action,
             at=at,
-            actor=who.actor,
-            actor_role=who.actor_role,
-            actor_office=who.actor_office,
-            ip=who.ip,
+            actor=actor,
             office=office,
             detail=detail,
-            audit_detail={"person_id": who.person_id, "shipment": str(detail["shipment"])},
+            audit_detail={"person_id": person_id, "shipment": str(detail["shipment"])},
             notify_template=notify_template,
             notify_context=notify_context,
         )
@@ -469,28 +441,20 @@ def _apply(
     kind: ShipmentEventKind,
     at: dt.datetime,
     reason: str,
-    actor: str,
-    actor_role: str,
-    actor_office: str,
-    ip: str | None,
+    actor: Actor,
 ) -> None:
     """Move the shipment and its request for one accepted update (in the caller's transaction)."""
     replacement_id = shipment.replacement_id
     detail: dict[str, object] = {"shipment": shipment.reference}
-    who = _Who(
-        actor=actor,
-        actor_role=actor_role,
-        actor_office=actor_office,
-        ip=ip,
-        person_id=shipment.replacement.document.holder_id,
-    )
+    person_id = shipment.replacement.document.holder_id
     fields = ["state", "updated_at"]
     if kind == ShipmentEventKind.PICKED_UP:
         shipment.state = ShipmentState.PICKED_UP
         shipment.picked_up_at = at
         fields.append("picked_up_at")
         _move(
-            who,
+            actor=actor,
+            person_id=person_id,
             replacement_id=replacement_id,
             to=ReplacementState.DISPATCHED,
             action="dispatched",
@@ -505,7 +469,8 @@ def _apply(
         fields.append("out_for_delivery_at")
         if first_round:
             replacement = _move(
-                who,
+                actor=actor,
+                person_id=person_id,
                 replacement_id=replacement_id,
                 to=ReplacementState.OUT_FOR_DELIVERY,
                 action="out_for_delivery",
@@ -535,16 +500,14 @@ def _apply(
             replacement_id=replacement_id,
             purpose=HandoverPurpose.DELIVERY,
             actor=actor,
-            actor_role=actor_role,
-            actor_office=actor_office,
-            ip=ip,
         )
     elif kind == ShipmentEventKind.DELIVERED:
         shipment.state = ShipmentState.DELIVERED
         shipment.delivered_at = at
         fields.append("delivered_at")
         _move(
-            who,
+            actor=actor,
+            person_id=person_id,
             replacement_id=replacement_id,
             to=ReplacementState.DELIVERED,
             action="delivered",
@@ -565,7 +528,8 @@ def _apply(
             # The card is going back to the office: the door code must not work any more.
             handover_codes_invalidate(replacement_id=replacement_id)
             _move(
-                who,
+                actor=actor,
+                person_id=person_id,
                 replacement_id=replacement_id,
                 to=ReplacementState.RETURNED_TO_OFFICE,
                 action="returned_to_office",

@@ -17,6 +17,7 @@ import logging
 from django.db import transaction
 from django_tasks import task
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.outbox import Claim, Outbox, RetryPolicy
@@ -34,7 +35,8 @@ POLICY = RetryPolicy(
 )
 MAX_ATTEMPTS = POLICY.max_attempts
 ANNOUNCE_LEASE = POLICY.lease
-ACTOR = "system"
+# Who acts when the courier's answer to an announcement is recorded: the announcing worker.
+ACTOR = Actor.system("delivery.announce")
 OBJECT_TYPE = "delivery.shipment"
 AUDIT_ANNOUNCED = "shipment.announced"
 AUDIT_ANNOUNCE_FAILED = "shipment.announce_failed"

@@ -149,7 +149,7 @@ def _record_failed_check(
         object_type=OBJECT_TYPE,
         object_id=person.pk,
         detail={"person_id": person.pk, "step": step, "problem": problem.code, **check.audit_detail()},
-        **staff.audit(),
+        actor=staff.actor,
     )
 
 
@@ -192,9 +192,6 @@ def counter_mobile_rebind(
                 person_id=person.pk,
                 mobile=mobile,
                 actor=staff.actor,
-                actor_role=staff.role,
-                actor_office=staff.office_code,
-                ip=staff.ip,
             )
             now = clock.now()
             account = User.objects.filter(person=person).first()
@@ -241,7 +238,7 @@ def counter_mobile_rebind(
                     "sessions_ended": sessions_ended,
                     **check.audit_detail(),
                 },
-                **staff.audit(),
+                actor=staff.actor,
             )
     if check.problem is not None:
         raise check.problem
@@ -294,7 +291,7 @@ def counter_activation_start(*, staff: StaffActor, person_id: int, fingerprints:
                 object_type=OBJECT_TYPE,
                 object_id=person.pk,
                 detail={"person_id": person.pk, **check.audit_detail()},
-                **staff.audit(),
+                actor=staff.actor,
             )
     if check.problem is not None:
         raise check.problem

@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.audit.actors import Actor
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.registry.models import Office
 
@@ -57,8 +58,9 @@ class StaffActor:
     ip: str | None = None
 
     @property
-    def actor(self) -> str:
-        return f"user:{self.user_id}"
+    def actor(self) -> Actor:
+        """Who acts, for the services and the audit trail: the account, role, office and address."""
+        return Actor.staff(self.user_id, role=self.role, office_code=self.office_code, ip=self.ip)
 
     def has(self, permission: str) -> bool:
         return permission in self.permissions
@@ -75,10 +77,6 @@ class StaffActor:
         """Raise NotFound unless the object's office is the actor's (or the actor sees all)."""
         if not self.sees_office(office_id):
             raise NotFound(STAFF_NOT_FOUND, _("This was not found at your office."))
-
-    def audit(self) -> dict[str, Any]:
-        """The actor fields of `audit_record` (actor, actor_role, actor_office, ip)."""
-        return {"actor": self.actor, "actor_role": self.role, "actor_office": self.office_code, "ip": self.ip}
 
 
 def staff_actor_for(user: Any, *, ip: str | None = None) -> StaffActor | None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
@@ -109,8 +110,7 @@ def loss_report_submit(
     declaration_accepted: bool,
     idempotency_key: str,
     at: dt.datetime | None = None,
-    actor: str,
-    ip: str | None,
+    actor: Actor,
 ) -> LossReport:
     """File one loss report for the documents `document_ids`, lost together, and cancel them.
 
@@ -212,12 +212,10 @@ def loss_report_submit(
         prefix=REFERENCE_PREFIX,
     )
     for document in documents:
-        document_mark_reported_lost(document_id=document.pk, at=now, actor=actor, actor_role="citizen", ip=ip)
+        document_mark_reported_lost(document_id=document.pk, at=now, actor=actor)
         LossReportItem.objects.create(report=report, document=document)
     audit_record(
         actor=actor,
-        actor_role="citizen",
-        ip=ip,
         action=AUDIT_LOSS_REPORT_FILED,
         object_type="losses.lossreport",
         object_id=report.pk,

@@ -20,6 +20,7 @@ from functools import partial
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
@@ -45,7 +46,10 @@ from .models import (
 
 logger = logging.getLogger(__name__)
 
-GATEWAY_ACTOR = "payment_gateway"
+# Who acts in a callback: the gateway, once its signature is verified here.
+GATEWAY_ACTOR = Actor.payment_gateway()
+# Who acts when an unpaid bill runs out: the sweep (`bills_expire_due`).
+EXPIRY_SWEEP = Actor.system("payments.expiry_sweep")
 OBJECT_TYPE = "payments.bill"
 AUDIT_BILL_ISSUED = "bill.issued"
 AUDIT_BILL_PAID = "bill.paid"
@@ -89,9 +93,7 @@ def bill_issue(
     *,
     replacement_id: int,
     at: dt.datetime | None = None,
-    actor: str,
-    actor_role: str = "",
-    ip: str | None,
+    actor: Actor,
 ) -> Bill:
     """Issue the bill of a request awaiting payment: its fee lines, payable within 72 hours.
 
@@ -137,8 +139,6 @@ def bill_issue(
         )
         audit_record(
             actor=actor,
-            actor_role=actor_role,
-            ip=ip,
             action=AUDIT_BILL_ISSUED,
             object_type=OBJECT_TYPE,
             object_id=bill.pk,
@@ -554,7 +554,7 @@ def _bill_expire(pk: int, *, now: dt.datetime) -> int:
                     to=ReplacementState.EXPIRED,
                     action="expired",
                     at=now,
-                    actor="system",
+                    actor=EXPIRY_SWEEP,
                     detail={"bill_number": bill.bill_number},
                     expected_from=frozenset({ReplacementState.AWAITING_PAYMENT}),
                 )
@@ -567,7 +567,7 @@ def _bill_expire(pk: int, *, now: dt.datetime) -> int:
             # In a savepoint: a message that cannot be written is logged, the expiry stands.
             _notify_safely(bill.replacement_id, template="replacement_expired", context={})
         audit_record(
-            actor="system",
+            actor=EXPIRY_SWEEP,
             action=AUDIT_BILL_EXPIRED,
             object_type=OBJECT_TYPE,
             object_id=bill.pk,
@@ -581,7 +581,7 @@ def bill_locked_for_replacement(*, replacement_id: int) -> Bill | None:
     return Bill.objects.select_for_update().filter(replacement_id=replacement_id).first()
 
 
-def bill_cancel(*, replacement_id: int, actor: str, actor_role: str = "", ip: str | None) -> Bill | None:
+def bill_cancel(*, replacement_id: int, actor: Actor) -> Bill | None:
     """The request is cancelled before it was paid: its issued bill can no longer be paid.
     Nothing to do without a bill or once it has ended. Runs in the caller's transaction."""
     with transaction.atomic():
@@ -593,8 +593,6 @@ def bill_cancel(*, replacement_id: int, actor: str, actor_role: str = "", ip: st
         bill.save(update_fields=["state", "ended_at"])
         audit_record(
             actor=actor,
-            actor_role=actor_role,
-            ip=ip,
             action=AUDIT_BILL_CANCELLED,
             object_type=OBJECT_TYPE,
             object_id=bill.pk,
@@ -609,9 +607,7 @@ def _enqueue_refund(bill_id: int) -> None:
     refund_fine.enqueue(bill_id)
 
 
-def bill_refund_fine(
-    *, replacement_id: int, actor: str, actor_role: str = "", actor_office: str = "", ip: str | None
-) -> Bill:
+def bill_refund_fine(*, replacement_id: int, actor: Actor) -> Bill:
     """Ask for the fines of the request's paid bill to be paid back; the delivery fee is kept.
 
     Runs in the caller's transaction and calls no outside system: the bill becomes
@@ -645,9 +641,6 @@ def bill_refund_fine(
         )
         audit_record(
             actor=actor,
-            actor_role=actor_role,
-            actor_office=actor_office,
-            ip=ip,
             action=AUDIT_BILL_REFUND_REQUESTED,
             object_type=OBJECT_TYPE,
             object_id=bill.pk,

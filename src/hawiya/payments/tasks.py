@@ -21,6 +21,7 @@ import logging
 from django.db import transaction
 from django_tasks import task
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.outbox import Claim, Outbox, RetryPolicy
@@ -41,7 +42,8 @@ POLICY = RetryPolicy(
 )
 MAX_ATTEMPTS = POLICY.max_attempts
 REFUND_LEASE = POLICY.lease
-ACTOR = "system"
+# Who acts when the gateway's refund answer is recorded: the refund worker.
+ACTOR = Actor.system("payments.refund")
 
 
 def backoff(attempts: int) -> dt.timedelta:

@@ -34,7 +34,6 @@ from hawiya.appointments.services.citizen import (
     too_close_to_change,
 )
 from hawiya.core.calendars import format_dual
-from hawiya.core.client import client_ip
 from hawiya.core.clock import RIYADH
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.identity.models import User
@@ -45,7 +44,7 @@ from hawiya.replacements.models import Replacement
 from hawiya.replacements.requirements import requirements_of, takes_biometrics
 
 from .appointments_forms import BookingConfirmForm, SlotChoiceForm, parse_slot
-from .decorators import citizen_of, citizen_required, personal_page, require_recent_auth
+from .decorators import citizen_actor, citizen_of, citizen_required, personal_page, require_recent_auth
 from .pdf import pdf_response, qr_data_uri
 
 REFERENCE = re.compile(r"[A-Z]{2}[0-9]{8}")
@@ -402,8 +401,7 @@ def _check(request: HttpRequest, journey: Journey) -> HttpResponse:
                     office_id=data["office"],
                     starts_at=data["slot"],
                     idempotency_key=data["idempotency_key"],
-                    actor=f"user:{_user(request).pk}",
-                    ip=client_ip(request),
+                    actor=citizen_actor(request),
                 )
                 # No flash message: the page it lands on is the confirmation, whose panel says
                 # "Appointment booked" (a banner saying it too showed the success twice).
@@ -414,8 +412,7 @@ def _check(request: HttpRequest, journey: Journey) -> HttpResponse:
                     office_id=data["office"],
                     starts_at=data["slot"],
                     idempotency_key=data["idempotency_key"],
-                    actor=f"user:{_user(request).pk}",
-                    ip=client_ip(request),
+                    actor=citizen_actor(request),
                 )
                 messages.success(request, _("Your appointment has been changed."))
         except NotFound as exc:
@@ -492,8 +489,7 @@ def cancel(request: HttpRequest, reference: str) -> HttpResponse:
             appointment_cancel(
                 appointment_id=appointment.pk,
                 applicant=_person(request),
-                actor=f"user:{_user(request).pk}",
-                ip=client_ip(request),
+                actor=citizen_actor(request),
             )
         except NotFound as exc:
             raise Http404(exc.code) from exc

@@ -12,7 +12,9 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 
+from hawiya.audit.actors import Actor
 from hawiya.core import clock
+from hawiya.core.client import client_ip
 from hawiya.identity.models import User
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_from_session, recent_auth_is_fresh
 from hawiya.registry.models import Person
@@ -57,6 +59,15 @@ def citizen_of(request: HttpRequest) -> Person:
     if not isinstance(user, User) or user.person is None:
         raise Http404("not signed in")
     return user.person
+
+
+def citizen_actor(request: HttpRequest) -> Actor:
+    """Who acts in a citizen's own step, for the services and the audit trail: their account and
+    address (guarded like `citizen_of`)."""
+    user = request.user
+    if not isinstance(user, User) or user.person is None:
+        raise Http404("not signed in")
+    return Actor.citizen(user.pk, ip=client_ip(request))
 
 
 def personal_page(

@@ -21,14 +21,13 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
 from hawiya.core import clock
-from hawiya.core.client import client_ip
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.losses.models import LATE_AFTER_DAYS, LossPlace, LossReport
 from hawiya.losses.selectors import ReportableDocument, loss_report_get_for_person, reportable_documents_for
 from hawiya.losses.services import loss_report_is_late, loss_report_submit
 from hawiya.registry.models import DocumentStatus, Person
 
-from .decorators import citizen_of, citizen_required, require_recent_auth
+from .decorators import citizen_actor, citizen_of, citizen_required, require_recent_auth
 from .drafts import Journey, draft_keep, draft_restore
 from .losses_forms import ConfirmForm, DeclarationForm, DocumentsForm, WhatForm, WhenForm, WhereForm
 from .pdf import pdf_response, qr_data_uri
@@ -319,8 +318,7 @@ def check(request: HttpRequest) -> HttpResponse:
                 circumstances=journey["circumstances"],
                 declaration_accepted=bool(journey.get("declaration")),
                 idempotency_key=journey["key"],
-                actor=f"user:{request.user.pk}",
-                ip=client_ip(request) or None,
+                actor=citizen_actor(request),
             )
         except ApplicationError as error:
             form.add_page_error(error.message)

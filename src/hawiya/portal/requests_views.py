@@ -34,7 +34,6 @@ from django.views.decorators.http import require_http_methods
 from hawiya.appointments.selectors import appointment_for_replacement
 from hawiya.casework.services import replacement_apply, replacement_cancel
 from hawiya.core import clock
-from hawiya.core.client import client_ip
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.delivery.models import FailureReason
 from hawiya.losses.selectors import loss_reports_for_person
@@ -55,7 +54,7 @@ from hawiya.replacements.photos import PHOTO_UPLOAD_DIR, photo_checked
 from hawiya.replacements.requirements import at_office, requirements_of, takes_biometrics
 from hawiya.replacements.vocabulary import REJECTION_REASONS
 
-from .decorators import citizen_of, citizen_required, personal_page
+from .decorators import citizen_actor, citizen_of, citizen_required, personal_page
 from .drafts import Journey, draft_keep, draft_restore
 from .pdf import pdf_response, qr_data_uri
 from .requests_forms import (
@@ -550,8 +549,7 @@ def requests_new_check(request: HttpRequest) -> HttpResponse:
                 address_confirmed=bool(journey.get("address_confirmed")),
                 mobile_confirmed=bool(journey.get("mobile_confirmed")),
                 idempotency_key=str(journey.get("key", "")),
-                actor=f"user:{request.user.pk}",
-                ip=client_ip(request),
+                actor=citizen_actor(request),
             )
         except NotFound as exc:
             raise Http404("document") from exc
@@ -761,8 +759,7 @@ def requests_cancel(request: HttpRequest, reference: str) -> HttpResponse:
                 replacement_id=replacement.pk,
                 applicant=_person(request),
                 reason=reason,
-                actor=f"user:{request.user.pk}",
-                ip=client_ip(request),
+                actor=citizen_actor(request),
             )
         except ApplicationError as exc:
             # Two clicks at once: the other one may have cancelled it while this one waited.

@@ -19,7 +19,7 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
@@ -29,6 +29,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.audit.actors import Actor
 from hawiya.core.admin_widgets import CheckedAutocompleteMixin
 from hawiya.core.calendars import format_dual
 from hawiya.core.digits import normalise_number
@@ -300,6 +301,18 @@ class PersonAdmin(NormalisingFormMixin, admin.ModelAdmin[Person]):
 # --- Documents -----------------------------------------------------------------------------------
 
 
+# The role the audit trail gives a change made in the admin site (no office: the admin is central).
+ADMIN_SITE_ROLE = "staff"
+
+
+def _admin_actor(request: HttpRequest) -> Actor:
+    """Who acts in the admin site: the signed-in staff account (the admin requires one)."""
+    user_id = request.user.pk
+    if user_id is None:
+        raise PermissionDenied
+    return Actor.staff(int(user_id), role=ADMIN_SITE_ROLE, office_code="", ip=request.META.get("REMOTE_ADDR"))
+
+
 # Needs the change permission: a staff member who may only view documents cannot report losses.
 @admin.action(description=_("Report the selected documents lost"), permissions=["change"])
 def report_lost(
@@ -311,9 +324,7 @@ def report_lost(
             document_mark_reported_lost(
                 document_id=document_id,
                 at=timezone.now(),
-                actor=f"user:{request.user.pk}",
-                actor_role="staff",
-                ip=request.META.get("REMOTE_ADDR"),
+                actor=_admin_actor(request),
             )
         except ApplicationError as exc:
             modeladmin.message_user(request, str(exc.message), messages.WARNING)

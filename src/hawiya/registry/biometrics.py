@@ -29,6 +29,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, ImageStat, UnidentifiedImageError
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
@@ -308,10 +309,7 @@ def biometrics_record(
     office: Office,
     photo: bytes,
     fingerprints: FingerprintCapture,
-    actor: str,
-    actor_role: str = "",
-    actor_office: str = "",
-    ip: str | None = None,
+    actor: Actor,
     context_ref: str = "",
     at: dt.datetime | None = None,
     enrolment: Enrolment | None = None,
@@ -342,7 +340,7 @@ def biometrics_record(
             person=person,
             captured_at=now,
             office=office,
-            actor=actor,
+            actor=actor.id,
             matcher=enrolment.matcher,
             template_reference=enrolment.reference,
             finger_count=fingerprints.finger_count,
@@ -358,9 +356,6 @@ def biometrics_record(
         person.save(update_fields=["biometrics_captured_on", "updated_at"])
         audit_record(
             actor=actor,
-            actor_role=actor_role,
-            actor_office=actor_office,
-            ip=ip,
             action=AUDIT_BIOMETRICS_CAPTURED,
             object_type="registry.biometriccapture",
             object_id=capture.pk,

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core.errors import ApplicationError, NotFound
 
@@ -86,16 +87,14 @@ def person_create(
     email: str = "",
     photo_ref: str = "",
     biometrics_captured_on: dt.date | None = None,
-    actor: str = "system",
-    actor_role: str = "",
-    ip: str | None = None,
+    actor: Actor,
 ) -> Person:
     """Enter a person in the register after validating every field.
 
     The ID number and mobile are accepted as typed (Eastern digits, spaces, hyphens). By
     default a citizen's nationality is SA and their date of birth is of record in the Hijri
     calendar; a resident's is Gregorian and their nationality must be given.
-    `actor` ("user:42", "system"), `actor_role` and `ip` go to the audit event `person.created`.
+    `actor` (who enters the person) goes to the audit event `person.created`.
     Raises ApplicationError `person_already_registered` or `person_invalid` (with `errors`
     by field in `extra`).
     """
@@ -153,8 +152,6 @@ def person_create(
         raise
     audit_record(
         actor=actor,
-        actor_role=actor_role,
-        ip=ip,
         action=AUDIT_PERSON_CREATED,
         object_type="registry.person",
         object_id=person.pk,
@@ -168,10 +165,7 @@ def person_change_mobile(
     *,
     person_id: int,
     mobile: str,
-    actor: str = "system",
-    actor_role: str = "",
-    actor_office: str = "",
-    ip: str | None = None,
+    actor: Actor,
 ) -> Person:
     """Put a new mobile number on record (accepted as typed, stored in E.164); returns the person.
 
@@ -179,7 +173,7 @@ def person_change_mobile(
     codes to the old and the new number, or an officer at a civil-affairs office. One-time codes
     go to this number from then on. Writes the audit event `person.mobile_changed` (with the last
     two digits of the new number only, and the `person_id` "who accessed my data" reads) for
-    `actor` (an officer passes `actor_office`). Raises ApplicationError `person_invalid` (field `mobile`,
+    `actor`. Raises ApplicationError `person_invalid` (field `mobile`,
     with `errors` by field in `extra`), NotFound `person_not_found`.
     """
     try:
@@ -198,9 +192,6 @@ def person_change_mobile(
     person.save(update_fields=["mobile", "updated_at"])
     audit_record(
         actor=actor,
-        actor_role=actor_role,
-        actor_office=actor_office,
-        ip=ip,
         action=AUDIT_PERSON_MOBILE_CHANGED,
         object_type="registry.person",
         object_id=person.pk,
@@ -228,9 +219,7 @@ def national_address_set(
     additional_number: str,
     short_address: str,
     unit_number: str = "",
-    actor: str = "system",
-    actor_role: str = "",
-    ip: str | None = None,
+    actor: Actor,
 ) -> NationalAddress:
     """Make this the person's primary national address; the previous one is kept, not primary.
 
@@ -271,8 +260,6 @@ def national_address_set(
     address.save(force_insert=True)
     audit_record(
         actor=actor,
-        actor_role=actor_role,
-        ip=ip,
         action=AUDIT_NATIONAL_ADDRESS_SET,
         object_type="registry.nationaladdress",
         object_id=address.pk,
@@ -367,9 +354,7 @@ def document_mark_reported_lost(
     *,
     document_id: int,
     at: dt.datetime,
-    actor: str = "system",
-    actor_role: str = "",
-    ip: str | None = None,
+    actor: Actor,
 ) -> Document:
     """Invalidate a valid document at once because its holder reported it lost.
 
@@ -392,8 +377,6 @@ def document_mark_reported_lost(
     document.save(update_fields=["status", "reported_lost_at", "updated_at"])
     audit_record(
         actor=actor,
-        actor_role=actor_role,
-        ip=ip,
         action=AUDIT_DOCUMENT_REPORTED_LOST,
         object_type="registry.document",
         object_id=document.pk,
@@ -415,10 +398,7 @@ def document_reissue(
     issuing_office: Office,
     issue_date: dt.date,
     expiry_date: dt.date | None,
-    actor: str = "system",
-    actor_role: str = "",
-    ip: str | None = None,
-    actor_office: str = "",
+    actor: Actor,
 ) -> Document:
     """Issue the next version of a document that was reported lost or has expired.
 
@@ -465,9 +445,6 @@ def document_reissue(
     _insert_with_new_serial(new)
     audit_record(
         actor=actor,
-        actor_role=actor_role,
-        actor_office=actor_office,
-        ip=ip,
         action=AUDIT_DOCUMENT_REISSUED,
         object_type="registry.document",
         object_id=new.pk,

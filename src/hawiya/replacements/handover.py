@@ -42,6 +42,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
@@ -125,10 +126,7 @@ def handover_code_issue(
     *,
     replacement_id: int,
     purpose: str,
-    actor: str,
-    actor_role: str = "",
-    actor_office: str = "",
-    ip: str | None = None,
+    actor: Actor,
 ) -> None:
     """Send the applicant a new handover code for `purpose` (collection or delivery).
 
@@ -187,9 +185,6 @@ def handover_code_issue(
             )
         audit_record(
             actor=actor,
-            actor_role=actor_role,
-            actor_office=actor_office,
-            ip=ip,
             action=AUDIT_ISSUED,
             object_type="replacements.handovercode",
             object_id=handover.pk,
@@ -208,10 +203,7 @@ def handover_code_verify(
     replacement_id: int,
     code: str,
     purpose: str,
-    actor: str,
-    actor_role: str = "",
-    actor_office: str = "",
-    ip: str | None = None,
+    actor: Actor,
     delegate: bool = False,
 ) -> None:
     """Consume the request's live handover code if `code` is it (and it serves `purpose`).
@@ -275,9 +267,6 @@ def handover_code_verify(
             detail["delegate"] = bool(delegate)
         audit_record(
             actor=actor,
-            actor_role=actor_role,
-            actor_office=actor_office,
-            ip=ip,
             action=AUDIT_REJECTED if reason else AUDIT_USED,
             object_type="replacements.handovercode" if handover else "replacements.replacement",
             object_id=handover.pk if handover else replacement.pk,

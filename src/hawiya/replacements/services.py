@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.transaction import TransactionManagementError
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
@@ -96,16 +98,13 @@ def replacement_move(
     to: ReplacementState,
     action: str,
     at: dt.datetime | None = None,
-    actor: str,
-    actor_role: str = "",
-    ip: str | None = None,
+    actor: Actor,
     office: Office | None = None,
     detail: Mapping[str, object] | None = None,
     reason: str = "",
     notify_template: str | None = None,
     notify_context: Mapping[str, object] | None = None,
     expected_from: frozenset[str] | None = None,
-    actor_office: str = "",
     audit_detail: Mapping[str, object] | None = None,
 ) -> Replacement:
     """Move a request to state `to`, if the vocabulary allows it from where it is for the way
@@ -115,52 +114,84 @@ def replacement_move(
     `expected_from` narrows the allowed starting states further (e.g. cancel only before
     processing). Raises ApplicationError `replacement_state_conflict` when the request is
     elsewhere (someone moved it first), NotFound for an unknown id. Must run inside the caller's
-    transaction or opens its own. Staff pass `actor_office` and, in `audit_detail`, at least the
+    transaction or opens its own. Staff pass, in `audit_detail`, at least the
     `person_id` of the document's holder (the citizen's "who accessed my data" reads it).
     """
     with transaction.atomic():
-        replacement = _locked(replacement_id)
-        allowed = allowed_moves(replacement.method, replacement.state)
-        if to not in allowed or (expected_from is not None and replacement.state not in expected_from):
-            raise ApplicationError(
-                errors.REPLACEMENT_STATE_CONFLICT,
-                _("This request is now “%(state)s”, so this step is no longer possible.")
-                % {"state": replacement.get_state_display()},
-            )
-        now = at or clock.now()
-        previous = replacement.state
-        replacement.state = to
-        fields = ["state", "updated_at"]
-        if not replacement.is_open:
-            replacement.ended_at = now
-            replacement.end_reason = reason[:500]
-            fields += ["ended_at", "end_reason"]
-        replacement.save(update_fields=fields)
-        event_detail = dict(detail or {})
-        if reason:
-            event_detail["reason"] = reason[:500]
-        replacement_event_add(
-            replacement=replacement, action=action, at=now, office=office, detail=event_detail
-        )
-        audit_record(
+        return replacement_move_locked(
+            replacement=_locked(replacement_id),
+            to=to,
+            action=action,
+            at=at,
             actor=actor,
-            actor_role=actor_role,
-            actor_office=actor_office,
-            ip=ip,
-            action=AUDIT_REPLACEMENT_MOVED,
-            object_type="replacements.replacement",
-            object_id=replacement.pk,
-            detail={
-                **dict(audit_detail or {}),
-                "from": previous,
-                "to": ReplacementState(to).value,
-                "step": action,
-                # The audit trail keeps short codes; the full text stays on the request.
-                **({"reason": reason[:120]} if reason else {}),
-            },
+            office=office,
+            detail=detail,
+            reason=reason,
+            notify_template=notify_template,
+            notify_context=notify_context,
+            expected_from=expected_from,
+            audit_detail=audit_detail,
         )
-        if notify_template:
-            replacement_notify(replacement, template=notify_template, context=notify_context or {})
+
+
+def replacement_move_locked(
+    *,
+    replacement: Replacement,
+    to: ReplacementState,
+    action: str,
+    at: dt.datetime | None = None,
+    actor: Actor,
+    office: Office | None = None,
+    detail: Mapping[str, object] | None = None,
+    reason: str = "",
+    notify_template: str | None = None,
+    notify_context: Mapping[str, object] | None = None,
+    expected_from: frozenset[str] | None = None,
+    audit_detail: Mapping[str, object] | None = None,
+    also_save: Collection[str] = (),
+) -> Replacement:
+    """`replacement_move` for a caller that already holds the request's row: read with
+    `select_for_update` (and its applicant and document) in the caller's open transaction, so the
+    row is not read or locked a second time. `also_save` names fields the caller changed on it,
+    written with the move in one UPDATE. Same checks, writes and errors as `replacement_move`."""
+    if not transaction.get_connection().in_atomic_block:
+        raise TransactionManagementError("replacement_move_locked() runs in the transaction holding the row")
+    allowed = allowed_moves(replacement.method, replacement.state)
+    if to not in allowed or (expected_from is not None and replacement.state not in expected_from):
+        raise ApplicationError(
+            errors.REPLACEMENT_STATE_CONFLICT,
+            _("This request is now “%(state)s”, so this step is no longer possible.")
+            % {"state": replacement.get_state_display()},
+        )
+    now = at or clock.now()
+    previous = replacement.state
+    replacement.state = to
+    fields = ["state", "updated_at", *also_save]
+    if not replacement.is_open:
+        replacement.ended_at = now
+        replacement.end_reason = reason[:500]
+        fields += ["ended_at", "end_reason"]
+    replacement.save(update_fields=fields)
+    event_detail = dict(detail or {})
+    if reason:
+        event_detail["reason"] = reason[:500]
+    replacement_event_add(replacement=replacement, action=action, at=now, office=office, detail=event_detail)
+    audit_record(
+        actor=actor,
+        action=AUDIT_REPLACEMENT_MOVED,
+        object_type="replacements.replacement",
+        object_id=replacement.pk,
+        detail={
+            **dict(audit_detail or {}),
+            "from": previous,
+            "to": ReplacementState(to).value,
+            "step": action,
+            # The audit trail keeps short codes; the full text stays on the request.
+            **({"reason": reason[:120]} if reason else {}),
+        },
+    )
+    if notify_template:
+        replacement_notify(replacement, template=notify_template, context=notify_context or {})
     return replacement
 
 
@@ -208,9 +239,7 @@ def replacement_submit(
     mobile_confirmed: bool,
     idempotency_key: str,
     at: dt.datetime | None = None,
-    actor: str,
-    actor_role: str = "citizen",
-    ip: str | None,
+    actor: Actor,
 ) -> Replacement:
     """Submit a replacement request (طلب بدل فاقد) for a lost document; it then awaits payment.
 
@@ -323,8 +352,6 @@ def replacement_submit(
         )
         audit_record(
             actor=actor,
-            actor_role=actor_role,
-            ip=ip,
             action=AUDIT_REPLACEMENT_SUBMITTED,
             object_type="replacements.replacement",
             object_id=replacement.pk,

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
 
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core.errors import NotFound
 from hawiya.registry.models import Person
@@ -80,21 +80,20 @@ def _cancel_booked(
     now: dt.datetime,
     step: str,
     template: str,
-    who: Mapping[str, Any],
+    actor: Actor,
     audit_detail: Mapping[str, object],
     move_audit_detail: Mapping[str, object] | None = None,
 ) -> None:
     """Cancel a booked appointment whose request then waits for a new booking (`paid`): the place
     is freed, the request's timeline says so, the applicant is told (`template`) and the
-    appointment's cancellation is audited. `who` holds the audit actor fields (actor, ip, and for
-    staff actor_role and actor_office). Both rows must be locked by the caller."""
+    appointment's cancellation is audited, for `actor`. Both rows must be locked by the caller."""
     _end(appointment, now=now)
     replacement_move(
         replacement_id=replacement.pk,
         to=ReplacementState.PAID,
         action=step,
         at=now,
-        **who,
+        actor=actor,
         audit_detail=move_audit_detail,
         office=appointment.slot.office,
         detail={"appointment": appointment.reference, "starts_at": appointment.slot.starts_at.isoformat()},
@@ -102,7 +101,7 @@ def _cancel_booked(
     )
     _notify(appointment, template)
     audit_record(
-        **who,
+        actor=actor,
         action=AUDIT_CANCELLED,
         object_type=OBJECT_TYPE,
         object_id=appointment.pk,

@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.clock import RIYADH
@@ -170,8 +171,7 @@ def appointment_book(
     starts_at: dt.datetime,
     idempotency_key: str,
     at: dt.datetime | None = None,
-    actor: str,
-    ip: str | None = None,
+    actor: Actor,
 ) -> Appointment:
     """Book a visit for a paid replacement request to be collected at an office.
 
@@ -221,7 +221,6 @@ def appointment_book(
             action="appointment_booked",
             at=now,
             actor=actor,
-            ip=ip,
             office=office,
             detail={"starts_at": slot.starts_at.isoformat(), "appointment": appointment.reference},
             expected_from=frozenset({ReplacementState.PAID}),
@@ -232,7 +231,6 @@ def appointment_book(
         _notify(appointment, "appointment_booked")
         audit_record(
             actor=actor,
-            ip=ip,
             action=AUDIT_BOOKED,
             object_type=OBJECT_TYPE,
             object_id=appointment.pk,
@@ -256,8 +254,7 @@ def appointment_reschedule(
     starts_at: dt.datetime,
     idempotency_key: str,
     at: dt.datetime | None = None,
-    actor: str,
-    ip: str | None = None,
+    actor: Actor,
 ) -> Appointment:
     """Move a booked appointment to another time (and perhaps office), more than 2 days ahead.
 
@@ -326,7 +323,6 @@ def appointment_reschedule(
         _notify(appointment, "appointment_moved")
         audit_record(
             actor=actor,
-            ip=ip,
             action=AUDIT_MOVED,
             object_type=OBJECT_TYPE,
             object_id=appointment.pk,
@@ -344,8 +340,7 @@ def appointment_cancel(
     appointment_id: int,
     applicant: Person,
     at: dt.datetime | None = None,
-    actor: str,
-    ip: str | None = None,
+    actor: Actor,
 ) -> Appointment:
     """Cancel a booked appointment more than 2 days ahead: the place is freed and the request
     goes back to `paid`, ready for a new booking."""
@@ -364,15 +359,13 @@ def appointment_cancel(
             now=now,
             step="appointment_cancelled",
             template="appointment_cancelled",
-            who={"actor": actor, "ip": ip},
+            actor=actor,
             audit_detail={"by": "applicant"},
         )
     return appointment
 
 
-def appointment_cancel_for_replacement(
-    *, replacement_id: int, actor: str, actor_role: str = "", ip: str | None = None
-) -> None:
+def appointment_cancel_for_replacement(*, replacement_id: int, actor: Actor) -> None:
     """Free the place of a request's appointment because the whole request ends (cancelled,
     rejected). No 2-day rule, no message of its own (the request's move tells the person), and
     nothing to do when the request has no active appointment. Runs in the caller's transaction;
@@ -391,8 +384,6 @@ def appointment_cancel_for_replacement(
         _end(appointment, now=clock.now())
         audit_record(
             actor=actor,
-            actor_role=actor_role,
-            ip=ip,
             action=AUDIT_CANCELLED,
             object_type=OBJECT_TYPE,
             object_id=appointment.pk,

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.clock import RIYADH
@@ -26,10 +27,7 @@ def appointment_check_in(
     *,
     appointment_id: int,
     at: dt.datetime | None = None,
-    actor: str,
-    actor_role: str = "",
-    actor_office: str = "",
-    ip: str | None = None,
+    actor: Actor,
 ) -> Appointment:
     """The person has arrived for today's visit: the appointment becomes `checked_in`.
 
@@ -67,9 +65,6 @@ def appointment_check_in(
         appointment.save(update_fields=["state", "updated_at"])
         audit_record(
             actor=actor,
-            actor_role=actor_role,
-            actor_office=actor_office,
-            ip=ip,
             action=AUDIT_CHECKED_IN,
             object_type=OBJECT_TYPE,
             object_id=appointment.pk,
@@ -85,10 +80,7 @@ def appointment_check_in(
 def appointment_complete_for_replacement(
     *,
     replacement_id: int,
-    actor: str,
-    actor_role: str = "",
-    actor_office: str = "",
-    ip: str | None = None,
+    actor: Actor,
 ) -> Appointment | None:
     """The visit of a checked-in appointment is over (biometrics taken, or the request ended at the
     counter): it becomes `completed`. Its place is not given back (the time has been used). Nothing
@@ -109,9 +101,6 @@ def appointment_complete_for_replacement(
         appointment.save(update_fields=["state", "ended_at", "updated_at"])
         audit_record(
             actor=actor,
-            actor_role=actor_role,
-            actor_office=actor_office,
-            ip=ip,
             action=AUDIT_COMPLETED,
             object_type=OBJECT_TYPE,
             object_id=appointment.pk,

@@ -187,7 +187,7 @@ def office_schedule_save(
                 slot.save(update_fields=["capacity"])
                 updated += 1
         audit_record(
-            **staff.audit(),
+            actor=staff.actor,
             action=AUDIT_SCHEDULE_CHANGED,
             object_type=OFFICE_OBJECT_TYPE,
             object_id=office.pk,
@@ -275,7 +275,7 @@ def office_holiday_add(
                 now=now,
                 step="appointment_cancelled_by_office",
                 template="appointment_cancelled_by_office",
-                who=staff.audit(),
+                actor=staff.actor,
                 move_audit_detail={"person_id": replacement.document.holder_id},
                 audit_detail={
                     "by": "office_holiday",
@@ -292,7 +292,7 @@ def office_holiday_add(
             capacity=F("booked")
         )
         audit_record(
-            **staff.audit(),
+            actor=staff.actor,
             action=AUDIT_HOLIDAY_ADDED,
             object_type=OFFICE_OBJECT_TYPE,
             object_id=office.pk,
@@ -334,7 +334,7 @@ def office_holiday_remove(
                 slot.capacity = max(block.capacity, slot.booked)
                 slot.save(update_fields=["capacity"])
         audit_record(
-            **staff.audit(),
+            actor=staff.actor,
             action=AUDIT_HOLIDAY_REMOVED,
             object_type=OFFICE_OBJECT_TYPE,
             object_id=office.pk,

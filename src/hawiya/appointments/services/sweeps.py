@@ -8,6 +8,7 @@ import logging
 
 from django.db import transaction
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.identity.selectors import person_language
@@ -23,6 +24,9 @@ from .citizen import appointment_subject
 
 logger = logging.getLogger(__name__)
 AUDIT_REMINDED = "appointment.reminded"
+# Who acts in each sweep.
+REMINDER_SWEEP = Actor.system("appointments.reminder_sweep")
+NO_SHOW_SWEEP = Actor.system("appointments.no_show_sweep")
 
 
 def appointment_reminders_send_due(*, now: dt.datetime | None = None) -> int:
@@ -62,11 +66,10 @@ def appointment_reminders_send_due(*, now: dt.datetime | None = None) -> int:
                     subject_ref=f"appointment:{appointment.pk}",
                 )
                 audit_record(
-                    actor="system",
+                    actor=REMINDER_SWEEP,
                     action=AUDIT_REMINDED,
                     object_type=OBJECT_TYPE,
                     object_id=appointment.pk,
-                    ip=None,
                     detail={},
                 )
         except Exception as exc:  # one broken reminder must not hold back everyone else's
@@ -113,7 +116,7 @@ def appointment_no_shows_mark_due(*, now: dt.datetime | None = None, limit: int 
                         to=ReplacementState.PAID,
                         action="appointment_no_show",
                         at=now,
-                        actor="system",
+                        actor=NO_SHOW_SWEEP,
                         office=appointment.slot.office,
                         detail={
                             "appointment": appointment.reference,
@@ -125,7 +128,7 @@ def appointment_no_shows_mark_due(*, now: dt.datetime | None = None, limit: int 
                     replacement.state = ReplacementState.PAID
                     _notify(appointment, "appointment_no_show")
                 audit_record(
-                    actor="system",
+                    actor=NO_SHOW_SWEEP,
                     action=AUDIT_NO_SHOW,
                     object_type=OBJECT_TYPE,
                     object_id=appointment.pk,

@@ -9,9 +9,10 @@ from typing import Any
 
 from hawiya.appointments.models import Appointment
 from hawiya.appointments.services.citizen import appointment_book
+from hawiya.audit.actors import Actor
 from hawiya.core.clock import RIYADH
 from hawiya.core.references import insert_with_reference
-from hawiya.identity.tests.factories import make_citizen
+from hawiya.identity.tests.factories import applicant_actor, make_citizen
 from hawiya.registry.models import CivilService, Office, Person
 from hawiya.registry.tests.factories import make_address, make_lost_document, make_office
 from hawiya.replacements.models import ReceiveMethod, Replacement, ReplacementState
@@ -57,7 +58,10 @@ def make_replacement(
     )
     if paid:
         replacement_move(
-            replacement_id=replacement.pk, to=ReplacementState.PAID, action="paid", actor="system"
+            replacement_id=replacement.pk,
+            to=ReplacementState.PAID,
+            action="paid",
+            actor=Actor.system("tests"),
         )
         replacement.refresh_from_db()
     return replacement
@@ -85,6 +89,5 @@ def book(
         starts_at=starts_at,
         idempotency_key=uuid.uuid4().hex,
         at=at,
-        actor=f"person:{replacement.applicant_id}",
-        ip="192.0.2.1",
+        actor=applicant_actor(replacement.applicant_id, ip="192.0.2.1"),
     )

@@ -15,6 +15,7 @@ from hawiya.appointments.services.citizen import (
     appointment_cancel_for_replacement,
     appointment_reschedule,
 )
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.idempotency import IDEMPOTENCY_KEY_REUSED
@@ -26,6 +27,7 @@ from hawiya.replacements.models import ReceiveMethod, Replacement, ReplacementEv
 
 from .factories import at_riyadh, book, make_bookable_office, make_replacement, next_weekday
 
+OFFICER = Actor.staff(1, role="officer", office_code="")
 pytestmark = pytest.mark.django_db
 
 NOW = at_riyadh(dt.date(2030, 3, 4), 9)  # a Monday
@@ -48,8 +50,7 @@ def _book(
         starts_at=starts_at,
         idempotency_key=key or uuid.uuid4().hex,
         at=NOW,
-        actor="person:1",
-        ip="192.0.2.1",
+        actor=Actor.citizen(1, ip="192.0.2.1"),
     )
 
 
@@ -234,7 +235,7 @@ def _reschedule(
         starts_at=starts_at,
         idempotency_key=key or uuid.uuid4().hex,
         at=at,
-        actor="person:1",
+        actor=Actor.citizen(1),
     )
 
 
@@ -293,7 +294,10 @@ def test_reschedule_and_cancel_only_more_than_2_days_before(before, allowed):
         _reschedule(appointment, office, new_time, at=now)
         appointment.refresh_from_db()
         appointment_cancel(
-            appointment_id=appointment.pk, applicant=appointment.applicant, at=new_time - before, actor="p"
+            appointment_id=appointment.pk,
+            applicant=appointment.applicant,
+            at=new_time - before,
+            actor=Actor.citizen(1),
         )
         appointment.refresh_from_db()
         assert appointment.state == AppointmentState.CANCELLED
@@ -302,7 +306,9 @@ def test_reschedule_and_cancel_only_more_than_2_days_before(before, allowed):
         _reschedule(appointment, office, new_time, at=now)
     assert refused.value.code == errors.APPOINTMENT_TOO_LATE_TO_CHANGE
     with pytest.raises(ApplicationError) as refused:
-        appointment_cancel(appointment_id=appointment.pk, applicant=appointment.applicant, at=now, actor="p")
+        appointment_cancel(
+            appointment_id=appointment.pk, applicant=appointment.applicant, at=now, actor=Actor.citizen(1)
+        )
     assert refused.value.code == errors.APPOINTMENT_TOO_LATE_TO_CHANGE
     appointment.refresh_from_db()
     assert (appointment.state, appointment.slot.booked) == (AppointmentState.BOOKED, 1)
@@ -316,7 +322,7 @@ def test_cancel_frees_the_place_and_returns_the_request_to_paid_for_a_new_bookin
         appointment_id=appointment.pk,
         applicant=replacement.applicant,
         at=NOW - dt.timedelta(days=1),
-        actor="p",
+        actor=Actor.citizen(1),
     )
     appointment.refresh_from_db()
     assert appointment.state == AppointmentState.CANCELLED
@@ -333,7 +339,7 @@ def test_someone_else_cannot_reschedule_or_cancel():
     appointment = _book(make_replacement(), make_bookable_office())
     stranger = make_citizen()
     with pytest.raises(NotFound):
-        appointment_cancel(appointment_id=appointment.pk, applicant=stranger, at=NOW, actor="p")
+        appointment_cancel(appointment_id=appointment.pk, applicant=stranger, at=NOW, actor=Actor.citizen(1))
     with pytest.raises(NotFound):
         appointment_reschedule(
             appointment_id=appointment.pk,
@@ -342,16 +348,16 @@ def test_someone_else_cannot_reschedule_or_cancel():
             starts_at=SLOT + dt.timedelta(days=1),
             idempotency_key=uuid.uuid4().hex,
             at=NOW,
-            actor="p",
+            actor=Actor.citizen(1),
         )
 
 
 def test_cancel_for_replacement_frees_the_place_without_the_2_day_rule_and_is_a_no_op_without_one():
     office = make_bookable_office()
     replacement = make_replacement()
-    appointment_cancel_for_replacement(replacement_id=replacement.pk, actor="officer:1")  # nothing booked
+    appointment_cancel_for_replacement(replacement_id=replacement.pk, actor=OFFICER)  # nothing booked
     appointment = book(replacement, office, SLOT, at=NOW)
-    appointment_cancel_for_replacement(replacement_id=replacement.pk, actor="officer:1", actor_role="officer")
+    appointment_cancel_for_replacement(replacement_id=replacement.pk, actor=OFFICER)
     appointment.refresh_from_db()
     assert appointment.state == AppointmentState.CANCELLED
     assert Slot.objects.get().booked == 0

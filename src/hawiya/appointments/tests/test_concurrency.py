@@ -14,6 +14,7 @@ from hawiya.appointments.models import Appointment, OfficeSchedule, Slot, Weekda
 from hawiya.appointments.services.citizen import appointment_book
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError
+from hawiya.identity.tests.factories import applicant_actor
 
 from .factories import at_riyadh, make_bookable_office, make_replacement, next_weekday
 
@@ -52,7 +53,7 @@ def test_fifty_people_booking_five_places_at_once_get_exactly_five_appointments(
                 office_id=office.pk,
                 starts_at=starts_at,
                 idempotency_key=uuid.uuid4().hex,
-                actor=f"person:{replacement.applicant_id}",
+                actor=applicant_actor(replacement.applicant_id),
             )
             outcome = "booked"
         except ApplicationError as exc:

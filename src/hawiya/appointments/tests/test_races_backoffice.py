@@ -35,7 +35,7 @@ from hawiya.audit.services import audit_record
 from hawiya.core.errors import ApplicationError
 from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import StaffActor
-from hawiya.identity.tests.factories import make_staff
+from hawiya.identity.tests.factories import applicant_actor, make_staff
 from hawiya.registry.models import Office
 
 from .factories import at_riyadh, book, make_bookable_office, make_replacement, next_weekday
@@ -112,7 +112,7 @@ def _book(starts_at: dt.datetime, office: Office) -> Callable[[], object]:
         starts_at=starts_at,
         idempotency_key=uuid.uuid4().hex,
         at=NOW,
-        actor=f"person:{replacement.applicant_id}",
+        actor=applicant_actor(replacement.applicant_id),
     )
 
 

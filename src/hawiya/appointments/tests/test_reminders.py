@@ -10,6 +10,7 @@ from django.core.management import call_command
 from hawiya.appointments.models import Weekday
 from hawiya.appointments.services.citizen import appointment_cancel
 from hawiya.appointments.services.sweeps import appointment_reminders_send_due
+from hawiya.audit.actors import Actor
 from hawiya.notifications.models import SmsMessage
 
 from .factories import at_riyadh, book, make_bookable_office, make_replacement, next_weekday
@@ -29,7 +30,9 @@ def test_reminders_go_once_to_booked_visits_tomorrow_only():
         make_replacement(), office, at_riyadh(TUESDAY + dt.timedelta(days=1), 8), at=booking_time
     )
     cancelled = book(make_replacement(), office, at_riyadh(TUESDAY, 9), at=booking_time)
-    appointment_cancel(appointment_id=cancelled.pk, applicant=cancelled.applicant, at=booking_time, actor="p")
+    appointment_cancel(
+        appointment_id=cancelled.pk, applicant=cancelled.applicant, at=booking_time, actor=Actor.citizen(1)
+    )
 
     # 23:59 on Monday in Riyadh is 20:59 UTC: still "tomorrow" is Tuesday.
     assert appointment_reminders_send_due(now=at_riyadh(MONDAY.date(), 23, 59)) == 2

@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.db.transaction import TransactionManagementError
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent, AuditTrailImmutable
 from hawiya.audit.selectors import audit_chain_verify, audit_events_for
 from hawiya.audit.services import audit_record
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.django_db
 
 def _record(number: int = 1, **overrides: Any) -> AuditEvent:
     values: dict[str, Any] = {
-        "actor": "user:42",
+        "actor": Actor.citizen(42),
         "action": "document.reported_lost",
         "object_type": "registry.document",
         "object_id": number,
@@ -62,7 +63,7 @@ def test_events_form_a_gapless_hash_chain() -> None:
 
 
 def test_stored_event_hashes_to_the_same_value_after_a_round_trip() -> None:
-    event = _record(ip="2001:0db8:0000::0001", actor_role="staff", actor_office="RUH-01")
+    event = _record(actor=Actor.staff(42, role="staff", office_code="RUH-01", ip="2001:0db8:0000::0001"))
     stored = AuditEvent.objects.get(pk=event.pk)
     assert stored.ip == "2001:db8::1"
     assert stored.compute_hash() == stored.hash == event.hash
@@ -108,21 +109,21 @@ def test_verify_passes_on_an_empty_chain() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_audit_record_outside_a_transaction_is_refused() -> None:
     with pytest.raises(TransactionManagementError):
-        audit_record(actor="system", action="person.created", object_type="registry.person", object_id=1)
+        audit_record(
+            actor=Actor.system("tests"), action="person.created", object_type="registry.person", object_id=1
+        )
     assert not AuditEvent.objects.exists()
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"actor": "Mohammed Alotaibi"}, "actor"),
         ({"action": "Reported lost"}, "action"),
         ({"object_type": "Document"}, "object_type"),
         ({"detail": {"name": "محمد"}}, "personal data"),
         ({"detail": {"nested": {"mobile": "+966501234567"}}}, "personal data"),
         ({"detail": {"ratio": 0.5}}, "only strings"),
         ({"detail": {"note": "x" * 500}}, "short codes"),
-        ({"actor_role": "staff member"}, "actor_role"),
     ],
 )
 def test_malformed_events_are_refused(overrides, message) -> None:
@@ -131,9 +132,25 @@ def test_malformed_events_are_refused(overrides, message) -> None:
     assert not AuditEvent.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "actor", ["Mohammed Alotaibi", "user:42", {"actor": "user:42", "actor_role": "officer"}]
+)
+def test_an_actor_that_is_not_an_actor_value_is_refused(actor: object) -> None:
+    # The columns are made by `Actor.columns` only: a loose string or a spread dict never reaches them.
+    with pytest.raises(TypeError, match="Actor"):
+        _record(actor=actor)
+    assert not AuditEvent.objects.exists()
+
+
+def test_a_malformed_role_is_refused_before_anything_is_written() -> None:
+    with pytest.raises(ValueError, match="role"):
+        _record(actor=Actor.staff(42, role="staff member", office_code="RUH-01"))
+    assert not AuditEvent.objects.exists()
+
+
 def test_unparseable_ip_is_recorded_as_none() -> None:
-    assert _record(ip="unix:/run/gunicorn.sock").ip is None
-    assert _record(2, ip="").ip is None
+    assert _record(actor=Actor.citizen(42, ip="unix:/run/gunicorn.sock")).ip is None
+    assert _record(2, actor=Actor.citizen(42, ip="")).ip is None
 
 
 def test_save_of_a_stored_event_is_refused() -> None:
@@ -255,7 +272,12 @@ def test_a_rolled_back_transaction_leaves_no_event_and_no_gap() -> None:
 
     def failing_change() -> None:
         with transaction.atomic():
-            audit_record(actor="system", action="person.created", object_type="registry.person", object_id=7)
+            audit_record(
+                actor=Actor.system("tests"),
+                action="person.created",
+                object_type="registry.person",
+                object_id=7,
+            )
             raise RuntimeError("the change failed")
 
     with pytest.raises(RuntimeError):
@@ -300,7 +322,7 @@ def test_concurrent_writers_extend_one_unforked_chain() -> None:
             for index in range(per_writer):
                 with transaction.atomic():
                     audit_record(
-                        actor=f"user:{number}",
+                        actor=Actor.citizen(number + 1),
                         action="document.reported_lost",
                         object_type="registry.document",
                         object_id=number * 100 + index,

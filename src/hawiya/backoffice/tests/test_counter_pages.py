@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.casework.counter import AUDIT_COUNTER_LOOKUP
 from hawiya.identity.models import StaffRole, User
@@ -45,7 +46,7 @@ def _with_fingerprints(person: Person, office: Office) -> Person:
         office=office,
         photo=portrait_photo(),
         fingerprints=DemoFingerprintScanner().capture(subject_hint=str(person.pk)),
-        actor="system",
+        actor=Actor.system("tests"),
     )
     return person
 

@@ -20,6 +20,7 @@ from hawiya.appointments.tests.factories import (
     make_replacement,
     next_weekday,
 )
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
 from hawiya.core.clock import RIYADH
@@ -169,7 +170,13 @@ def test_the_dashboard_shows_the_share_ready_within_the_promise_with_its_table(
     prints = clock.now() - dt.timedelta(days=10)
     for state in (S.CHECKED_IN, S.BIOMETRICS_CAPTURED, S.APPROVED, S.PRINTED, S.READY_FOR_COLLECTION):
         at = prints if state in (S.CHECKED_IN, S.BIOMETRICS_CAPTURED) else clock.now() - dt.timedelta(days=1)
-        replacement_move(replacement_id=booked.replacement_id, to=state, action=state.value, at=at, actor="t")
+        replacement_move(
+            replacement_id=booked.replacement_id,
+            to=state,
+            action=state.value,
+            at=at,
+            actor=Actor.system("tests"),
+        )
     response = _signed_in(client, supervisor).get(_url("supervisor-dashboard", language=language))
     page = response.content.decode()
     assert re.search(r'data-count="kept">1<', page)
@@ -195,7 +202,7 @@ def test_the_csv_export_is_an_audited_attachment_without_personal_data(
     assert booked.applicant.first_name_en not in body
     assert booked.applicant.id_number not in body
     event = AuditEvent.objects.get(action="dashboard.exported")
-    assert event.actor == supervisor.actor
+    assert event.actor == supervisor.actor.id
     assert event.detail["office"] == office.code
 
 

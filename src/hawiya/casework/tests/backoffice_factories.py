@@ -18,7 +18,7 @@ from hawiya.casework.services import replacement_apply
 from hawiya.core import clock
 from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import StaffActor
-from hawiya.identity.tests.factories import make_staff, next_mobile
+from hawiya.identity.tests.factories import applicant_actor, make_staff, next_mobile
 from hawiya.notifications.models import SmsMessage
 from hawiya.payments.models import Bill
 from hawiya.payments.services import payment_callback_apply
@@ -86,8 +86,7 @@ def apply(
         address_confirmed=True,
         mobile_confirmed=True,
         idempotency_key=uuid.uuid4().hex,
-        actor=f"person:{person.pk}",
-        ip=IP,
+        actor=applicant_actor(person.pk, ip=IP),
     )
     if replacement.state == ReplacementState.AWAITING_PAYMENT:
         body = callback_body(Bill.objects.get(replacement=replacement))

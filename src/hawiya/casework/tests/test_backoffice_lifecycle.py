@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from hawiya.appointments.models import AppointmentState
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.audit.selectors import audit_chain_verify
 from hawiya.casework.backoffice import (
@@ -148,7 +149,7 @@ def test_a_collection_request_goes_from_check_in_to_collected(pinned: PinnedCloc
     assert inbox[-1] == "replacement_collected"
 
     # The audit trail: every officer step names the person, from the officer's office; unbroken.
-    steps = AuditEvent.objects.filter(actor=staff.actor)
+    steps = AuditEvent.objects.filter(actor=staff.actor.id)
     assert steps.count() >= 8
     for event in steps:
         assert event.detail["person_id"] == replacement.applicant_id, event.action
@@ -193,7 +194,7 @@ def _courier(shipment: Shipment, kind: str, **extra: Any) -> None:
         event_id=uuid.uuid4().hex,
         kind=kind,
         at=NOW,
-        actor="courier:acme",
+        actor=Actor.courier("acme"),
         **extra,
     )
 

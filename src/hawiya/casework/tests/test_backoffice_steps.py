@@ -9,6 +9,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from hawiya.appointments.models import AppointmentState, Slot
@@ -147,7 +149,11 @@ def test_check_in_moves_the_appointment_and_the_request_together(pinned: PinnedC
     assert sms_templates(replacement)[-1] == "replacement_checked_in"
     moved = AuditEvent.objects.filter(action="replacement.moved", detail__step="checked_in").get()
     assert moved.detail["person_id"] == replacement.document.holder_id
-    assert (moved.actor, moved.actor_role, moved.actor_office) == (staff.actor, "officer", case.office.code)
+    assert (moved.actor, moved.actor_role, moved.actor_office) == (
+        staff.actor.id,
+        "officer",
+        case.office.code,
+    )
     audited = AuditEvent.objects.get(action="appointment.checked_in")
     assert audited.detail["person_id"] == replacement.applicant_id
 
@@ -201,7 +207,7 @@ def test_biometrics_are_kept_and_the_register_date_updated(pinned: PinnedClock) 
     assert kept.person_id == replacement.applicant_id
     assert kept.office_id == case.office.pk
     assert kept.context_ref == replacement.reference
-    assert kept.actor == staff.actor
+    assert kept.actor == staff.actor.id
     case.applicant.refresh_from_db()
     assert case.applicant.biometrics_captured_on == TODAY
     assert case.appointment is not None
@@ -264,6 +270,30 @@ def test_approval_issues_the_next_version_of_the_document(pinned: PinnedClock) -
         "expiry_date": add_years(TODAY, 10).isoformat(),
     }
     assert sms_templates(replacement)[-1] == "replacement_approved"
+
+
+def _statements_on(table: str, queries: list[dict[str, str]]) -> tuple[int, int]:
+    """How many statements read the table (SELECT ... FROM it) and how many of those lock it."""
+    quoted = connection.ops.quote_name(table)
+    reads = [
+        q["sql"]
+        for q in queries
+        if q["sql"].lstrip().upper().startswith("SELECT") and f"FROM {quoted}" in q["sql"]
+    ]
+    return len(reads), sum("FOR UPDATE" in sql for sql in reads)
+
+
+def test_approval_reads_and_locks_the_request_once(pinned: PinnedClock) -> None:
+    case = collection_case(pinned)
+    staff = officer(case.office)
+    up_to(S.BIOMETRICS_CAPTURED, case, staff)
+    with CaptureQueriesContext(connection) as captured:
+        replacement = approve(case, staff)
+    assert replacement.state == S.APPROVED
+    reads, locks = _statements_on(Replacement._meta.db_table, captured.captured_queries)
+    assert reads == 1
+    # SQLite has no row locks: Django leaves FOR UPDATE out there.
+    assert locks == (1 if connection.features.has_select_for_update else 0)
 
 
 def test_approval_needs_biometrics_and_happens_once(pinned: PinnedClock) -> None:

@@ -11,6 +11,7 @@ import pytest
 from hawiya.appointments.tests.factories import book, make_bookable_office
 from hawiya.casework.backoffice import appointment_check_in, replacement_biometrics_capture
 from hawiya.casework.services import replacement_apply
+from hawiya.identity.tests.factories import applicant_actor
 from hawiya.notifications.models import SmsMessage
 from hawiya.registry.models import CivilService, DocumentKind
 from hawiya.replacements.models import Replacement
@@ -86,8 +87,7 @@ def test_a_birth_certificate_applicant_is_never_told_of_prints_a_card_or_15_days
         address_confirmed=True,
         mobile_confirmed=True,
         idempotency_key=uuid.uuid4().hex,
-        actor=f"person:{person.pk}",
-        ip=IP,
+        actor=applicant_actor(person.pk, ip=IP),
     )
     appointment = book(replacement, office, SLOT, at=APPLIED)
     pinned.set(NOW)

@@ -15,6 +15,7 @@ from hawiya.appointments.tests.factories import (
     make_replacement,
     next_weekday,
 )
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.casework.dashboard import (
     AUDIT_DASHBOARD_EXPORTED,
@@ -40,7 +41,9 @@ TO_READY = (S.CHECKED_IN, S.BIOMETRICS_CAPTURED, S.APPROVED, S.PRINTED, S.READY_
 
 def _paid_and_booked(office: Office, paid_at: dt.datetime) -> Replacement:
     replacement = make_replacement(paid=False)
-    replacement_move(replacement_id=replacement.pk, to=S.PAID, action="paid", at=paid_at, actor="system")
+    replacement_move(
+        replacement_id=replacement.pk, to=S.PAID, action="paid", at=paid_at, actor=Actor.system("tests")
+    )
     book(replacement, office, at_riyadh(next_weekday(paid_at.date(), Weekday.SUNDAY), 9), at=paid_at)
     return replacement
 
@@ -48,7 +51,11 @@ def _paid_and_booked(office: Office, paid_at: dt.datetime) -> Replacement:
 def _ready(replacement: Replacement, ready_at: dt.datetime) -> None:
     for state in TO_READY:
         replacement_move(
-            replacement_id=replacement.pk, to=state, action=state.value, at=ready_at, actor="system"
+            replacement_id=replacement.pk,
+            to=state,
+            action=state.value,
+            at=ready_at,
+            actor=Actor.system("tests"),
         )
 
 
@@ -109,7 +116,7 @@ def test_the_dashboard_shows_the_share_of_id_cards_ready_within_15_days_of_their
             to=state,
             action=state.value,
             at=NOW - dt.timedelta(days=20),
-            actor="system",
+            actor=Actor.system("tests"),
         )
     waiting = _paid_and_booked(office, paid_at)
     for state in (S.CHECKED_IN, S.BIOMETRICS_CAPTURED):  # prints 2 days ago: not due yet
@@ -118,7 +125,7 @@ def test_the_dashboard_shows_the_share_of_id_cards_ready_within_15_days_of_their
             to=state,
             action=state.value,
             at=NOW - dt.timedelta(days=2),
-            actor="system",
+            actor=Actor.system("tests"),
         )
     elsewhere = _paid_and_booked(make_bookable_office(), paid_at)
     _ready(elsewhere, NOW - dt.timedelta(days=3))
@@ -154,6 +161,6 @@ def test_the_export_is_audited_without_personal_data() -> None:
     office_dashboard_export(staff=supervisor, office_id=office.pk, at=NOW)
 
     event = AuditEvent.objects.get(action=AUDIT_DASHBOARD_EXPORTED)
-    assert event.actor == supervisor.actor
+    assert event.actor == supervisor.actor.id
     assert event.actor_office == office.code
     assert event.detail == {"office": office.code, "day": NOW.date().isoformat()}

@@ -18,6 +18,7 @@ from django.db import connection, connections
 
 from hawiya.appointments import errors as appointment_errors
 from hawiya.appointments.models import AppointmentState
+from hawiya.audit.actors import Actor
 from hawiya.audit.selectors import audit_chain_verify
 from hawiya.casework.backoffice import (
     appointment_check_in,
@@ -189,7 +190,7 @@ def _shipped(pinned: PinnedClock) -> tuple[Case, Shipment]:
 def _courier(shipment: Shipment, kind: str, event_id: str = "", **extra: Any) -> Callable[[], object]:
     event = event_id or uuid.uuid4().hex
     return lambda: shipment_event_apply(
-        reference=shipment.reference, event_id=event, kind=kind, at=NOW, actor="courier:acme", **extra
+        reference=shipment.reference, event_id=event, kind=kind, at=NOW, actor=Actor.courier("acme"), **extra
     )
 
 

@@ -13,11 +13,12 @@ import pytest
 
 from hawiya.appointments.models import Appointment, AppointmentState, Slot, Weekday
 from hawiya.appointments.tests.factories import at_riyadh, book, make_bookable_office, next_weekday
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.casework.services import replacement_apply, replacement_cancel
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
-from hawiya.identity.tests.factories import make_citizen
+from hawiya.identity.tests.factories import applicant_actor, make_citizen
 from hawiya.notifications.models import SmsMessage
 from hawiya.payments.models import Bill, BillState
 from hawiya.payments.services import payment_callback_apply
@@ -48,8 +49,7 @@ def _apply(person, document, *, key: str | None = None, **overrides: Any) -> Rep
         "address_confirmed": True,
         "mobile_confirmed": True,
         "idempotency_key": key or uuid.uuid4().hex,
-        "actor": f"person:{person.pk}",
-        "ip": IP,
+        "actor": applicant_actor(person.pk, ip=IP),
     }
     values.update(overrides)
     return replacement_apply(**values)
@@ -143,8 +143,7 @@ def _cancel(replacement: Replacement, **overrides: Any) -> Replacement:
         "replacement_id": replacement.pk,
         "applicant": replacement.applicant,
         "reason": "I found the card",
-        "actor": f"person:{replacement.applicant_id}",
-        "ip": IP,
+        "actor": applicant_actor(replacement.applicant_id, ip=IP),
     }
     values.update(overrides)
     return replacement_cancel(**values)
@@ -225,7 +224,10 @@ def test_a_request_in_processing_cannot_be_cancelled() -> None:
     bill = make_bill(method=ReceiveMethod.DELIVERY)
     _pay(bill)
     replacement_move(
-        replacement_id=bill.replacement_id, to=ReplacementState.APPROVED, action="approved", actor="system"
+        replacement_id=bill.replacement_id,
+        to=ReplacementState.APPROVED,
+        action="approved",
+        actor=Actor.system("tests"),
     )
     with pytest.raises(ApplicationError) as caught:
         _cancel(bill.replacement)

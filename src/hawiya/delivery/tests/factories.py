@@ -8,6 +8,7 @@ import re
 
 from django.db import transaction
 
+from hawiya.audit.actors import Actor
 from hawiya.delivery.models import Shipment
 from hawiya.delivery.services import shipment_create
 from hawiya.notifications.models import SmsMessage
@@ -25,7 +26,9 @@ def printed_delivery_request() -> Replacement:
     document = lost_id_card(holder=person)
     replacement = submit(applicant=person, document=document, method="delivery", photo=photo_upload())
     for step in (ReplacementState.PAID, ReplacementState.APPROVED, ReplacementState.PRINTED):
-        replacement_move(replacement_id=replacement.pk, to=step, action=step.value, actor="system")
+        replacement_move(
+            replacement_id=replacement.pk, to=step, action=step.value, actor=Actor.system("tests")
+        )
     replacement.refresh_from_db()
     return replacement
 
@@ -34,7 +37,9 @@ def make_shipment(replacement: Replacement | None = None) -> Shipment:
     """The shipment of a printed delivery request, made as the office's "printed" step makes it."""
     replacement = replacement or printed_delivery_request()
     with transaction.atomic():
-        return shipment_create(replacement_id=replacement.pk, actor="user:1", actor_role="officer")
+        return shipment_create(
+            replacement_id=replacement.pk, actor=Actor.staff(1, role="officer", office_code="")
+        )
 
 
 def delivery_code(replacement_id: int) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 from django.db import connection, connections
 
+from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.delivery.models import ShipmentEvent, ShipmentState
 from hawiya.delivery.services import ShipmentUpdate, shipment_event_apply
@@ -49,7 +50,12 @@ def _update(
     reference: str, event_id: str, kind: str, at: dt.datetime, code: str = ""
 ) -> Callable[[], object]:
     return lambda: shipment_event_apply(
-        reference=reference, event_id=event_id, kind=kind, at=at, handover_code=code, actor="courier:acme"
+        reference=reference,
+        event_id=event_id,
+        kind=kind,
+        at=at,
+        handover_code=code,
+        actor=Actor.courier("acme"),
     )
 
 
@@ -72,10 +78,10 @@ def test_wrong_codes_at_once_are_all_counted_and_the_right_one_after_still_works
     shipment = make_shipment()
     at = clock.now() - dt.timedelta(minutes=1)
     shipment_event_apply(
-        reference=shipment.reference, event_id="p", kind="picked_up", at=at, actor="courier:a"
+        reference=shipment.reference, event_id="p", kind="picked_up", at=at, actor=Actor.courier("a")
     )
     shipment_event_apply(
-        reference=shipment.reference, event_id="o", kind="out_for_delivery", at=at, actor="courier:a"
+        reference=shipment.reference, event_id="o", kind="out_for_delivery", at=at, actor=Actor.courier("a")
     )
     code = delivery_code(shipment.replacement_id)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
@@ -90,6 +96,6 @@ def test_wrong_codes_at_once_are_all_counted_and_the_right_one_after_still_works
         kind="delivered",
         at=at,
         handover_code=code,
-        actor="courier:a",
+        actor=Actor.courier("a"),
     )
     assert done.shipment.state == ShipmentState.DELIVERED

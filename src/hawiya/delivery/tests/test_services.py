@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from django.db import IntegrityError, transaction
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
@@ -26,10 +27,11 @@ from .factories import delivery_code, make_shipment, printed_delivery_request
 pytestmark = pytest.mark.django_db
 
 COURIER = "courier:acme-1"
+COURIER_ACTOR = Actor.courier("acme-1")
 
 
 def update(shipment: Shipment, event_id: str, kind: str, **extra: object) -> ShipmentUpdate:
-    values: dict[str, object] = {"at": clock.now() - dt.timedelta(minutes=1), "actor": COURIER}
+    values: dict[str, object] = {"at": clock.now() - dt.timedelta(minutes=1), "actor": COURIER_ACTOR}
     values.update(extra)
     return shipment_event_apply(
         reference=shipment.reference,
@@ -52,7 +54,9 @@ def test_a_printed_delivery_request_gets_a_shipment_with_the_address_copied() ->
     replacement = printed_delivery_request()
 
     with transaction.atomic():
-        shipment = shipment_create(replacement_id=replacement.pk, actor="user:7", actor_role="officer")
+        shipment = shipment_create(
+            replacement_id=replacement.pk, actor=Actor.staff(7, role="officer", office_code="")
+        )
 
     assert shipment.reference.startswith("SH")
     assert shipment.state == ShipmentState.AWAITING_PICKUP
@@ -107,11 +111,11 @@ def test_only_a_printed_delivery_request_is_shipped() -> None:
     collection = submit(applicant=person, document=lost_id_card(holder=person))
 
     with pytest.raises(ApplicationError) as caught:
-        shipment_create(replacement_id=collection.pk, actor="user:1")
+        shipment_create(replacement_id=collection.pk, actor=Actor.staff(1, role="officer", office_code=""))
 
     assert caught.value.code == errors.SHIPMENT_NOT_DELIVERABLE
     with pytest.raises(NotFound):
-        shipment_create(replacement_id=999_999, actor="user:1")
+        shipment_create(replacement_id=999_999, actor=Actor.staff(1, role="officer", office_code=""))
 
 
 def test_the_announcement_is_handed_to_the_worker_after_commit(django_capture_on_commit_callbacks) -> None:
@@ -288,7 +292,7 @@ def test_impossible_updates_are_refused_with_a_clear_code(
 def test_an_unknown_shipment_is_not_found() -> None:
     with pytest.raises(NotFound) as caught:
         shipment_event_apply(
-            reference="SH99999999", event_id="e1", kind="picked_up", at=clock.now(), actor=COURIER
+            reference="SH99999999", event_id="e1", kind="picked_up", at=clock.now(), actor=COURIER_ACTOR
         )
     assert caught.value.code == errors.SHIPMENT_NOT_FOUND
 
@@ -297,7 +301,10 @@ def test_a_request_cancelled_meanwhile_is_a_conflict() -> None:
     shipment = make_shipment()
     # The office moves the request on its own (here: straight to dispatched) before the courier.
     replacement_move(
-        replacement_id=shipment.replacement_id, to=ReplacementState.DISPATCHED, action="x", actor="system"
+        replacement_id=shipment.replacement_id,
+        to=ReplacementState.DISPATCHED,
+        action="x",
+        actor=Actor.system("tests"),
     )
 
     with pytest.raises(errors.ShipmentConflict) as caught:

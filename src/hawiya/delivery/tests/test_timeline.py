@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.delivery.services import shipment_event_apply
 from hawiya.identity.tests.factories import activate
@@ -41,7 +42,12 @@ def test_the_timeline_shows_the_courier_updates_and_the_reason_in_words(
         ("e3", "failed_attempt", {"reason": "nobody_home"}),
     ):
         shipment_event_apply(
-            reference=shipment.reference, event_id=event_id, kind=kind, at=at, actor="courier:acme", **extra
+            reference=shipment.reference,
+            event_id=event_id,
+            kind=kind,
+            at=at,
+            actor=Actor.courier("acme"),
+            **extra,
         )
     client = Client()
     client.force_login(activate(shipment.replacement.applicant))

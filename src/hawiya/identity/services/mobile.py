@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError
 from hawiya.core.text import mask_mobile
@@ -225,9 +226,8 @@ def mobile_change_complete(*, user: User, challenge: str, code: str, ip: str, us
             person_change_mobile(
                 person_id=person.pk,
                 mobile=row.target_mobile,
-                actor=f"user:{user.pk}",
-                actor_role="citizen",
-                ip=ip,
+                # The signed-in citizen changes their own number: the account is the actor.
+                actor=Actor.citizen(user.pk, ip=ip),
             )
             row.verified_at = now
             row.used_at = now

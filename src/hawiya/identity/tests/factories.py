@@ -10,6 +10,7 @@ import itertools
 import re
 from typing import Any
 
+from hawiya.audit.actors import Actor
 from hawiya.identity import services
 from hawiya.identity.models import User
 from hawiya.identity.staff import StaffActor, staff_actor_for, staff_member_create
@@ -43,6 +44,17 @@ def person_of(user: User) -> Person:
     """The account's person (test accounts always have one)."""
     assert user.person is not None
     return user.person
+
+
+# An applicant made without an account acts under an id no account of the test database has.
+ACCOUNTLESS_ID_OFFSET = 10**9
+
+
+def applicant_actor(person_id: int, *, ip: str | None = None) -> Actor:
+    """The citizen acting for themselves: their account, or an id no account has when the test made
+    the person without one (never a staff member's id: the trail must tell them apart)."""
+    user_id = User.objects.filter(person_id=person_id).values_list("pk", flat=True).first()
+    return Actor.citizen(user_id if user_id is not None else ACCOUNTLESS_ID_OFFSET + person_id, ip=ip)
 
 
 def next_mobile() -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.audit.selectors import audit_chain_verify
 from hawiya.core.errors import ApplicationError, NotFound
@@ -65,7 +66,7 @@ def enrolled(person: Person, office: Office) -> Person:
         office=office,
         photo=portrait_photo(),
         fingerprints=finger(person.pk),
-        actor="user:1",
+        actor=Actor.staff(1, role="officer", office_code=""),
     )
     return person
 
@@ -122,10 +123,14 @@ def test_a_matching_finger_rebinds_the_mobile_ends_sessions_and_tells_both_numbe
         "threshold": "60.00",
         "decision": "match",
     }
-    assert (audited.actor, audited.actor_role, audited.actor_office) == (staff.actor, "officer", office.code)
+    assert (audited.actor, audited.actor_role, audited.actor_office) == (
+        staff.actor.id,
+        "officer",
+        office.code,
+    )
     assert new not in json.dumps(audited.detail)
     assert old not in json.dumps(audited.detail)
-    assert AuditEvent.objects.get(action="person.mobile_changed").actor == staff.actor
+    assert AuditEvent.objects.get(action="person.mobile_changed").actor == staff.actor.id
     assert audit_chain_verify().ok
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from hawiya.audit.actors import Actor
 from hawiya.core.errors import ApplicationError
 from hawiya.core.text import mask_mobile
 from hawiya.identity import services
@@ -314,7 +315,7 @@ def test_a_number_changed_at_an_office_meanwhile_ends_the_journey() -> None:
     user = make_account()
     old = person_of(user).mobile
     started = _start(user, next_mobile())
-    person_change_mobile(person_id=person_of(user).pk, mobile=next_mobile())
+    person_change_mobile(actor=Actor.system("tests"), person_id=person_of(user).pk, mobile=next_mobile())
     assert _error(_verify_current, user, started.challenge, last_code(old)).code == "challenge_expired"
 
 

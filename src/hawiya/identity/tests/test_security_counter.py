@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from django.core.checks import run_checks
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.audit.selectors import staff_access_for_person
 from hawiya.identity.counter import counter_mobile_rebind
@@ -56,7 +57,7 @@ def _enrolled(person: Person) -> Person:
         office=make_office(),
         photo=portrait_photo(),
         fingerprints=_finger(person.pk),
-        actor="user:1",
+        actor=Actor.staff(1, role="officer", office_code=""),
     )
     return person
 

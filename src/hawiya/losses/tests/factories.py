@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
+from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.losses.models import LossPlace, LossReport
 from hawiya.losses.services import loss_report_submit
@@ -39,8 +40,7 @@ def answers(**overrides: Any) -> dict[str, Any]:
         "circumstances": "Lost my wallet at the mall.",
         "declaration_accepted": True,
         "idempotency_key": uuid.uuid4().hex,
-        "actor": "user:test",
-        "ip": "192.0.2.30",
+        "actor": Actor.citizen(1, ip="192.0.2.30"),
     }
     values.update(overrides)
     return values

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
@@ -88,7 +89,7 @@ def test_the_reporter_is_told_in_the_notification_centre_and_by_sms():
 def test_the_audit_trail_records_the_report_without_personal_data():
     reporter = make_reporter()
     card = make_id_card(reporter)
-    report = submit(reporter, [card], actor="user:7")
+    report = submit(reporter, [card], actor=Actor.citizen(7))
 
     event = AuditEvent.objects.get(action=services.AUDIT_LOSS_REPORT_FILED)
     assert event.actor == "user:7"

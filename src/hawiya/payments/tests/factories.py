@@ -10,6 +10,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
+from hawiya.audit.actors import Actor
 from hawiya.core.references import insert_with_reference
 from hawiya.identity.tests.factories import make_citizen
 from hawiya.payments.gateways import signature_header
@@ -59,7 +60,7 @@ def make_replacement(
 
 def make_bill(*, at: dt.datetime | None = None, **overrides: Any) -> Bill:
     replacement = make_replacement(**overrides)
-    return bill_issue(replacement_id=replacement.pk, at=at, actor=f"person:{replacement.applicant_id}", ip=IP)
+    return bill_issue(replacement_id=replacement.pk, at=at, actor=Actor.system("tests"))
 
 
 def callback_body(bill: Bill | None = None, **overrides: Any) -> bytes:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
 from hawiya.core.calendars import format_dual_moment
@@ -25,7 +26,7 @@ from hawiya.payments.services import (
 )
 from hawiya.replacements.models import ReceiveMethod, Replacement, ReplacementEvent, ReplacementState
 
-from .factories import IP, callback_body, make_bill, make_replacement, signed
+from .factories import callback_body, make_bill, make_replacement, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -86,7 +87,7 @@ def test_issuing_tells_the_applicant_the_bill_number_amount_and_deadline() -> No
 
 def test_issuing_twice_returns_the_same_bill() -> None:
     bill = make_bill()
-    again = bill_issue(replacement_id=bill.replacement_id, actor="system", ip=None)
+    again = bill_issue(replacement_id=bill.replacement_id, actor=Actor.system("tests"))
     assert again.pk == bill.pk
     assert Bill.objects.count() == 1
     assert len(_sms(bill, "bill_issued")) == 1
@@ -95,7 +96,7 @@ def test_issuing_twice_returns_the_same_bill() -> None:
 def test_a_request_that_costs_nothing_gets_no_bill() -> None:
     free = make_replacement(method=ReceiveMethod.COLLECTION, fee_lines=[])
     with pytest.raises(ApplicationError) as caught:
-        bill_issue(replacement_id=free.pk, actor="system", ip=None)
+        bill_issue(replacement_id=free.pk, actor=Actor.system("tests"))
     assert caught.value.code == errors.BILL_NOT_NEEDED
 
 
@@ -386,7 +387,10 @@ def test_payment_for_a_request_no_longer_awaiting_payment_is_recorded_and_flagge
     bill = make_bill()
     # The request ended some other way while its bill was still open.
     replacement_move(
-        replacement_id=bill.replacement_id, to=ReplacementState.CANCELLED, action="cancelled", actor="system"
+        replacement_id=bill.replacement_id,
+        to=ReplacementState.CANCELLED,
+        action="cancelled",
+        actor=Actor.system("tests"),
     )
     callback = _apply(callback_body(bill))
     assert callback.outcome == CallbackOutcome.REFUND_DUE
@@ -463,7 +467,7 @@ def test_refund_request_marks_the_bill_pending_and_hands_it_to_the_worker_after_
 
     monkeypatch.setattr(services, "payment_gateway", no_gateway)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        pending = bill_refund_fine(replacement_id=bill.replacement_id, actor="system", ip=IP)
+        pending = bill_refund_fine(replacement_id=bill.replacement_id, actor=Actor.system("tests"))
         assert not DBTaskResult.objects.exists()
     assert len(callbacks) == 1
     assert pending.state == BillState.REFUND_PENDING
@@ -479,7 +483,7 @@ def test_refund_request_marks_the_bill_pending_and_hands_it_to_the_worker_after_
         "kept_sar": "35.00",
     }
     # Asking again changes nothing.
-    again = bill_refund_fine(replacement_id=bill.replacement_id, actor="system", ip=IP)
+    again = bill_refund_fine(replacement_id=bill.replacement_id, actor=Actor.system("tests"))
     assert again.state == BillState.REFUND_PENDING
     assert AuditEvent.objects.filter(action="bill.refund_requested").count() == 1
 
@@ -487,7 +491,7 @@ def test_refund_request_marks_the_bill_pending_and_hands_it_to_the_worker_after_
 def test_a_bill_of_only_the_delivery_fee_has_nothing_to_refund() -> None:
     bill = make_bill(fee_lines=[{"code": "delivery", "amount_sar": "35", "refundable": False}])
     _apply(callback_body(bill))
-    kept = bill_refund_fine(replacement_id=bill.replacement_id, actor="system", ip=IP)
+    kept = bill_refund_fine(replacement_id=bill.replacement_id, actor=Actor.system("tests"))
     assert kept.state == BillState.PAID
     assert kept.refunded_sar == 0
 
@@ -495,9 +499,9 @@ def test_a_bill_of_only_the_delivery_fee_has_nothing_to_refund() -> None:
 def test_an_unpaid_bill_cannot_be_refunded_but_can_be_cancelled() -> None:
     bill = make_bill()
     with pytest.raises(ApplicationError) as caught:
-        bill_refund_fine(replacement_id=bill.replacement_id, actor="system", ip=IP)
+        bill_refund_fine(replacement_id=bill.replacement_id, actor=Actor.system("tests"))
     assert caught.value.code == errors.BILL_NOT_REFUNDABLE
-    cancelled = bill_cancel(replacement_id=bill.replacement_id, actor="system", ip=IP)
+    cancelled = bill_cancel(replacement_id=bill.replacement_id, actor=Actor.system("tests"))
     assert cancelled is not None
     assert cancelled.state == BillState.CANCELLED
     assert not cancelled.is_payable

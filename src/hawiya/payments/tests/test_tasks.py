@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.db import connection
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
 from hawiya.core.fakepartner import FakePartner, Reply
@@ -23,7 +24,7 @@ from hawiya.payments.services import (
     refunds_retry_due,
 )
 
-from .factories import IP, callback_body, make_bill, signed
+from .factories import callback_body, make_bill, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def _pending_refund(**overrides: Any) -> Bill:
     bill = make_bill(**overrides)
     body = callback_body(bill, payment_id="pay_1")
     payment_callback_apply(body=body, signature_header=signed(body))
-    return bill_refund_fine(replacement_id=bill.replacement_id, actor="system", ip=IP)
+    return bill_refund_fine(replacement_id=bill.replacement_id, actor=Actor.system("tests"))
 
 
 def _due_now(bill: Bill) -> None:

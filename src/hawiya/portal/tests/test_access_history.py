@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.selectors import staff_access_for_person
 from hawiya.audit.services import audit_record
 from hawiya.identity.models import User
@@ -36,9 +37,7 @@ def _event(
 ) -> None:
     with transaction.atomic():
         audit_record(
-            actor="user:7",
-            actor_role=role,
-            actor_office=office,
+            actor=Actor.staff(7, role=role, office_code=office),
             action=action,
             object_type="registry.person",
             object_id=person_id,
@@ -165,9 +164,7 @@ def test_steps_on_a_request_made_for_a_child_are_shown_to_the_parent_who_applied
     child_id = person_of(make_account()).pk
     with transaction.atomic():
         audit_record(
-            actor="user:7",
-            actor_role="officer",
-            actor_office=office.code,
+            actor=Actor.staff(7, role="officer", office_code=office.code),
             action="replacement.moved",
             object_type="replacements.replacement",
             object_id=request_for_child.pk,

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import translation
 from pypdf import PdfReader
 
+from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.identity.models import User
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
@@ -392,7 +393,7 @@ def test_a_document_reported_meanwhile_sends_the_person_back_to_choose(signed_in
     from hawiya.registry.services import document_mark_reported_lost
 
     answer_all(signed_in, [card])
-    document_mark_reported_lost(document_id=card.pk, at=clock.now())
+    document_mark_reported_lost(actor=Actor.system("tests"), document_id=card.pk, at=clock.now())
 
     response = signed_in.get(url("losses-check"))
 

@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.identity.models import User
 from hawiya.identity.tests.factories import make_account, person_of
@@ -161,8 +162,7 @@ def test_after_a_cancellation_the_bill_says_the_fine_is_being_refunded(owner, cl
         replacement_id=bill.replacement_id,
         applicant=bill.replacement.applicant,
         reason="",
-        actor="system",
-        ip=None,
+        actor=Actor.system("tests"),
     )
     Bill.objects.filter(pk=bill.pk).update(state=state)  # a failed refund is the finance team's
     page = client_of(owner).get(url("payments-bill", bill))

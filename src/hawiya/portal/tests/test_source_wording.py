@@ -22,10 +22,11 @@ from pypdf import PdfReader
 
 from hawiya.appointments.models import Weekday
 from hawiya.appointments.tests.factories import at_riyadh, book, next_weekday
+from hawiya.audit.actors import Actor
 from hawiya.casework.services import replacement_apply
 from hawiya.core import clock
 from hawiya.core.templatetags.hawiya import dual_date
-from hawiya.identity.tests.factories import make_account, person_of
+from hawiya.identity.tests.factories import applicant_actor, make_account, person_of
 from hawiya.registry.models import DocumentKind, Person, Relation
 from hawiya.registry.tests.factories import make_address, make_family_record, make_person
 from hawiya.replacements.models import Replacement, ReplacementState
@@ -115,8 +116,7 @@ def request_of_kind(person: Person, kind: str) -> Replacement:
         address_confirmed=True,
         mobile_confirmed=True,
         idempotency_key=uuid.uuid4().hex,
-        actor=f"person:{person.pk}",
-        ip="192.0.2.10",
+        actor=applicant_actor(person.pk, ip="192.0.2.10"),
     )
     replacement.office = office
     return replacement
@@ -244,7 +244,9 @@ def test_the_start_page_lists_each_kinds_requirements(client: Client, language: 
 
 def _walk(replacement: Replacement, steps: list[tuple[str, dt.datetime]]) -> None:
     for state, at in steps:
-        replacement_move(replacement_id=replacement.pk, to=S(state), action=state, at=at, actor="test")
+        replacement_move(
+            replacement_id=replacement.pk, to=S(state), action=state, at=at, actor=Actor.system("tests")
+        )
 
 
 @pytest.mark.parametrize("language", ["en", "ar"])

@@ -15,6 +15,7 @@ from typing import Any
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
+from hawiya.audit.actors import Actor
 from hawiya.registry.id_numbers import CITIZEN_PREFIX, RESIDENT_PREFIX, check_digit
 from hawiya.registry.models import (
     Document,
@@ -94,6 +95,7 @@ def make_person(**overrides: Any) -> Person:
         "place_of_birth_ar": "الرياض",
         "place_of_birth_en": "Riyadh",
         "mobile": "0501234567",
+        "actor": Actor.system("tests"),
     }
     values.update(overrides)
     return person_create(**values)
@@ -151,7 +153,9 @@ def make_document(
 def make_lost_document(**overrides: Any) -> Document:
     """A document that was valid and has been reported lost."""
     document = make_document(**overrides)
-    return document_mark_reported_lost(document_id=document.pk, at=timezone.now())
+    return document_mark_reported_lost(
+        actor=Actor.system("tests"), document_id=document.pk, at=timezone.now()
+    )
 
 
 def make_address(person: Person | None = None, **overrides: Any) -> NationalAddress:
@@ -168,6 +172,7 @@ def make_address(person: Person | None = None, **overrides: Any) -> NationalAddr
         "postal_code": "12345",
         "additional_number": "8538",
         "short_address": "RRRD2929",
+        "actor": Actor.system("tests"),
     }
     values.update(overrides)
     return national_address_set(person=person or make_person(), **values)

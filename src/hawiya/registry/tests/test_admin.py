@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import translation
 
+from hawiya.audit.actors import Actor
 from hawiya.registry.models import CivilService, Document, DocumentStatus, NationalAddress, Person
 from hawiya.registry.services import document_mark_reported_lost, document_reissue
 
@@ -136,6 +137,7 @@ def test_staff_open_a_person_page(staff: Client, language: str) -> None:
 def test_staff_open_a_document_page_showing_its_whole_history(staff: Client, language: str) -> None:
     lost = make_lost_document()
     new = document_reissue(
+        actor=Actor.system("tests"),
         document_id=lost.pk,
         issuing_office=lost.issuing_office,
         issue_date=dt.date(2025, 1, 1),
@@ -411,8 +413,11 @@ def test_anonymous_visitors_are_sent_to_the_login_page(client: Client) -> None:
 def test_document_pages_do_not_leak_into_a_query_per_version(staff: Client) -> None:
     current = make_document()
     for _ in range(2):
-        document_mark_reported_lost(document_id=current.pk, at=current.created_at)
+        document_mark_reported_lost(
+            actor=Actor.system("tests"), document_id=current.pk, at=current.created_at
+        )
         current = document_reissue(
+            actor=Actor.system("tests"),
             document_id=current.pk,
             issuing_office=current.issuing_office,
             issue_date=current.issue_date,
@@ -423,8 +428,11 @@ def test_document_pages_do_not_leak_into_a_query_per_version(staff: Client) -> N
     with CaptureQueriesContext(connection) as three:
         assert _get(staff, url).status_code == 200
     for _ in range(3):
-        document_mark_reported_lost(document_id=current.pk, at=current.created_at)
+        document_mark_reported_lost(
+            actor=Actor.system("tests"), document_id=current.pk, at=current.created_at
+        )
         current = document_reissue(
+            actor=Actor.system("tests"),
             document_id=current.pk,
             issuing_office=current.issuing_office,
             issue_date=current.issue_date,

@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.audit.selectors import audit_chain_verify
 from hawiya.core.errors import ApplicationError
@@ -49,7 +50,7 @@ def test_person_create_records_person_created() -> None:
         "registry.person",
         str(person.pk),
     )
-    assert (event.actor, event.actor_role, event.ip) == ("system", "", None)
+    assert (event.actor, event.actor_role, event.ip) == ("system:tests", "", None)
     assert event.detail == {"citizen": True, "deceased": False}
     _assert_nothing_personal(
         event, person.id_number, person.first_name_ar, person.family_name_en, "501234567"
@@ -57,7 +58,7 @@ def test_person_create_records_person_created() -> None:
 
 
 def test_person_create_records_the_actor_and_ip() -> None:
-    make_person(actor="user:7", actor_role="officer", ip="192.0.2.10")
+    make_person(actor=Actor.staff(7, role="officer", office_code="", ip="192.0.2.10"))
     (event,) = _events()
     assert (event.actor, event.actor_role, event.ip) == ("user:7", "officer", "192.0.2.10")
 
@@ -71,7 +72,7 @@ def test_a_refused_person_create_records_nothing() -> None:
 
 def test_mobile_change_records_only_the_last_two_digits() -> None:
     person = make_person()
-    person_change_mobile(person_id=person.pk, mobile="0559876543", actor="user:3", ip="198.51.100.4")
+    person_change_mobile(person_id=person.pk, mobile="0559876543", actor=Actor.citizen(3, ip="198.51.100.4"))
     event = _events(action="person.mobile_changed")[0]
     assert (event.object_id, event.actor, event.ip) == (str(person.pk), "user:3", "198.51.100.4")
     assert event.detail == {"person_id": person.pk, "mobile_last2": "43"}
@@ -90,14 +91,13 @@ def test_national_address_set_records_the_address_and_the_previous_one() -> None
 
 def test_report_lost_and_reissue_record_their_events() -> None:
     document = make_document()
-    lost = document_mark_reported_lost(document_id=document.pk, at=timezone.now(), actor="user:9")
+    lost = document_mark_reported_lost(document_id=document.pk, at=timezone.now(), actor=Actor.citizen(9))
     new = document_reissue(
         document_id=lost.pk,
         issuing_office=make_office(),
         issue_date=dt.date(2025, 2, 1),
         expiry_date=dt.date(2035, 2, 1),
-        actor="user:9",
-        actor_role="officer",
+        actor=Actor.staff(9, role="officer", office_code=""),
     )
     reported, reissued = _events(object_type="registry.document")
     assert (reported.action, reported.object_id, reported.actor) == (
@@ -128,7 +128,7 @@ def test_a_refused_report_records_nothing() -> None:
     lost = make_lost_document()
     before = AuditEvent.objects.count()
     with pytest.raises(ApplicationError):
-        document_mark_reported_lost(document_id=lost.pk, at=timezone.now())
+        document_mark_reported_lost(actor=Actor.system("tests"), document_id=lost.pk, at=timezone.now())
     assert AuditEvent.objects.count() == before
 
 
@@ -138,9 +138,14 @@ def test_a_rolled_back_transaction_writes_no_event() -> None:
 
     def failing_caller() -> None:
         with transaction.atomic():
-            document_mark_reported_lost(document_id=document.pk, at=timezone.now())
-            person_change_mobile(person_id=document.holder_id, mobile="0551112233")
+            document_mark_reported_lost(
+                actor=Actor.system("tests"), document_id=document.pk, at=timezone.now()
+            )
+            person_change_mobile(
+                actor=Actor.system("tests"), person_id=document.holder_id, mobile="0551112233"
+            )
             national_address_set(
+                actor=Actor.system("tests"),
                 person=document.holder,
                 building_number="2929",
                 street_ar="شارع",

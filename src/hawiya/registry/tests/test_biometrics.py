@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import translation
 from PIL import Image, ImageDraw
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.audit.selectors import audit_chain_verify
 from hawiya.core.errors import ApplicationError, NotFound
@@ -69,10 +70,7 @@ def record(person: Person, office: Office, **overrides: Any) -> BiometricCapture
         "office": office,
         "photo": photo(),
         "fingerprints": demo(str(person.pk)),
-        "actor": "user:7",
-        "actor_role": "officer",
-        "actor_office": office.code,
-        "ip": "192.0.2.40",
+        "actor": Actor.staff(7, role="officer", office_code=office.code, ip="192.0.2.40"),
         "context_ref": "RP12345678",
         "at": AT,
     }
@@ -280,7 +278,11 @@ def test_a_deceased_person_and_an_unknown_one_are_refused() -> None:
     assert caught.value.code == "person_deceased"
     with pytest.raises(NotFound):
         biometrics_record(
-            person_id=10**9, office=office, photo=photo(), fingerprints=demo("1"), actor="user:7"
+            person_id=10**9,
+            office=office,
+            photo=photo(),
+            fingerprints=demo("1"),
+            actor=Actor.staff(7, role="officer", office_code=office.code),
         )
     assert not BiometricCapture.objects.exists()
 

@@ -8,6 +8,7 @@ import threading
 import pytest
 from django.db import connection
 
+from hawiya.audit.actors import Actor
 from hawiya.core.errors import ApplicationError
 from hawiya.registry import errors
 from hawiya.registry.models import Document, DocumentStatus
@@ -31,6 +32,7 @@ def test_two_concurrent_reissues_of_one_document_give_exactly_one_new_version() 
         try:
             start.wait(timeout=10)
             document_reissue(
+                actor=Actor.system("tests"),
                 document_id=lost.pk,
                 issuing_office=lost.issuing_office,
                 issue_date=dt.date(2025, 2, 1),

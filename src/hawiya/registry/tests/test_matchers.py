@@ -15,6 +15,7 @@ import pytest
 from django.core.checks import run_checks
 from django.utils import translation
 
+from hawiya.audit.actors import Actor
 from hawiya.registry.biometrics import DemoFingerprintScanner, FingerprintCapture, biometrics_record
 from hawiya.registry.matchers import (
     DemoBiometricMatcher,
@@ -297,7 +298,11 @@ def test_a_capture_keeps_the_abis_reference_and_never_the_template(abis_matcher:
         template=TEMPLATE, quality=80, finger_count=10, device_id="scanner-1", device_model="Model"
     )
     capture = biometrics_record(
-        person_id=person.pk, office=office, photo=portrait_photo(), fingerprints=fingerprints, actor="user:7"
+        person_id=person.pk,
+        office=office,
+        photo=portrait_photo(),
+        fingerprints=fingerprints,
+        actor=Actor.staff(7, role="officer", office_code=office.code),
     )
     capture.refresh_from_db()
     assert (capture.matcher, capture.template_reference) == ("http", "abis-ref-0001")
@@ -319,7 +324,7 @@ def test_nothing_is_kept_when_the_abis_cannot_enrol(abis_matcher: Abis) -> None:
             office=office,
             photo=portrait_photo(),
             fingerprints=DemoFingerprintScanner().capture(subject_hint="1"),
-            actor="user:7",
+            actor=Actor.staff(7, role="officer", office_code=office.code),
         )
     assert not BiometricCapture.objects.exists()
     person.refresh_from_db()

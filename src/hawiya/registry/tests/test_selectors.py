@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.utils import timezone
 
+from hawiya.audit.actors import Actor
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.registry import errors
 from hawiya.registry.models import Document
@@ -41,8 +42,9 @@ def _chain_of(length: int) -> list[Document]:
     current = make_document(office=office)
     chain = [current]
     for _ in range(length - 1):
-        document_mark_reported_lost(document_id=current.pk, at=timezone.now())
+        document_mark_reported_lost(actor=Actor.system("tests"), document_id=current.pk, at=timezone.now())
         current = document_reissue(
+            actor=Actor.system("tests"),
             document_id=current.pk,
             issuing_office=office,
             issue_date=current.issue_date,

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from hawiya.audit.actors import Actor
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.registry import errors
 from hawiya.registry.models import Calendar, Document, DocumentKind, DocumentStatus, NationalAddress, Person
@@ -50,6 +51,7 @@ def _reissue(document: Document, **overrides: Any) -> Document:
         "issuing_office": document.issuing_office,
         "issue_date": dt.date(2025, 2, 1),
         "expiry_date": dt.date(2035, 2, 1),
+        "actor": Actor.system("tests"),
     }
     values.update(overrides)
     return document_reissue(**values)
@@ -255,7 +257,7 @@ def test_serial_numbers_give_up_after_bounded_attempts(monkeypatch: pytest.Monke
 def test_reporting_a_loss_invalidates_the_document_at_once() -> None:
     document = make_document()
     at = timezone.now()
-    lost = document_mark_reported_lost(document_id=document.pk, at=at)
+    lost = document_mark_reported_lost(actor=Actor.system("tests"), document_id=document.pk, at=at)
     lost.refresh_from_db()
     assert lost.status == DocumentStatus.REPORTED_LOST
     assert lost.reported_lost_at == at
@@ -269,19 +271,25 @@ def test_only_a_valid_document_can_be_reported_lost(status: str) -> None:
         document_expire_due(today=dt.date(2031, 1, 1))
     _refused(
         errors.DOCUMENT_NOT_VALID,
-        lambda: document_mark_reported_lost(document_id=document.pk, at=timezone.now()),
+        lambda: document_mark_reported_lost(
+            actor=Actor.system("tests"), document_id=document.pk, at=timezone.now()
+        ),
     )
 
 
 def test_reporting_a_loss_needs_an_aware_time() -> None:
     document = make_document()
     with pytest.raises(ValueError, match="timezone-aware"):
-        document_mark_reported_lost(document_id=document.pk, at=dt.datetime(2025, 1, 1))  # noqa: DTZ001
+        document_mark_reported_lost(
+            actor=Actor.system("tests"),
+            document_id=document.pk,
+            at=dt.datetime(2025, 1, 1),  # noqa: DTZ001
+        )
 
 
 def test_an_unknown_document_is_not_found() -> None:
     with pytest.raises(NotFound) as caught:
-        document_mark_reported_lost(document_id=987654, at=timezone.now())
+        document_mark_reported_lost(actor=Actor.system("tests"), document_id=987654, at=timezone.now())
     assert caught.value.code == errors.DOCUMENT_NOT_FOUND
 
 
@@ -306,7 +314,7 @@ def test_every_version_stays_linked_through_repeated_losses() -> None:
     current = make_document()
     versions = [current]
     for _ in range(3):
-        document_mark_reported_lost(document_id=current.pk, at=timezone.now())
+        document_mark_reported_lost(actor=Actor.system("tests"), document_id=current.pk, at=timezone.now())
         current = _reissue(current)
         versions.append(current)
     stored = list(Document.objects.filter(holder=current.holder).order_by("version"))
@@ -365,7 +373,11 @@ def test_reissuing_an_unknown_document_is_not_found() -> None:
     office = make_office()
     with pytest.raises(NotFound):
         document_reissue(
-            document_id=987654, issuing_office=office, issue_date=dt.date(2025, 1, 1), expiry_date=None
+            actor=Actor.system("tests"),
+            document_id=987654,
+            issuing_office=office,
+            issue_date=dt.date(2025, 1, 1),
+            expiry_date=None,
         )
 
 
@@ -405,6 +417,7 @@ def test_national_address_set_locks_and_replaces_for_the_same_person_only() -> N
     first = make_address()
     other = make_address()
     national_address_set(
+        actor=Actor.system("tests"),
         person=first.person,
         building_number="1111",
         street_ar="شارع العليا",
@@ -427,7 +440,7 @@ def test_national_address_set_locks_and_replaces_for_the_same_person_only() -> N
 
 def test_person_change_mobile_accepts_the_number_as_typed() -> None:
     person = make_person(mobile="0501234567")
-    changed = person_change_mobile(person_id=person.pk, mobile="٠٥٥ ٩٨٧ ٦٥٤٣")
+    changed = person_change_mobile(actor=Actor.system("tests"), person_id=person.pk, mobile="٠٥٥ ٩٨٧ ٦٥٤٣")
     assert changed.mobile == "+966559876543"
     person.refresh_from_db()
     assert person.mobile == "+966559876543"
@@ -437,7 +450,10 @@ def test_person_change_mobile_accepts_the_number_as_typed() -> None:
 @pytest.mark.parametrize("typed", ["0112345678", "", "+447700900123"])
 def test_person_change_mobile_refuses_what_is_not_a_saudi_mobile(typed: str) -> None:
     person = make_person(mobile="0501234567")
-    failure = _refused(errors.PERSON_INVALID, lambda: person_change_mobile(person_id=person.pk, mobile=typed))
+    failure = _refused(
+        errors.PERSON_INVALID,
+        lambda: person_change_mobile(actor=Actor.system("tests"), person_id=person.pk, mobile=typed),
+    )
     assert failure.field == "mobile"
     person.refresh_from_db()
     assert person.mobile == "+966501234567"
@@ -445,4 +461,4 @@ def test_person_change_mobile_refuses_what_is_not_a_saudi_mobile(typed: str) -> 
 
 def test_person_change_mobile_of_an_unknown_person_is_not_found() -> None:
     with pytest.raises(NotFound):
-        person_change_mobile(person_id=0, mobile="0501234567")
+        person_change_mobile(actor=Actor.system("tests"), person_id=0, mobile="0501234567")

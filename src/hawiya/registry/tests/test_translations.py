@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from hawiya.audit.actors import Actor
 from hawiya.core.errors import ApplicationError
 from hawiya.registry.addresses import (
     validate_additional_number,
@@ -108,7 +109,11 @@ def test_service_errors_come_out_in_the_active_language() -> None:
         ("en", "Only a valid document can be reported lost; this one is Reported lost."),
     ]:
         with translation.override(language), pytest.raises(ApplicationError) as caught:
-            document_mark_reported_lost(document_id=lost.pk, at=lost.reported_lost_at)  # type: ignore[arg-type]
+            document_mark_reported_lost(
+                actor=Actor.system("tests"),
+                document_id=lost.pk,
+                at=lost.reported_lost_at,  # type: ignore[arg-type]
+            )
         assert str(caught.value) == expected
 
 

@@ -12,6 +12,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image
 
+from hawiya.audit.actors import Actor
+from hawiya.identity.tests.factories import applicant_actor
 from hawiya.losses.models import LossPlace, LossReport, LossReportItem
 from hawiya.registry.models import Document, DocumentKind, Office, Person
 from hawiya.registry.services import document_issue, document_mark_reported_lost, document_reissue
@@ -44,10 +46,13 @@ def lost_id_card(*, holder: Person | None = None, losses: int = 1, office: Offic
         expiry_date=dt.date(2026, 1, 5) if losses > 1 else dt.date(2030, 1, 5),
     )
     for number in range(1, losses + 1):
-        document = document_mark_reported_lost(document_id=document.pk, at=timezone.now())
+        document = document_mark_reported_lost(
+            actor=Actor.system("tests"), document_id=document.pk, at=timezone.now()
+        )
         if number < losses:
             issued = dt.date(2016 + number, 2, 1)
             document = document_reissue(
+                actor=Actor.system("tests"),
                 document_id=document.pk,
                 issuing_office=office,
                 issue_date=issued,
@@ -64,7 +69,9 @@ def lost_document(*, holder: Person, kind: str, office: Office | None = None, **
         issue_date=dt.date(2015, 3, 1),
         **extra,
     )
-    return document_mark_reported_lost(document_id=document.pk, at=timezone.now())
+    return document_mark_reported_lost(
+        actor=Actor.system("tests"), document_id=document.pk, at=timezone.now()
+    )
 
 
 def loss_report_for(document: Document, *, late: bool = False) -> LossReport:
@@ -123,8 +130,7 @@ def submit(
         "mobile_confirmed": True,
         "idempotency_key": key or uuid.uuid4().hex,
         "at": NOW,
-        "actor": f"person:{applicant.pk}",
-        "ip": "192.0.2.1",
+        "actor": applicant_actor(applicant.pk, ip="192.0.2.1"),
     }
     values.update(overrides)
     return replacement_submit(**values)

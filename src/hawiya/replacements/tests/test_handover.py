@@ -10,6 +10,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
 from hawiya.notifications.models import SmsMessage
@@ -55,7 +56,9 @@ def sent_code(replacement: Replacement) -> str:
 
 
 def issue(replacement: Replacement, purpose: str = COLLECTION) -> str:
-    handover_code_issue(replacement_id=replacement.pk, purpose=purpose, actor="user:1", actor_role="officer")
+    handover_code_issue(
+        replacement_id=replacement.pk, purpose=purpose, actor=Actor.staff(1, role="officer", office_code="")
+    )
     return sent_code(replacement)
 
 
@@ -64,8 +67,7 @@ def verify(replacement: Replacement, code: str, purpose: str = COLLECTION, *, de
         replacement_id=replacement.pk,
         code=code,
         purpose=purpose,
-        actor="user:1",
-        actor_role="officer",
+        actor=Actor.staff(1, role="officer", office_code=""),
         delegate=delegate,
     )
 
@@ -242,7 +244,11 @@ def test_an_issue_that_rolls_back_sends_nothing() -> None:
 
     def step_that_fails() -> None:
         with transaction.atomic():
-            handover_code_issue(replacement_id=replacement.pk, purpose=COLLECTION, actor="user:1")
+            handover_code_issue(
+                replacement_id=replacement.pk,
+                purpose=COLLECTION,
+                actor=Actor.staff(1, role="officer", office_code=""),
+            )
             raise RuntimeError("the caller's step failed")
 
     with pytest.raises(RuntimeError):

@@ -5,8 +5,12 @@ steps."""
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
+from django.db.transaction import TransactionManagementError
 
+from hawiya.audit.actors import Actor
 from hawiya.core.errors import ApplicationError
+from hawiya.registry.tests.factories import make_office
 from hawiya.replacements import errors
 from hawiya.replacements.models import (
     COLLECTION_MOVES,
@@ -16,7 +20,7 @@ from hawiya.replacements.models import (
     ReplacementState,
     allowed_moves,
 )
-from hawiya.replacements.services import replacement_move
+from hawiya.replacements.services import replacement_move, replacement_move_locked
 
 from .factories import applicant_with_address, lost_id_card, photo_upload, submit
 
@@ -122,7 +126,7 @@ def request_in(method: str, state: ReplacementState) -> Replacement:
         applicant=person, document=document, method=method, photo=photo_upload() if method == D else None
     )
     for step in _route(method, state):
-        replacement_move(replacement_id=replacement.pk, to=step, action=step, actor="system")
+        replacement_move(replacement_id=replacement.pk, to=step, action=step, actor=Actor.system("tests"))
     replacement.refresh_from_db()
     assert replacement.state == state
     return replacement
@@ -140,7 +144,9 @@ def test_the_table_is_the_vocabulary_of_each_method():
 def test_every_allowed_move_succeeds(method: str, start: ReplacementState, to: ReplacementState):
     replacement = request_in(method, start)
 
-    moved = replacement_move(replacement_id=replacement.pk, to=to, action=to, actor="system", reason="x")
+    moved = replacement_move(
+        replacement_id=replacement.pk, to=to, action=to, actor=Actor.system("tests"), reason="x"
+    )
 
     assert moved.state == to
     last = moved.events.order_by("-id").first()
@@ -155,8 +161,37 @@ def test_a_move_of_the_other_method_or_out_of_order_is_refused(
     replacement = request_in(method, start)
 
     with pytest.raises(ApplicationError) as caught:
-        replacement_move(replacement_id=replacement.pk, to=to, action=to, actor="system")
+        replacement_move(replacement_id=replacement.pk, to=to, action=to, actor=Actor.system("tests"))
 
     assert caught.value.code == errors.REPLACEMENT_STATE_CONFLICT
     replacement.refresh_from_db()
     assert replacement.state == start
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_move_of_a_held_row_needs_the_transaction_that_holds_it():
+    replacement = request_in(C, S.PAID)
+    with pytest.raises(TransactionManagementError):
+        replacement_move_locked(
+            replacement=replacement, to=S.CANCELLED, action="cancelled", actor=Actor.system("tests")
+        )
+    replacement.refresh_from_db()
+    assert replacement.state == S.PAID
+
+
+def test_a_move_of_a_held_row_saves_the_callers_fields_with_it():
+    replacement = request_in(C, S.PAID)
+    office = make_office()
+    with transaction.atomic():
+        held = Replacement.objects.select_for_update().get(pk=replacement.pk)
+        held.office = office
+        replacement_move_locked(
+            replacement=held,
+            to=S.APPOINTMENT_BOOKED,
+            action="appointment_booked",
+            actor=Actor.system("tests"),
+            also_save=("office",),
+        )
+    replacement.refresh_from_db()
+    assert (replacement.state, replacement.office_id) == (S.APPOINTMENT_BOOKED, office.pk)
+    assert replacement.events.order_by("-id").values_list("action", flat=True).first() == "appointment_booked"

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from django.utils import translation
 
+from hawiya.audit.actors import Actor
 from hawiya.core.clock import RIYADH
 from hawiya.registry.models import DocumentKind, Relation
 from hawiya.registry.tests.factories import make_family_record, make_person
@@ -117,7 +118,9 @@ def _at(day: dt.date, hour: int = 10) -> dt.datetime:
 
 def _walk(replacement: Replacement, steps: list[tuple[str, dt.datetime]]) -> None:
     for state, at in steps:
-        replacement_move(replacement_id=replacement.pk, to=S(state), action=state, at=at, actor="test")
+        replacement_move(
+            replacement_id=replacement.pk, to=S(state), action=state, at=at, actor=Actor.system("tests")
+        )
     replacement.refresh_from_db()
 
 

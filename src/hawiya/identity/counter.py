@@ -36,6 +36,7 @@ from hawiya.registry.services import person_change_mobile
 from . import errors
 from .models import OneTimeCode, Purpose, SecurityEvent, User
 from .selectors import person_language
+from .services._common import sms_subject_ref
 from .services.activation import activation_start
 from .services.sessions import sessions_revoke_all
 from .staff import PERM_COUNTER_IDENTITY, StaffActor
@@ -210,7 +211,7 @@ def counter_mobile_rebind(
                     detail=SECURITY_DETAIL_COUNTER,
                 )
             language = person_language(person=person)
-            subject_ref = f"user:{account.pk}" if account is not None else f"person:{person.pk}"
+            subject_ref = sms_subject_ref(account, person)
             notify(
                 person_id=person.pk,
                 mobile=mobile,

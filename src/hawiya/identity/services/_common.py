@@ -65,7 +65,9 @@ def _mobile_of(user: User) -> str:
     return person.mobile if person is not None else ""
 
 
-def _subject_ref(user: User | None, person: Person | None) -> str | None:
+def sms_subject_ref(user: User | None, person: Person | None) -> str | None:
+    """What an SMS about an account (or, before activation, a register person) refers back to:
+    an opaque id, never a name or an ID number. Not an actor: the audit trail has its own."""
     if user is not None:
         return f"user:{user.pk}"
     if person is not None:
@@ -115,7 +117,7 @@ def _record_failure(
                 template="account_locked",
                 context={"until": count.locked_until},
                 language=_language(user),
-                subject_ref=_subject_ref(user, None),
+                subject_ref=sms_subject_ref(user, None),
             )
     return count
 

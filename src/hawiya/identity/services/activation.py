@@ -26,8 +26,8 @@ from ._common import (
     _event,
     _language,
     _parse_id_number,
-    _subject_ref,
     _validated_password,
+    sms_subject_ref,
 )
 from .one_time_codes import CodeSent, _neutral_verify, _send_code
 
@@ -101,7 +101,7 @@ def activation_start(
                 template="activation_attempt",
                 context={"time": now},
                 language=_language(account),
-                subject_ref=_subject_ref(account, None),
+                subject_ref=sms_subject_ref(account, None),
             )
     return sent
 

@@ -30,7 +30,7 @@ from ._common import (
     _normalised_code,
     _record_failure,
     _sms_locked,
-    _subject_ref,
+    sms_subject_ref,
 )
 from .one_time_codes import CodeSent, _send_code, _sms_code_problem
 
@@ -241,7 +241,7 @@ def mobile_change_complete(*, user: User, challenge: str, code: str, ip: str, us
                 template="mobile_changed",
                 context={"last_digits": row.target_mobile[-2:]},
                 language=_language(account),
-                subject_ref=_subject_ref(account, None),
+                subject_ref=sms_subject_ref(account, None),
             )
             if user.person is not None:
                 user.person.mobile = row.target_mobile

@@ -24,7 +24,7 @@ from ._common import (
     _mobile_of,
     _normalised_code,
     _sms_locked,
-    _subject_ref,
+    sms_subject_ref,
 )
 
 CODE_LIFETIME = dt.timedelta(minutes=5)
@@ -75,7 +75,7 @@ def _send_code(
             # The message says what the code is for: a code for a change nobody asked for warns.
             context={"code": code, "purpose": row.purpose},
             language=language,
-            subject_ref=_subject_ref(row.user, row.person),
+            subject_ref=sms_subject_ref(row.user, row.person),
             is_secret=True,
             expires_at=row.code_expires_at,
         )

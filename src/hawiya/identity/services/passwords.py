@@ -19,8 +19,8 @@ from ._common import (
     _language,
     _mobile_of,
     _parse_id_number,
-    _subject_ref,
     _validated_password,
+    sms_subject_ref,
 )
 from .one_time_codes import CodeSent, _neutral_verify, _reset_sms_locked, _send_code
 from .sessions import _revoke_sessions
@@ -83,7 +83,7 @@ def _set_password(
             template="password_changed",
             context={},
             language=_language(user),
-            subject_ref=_subject_ref(user, None),
+            subject_ref=sms_subject_ref(user, None),
         )
 
 

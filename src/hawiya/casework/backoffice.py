@@ -24,6 +24,7 @@ from hawiya.appointments.services.citizen import appointment_cancel_for_replacem
 from hawiya.appointments.services.counter import appointment_check_in as appointment_mark_checked_in
 from hawiya.appointments.services.counter import appointment_complete_for_replacement
 from hawiya.core import clock
+from hawiya.core.calendars import add_years
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.delivery.services import shipment_create
 from hawiya.identity.staff import PERM_WORK_CASES, StaffActor
@@ -40,7 +41,6 @@ from hawiya.registry.models import DocumentKind, Office
 from hawiya.registry.offices import office_in_notice
 from hawiya.registry.services import document_reissue
 from hawiya.replacements import errors as replacement_errors
-from hawiya.replacements.blockers import add_years
 from hawiya.replacements.fees import format_amount
 from hawiya.replacements.handover import (
     HandoverCodeRejected,

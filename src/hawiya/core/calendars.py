@@ -15,6 +15,16 @@ from hijridate import Gregorian, Hijri
 
 from hawiya.core.clock import RIYADH
 
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    """The same day `years` later (or earlier); 29 February becomes the 28th in common years
+    (an ID card's validity, an age)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 GREGORIAN_MONTHS = {
     "ar": [
         "يناير",

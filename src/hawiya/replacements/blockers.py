@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core import clock
+from hawiya.core.calendars import add_years
 from hawiya.core.text import join_list
 from hawiya.registry.models import Document, DocumentKind, DocumentStatus, Person
 from hawiya.registry.selectors import unpaid_fines_for
@@ -22,14 +23,6 @@ from .selectors import primary_address_for
 
 # Delivery needs fingerprints and a photo on record taken within this many years.
 BIOMETRICS_VALID_YEARS = 5
-
-
-def add_years(day: dt.date, years: int) -> dt.date:
-    """The same day `years` later (or earlier); 29 February becomes 28 February."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
 
 
 @dataclass(frozen=True)

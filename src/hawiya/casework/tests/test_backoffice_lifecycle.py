@@ -28,6 +28,7 @@ from hawiya.casework.backoffice import (
     replacement_mark_ready,
     replacement_reject,
 )
+from hawiya.core.calendars import add_years
 from hawiya.delivery.models import Shipment, ShipmentState
 from hawiya.delivery.services import shipment_event_apply
 from hawiya.identity.services.sessions import user_session_record
@@ -36,7 +37,6 @@ from hawiya.notifications.models import InboxNotification
 from hawiya.payments.models import Bill, BillState
 from hawiya.registry.models import Document, DocumentStatus
 from hawiya.registry.selectors import document_history
-from hawiya.replacements.blockers import add_years
 from hawiya.replacements.models import ReplacementState
 from hawiya.replacements.selectors import replacement_timeline
 

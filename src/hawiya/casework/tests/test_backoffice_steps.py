@@ -26,6 +26,7 @@ from hawiya.casework.backoffice import (
     replacement_mark_ready,
     replacement_reject,
 )
+from hawiya.core.calendars import add_years
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import StaffForbidden
@@ -33,7 +34,6 @@ from hawiya.identity.tests.factories import make_staff
 from hawiya.payments.models import Bill, BillState
 from hawiya.registry.models import BiometricCapture, Document, DocumentStatus
 from hawiya.registry.tests.factories import make_office
-from hawiya.replacements.blockers import add_years
 from hawiya.replacements.models import HandoverCode, Replacement, ReplacementEvent, ReplacementState
 from hawiya.replacements.vocabulary import REJECTION_REASONS, rejection_reason_label
 

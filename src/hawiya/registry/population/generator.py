@@ -13,7 +13,7 @@ from typing import Any, Final, Generic, TypeVar
 
 from django.db.models import Model
 
-from hawiya.core.calendars import from_hijri, to_hijri
+from hawiya.core.calendars import add_years, from_hijri, to_hijri
 from hawiya.core.clock import RIYADH
 
 from ..id_numbers import CITIZEN_PREFIX, RESIDENT_PREFIX, check_digit
@@ -95,14 +95,6 @@ _DISTRICT_LETTERS: Final = "ABCDEFGHJKLMNPQRSTUVWXY"
 _SHORT_ADDRESS_LAST_LETTERS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXY"
 _EMAIL_DOMAINS: Final = ("example.com", "example.net", "example.org")  # never a real mailbox
 T = TypeVar("T")
-
-
-def add_years(day: dt.date, years: int) -> dt.date:
-    """The same day `years` later (or earlier); 29 February becomes the 28th in common years."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return day.replace(year=day.year + years, day=28)
 
 
 def age_on(born: dt.date, day: dt.date) -> int:

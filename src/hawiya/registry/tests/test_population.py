@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
-from hawiya.core.calendars import from_hijri, to_hijri
+from hawiya.core.calendars import add_years, from_hijri, to_hijri
 from hawiya.registry.addresses import (
     validate_additional_number,
     validate_building_number,
@@ -49,7 +49,7 @@ from hawiya.registry.population.data import (
     SAUDI_MALE_FIRST_NAMES,
 )
 from hawiya.registry.population.demo import DEMO_ADDRESSES, DEMO_PERSONS
-from hawiya.registry.population.generator import PERSON_COLUMNS, add_years, age_on
+from hawiya.registry.population.generator import PERSON_COLUMNS, age_on
 from hawiya.registry.population.parameters import POPULATION_AS_OF
 from hawiya.registry.population.writer import RegisterNotEmpty, seed_population
 from hawiya.registry.regions import REGION_FACTS

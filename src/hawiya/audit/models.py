@@ -67,7 +67,10 @@ class AuditEvent(models.Model):
         _("actor"),
         max_length=64,
         editable=False,
-        help_text=_('An opaque id: "user:42" or "system"; never a name or an ID number.'),
+        help_text=_(
+            'An opaque id ("user:42", "courier:<key>", "system:<reason>", see audit/actors.py); '
+            "never a name or an ID number."
+        ),
     )
     actor_role = models.CharField(_("actor's role"), max_length=32, blank=True, default="", editable=False)
     actor_office = models.CharField(

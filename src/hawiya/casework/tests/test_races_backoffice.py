@@ -8,13 +8,12 @@ error), and the audit chain stays unbroken.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from hawiya.appointments import errors as appointment_errors
 from hawiya.appointments.models import AppointmentState
@@ -27,7 +26,7 @@ from hawiya.casework.backoffice import (
     replacement_mark_printed,
     replacement_mark_ready,
 )
-from hawiya.core.errors import ApplicationError
+from hawiya.core.testing import outcome, race
 from hawiya.delivery.models import Shipment, ShipmentEvent, ShipmentState
 from hawiya.delivery.services import ShipmentUpdate, shipment_event_apply
 from hawiya.registry.models import Document
@@ -67,29 +66,12 @@ def pinned(monkeypatch: pytest.MonkeyPatch, settings: Any) -> PinnedClock:
 
 
 def _race(calls: list[Callable[[], object]]) -> list[str]:
-    """Run the calls at the same moment, each on its own connection: "ok" or the error code."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [""] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            result = call()
-            replayed = isinstance(result, ShipmentUpdate) and result.replayed
-            outcomes[index] = "replayed" if replayed else "ok"
-        except ApplicationError as exc:
-            outcomes[index] = exc.code
-        except Exception as exc:  # a deadlock or an integrity error is a bug: keep it
-            outcomes[index] = f"error: {exc!r}"
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
+    """Run the calls at the same moment, each on its own connection: "ok" (or "replayed" for a
+    courier update applied before), the error code, or "error: …" (a deadlock is a bug)."""
+    return [
+        "replayed" if isinstance(result, ShipmentUpdate) and result.replayed else outcome(result)
+        for result in race(calls)
+    ]
 
 
 def _steps(case: Case, action: str) -> int:

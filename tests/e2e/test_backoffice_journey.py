@@ -20,7 +20,7 @@ from django.core.cache import cache
 from playwright.sync_api import Browser, Page, Playwright
 
 from hawiya.appointments.tests.factories import at_riyadh, book, make_replacement
-from hawiya.backoffice.tests.factories import STAFF_PASSWORD, open_office, staff_user
+from hawiya.casework.tests.factories import STAFF_PASSWORD, open_office, staff_user
 from hawiya.core import clock
 from hawiya.identity.models import AuthenticatorApp
 from hawiya.identity.tests.factories import person_of
@@ -169,7 +169,7 @@ def test_officer_checks_in_captures_approves_prints_and_the_citizen_sees_ready(
 def test_the_biometrics_page_passes_axe_with_its_error_state(
     live_server: Any, camera_browser: Browser, artifacts: Path
 ) -> None:
-    from hawiya.backoffice.tests.factories import actor_of, advance, booked_today
+    from hawiya.casework.tests.factories import actor_of, advance, booked_today
 
     office = open_office()
     officer = staff_user(office=office)

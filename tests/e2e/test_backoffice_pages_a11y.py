@@ -25,12 +25,12 @@ from django.test import Client
 from playwright.sync_api import BrowserContext, Page
 
 from hawiya.appointments.tests.factories import make_replacement
-from hawiya.backoffice.tests.factories import (
+from hawiya.casework.tests.factories import (
     STAFF_PASSWORD,
     actor_of,
     advance,
     booked_today,
-    handover_code_sent,
+    handover_code,
     open_office,
     staff_user,
 )
@@ -302,7 +302,7 @@ def test_the_back_office_pages_pass_the_checklist(
 
     page.goto(f"{staff_root}/cases/{data.ready.reference}/handover/")
     check(page, "handover")
-    code = handover_code_sent(data.ready)
+    code = handover_code(data.ready)
     page.locator("#id_code").fill(f"{(int(code) + 1) % 10**6:06d}")
     submit(page)
     check.error_state(page, "handover-wrong-code")

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.test import Client
 from playwright.sync_api import BrowserContext
 
-from hawiya.backoffice.tests.factories import actor_of, advance, booked_today, open_office, staff_user
+from hawiya.casework.tests.factories import actor_of, advance, booked_today, open_office, staff_user
 from hawiya.identity.models import StaffRole, User
 from hawiya.identity.tests.factories import activate, make_account, person_of
 from hawiya.payments.tests.factories import make_bill

@@ -22,9 +22,8 @@ from django.test import Client
 from django.utils import translation
 from playwright.sync_api import Page
 
-from hawiya.backoffice.tests.factories import STAFF_PASSWORD, actor_of, open_office, staff_user
 from hawiya.casework import backoffice as casework
-from hawiya.casework.tests.backoffice_factories import apply
+from hawiya.casework.tests.factories import STAFF_PASSWORD, actor_of, apply, open_office, staff_user
 from hawiya.core import clock
 from hawiya.delivery.models import Shipment, ShipmentState
 from hawiya.delivery.tests.factories import delivery_code

@@ -15,7 +15,7 @@ from django.conf import settings as django_settings
 from django.core.cache import cache
 from django.test import Client
 
-from hawiya.backoffice.tests.factories import booked_today, open_office, staff_user
+from hawiya.casework.tests.factories import booked_today, open_office, staff_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

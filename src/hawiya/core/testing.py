@@ -12,13 +12,14 @@ from typing import Generic, TypeVar
 import pytest
 from django.db import connections
 
+from hawiya.core import clock
 from hawiya.core.errors import ApplicationError
 
 T = TypeVar("T")
 
 
 class PinnedClock:
-    """`hawiya.core.clock.now`, pinned at `start` and moved by hand with `advance`."""
+    """`hawiya.core.clock.now`, pinned at `start` and moved by hand with `advance` or `set`."""
 
     def __init__(self, start: dt.datetime) -> None:
         self.current = start
@@ -26,15 +27,25 @@ class PinnedClock:
     def now(self) -> dt.datetime:
         return self.current
 
+    def today(self) -> dt.date:
+        """The civil date in Riyadh at the pinned moment (what `clock.today` answers)."""
+        return self.current.astimezone(clock.RIYADH).date()
+
     def advance(self, **delta: float) -> dt.datetime:
         self.current += dt.timedelta(**delta)
         return self.current
 
+    def set(self, at: dt.datetime) -> None:
+        self.current = at
 
-def pin_clock(monkeypatch: pytest.MonkeyPatch, start: dt.datetime) -> PinnedClock:
-    """Pin the service clock for one test (undone by `monkeypatch` at its end)."""
+
+def pin_clock(monkeypatch: pytest.MonkeyPatch, start: dt.datetime, *, today: bool = False) -> PinnedClock:
+    """Pin the service clock for one test (undone by `monkeypatch` at its end); with `today`,
+    `clock.today` too (it reads the real time otherwise)."""
     pinned = PinnedClock(start)
     monkeypatch.setattr("hawiya.core.clock.now", pinned.now)
+    if today:
+        monkeypatch.setattr("hawiya.core.clock.today", pinned.today)
     return pinned
 
 

@@ -14,14 +14,13 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from hawiya.casework.tests.factories import actor_of, advance, booked_today, open_office, staff_user
 from hawiya.delivery.models import Shipment
 from hawiya.identity.models import StaffRole, User
 from hawiya.identity.staff import StaffActor
 from hawiya.identity.tests.factories import make_staff
 from hawiya.registry.models import Office
 from hawiya.replacements.models import ReceiveMethod
-
-from .factories import actor_of, advance, booked_today, open_office, staff_user
 
 pytestmark = pytest.mark.django_db
 

@@ -21,12 +21,11 @@ from hawiya.audit.selectors import audit_chain_verify
 from hawiya.casework.backoffice import (
     appointment_check_in,
     replacement_approve,
-    replacement_biometrics_capture,
     replacement_hand_over,
     replacement_mark_printed,
     replacement_mark_ready,
 )
-from hawiya.core.testing import outcome, race
+from hawiya.core.testing import PinnedClock, outcome, race
 from hawiya.delivery.models import Shipment, ShipmentEvent, ShipmentState
 from hawiya.delivery.services import ShipmentUpdate, shipment_event_apply
 from hawiya.registry.models import Document
@@ -34,16 +33,14 @@ from hawiya.replacements import errors as replacement_errors
 from hawiya.replacements.handover import HANDOVER_CODE_USED
 from hawiya.replacements.models import HandoverCode, ReplacementEvent, ReplacementState
 
-from .backoffice_factories import (
+from .factories import (
     NOW,
     Case,
-    PinnedClock,
+    advance,
     collection_case,
     delivery_case,
-    fingerprints_of,
     handover_code,
     officer,
-    photo_bytes,
 )
 
 pytestmark = [
@@ -55,14 +52,6 @@ pytestmark = [
 ]
 S = ReplacementState
 CONFLICT = replacement_errors.REPLACEMENT_STATE_CONFLICT
-
-
-@pytest.fixture
-def pinned(monkeypatch: pytest.MonkeyPatch, settings: Any) -> PinnedClock:
-    settings.HAWIYA_SMS_CLIENT = "demo"
-    settings.HAWIYA_PAYMENT_GATEWAY = "demo"
-    settings.HAWIYA_PAYMENT_WEBHOOK_SECRET = "test-webhook-secret"
-    return PinnedClock(monkeypatch, NOW)
 
 
 def _race(calls: list[Callable[[], object]]) -> list[str]:
@@ -80,15 +69,7 @@ def _steps(case: Case, action: str) -> int:
 
 def _captured(pinned: PinnedClock) -> Case:
     case = collection_case(pinned)
-    staff = officer(case.office)
-    assert case.appointment is not None
-    appointment_check_in(staff=staff, appointment_id=case.appointment.pk)
-    replacement_biometrics_capture(
-        staff=staff,
-        replacement_id=case.replacement.pk,
-        photo=photo_bytes(),
-        fingerprints=fingerprints_of(case.applicant),
-    )
+    advance(case, officer(case.office), to="biometrics_captured")
     return case
 
 

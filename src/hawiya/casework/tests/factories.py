@@ -11,7 +11,6 @@ appointments, payments, identity's staff): every app above may use them, none be
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +41,12 @@ from hawiya.registry.biometrics import DemoFingerprintScanner, FingerprintCaptur
 from hawiya.registry.models import Office, Person
 from hawiya.registry.tests.factories import make_office, portrait_photo
 from hawiya.replacements.models import Replacement, ReplacementState
-from hawiya.replacements.tests.factories import applicant_with_address, lost_id_card, photo_upload
+from hawiya.replacements.tests.factories import (
+    applicant_with_address,
+    handover_code_sent,
+    lost_id_card,
+    photo_upload,
+)
 
 # A Monday: the office is open. Citizens apply and book on the Thursday before.
 TODAY = dt.date(2027, 3, 1)
@@ -54,7 +58,6 @@ ALL_WEEK = "1,2,3,4,5,6,7"
 STAFF_PASSWORD = "staff-password-for-tests"
 # The steps of the collection path an officer takes, in order (see `advance`).
 COLLECTION_STEPS = ["checked_in", "biometrics_captured", "approved", "printed", "ready_for_collection"]
-_SIX_DIGITS = re.compile(r"(?<![0-9])([0-9]{6})(?![0-9])")
 _counter = iter(range(1, 100_000))
 
 
@@ -234,17 +237,7 @@ def fingerprints_of(person: Person) -> FingerprintCapture:
 
 def handover_code(replacement: Replacement) -> str:
     """The code of the latest handover SMS about the request."""
-    message = (
-        SmsMessage.objects.filter(
-            subject_ref=f"replacement:{replacement.pk}", template__startswith="handover_code"
-        )
-        .order_by("-id")
-        .first()
-    )
-    assert message is not None
-    match = _SIX_DIGITS.search(message.body)
-    assert match is not None
-    return match.group(1)
+    return handover_code_sent(replacement.pk)
 
 
 def wrong(code: str) -> str:

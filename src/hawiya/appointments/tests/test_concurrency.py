@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable
 
 import pytest
@@ -11,12 +10,11 @@ from django.db import connection
 
 from hawiya.appointments import errors
 from hawiya.appointments.models import Appointment, OfficeSchedule, Slot, Weekday
-from hawiya.appointments.services import appointment_book
 from hawiya.core import clock
 from hawiya.core.testing import outcome, race
 from hawiya.replacements.models import Replacement
 
-from .factories import at_riyadh, make_bookable_office, make_replacement, next_weekday
+from .factories import at_riyadh, book, make_bookable_office, make_replacement, next_weekday
 
 THREADS = 50
 CAPACITY = 5
@@ -41,14 +39,7 @@ def test_fifty_people_booking_five_places_at_once_get_exactly_five_appointments(
     replacements = [make_replacement() for _ in range(THREADS)]
 
     def attempt(replacement: Replacement) -> Callable[[], object]:
-        return lambda: appointment_book(
-            replacement_id=replacement.pk,
-            applicant=replacement.applicant,
-            office_id=office.pk,
-            starts_at=starts_at,
-            idempotency_key=uuid.uuid4().hex,
-            actor=f"person:{replacement.applicant_id}",
-        )
+        return lambda: book(replacement, office, starts_at)
 
     # A deadlock or a constraint error would be a bug: it shows as "error: …" in the outcomes.
     outcomes = [outcome(result, ok="booked") for result in race([attempt(one) for one in replacements])]

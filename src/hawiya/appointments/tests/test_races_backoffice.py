@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -27,7 +26,6 @@ from hawiya.appointments import services as appointment_services
 from hawiya.appointments.models import Appointment, AppointmentState, OfficeHoliday, Weekday
 from hawiya.appointments.services import (
     AUDIT_HOLIDAY_ADDED,
-    appointment_book,
     office_holiday_add,
     office_holiday_preview,
 )
@@ -84,15 +82,7 @@ def _booked_on_holidays(office: Office) -> list[str]:
 
 def _book(starts_at: dt.datetime, office: Office) -> Callable[[], object]:
     replacement = make_replacement()
-    return lambda: appointment_book(
-        replacement_id=replacement.pk,
-        applicant=replacement.applicant,
-        office_id=office.pk,
-        starts_at=starts_at,
-        idempotency_key=uuid.uuid4().hex,
-        at=NOW,
-        actor=f"person:{replacement.applicant_id}",
-    )
+    return lambda: book(replacement, office, starts_at, at=NOW)
 
 
 def _add_holiday(supervisor: StaffActor, office: Office, token: str) -> Callable[[], object]:

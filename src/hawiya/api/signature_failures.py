@@ -1,18 +1,18 @@
 """Badly signed calls to a signed endpoint (the gateway's callback, the courier API), counted per
 client address in 10-minute windows. They write nothing and are logged with the address; past the
 limit the address is answered 429 until its window ends. Validly signed calls are never held back.
+The counting is a fixed-window `RateLimit` (core/ratelimit.py), one per endpoint.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils.functional import Promise
 
 from hawiya.core.errors import ApplicationError
+from hawiya.core.ratelimit import RateLimit
 from hawiya.identity.throttles import ip_bucket
 
 WINDOW_SECONDS = 600
@@ -42,25 +42,20 @@ class SignatureFailures:
     def limit(self) -> int:
         return int(getattr(settings, self.limit_setting, 20))
 
-    def _count(self, ip: str) -> int:
-        key = f"hawiya:api:{self.name}:failures:{hashlib.sha256(ip_bucket(ip).encode()).hexdigest()[:32]}"
-        cache.add(key, 0, timeout=WINDOW_SECONDS)
-        try:
-            return int(cache.incr(key))
-        except ValueError:
-            # The window ended between add and incr: this failure opens the next one.
-            cache.add(key, 1, timeout=WINDOW_SECONDS)
-            return 1
+    def rate_limit(self) -> RateLimit:
+        """Built per call, so a changed setting applies at once."""
+        return RateLimit(f"api:{self.name}:failures", self.limit(), WINDOW_SECONDS)
 
     def record(self, ip: str, reason: str) -> None:
         """Count and log one badly signed call from `ip`; raise SignatureThrottled past the limit."""
-        count, limit = self._count(ip), self.limit()
-        if count <= limit:
+        decision = self.rate_limit().hit(ip_bucket(ip))
+        count = decision.count
+        if decision.allowed:
             self.logger.warning(
                 "%s refused from %s: %s (%d in this window)", self.label, ip or "-", reason, count
             )
             return
-        if count == limit + 1:
+        if decision.just_exceeded:
             self.logger.warning(
                 "%s from %s throttled: %d badly signed in 10 minutes", self.label, ip or "-", count
             )

@@ -22,7 +22,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -46,14 +46,15 @@ from hawiya.casework.selectors import (
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.headers import allow_features
-from hawiya.core.pdf import image_data_uri, pdf_response, qr_data_uri
+from hawiya.core.pdf import PdfLimitReached, image_data_uri, pdf_response, qr_data_uri
 from hawiya.core.text import mask_id_number
 from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import PERM_WORK_CASES, StaffActor, StaffForbidden
 from hawiya.registry import selectors as registry_selectors
 from hawiya.registry.biometrics import fingerprint_scanner
+from hawiya.replacements.labels import STATE_TAGS
 from hawiya.replacements.models import REJECTABLE_STATES, ReceiveMethod, Replacement, ReplacementState
-from hawiya.replacements.selectors import STATE_TAGS
+from hawiya.replacements.vocabulary import REJECTION_REASONS, rejection_reason_label
 
 from .decorators import staff_of, staff_page, staff_required
 from .forms import (
@@ -323,7 +324,7 @@ def _render_case(
         "timeline_rows": [
             {
                 "event": event,
-                "reason": casework.rejection_reason_label(str(event.detail.get("reason") or ""))
+                "reason": rejection_reason_label(str(event.detail.get("reason") or ""))
                 if event.state == S.REJECTED and isinstance(event.detail, dict)
                 else "",
                 "note": str(event.detail.get("note") or "") if isinstance(event.detail, dict) else "",
@@ -501,7 +502,7 @@ def _form_step(
 
 
 def _reasons() -> list[tuple[str, str]]:
-    return [(code, str(label)) for code, label in casework.REJECTION_REASONS]
+    return [(code, str(label)) for code, label in REJECTION_REASONS]
 
 
 @never_cache
@@ -653,9 +654,13 @@ def case_print_file(request: HttpRequest, reference: str) -> HttpResponse:
         "photo": image_data_uri(photo.content, photo.content_type) if photo else "",
         "qr": qr_data_uri(document.serial_number),
     }
-    return pdf_response(
-        request, "backoffice/pdf/card.html", context, filename=f"card-{document.serial_number}.pdf"
-    )
+    try:
+        return pdf_response(
+            request, "backoffice/pdf/card.html", context, filename=f"card-{document.serial_number}.pdf"
+        )
+    except PdfLimitReached:
+        # The site's shared "too many documents" page (the back-office templates build on the portal's).
+        return render(request, "portal/errors/429.html", status=429)
 
 
 # --- Handover --------------------------------------------------------------------------------------

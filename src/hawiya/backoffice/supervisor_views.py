@@ -34,7 +34,7 @@ from hawiya.appointments.selectors import (
     office_schedule_rows,
     offices_for_staff_choice,
 )
-from hawiya.appointments.services import (
+from hawiya.appointments.services.schedule import (
     office_holiday_add,
     office_holiday_preview,
     office_holiday_remove,
@@ -54,9 +54,9 @@ from hawiya.identity.staff import (
 )
 from hawiya.registry.models import Office
 from hawiya.replacements.expected import DELIVERY_WORKING_DAYS
+from hawiya.replacements.labels import STATE_TAGS
 from hawiya.replacements.models import ReplacementState
 from hawiya.replacements.requirements import ID_CARD_READY_DAYS
-from hawiya.replacements.selectors import STATE_TAGS
 
 from .decorators import staff_of, staff_page, staff_required
 from .supervisor_forms import WEEK, HolidayForm, ScheduleForm

@@ -16,16 +16,13 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.appointments import errors as appointment_errors
 from hawiya.appointments.models import Appointment
-from hawiya.appointments.services import (
-    appointment_cancel_for_replacement,
-    appointment_complete_for_replacement,
-)
-from hawiya.appointments.services import appointment_check_in as appointment_mark_checked_in
+from hawiya.appointments.services.citizen import appointment_cancel_for_replacement
+from hawiya.appointments.services.counter import appointment_check_in as appointment_mark_checked_in
+from hawiya.appointments.services.counter import appointment_complete_for_replacement
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.delivery.services import shipment_create
@@ -43,6 +40,8 @@ from hawiya.registry.models import DocumentKind, Office
 from hawiya.registry.offices import office_in_notice
 from hawiya.registry.services import document_reissue
 from hawiya.replacements import errors as replacement_errors
+from hawiya.replacements.blockers import add_years
+from hawiya.replacements.fees import format_amount
 from hawiya.replacements.handover import (
     HandoverCodeRejected,
     HandoverPurpose,
@@ -56,19 +55,11 @@ from hawiya.replacements.requirements import (
     checked_in_template,
     takes_biometrics,
 )
-from hawiya.replacements.selectors import add_years, format_amount
 from hawiya.replacements.services import replacement_move
+from hawiya.replacements.vocabulary import REJECTION_OTHER, REJECTION_REASONS
 
 S = ReplacementState
 
-# Why an officer rejects a request; the citizen's message (one template per code) says what to do.
-REJECTION_REASONS: tuple[tuple[str, Promise], ...] = (
-    ("photo_unsuitable", _("The photo does not meet the rules")),
-    ("identity_not_confirmed", _("The person's identity could not be confirmed")),
-    ("documents_missing", _("Required documents are missing")),
-    ("other", _("Another reason (explained in the note)")),
-)
-REJECTION_OTHER = "other"
 # The message each reason sends (template names are at most 40 characters).
 REJECTION_TEMPLATES: dict[str, str] = {
     "photo_unsuitable": "replacement_rejected_photo",
@@ -95,11 +86,6 @@ READY_FROM = {
     ReceiveMethod.COLLECTION: frozenset({S.PRINTED}),
     ReceiveMethod.DELIVERY: frozenset({S.RETURNED_TO_OFFICE}),
 }
-
-
-def rejection_reason_label(code: str) -> str:
-    """The reason's label in the active language ("" for an unknown code): for the timeline."""
-    return str(dict(REJECTION_REASONS).get(code, ""))
 
 
 # --- Small pieces --------------------------------------------------------------------------------

@@ -13,14 +13,14 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
-from hawiya.appointments.services import appointment_cancel_for_replacement
+from hawiya.appointments.services.citizen import appointment_cancel_for_replacement
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.payments.models import BillState
 from hawiya.payments.services import bill_cancel, bill_issue, bill_locked_for_replacement, bill_refund_fine
 from hawiya.registry.models import Person
 from hawiya.replacements import errors as replacement_errors
+from hawiya.replacements.fees import format_amount
 from hawiya.replacements.models import CANCELLABLE_STATES, Replacement, ReplacementState
-from hawiya.replacements.selectors import format_amount
 from hawiya.replacements.services import replacement_move, replacement_submit
 
 # The audit trail keeps short strings only (audit.services.MAX_DETAIL_STRING).

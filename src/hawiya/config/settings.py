@@ -218,6 +218,10 @@ AUTH_USER_MODEL = "identity.User"
 LOGIN_URL = "portal:sign-in"
 # A refused form (expired page, double submit) gets the portal's styled page, in both languages.
 CSRF_FAILURE_VIEW = "hawiya.portal.signin_views.csrf_failure"
+# The demo payment gateway's checkout: the portal's demo pay page (a URL name, reversed with the
+# bill number). Wired here like LOGIN_URL, not read from the environment: the payments app below
+# the portal names no page.
+PAYMENT_DEMO_CHECKOUT_URL = "portal:payments-demo"
 
 # --- SMS operator (notifications) -------------------------------------------------------------
 # The demo client keeps messages in the outbox (shown at /dev/sms in demo mode); the http client

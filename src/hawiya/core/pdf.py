@@ -5,13 +5,13 @@ Arabic.
 Every PDF extends `portal/pdf/base.html` (fonts, page size, the header). A PDF is built on
 request from the register and the request; none is stored. Both interface apps (portal and
 back-office) build PDFs, so this lives in core; the fonts and the PDF stylesheet stay with the
-portal's static files (a path on disk, not an import).
+portal's static files (a path on disk, not an import). Past the per-account limit `pdf_response`
+raises `PdfLimitReached` (429): the interface that called it renders its own page.
 """
 
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,11 +19,13 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 import segno
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from hawiya.core.errors import ApplicationError
+from hawiya.core.ratelimit import RateLimit
 
 # The portal app ships the fonts and pdf.css (found by path: core imports no interface app).
 STATIC = Path(__file__).resolve().parents[1] / "portal" / "static" / "portal"
@@ -80,16 +82,19 @@ PDFS_PER_WINDOW = 30
 PDF_WINDOW_SECONDS = 600
 
 
-def _pdf_allowed(request: HttpRequest, limit: int) -> bool:
-    window = int(time.time()) // PDF_WINDOW_SECONDS
-    key = f"hawiya:pdf:{request.user.pk}:{window}"
-    cache.add(key, 0, timeout=PDF_WINDOW_SECONDS)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr: count this one as the first
-        cache.set(key, 1, timeout=PDF_WINDOW_SECONDS)
-        count = 1
-    return count <= limit
+PDF_LIMIT_REACHED = "pdf_limit_reached"
+
+
+class PdfLimitReached(ApplicationError):
+    """The account has built its PDFs for this window; the interface answers with its 429 page."""
+
+    status_code = 429
+
+
+def pdf_claim(request: HttpRequest, limit: int) -> None:
+    """Count one PDF for the signed-in account; raise PdfLimitReached past `limit` in the window."""
+    if not RateLimit("pdf", limit, PDF_WINDOW_SECONDS).hit(str(request.user.pk)).allowed:
+        raise PdfLimitReached(PDF_LIMIT_REACHED, _("Too many documents requested"))
 
 
 def pdf_response(
@@ -102,9 +107,8 @@ def pdf_response(
     limit: int | None = None,
 ) -> HttpResponse:
     """An HTTP answer carrying the PDF; private and never cached (it holds personal data).
-    Past `limit` (default PDFS_PER_WINDOW) documents in the window, a 429 page instead."""
-    if not _pdf_allowed(request, PDFS_PER_WINDOW if limit is None else limit):
-        return render(request, "portal/errors/429.html", status=429)
+    Past `limit` (default PDFS_PER_WINDOW) documents in the window, raises PdfLimitReached."""
+    pdf_claim(request, PDFS_PER_WINDOW if limit is None else limit)
     response = HttpResponse(pdf_bytes(template, context, request=request), content_type="application/pdf")
     disposition = "attachment" if download else "inline"
     response["Content-Disposition"] = f'{disposition}; filename="{filename}"'

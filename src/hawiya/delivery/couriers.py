@@ -22,7 +22,7 @@ from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core.errors import ApplicationError
-from hawiya.core.outbound import OutboundFailure, opener, post_json
+from hawiya.core.outbound import CREDENTIAL_STATUSES, OutboundFailure, Partner, classify, post_json
 from hawiya.core.signing import SignatureInvalid, request_message, verify
 
 from . import errors
@@ -133,7 +133,6 @@ class HttpCourier:
         self.base_url = base_url.rstrip("/")
         self.api_token = api_token
         self.timeout = timeout
-        self._opener = opener()
 
     def __repr__(self) -> str:
         return f"HttpCourier(base_url={self.base_url!r}, timeout={self.timeout})"  # never the token
@@ -141,7 +140,7 @@ class HttpCourier:
     def announce(self, shipment: Shipment) -> CourierReceipt:
         try:
             raw = post_json(
-                self._opener,
+                Partner.COURIER,
                 self.base_url + "/shipments",
                 json.dumps(shipment_payload(shipment), ensure_ascii=False).encode(),
                 token=self.api_token,
@@ -173,14 +172,11 @@ def _classify(status: int) -> CourierError:
     """Only an answer about the shipment itself (400, 404, 422…) is a refusal; our token refused
     (a misconfiguration someone will fix), 409 (the same key in flight), 408/425/429 and 5xx are
     retried. A redirect (3xx) is never followed: a refusal, as for the payment gateway."""
-    if status in {401, 403}:
+    if status in CREDENTIAL_STATUSES:
         logger.error("The courier refused our credentials (HTTP %s)", status)
-        return _unavailable(f"courier_credentials_{status}")
-    if status == 409:
-        return _unavailable(f"courier_in_flight_{status}")
-    if status >= 500 or status in {408, 425, 429}:
-        return _unavailable(f"courier_unavailable_{status}")
-    return _refused(f"courier_refused_{status}")
+    verdict = classify(Partner.COURIER, status)  # core.outbound.STATUS_RULES
+    code = verdict.code("courier", status)
+    return _refused(code) if verdict.permanent else _unavailable(code)
 
 
 def courier_name() -> str:

@@ -45,9 +45,9 @@ from hawiya.replacements.handover import (
 from hawiya.replacements.models import HandoverPurpose, ReceiveMethod, Replacement, ReplacementState
 from hawiya.replacements.services import (
     replacement_event_add,
-    replacement_link,
     replacement_move,
     replacement_notify,
+    replacement_subject,
 )
 
 from . import errors
@@ -60,7 +60,7 @@ from .models import (
     ShipmentEventKind,
     ShipmentState,
 )
-from .tasks import shipment_announce
+from .tasks import OUTBOX, shipment_announce
 
 logger = logging.getLogger(__name__)
 
@@ -193,14 +193,12 @@ def _announce_after_commit(shipment_id: int) -> None:
 def shipments_announce_due(*, now: dt.datetime | None = None, limit: int = 500) -> int:
     """Hand to the worker every shipment still to be announced whose time has come (the sweeper:
     a hand-over lost between commit and enqueue, a worker that died mid-call). Returns how many."""
-    now = now or clock.now()
-    due = list(
-        Shipment.objects.filter(announce_state=AnnounceState.PENDING, announce_next_attempt_at__lte=now)
-        .order_by("announce_next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
+    due = OUTBOX.sweep(
+        Shipment.objects.filter(announce_state=AnnounceState.PENDING),
+        enqueue=shipment_announce.enqueue,
+        now=now or clock.now(),
+        limit=limit,
     )
-    for shipment_id in due:
-        shipment_announce.enqueue(shipment_id)
     if due:
         logger.info("Re-queued %d shipments to announce to the courier", len(due))
     return len(due)
@@ -530,7 +528,7 @@ def _apply(
             language=person_language(person=applicant),
             template="shipment_out_for_delivery",
             context={"reference": replacement.reference},
-            link=replacement_link(replacement),
+            subject=replacement_subject(replacement),
             subject_ref=f"replacement:{replacement.pk}",
         )
         handover_code_issue(

@@ -13,27 +13,27 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
-from functools import partial
 
 from django.db import transaction
 from django_tasks import task
 
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
+from hawiya.core.outbox import Claim, Outbox, RetryPolicy
 
 from .couriers import CourierError, courier
 from .models import AnnounceState, Shipment
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
-FIRST_BACKOFF = dt.timedelta(seconds=30)
-BACKOFF_FACTOR = 3
-# How long a claimed announcement is left to its worker before the sweeper may hand it on.
-ANNOUNCE_LEASE = dt.timedelta(minutes=2)
-# A duplicate task that runs this much before the retry time is ignored (the scheduled one follows).
-EARLY_TOLERANCE = dt.timedelta(seconds=2)
+POLICY = RetryPolicy(
+    max_attempts=5,
+    first_backoff=dt.timedelta(seconds=30),
+    backoff_factor=3,
+    lease=dt.timedelta(minutes=2),
+)
+MAX_ATTEMPTS = POLICY.max_attempts
+ANNOUNCE_LEASE = POLICY.lease
 ACTOR = "system"
 OBJECT_TYPE = "delivery.shipment"
 AUDIT_ANNOUNCED = "shipment.announced"
@@ -42,13 +42,7 @@ AUDIT_ANNOUNCE_FAILED = "shipment.announce_failed"
 
 def backoff(attempts: int) -> dt.timedelta:
     """Wait before the next try after `attempts` tries: 30 s, 90 s, 270 s, 810 s…"""
-    return FIRST_BACKOFF * BACKOFF_FACTOR ** max(attempts - 1, 0)
-
-
-@dataclass(frozen=True)
-class _Claim:
-    shipment: Shipment
-    attempt: int
+    return POLICY.backoff(attempts)
 
 
 @task()
@@ -58,11 +52,11 @@ def shipment_announce(shipment_id: int) -> str:
     Idempotent: a shipment already announced or failed, or that another worker is announcing,
     is left alone.
     """
-    claim = _claim(shipment_id)
+    claim = OUTBOX.claim(shipment_id, give_up=_give_up_any)
     if claim is None:
         return "skipped"
     try:
-        receipt = courier().announce(claim.shipment)
+        receipt = courier().announce(claim.row)
     except CourierError as exc:
         return _record_failure(shipment_id, claim, str(exc.extra.get("reason") or exc.code), exc.permanent)
     except Exception as exc:
@@ -79,40 +73,6 @@ def _locked(shipment_id: int) -> Shipment | None:
         .filter(pk=shipment_id)
         .first()
     )
-
-
-def _claim(shipment_id: int) -> _Claim | None:
-    """Count the attempt and take the lease, in a transaction of its own."""
-    with transaction.atomic():
-        shipment = _locked(shipment_id)
-        if shipment is None:
-            logger.warning("Shipment %s does not exist", shipment_id)
-            return None
-        if shipment.announce_state != AnnounceState.PENDING:
-            return None
-        now = clock.now()
-        due = shipment.announce_next_attempt_at
-        if due is not None and due > now + EARLY_TOLERANCE:
-            return None  # another worker holds the lease, or a duplicate runs ahead of the backoff
-        if shipment.announce_attempts >= MAX_ATTEMPTS:
-            # A worker died during the last allowed attempt.
-            _give_up(shipment, "attempts_exhausted")
-            return None
-        shipment.announce_attempts += 1
-        shipment.announce_next_attempt_at = now + ANNOUNCE_LEASE
-        shipment.save(update_fields=["announce_attempts", "announce_next_attempt_at"])
-        return _Claim(shipment=shipment, attempt=shipment.announce_attempts)
-
-
-def _locked_if_current(shipment_id: int, claim: _Claim) -> Shipment | None:
-    shipment = _locked(shipment_id)
-    if (
-        shipment is None
-        or shipment.announce_state != AnnounceState.PENDING
-        or shipment.announce_attempts != claim.attempt
-    ):
-        return None
-    return shipment
 
 
 def _give_up(shipment: Shipment, reason: str) -> None:
@@ -135,7 +95,7 @@ def _give_up(shipment: Shipment, reason: str) -> None:
     )
 
 
-def _record_announced(shipment_id: int, claim: _Claim, tracking_id: str) -> str:
+def _record_announced(shipment_id: int, claim: Claim[Shipment], tracking_id: str) -> str:
     with transaction.atomic():
         shipment = _locked(shipment_id)
         # The courier took it: a fact whoever claimed it, recorded unless already done.
@@ -170,27 +130,38 @@ def _record_announced(shipment_id: int, claim: _Claim, tracking_id: str) -> str:
     return str(AnnounceState.ANNOUNCED)
 
 
-def _record_failure(shipment_id: int, claim: _Claim, reason: str, permanent: bool) -> str:
-    with transaction.atomic():
-        shipment = _locked_if_current(shipment_id, claim)
-        if shipment is None:
-            return "stale"
-        if permanent or shipment.announce_attempts >= MAX_ATTEMPTS:
-            _give_up(shipment, reason)
-            return str(AnnounceState.FAILED)
-        retry_at = clock.now() + backoff(shipment.announce_attempts)
-        shipment.announce_error = reason[:64]
-        shipment.announce_next_attempt_at = retry_at
-        shipment.save(update_fields=["announce_error", "announce_next_attempt_at"])
-        # After commit; if the hand-over is lost the sweeper finds the shipment by its retry time.
-        transaction.on_commit(
-            partial(shipment_announce.using(run_after=retry_at).enqueue, shipment.pk), robust=True
-        )
-        logger.warning(
-            "Shipment %s: %s on attempt %d; next try at %s",
-            shipment.reference,
-            reason,
-            shipment.announce_attempts,
-            retry_at.isoformat(timespec="seconds"),
-        )
-    return str(AnnounceState.PENDING)
+def _give_up_any(shipment: Shipment, reason: str, permanent: bool) -> None:
+    _give_up(shipment, reason)  # refused or out of attempts: the office follows up either way
+
+
+def _record_failure(shipment_id: int, claim: Claim[Shipment], reason: str, permanent: bool) -> str:
+    return OUTBOX.record_failure(
+        shipment_id,
+        claim,
+        reason,
+        permanent=permanent,
+        give_up=_give_up_any,
+        on_retry=_failed_once,
+        enqueue=_retry_later,
+        label=lambda shipment: f"Shipment {shipment.reference}",
+    )
+
+
+def _failed_once(shipment: Shipment, reason: str) -> list[str]:
+    shipment.announce_error = reason[:64]
+    return ["announce_error"]
+
+
+def _retry_later(shipment_id: int, run_after: dt.datetime) -> None:
+    shipment_announce.using(run_after=run_after).enqueue(shipment_id)
+
+
+OUTBOX: Outbox[Shipment] = Outbox(
+    policy=POLICY,
+    noun="Shipment",
+    lock=_locked,
+    attempts_field="announce_attempts",
+    due_field="announce_next_attempt_at",
+    state_field="announce_state",
+    is_open=lambda shipment: shipment.announce_state == AnnounceState.PENDING,
+)

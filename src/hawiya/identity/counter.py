@@ -36,7 +36,8 @@ from hawiya.registry.services import person_change_mobile
 from . import errors
 from .models import OneTimeCode, Purpose, SecurityEvent, User
 from .selectors import person_language
-from .services import activation_start, sessions_revoke_all
+from .services.activation import activation_start
+from .services.sessions import sessions_revoke_all
 from .staff import PERM_COUNTER_IDENTITY, StaffActor
 
 FINGERPRINT_MISMATCH = "fingerprint_mismatch"

@@ -11,7 +11,7 @@ person-facing history of security events. Secrets are stored only as keyed hashe
 authenticator app's shared secret, which verification needs back: it is stored encrypted
 (`EncryptedTextField`, keys in HAWIYA_FIELD_KEYS).
 
-Models hold fields and constraints only; every write goes through `services.py`.
+Models hold fields and constraints only; every write goes through `services/`.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from hawiya.core import clock
 from hawiya.core.client import client_ip, client_user_agent
 
 from .models import User
-from .services import user_session_record
+from .services.sessions import user_session_record
 from .sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
 
 

@@ -3,9 +3,9 @@
 - Per account: `SignInGuard.failures` counts wrong passwords and wrong codes together; the 10th
   locks the account for 10 minutes. It is changed by ONE atomic `UPDATE … RETURNING` statement,
   so parallel wrong guesses are all counted and exactly one of them sees the lock happen.
-- Per IP (an IPv6 client per /64): failures and unauthenticated starts in the cache (`cache.add`
-  then `cache.incr`, atomic on Redis; the local-memory cache is per process, so use Redis with
-  several processes).
+- Per IP (an IPv6 client per /64): failures and unauthenticated starts in the cache, each a
+  fixed-window `RateLimit` (core/ratelimit.py: atomic on Redis; the local-memory cache is per
+  process, so use Redis with several processes).
 - Per account or ID number: at most 5 code sends an hour (`CodeSendQuota`, row-locked).
 
 The failure counter is never reset by a resend (NIST SP 800-63B-4): only a complete successful
@@ -15,15 +15,15 @@ sign-in resets it.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import ipaddress
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+
+from hawiya.core.ratelimit import RateLimit
 
 from . import errors
 from .models import CodeSendQuota, SignInGuard
@@ -62,27 +62,20 @@ def ip_bucket(ip: str) -> str:
     return str(address)
 
 
-def _ip_cache_key(ip: str, bucket: str) -> str:
-    digest = hashlib.sha256(ip_bucket(ip).encode()).hexdigest()[:32]
-    return f"hawiya:identity:ip:{bucket}:{digest}"
+def ip_rate_limit(bucket: str) -> RateLimit:
+    """The fixed-window limit of `bucket`, built per call so a changed setting applies at once."""
+    return RateLimit(f"identity:ip:{bucket}", ip_limit(bucket), IP_WINDOW_SECONDS)
 
 
 def ip_check(ip: str, bucket: str = IP_FAILURES) -> None:
     """Raise `ip_throttled` when `ip` has used up its allowance in `bucket`."""
-    if int(cache.get(_ip_cache_key(ip, bucket), 0)) >= ip_limit(bucket):
+    if ip_rate_limit(bucket).exhausted(ip_bucket(ip)):
         raise errors.error(errors.IP_THROTTLED)
 
 
 def ip_record(ip: str, bucket: str = IP_FAILURES) -> int:
     """Count one event for `ip` in `bucket` (window: 10 minutes from the first); returns the count."""
-    key = _ip_cache_key(ip, bucket)
-    cache.add(key, 0, timeout=IP_WINDOW_SECONDS)
-    try:
-        return int(cache.incr(key))
-    except ValueError:
-        # The window ended between add and incr: this event opens the next one.
-        cache.add(key, 1, timeout=IP_WINDOW_SECONDS)
-        return 1
+    return ip_rate_limit(bucket).hit(ip_bucket(ip)).count
 
 
 @dataclass(frozen=True)

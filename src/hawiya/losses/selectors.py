@@ -55,7 +55,7 @@ def is_minor_child(*, relation: str, person: Person, today: dt.date) -> bool:
     """A living son or daughter under ADULT_AGE on `today`: the head of the family acts for them.
 
     The one rule for both reporting a child's birth certificate lost and requesting its
-    replacement (replacements.selectors uses it too).
+    replacement (replacements.entitlement and replacements.selectors use it too).
     """
     return relation in CHILD_RELATIONS and person.is_alive and age_on(person.date_of_birth, today) < ADULT_AGE
 

@@ -20,6 +20,7 @@ from hawiya.core.idempotency import check_same_request, idempotency_key_checked,
 from hawiya.core.references import insert_with_reference
 from hawiya.identity.selectors import person_language
 from hawiya.notifications.services import notify
+from hawiya.notifications.subjects import LOSS, Subject
 from hawiya.registry.models import Document, DocumentStatus, Person
 from hawiya.registry.services import document_mark_reported_lost
 
@@ -34,9 +35,9 @@ CIRCUMSTANCES_MAX = 1000
 PLACE_MAX = 80
 
 
-def loss_report_link(report: LossReport) -> str:
-    """The report's page in the portal, without the language prefix (for notifications)."""
-    return f"/lost-documents/{report.reference}/"
+def loss_report_subject(report: LossReport) -> Subject:
+    """What the report's notifications are about (the portal links them to its page)."""
+    return Subject(LOSS, report.reference)
 
 
 def loss_report_is_late(*, lost_on: dt.date, reported_on: dt.date) -> bool:
@@ -228,7 +229,7 @@ def loss_report_submit(
         language=person_language(person=reporter),
         template="lost_document_reported",
         context={"reference": report.reference},
-        link=loss_report_link(report),
+        subject=loss_report_subject(report),
         subject_ref=f"loss_report:{report.pk}",
     )
     # A holder whose document someone else reported (the head of the family, for a minor child)

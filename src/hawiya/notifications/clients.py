@@ -18,14 +18,9 @@ from typing import ClassVar, Protocol
 from django.conf import settings
 from django.utils.crypto import salted_hmac
 
-from hawiya.core.outbound import OutboundFailure, opener, post_json
+from hawiya.core.outbound import CREDENTIAL_STATUSES, OutboundFailure, Partner, classify, post_json
 
 logger = logging.getLogger(__name__)
-
-# Statuses that mean "this request, as sent, will never be accepted".
-REJECTED_STATUSES = frozenset({400, 401, 403, 404, 405, 409, 410, 413, 415, 422})
-# Client errors that are really "try again later".
-TEMPORARY_CLIENT_STATUSES = frozenset({408, 425, 429})
 
 
 @dataclass(frozen=True)
@@ -87,7 +82,6 @@ class HttpSmsClient:
         self.token = token
         self.sender = sender
         self.timeout = timeout
-        self._opener = opener()
 
     def __repr__(self) -> str:
         # Never the token.
@@ -97,7 +91,7 @@ class HttpSmsClient:
         payload = json.dumps({"to": to, "body": body, "reference": reference, "sender": self.sender})
         try:
             raw = post_json(
-                self._opener,
+                Partner.SMS_OPERATOR,
                 self.url,
                 payload.encode(),
                 token=self.token,
@@ -112,17 +106,13 @@ class HttpSmsClient:
 
 
 def _classify_status(status: int) -> SmsSendError:
-    if status in REJECTED_STATUSES:
-        if status in {401, 403}:
-            # Our token, not the message: every message will fail until someone fixes it.
-            logger.error("SMS operator refused our credentials (HTTP %s)", status)
-        return SmsRejected(f"operator_rejected_{status}")
-    if status in TEMPORARY_CLIENT_STATUSES:
-        return SmsTemporaryFailure(f"operator_throttled_{status}" if status == 429 else f"operator_{status}")
-    if status >= 500:
-        return SmsTemporaryFailure(f"operator_unavailable_{status}")
-    # 3xx (redirects are not followed), other 4xx: unexpected, so retried a bounded number of times.
-    return SmsTemporaryFailure(f"operator_unexpected_{status}")
+    # Which statuses are final for the operator: core.outbound.STATUS_RULES (its SMS row).
+    if status in CREDENTIAL_STATUSES:
+        # Our token, not the message: every message will fail until someone fixes it.
+        logger.error("SMS operator refused our credentials (HTTP %s)", status)
+    verdict = classify(Partner.SMS_OPERATOR, status)
+    code = verdict.code("operator", status)
+    return SmsRejected(code) if verdict.permanent else SmsTemporaryFailure(code)
 
 
 def _operator_id(raw: bytes) -> str:

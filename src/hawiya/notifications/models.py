@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from hawiya.core import clock
 from hawiya.core.text import mask_mobile
 
+from .subjects import SUBJECT_KINDS, Subject
+
 
 class SmsMessage(models.Model):
     """One text message to one mobile number, and its delivery state."""
@@ -128,8 +130,10 @@ class InboxNotification(models.Model):
     person_id = models.BigIntegerField(_("person"), db_index=False)
     template = models.CharField(_("template"), max_length=40)
     context = models.JSONField(_("values"), default=dict)
-    # A path inside the portal (e.g. "/requests/RP…/"), language prefix excluded; may be empty.
-    link = models.CharField(_("link"), max_length=200, blank=True, default="")
+    # What the entry is about (subjects.py): a kind and a public reference, both empty for none.
+    # The portal turns it into a link to the thing's page; no URL is stored.
+    subject_kind = models.CharField(_("subject kind"), max_length=20, blank=True, default="")
+    subject_reference = models.CharField(_("subject reference"), max_length=20, blank=True, default="")
     created_at = models.DateTimeField(_("created at"), default=clock.now)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
@@ -144,6 +148,18 @@ class InboxNotification(models.Model):
                 fields=["person_id"], name="inbox_person_unread_idx", condition=Q(read_at__isnull=True)
             ),
         )
+        constraints = (
+            # A known kind with a reference, or no subject at all.
+            models.CheckConstraint(
+                condition=Q(subject_kind="", subject_reference="")
+                | (Q(subject_kind__in=SUBJECT_KINDS) & ~Q(subject_reference="")),
+                name="inbox_subject_valid",
+            ),
+        )
 
     def __str__(self) -> str:
         return f"{self.template} → {self.person_id}"
+
+    @property
+    def subject(self) -> Subject | None:
+        return Subject(self.subject_kind, self.subject_reference) if self.subject_kind else None

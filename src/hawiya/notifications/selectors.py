@@ -18,6 +18,7 @@ from hawiya.core.errors import NotFound
 from . import errors
 from .errors import SmsTemplateError
 from .models import InboxNotification, SmsMessage
+from .subjects import Subject
 from .templates import render
 
 logger = logging.getLogger(__name__)
@@ -130,7 +131,8 @@ class InboxEntry:
 
     id: int
     text: str
-    link: str
+    # What the entry is about; the portal links it to the thing's page.
+    subject: Subject | None
     created_at: dt.datetime
     is_unread: bool
 
@@ -167,7 +169,7 @@ def inbox_for_person(*, person_id: int, language: str, limit: int = 50) -> list[
         InboxEntry(
             id=row.pk,
             text=inbox_text(row, language),
-            link=row.link,
+            subject=row.subject,
             created_at=row.created_at,
             is_unread=row.read_at is None,
         )

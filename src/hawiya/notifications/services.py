@@ -31,7 +31,8 @@ from hawiya.core.signing import SignatureInvalid, signature_header, verify
 from . import errors
 from .clients import operator_webhook_secret, sms_client, sms_client_name
 from .models import InboxNotification, SmsMessage
-from .tasks import deliver_sms
+from .subjects import Subject
+from .tasks import OUTBOX, deliver_sms
 from .templates import SECRET_TEMPLATES, render
 
 logger = logging.getLogger(__name__)
@@ -314,21 +315,16 @@ def sms_requeue_stalled(*, stalled_after: dt.timedelta = STALLED_AFTER, limit: i
     de-duplicates on the message's reference, and deliver_sms ignores duplicate tasks. Run it
     every minute or so (`manage.py sms_requeue_stalled`).
     """
-    now = clock.now()
-    with transaction.atomic():
-        stalled = list(
-            SmsMessage.objects.select_for_update(skip_locked=True)
-            .filter(
-                status__in=[SmsMessage.Status.QUEUED, SmsMessage.Status.SENDING],
-                next_attempt_at__lte=now - stalled_after,
-            )
-            .order_by("next_attempt_at")
-            .values_list("pk", flat=True)[:limit]
-        )
+    stalled = OUTBOX.sweep(
+        SmsMessage.objects.filter(status__in=[SmsMessage.Status.QUEUED, SmsMessage.Status.SENDING]),
+        enqueue=deliver_sms.enqueue,
+        now=clock.now(),
+        grace=stalled_after,
         # Due again now: the next sweep leaves them alone unless they stall once more.
-        SmsMessage.objects.filter(pk__in=stalled).update(next_attempt_at=now)
-        for pk in stalled:
-            transaction.on_commit(partial(deliver_sms.enqueue, pk), robust=True)
+        rearm=True,
+        skip_locked=True,
+        limit=limit,
+    )
     if stalled:
         logger.warning("Re-queued %d stalled SMS messages", len(stalled))
     return len(stalled)
@@ -341,7 +337,7 @@ def notify(
     language: str,
     template: str,
     context: Mapping[str, object],
-    link: str = "",
+    subject: Subject | None = None,
     subject_ref: str | None = None,
 ) -> InboxNotification:
     """Tell a person something: an entry in their notification centre, and a text message to
@@ -349,7 +345,8 @@ def notify(
 
     Both are written in the caller's transaction, so a change that rolls back tells nobody. The
     entry keeps `template` and `context`, and is rendered in the reader's language when shown;
-    the SMS is rendered now in `language`. Raises TransactionManagementError outside
+    the SMS is rendered now in `language`. `subject` says what the notice is about (the portal
+    links the entry to its page). Raises TransactionManagementError outside
     `transaction.atomic` (like `audit_record`: the notice must share the change's fate), and
     what `sms_send` raises.
     """
@@ -362,7 +359,8 @@ def notify(
         person_id=person_id,
         template=template,
         context={name: _stored_value(value) for name, value in context.items()},
-        link=link,
+        subject_kind=subject.kind if subject else "",
+        subject_reference=subject.reference if subject else "",
     )
     if mobile:
         sms_send(to=mobile, template=template, context=context, language=language, subject_ref=subject_ref)

@@ -15,43 +15,35 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
 from functools import partial
 
 from django.db import transaction
 from django_tasks import task
 
 from hawiya.core import clock
+from hawiya.core.outbox import Claim, Outbox, RetryPolicy
 
 from .clients import SmsClient, SmsRejected, SmsTemporaryFailure, sms_client
 from .models import SmsMessage
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
-FIRST_BACKOFF = dt.timedelta(seconds=10)
-BACKOFF_FACTOR = 3
-# How long a claimed message is left to its worker before the sweeper may hand it to another.
-# Well above any operator timeout, so a slow but live worker is not second-guessed.
-SENDING_LEASE = dt.timedelta(minutes=2)
-# A duplicate task that runs this much before the message's retry time is ignored (the scheduled
-# task follows); the margin absorbs clock differences between workers.
-EARLY_TOLERANCE = dt.timedelta(seconds=2)
+POLICY = RetryPolicy(
+    max_attempts=5,
+    first_backoff=dt.timedelta(seconds=10),
+    backoff_factor=3,
+    # Well above any operator timeout, so a slow but live worker is not second-guessed.
+    lease=dt.timedelta(minutes=2),
+)
+MAX_ATTEMPTS = POLICY.max_attempts
+SENDING_LEASE = POLICY.lease
 
 Status = SmsMessage.Status
 
 
 def backoff(attempts: int) -> dt.timedelta:
     """Wait before the next try after `attempts` tries: 10 s, 30 s, 90 s, 270 s…"""
-    return FIRST_BACKOFF * BACKOFF_FACTOR ** max(attempts - 1, 0)
-
-
-@dataclass(frozen=True)
-class _Claim:
-    to: str
-    body: str
-    reference: str
-    attempt: int
+    return POLICY.backoff(attempts)
 
 
 @task()
@@ -62,20 +54,22 @@ def deliver_sms(message_id: int) -> str:
     is left alone, so running the task twice never calls the operator twice for a settled message.
     """
     client = sms_client()
-    claim = _claim(message_id, client)
+    give_up = partial(_give_up, client=client)
+    claim = OUTBOX.claim(message_id, give_up=give_up, on_claim=_sending)
     if claim is None:
         return "skipped"
+    message = claim.row
     try:
-        result = client.send(to=claim.to, body=claim.body, reference=claim.reference)
+        result = client.send(to=message.to, body=message.body, reference=str(message.reference))
     except SmsRejected as exc:
-        return _record_rejected(message_id, claim, exc.code, client)
+        return _record_failure(message_id, claim, exc.code, client, permanent=True)
     except SmsTemporaryFailure as exc:
-        return _record_temporary_failure(message_id, claim, exc.code, client)
+        return _record_failure(message_id, claim, exc.code, client, permanent=False)
     except Exception as exc:
         # A bug in a client must not lose the message: it is retried like an outage and fails
         # after MAX_ATTEMPTS. Only the exception's type is logged; its text might hold the body.
-        logger.error("SMS %s: client raised %s", claim.reference, type(exc).__name__)
-        return _record_temporary_failure(message_id, claim, "client_error", client)
+        logger.error("SMS %s: client raised %s", message.reference, type(exc).__name__)
+        return _record_failure(message_id, claim, "client_error", client, permanent=False)
     return _record_sent(message_id, result.operator_message_id, client)
 
 
@@ -96,45 +90,39 @@ def _fail(message: SmsMessage, code: str, client: SmsClient, now: dt.datetime) -
     logger.warning("SMS %s failed: %s after %d attempts", message.reference, code, message.attempts)
 
 
-def _claim(message_id: int, client: SmsClient) -> _Claim | None:
-    """Mark the message `sending` and count the attempt, in a transaction of its own."""
-    with transaction.atomic():
-        message = _locked(message_id)
-        if message is None:
-            logger.warning("SMS message %s does not exist", message_id)
-            return None
-        if message.is_finished:
-            return None
-        now = clock.now()
-        due = message.next_attempt_at
-        if message.status == Status.SENDING and due is not None and due > now:
-            return None  # another worker holds the lease
-        if message.status == Status.QUEUED and due is not None and due > now + EARLY_TOLERANCE:
-            return None  # a duplicate task running ahead of the backoff
-        if message.expires_at is not None and message.expires_at <= now:
-            _fail(message, "expired_before_send", client, now)
-            return None
-        if message.attempts >= MAX_ATTEMPTS:
-            # A worker died during the last allowed attempt; the operator may have it or not.
-            _fail(message, "attempts_exhausted", client, now)
-            return None
-        message.status = Status.SENDING
-        message.attempts += 1
-        message.last_attempt_at = now
-        message.next_attempt_at = now + SENDING_LEASE
-        message.save(update_fields=["status", "attempts", "last_attempt_at", "next_attempt_at"])
-        return _Claim(
-            to=message.to, body=message.body, reference=str(message.reference), attempt=message.attempts
-        )
+def _give_up(message: SmsMessage, code: str, permanent: bool, *, client: SmsClient) -> None:
+    _fail(message, code, client, clock.now())
 
 
-def _locked_if_current(message_id: int, claim: _Claim) -> SmsMessage | None:
-    # The message, locked, if our claim still stands: no receipt, sweeper or other worker has
-    # moved it on since. A stale claim's failure is not recorded (the current claim's will be).
-    message = _locked(message_id)
-    if message is None or message.status != Status.SENDING or message.attempts != claim.attempt:
-        return None
-    return message
+def _sending(message: SmsMessage, now: dt.datetime) -> list[str]:
+    # The claim: `sending` (the lease's own state, honoured to the second) from now.
+    message.status = Status.SENDING
+    message.last_attempt_at = now
+    return ["status", "last_attempt_at"]
+
+
+def _queued(message: SmsMessage, code: str) -> list[str]:
+    message.status = Status.QUEUED
+    message.last_error_code = code
+    return ["status", "last_error_code"]
+
+
+def _retry_later(message_id: int, run_after: dt.datetime) -> None:
+    deliver_sms.using(run_after=run_after).enqueue(message_id)
+
+
+OUTBOX: Outbox[SmsMessage] = Outbox(
+    policy=POLICY,
+    noun="SMS message",
+    lock=_locked,
+    attempts_field="attempts",
+    due_field="next_attempt_at",
+    state_field="status",
+    is_open=lambda message: not message.is_finished,
+    is_in_flight=lambda message: message.status == Status.SENDING,
+    # The next try would come too late to be of use (a one-time code that has expired).
+    expires_at=lambda message: message.expires_at,
+)
 
 
 def _record_sent(message_id: int, operator_message_id: str, client: SmsClient) -> str:
@@ -163,42 +151,16 @@ def _record_sent(message_id: int, operator_message_id: str, client: SmsClient) -
     return str(message.status)
 
 
-def _record_rejected(message_id: int, claim: _Claim, code: str, client: SmsClient) -> str:
-    with transaction.atomic():
-        message = _locked_if_current(message_id, claim)
-        if message is None:
-            return "stale"
-        _fail(message, code, client, clock.now())
-    return str(message.status)
-
-
-def _record_temporary_failure(message_id: int, claim: _Claim, code: str, client: SmsClient) -> str:
-    with transaction.atomic():
-        message = _locked_if_current(message_id, claim)
-        if message is None:
-            return "stale"
-        now = clock.now()
-        retry_at = now + backoff(message.attempts)
-        if message.attempts >= MAX_ATTEMPTS:
-            _fail(message, code, client, now)
-        elif message.expires_at is not None and retry_at >= message.expires_at:
-            # The next try would come too late to be of use (a one-time code that has expired).
-            _fail(message, code, client, now)
-        else:
-            message.status = Status.QUEUED
-            message.last_error_code = code
-            message.next_attempt_at = retry_at
-            message.save(update_fields=["status", "last_error_code", "next_attempt_at"])
-            # After commit, as for the first send; if the hand-over is lost the sweeper finds the
-            # message by next_attempt_at.
-            transaction.on_commit(
-                partial(deliver_sms.using(run_after=retry_at).enqueue, message.pk), robust=True
-            )
-            logger.warning(
-                "SMS %s: %s on attempt %d; next try at %s",
-                message.reference,
-                code,
-                message.attempts,
-                retry_at.isoformat(timespec="seconds"),
-            )
-    return str(message.status)
+def _record_failure(
+    message_id: int, claim: Claim[SmsMessage], code: str, client: SmsClient, *, permanent: bool
+) -> str:
+    return OUTBOX.record_failure(
+        message_id,
+        claim,
+        code,
+        permanent=permanent,
+        give_up=partial(_give_up, client=client),
+        on_retry=_queued,
+        enqueue=_retry_later,
+        label=lambda message: f"SMS {message.reference}",
+    )

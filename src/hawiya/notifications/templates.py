@@ -113,7 +113,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Hawiya: replacement request {reference} is registered. There is nothing to pay; "
         "see the next step in Track my requests.",
     },
-    # Appointments (appointments/services.py): {time} is an aware datetime, shown in Riyadh time;
+    # Appointments (appointments/services/): {time} is an aware datetime, shown in Riyadh time;
     # {office} is the office's name in the person's language.
     "appointment_booked": {
         "ar": "هوية: حُجز موعدك {appointment} للطلب {reference} في {office}، {time}. "
@@ -295,7 +295,7 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "is back at {office}. We will text you a code when it is ready to collect.",
     },
     # --- counter identity services ---
-    # --- supervisor: office holidays (appointments/services.py) ---
+    # --- supervisor: office holidays (appointments/services/schedule.py) ---
     "appointment_cancelled_by_office": {
         "ar": "هوية: أُلغي موعدك {appointment} للطلب {reference}، {time}، لإغلاق {office}. "
         "احجز غيره من صفحة الطلب.",

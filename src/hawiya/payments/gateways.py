@@ -25,7 +25,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core.errors import ApplicationError
-from hawiya.core.outbound import OutboundFailure, opener, post_json
+from hawiya.core.outbound import CREDENTIAL_STATUSES, OutboundFailure, Partner, classify, post_json
 from hawiya.core.signing import (
     SIGNATURE_HEADER,
     SIGNATURE_TOLERANCE,
@@ -117,10 +117,12 @@ class PaymentGateway(Protocol):
 
 
 class DemoGateway:
-    """Demo mode: the checkout is the portal's demo pay page; refunds happen at once."""
+    """Demo mode: the checkout is the demo pay page the setting PAYMENT_DEMO_CHECKOUT_URL names
+    (the portal's: the interface provides the page, this app only its URL name); refunds happen
+    at once."""
 
     def checkout_url(self, bill: Bill, return_url: str, *, attempt: int = 1) -> str:
-        return reverse("portal:payments-demo", args=[bill.bill_number])
+        return reverse(settings.PAYMENT_DEMO_CHECKOUT_URL, args=[bill.bill_number])
 
     def refund(self, bill: Bill, amount_sar: Decimal) -> str:
         return f"demo-refund-{bill.bill_number}"
@@ -145,7 +147,6 @@ class HttpPaymentGateway:
         self.api_key = api_key
         self.timeout = timeout
         self.checkout_host = (checkout_host or urlsplit(self.base_url).hostname or "").lower()
-        self._opener = opener()
 
     def __repr__(self) -> str:
         return f"HttpPaymentGateway(base_url={self.base_url!r}, timeout={self.timeout})"  # never the key
@@ -153,7 +154,7 @@ class HttpPaymentGateway:
     def _post(self, path: str, payload: dict[str, str], *, idempotency_key: str) -> dict[str, Any]:
         try:
             raw = post_json(
-                self._opener,
+                Partner.PAYMENT_GATEWAY,
                 self.base_url + path,
                 json.dumps(payload).encode(),
                 token=self.api_key,
@@ -226,14 +227,11 @@ def _classify(status: int) -> GatewayError:
     """Only an answer about the request itself (400, 404, 422…) is a definite refusal. Our key
     refused is a misconfiguration that someone will fix, and 409 means the same idempotency key
     is still being handled: both may succeed later, so they are retried like an outage."""
-    if status in {401, 403}:
+    if status in CREDENTIAL_STATUSES:
         logger.error("Payment gateway refused our credentials (HTTP %s)", status)
-        return _unavailable(f"gateway_credentials_{status}")
-    if status == 409:
-        return _unavailable(f"gateway_in_flight_{status}")
-    if status >= 500 or status in {408, 425, 429}:
-        return _unavailable(f"gateway_unavailable_{status}")
-    return _refused(f"gateway_refused_{status}")
+    verdict = classify(Partner.PAYMENT_GATEWAY, status)  # core.outbound.STATUS_RULES
+    code = verdict.code("gateway", status)
+    return _refused(code) if verdict.permanent else _unavailable(code)
 
 
 def payment_gateway() -> PaymentGateway:

@@ -25,8 +25,8 @@ from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.references import insert_with_reference
 from hawiya.replacements import errors as replacement_errors
+from hawiya.replacements.fees import format_amount
 from hawiya.replacements.models import Replacement, ReplacementState
-from hawiya.replacements.selectors import format_amount
 from hawiya.replacements.services import replacement_move, replacement_notify
 
 from . import errors
@@ -670,13 +670,14 @@ def refunds_retry_due(*, now: dt.datetime | None = None, limit: int = 500) -> in
     lock, so a duplicate does nothing). A bill handed over is due again from now, so while the
     worker is down each bill gets one task per grace period, not one per run. Returns how many
     were handed over."""
-    now = now or clock.now()
-    overdue = Bill.objects.filter(
-        state=BillState.REFUND_PENDING, refund_next_attempt_at__lte=now - REFUND_HANDOVER_GRACE
+    from .tasks import OUTBOX  # the task module imports this one
+
+    due = OUTBOX.sweep(
+        Bill.objects.filter(state=BillState.REFUND_PENDING),
+        enqueue=_enqueue_refund,
+        now=now or clock.now(),
+        grace=REFUND_HANDOVER_GRACE,
+        rearm=True,
+        limit=limit,
     )
-    due = list(overdue.order_by("refund_next_attempt_at").values_list("pk", flat=True)[:limit])
-    # Only bills still overdue: one a worker has just claimed carries its lease, and keeps it.
-    overdue.filter(pk__in=due).update(refund_next_attempt_at=now)
-    for pk in due:
-        _enqueue_refund(pk)
     return len(due)

@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
-from decimal import Decimal
-from functools import partial
 
 from django.db import transaction
 from django_tasks import task
 
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
+from hawiya.core.outbox import Claim, Outbox, RetryPolicy
 
 from . import errors
 from .gateways import GatewayError, payment_gateway
@@ -34,27 +32,21 @@ from .services import AUDIT_BILL_REFUND_FAILED, AUDIT_BILL_REFUND_UNKNOWN, AUDIT
 
 logger = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 5
-FIRST_BACKOFF = dt.timedelta(seconds=30)
-BACKOFF_FACTOR = 3
-# How long a claimed refund is left to its worker before the sweeper may hand it to another.
-# Well above the gateway's timeout, so a slow but live worker is not second-guessed.
-REFUND_LEASE = dt.timedelta(minutes=2)
-# A duplicate task that runs this much before the retry time is ignored (the scheduled one follows).
-EARLY_TOLERANCE = dt.timedelta(seconds=2)
+POLICY = RetryPolicy(
+    max_attempts=5,
+    first_backoff=dt.timedelta(seconds=30),
+    backoff_factor=3,
+    # Well above the gateway's timeout, so a slow but live worker is not second-guessed.
+    lease=dt.timedelta(minutes=2),
+)
+MAX_ATTEMPTS = POLICY.max_attempts
+REFUND_LEASE = POLICY.lease
 ACTOR = "system"
 
 
 def backoff(attempts: int) -> dt.timedelta:
     """Wait before the next try after `attempts` tries: 30 s, 90 s, 270 s, 810 s…"""
-    return FIRST_BACKOFF * BACKOFF_FACTOR ** max(attempts - 1, 0)
-
-
-@dataclass(frozen=True)
-class _Claim:
-    bill: Bill
-    amount: Decimal
-    attempt: int
+    return POLICY.backoff(attempts)
 
 
 @task()
@@ -64,11 +56,11 @@ def refund_fine(bill_id: int) -> str:
     Idempotent: a bill that is refunded or failed, or that another worker is refunding, is left
     alone, so running the task twice never asks the gateway twice for a settled refund.
     """
-    claim = _claim(bill_id)
+    claim = OUTBOX.claim(bill_id, give_up=_give_up_refused)
     if claim is None:
         return "skipped"
     try:
-        refund_id = payment_gateway().refund(claim.bill, claim.amount)
+        refund_id = payment_gateway().refund(claim.row, claim.row.refund_requested_sar)
     except GatewayError as exc:
         permanent = exc.code == errors.GATEWAY_REFUSED
         return _record_failure(bill_id, claim, str(exc.extra.get("reason") or exc.code), permanent=permanent)
@@ -115,38 +107,7 @@ def _give_up(bill: Bill, reason: str, *, refused: bool) -> None:
         )
 
 
-def _claim(bill_id: int) -> _Claim | None:
-    """Count the attempt and take the lease, in a transaction of its own."""
-    with transaction.atomic():
-        bill = _locked(bill_id)
-        if bill is None:
-            logger.warning("Bill %s does not exist", bill_id)
-            return None
-        if bill.state != BillState.REFUND_PENDING:
-            return None
-        now = clock.now()
-        due = bill.refund_next_attempt_at
-        if due is not None and due > now + EARLY_TOLERANCE:
-            return None  # another worker holds the lease, or a duplicate runs ahead of the backoff
-        if bill.refund_attempts >= MAX_ATTEMPTS:
-            # A worker died during the last allowed attempt; the gateway may have paid or not.
-            _give_up(bill, "attempts_exhausted", refused=False)
-            return None
-        bill.refund_attempts += 1
-        bill.refund_next_attempt_at = now + REFUND_LEASE
-        bill.save(update_fields=["refund_attempts", "refund_next_attempt_at"])
-        return _Claim(bill=bill, amount=bill.refund_requested_sar, attempt=bill.refund_attempts)
-
-
-def _locked_if_current(bill_id: int, claim: _Claim) -> Bill | None:
-    # The bill, locked, if our claim still stands (no other worker has moved it on since).
-    bill = _locked(bill_id)
-    if bill is None or bill.state != BillState.REFUND_PENDING or bill.refund_attempts != claim.attempt:
-        return None
-    return bill
-
-
-def _record_refunded(bill_id: int, claim: _Claim, refund_id: str) -> str:
+def _record_refunded(bill_id: int, claim: Claim[Bill], refund_id: str) -> str:
     with transaction.atomic():
         bill = _locked(bill_id)
         # The gateway paid: a fact whoever claimed the refund, so recorded unless already done.
@@ -155,8 +116,9 @@ def _record_refunded(bill_id: int, claim: _Claim, refund_id: str) -> str:
         ):
             return "skipped"
         now = clock.now()
+        amount = claim.row.refund_requested_sar
         bill.state = BillState.REFUNDED
-        bill.refunded_sar = claim.amount
+        bill.refunded_sar = amount
         bill.refunded_at = now
         bill.gateway_refund_id = refund_id[:64]
         bill.refund_next_attempt_at = None
@@ -176,34 +138,44 @@ def _record_refunded(bill_id: int, claim: _Claim, refund_id: str) -> str:
             action=AUDIT_BILL_REFUNDED,
             object_type=OBJECT_TYPE,
             object_id=bill.pk,
-            detail={"refunded_sar": str(claim.amount), "kept_sar": str(bill.amount_sar - claim.amount)},
+            detail={"refunded_sar": str(amount), "kept_sar": str(bill.amount_sar - amount)},
         )
     logger.info("Refund of bill %s made (attempt %d)", bill_id, claim.attempt)
     return str(bill.state)
 
 
-def _record_failure(bill_id: int, claim: _Claim, reason: str, *, permanent: bool) -> str:
-    with transaction.atomic():
-        bill = _locked_if_current(bill_id, claim)
-        if bill is None:
-            return "stale"
-        now = clock.now()
-        if permanent or bill.refund_attempts >= MAX_ATTEMPTS:
-            _give_up(bill, reason, refused=permanent)
-        else:
-            retry_at = now + backoff(bill.refund_attempts)
-            bill.refund_error = reason[:64]
-            bill.refund_next_attempt_at = retry_at
-            bill.save(update_fields=["refund_error", "refund_next_attempt_at"])
-            # After commit; if the hand-over is lost the sweeper finds the bill by its retry time.
-            transaction.on_commit(
-                partial(refund_fine.using(run_after=retry_at).enqueue, bill.pk), robust=True
-            )
-            logger.warning(
-                "Refund of bill %s: %s on attempt %d; next try at %s",
-                bill.pk,
-                reason,
-                bill.refund_attempts,
-                retry_at.isoformat(timespec="seconds"),
-            )
-    return str(bill.state)
+def _give_up_refused(bill: Bill, reason: str, permanent: bool) -> None:
+    _give_up(bill, reason, refused=permanent)
+
+
+def _record_failure(bill_id: int, claim: Claim[Bill], reason: str, *, permanent: bool) -> str:
+    return OUTBOX.record_failure(
+        bill_id,
+        claim,
+        reason,
+        permanent=permanent,
+        give_up=_give_up_refused,
+        on_retry=_failed_once,
+        enqueue=_retry_later,
+        label=lambda bill: f"Refund of bill {bill.pk}",
+    )
+
+
+def _failed_once(bill: Bill, reason: str) -> list[str]:
+    bill.refund_error = reason[:64]
+    return ["refund_error"]
+
+
+def _retry_later(bill_id: int, run_after: dt.datetime) -> None:
+    refund_fine.using(run_after=run_after).enqueue(bill_id)
+
+
+OUTBOX: Outbox[Bill] = Outbox(
+    policy=POLICY,
+    noun="Bill",
+    lock=_locked,
+    attempts_field="refund_attempts",
+    due_field="refund_next_attempt_at",
+    state_field="state",
+    is_open=lambda bill: bill.state == BillState.REFUND_PENDING,
+)

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from hawiya.appointments import selectors
 from hawiya.appointments.models import Appointment, AppointmentState
-from hawiya.appointments.services import (
+from hawiya.appointments.services.citizen import (
     appointment_book,
     appointment_cancel,
     appointment_reschedule,

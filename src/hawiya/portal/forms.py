@@ -15,7 +15,7 @@ from hawiya.core.calendars import from_hijri
 from hawiya.core.digits import normalise_number
 from hawiya.core.errors import ApplicationError
 from hawiya.core.forms import LTR_ATTRS, HawiyaForm, text_input
-from hawiya.identity.services import validate_username
+from hawiya.identity.services.activation import validate_username
 
 # --- Sign-in, activation, password reset, reauthentication ----------------------------------------
 # Attributes follow docs/ui.md §3 and §5: identifiers, phones and codes are LTR, never spell-checked,

@@ -18,14 +18,11 @@ from hawiya.notifications.services import inbox_mark_read
 
 from .context_processors import current_language
 from .decorators import citizen_required
+from .subjects import subject_url
 
 # The page lists at most this many entries (inbox_for_person's default); no more ids are read.
 MAX_SHOWN = 50
 ID_VALUE = re.compile(r"[0-9]{1,18}")
-
-# A stored link is a path inside the portal without its language prefix ("/requests/RP…/").
-# Anything else (another host, a scheme, "//host") is not shown as a link.
-PORTAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/._~-]*")
 
 
 def _person_id(request: HttpRequest) -> int:
@@ -35,20 +32,13 @@ def _person_id(request: HttpRequest) -> int:
     return person_id
 
 
-def portal_link(link: str, language: str) -> str:
-    """The stored link under the page's language prefix, or "" when it is not a portal path."""
-    if not link or not PORTAL_PATH.fullmatch(link):
-        return ""
-    return f"/{language}{link}"
-
-
 @citizen_required
 @require_safe
 def inbox_list(request: HttpRequest) -> HttpResponse:
     language = current_language()
     entries = inbox_for_person(person_id=_person_id(request), language=language, limit=MAX_SHOWN)
     context = {
-        "entries": [{"entry": entry, "url": portal_link(entry.link, language)} for entry in entries],
+        "entries": [{"entry": entry, "url": subject_url(entry.subject)} for entry in entries],
         "unread": sum(1 for entry in entries if entry.is_unread),
     }
     response = render(request, "portal/inbox/list.html", context)

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.translation import get_language_from_path
 
 from hawiya.core import clock
-from hawiya.identity.services import user_session_end, user_session_touch
+from hawiya.identity.services.sessions import user_session_end, user_session_touch
 
 from . import session_keys
 

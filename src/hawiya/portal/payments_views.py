@@ -27,9 +27,9 @@ from hawiya.payments.models import REFUND_GIVEN_UP_STATES, Bill, BillState, Call
 from hawiya.payments.selectors import bill_get_for_person, bill_last_callback, bill_lines
 from hawiya.payments.services import bill_checkout_url, payment_callback_apply
 from hawiya.registry.models import Person
+from hawiya.replacements.fees import format_amount
 from hawiya.replacements.models import ReceiveMethod
 from hawiya.replacements.requirements import at_office
-from hawiya.replacements.selectors import format_amount
 
 from .decorators import citizen_of, citizen_required, personal_page
 

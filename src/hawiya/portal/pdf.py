@@ -1,12 +1,13 @@
 """The portal's PDFs: built by `hawiya.core.pdf` (shared with the back-office), re-exported here
 so the portal's views and tests keep their names. The per-account limit is read from this module
-at call time, so a test may lower it here."""
+at call time, so a test may lower it here; past it, the portal's 429 page."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 
 from hawiya.core import pdf as core_pdf
 from hawiya.core.pdf import (
@@ -42,7 +43,10 @@ def pdf_response(
     filename: str,
     download: bool = False,
 ) -> HttpResponse:
-    """`hawiya.core.pdf.pdf_response` with the portal's per-account limit."""
-    return core_pdf.pdf_response(
-        request, template, context, filename=filename, download=download, limit=PDFS_PER_WINDOW
-    )
+    """`hawiya.core.pdf.pdf_response` with the portal's per-account limit and its 429 page."""
+    try:
+        return core_pdf.pdf_response(
+            request, template, context, filename=filename, download=download, limit=PDFS_PER_WINDOW
+        )
+    except core_pdf.PdfLimitReached:
+        return render(request, "portal/errors/429.html", status=429)

@@ -32,7 +32,6 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from hawiya.appointments.selectors import appointment_for_replacement
-from hawiya.casework.backoffice import REJECTION_REASONS
 from hawiya.casework.services import replacement_apply, replacement_cancel
 from hawiya.core import clock
 from hawiya.core.client import client_ip
@@ -42,7 +41,10 @@ from hawiya.losses.selectors import loss_reports_for_person
 from hawiya.payments.selectors import bill_for_replacement
 from hawiya.registry.models import DocumentKind, Person
 from hawiya.replacements import selectors
+from hawiya.replacements.blockers import delivery_allowed, replacement_blockers
 from hawiya.replacements.expected import expected_pending_text
+from hawiya.replacements.fees import FeeQuote, replacement_quote, sar
+from hawiya.replacements.labels import STATE_TAGS, state_label
 from hawiya.replacements.models import (
     FeeCode,
     ReceiveMethod,
@@ -51,6 +53,7 @@ from hawiya.replacements.models import (
 )
 from hawiya.replacements.photos import PHOTO_UPLOAD_DIR, photo_checked
 from hawiya.replacements.requirements import at_office, requirements_of, takes_biometrics
+from hawiya.replacements.vocabulary import REJECTION_REASONS
 
 from .decorators import citizen_of, citizen_required, personal_page
 from .drafts import Journey, draft_keep, draft_restore
@@ -159,11 +162,11 @@ def ordinal(number: int) -> str:
     return str(word) if word else _("number %(number)s") % {"number": number}
 
 
-def fee_sentence(quote: selectors.FeeQuote, kind: str) -> str:
+def fee_sentence(quote: FeeQuote, kind: str) -> str:
     """ "This is your second loss of this card: SAR 100 fine + SAR 35 delivery fee." """
     parts: list[str] = []
     for line in quote.lines:
-        amount = selectors.sar(line.amount)
+        amount = sar(line.amount)
         if line.code.startswith("id_card_loss"):
             parts.append(_("%(amount)s fine") % {"amount": amount} if line.amount else _("no fine"))
         elif line.code == FeeCode.LATE_REPORT:
@@ -181,11 +184,11 @@ def fee_sentence(quote: selectors.FeeQuote, kind: str) -> str:
     return _("For this document: %(fees)s.") % {"fees": fees}
 
 
-def fee_rows(quote: selectors.FeeQuote) -> list[dict[str, Any]]:
+def fee_rows(quote: FeeQuote) -> list[dict[str, Any]]:
     return [
         {
             "label": line.label,
-            "amount": selectors.sar(line.amount) if line.amount else _("No fee"),
+            "amount": sar(line.amount) if line.amount else _("No fee"),
             "refundable": line.refundable,
         }
         for line in quote.lines
@@ -201,7 +204,7 @@ def stored_fee_rows(replacement: Replacement) -> list[dict[str, Any]]:
         rows.append(
             {
                 "label": labels.get(str(line.get("code")), str(line.get("code"))),
-                "amount": selectors.sar(amount) if amount else _("No fee"),
+                "amount": sar(amount) if amount else _("No fee"),
                 "refundable": bool(line.get("refundable")),
             }
         )
@@ -299,8 +302,8 @@ def requests_list(request: HttpRequest) -> HttpResponse:
         "replacements": [
             {
                 "replacement": item,
-                "tag": selectors.STATE_TAGS.get(item.state, "neutral"),
-                "label": selectors.state_label(item),
+                "tag": STATE_TAGS.get(item.state, "neutral"),
+                "label": state_label(item),
                 "name": _document_name(item.document),
             }
             for item in selectors.replacements_for_person(person=person)
@@ -356,9 +359,7 @@ def requests_new_checks(request: HttpRequest) -> HttpResponse:
     if journey is None:
         return _no_journey(request)
     document = _journey_document(request, journey)
-    blockers = selectors.replacement_blockers(
-        applicant=_person(request), document=document, today=clock.today()
-    )
+    blockers = replacement_blockers(applicant=_person(request), document=document, today=clock.today())
     rows = [
         {
             "blocker": blocker,
@@ -379,7 +380,7 @@ def requests_new_contact(request: HttpRequest) -> HttpResponse:
         return _no_journey(request)
     person = _person(request)
     document = _journey_document(request, journey)
-    if selectors.replacement_blockers(applicant=person, document=document, today=clock.today()):
+    if replacement_blockers(applicant=person, document=document, today=clock.today()):
         return redirect("portal:requests-new-checks")
     address = selectors.primary_address_for(person=person)
     initial = {
@@ -421,7 +422,7 @@ def requests_new_method(request: HttpRequest) -> HttpResponse:
         return redirect("portal:requests-new-contact")
     person = _person(request)
     document = _journey_document(request, journey)
-    allowed, reason = selectors.delivery_allowed(document=document, today=clock.today(), applicant=person)
+    allowed, reason = delivery_allowed(document=document, today=clock.today(), applicant=person)
     form = MethodForm(
         request.POST if request.method == "POST" else None,
         initial={"method": journey.get("method") or ""},
@@ -563,9 +564,7 @@ def requests_new_check(request: HttpRequest) -> HttpResponse:
             _journey_save(request, journey)
             messages.success(request, _("Your request is submitted."))
             return redirect("portal:requests-detail", reference=replacement.reference)
-    quote = selectors.replacement_quote(
-        applicant=person, document=document, method=method, today=clock.today()
-    )
+    quote = replacement_quote(applicant=person, document=document, method=method, today=clock.today())
     address = selectors.primary_address_for(person=person)
     context = {
         "form": form,
@@ -579,7 +578,7 @@ def requests_new_check(request: HttpRequest) -> HttpResponse:
         "has_photo": bool(journey.get("photo")),
         "fee_rows": fee_rows(quote),
         "fee_sentence": fee_sentence(quote, document.kind),
-        "total": selectors.sar(quote.total) if quote.total else _("Nothing to pay"),
+        "total": sar(quote.total) if quote.total else _("Nothing to pay"),
         "nothing_to_pay": not quote.total,
         "delivery_fee": quote.delivery_fee,
         "step": _step("check", journey),
@@ -615,7 +614,7 @@ def _tasks(replacement: Replacement) -> list[dict[str, Any]]:
                 pay_url = reverse("portal:payments-bill", kwargs={"bill_number": bill.bill_number})
         tasks.append(
             {
-                "title": _("Pay %(amount)s") % {"amount": selectors.sar(replacement.total_sar)},
+                "title": _("Pay %(amount)s") % {"amount": sar(replacement.total_sar)},
                 "status": _("Completed") if paid else _("Not yet started"),
                 "done": paid,
                 "url": pay_url,
@@ -659,7 +658,7 @@ def requests_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "replacement": replacement,
         "document_name": _document_name(replacement.document),
         "is_delivery": replacement.method == ReceiveMethod.DELIVERY,
-        "state_label": selectors.state_label(replacement),
+        "state_label": state_label(replacement),
         "requirements": requirements_of(replacement),
         "expected_on": expected.on,
         "ready_on": expected.ready_on,
@@ -667,12 +666,12 @@ def requests_detail(request: HttpRequest, reference: str) -> HttpResponse:
         "expected_pending": expected_pending_text(kind=kind, method=replacement.method)
         if replacement.is_open
         else "",
-        "tag": selectors.STATE_TAGS.get(replacement.state, "neutral"),
+        "tag": STATE_TAGS.get(replacement.state, "neutral"),
         "next_step": next_step,
         "tasks": tasks,
         "tasks_done": sum(1 for task in tasks if task["done"]),
         "fee_rows": stored_fee_rows(replacement),
-        "total": selectors.sar(replacement.total_sar) if replacement.total_sar else _("Nothing to pay"),
+        "total": sar(replacement.total_sar) if replacement.total_sar else _("Nothing to pay"),
         "entries": [
             {
                 "entry": entry,
@@ -710,10 +709,10 @@ def _pdf_context(replacement: Replacement) -> dict[str, Any]:
         "address": address,
         "qr": qr_data_uri(replacement.reference),
         "fee_rows": stored_fee_rows(replacement),
-        "total": selectors.sar(replacement.total_sar) if replacement.total_sar else _("Nothing to pay"),
+        "total": sar(replacement.total_sar) if replacement.total_sar else _("Nothing to pay"),
         "hijri_first": holder.date_of_birth_calendar == "hijri",
         "is_saudi": holder.nationality == "SA",
-        "state_label": selectors.state_label(replacement),
+        "state_label": state_label(replacement),
         "requirements": requirements_of(replacement),
     }
 

@@ -33,7 +33,7 @@ from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.images import strict_decoding
-from hawiya.core.outbound import OutboundFailure, opener, post_json
+from hawiya.core.outbound import OutboundFailure, Partner, post_json
 
 from . import errors
 from .matchers import BiometricMatcher, Enrolment, Verification, biometric_matcher
@@ -142,7 +142,7 @@ class HttpFingerprintScanner:
             raise _scanner_failed()
         try:
             raw = post_json(
-                opener(),
+                Partner.SCANNER_BRIDGE,
                 f"{self.base_url}/capture",
                 b"{}",
                 token="",

@@ -34,7 +34,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core.errors import ApplicationError
-from hawiya.core.outbound import OutboundFailure, opener, post_json
+from hawiya.core.outbound import OutboundFailure, Partner, post_json
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ class HttpBiometricMatcher:
             raise _unavailable("not_configured")
         try:
             raw = post_json(
-                opener(),
+                Partner.BIOMETRIC_MATCHER,
                 f"{self.base_url}{path}",
                 json.dumps(payload).encode(),
                 token=self.token,

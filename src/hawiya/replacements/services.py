@@ -25,28 +25,25 @@ from hawiya.core.references import insert_with_reference
 from hawiya.identity.selectors import person_language
 from hawiya.losses.models import LossReportItem
 from hawiya.notifications.services import notify
+from hawiya.notifications.subjects import REPLACEMENT, Subject
 from hawiya.registry.models import Document, NationalAddress, Office, Person
 
 from . import errors
+from .blockers import delivery_allowed, replacement_blockers
+from .entitlement import has_family_link
+from .fees import replacement_quote
 from .models import ReceiveMethod, Replacement, ReplacementEvent, ReplacementState, allowed_moves
 from .photos import CheckedPhoto, photo_checked, upload_digest
-from .selectors import (
-    SERVICE_OF_KIND,
-    delivery_allowed,
-    has_family_link,
-    primary_address_for,
-    replacement_blockers,
-    replacement_quote,
-)
+from .selectors import SERVICE_OF_KIND, primary_address_for
 
 AUDIT_REPLACEMENT_MOVED = "replacement.moved"
 AUDIT_REPLACEMENT_SUBMITTED = "replacement.submitted"
 REFERENCE_PREFIX = "RP"
 
 
-def replacement_link(replacement: Replacement) -> str:
-    """The request's page in the portal, without the language prefix (for notifications)."""
-    return f"/requests/{replacement.reference}/"
+def replacement_subject(replacement: Replacement) -> Subject:
+    """What the request's notifications are about (the portal links them to its page)."""
+    return Subject(REPLACEMENT, replacement.reference)
 
 
 def _locked(replacement_id: int) -> Replacement:
@@ -88,7 +85,7 @@ def replacement_notify(replacement: Replacement, *, template: str, context: Mapp
         language=person_language(person=applicant),
         template=template,
         context={"reference": replacement.reference, **context},
-        link=replacement_link(replacement),
+        subject=replacement_subject(replacement),
         subject_ref=f"replacement:{replacement.pk}",
     )
 

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from hawiya.appointments.models import Appointment
-from hawiya.appointments.services import appointment_book
+from hawiya.appointments.services.citizen import appointment_book
 from hawiya.core.clock import RIYADH
 from hawiya.core.references import insert_with_reference
 from hawiya.identity.tests.factories import make_citizen

@@ -9,7 +9,7 @@ import pytest
 
 from hawiya.appointments import errors
 from hawiya.appointments.models import Appointment, AppointmentState, OfficeHoliday, Slot, Weekday
-from hawiya.appointments.services import (
+from hawiya.appointments.services.citizen import (
     appointment_book,
     appointment_cancel,
     appointment_cancel_for_replacement,

@@ -22,9 +22,9 @@ import pytest
 from django.db import connection
 
 from hawiya.appointments import errors
-from hawiya.appointments import services as appointment_services
 from hawiya.appointments.models import Appointment, AppointmentState, OfficeHoliday, Weekday
-from hawiya.appointments.services import (
+from hawiya.appointments.services import citizen, schedule
+from hawiya.appointments.services.schedule import (
     AUDIT_HOLIDAY_ADDED,
     office_holiday_add,
     office_holiday_preview,
@@ -114,7 +114,7 @@ def test_a_booking_holding_its_place_when_the_holiday_is_saved_is_never_left_on_
     token = office_holiday_preview(staff=supervisor, office_id=office.pk, day=TUESDAY, at=NOW).token
     booking = _book(NINE, office)
     place_taken, go_on = threading.Event(), threading.Event()
-    take_place = appointment_services._take_place
+    take_place = citizen._take_place
 
     def paused(**kwargs: Any) -> Any:
         slot = take_place(**kwargs)
@@ -123,7 +123,7 @@ def test_a_booking_holding_its_place_when_the_holiday_is_saved_is_never_left_on_
             go_on.wait(timeout=30)
         return slot
 
-    monkeypatch.setattr(appointment_services, "_take_place", paused)
+    monkeypatch.setattr(citizen, "_take_place", paused)
     booker = in_thread(booking, name="booking")
     assert place_taken.wait(timeout=30)
     adder = in_thread(_add_holiday(supervisor, office, token), name="holiday")
@@ -149,7 +149,7 @@ def test_a_booking_made_while_the_holiday_is_being_saved_is_refused_once_it_is_s
             go_on.wait(timeout=30)
         return audit_record(**kwargs)
 
-    monkeypatch.setattr(appointment_services, "audit_record", paused)
+    monkeypatch.setattr(schedule, "audit_record", paused)
     adder = in_thread(_add_holiday(supervisor, office, token), name="holiday")
     assert saving.wait(timeout=30)
     booker = in_thread(booking, name="booking")

@@ -8,7 +8,8 @@ import pytest
 from django.core.management import call_command
 
 from hawiya.appointments.models import Weekday
-from hawiya.appointments.services import appointment_cancel, appointment_reminders_send_due
+from hawiya.appointments.services.citizen import appointment_cancel
+from hawiya.appointments.services.sweeps import appointment_reminders_send_due
 from hawiya.notifications.models import SmsMessage
 
 from .factories import at_riyadh, book, make_bookable_office, make_replacement, next_weekday
@@ -54,7 +55,7 @@ def test_the_command_sends_what_is_due(capsys):
 def test_a_reminder_that_fails_is_logged_without_personal_data_and_does_not_block_the_others(
     monkeypatch, caplog
 ):
-    from hawiya.appointments import services
+    from hawiya.appointments.services import sweeps
     from hawiya.notifications.services import notify as real_notify
 
     office = make_bookable_office()
@@ -67,8 +68,8 @@ def test_a_reminder_that_fails_is_logged_without_personal_data_and_does_not_bloc
             raise RuntimeError(f"operator down for {kwargs['mobile']}")
         return real_notify(**kwargs)
 
-    monkeypatch.setattr(services, "notify", notify)
-    with caplog.at_level("ERROR", logger="hawiya.appointments.services"):
+    monkeypatch.setattr(sweeps, "notify", notify)
+    with caplog.at_level("ERROR", logger="hawiya.appointments.services.sweeps"):
         assert appointment_reminders_send_due(now=MONDAY) == 2
     bodies = [message.body for message in SmsMessage.objects.filter(template="appointment_reminder")]
     assert [sum(other.reference in body for body in bodies) for other in others] == [1, 1]
@@ -81,5 +82,5 @@ def test_a_reminder_that_fails_is_logged_without_personal_data_and_does_not_bloc
     for personal in (applicant.mobile, applicant.id_number, failing.reference):
         assert personal not in caplog.text
 
-    monkeypatch.setattr(services, "notify", real_notify)
+    monkeypatch.setattr(sweeps, "notify", real_notify)
     assert appointment_reminders_send_due(now=MONDAY) == 1

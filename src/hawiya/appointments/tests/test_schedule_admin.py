@@ -12,7 +12,7 @@ import pytest
 from hawiya.appointments import errors
 from hawiya.appointments.models import AppointmentState, OfficeHoliday, OfficeSchedule, Slot, Weekday
 from hawiya.appointments.selectors import Outcome, ScheduleRow, office_schedule_rows, slots_on
-from hawiya.appointments.services import (
+from hawiya.appointments.services.schedule import (
     AUDIT_HOLIDAY_ADDED,
     AUDIT_HOLIDAY_REMOVED,
     AUDIT_SCHEDULE_CHANGED,

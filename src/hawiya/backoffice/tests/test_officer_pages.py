@@ -365,6 +365,22 @@ def test_the_print_file_is_a_private_pdf_of_the_new_card(office, officer, client
     assert AuditEvent.objects.filter(action="person.record_viewed", detail__part="print_file").count() == 1
 
 
+def test_print_files_past_the_limit_get_the_429_page(office, officer, client_officer, monkeypatch) -> None:
+    from django.core.cache import cache
+
+    from hawiya.core import pdf
+
+    cache.clear()
+    visit = booked_today(office)
+    advance(visit, actor_of(officer), to="approved")
+    monkeypatch.setattr(pdf, "PDFS_PER_WINDOW", 1)  # the rule, not the real figure: PDFs are slow
+
+    answers = [client_officer.get(case_url(visit.replacement, "print-file.pdf")) for _ in range(2)]
+
+    assert [answer.status_code for answer in answers] == [200, 429]
+    assert answers[1]["Content-Type"].startswith("text/html")
+
+
 def test_mark_printed_twice_from_the_queue_gives_a_clear_message(office, officer, client_officer) -> None:
     visit = booked_today(office)
     advance(visit, actor_of(officer), to="approved")

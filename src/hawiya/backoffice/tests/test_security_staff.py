@@ -118,7 +118,7 @@ def test_the_handover_code_is_never_in_the_audit_trail_the_notification_centre_o
         assert code not in str(event.detail), event.action
         assert wrong not in str(event.detail), event.action
     for note in InboxNotification.objects.all():
-        assert code not in f"{note.template} {note.context} {note.link}"
+        assert code not in f"{note.template} {note.context} {note.subject_reference}"
     assert code not in caplog.text
     assert wrong not in caplog.text
     # Every handover event names the holder, so the holder sees it on "who accessed my data".

@@ -30,14 +30,15 @@ from hawiya.casework.backoffice import (
 from hawiya.core.testing import PinnedClock
 from hawiya.delivery.models import Shipment, ShipmentState
 from hawiya.delivery.services import shipment_event_apply
-from hawiya.identity.services import user_session_record
+from hawiya.identity.services.sessions import user_session_record
 from hawiya.identity.tests.factories import activate
 from hawiya.notifications.models import InboxNotification
 from hawiya.payments.models import Bill, BillState
 from hawiya.registry.models import Document, DocumentStatus
 from hawiya.registry.selectors import document_history
+from hawiya.replacements.blockers import add_years
 from hawiya.replacements.models import ReplacementState
-from hawiya.replacements.selectors import add_years, replacement_timeline
+from hawiya.replacements.selectors import replacement_timeline
 
 from .factories import (
     NOW,

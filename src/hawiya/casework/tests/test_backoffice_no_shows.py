@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from hawiya.appointments.models import Appointment, AppointmentState
-from hawiya.appointments.services import appointment_no_shows_mark_due
+from hawiya.appointments.services.sweeps import appointment_no_shows_mark_due
 from hawiya.appointments.tests.factories import at_riyadh, book
 from hawiya.audit.models import AuditEvent
 from hawiya.casework.backoffice import appointment_check_in, replacement_hand_over

@@ -14,10 +14,8 @@ from django.utils import translation
 from hawiya.appointments.models import AppointmentState, Slot
 from hawiya.audit.models import AuditEvent
 from hawiya.casework.backoffice import (
-    REJECTION_REASONS,
     REJECTION_TEMPLATES,
     appointment_check_in,
-    rejection_reason_label,
     replacement_approve,
     replacement_biometrics_capture,
     replacement_hand_over,
@@ -34,8 +32,9 @@ from hawiya.identity.tests.factories import make_staff
 from hawiya.payments.models import Bill, BillState
 from hawiya.registry.models import BiometricCapture, Document, DocumentStatus
 from hawiya.registry.tests.factories import make_office
+from hawiya.replacements.blockers import add_years
 from hawiya.replacements.models import HandoverCode, Replacement, ReplacementEvent, ReplacementState
-from hawiya.replacements.selectors import add_years
+from hawiya.replacements.vocabulary import REJECTION_REASONS, rejection_reason_label
 
 from .factories import (
     NOW,

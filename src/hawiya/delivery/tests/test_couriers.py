@@ -13,6 +13,7 @@ from django.db import connection
 
 from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
+from hawiya.core.fakepartner import FakePartner, Reply
 from hawiya.delivery import errors, tasks
 from hawiya.delivery.checks import courier_configured, courier_demo_only_in_demo_mode
 from hawiya.delivery.couriers import (
@@ -26,7 +27,6 @@ from hawiya.delivery.couriers import (
 )
 from hawiya.delivery.models import AnnounceState, Shipment
 from hawiya.delivery.services import shipments_announce_due
-from hawiya.notifications.tests.conftest import Operator, Reply
 
 from .factories import make_shipment
 
@@ -37,7 +37,7 @@ TOKEN = "courier-token-123"
 
 @pytest.fixture
 def courier_server():
-    with Operator() as running:
+    with FakePartner() as running:
         yield running
 
 
@@ -50,7 +50,7 @@ def http_courier(settings, courier_server):
     return courier_server
 
 
-def _client(server: Operator, timeout: float = 0.5) -> HttpCourier:
+def _client(server: FakePartner, timeout: float = 0.5) -> HttpCourier:
     return HttpCourier(base_url=server.url + "/v2/", api_token=TOKEN, timeout=timeout)
 
 

@@ -14,6 +14,7 @@ from hawiya.core.errors import ApplicationError
 from hawiya.core.testing import outcome, race
 from hawiya.identity import codes, services, throttles
 from hawiya.identity.models import OneTimeCode, SecurityEvent, SignInGuard, User
+from hawiya.identity.services import sign_in as sign_in_service
 from hawiya.notifications.models import SmsMessage
 
 from .factories import IP, PASSWORD, UA, last_code, make_account, person_of, sign_in
@@ -48,8 +49,8 @@ def test_the_password_hasher_runs_exactly_once(case: str, real_hashers) -> None:
     user = make_account()
     login = "nobody.here" if case == "unknown user" else user.username
     password = PASSWORD if case == "right password" else "not the password"
-    services._dummy_hash.cache_clear()
-    services._dummy_hash(Argon2PasswordHasher.algorithm)  # built once per process, not per attempt
+    sign_in_service._dummy_hash.cache_clear()
+    sign_in_service._dummy_hash(Argon2PasswordHasher.algorithm)  # built once per process, not per attempt
     with mock.patch.object(
         Argon2PasswordHasher, "verify", autospec=True, side_effect=Argon2PasswordHasher.verify
     ) as spy:

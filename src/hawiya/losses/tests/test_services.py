@@ -79,7 +79,7 @@ def test_the_reporter_is_told_in_the_notification_centre_and_by_sms():
     entry = InboxNotification.objects.get(person_id=reporter.pk)
     assert entry.template == "lost_document_reported"
     assert entry.context == {"reference": report.reference}
-    assert entry.link == f"/lost-documents/{report.reference}/"
+    assert (entry.subject_kind, entry.subject_reference) == ("loss", report.reference)
     sms = SmsMessage.objects.get(to=reporter.mobile)
     assert report.reference in sms.body
     assert sms.subject_ref == f"loss_report:{report.pk}"
@@ -296,7 +296,7 @@ def test_a_minor_child_with_a_mobile_is_told_the_head_reported_their_document():
     assert entry.template == "lost_document_reported_by_family"
     assert entry.context == {"reference": report.reference}
     # The report's page is the head's: the holder gets no link to it.
-    assert entry.link == ""
+    assert (entry.subject_kind, entry.subject_reference) == ("", "")
     sms = SmsMessage.objects.get(to=child.mobile)
     assert report.reference in sms.body
     assert "head of your family" in sms.body or "رب أسرتك" in sms.body

@@ -13,6 +13,7 @@ from hawiya.notifications.errors import SmsTemplateError
 from hawiya.notifications.models import InboxNotification, SmsMessage
 from hawiya.notifications.selectors import inbox_for_person, inbox_text, inbox_unread_count
 from hawiya.notifications.services import inbox_mark_read, notify
+from hawiya.notifications.subjects import LOSS, Subject
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def tell(
         language=extra.pop("language", "ar"),
         template=extra.pop("template", "lost_document_reported"),
         context=extra.pop("context", {"reference": reference}),
-        link=extra.pop("link", f"/lost-documents/{reference}/"),
+        subject=extra.pop("subject", Subject(LOSS, reference)),
         **extra,
     )
 
@@ -87,7 +88,7 @@ def test_a_bad_template_or_value_writes_nothing():
 
 def test_a_datetime_value_survives_the_round_trip_through_json():
     moment = dt.datetime(2026, 3, 1, 9, 5, tzinfo=dt.UTC)
-    entry = tell(template="account_locked", context={"until": moment}, link="")
+    entry = tell(template="account_locked", context={"until": moment}, subject=None)
     entry.refresh_from_db()
 
     assert entry.context == {"until": {"datetime": moment.isoformat()}}
@@ -123,7 +124,7 @@ def test_the_inbox_lists_one_persons_entries_newest_first():
 
     assert [entry.id for entry in entries] == [new.pk, old.pk]
     assert entries[0].is_unread
-    assert entries[0].link == "/lost-documents/LR00000002/"
+    assert entries[0].subject == Subject(LOSS, "LR00000002")
     assert "LR00000002" in entries[0].text
     assert len(inbox_for_person(person_id=1, language="en", limit=1)) == 1
 
@@ -163,3 +164,9 @@ def test_notify_outside_a_transaction_is_refused_and_writes_nothing():
         tell()
     assert InboxNotification.objects.count() == 0
     assert SmsMessage.objects.count() == 0
+
+
+@pytest.mark.parametrize(("kind", "reference"), [("page", "LR00000001"), (LOSS, ""), (LOSS, "R" * 21)])
+def test_a_subject_is_a_known_kind_with_a_short_reference(kind, reference):
+    with pytest.raises(ValueError, match="subject"):
+        Subject(kind, reference)

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from hawiya.notifications.tests.conftest import Operator, Reply
+from hawiya.core.fakepartner import FakePartner, Reply
 from hawiya.payments import errors
 from hawiya.payments.gateways import (
     DemoGateway,
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def gateway_server():
-    with Operator() as running:
+    with FakePartner() as running:
         yield running
 
 
@@ -39,7 +39,7 @@ def bill() -> Bill:
     return made
 
 
-def _client(server: Operator, timeout: float = 0.5) -> HttpPaymentGateway:
+def _client(server: FakePartner, timeout: float = 0.5) -> HttpPaymentGateway:
     return HttpPaymentGateway(
         base_url=server.url + "/v1/", api_key=API_KEY, timeout=timeout, checkout_host="pay.example"
     )
@@ -200,6 +200,14 @@ def test_demo_checkout_is_the_portal_demo_page(bill) -> None:
 
     with translation.override("en"):
         assert DemoGateway().checkout_url(bill, "") == f"/en/payments/demo/{bill.bill_number}/"
+
+
+def test_the_demo_checkout_page_is_named_by_the_settings_not_by_the_payments_app(bill, settings) -> None:
+    from django.utils import translation
+
+    settings.PAYMENT_DEMO_CHECKOUT_URL = "portal:payments-bill"
+    with translation.override("en"):
+        assert DemoGateway().checkout_url(bill, "") == f"/en/payments/{bill.bill_number}/"
 
 
 def test_demo_gateway_falls_back_to_a_derived_secret_the_real_one_never_does(settings) -> None:

@@ -13,7 +13,7 @@ from django.db import connection
 
 from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
-from hawiya.notifications.tests.conftest import Operator, Reply
+from hawiya.core.fakepartner import FakePartner, Reply
 from hawiya.payments import tasks
 from hawiya.payments.models import Bill, BillState
 from hawiya.payments.services import (
@@ -49,7 +49,7 @@ def _overdue(bill: Bill) -> None:
 
 @pytest.fixture
 def http_gateway(settings):
-    with Operator() as server:
+    with FakePartner() as server:
         settings.HAWIYA_PAYMENT_GATEWAY = "http"
         settings.HAWIYA_PAYMENT_GATEWAY_URL = server.url
         settings.HAWIYA_PAYMENT_API_KEY = "k"

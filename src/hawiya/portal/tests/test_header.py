@@ -63,6 +63,7 @@ def test_a_signed_in_citizen_has_a_menu_with_my_account_and_sign_out(language, m
 def test_the_unread_count_shows_on_the_closed_menu(language):
     from hawiya.identity.tests.factories import person_of
     from hawiya.notifications.services import notify
+    from hawiya.notifications.subjects import LOSS, Subject
 
     user = make_account()
     notify(
@@ -71,7 +72,7 @@ def test_the_unread_count_shows_on_the_closed_menu(language):
         language=language,
         template="lost_document_reported",
         context={"reference": "LR-TEST"},
-        link="/lost-documents/LR-TEST/",
+        subject=Subject(LOSS, "LR-TEST"),
     )
     client = Client()
     client.force_login(user)

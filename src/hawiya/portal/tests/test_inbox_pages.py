@@ -14,6 +14,7 @@ from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_sessio
 from hawiya.identity.tests.factories import make_account, person_of
 from hawiya.notifications.models import InboxNotification
 from hawiya.notifications.services import notify
+from hawiya.notifications.subjects import APPOINTMENT, LOSS, REPLACEMENT, Subject
 
 from .html import find_all, find_one
 
@@ -37,15 +38,21 @@ def signed_in_client(user) -> Client:
 
 
 def tell(
-    person_id: int, reference: str, *, link: str | None = None, minutes_ago: int = 0
+    person_id: int,
+    reference: str,
+    *,
+    subject: Subject | None = None,
+    no_subject: bool = False,
+    minutes_ago: int = 0,
 ) -> InboxNotification:
+    """A notice about the lost-document report `reference`, or about `subject`, or (no_subject) none."""
     entry = notify(
         person_id=person_id,
         mobile="",
         language="ar",
         template="lost_document_reported",
         context={"reference": reference},
-        link=f"/lost-documents/{reference}/" if link is None else link,
+        subject=None if no_subject else (subject or Subject(LOSS, reference)),
     )
     if minutes_ago:
         entry.created_at = clock.now() - dt.timedelta(minutes=minutes_ago)
@@ -92,12 +99,29 @@ def test_the_list_shows_the_persons_entries_newest_first_in_the_pages_language(l
     assert links == [f"/{language}/lost-documents/LR00000002/", f"/{language}/lost-documents/LR00000001/"]
 
 
-def test_a_link_that_is_not_a_portal_path_is_not_shown():
+def test_an_entry_without_a_subject_or_with_a_reference_no_page_takes_has_no_link():
     user = make_account()
-    tell(person_of(user).pk, "LR00000001", link="//evil.example/x")
-    tell(person_of(user).pk, "LR00000002", link="https://evil.example/")
+    tell(person_of(user).pk, "LR00000001", no_subject=True)
+    tell(person_of(user).pk, "LR00000002", subject=Subject(LOSS, "../../evil"))
     response = signed_in_client(user).get("/en/notifications/")
     assert not [a for a in find_all(response.content, "a") if a.attrs.get("aria-describedby")]
+
+
+@pytest.mark.parametrize(
+    ("kind", "reference", "page"),
+    [
+        (LOSS, "LR00000001", "/ar/lost-documents/LR00000001/"),
+        (REPLACEMENT, "RP00000001", "/ar/requests/RP00000001/"),
+        (APPOINTMENT, "AP00000001", "/ar/appointments/AP00000001/"),
+    ],
+)
+def test_each_kind_of_subject_links_to_its_page(kind, reference, page):
+    user = make_account()
+    tell(person_of(user).pk, "LR00000001", subject=Subject(kind, reference))
+    response = signed_in_client(user).get("/ar/notifications/")
+    assert [a.attrs["href"] for a in find_all(response.content, "a") if a.attrs.get("aria-describedby")] == [
+        page
+    ]
 
 
 def test_the_header_shows_the_unread_count_with_words_for_screen_readers():

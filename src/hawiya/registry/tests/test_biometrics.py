@@ -9,10 +9,7 @@ import base64
 import datetime as dt
 import io
 import json
-import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -23,6 +20,7 @@ from PIL import Image, ImageDraw
 from hawiya.audit.models import AuditEvent
 from hawiya.audit.selectors import audit_chain_verify
 from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.fakepartner import FakePartner, Received, Reply, refused_port
 from hawiya.registry.biometrics import (
     DemoFingerprintScanner,
     FingerprintCapture,
@@ -363,54 +361,25 @@ def test_the_demo_scanner_is_deterministic_per_hint() -> None:
 # --- The scanner bridge over HTTP ----------------------------------------------------------------
 
 
-class Bridge:
-    """The workstation scanner bridge on 127.0.0.1: answers from a script, records requests."""
+class Bridge(FakePartner):
+    """The workstation scanner bridge on 127.0.0.1 (the shared fake partner): answers what the
+    test set, records requests."""
 
     def __init__(self) -> None:
-        self.status = 200
-        self.answer: bytes = b"{}"
-        self.received: list[tuple[str, bytes]] = []
-        bridge = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                bridge.received.append((self.path, raw))
-                self.send_response(bridge.status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(bridge.answer)))
-                self.end_headers()
-                self.wfile.write(bridge.answer)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        super().__init__()
+        self.standing = Reply.json({})
 
     def reply(self, payload: dict[str, Any], status: int = 200) -> None:
-        self.answer = json.dumps(payload).encode()
-        self.status = status
+        self.standing = Reply.json(payload, status)
+
+    def respond(self, request: Received) -> Reply:
+        return self.standing
 
 
 @pytest.fixture
 def bridge() -> Iterator[Bridge]:
-    running = Bridge()
-    running.thread.start()
-    try:
+    with Bridge() as running:
         yield running
-    finally:
-        running.server.shutdown()
-        running.server.server_close()
-        running.thread.join(timeout=5)
 
 
 TEMPLATE = bytes(range(256)) * 2
@@ -439,7 +408,8 @@ def test_the_http_scanner_posts_an_empty_capture_request_and_reads_the_answer(br
         device_model="Morpho MSO 1300",
     )
     # The bridge gets no hint of whose finger it is.
-    assert bridge.received == [("/capture", b"{}")]
+    assert [(request.path, request.payload) for request in bridge.received] == [("/capture", {})]
+    assert bridge.received[0].headers["Content-Length"] == "2"  # exactly "{}"
 
 
 def test_the_http_scanner_refuses_a_capture_below_quality_40(bridge: Bridge) -> None:
@@ -474,11 +444,9 @@ def test_the_http_scanner_reports_an_error_status_and_an_unreachable_bridge(brid
         HttpFingerprintScanner(base_url=bridge.url).capture(subject_hint="")
     assert caught.value.code == "fingerprint_scanner_unavailable"
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    unreachable = f"http://127.0.0.1:{refused_port()}"
     with pytest.raises(ApplicationError) as caught:
-        HttpFingerprintScanner(base_url=f"http://127.0.0.1:{port}", timeout=1).capture(subject_hint="")
+        HttpFingerprintScanner(base_url=unreachable, timeout=1).capture(subject_hint="")
     assert caught.value.code == "fingerprint_scanner_unavailable"
     with pytest.raises(ApplicationError):
         HttpFingerprintScanner(base_url="").capture(subject_hint="")

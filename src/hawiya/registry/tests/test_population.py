@@ -40,17 +40,7 @@ from hawiya.registry.models import (
 )
 from hawiya.registry.names import validate_arabic_name, validate_latin_name
 from hawiya.registry.phones import validate_mobile
-from hawiya.registry.population import (
-    DEMO_ADDRESSES,
-    DEMO_PERSONS,
-    PERSON_COLUMNS,
-    POPULATION_AS_OF,
-    RegisterNotEmpty,
-    add_years,
-    age_on,
-    seed_population,
-)
-from hawiya.registry.population_data import (
+from hawiya.registry.population.data import (
     CITIES,
     NATIONALITIES,
     OFFICES,
@@ -58,6 +48,10 @@ from hawiya.registry.population_data import (
     SAUDI_FEMALE_FIRST_NAMES,
     SAUDI_MALE_FIRST_NAMES,
 )
+from hawiya.registry.population.demo import DEMO_ADDRESSES, DEMO_PERSONS
+from hawiya.registry.population.generator import PERSON_COLUMNS, add_years, age_on
+from hawiya.registry.population.parameters import POPULATION_AS_OF
+from hawiya.registry.population.writer import RegisterNotEmpty, seed_population
 from hawiya.registry.regions import REGION_FACTS
 
 from .factories import make_address, make_document, make_person, next_id_number

@@ -12,13 +12,9 @@ from hawiya.registry.models import CivilFine, DocumentKind, Relation
 from hawiya.registry.selectors import unpaid_fines_for
 from hawiya.registry.tests.factories import make_address, make_family_record, make_person
 from hawiya.replacements import errors
+from hawiya.replacements.blockers import Blocker, delivery_allowed, replacement_blockers
 from hawiya.replacements.models import ENDED_STATE_VALUES, ENDED_STATES
-from hawiya.replacements.selectors import (
-    Blocker,
-    delivery_allowed,
-    replaceable_documents_for,
-    replacement_blockers,
-)
+from hawiya.replacements.selectors import replaceable_documents_for
 
 from .factories import TODAY, applicant_with_address, lost_document, lost_id_card, service_office, submit
 
@@ -208,7 +204,8 @@ def test_ended_states_have_one_fixed_order_for_the_constraint():
 
 def test_demo_person_with_an_expired_card_has_one_unpaid_late_renewal_fine():
     from hawiya.registry.models import Person
-    from hawiya.registry.population import POPULATION_AS_OF, seed_population
+    from hawiya.registry.population.parameters import POPULATION_AS_OF
+    from hawiya.registry.population.writer import seed_population
 
     seed_population(persons=0, seed=1, demo=True)
     person = Person.objects.get(id_number="1000000131")

@@ -8,8 +8,8 @@ import pytest
 
 from hawiya.registry.models import DocumentKind
 from hawiya.registry.tests.factories import make_family_record, make_person
+from hawiya.replacements.fees import replacement_quote
 from hawiya.replacements.models import FeeRate
-from hawiya.replacements.selectors import replacement_quote
 
 from .factories import TODAY, loss_report_for, lost_document, lost_id_card
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from hawiya.appointments.services import appointment_reminders_send_due
+from hawiya.appointments.services.sweeps import appointment_reminders_send_due
 
 
 class Command(BaseCommand):

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from hawiya.appointments.services import appointment_no_shows_mark_due, appointment_reminders_send_due
+from hawiya.appointments.services.sweeps import appointment_no_shows_mark_due, appointment_reminders_send_due
 from hawiya.core import clock
 from hawiya.delivery.services import shipments_announce_due
 from hawiya.identity.drafts import journey_drafts_sweep

@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from hawiya.core.errors import ApplicationError
 from hawiya.identity.models import User
-from hawiya.identity.services import authenticator_confirm, authenticator_enrol
+from hawiya.identity.services.authenticator import authenticator_confirm, authenticator_enrol
 from hawiya.identity.staff import staff_actor_for
 
 ATTEMPTS = 3

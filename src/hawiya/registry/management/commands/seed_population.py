@@ -1,6 +1,6 @@
 """`manage.py seed_population --persons N --seed S [--demo] [--if-empty] [--as-of DAY]`.
 
-Fills an empty civil register with a deterministic synthetic population (registry/population.py).
+Fills an empty civil register with a deterministic synthetic population (registry/population/).
 `make run` calls it with --if-empty, so the second start finds the register seeded and goes on.
 """
 
@@ -13,7 +13,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from hawiya.core.clock import today
-from hawiya.registry.population import POPULATION_AS_OF, RegisterNotEmpty, seed_population
+from hawiya.registry.population.parameters import POPULATION_AS_OF
+from hawiya.registry.population.writer import RegisterNotEmpty, seed_population
 
 
 def _as_of(value: str) -> dt.date:

@@ -1,52 +1,26 @@
-"""The synthetic civil register: a deterministic population for demos, tests and benchmarks.
-
-`seed_population(persons=N, seed=S)` writes exactly N persons in households (a head, a spouse,
-children; single resident workers), with their documents (birth certificates, national ID cards
-with their version history, family records, death certificates), National Addresses and the
-civil-affairs offices that issued the documents. `demo=True` adds the named demo persons of
-`DEMO_PERSONS`, whose ID numbers the README lists and other features sign in with.
-
-Determinism: every random choice comes from one `random.Random(seed)`, consumed in a fixed order,
-and every date is computed from `as_of` (a fixed day, never the clock), so the same seed, number
-of persons and as-of day give the same register, value for value. The rows' `created_at` and
-`updated_at` are the only exception: they record when the rows were written.
-
-Speed: rows are built as plain tuples without any query, primary keys assigned here so that
-documents point at persons and at the versions they replace without reading anything back, and
-written in one transaction by one prepared INSERT per table (`executemany`; COPY on PostgreSQL),
-which is several times faster than `bulk_create` at this size (see `_TableWriter`). Nothing here
-calls `save()` or `full_clean()`; the database's CHECK and UNIQUE constraints still hold every
-row, and the tests run the model validators over what this module writes.
-"""
+"""The generator of the synthetic population: households, persons, their documents and addresses,
+built as plain rows from one seeded random stream (see the package's docstring for determinism)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
-import time
 from bisect import bisect_right
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import Decimal
 from itertools import accumulate
 from typing import Any, Final, Generic, TypeVar
 
-from django.core.management.color import no_style
-from django.db import connection, transaction
-from django.db.models import DateTimeField, Max, Model
-from django.utils import timezone
+from django.db.models import Model
 
 from hawiya.core.calendars import from_hijri, to_hijri
 from hawiya.core.clock import RIYADH
 
-from .id_numbers import CITIZEN_PREFIX, RESIDENT_PREFIX, check_digit
-from .models import (
+from ..id_numbers import CITIZEN_PREFIX, RESIDENT_PREFIX, check_digit
+from ..models import (
     SAUDI_NATIONALITY,
     SERIAL_PREFIXES,
     Calendar,
-    CivilFine,
-    CivilService,
     DatePrecision,
     Document,
     DocumentKind,
@@ -54,69 +28,51 @@ from .models import (
     FamilyMember,
     FamilyRecord,
     NationalAddress,
-    Office,
     Person,
     Relation,
     Sex,
 )
-from .population_data import (
+from .data import (
     CITIES,
     GENERIC_STREETS,
     NATIONALITIES,
-    OFFICE_WORKING_DAYS,
     OFFICES,
     SAUDI_FAMILY_NAMES,
     SAUDI_FEMALE_FIRST_NAMES,
     SAUDI_MALE_FIRST_NAMES,
-    SERVICES_OF_EVERY_OFFICE,
-    SERVICES_OF_MAIN_OFFICES,
     City,
     District,
     NamePair,
     Nationality,
 )
-
-# The day the register describes. Fixed, so that a seed always gives the same register; ID cards
-# marked valid expire after it. `seed_population --as-of` moves it.
-POPULATION_AS_OF: Final = dt.date(2026, 11, 1)
-
-# --- Shares and rates (tuned so that 100,000 persons hold ~70% citizens, ~1% deceased) ----------
-CITIZEN_HOUSEHOLD_SHARE: Final = 0.5
-WIDOW_HOUSEHOLD_SHARE: Final = 0.075  # of citizen households: the late husband is in the register
-RESIDENT_SINGLE_SHARE: Final = 0.6  # of resident households: a worker without family in the Kingdom
-CITIZEN_CHILDREN_WEIGHTS: Final = (10, 12, 18, 20, 18, 12, 10)  # 0..6 children
-RESIDENT_CHILDREN_WEIGHTS: Final = (20, 30, 30, 15, 5)  # 0..4 children
-SPOUSE_SAME_FAMILY_SHARE: Final = 0.35  # marriages within the family (cousins)
-ELDEST_SON_NAMED_AFTER_GRANDFATHER_SHARE: Final = 0.3
-YEAR_ONLY_BIRTH_SHARE_OF_OLDER_CITIZENS: Final = 0.03
-# Older citizens: born before 1 Muharram 1400 AH, when many births were recorded by year only.
-OLDER_CITIZEN_BORN_BEFORE: Final = dt.date(1979, 11, 20)
-BORN_IN_HOUSEHOLD_CITY_SHARE: Final = 0.7
-RESIDENT_CHILD_BORN_IN_KINGDOM_SHARE: Final = 0.6
-EMAIL_SHARE_OF_ADULTS: Final = 0.4
-TEEN_MOBILE_SHARE: Final = 0.6  # of persons aged 15-17; every adult has a mobile
-UNIT_NUMBER_SHARE: Final = 0.45  # addresses in a block of flats
-
-# ID cards: a national ID card is issued from 15 and lasts 10 years; the register keeps the cards
-# issued since it went digital (earlier paper cards are not in it).
-ID_CARD_MINIMUM_AGE: Final = 15
-ID_CARD_VALIDITY_YEARS: Final = 10
-DIGITAL_REGISTER_SINCE: Final = dt.date(2006, 1, 1)
-RENEWAL_WINDOW_DAYS: Final = 180  # renewal is allowed in the last 180 days before expiry
-CARD_LOSS_RATE: Final = 0.05  # per card: lost once during its life, then replaced
-CARD_LAPSED_RATE: Final = 0.1  # of cards that expired in the last two years: not renewed (status expired)
-CARD_LOST_NOW_RATE: Final = 0.008  # of living card holders: lost recently, replacement not issued yet
-BIRTH_CERTIFICATE_LOSS_RATE: Final = 0.005
-FAMILY_RECORD_LOSS_RATE: Final = 0.01
-# Births before this year were mostly registered late, when the civil register reached the town.
-LATE_BIRTH_REGISTRATION_BEFORE: Final = dt.date(1980, 1, 1)
-
-# How many persons are built before they are written; bounds memory, not the transaction.
-PERSONS_PER_WRITE: Final = 5000
-BULK_BATCH_SIZE: Final = 2000
-# SQLite page cache during the load, in KiB (PRAGMA cache_size takes it negated): the random-order
-# unique indexes (ID numbers, serials) then stay in memory instead of being re-read page by page.
-SQLITE_LOAD_CACHE_KIB: Final = 262_144
+from .demo import DEMO_ADDRESSES, DEMO_PERSONS, DemoPerson
+from .parameters import (
+    BIRTH_CERTIFICATE_LOSS_RATE,
+    BORN_IN_HOUSEHOLD_CITY_SHARE,
+    CARD_LAPSED_RATE,
+    CARD_LOSS_RATE,
+    CARD_LOST_NOW_RATE,
+    CITIZEN_CHILDREN_WEIGHTS,
+    CITIZEN_HOUSEHOLD_SHARE,
+    DIGITAL_REGISTER_SINCE,
+    ELDEST_SON_NAMED_AFTER_GRANDFATHER_SHARE,
+    EMAIL_SHARE_OF_ADULTS,
+    FAMILY_RECORD_LOSS_RATE,
+    ID_CARD_MINIMUM_AGE,
+    ID_CARD_VALIDITY_YEARS,
+    LATE_BIRTH_REGISTRATION_BEFORE,
+    OLDER_CITIZEN_BORN_BEFORE,
+    PERSONS_PER_WRITE,
+    RENEWAL_WINDOW_DAYS,
+    RESIDENT_CHILD_BORN_IN_KINGDOM_SHARE,
+    RESIDENT_CHILDREN_WEIGHTS,
+    RESIDENT_SINGLE_SHARE,
+    SPOUSE_SAME_FAMILY_SHARE,
+    TEEN_MOBILE_SHARE,
+    UNIT_NUMBER_SHARE,
+    WIDOW_HOUSEHOLD_SHARE,
+    YEAR_ONLY_BIRTH_SHARE_OF_OLDER_CITIZENS,
+)
 
 # Number ranges. Generated numbers never fall in the demo ranges, so demo persons can be added to
 # any generated register: demo ID numbers are 1000000NNC / 2000000NNC, demo mobiles +9665000000NN
@@ -138,349 +94,7 @@ _FAMILY_RECORD_MODULUS: Final = 10**10
 _DISTRICT_LETTERS: Final = "ABCDEFGHJKLMNPQRSTUVWXY"
 _SHORT_ADDRESS_LAST_LETTERS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXY"
 _EMAIL_DOMAINS: Final = ("example.com", "example.net", "example.org")  # never a real mailbox
-
 T = TypeVar("T")
-
-
-class RegisterNotEmpty(Exception):
-    """The register already holds persons: seeding would collide with them."""
-
-    def __init__(self, persons: int) -> None:
-        super().__init__(f"the register already holds {persons} persons")
-        self.persons = persons
-
-
-@dataclass
-class SeedReport:
-    """What one seeding wrote, for the command's last line and the benchmark."""
-
-    persons: int = 0
-    demo_persons: int = 0
-    documents: int = 0
-    addresses: int = 0
-    family_records: int = 0
-    family_members: int = 0
-    offices: int = 0
-    seconds: float = 0.0
-
-    @property
-    def persons_per_second(self) -> float:
-        return self.persons / self.seconds if self.seconds > 0 else 0.0
-
-    def summary(self) -> str:
-        demo = f" ({self.demo_persons} demo)" if self.demo_persons else ""
-        return (
-            f"seeded {self.persons} persons{demo}, {self.documents} documents, {self.addresses} addresses, "
-            f"{self.offices} offices in {self.seconds:.1f} s ({self.persons_per_second:.0f} persons/s)"
-        )
-
-
-# --- Demo persons -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DemoAddress:
-    city_code: str
-    district_en: str
-    street: NamePair
-    building_number: str
-    additional_number: str
-    unit_number: str
-    short_address: str
-
-
-@dataclass(frozen=True)
-class DemoPerson:
-    """A named person with fixed data, for the README, the demo and the end-to-end tests."""
-
-    key: str
-    id_number: str
-    first_name: NamePair
-    father_name: NamePair
-    grandfather_name: NamePair
-    family_name: NamePair
-    sex: str
-    date_of_birth: dt.date
-    mobile: str
-    what_is_special: str
-    nationality: str = SAUDI_NATIONALITY
-    date_of_birth_precision: str = DatePrecision.DAY
-    birthplace: NamePair = ("الرياض", "Riyadh")
-    email: str = ""
-    address: str | None = None  # a DEMO_ADDRESSES key; None: no National Address
-    # Family: the head's key and the relation to the head; the head has head_of=its own key.
-    head_of_family: bool = False
-    family_of: str | None = None
-    relation: str | None = None
-    # The ID card's story, counted back from the as-of day (see _demo_id_cards).
-    id_card: str = "valid"  # valid | lost_once | lost_now | expired | cancelled | none
-    id_card_issued_days_ago: int = 700
-    died_days_ago: int | None = None
-
-    @property
-    def full_name_ar(self) -> str:
-        return " ".join(
-            p[0] for p in (self.first_name, self.father_name, self.grandfather_name, self.family_name)
-        )
-
-    @property
-    def full_name_en(self) -> str:
-        return " ".join(
-            p[1] for p in (self.first_name, self.father_name, self.grandfather_name, self.family_name)
-        )
-
-
-DEMO_ADDRESSES: Final[dict[str, DemoAddress]] = {
-    "riyadh_yasmin": DemoAddress(
-        "riyadh", "Al Yasmin", ("شارع الأمير سلطان", "Prince Sultan Street"), "2929", "8538", "", "RRDZ2929"
-    ),
-    "riyadh_malaz": DemoAddress(
-        "riyadh", "Al Malaz", ("شارع الجامعة", "University Street"), "3184", "7261", "12", "RRBZ3184"
-    ),
-    "riyadh_naseem": DemoAddress(
-        "riyadh", "Al Naseem", ("شارع الأندلس", "Al Andalus Street"), "6412", "2045", "", "RRHZ6412"
-    ),
-    "riyadh_olaya": DemoAddress(
-        "riyadh", "Al Olaya", ("طريق الملك فهد", "King Fahd Road"), "7596", "3310", "4", "RRAZ7596"
-    ),
-    "jeddah_rawdah": DemoAddress(
-        "jeddah", "Al Rawdah", ("شارع التحلية", "Al Tahlia Street"), "4417", "9012", "7", "JEAZ4417"
-    ),
-    "jeddah_safa": DemoAddress(
-        "jeddah", "Al Safa", ("شارع صاري", "Sari Street"), "5260", "1873", "", "JEBZ5260"
-    ),
-}
-
-# Fixed ID numbers (valid check digits) from the demo ranges; `test_population` checks each one.
-DEMO_PERSONS: Final[tuple[DemoPerson, ...]] = (
-    DemoPerson(
-        key="head_of_family",
-        id_number="1000000016",
-        first_name=("عبدالله", "Abdullah"),
-        father_name=("محمد", "Mohammed"),
-        grandfather_name=("سعد", "Saad"),
-        family_name=("القحطاني", "Al-Qahtani"),
-        sex=Sex.MALE,
-        date_of_birth=dt.date(1984, 3, 14),
-        mobile="+966500000001",
-        email="abdullah.alqahtani@example.com",
-        address="riyadh_yasmin",
-        head_of_family=True,
-        what_is_special="Citizen, head of a family (wife, son, daughter) holding the family record",
-        id_card_issued_days_ago=1100,
-    ),
-    DemoPerson(
-        key="spouse",
-        id_number="1000000024",
-        first_name=("نورة", "Noura"),
-        father_name=("فهد", "Fahad"),
-        grandfather_name=("ناصر", "Nasser"),
-        family_name=("العتيبي", "Al-Otaibi"),
-        sex=Sex.FEMALE,
-        date_of_birth=dt.date(1988, 9, 2),
-        mobile="+966500000002",
-        address="riyadh_yasmin",
-        family_of="head_of_family",
-        relation=Relation.SPOUSE,
-        what_is_special="Citizen, the head of family's wife (spouse in his family record)",
-        id_card_issued_days_ago=800,
-    ),
-    DemoPerson(
-        key="son",
-        id_number="1000000032",
-        first_name=("سعد", "Saad"),
-        father_name=("عبدالله", "Abdullah"),
-        grandfather_name=("محمد", "Mohammed"),
-        family_name=("القحطاني", "Al-Qahtani"),
-        sex=Sex.MALE,
-        date_of_birth=dt.date(2014, 6, 11),
-        mobile="",
-        family_of="head_of_family",
-        relation=Relation.SON,
-        id_card="none",
-        what_is_special="Child (12) of the head of family: birth certificate, no ID card, no mobile",
-    ),
-    DemoPerson(
-        key="daughter",
-        id_number="1000000040",
-        first_name=("سارة", "Sarah"),
-        father_name=("عبدالله", "Abdullah"),
-        grandfather_name=("محمد", "Mohammed"),
-        family_name=("القحطاني", "Al-Qahtani"),
-        sex=Sex.FEMALE,
-        date_of_birth=dt.date(2018, 2, 25),
-        mobile="",
-        family_of="head_of_family",
-        relation=Relation.DAUGHTER,
-        id_card="none",
-        what_is_special="Child (8) of the head of family: birth certificate only",
-    ),
-    DemoPerson(
-        key="lost_once",
-        id_number="1000000057",
-        first_name=("خالد", "Khalid"),
-        father_name=("إبراهيم", "Ibrahim"),
-        grandfather_name=("عبدالعزيز", "Abdulaziz"),
-        family_name=("الدوسري", "Al-Dosari"),
-        sex=Sex.MALE,
-        date_of_birth=dt.date(1979, 11, 30),
-        birthplace=("جدة", "Jeddah"),
-        mobile="+966500000005",
-        email="k.aldosari@example.net",
-        address="jeddah_rawdah",
-        id_card="lost_once",
-        id_card_issued_days_ago=2600,
-        what_is_special="ID card lost once: version 1 reported lost, version 2 valid (a next loss is fined)",
-    ),
-    DemoPerson(
-        key="resident",
-        id_number="2000000014",
-        first_name=("عمران", "Imran"),
-        father_name=("طارق", "Tariq"),
-        grandfather_name=("أسلم", "Aslam"),
-        family_name=("قريشي", "Qureshi"),
-        sex=Sex.MALE,
-        nationality="PK",
-        date_of_birth=dt.date(1990, 7, 15),
-        birthplace=("لاهور", "Lahore"),
-        mobile="+966500000006",
-        address="riyadh_malaz",
-        id_card_issued_days_ago=400,
-        what_is_special="Resident (Iqama 2…), Pakistani, Gregorian calendar of record",
-    ),
-    DemoPerson(
-        key="old_biometrics",
-        id_number="1000000065",
-        first_name=("فيصل", "Faisal"),
-        father_name=("سليمان", "Sulaiman"),
-        grandfather_name=("حمد", "Hamad"),
-        family_name=("الشهري", "Al-Shehri"),
-        sex=Sex.MALE,
-        date_of_birth=dt.date(1975, 1, 8),
-        birthplace=("أبها", "Abha"),
-        mobile="+966500000007",
-        address="jeddah_safa",
-        id_card_issued_days_ago=6 * 365 + 20,
-        what_is_special="Biometrics captured 6 years ago (card still valid): courier delivery not allowed",
-    ),
-    DemoPerson(
-        key="widow",
-        id_number="1000000073",
-        first_name=("فاطمة", "Fatimah"),
-        father_name=("علي", "Ali"),
-        grandfather_name=("حسن", "Hassan"),
-        family_name=("الغامدي", "Al-Ghamdi"),
-        sex=Sex.FEMALE,
-        date_of_birth=dt.date(1968, 4, 3),
-        birthplace=("الباحة", "Al Bahah"),
-        mobile="+966500000008",
-        address="riyadh_naseem",
-        head_of_family=True,
-        id_card_issued_days_ago=500,
-        what_is_special="Widow, head of family: her family record lists her late husband and her son",
-    ),
-    DemoPerson(
-        key="deceased",
-        id_number="1000000081",
-        first_name=("عبدالرحمن", "Abdulrahman"),
-        father_name=("صالح", "Saleh"),
-        grandfather_name=("أحمد", "Ahmed"),
-        family_name=("الزهراني", "Al-Zahrani"),
-        sex=Sex.MALE,
-        date_of_birth=dt.date(1960, 12, 1),
-        birthplace=("الباحة", "Al Bahah"),
-        mobile="",
-        family_of="widow",
-        relation=Relation.SPOUSE,
-        id_card="cancelled",
-        id_card_issued_days_ago=3000,
-        died_days_ago=760,
-        what_is_special="Died 2 years ago: death certificate, card cancelled, spouse in his widow's record",
-    ),
-    DemoPerson(
-        key="widows_son",
-        id_number="1000000099",
-        first_name=("ياسر", "Yasser"),
-        father_name=("عبدالرحمن", "Abdulrahman"),
-        grandfather_name=("صالح", "Saleh"),
-        family_name=("الزهراني", "Al-Zahrani"),
-        sex=Sex.MALE,
-        date_of_birth=dt.date(2003, 9, 19),
-        mobile="+966500000010",
-        address="riyadh_naseem",
-        family_of="widow",
-        relation=Relation.SON,
-        id_card_issued_days_ago=1200,
-        what_is_special="Adult son (23) of the widow and the deceased",
-    ),
-    DemoPerson(
-        key="no_address",
-        id_number="1000000107",
-        first_name=("ريم", "Reem"),
-        father_name=("ماجد", "Majed"),
-        grandfather_name=("عبدالله", "Abdullah"),
-        family_name=("الحربي", "Al-Harbi"),
-        sex=Sex.FEMALE,
-        date_of_birth=dt.date(1995, 2, 14),
-        birthplace=("المدينة المنورة", "Madinah"),
-        mobile="+966500000011",
-        email="reem.alharbi@example.org",
-        address=None,
-        id_card_issued_days_ago=900,
-        what_is_special="No National Address registered (delivery cannot be offered)",
-    ),
-    DemoPerson(
-        key="lost_now",
-        id_number="1000000115",
-        first_name=("تركي", "Turki"),
-        father_name=("ناصر", "Nasser"),
-        grandfather_name=("فهد", "Fahad"),
-        family_name=("المطيري", "Al-Mutairi"),
-        sex=Sex.MALE,
-        date_of_birth=dt.date(1992, 6, 30),
-        mobile="+966500000012",
-        address="riyadh_olaya",
-        id_card="lost_now",
-        id_card_issued_days_ago=1500,
-        what_is_special="ID card reported lost 5 days ago, no replacement yet (first loss: no fine)",
-    ),
-    DemoPerson(
-        key="year_only_birth",
-        id_number="1000000123",
-        first_name=("حمد", "Hamad"),
-        father_name=("عبدالله", "Abdullah"),
-        grandfather_name=("سالم", "Salem"),
-        family_name=("السبيعي", "Al-Subaie"),
-        sex=Sex.MALE,
-        # Year only: 1365 AH, recorded as the placeholder 1 Rajab 1365 (from_hijri(1365, 7, 1)).
-        date_of_birth=dt.date(1946, 5, 31),
-        date_of_birth_precision=DatePrecision.YEAR,
-        birthplace=("الخرج", "Al-Kharj"),
-        mobile="+966500000013",
-        address="riyadh_olaya",
-        id_card_issued_days_ago=2000,
-        what_is_special="Born 1365 AH, year only (stored as 1 Rajab 1365): show the year, never a day",
-    ),
-    DemoPerson(
-        key="expired_card",
-        id_number="1000000131",
-        first_name=("بندر", "Bandar"),
-        father_name=("تركي", "Turki"),
-        grandfather_name=("سعود", "Saud"),
-        family_name=("الشمري", "Al-Shammari"),
-        sex=Sex.MALE,
-        date_of_birth=dt.date(1986, 10, 5),
-        birthplace=("حائل", "Hail"),
-        mobile="+966500000014",
-        address="jeddah_rawdah",
-        id_card="expired",
-        id_card_issued_days_ago=ID_CARD_VALIDITY_YEARS * 365 + 95,
-        what_is_special="ID card expired about 3 months ago and not renewed (late-renewal fine)",
-    ),
-)
-
-
-# --- Small date and choice helpers -------------------------------------------------------------------
 
 
 def add_years(day: dt.date, years: int) -> dt.date:
@@ -509,9 +123,6 @@ class _WeightedChoice(Generic[T]):
 
     def pick(self, rng: random.Random) -> T:
         return self.items[bisect_right(self.cumulative, rng.random() * self.total)]
-
-
-# --- Building the population ------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
@@ -593,6 +204,8 @@ PERSON_COLUMNS: Final = (
     "email",
     "biometrics_captured_on",
 )
+
+
 FAMILY_RECORD_COLUMNS: Final = ("id", "number", "head_id")
 FAMILY_MEMBER_COLUMNS: Final = ("id", "family_record_id", "person_id", "relation")
 DOCUMENT_COLUMNS: Final = (
@@ -609,6 +222,8 @@ DOCUMENT_COLUMNS: Final = (
     "reported_lost_at",
     "replaces_id",
 )
+
+
 ADDRESS_COLUMNS: Final = (
     "id",
     "person_id",
@@ -1390,273 +1005,3 @@ class PopulationBuilder:
                     ),
                 )
             )
-
-
-@dataclass(frozen=True)
-class DemoFine:
-    """An unpaid civil-affairs fine of a demo person (it blocks a replacement request)."""
-
-    person_key: str
-    amount_sar: Decimal
-    reason: NamePair
-    issued_days_ago: int
-
-
-DEMO_FINES: Final[tuple[DemoFine, ...]] = (
-    DemoFine(
-        person_key="expired_card",
-        amount_sar=Decimal(100),
-        reason=("غرامة تأخير تجديد بطاقة الهوية الوطنية", "Late renewal of the national ID card"),
-        issued_days_ago=60,
-    ),
-)
-
-
-def _write_demo_fines(as_of: dt.date) -> None:
-    """The demo persons' fines, after their rows exist (same transaction; a handful of rows)."""
-    id_numbers = {person.key: person.id_number for person in DEMO_PERSONS}
-    pks = dict(
-        Person.objects.filter(id_number__in=[id_numbers[fine.person_key] for fine in DEMO_FINES]).values_list(
-            "id_number", "pk"
-        )
-    )
-    CivilFine.objects.bulk_create(
-        [
-            CivilFine(
-                person_id=pks[id_numbers[fine.person_key]],
-                amount_sar=fine.amount_sar,
-                reason_ar=fine.reason[0],
-                reason_en=fine.reason[1],
-                issued_on=as_of - _days(fine.issued_days_ago),
-            )
-            for fine in DEMO_FINES
-        ]
-    )
-
-
-# --- Writing ----------------------------------------------------------------------------------------
-
-_WRITTEN_MODELS: Final[tuple[type[Model], ...]] = (
-    Person,
-    FamilyRecord,
-    FamilyMember,
-    Document,
-    NationalAddress,
-)
-
-
-def _office_services(facts_main_office: bool) -> tuple[str, ...]:
-    return SERVICES_OF_EVERY_OFFICE + (SERVICES_OF_MAIN_OFFICES if facts_main_office else ())
-
-
-def ensure_offices() -> dict[str, int]:
-    """The offices of population_data.OFFICES, created if missing (with the services they offer).
-
-    Returns their primary keys by code. Offices already present keep their data: an officer may
-    have corrected an address since.
-    """
-    city_by_code = {city.code: city for city in CITIES}
-    existing = dict(
-        Office.objects.filter(code__in=[facts.code for facts in OFFICES]).values_list("code", "pk")
-    )
-    missing = [facts for facts in OFFICES if facts.code not in existing]
-    new_offices = [
-        Office(
-            code=facts.code,
-            name_ar=facts.name_ar,
-            name_en=facts.name_en,
-            region=city_by_code[facts.city_code].region,
-            city_ar=city_by_code[facts.city_code].name_ar,
-            city_en=city_by_code[facts.city_code].name_en,
-            address_ar=facts.address_ar,
-            address_en=facts.address_en,
-            latitude=Decimal(facts.latitude),
-            longitude=Decimal(facts.longitude),
-            working_days=OFFICE_WORKING_DAYS,
-            opens_at=dt.time.fromisoformat(facts.opens_at),
-            closes_at=dt.time.fromisoformat(facts.closes_at),
-        )
-        for facts in missing
-    ]
-    Office.objects.bulk_create(new_offices)
-    service_pks = dict(CivilService.objects.values_list("code", "pk"))
-    offers = Office.services.through
-    offers.objects.bulk_create(
-        [
-            offers(office_id=office.pk, civilservice_id=service_pks[code])
-            for facts, office in zip(missing, new_offices, strict=True)
-            for code in _office_services(facts.main_office)
-            if code in service_pks
-        ]
-    )
-    existing.update({office.code: office.pk for office in new_offices})
-    return existing
-
-
-class _TableWriter:
-    """Inserts rows given as tuples straight through the database cursor.
-
-    `bulk_create` spends most of a load preparing every field of every model instance
-    (`pre_save`, `get_db_prep_save`, SQL per batch). The generator's rows are already in
-    database form, so one prepared INSERT run with `executemany` (SQLite) or a COPY (PostgreSQL)
-    does the same work several times faster. Columns the generator leaves out get what
-    `bulk_create` would give them: the field's default, and for `created_at`/`updated_at` the
-    moment the load started. A field the generator names but the model lacks fails at once.
-    """
-
-    def __init__(self, model: type[Model], columns: Sequence[str], *, now: dt.datetime) -> None:
-        fields = {model_field.attname: model_field for model_field in model._meta.concrete_fields}
-        unknown = [column for column in columns if column not in fields]
-        if unknown:
-            raise ValueError(f"{model.__name__} has no field {unknown}: population.py must follow the model")
-        constants: list[object] = []
-        constant_columns: list[str] = []
-        for model_field in model._meta.concrete_fields:
-            if model_field.attname in columns:
-                continue
-            if getattr(model_field, "auto_now", False) or getattr(model_field, "auto_now_add", False):
-                value: object = now
-            else:
-                # What bulk_create would store: the default, "" for text, else NULL.
-                value = model_field.get_default()
-                if value is None and not model_field.null:
-                    raise ValueError(
-                        f"{model.__name__}.{model_field.name} has no default: population.py must fill it"
-                    )
-            constants.append(model_field.get_db_prep_save(value, connection))
-            constant_columns.append(model_field.column)
-        self.table = model._meta.db_table
-        self.columns = [fields[column].column for column in columns] + constant_columns
-        self.constants = tuple(constants)
-        # Aware datetimes need the backend's adaptation (SQLite stores them as naive UTC text);
-        # dates, strings, numbers and None go to the driver as they are.
-        self.datetime_positions = [
-            position for position, column in enumerate(columns) if isinstance(fields[column], DateTimeField)
-        ]
-
-    def _complete(self, row: Row) -> Row:
-        if self.datetime_positions:
-            values = list(row)
-            for position in self.datetime_positions:
-                if values[position] is not None:
-                    values[position] = connection.ops.adapt_datetimefield_value(values[position])
-            row = tuple(values)
-        return row + self.constants
-
-    def write(self, rows: list[Row]) -> None:
-        if not rows:
-            return
-        quote = connection.ops.quote_name
-        columns = ", ".join(quote(column) for column in self.columns)
-        complete = [self._complete(row) for row in rows]
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                # psycopg 3's COPY: the fastest way into PostgreSQL, constraints still checked.
-                with cursor.cursor.copy(f"COPY {quote(self.table)} ({columns}) FROM STDIN") as copy:
-                    for row in complete:
-                        copy.write_row(row)
-            else:
-                placeholders = ", ".join(["%s"] * len(self.columns))
-                # Names come from the model's _meta, quoted; values are always bound parameters.
-                sql = f"INSERT INTO {quote(self.table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
-                for start in range(0, len(complete), BULK_BATCH_SIZE):
-                    cursor.executemany(sql, complete[start : start + BULK_BATCH_SIZE])
-
-
-class _RegisterWriter:
-    """One writer per table, in an order that satisfies every foreign key as rows arrive (the
-    keys are also DEFERRABLE INITIALLY DEFERRED on both engines, so they are checked at commit)."""
-
-    def __init__(self, now: dt.datetime) -> None:
-        self.persons = _TableWriter(Person, PERSON_COLUMNS, now=now)
-        self.family_records = _TableWriter(FamilyRecord, FAMILY_RECORD_COLUMNS, now=now)
-        self.family_members = _TableWriter(FamilyMember, FAMILY_MEMBER_COLUMNS, now=now)
-        self.documents = _TableWriter(Document, DOCUMENT_COLUMNS, now=now)
-        self.addresses = _TableWriter(NationalAddress, ADDRESS_COLUMNS, now=now)
-
-    def write(self, batch: _Batch, report: SeedReport) -> None:
-        self.persons.write(batch.persons)
-        self.family_records.write(batch.family_records)
-        self.family_members.write(batch.family_members)
-        self.documents.write(batch.documents)
-        self.addresses.write(batch.addresses)
-        report.persons += len(batch.persons)
-        report.family_records += len(batch.family_records)
-        report.family_members += len(batch.family_members)
-        report.documents += len(batch.documents)
-        report.addresses += len(batch.addresses)
-
-
-def _lock_register() -> None:
-    """On PostgreSQL, two seeders (two `make run`) queue here instead of both finding the register
-    empty. SQLite needs nothing: Hawiya opens its transactions IMMEDIATE, which takes the write lock."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            table = connection.ops.quote_name(Person._meta.db_table)
-            cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
-
-
-def _reset_sequences() -> None:
-    """Primary keys were given explicitly; move PostgreSQL's sequences past them (as loaddata does)."""
-    statements = connection.ops.sequence_reset_sql(no_style(), list(_WRITTEN_MODELS))
-    if statements:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-
-
-@contextmanager
-def _bulk_load_settings() -> Iterator[None]:
-    """A larger SQLite page cache for the load, restored afterwards. Durability settings
-    (journal mode, synchronous) are left alone: one transaction already makes the load fast."""
-    if connection.vendor != "sqlite":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        previous = int(cursor.fetchone()[0])
-        cursor.execute(f"PRAGMA cache_size = -{SQLITE_LOAD_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size = {previous}")
-
-
-def seed_population(
-    *, persons: int, seed: int, demo: bool = False, as_of: dt.date = POPULATION_AS_OF
-) -> SeedReport:
-    """Fill an empty register with `persons` generated persons (and the demo persons if `demo`).
-
-    All in one transaction: a failure leaves the register as it was. Raises RegisterNotEmpty if
-    any person exists already, since generated ID numbers could collide with real ones.
-    """
-    if persons < 0:
-        raise ValueError("the number of persons cannot be negative")
-    started = time.perf_counter()
-    report = SeedReport()
-    with _bulk_load_settings(), transaction.atomic():
-        _lock_register()
-        existing = Person.objects.count()
-        if existing:
-            raise RegisterNotEmpty(existing)
-        offices_by_code = ensure_offices()
-        first_pks = {
-            model: (model._default_manager.aggregate(last=Max("pk"))["last"] or 0) + 1
-            for model in _WRITTEN_MODELS
-        }
-        builder = PopulationBuilder(
-            seed=seed, as_of=as_of, offices_by_code=offices_by_code, first_pks=first_pks
-        )
-        writer = _RegisterWriter(now=timezone.now())
-        for batch in builder.batches(persons):
-            writer.write(batch, report)
-        if demo:
-            generated = report.persons
-            writer.write(builder.demo_batch(), report)
-            report.demo_persons = report.persons - generated
-            _write_demo_fines(as_of)
-        _reset_sequences()
-        report.offices = Office.objects.count()
-    report.seconds = time.perf_counter() - started
-    return report

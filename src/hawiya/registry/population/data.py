@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from .regions import Region
+from ..regions import Region
 
 # (Arabic, English)
 NamePair = tuple[str, str]

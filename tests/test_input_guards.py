@@ -14,7 +14,7 @@ from django.test import Client
 
 from hawiya.api.tests.test_courier_api import IP, _headers
 from hawiya.api.tests.test_courier_api import _settings as _courier_settings  # noqa: F401  (autouse)
-from hawiya.backoffice.tests.factories import signed_in
+from hawiya.casework.tests.factories import signed_in
 from hawiya.delivery.models import ShipmentEvent
 from hawiya.delivery.tests.factories import make_shipment
 from hawiya.identity.models import User

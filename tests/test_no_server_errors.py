@@ -40,7 +40,7 @@ from django.test import Client
 from django.urls import LocalePrefixPattern, URLPattern, URLResolver, get_resolver
 
 from hawiya.appointments.tests.factories import at_riyadh, book, make_replacement
-from hawiya.backoffice.tests.factories import open_office, signed_in, staff_user
+from hawiya.casework.tests.factories import open_office, signed_in, staff_user
 from hawiya.core import clock
 from hawiya.core.signing import request_message, signature_header
 from hawiya.delivery.tests.factories import make_shipment

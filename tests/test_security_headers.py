@@ -21,7 +21,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from hawiya.backoffice.tests.factories import booked_today, open_office, signed_in, staff_user
+from hawiya.casework.tests.factories import booked_today, open_office, signed_in, staff_user
 from hawiya.config.csp import checkout_origin
 from hawiya.core.headers import FEATURES, allow_features, permissions_policy
 from hawiya.identity.models import StaffRole, User

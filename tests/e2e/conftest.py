@@ -9,8 +9,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from django.core.cache import cache
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM then refuses to run in it
@@ -32,6 +34,15 @@ def _e2e_server_settings() -> Iterator[None]:
 
     with override_settings(SECURE_SSL_REDIRECT=False):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _browser_test_settings(settings: Any) -> None:
+    """What every browser test runs with: a fast password hasher, the demo SMS outbox (the tests
+    read codes from it) and an empty cache (no throttle counter left by an earlier test)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.HAWIYA_SMS_CLIENT = "demo"
+    cache.clear()
 
 
 @pytest.fixture(scope="session")

@@ -4,104 +4,20 @@ from the key under "I can't scan the code") → recovery codes → security; axe
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Any
 
 import pyotp
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from django.conf import settings as django_settings
-from django.core.cache import cache
-from django.test import Client
-from playwright.sync_api import Page
 
-from hawiya.core import clock
-from hawiya.identity import services
-from hawiya.identity.models import AuthenticatorApp, RecoveryCode, User
-from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
-from hawiya.identity.tests.factories import make_account, person_of
-from hawiya.registry.models import DocumentKind
-from hawiya.registry.tests.factories import make_address, make_document, make_lost_document
+from hawiya.identity.models import AuthenticatorApp, RecoveryCode
+from hawiya.identity.tests.factories import person_of
 
-from .targets import LINK_TARGETS
+from .checklist import WIDTHS, check, citizen_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
-WIDTHS = [360, 1280]
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
-TARGETS = ", ".join(
-    ["main .hw-button", "main button", "main summary", ".hw-back-link", "main input", *LINK_TARGETS]
-)
-
-
-@pytest.fixture(autouse=True)
-def _account_settings(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.HAWIYA_SMS_CLIENT = "demo"
-    cache.clear()
-
-
-def signed_in_page(
-    open_page: Callable[[int], Page], live_server: Any, width: int, *, with_documents: bool = False
-) -> tuple[Page, User]:
-    """A browser signed in as a new citizen (with a National Address), recently authenticated;
-    `with_documents` gives the citizen an ID card reported lost and a birth certificate (the
-    account page's documents list), which other journeys make for themselves."""
-    user = make_account()
-    make_address(person_of(user))
-    if with_documents:
-        make_lost_document(holder=person_of(user))
-        make_document(holder=person_of(user), kind=DocumentKind.BIRTH_CERTIFICATE)
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[RECENT_AUTH_SESSION_KEY] = recent_auth_session_value(clock.now())
-    session.save()
-    assert session.session_key
-    services.user_session_record(user=user, session_key=session.session_key, ip="127.0.0.1", user_agent=UA)
-    page = open_page(width)
-    page.context.add_cookies(
-        [{"name": django_settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": live_server.url}]
-    )
-    return page, user
-
-
-def assert_accessible(page: Page) -> None:
-    result = Axe().run(page, options=AXE_OPTIONS)
-    assert result.violations_count == 0, result.generate_report()
-
-
-def assert_no_horizontal_scroll(page: Page) -> None:
-    scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll <= inner, f"page is {scroll}px wide in a {inner}px viewport"
-
-
-def assert_targets_at_least_44px(page: Page) -> None:
-    small = page.evaluate(
-        """(selector) => Array.from(document.querySelectorAll(selector))
-            .filter((el) => el.getClientRects().length > 0)
-            .map((el) => [el.textContent.trim().slice(0, 40), Math.round(el.getBoundingClientRect().height)])
-            .filter(([, height]) => height < 44)""",
-        TARGETS,
-    )
-    assert small == [], f"targets under 44px: {small}"
-
-
-def check(page: Page, language: str = "ar") -> None:
-    dir_ = "rtl" if language == "ar" else "ltr"
-    assert page.evaluate("() => [document.documentElement.lang, document.documentElement.dir]") == [
-        language,
-        dir_,
-    ]
-    assert page.locator("h1").count() == 1
-    assert_no_horizontal_scroll(page)
-    assert_targets_at_least_44px(page)
-    assert_accessible(page)
-
 
 def test_account_journey_in_arabic(live_server, open_page, artifacts):
-    page, user = signed_in_page(open_page, live_server, 1280, with_documents=True)
+    page, user = citizen_page(open_page, live_server, 1280, with_documents=True)
     base = f"{live_server.url}/ar/account/"
 
     page.goto(base)
@@ -160,7 +76,7 @@ def test_account_journey_in_arabic(live_server, open_page, artifacts):
 
 
 def test_account_page_in_english(live_server, open_page, artifacts):
-    page, _user = signed_in_page(open_page, live_server, 1280, with_documents=True)
+    page, _user = citizen_page(open_page, live_server, 1280, with_documents=True)
     page.goto(f"{live_server.url}/en/account/")
 
     assert page.locator("h1").inner_text() == "My account"
@@ -171,7 +87,7 @@ def test_account_page_in_english(live_server, open_page, artifacts):
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("language", ["ar", "en"])
 def test_account_pages_pass_axe(live_server, open_page, artifacts, language, width):
-    page, _user = signed_in_page(open_page, live_server, width, with_documents=True)
+    page, _user = citizen_page(open_page, live_server, width, with_documents=True)
     for path in (
         "",
         "security/",

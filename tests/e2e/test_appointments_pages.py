@@ -4,36 +4,19 @@ including the error state of the slot grid."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any
-
 import pytest
 
 from hawiya.appointments.models import Appointment, AppointmentState
 from hawiya.appointments.tests.factories import at_riyadh, book, make_bookable_office, make_replacement
-from hawiya.core import clock
 from hawiya.identity.tests.factories import person_of
 
-from .test_account_journey import WIDTHS, check, signed_in_page
+from .checklist import WIDTHS, check, citizen_page, working_day
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(autouse=True)
-def _settings(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.HAWIYA_SMS_CLIENT = "demo"
-
-
-def _working_day(at_least_days: int) -> dt.date:
-    day = clock.today() + dt.timedelta(days=at_least_days)
-    while day.isoweekday() not in (7, 1, 2, 3, 4):
-        day += dt.timedelta(days=1)
-    return day
-
-
 def test_book_and_reschedule_an_appointment_in_arabic(live_server, open_page, artifacts):
-    page, user = signed_in_page(open_page, live_server, 1280)
+    page, user = citizen_page(open_page, live_server, 1280)
     office = make_bookable_office(
         name_ar="مكتب الأحوال المدنية بالملز", name_en="Civil Affairs Office, Al Malaz"
     )
@@ -48,7 +31,7 @@ def test_book_and_reschedule_an_appointment_in_arabic(live_server, open_page, ar
     assert page.locator("[data-suggested-dates] a").count() == 5
     check(page)
 
-    day = _working_day(5)
+    day = working_day(5)
     page.goto(f"{base}new/{replacement.reference}/?region=riyadh&city=Riyadh&office={office.pk}&day={day}")
     page.get_by_role("button", name="متابعة").click()  # no time chosen
     assert page.locator(".hw-error-summary").is_visible()
@@ -85,13 +68,13 @@ def test_book_and_reschedule_an_appointment_in_arabic(live_server, open_page, ar
 @pytest.mark.parametrize("language", ["ar", "en"])
 @pytest.mark.parametrize("width", WIDTHS)
 def test_appointment_pages_are_accessible(live_server, open_page, language, width):
-    page, user = signed_in_page(open_page, live_server, width)
+    page, user = citizen_page(open_page, live_server, width)
     office = make_bookable_office()
     # One ID card per person: the chooser is shown through the reschedule page (the same page).
-    booked = book(make_replacement(applicant=person_of(user)), office, at_riyadh(_working_day(5), 9))
+    booked = book(make_replacement(applicant=person_of(user)), office, at_riyadh(working_day(5), 9))
     base = f"{live_server.url}/{language}/appointments/"
 
-    page.goto(f"{base}{booked.reference}/reschedule/?office={office.pk}&day={_working_day(3)}")
+    page.goto(f"{base}{booked.reference}/reschedule/?office={office.pk}&day={working_day(3)}")
     check(page, language)
     page.locator("#times button[type=submit]").click()  # the error state
     assert page.locator(".hw-error-summary").is_visible()

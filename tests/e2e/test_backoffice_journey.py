@@ -16,34 +16,26 @@ from typing import Any
 
 import pyotp
 import pytest
-from django.core.cache import cache
-from playwright.sync_api import Browser, Page, Playwright
+from playwright.sync_api import Browser, Playwright
 
 from hawiya.appointments.tests.factories import at_riyadh, book, make_replacement
-from hawiya.backoffice.tests.factories import STAFF_PASSWORD, open_office, staff_user
+from hawiya.casework.tests.factories import STAFF_PASSWORD, open_office, staff_user
 from hawiya.core import clock
 from hawiya.identity.models import AuthenticatorApp
 from hawiya.identity.tests.factories import person_of
 from hawiya.replacements.models import Replacement
 
+from .checklist import SECRET, citizen_page, sign_in, staff_check
 from .conftest import CHROMIUM, CHROMIUM_ARGS, watch_policy
-from .targets import LINK_TARGETS
-from .test_account_journey import assert_accessible, assert_no_horizontal_scroll, signed_in_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 FAKE_CAMERA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-SECRET = "JBSWY3DPEHPK3PXPE2EOFFIC"
-# Back-office targets: 44 px outside the dense tables, at least 24 px inside them (docs/ui.md §4, §6).
-TARGETS = ", ".join(["main .hw-button, main button, main summary, .hw-back-link, main input", *LINK_TARGETS])
 
 
 @pytest.fixture(autouse=True)
 def _settings(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.HAWIYA_SMS_CLIENT = "demo"
     settings.HAWIYA_FINGERPRINT_SCANNER = "demo"
-    cache.clear()
 
 
 @pytest.fixture
@@ -57,32 +49,13 @@ def camera_browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-def staff_check(page: Page, language: str) -> None:
-    assert page.evaluate("() => [document.documentElement.lang, document.documentElement.dir]") == [
-        language,
-        "rtl" if language == "ar" else "ltr",
-    ]
-    assert page.locator("h1").count() == 1
-    assert_no_horizontal_scroll(page)
-    small = page.evaluate(
-        """(selector) => Array.from(document.querySelectorAll(selector))
-            .filter((el) => el.getClientRects().length > 0)
-            .map((el) => [el.textContent.trim().slice(0, 40), Math.round(el.getBoundingClientRect().height),
-                          el.closest('.hw-staff-table') ? 24 : 44])
-            .filter(([, height, least]) => height < least)""",
-        TARGETS,
-    )
-    assert small == [], f"targets too small: {small}"
-    assert_accessible(page)
-
-
 def test_officer_checks_in_captures_approves_prints_and_the_citizen_sees_ready(
     live_server: Any, camera_browser: Browser, open_page: Any, artifacts: Path
 ) -> None:
     office = open_office(name_ar="مكتب الأحوال المدنية بالملز", name_en="Civil Affairs Office, Al Malaz")
     officer = staff_user(office=office)
     AuthenticatorApp.objects.create(user=officer, secret=SECRET, confirmed_at=clock.now())
-    citizen_page, citizen = signed_in_page(open_page, live_server, 1280)
+    portal, citizen = citizen_page(open_page, live_server, 1280)
     replacement = make_replacement(applicant=person_of(citizen))
     appointment = book(
         replacement, office, at_riyadh(clock.today(), 10), at=clock.now() - dt.timedelta(days=2)
@@ -139,13 +112,13 @@ def test_officer_checks_in_captures_approves_prints_and_the_citizen_sees_ready(
     assert Replacement.objects.get(pk=replacement.pk).state == "ready_for_collection"
 
     # The citizen sees it on their request page, in both languages.
-    citizen_page.goto(f"{live_server.url}/ar/requests/{replacement.reference}/")
-    tag = citizen_page.locator("[data-state]").first
+    portal.goto(f"{live_server.url}/ar/requests/{replacement.reference}/")
+    tag = portal.locator("[data-state]").first
     assert tag.get_attribute("data-state") == "ready_for_collection"
-    citizen_page.screenshot(path=str(artifacts / "backoffice-citizen-ready-ar.png"), full_page=True)
-    citizen_page.goto(f"{live_server.url}/en/requests/{replacement.reference}/")
-    assert "Ready for collection" in citizen_page.locator("[data-state]").first.inner_text()
-    citizen_page.screenshot(path=str(artifacts / "backoffice-citizen-ready-en.png"), full_page=True)
+    portal.screenshot(path=str(artifacts / "backoffice-citizen-ready-ar.png"), full_page=True)
+    portal.goto(f"{live_server.url}/en/requests/{replacement.reference}/")
+    assert "Ready for collection" in portal.locator("[data-state]").first.inner_text()
+    portal.screenshot(path=str(artifacts / "backoffice-citizen-ready-en.png"), full_page=True)
 
     # The officer's pages in Arabic, and axe on each in both languages at both widths.
     pages = {
@@ -169,19 +142,14 @@ def test_officer_checks_in_captures_approves_prints_and_the_citizen_sees_ready(
 def test_the_biometrics_page_passes_axe_with_its_error_state(
     live_server: Any, camera_browser: Browser, artifacts: Path
 ) -> None:
-    from hawiya.backoffice.tests.factories import actor_of, advance, booked_today
+    from hawiya.casework.tests.factories import actor_of, advance, booked_today
 
     office = open_office()
     officer = staff_user(office=office)
     visit = booked_today(office)
     advance(visit, actor_of(officer), to="checked_in")
-    from django.test import Client
-
-    client = Client()
-    client.force_login(officer)
-    session_key = client.session.session_key
     context = camera_browser.new_context(viewport={"width": 1280, "height": 740})
-    context.add_cookies([{"name": "sessionid", "value": str(session_key), "url": live_server.url}])
+    sign_in(context, live_server, officer)
     violations = watch_policy(context)
     page = context.new_page()
     for language in ("ar", "en"):

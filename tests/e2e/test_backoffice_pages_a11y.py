@@ -19,19 +19,16 @@ from typing import Any
 
 import pyotp
 import pytest
-from django.conf import settings as django_settings
-from django.core.cache import cache
-from django.test import Client
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Page
 
 from hawiya.appointments.tests.factories import make_replacement
 from hawiya.audit.actors import Actor
-from hawiya.backoffice.tests.factories import (
+from hawiya.casework.tests.factories import (
     STAFF_PASSWORD,
     actor_of,
     advance,
     booked_today,
-    handover_code_sent,
+    handover_code,
     open_office,
     staff_user,
 )
@@ -45,36 +42,24 @@ from hawiya.registry.tests.factories import portrait_photo as photo_bytes
 from hawiya.replacements.models import ReceiveMethod, Replacement
 from hawiya.replacements.services import replacement_office_set
 
-from .targets import LINK_TARGETS
-from .test_account_journey import assert_accessible
+from .checklist import (
+    SECRET,
+    STAFF_TARGETS,
+    UA,
+    assert_accessible,
+    assert_language,
+    assert_no_horizontal_scroll,
+    assert_targets,
+    context_for,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-SECRET = "JBSWY3DPEHPK3PXPE2EOFFIC"
-UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
-# What a finger or pointer must hit: 44 px, or 24 px inside a dense staff table (docs/ui.md §4, §6).
-TARGETS = ", ".join(
-    [
-        "main .hw-button",
-        "main button",
-        "main summary",
-        ".hw-back-link",
-        "main input:not([type=hidden])",
-        "main select",
-        "main textarea",
-        "main .hw-staff-table a",
-        *LINK_TARGETS,
-    ]
-)
 
 
 @pytest.fixture(autouse=True)
 def _settings(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.HAWIYA_SMS_CLIENT = "demo"
     settings.HAWIYA_FINGERPRINT_SCANNER = "demo"
     settings.DEMO = True  # the demo courier pages exist only in demo mode
-    cache.clear()
 
 
 @dataclass
@@ -88,10 +73,10 @@ class Checker:
     def __call__(self, page: Page, name: str) -> None:
         """Every check of the page; a failure is noted and the walk goes on (all are reported)."""
         checks: list[Callable[[], None]] = [
-            lambda: self._language(page),
+            lambda: assert_language(page, self.language),
             lambda: self._title(page, name),
-            lambda: self._targets(page),
-            lambda: self._no_horizontal_scroll(page),
+            lambda: assert_targets(page, STAFF_TARGETS, staff_tables=True, labels=True),
+            lambda: assert_no_horizontal_scroll(page),
             lambda: assert_accessible(page),
         ]
         for one in checks:
@@ -99,13 +84,6 @@ class Checker:
                 one()
             except AssertionError as failure:
                 self.failures.append(f"{name} ({page.url}): {failure}")
-
-    def _language(self, page: Page) -> None:
-        language = self.language
-        assert page.evaluate("() => [document.documentElement.lang, document.documentElement.dir]") == [
-            language,
-            "rtl" if language == "ar" else "ltr",
-        ]
 
     def _title(self, page: Page, name: str) -> None:
         assert page.locator("h1").count() == 1, "not exactly one h1"
@@ -115,44 +93,6 @@ class Checker:
             others = [other for other, seen in self.titles.items() if seen == title and other != name]
             assert not others, f"the same title as {others}: {title!r}"
             self.titles[name] = title
-
-    def _no_horizontal_scroll(self, page: Page) -> None:
-        """The page is no wider than the window; if it is, the outermost elements sticking out."""
-        wider = page.evaluate(
-            """() => {
-                const width = window.innerWidth;
-                if (document.documentElement.scrollWidth <= width) return [];
-                const out = Array.from(document.querySelectorAll('body *')).filter((el) => {
-                    const box = el.getBoundingClientRect();
-                    return box.width > 0 && (box.right > width + 1 || box.left < -1);
-                });
-                return out.filter((el) => !out.includes(el.parentElement))
-                    .map((el) => el.outerHTML.slice(0, 90));
-            }"""
-        )
-        assert wider == [], f"wider than the window: {wider}"
-
-    def _targets(self, page: Page) -> None:
-        small = page.evaluate(
-            """(selector) => {
-                const targets = Array.from(document.querySelectorAll(selector));
-                // A link alone in its paragraph is a target of its own too (not a link in a sentence).
-                const alone = Array.from(document.querySelectorAll('main p > a'))
-                    .filter((a) => a.parentElement.textContent.trim() === a.textContent.trim());
-                return targets.concat(alone)
-                    .filter((el) => el.getClientRects().length > 0)
-                    .map((el) => {
-                        // A radio or checkbox is hit through its label too: the larger of the two counts.
-                        const boxes = [el, ...(el.labels || [])]
-                            .map((one) => one.getBoundingClientRect().height);
-                        return [el.outerHTML.slice(0, 70), Math.round(Math.max(...boxes)),
-                                el.closest('.hw-staff-table') ? 24 : 44];
-                    })
-                    .filter(([, height, least]) => height < least);
-            }""",
-            TARGETS,
-        )
-        assert small == [], f"targets too small: {small}"
 
     def error_state(self, page: Page, name: str) -> None:
         """After a bad submit: the summary is shown and focused, the title says "Error:"."""
@@ -226,23 +166,6 @@ def build() -> Data:
     )
 
 
-def context_for(browser: Any, live_server: Any, width: int, user: User | None) -> BrowserContext:
-    context = browser().new_context(viewport={"width": width, "height": 740}, user_agent=UA)
-    if user is not None:
-        client = Client()
-        client.force_login(user)
-        context.add_cookies(
-            [
-                {
-                    "name": django_settings.SESSION_COOKIE_NAME,
-                    "value": str(client.session.session_key),
-                    "url": live_server.url,
-                }
-            ]
-        )
-    return context
-
-
 def submit(page: Page, form: str = "main form[method=post]") -> None:
     page.locator(form).first.locator("button[type=submit]").first.click()
     page.wait_for_load_state()
@@ -264,7 +187,7 @@ def test_the_back_office_pages_pass_the_checklist(
             page.screenshot(path=str(artifacts / f"backoffice-a11y-{name}-{language}.png"), full_page=True)
 
     # --- Staff sign-in, its error state, the code page and its error state ---------------------
-    anonymous = context_for(browser, live_server, width, None)
+    anonymous = context_for(browser, live_server, width, user_agent=UA)
     page = anonymous.new_page()
     page.goto(f"{staff_root}/sign-in/")
     check(page, "sign-in")
@@ -285,7 +208,7 @@ def test_the_back_office_pages_pass_the_checklist(
     anonymous.close()
 
     # --- The supervisor's working pages ----------------------------------------------------------
-    context = context_for(browser, live_server, width, data.supervisor)
+    context = context_for(browser, live_server, width, data.supervisor, user_agent=UA)
     page = context.new_page()
 
     page.goto(f"{staff_root}/requests/?stage=to_approve")
@@ -303,7 +226,7 @@ def test_the_back_office_pages_pass_the_checklist(
 
     page.goto(f"{staff_root}/cases/{data.ready.reference}/handover/")
     check(page, "handover")
-    code = handover_code_sent(data.ready)
+    code = handover_code(data.ready)
     page.locator("#id_code").fill(f"{(int(code) + 1) % 10**6:06d}")
     submit(page)
     check.error_state(page, "handover-wrong-code")
@@ -384,14 +307,14 @@ def test_the_back_office_pages_pass_the_checklist(
     context.close()
 
     # --- The citizen's "who accessed my data", with events and empty ------------------------------
-    citizen = context_for(browser, live_server, width, data.citizen)
+    citizen = context_for(browser, live_server, width, data.citizen, user_agent=UA)
     page = citizen.new_page()
     page.goto(f"{root}/account/access-history/")
     assert page.locator("[data-access-event]").count() >= 1
     check(page, "access-history")
     shot(page, "access-history")
     citizen.close()
-    nobody = context_for(browser, live_server, width, data.nobody_looked)
+    nobody = context_for(browser, live_server, width, data.nobody_looked, user_agent=UA)
     page = nobody.new_page()
     page.goto(f"{root}/account/access-history/")
     assert page.locator("[data-empty]").is_visible()

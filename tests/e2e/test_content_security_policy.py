@@ -10,16 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
-from django.core.cache import cache
-from django.test import Client
 from playwright.sync_api import BrowserContext
 
-from hawiya.backoffice.tests.factories import actor_of, advance, booked_today, open_office, staff_user
+from hawiya.casework.tests.factories import actor_of, advance, booked_today, open_office, staff_user
 from hawiya.identity.models import StaffRole, User
 from hawiya.identity.tests.factories import activate, make_account, person_of
 from hawiya.payments.tests.factories import make_bill
 
+from .checklist import context_for
 from .conftest import watch_policy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -27,29 +25,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def _settings(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.HAWIYA_SMS_CLIENT = "demo"
     settings.HAWIYA_PAYMENT_GATEWAY = "demo"
     settings.HAWIYA_FINGERPRINT_SCANNER = "demo"
     settings.DEMO = True
-    cache.clear()
-
-
-def context_for(browser: Any, live_server: Any, user: User | None, width: int = 1280) -> BrowserContext:
-    context = browser().new_context(viewport={"width": width, "height": 740})
-    if user is not None:
-        client = Client()
-        client.force_login(user)
-        context.add_cookies(
-            [
-                {
-                    "name": django_settings.SESSION_COOKIE_NAME,
-                    "value": str(client.session.session_key),
-                    "url": live_server.url,
-                }
-            ]
-        )
-    return context
 
 
 def visit_all(context: BrowserContext, live_server: Any, paths: list[str]) -> list[str]:
@@ -95,9 +73,9 @@ def test_portal_pages_block_nothing(live_server: Any, browser: Any) -> None:
     ]
     paying = [f"/ar/payments/{bill.bill_number}/", f"/en/payments/demo/{bill.bill_number}/"]
 
-    assert visit_all(context_for(browser, live_server, None), live_server, anonymous) == []
-    assert visit_all(context_for(browser, live_server, citizen, 360), live_server, mine) == []
-    assert visit_all(context_for(browser, live_server, payer), live_server, paying) == []
+    assert visit_all(context_for(browser, live_server, 1280), live_server, anonymous) == []
+    assert visit_all(context_for(browser, live_server, 360, citizen), live_server, mine) == []
+    assert visit_all(context_for(browser, live_server, 1280, payer), live_server, paying) == []
 
 
 def test_back_office_pages_block_nothing(live_server: Any, browser: Any) -> None:
@@ -124,13 +102,13 @@ def test_back_office_pages_block_nothing(live_server: Any, browser: Any) -> None
         "/ar/staff/supervisor/holidays/",
     ]
 
-    assert visit_all(context_for(browser, live_server, None), live_server, ["/ar/staff/sign-in/"]) == []
-    assert visit_all(context_for(browser, live_server, officer), live_server, officer_pages) == []
-    assert visit_all(context_for(browser, live_server, supervisor), live_server, supervisor_pages) == []
+    assert visit_all(context_for(browser, live_server, 1280), live_server, ["/ar/staff/sign-in/"]) == []
+    assert visit_all(context_for(browser, live_server, 1280, officer), live_server, officer_pages) == []
+    assert visit_all(context_for(browser, live_server, 1280, supervisor), live_server, supervisor_pages) == []
 
 
 def test_the_api_docs_work_from_our_own_files_under_the_policy(live_server: Any, browser: Any) -> None:
-    context = context_for(browser, live_server, None)
+    context = context_for(browser, live_server, 1280)
     violations = watch_policy(context)
     page = context.new_page()
     outside: list[str] = []
@@ -165,5 +143,5 @@ def test_the_admin_works_under_the_policy(live_server: Any, browser: Any) -> Non
         "/en/admin/identity/user/",
     ]
 
-    assert visit_all(context_for(browser, live_server, superuser), live_server, paths[1:]) == []
-    assert visit_all(context_for(browser, live_server, None), live_server, paths[:1]) == []
+    assert visit_all(context_for(browser, live_server, 1280, superuser), live_server, paths[1:]) == []
+    assert visit_all(context_for(browser, live_server, 1280), live_server, paths[:1]) == []

@@ -17,14 +17,11 @@ from typing import Any
 
 import pyotp
 import pytest
-from django.core.cache import cache
-from django.test import Client
 from django.utils import translation
 from playwright.sync_api import Page
 
-from hawiya.backoffice.tests.factories import STAFF_PASSWORD, actor_of, open_office, staff_user
 from hawiya.casework import backoffice as casework
-from hawiya.casework.tests.backoffice_factories import apply
+from hawiya.casework.tests.factories import STAFF_PASSWORD, actor_of, apply, open_office, staff_user
 from hawiya.core import clock
 from hawiya.delivery.models import Shipment, ShipmentState
 from hawiya.delivery.tests.factories import delivery_code
@@ -35,24 +32,19 @@ from hawiya.registry.tests.factories import make_address
 from hawiya.replacements.models import Replacement, ReplacementState
 from hawiya.replacements.services import replacement_office_set
 
-from .test_account_journey import assert_accessible
-from .test_lost_documents_journeys import signed_in
+from .checklist import SECRET, assert_accessible, context_for, signed_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-SECRET = "JBSWY3DPEHPK3PXPE2EOFFIC"
 COURIER_STEPS = ["dispatched", "out_for_delivery", "delivered"]
 
 
 @pytest.fixture(autouse=True)
 def _settings(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.HAWIYA_SMS_CLIENT = "demo"
     settings.HAWIYA_PAYMENT_GATEWAY = "demo"
     settings.HAWIYA_PAYMENT_WEBHOOK_SECRET = "test-webhook-secret"
     settings.HAWIYA_FINGERPRINT_SCANNER = "demo"
     settings.DEMO = True  # the demo courier pages
-    cache.clear()
 
 
 def paid_delivery_request(office: Office) -> tuple[User, Replacement]:
@@ -192,12 +184,7 @@ def test_two_failed_attempts_return_the_card_and_the_citizen_is_told(
     casework.replacement_mark_printed(staff=staff_actor, replacement_id=replacement.pk)
     shipment = Shipment.objects.get(replacement=replacement)
 
-    client = Client()
-    client.force_login(officer)
-    staff = browser().new_context(viewport={"width": 360, "height": 740})
-    staff.add_cookies(
-        [{"name": "sessionid", "value": str(client.session.session_key), "url": live_server.url}]
-    )
+    staff = context_for(browser, live_server, 360, officer)
     page = staff.new_page()
     courier = f"{live_server.url}/en/staff/dev/courier/"
     page.goto(courier)

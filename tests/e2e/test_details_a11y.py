@@ -6,38 +6,35 @@ languages and the favicon."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.core.cache import cache
-from PIL import Image
 from playwright.sync_api import Page
 
 from hawiya.identity.tests.factories import make_account
 
-from .test_lost_documents_journeys import at, check, signed_in
-from .test_portal_shell import assert_accessible, assert_no_horizontal_scroll, assert_targets_at_least_44px
+from .checklist import (
+    AAA_CONTRAST,
+    LANGUAGES,
+    SHELL_TARGETS,
+    assert_aaa_contrast,
+    assert_accessible,
+    assert_no_horizontal_scroll,
+    assert_targets,
+    at,
+    form_check,
+    photo_file,
+    signed_in,
+)
 from .test_requests_pages import citizen_with_a_lost_card
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-LANGUAGES = ["ar", "en"]
-# WCAG 1.4.6 Contrast (Enhanced): 7:1 for text, 4.5:1 for large text.
-AAA_CONTRAST = {"runOnly": {"type": "rule", "values": ["color-contrast-enhanced"]}}
 TOOLS = {
     "ar": {"large": "كبير", "larger": "أكبر", "contrast": "تباين عالٍ"},
     "en": {"large": "Large", "larger": "Larger", "contrast": "High contrast"},
 }
-
-
-@pytest.fixture(autouse=True)
-def _settings(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.HAWIYA_SMS_CLIENT = "demo"
-    cache.clear()
 
 
 @pytest.fixture
@@ -62,11 +59,6 @@ def root_font_size(page: Page) -> str:
     return str(page.evaluate("() => getComputedStyle(document.documentElement).fontSize"))
 
 
-def assert_aaa_contrast(page: Page) -> None:
-    result = Axe().run(page, options=AAA_CONTRAST)
-    assert result.violations_count == 0, result.generate_report()
-
-
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_text_size_and_contrast_work_without_javascript(live_server, page_without_js, artifacts, language):
     page = page_without_js(360)
@@ -88,7 +80,7 @@ def test_text_size_and_contrast_work_without_javascript(live_server, page_withou
         page.goto(f"{live_server.url}/{language}/{path}")
         assert page.evaluate("() => document.documentElement.className") == "hw-text-larger"
         assert_no_horizontal_scroll(page)
-        assert_targets_at_least_44px(page)
+        assert_targets(page, SHELL_TARGETS)
         assert_accessible(page)
     page.screenshot(path=str(artifacts / f"display-larger-{language}-360.png"), full_page=True)
 
@@ -114,12 +106,6 @@ def test_high_contrast_meets_the_enhanced_contrast_rule(live_server, open_page, 
     page.wait_for_load_state()
     assert page.locator(".hw-error-summary").is_visible()
     assert_aaa_contrast(page)
-
-
-def photo_file(directory: Path) -> Path:
-    path = directory / "photo.jpg"
-    Image.new("RGB", (600, 800), "white").save(path, format="JPEG")
-    return path
 
 
 def assert_prints_cleanly(page: Page) -> None:
@@ -168,13 +154,13 @@ def test_check_answers_shows_the_photo_and_request_pages_print_cleanly(
     # The photo is fetched after the page: wait (bounded) until it has loaded, then read its width.
     page.wait_for_function("(img) => img.complete && img.naturalWidth > 0", arg=preview.element_handle())
     assert preview.evaluate("(img) => img.naturalWidth") == 600
-    check(page, language)
+    form_check(page, language)
     page.screenshot(path=str(artifacts / f"check-answers-photo-{language}-360.png"), full_page=True)
     assert_prints_cleanly(page)
 
     page.locator("main form button[type=submit]").click()
     assert "/requests/new/" not in page.url
-    check(page, language)
+    form_check(page, language)
     assert_prints_cleanly(page)
     page.emulate_media(media="print")
     page.screenshot(path=str(artifacts / f"request-print-{language}.png"), full_page=True)
@@ -195,7 +181,7 @@ def test_the_password_can_be_shown_and_is_sent_hidden(live_server, open_page, la
     assert password.get_attribute("type") == "text"
     assert page.get_by_role("button", name=hide, exact=True).is_visible()
     assert page.locator(".hw-password [aria-live]").inner_text() != ""
-    check(page, language)
+    form_check(page, language)
     # Sent as a password whatever was shown (our listener runs before this one stops the send).
     page.evaluate(
         """() => { const form = document.querySelector('input[name=password]').form;

@@ -3,20 +3,13 @@ the fieldset) and scrolls so that the question (legend) and the error message ar
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from playwright.sync_api import Page
 
+from .checklist import sign_in
 from .test_requests_pages import citizen_with_a_lost_card, open_at, submit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _settings(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.HAWIYA_SMS_CLIENT = "demo"
 
 
 def in_view(page: Page, selector: str) -> bool:
@@ -54,25 +47,12 @@ def test_a_radio_groups_summary_link_focuses_its_first_radio_with_the_question_i
 
 
 def test_without_javascript_the_link_lands_on_the_first_radio(live_server, browser, artifacts):
-    from django.conf import settings as django_settings
-    from django.test import Client
-
     user, _card = citizen_with_a_lost_card()
-    client = Client()
-    client.force_login(user)
     context = browser().new_context(
         viewport={"width": 360, "height": 640}, java_script_enabled=False, locale="ar-SA"
     )
     try:
-        context.add_cookies(
-            [
-                {
-                    "name": django_settings.SESSION_COOKIE_NAME,
-                    "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
+        sign_in(context, live_server, user)
         page = context.new_page()
         page.goto(f"{live_server.url}/ar/requests/new/")
         submit(page)

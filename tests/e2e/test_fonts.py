@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page
 
-from .test_losses_journey import signed_in_page
+from .checklist import demo_citizen_page, fonts_ready
 from .test_requests_pages import citizen_with_a_lost_card, open_at, submit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -17,15 +17,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PLEX = "IBM Plex Sans Arabic"
 
 
-@pytest.fixture(autouse=True)
-def _settings(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.HAWIYA_SMS_CLIENT = "demo"
-
-
 def fonts_used(page: Page) -> dict[str, list[str]]:
     """Platform font → up to 5 elements (tag.class: text) whose own text it drew."""
-    page.evaluate("() => document.fonts.ready")
+    fonts_ready(page)
     cdp = page.context.new_cdp_session(page)
     cdp.send("DOM.enable")
     cdp.send("CSS.enable")
@@ -62,7 +56,7 @@ def assert_only_plex(page: Page) -> None:
 
 @pytest.mark.parametrize("language", ["ar", "en"])
 def test_portal_pages_draw_every_glyph_in_plex(live_server, open_page, language):
-    page, _user, _card = signed_in_page(open_page, live_server, 360)
+    page, _user, _card = demo_citizen_page(open_page, live_server, 360)
     for path in ["", "services/report-lost-document/", "contact/", "lost-documents/", "account/"]:
         page.goto(f"{live_server.url}/{language}/{path}")
         page.locator("header details.hw-menu summary").click()  # the menu's text too

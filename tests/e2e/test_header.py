@@ -12,8 +12,14 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
-from .test_account_journey import assert_accessible, assert_no_horizontal_scroll
-from .test_losses_journey import signed_in_page
+from .checklist import (
+    assert_accessible,
+    assert_no_horizontal_scroll,
+    demo_citizen,
+    demo_citizen_page,
+    fonts_ready,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -27,7 +33,7 @@ SIGN_OUT = {"ar": "تسجيل الخروج", "en": "Sign out"}
 
 
 def on_phone(open_page: Callable[[int], Page], live_server: Any) -> Page:
-    page, _user, _card = signed_in_page(open_page, live_server, PHONE["width"])
+    page, _user, _card = demo_citizen_page(open_page, live_server, PHONE["width"])
     page.set_viewport_size(PHONE)
     return page
 
@@ -67,7 +73,7 @@ def test_the_signed_in_header_is_compact_and_the_question_is_above_the_fold(
 ):
     page = on_phone(open_page, live_server)
     page.goto(f"{live_server.url}/{language}/lost-documents/")
-    page.evaluate("() => document.fonts.ready")
+    fonts_ready(page)
 
     height = header_bottom(page)
     print(f"header height at 360 px ({language}): {height:.0f} px")
@@ -107,26 +113,10 @@ def test_the_menu_opens_and_holds_my_account_notifications_and_sign_out(live_ser
 
 
 def test_the_menu_works_without_javascript(live_server, browser: Callable[..., Browser], artifacts):
-    from django.conf import settings as django_settings
-
-    from .test_losses_journey import demo_citizen
-
     user, _card = demo_citizen()
-    from django.test import Client
-
-    client = Client()
-    client.force_login(user)
     context = browser().new_context(viewport=PHONE, java_script_enabled=False, locale="ar-SA")
     try:
-        context.add_cookies(
-            [
-                {
-                    "name": django_settings.SESSION_COOKIE_NAME,
-                    "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
+        sign_in(context, live_server, user)
         page = context.new_page()
         page.goto(f"{live_server.url}/ar/")
         assert header_bottom(page) <= HEADER_MAX

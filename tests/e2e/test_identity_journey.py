@@ -6,31 +6,21 @@ from __future__ import annotations
 import re
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from django.core.cache import cache
 from playwright.sync_api import Page
 
 from hawiya.identity.tests.factories import make_citizen
 
+from .checklist import CONTINUE, assert_accessible, assert_language, assert_no_horizontal_scroll
+
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
 PASSWORD = "a long enough demo passphrase"
 CODE = re.compile(r"\b([0-9]{6})\b")
-CONTINUE = {"ar": "متابعة", "en": "Continue"}
 
 
 @pytest.fixture(autouse=True)
 def _demo(settings):
     settings.DEMO = True
-    settings.HAWIYA_SMS_CLIENT = "demo"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
-
-
-def assert_accessible(page: Page) -> None:
-    result = Axe().run(page, options=AXE_OPTIONS)
-    assert result.violations_count == 0, result.generate_report()
 
 
 def latest_code(page: Page, base: str, language: str = "ar") -> str:
@@ -112,7 +102,7 @@ def test_identity_pages_pass_axe_with_and_without_errors(
 ):
     page = open_page(width)
     page.goto(f"{live_server.url}/{language}/{path}")
-    assert page.evaluate("() => document.documentElement.lang") == language
+    assert_language(page, language)
     assert_accessible(page)
     page.get_by_role("button", name=CONTINUE[language]).click()
     summary = page.locator("[data-error-summary]")
@@ -120,8 +110,7 @@ def test_identity_pages_pass_axe_with_and_without_errors(
     assert page.evaluate("() => document.activeElement.hasAttribute('data-error-summary')")
     assert page.title().startswith("خطأ:" if language == "ar" else "Error:")
     assert_accessible(page)
-    scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll <= inner
+    assert_no_horizontal_scroll(page)
     name = path.strip("/")
     page.screenshot(path=str(artifacts / f"identity-{name}-error-{language}-{width}.png"), full_page=True)
 

@@ -1,20 +1,16 @@
 """Two minutes before the idle sign-out the page warns, and "Stay signed in" keeps the session."""
 
 import pytest
-from django.test import Client
 
 from hawiya.identity.tests.factories import make_account
+
+from .checklist import signed_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_idle_warning_appears_and_stay_signed_in_hides_it(live_server, open_page, artifacts):
-    client = Client()
-    client.force_login(make_account())
-    page = open_page(360)
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
+    page = signed_in(open_page, live_server, make_account(), recently=False, record=False)
     page.clock.install()
     page.goto(f"{live_server.url}/ar/account/")
     warning = page.locator("#hw-idle-warning")

@@ -6,101 +6,24 @@ and English, at 360 and 1280 px."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from django.conf import settings as django_settings
-from django.core.cache import cache
-from django.test import Client
 from playwright.sync_api import Page
 
 from hawiya.core import clock
-from hawiya.identity.models import User
-from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
 from hawiya.identity.tests.factories import PASSWORD, last_code, make_account, person_of
 from hawiya.losses.models import LossReport
-from hawiya.registry.models import Document, DocumentKind, DocumentStatus
-from hawiya.registry.tests.factories import make_address, make_document
+from hawiya.registry.models import DocumentStatus
 
-from .targets import LINK_TARGETS
+from .checklist import CONTINUE, WIDTHS, demo_citizen, demo_citizen_page, form_check, signed_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
-WIDTHS = [360, 1280]
-CONTINUE = {"ar": "متابعة", "en": "Continue"}
-TARGETS = ", ".join(
-    [
-        "main .hw-button",
-        "main button",
-        ".hw-back-link",
-        "main input[type=text]",
-        "main textarea",
-        *LINK_TARGETS,
-    ]
-)
 
 
 @pytest.fixture(autouse=True)
 def _demo(settings: Any) -> None:
     settings.DEMO = True
-    settings.HAWIYA_SMS_CLIENT = "demo"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
-
-
-def demo_citizen() -> tuple[User, Document]:
-    """A citizen like the demo's: an account, a National Address and a valid national ID card."""
-    user = make_account()
-    make_address(person_of(user))
-    card = make_document(
-        holder=person_of(user), kind=DocumentKind.NATIONAL_ID_CARD, issue_date=dt.date(2021, 6, 1)
-    )
-    return user, card
-
-
-def assert_accessible(page: Page) -> None:
-    result = Axe().run(page, options=AXE_OPTIONS)
-    assert result.violations_count == 0, result.generate_report()
-
-
-def check(page: Page, language: str = "ar") -> None:
-    assert page.evaluate("() => [document.documentElement.lang, document.documentElement.dir]") == [
-        language,
-        "rtl" if language == "ar" else "ltr",
-    ]
-    assert page.locator("h1").count() == 1
-    scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll <= inner, f"page is {scroll}px wide in a {inner}px viewport"
-    small = page.evaluate(
-        """(selector) => Array.from(document.querySelectorAll(selector))
-            .filter((el) => el.getClientRects().length > 0)
-            .map((el) => [el.textContent.trim().slice(0, 40), Math.round(el.getBoundingClientRect().height)])
-            .filter(([, height]) => height < 44)""",
-        TARGETS,
-    )
-    assert small == [], f"targets under 44px: {small}"
-    assert_accessible(page)
-
-
-def signed_in_page(
-    open_page: Callable[[int], Page], live_server: Any, width: int
-) -> tuple[Page, User, Document]:
-    """A browser signed in (recently) as a new demo-like citizen, through a session cookie."""
-    user, card = demo_citizen()
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[RECENT_AUTH_SESSION_KEY] = recent_auth_session_value(clock.now())
-    session.save()
-    assert session.session_key
-    page = open_page(width)
-    page.context.add_cookies(
-        [{"name": django_settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": live_server.url}]
-    )
-    return page, user, card
 
 
 def answer_questions(page: Page, language: str, *, screenshots: Any = None) -> None:
@@ -110,14 +33,14 @@ def answer_questions(page: Page, language: str, *, screenshots: Any = None) -> N
     assert page.title().startswith("خطأ:" if language == "ar" else "Error:")
     # hawiya.js (deferred) moves the focus to the error summary.
     page.wait_for_function("() => document.activeElement?.hasAttribute('data-error-summary')", timeout=5000)
-    check(page, language)
+    form_check(page, language)
     if screenshots:
         page.screenshot(path=str(screenshots / f"losses-1-error-{language}.png"), full_page=True)
     page.locator("input[name=documents]").first.check()
     page.get_by_role("button", name=go).click()
 
     day = clock.today() - dt.timedelta(days=3)
-    check(page, language)
+    form_check(page, language)
     page.fill("#id_day", str(day.day))
     page.fill("#id_month", str(day.month))
     page.fill("#id_year", str(day.year))
@@ -125,19 +48,19 @@ def answer_questions(page: Page, language: str, *, screenshots: Any = None) -> N
         page.screenshot(path=str(screenshots / f"losses-2-when-{language}.png"), full_page=True)
     page.get_by_role("button", name=go).click()
 
-    check(page, language)
+    form_check(page, language)
     page.locator("#id_place").check()
     page.fill("#id_city", "الرياض" if language == "ar" else "Riyadh")
     page.get_by_role("button", name=go).click()
 
-    check(page, language)
+    form_check(page, language)
     page.fill(
         "#id_circumstances",
         "فقدتها في سوق المدينة مساء أمس." if language == "ar" else "Lost it at the market.",
     )
     page.get_by_role("button", name=go).click()
 
-    check(page, language)
+    form_check(page, language)
     page.locator("#id_declaration").check()
     if screenshots:
         page.screenshot(path=str(screenshots / f"losses-3-declaration-{language}.png"), full_page=True)
@@ -163,7 +86,7 @@ def test_report_a_lost_id_card_in_arabic(live_server, open_page, artifacts):
     page.get_by_role("button", name=CONTINUE["ar"]).click()
     assert page.url.endswith("/ar/lost-documents/")
     assert page.locator("h1").inner_text() == "ما الوثائق التي فقدتها؟"
-    check(page)
+    form_check(page)
     page.screenshot(path=str(artifacts / "losses-0-documents-ar.png"), full_page=True)
 
     answer_questions(page, "ar", screenshots=artifacts)
@@ -173,7 +96,7 @@ def test_report_a_lost_id_card_in_arabic(live_server, open_page, artifacts):
     assert person.full_name_ar in page.locator("main").inner_text()
     assert card.serial_number in page.locator("main").inner_text()
     assert "بشكل نهائي" in page.locator("[data-warning]").inner_text()
-    check(page)
+    form_check(page)
     page.screenshot(path=str(artifacts / "losses-4-check-ar.png"), full_page=True)
 
     page.get_by_role("button", name="نعم، سجّل الفقدان").click()
@@ -184,14 +107,14 @@ def test_report_a_lost_id_card_in_arabic(live_server, open_page, artifacts):
     card.refresh_from_db()
     assert card.status == DocumentStatus.REPORTED_LOST
     assert page.locator("[data-inbox-count]").text_content() == "1"
-    check(page)
+    form_check(page)
     page.screenshot(path=str(artifacts / "losses-5-confirmation-ar.png"), full_page=True)
 
     page.locator("header summary").click()  # the notifications are in the header's menu
     page.locator("[data-inbox-link]").click()
     assert page.url.endswith("/ar/notifications/")
     assert report.reference in page.locator(".hw-inbox").inner_text()
-    check(page)
+    form_check(page)
     page.screenshot(path=str(artifacts / "losses-6-notifications-ar.png"), full_page=True)
     page.get_by_role("button", name="تعليم الكل كمقروء").click()
     assert page.locator("[data-inbox-count]").count() == 0
@@ -207,13 +130,13 @@ def test_report_a_lost_id_card_in_arabic(live_server, open_page, artifacts):
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("language", ["ar", "en"])
 def test_losses_pages_pass_axe(live_server, open_page, artifacts, language, width):
-    page, _user, _card = signed_in_page(open_page, live_server, width)
+    page, _user, _card = demo_citizen_page(open_page, live_server, width)
     base = f"{live_server.url}/{language}"
 
     page.goto(f"{base}/lost-documents/")
-    check(page, language)
+    form_check(page, language)
     answer_questions(page, language)
-    check(page, language)
+    form_check(page, language)
     if width == 360:
         page.screenshot(path=str(artifacts / f"losses-check-{language}-360.png"), full_page=True)
     # An error state on a later page: the date page sent empty.
@@ -223,30 +146,21 @@ def test_losses_pages_pass_axe(live_server, open_page, artifacts, language, widt
     page.fill("#id_year", "")
     page.get_by_role("button", name=CONTINUE[language]).click()
     assert page.locator(".hw-error-summary").is_visible()
-    check(page, language)
+    form_check(page, language)
 
     page.goto(f"{base}/lost-documents/check/")
     page.locator("form button[type=submit]").filter(has_text="نعم" if language == "ar" else "Yes").click()
     assert "/lost-documents/LR" in page.url
-    check(page, language)
+    form_check(page, language)
     if width == 360:
         page.screenshot(path=str(artifacts / f"losses-confirmation-{language}-360.png"), full_page=True)
     page.goto(f"{base}/notifications/")
-    check(page, language)
+    form_check(page, language)
 
 
 @pytest.mark.parametrize("language", ["ar", "en"])
 def test_the_empty_states_pass_axe(live_server, open_page, language):
-    user = make_account()
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session.save()
-    assert session.session_key
-    page = open_page(360)
-    page.context.add_cookies(
-        [{"name": django_settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": live_server.url}]
-    )
+    page = signed_in(open_page, live_server, make_account(), recently=False, record=False)
     for path in ("lost-documents/", "notifications/"):
         page.goto(f"{live_server.url}/{language}/{path}")
-        check(page, language)
+        form_check(page, language)

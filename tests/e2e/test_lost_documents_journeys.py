@@ -13,16 +13,10 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings as django_settings
-from django.core.cache import cache
-from django.test import Client
-from PIL import Image
 from playwright.sync_api import Page
 from pypdf import PdfReader
 
@@ -30,9 +24,6 @@ from hawiya.appointments.models import Appointment, AppointmentState
 from hawiya.appointments.tests.factories import at_riyadh, id_card_service, make_bookable_office
 from hawiya.audit.actors import Actor
 from hawiya.core import clock
-from hawiya.identity import services
-from hawiya.identity.models import User
-from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
 from hawiya.identity.tests.factories import make_account, person_of
 from hawiya.losses.models import LossReport
 from hawiya.notifications.models import InboxNotification, SmsMessage
@@ -42,71 +33,18 @@ from hawiya.registry.services import document_issue, document_mark_reported_lost
 from hawiya.registry.tests.factories import make_address, make_document, make_family_record, make_person
 from hawiya.replacements.models import ReceiveMethod, Replacement, ReplacementState
 
-from .targets import LINK_TARGETS
-from .test_account_journey import UA, assert_accessible, assert_no_horizontal_scroll
+from .checklist import at, form_check, photo_file, signed_in, working_day
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-WIDTH = 360
 CONTINUE = "متابعة"
-# What a finger must hit: 44 px at least (radios and checkboxes are hit through their labels).
-TARGETS = ", ".join(
-    [
-        "main .hw-button",
-        "main button",
-        ".hw-back-link",
-        "main input[type=text]",
-        "main input[type=file]",
-        "main textarea",
-        "main select",
-        *LINK_TARGETS,
-    ]
-)
 
 
 @pytest.fixture(autouse=True)
 def _journey_settings(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.HAWIYA_SMS_CLIENT = "demo"
     settings.HAWIYA_PAYMENT_GATEWAY = "demo"
     settings.HAWIYA_PAYMENT_WEBHOOK_SECRET = "test-webhook-secret"
     settings.DEMO = True  # the demo payment gateway and /dev/sms
-    cache.clear()
-
-
-def signed_in(open_page: Callable[[int], Page], live_server: Any, user: User) -> Page:
-    """A browser at 360 px signed in as `user`, recently (reporting a loss asks for it)."""
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[RECENT_AUTH_SESSION_KEY] = recent_auth_session_value(clock.now())
-    session.save()
-    assert session.session_key
-    services.user_session_record(user=user, session_key=session.session_key, ip="127.0.0.1", user_agent=UA)
-    page = open_page(WIDTH)
-    page.context.add_cookies(
-        [{"name": django_settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": live_server.url}]
-    )
-    return page
-
-
-def check(page: Page, language: str = "ar") -> None:
-    """The page's language and direction, one h1, no horizontal scroll, 44 px targets, axe."""
-    assert page.evaluate("() => [document.documentElement.lang, document.documentElement.dir]") == [
-        language,
-        "rtl" if language == "ar" else "ltr",
-    ]
-    assert page.locator("h1").count() == 1
-    assert_no_horizontal_scroll(page)
-    small = page.evaluate(
-        """(selector) => Array.from(document.querySelectorAll(selector))
-            .filter((el) => el.getClientRects().length > 0)
-            .map((el) => [el.outerHTML.slice(0, 60), Math.round(el.getBoundingClientRect().height)])
-            .filter(([, height]) => height < 44)""",
-        TARGETS,
-    )
-    assert small == [], f"targets under 44px: {small}"
-    assert_accessible(page)
 
 
 class Shots:
@@ -119,11 +57,6 @@ class Shots:
         self.number += 1
         path = self.artifacts / f"journey-{self.name}-{self.number:02d}-{step}.png"
         page.screenshot(path=str(path), full_page=True)
-
-
-def at(page: Page, path: str) -> bool:
-    """The page is at `path` (a fragment carried over a redirect does not count)."""
-    return urlsplit(page.url).path == path
 
 
 def h1(page: Page) -> str:
@@ -139,7 +72,7 @@ def report_the_loss(page: Page, base: str, document_name: str, shot: Shots) -> L
     """/ar/lost-documents/: choose → when → where → what → declaration → check → "Yes"."""
     page.goto(f"{base}/lost-documents/")
     assert h1(page) == "ما الوثائق التي فقدتها؟"
-    check(page)
+    form_check(page)
     shot(page, "loss-choose")
     page.get_by_role("checkbox", name=re.compile(re.escape(document_name))).check()
     page.get_by_role("button", name=CONTINUE, exact=True).click()
@@ -149,32 +82,32 @@ def report_the_loss(page: Page, base: str, document_name: str, shot: Shots) -> L
     page.get_by_label("اليوم", exact=True).fill(str(day.day))
     page.get_by_label("الشهر", exact=True).fill(str(day.month))
     page.get_by_label("السنة", exact=True).fill(str(day.year))
-    check(page)
+    form_check(page)
     shot(page, "loss-when")
     page.get_by_role("button", name=CONTINUE, exact=True).click()
 
     assert at(page, "/ar/lost-documents/where/")
     page.get_by_label("داخل المملكة العربية السعودية").check()
     page.get_by_label("المدينة", exact=True).fill("الرياض")
-    check(page)
+    form_check(page)
     shot(page, "loss-where")
     page.get_by_role("button", name=CONTINUE, exact=True).click()
 
     assert at(page, "/ar/lost-documents/circumstances/")
     page.get_by_label("كيف فقدتها؟").fill("فقدتها في سوق المدينة مساء أمس مع المحفظة.")
-    check(page)
+    form_check(page)
     shot(page, "loss-what")
     page.get_by_role("button", name=CONTINUE, exact=True).click()
 
     assert at(page, "/ar/lost-documents/declaration/")
     page.locator("#id_declaration").check()
-    check(page)
+    form_check(page)
     shot(page, "loss-declaration")
     page.get_by_role("button", name=CONTINUE, exact=True).click()
 
     assert at(page, "/ar/lost-documents/check/")
     assert h1(page) == "هل تريد تسجيل فقدان هذه الوثيقة؟"
-    check(page)
+    form_check(page)
     shot(page, "loss-check")
     page.get_by_role("button", name="نعم، سجّل الفقدان").click()
 
@@ -182,7 +115,7 @@ def report_the_loss(page: Page, base: str, document_name: str, shot: Shots) -> L
     assert at(page, f"/ar/lost-documents/{report.reference}/")
     assert h1(page) == "تم تسجيل بلاغ الفقدان"
     assert report.reference in page.locator("[data-reference]").inner_text()
-    check(page)
+    form_check(page)
     shot(page, "loss-confirmation")
     return report
 
@@ -194,13 +127,13 @@ def choose_and_confirm(page: Page, document_name: str, shot: Shots) -> None:
     assert h1(page) == "ما الوثيقة التي تريد إصدار بدل فاقد لها؟"
     # The report's link preselects the document.
     assert page.get_by_role("radio", name=document_name).is_checked()
-    check(page)
+    form_check(page)
     shot(page, "request-choose")
     page.get_by_role("button", name=CONTINUE, exact=True).click()
 
     assert at(page, "/ar/requests/new/checks/")
     assert h1(page) == "يمكنك طلب هذا البدل"
-    check(page)
+    form_check(page)
     shot(page, "request-checks")
     page.get_by_role("link", name=CONTINUE, exact=True).click()
 
@@ -209,7 +142,7 @@ def choose_and_confirm(page: Page, document_name: str, shot: Shots) -> None:
     assert "RRRD2929" in page.locator("[data-national-address]").inner_text()
     page.get_by_label("هذا عنواني الوطني الحالي").check()
     page.get_by_label("هذا رقم جوالي ويمكنني استقبال الرسائل النصية عليه").check()
-    check(page)
+    form_check(page)
     shot(page, "request-contact")
     page.get_by_role("button", name=CONTINUE, exact=True).click()
 
@@ -253,18 +186,16 @@ def test_report_a_lost_id_card_and_request_a_replacement_with_delivery_and_pay(
     assert card.status == DocumentStatus.REPORTED_LOST
 
     choose_and_confirm(page, f"{card_name} — {person.full_name_ar}", shot)
-    check(page)
+    form_check(page)
     shot(page, "request-method")
     page.get_by_label("التوصيل إلى عنواني الوطني").check()
     page.get_by_role("button", name=CONTINUE, exact=True).click()
 
     assert at(page, "/ar/requests/new/photo/")
     assert h1(page) == "ارفع صورة حديثة"
-    photo = tmp_path / "photo.jpg"
-    Image.new("RGB", (600, 800), "white").save(photo, format="JPEG")
-    page.get_by_label("ارفع صورتك").set_input_files(str(photo))
+    page.get_by_label("ارفع صورتك").set_input_files(str(photo_file(tmp_path)))
     page.get_by_label("خلفية الصورة بيضاء سادة والتُقطت خلال الأشهر الستة الماضية").check()
-    check(page)
+    form_check(page)
     shot(page, "request-photo")
     page.get_by_role("button", name=CONTINUE, exact=True).click()
 
@@ -272,7 +203,7 @@ def test_report_a_lost_id_card_and_request_a_replacement_with_delivery_and_pay(
     assert h1(page) == "راجع إجاباتك والرسوم"
     assert page.locator("[data-method]").inner_text() == "التوصيل إلى عنواني الوطني"
     assert "135" in page.locator("[data-total]").inner_text()
-    check(page)
+    form_check(page)
     shot(page, "request-check-answers")
     page.get_by_role("button", name="تقديم الطلب").click()
 
@@ -285,7 +216,7 @@ def test_report_a_lost_id_card_and_request_a_replacement_with_delivery_and_pay(
     assert page.locator("[data-state]").get_attribute("data-state") == ReplacementState.AWAITING_PAYMENT
     before = inbox_count(page)
     assert before >= 1
-    check(page)
+    form_check(page)
     shot(page, "request-submitted")
 
     # The bill was sent by text message too (the demo's SMS inbox shows it).
@@ -295,19 +226,19 @@ def test_report_a_lost_id_card_and_request_a_replacement_with_delivery_and_pay(
     page.get_by_role("link", name="ادفع 135 ريال").click()
     assert at(page, f"/ar/payments/{bill.bill_number}/")
     assert h1(page) == "ادفع الفاتورة"
-    check(page)
+    form_check(page)
     shot(page, "pay-bill")
     page.get_by_role("button", name="ادفع 135 ريال").click()
 
     assert at(page, f"/ar/payments/demo/{bill.bill_number}/")
     assert h1(page) == "بوابة دفع تجريبية"
-    check(page)
+    form_check(page)
     shot(page, "pay-demo-gateway")
     page.locator("[data-demo-pay]").click()
 
     assert at(page, f"/ar/payments/{bill.bill_number}/return/")
     assert h1(page) == "تم استلام المبلغ"
-    check(page)
+    form_check(page)
     shot(page, "pay-received")
     assert Bill.objects.get(pk=bill.pk).state == BillState.PAID
 
@@ -319,7 +250,7 @@ def test_report_a_lost_id_card_and_request_a_replacement_with_delivery_and_pay(
     assert page.locator("[data-timeline] [data-action=paid]").count() == 1
     assert page.locator("[data-tasks]").inner_text().count("مكتمل") == 1
     assert inbox_count(page) > before
-    check(page)
+    form_check(page)
     shot(page, "request-paid")
     assert InboxNotification.objects.filter(person_id=person.pk, template="replacement_paid").count() == 1
 
@@ -334,13 +265,6 @@ def _service(code: str, name_ar: str, name_en: str) -> CivilService:
         code=code, defaults={"name_ar": name_ar, "name_en": name_en}
     )
     return service
-
-
-def _working_day(at_least_days: int) -> dt.date:
-    day = clock.today() + dt.timedelta(days=at_least_days)
-    while day.isoweekday() not in (7, 1, 2, 3, 4):
-        day += dt.timedelta(days=1)
-    return day
 
 
 def pdf_text(content: bytes) -> str:
@@ -386,7 +310,7 @@ def test_a_head_of_family_replaces_a_childs_birth_certificate_books_moves_and_pr
 
     report_the_loss(page, base, child.full_name_ar, shot)
     choose_and_confirm(page, certificate_name, shot)
-    check(page)
+    form_check(page)
     shot(page, "request-method")
     page.get_by_label("الاستلام من مكتب الأحوال المدنية").check()
     page.get_by_role("button", name=CONTINUE, exact=True).click()
@@ -394,7 +318,7 @@ def test_a_head_of_family_replaces_a_childs_birth_certificate_books_moves_and_pr
     assert at(page, "/ar/requests/new/check-answers/")
     assert page.locator("[data-method]").inner_text() == "الاستلام من مكتب الأحوال المدنية"
     assert page.locator("[data-total]").inner_text() == "لا يوجد مبلغ مستحق"
-    check(page)
+    form_check(page)
     shot(page, "request-check-answers")
     page.get_by_role("button", name="تقديم الطلب").click()
 
@@ -407,7 +331,7 @@ def test_a_head_of_family_replaces_a_childs_birth_certificate_books_moves_and_pr
     assert at(page, f"/ar/requests/{replacement.reference}/")
     # Never "paid": nothing was paid (issue 10 item 8).
     assert page.locator("[data-state]").inner_text() == "مُقدَّم: لا رسوم مستحقة"
-    check(page)
+    form_check(page)
     shot(page, "request-submitted")
 
     page.get_by_role("link", name="احجز موعدًا في المكتب").click()
@@ -416,24 +340,24 @@ def test_a_head_of_family_replaces_a_childs_birth_certificate_books_moves_and_pr
     # The region and city come from the National Address (Riyadh).
     assert page.get_by_label("المنطقة").input_value() == "riyadh"
     assert page.get_by_label("المدينة").input_value() == "Riyadh"
-    check(page)
+    form_check(page)
     shot(page, "appointment-where")
     page.get_by_label("مكتب الأحوال المدنية بالملز").check()
     page.get_by_role("button", name="عرض التواريخ").click()
 
     assert page.locator("[data-suggested-dates] a").count() == 5
-    check(page)
+    form_check(page)
     shot(page, "appointment-dates")
     # At least 3 days ahead, so it can still be changed afterwards (changes close 2 days before).
-    day = _working_day(4)
+    day = working_day(4)
     page.locator(f"[data-suggested-dates] a[href*='day={day.isoformat()}']").click()
     page.get_by_role("radio", name=re.compile(r"^10:00")).check()
-    check(page)
+    form_check(page)
     shot(page, "appointment-time")
     page.get_by_role("button", name=CONTINUE, exact=True).click()
 
     assert h1(page) == "تحقق من بيانات الموعد"
-    check(page)
+    form_check(page)
     shot(page, "appointment-check")
     page.get_by_role("button", name="حجز هذا الموعد").click()
 
@@ -441,7 +365,7 @@ def test_a_head_of_family_replaces_a_childs_birth_certificate_books_moves_and_pr
     assert at(page, f"/ar/appointments/{appointment.reference}/")
     assert appointment.slot.starts_at == at_riyadh(day, 10)
     assert appointment.reference in page.locator("[data-reference]").inner_text()
-    check(page)
+    form_check(page)
     shot(page, "appointment-booked")
 
     # Move it to 11:00 the same day.
@@ -449,17 +373,17 @@ def test_a_head_of_family_replaces_a_childs_birth_certificate_books_moves_and_pr
     assert at(page, f"/ar/appointments/{appointment.reference}/reschedule/")
     assert h1(page) == "تغيير الموعد"
     assert page.locator("[data-current-appointment]").is_visible()
-    check(page)
+    form_check(page)
     shot(page, "reschedule-where")
     page.get_by_label("مكتب الأحوال المدنية بالملز").check()
     page.get_by_role("button", name="عرض التواريخ").click()
     page.locator(f"[data-suggested-dates] a[href*='day={day.isoformat()}']").click()
     assert "موعدك الحالي" in page.locator("[data-slot-grid]").inner_text()
     page.get_by_role("radio", name=re.compile(r"^11:00")).check()
-    check(page)
+    form_check(page)
     shot(page, "reschedule-time")
     page.get_by_role("button", name=CONTINUE, exact=True).click()
-    check(page)
+    form_check(page)
     shot(page, "reschedule-check")
     page.get_by_role("button", name="تغيير الموعد").click()
 
@@ -468,19 +392,19 @@ def test_a_head_of_family_replaces_a_childs_birth_certificate_books_moves_and_pr
     assert appointment.slot.starts_at == at_riyadh(day, 11)
     assert at(page, f"/ar/appointments/{appointment.reference}/")
     assert "11:00" in page.locator("[data-when]").inner_text()
-    check(page)
+    form_check(page)
     shot(page, "reschedule-done")
 
     # Back to the request through Track my requests; Form 58 names the child and the request.
     page.goto(f"{base}/requests/")
-    check(page)
+    form_check(page)
     shot(page, "requests-list")
     page.get_by_role("link", name=certificate_name).click()
     assert at(page, f"/ar/requests/{replacement.reference}/")
     assert page.locator("[data-state]").inner_text() == "تم حجز الموعد"
     assert "11:00" in page.locator("[data-appointment]").inner_text()
     assert page.locator("[data-timeline] [data-action=appointment_moved]").count() == 1
-    check(page)
+    form_check(page)
     shot(page, "request-with-appointment")
 
     link = page.get_by_role("link", name="نموذج 58 (PDF، بالعربية)")

@@ -7,19 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
-from django.core.cache import cache
-from django.test import Client
 from playwright.sync_api import Page
 
-from hawiya.identity import services
 from hawiya.identity.models import User
 from hawiya.identity.tests.factories import make_account, person_of
 from hawiya.payments.models import Bill, BillState
 from hawiya.payments.tests.factories import SECRET, make_bill
 from hawiya.replacements.models import ReceiveMethod, Replacement, ReplacementState
 
-from .test_account_journey import UA, check
+from .checklist import check, signed_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -33,27 +29,14 @@ H1 = {
 
 @pytest.fixture(autouse=True)
 def _payment_settings(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.HAWIYA_SMS_CLIENT = "demo"
     settings.HAWIYA_PAYMENT_GATEWAY = "demo"
     settings.HAWIYA_PAYMENT_WEBHOOK_SECRET = SECRET
     settings.DEMO = True
-    cache.clear()
 
 
 def signed_in_page(open_page: Callable[[int], Page], live_server: Any, width: int) -> tuple[Page, User]:
     user = make_account()
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session.save()
-    assert session.session_key
-    services.user_session_record(user=user, session_key=session.session_key, ip="127.0.0.1", user_agent=UA)
-    page = open_page(width)
-    page.context.add_cookies(
-        [{"name": django_settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": live_server.url}]
-    )
-    return page, user
+    return signed_in(open_page, live_server, user, width, recently=False), user
 
 
 @pytest.mark.parametrize("width", [360, 1280])

@@ -6,15 +6,20 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page
 
-from .targets import LINK_TARGETS
+from .checklist import (
+    SHELL_TARGETS,
+    WIDTHS,
+    assert_accessible,
+    assert_language,
+    assert_no_horizontal_scroll,
+    assert_targets,
+    html_attrs,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]}}
-WIDTHS = [360, 1280]
 # Every portal page (docs/ui.md §4: axe on every page, both languages, both widths).
 PAGES = {
     "home": "",
@@ -30,16 +35,6 @@ PAGES = {
     "not-found": "services/no-such-service/",
 }
 
-# Controls that are not inline text links must be at least 44 px high (DGA, docs/ui.md §4).
-TARGETS = ", ".join(
-    ["header a", "nav a", "footer a", ".hw-button", "button", "summary", ".hw-back-link", "input", "select"]
-)
-TARGETS = ", ".join([TARGETS, *LINK_TARGETS])
-
-
-def html_attrs(page: Page) -> list[str]:
-    return page.evaluate("() => [document.documentElement.lang, document.documentElement.dir]")
-
 
 def body_type(page: Page) -> list[object]:
     """Body size, line height, and whether the vendored IBM Plex Sans Arabic actually loaded."""
@@ -53,27 +48,6 @@ def body_type(page: Page) -> list[object]:
             return [style.fontSize, style.lineHeight, loaded];
         }"""
     )
-
-
-def assert_no_horizontal_scroll(page: Page) -> None:
-    scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll <= inner, f"page is {scroll}px wide in a {inner}px viewport"
-
-
-def assert_targets_at_least_44px(page: Page) -> None:
-    small = page.evaluate(
-        """(selector) => Array.from(document.querySelectorAll(selector))
-            .filter((el) => el.getClientRects().length > 0)
-            .map((el) => [el.textContent.trim().slice(0, 40), Math.round(el.getBoundingClientRect().height)])
-            .filter(([, height]) => height < 44)""",
-        TARGETS,
-    )
-    assert small == [], f"targets under 44px: {small}"
-
-
-def assert_accessible(page: Page) -> None:
-    result = Axe().run(page, options=AXE_OPTIONS)
-    assert result.violations_count == 0, result.generate_report()
 
 
 def test_home_in_arabic_toggles_to_the_same_page_in_english(live_server, open_page, artifacts):
@@ -135,9 +109,9 @@ def test_pages_pass_axe_reflow_and_target_checks(live_server, open_page, artifac
 
     assert response is not None
     assert response.status == (404 if name == "not-found" else 200)
-    assert html_attrs(page) == [language, "rtl" if language == "ar" else "ltr"]
+    assert_language(page, language)
     assert_no_horizontal_scroll(page)
-    assert_targets_at_least_44px(page)
+    assert_targets(page, SHELL_TARGETS)
     assert_accessible(page)
     if name != "home":
         page.screenshot(path=str(artifacts / f"{name}-{language}-{width}.png"), full_page=True)

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.cache import cache
-from PIL import Image
 from playwright.sync_api import Page
 
 from hawiya.core import clock
@@ -23,19 +20,9 @@ from hawiya.registry.models import CivilFine, Document
 from hawiya.registry.tests.factories import make_address
 from hawiya.replacements.models import Replacement, ReplacementState
 
-from .test_lost_documents_journeys import at, check, signed_in
+from .checklist import LANGUAGES, WIDTHS, at, error_state, form_check, photo_file, signed_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-WIDTHS = [360, 1280]
-LANGUAGES = ["ar", "en"]
-
-
-@pytest.fixture(autouse=True)
-def _settings(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.HAWIYA_SMS_CLIENT = "demo"
-    cache.clear()
 
 
 def citizen_with_a_lost_card() -> tuple[User, Document]:
@@ -60,18 +47,6 @@ def submit(page: Page) -> None:
     page.locator("main form button[type=submit]").click()
 
 
-def error_state(page: Page, language: str) -> None:
-    assert page.locator(".hw-error-summary").is_visible()
-    assert page.title().startswith("خطأ:" if language == "ar" else "Error:")
-    check(page, language)
-
-
-def photo_file(directory: Path) -> Path:
-    path = directory / "photo.jpg"
-    Image.new("RGB", (600, 800), "white").save(path, format="JPEG")
-    return path
-
-
 @pytest.mark.parametrize("width", WIDTHS)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_replacement_journey_pages_pass_axe(live_server, open_page, artifacts, tmp_path, language, width):
@@ -84,46 +59,50 @@ def test_the_replacement_journey_pages_pass_axe(live_server, open_page, artifact
     # Track my requests, empty; then the first step, sent empty, then answered.
     page.goto(url)
     assert page.locator("[data-empty]").is_visible()
-    check(page, language)
+    form_check(page, language)
     page.goto(f"{url}new/")
-    check(page, language)
+    form_check(page, language)
     submit(page)
     error_state(page, language)
+    form_check(page, language)
     page.locator("input[name=document]").first.check()
     submit(page)
 
     assert at(page, f"{base}new/checks/")
     assert page.locator("[data-blockers]").count() == 0
-    check(page, language)
+    form_check(page, language)
     page.locator("main a.hw-button").click()
 
     assert at(page, f"{base}new/contact/")
-    check(page, language)
+    form_check(page, language)
     submit(page)
     error_state(page, language)
+    form_check(page, language)
     page.locator("#id_address_confirmed").check()
     page.locator("#id_mobile_confirmed").check()
     submit(page)
 
     assert at(page, f"{base}new/how-to-receive/")
-    check(page, language)
+    form_check(page, language)
     submit(page)  # the method page sent empty
     error_state(page, language)
+    form_check(page, language)
     if width == 360:
         page.screenshot(path=str(artifacts / f"{name}-method-error.png"), full_page=True)
     page.locator("#method-delivery").check()
     submit(page)
 
     assert at(page, f"{base}new/photo/")
-    check(page, language)
+    form_check(page, language)
     submit(page)
     error_state(page, language)
+    form_check(page, language)
     page.locator("input[type=file]").set_input_files(str(photo_file(tmp_path)))
     page.locator("#id_white_background_declared").check()
     submit(page)
 
     assert at(page, f"{base}new/check-answers/")
-    check(page, language)
+    form_check(page, language)
     if width == 360:
         page.screenshot(path=str(artifacts / f"{name}-check-answers.png"), full_page=True)
     submit(page)
@@ -131,7 +110,7 @@ def test_the_replacement_journey_pages_pass_axe(live_server, open_page, artifact
     replacement = Replacement.objects.get(document=card)
     assert replacement.state == ReplacementState.AWAITING_PAYMENT
     assert at(page, f"{base}{replacement.reference}/")
-    check(page, language)
+    form_check(page, language)
     if width == 360:
         page.screenshot(path=str(artifacts / f"{name}-detail.png"), full_page=True)
 
@@ -139,24 +118,25 @@ def test_the_replacement_journey_pages_pass_axe(live_server, open_page, artifact
     page.goto(url)
     assert page.locator("[data-requests] li").count() == 1
     assert page.locator("[data-reports] li").count() == 1
-    check(page, language)
+    form_check(page, language)
     if width == 360:
         page.screenshot(path=str(artifacts / f"{name}-list.png"), full_page=True)
     # The first step again: nothing left to replace, the request under way listed.
     page.goto(f"{url}new/")
-    check(page, language)
+    form_check(page, language)
 
     # Cancelling: the confirmation page, sent without a reason, then with one.
     page.goto(f"{url}{replacement.reference}/cancel/")
-    check(page, language)
+    form_check(page, language)
     submit(page)
     error_state(page, language)
+    form_check(page, language)
     page.locator("#id_reason").select_option("applied_by_mistake")
     submit(page)
     assert at(page, f"{base}{replacement.reference}/")
     replacement.refresh_from_db()
     assert replacement.state == ReplacementState.CANCELLED
-    check(page, language)
+    form_check(page, language)
 
 
 @pytest.mark.parametrize("width", WIDTHS)
@@ -177,7 +157,7 @@ def test_the_blocked_pre_check_page_passes_axe(live_server, open_page, artifacts
 
     assert at(page, f"/{language}/requests/new/checks/")
     assert page.locator("[data-blocker=unpaid_fines]").is_visible()
-    check(page, language)
+    form_check(page, language)
     if width == 360:
         page.screenshot(path=str(artifacts / f"requests-{language}-{width}-blocked.png"), full_page=True)
     # The journey does not go on past a blocker.
@@ -192,4 +172,4 @@ def test_no_lost_document_to_replace_passes_axe(live_server, open_page, language
     page = open_at(open_page, live_server, user, 360)
     page.goto(f"{live_server.url}/{language}/requests/new/")
     assert page.locator("[data-empty]").is_visible()
-    check(page, language)
+    form_check(page, language)

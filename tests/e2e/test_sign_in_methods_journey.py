@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
 from playwright.sync_api import Page
 
 from hawiya.core import clock
 from hawiya.identity import codes, services
 from hawiya.identity.tests.factories import IP, PASSWORD, make_account
 
-from .test_identity_journey import CONTINUE, latest_code
+from .checklist import CONTINUE
+from .test_identity_journey import latest_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -21,9 +21,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(autouse=True)
 def _demo(settings):
     settings.DEMO = True
-    settings.HAWIYA_SMS_CLIENT = "demo"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
 
 
 def sign_in_with_password(page: Page, base: str, login: str) -> None:

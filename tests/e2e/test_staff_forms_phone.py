@@ -11,19 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
-from django.core.cache import cache
-from django.test import Client
 
-from hawiya.backoffice.tests.factories import booked_today, open_office, staff_user
+from hawiya.casework.tests.factories import booked_today, open_office, staff_user
+
+from .checklist import assert_no_horizontal_scroll, fonts_ready, signed_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def _settings(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    cache.clear()
 
 
 @pytest.mark.parametrize("language", ["ar", "en"])
@@ -31,21 +24,10 @@ def test_the_reject_page_textarea_fits_a_360px_phone(live_server: Any, open_page
     office = open_office()
     officer = staff_user(office=office)
     visit = booked_today(office)
-    client = Client()
-    client.force_login(officer)
-    page = open_page(360)
-    page.context.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": str(client.session.session_key),
-                "url": live_server.url,
-            }
-        ]
-    )
+    page = signed_in(open_page, live_server, officer, recently=False, record=False)
 
     page.goto(f"{live_server.url}/{language}/staff/cases/{visit.replacement.reference}/reject/")
-    page.evaluate("() => document.fonts.ready")
+    fonts_ready(page)
     textarea = page.locator("textarea[name=note]")
     textarea.fill("A long explanation " * 30)
 
@@ -56,5 +38,4 @@ def test_the_reject_page_textarea_fits_a_360px_phone(live_server: Any, open_page
     assert box is not None
     assert box["x"] >= 0
     assert box["x"] + box["width"] <= 360
-    scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll <= inner, f"page is {scroll}px wide in a {inner}px viewport"
+    assert_no_horizontal_scroll(page)

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import uuid
+from collections.abc import Callable
 
 import pytest
 from django.db import connection
 
 from hawiya.appointments import errors
 from hawiya.appointments.models import Appointment, OfficeSchedule, Slot, Weekday
-from hawiya.appointments.services.citizen import appointment_book
 from hawiya.core import clock
-from hawiya.core.errors import ApplicationError
-from hawiya.identity.tests.factories import applicant_actor
+from hawiya.core.testing import outcome, race
+from hawiya.replacements.models import Replacement
 
-from .factories import at_riyadh, make_bookable_office, make_replacement, next_weekday
+from .factories import at_riyadh, book, make_bookable_office, make_replacement, next_weekday
 
 THREADS = 50
 CAPACITY = 5
@@ -39,37 +37,12 @@ def test_fifty_people_booking_five_places_at_once_get_exactly_five_appointments(
     )
     starts_at = at_riyadh(day, 9)
     replacements = [make_replacement() for _ in range(THREADS)]
-    start = threading.Barrier(THREADS)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def attempt(index: int) -> None:
-        replacement = replacements[index]
-        try:
-            start.wait(timeout=30)
-            appointment_book(
-                replacement_id=replacement.pk,
-                applicant=replacement.applicant,
-                office_id=office.pk,
-                starts_at=starts_at,
-                idempotency_key=uuid.uuid4().hex,
-                actor=applicant_actor(replacement.applicant_id),
-            )
-            outcome = "booked"
-        except ApplicationError as exc:
-            outcome = exc.code
-        except Exception as exc:  # a deadlock or a constraint error would be a bug: record it
-            outcome = f"error: {exc!r}"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(outcome)
+    def attempt(replacement: Replacement) -> Callable[[], object]:
+        return lambda: book(replacement, office, starts_at)
 
-    threads = [threading.Thread(target=attempt, args=(index,)) for index in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    # A deadlock or a constraint error would be a bug: it shows as "error: …" in the outcomes.
+    outcomes = [outcome(result, ok="booked") for result in race([attempt(one) for one in replacements])]
 
     assert sorted(set(outcomes)) == ["booked", errors.SLOT_FULL], outcomes
     assert outcomes.count("booked") == CAPACITY

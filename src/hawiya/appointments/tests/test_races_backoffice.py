@@ -15,27 +15,25 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from hawiya.appointments import errors
 from hawiya.appointments.models import Appointment, AppointmentState, OfficeHoliday, Weekday
 from hawiya.appointments.services import citizen, schedule
-from hawiya.appointments.services.citizen import appointment_book
 from hawiya.appointments.services.schedule import (
     AUDIT_HOLIDAY_ADDED,
     office_holiday_add,
     office_holiday_preview,
 )
 from hawiya.audit.services import audit_record
-from hawiya.core.errors import ApplicationError
+from hawiya.core.testing import in_thread, outcome, race
 from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import StaffActor
-from hawiya.identity.tests.factories import applicant_actor, make_staff
+from hawiya.identity.tests.factories import make_staff
 from hawiya.registry.models import Office
 
 from .factories import at_riyadh, book, make_bookable_office, make_replacement, next_weekday
@@ -52,27 +50,6 @@ NOW = at_riyadh(dt.date(2030, 3, 4), 9)  # a Monday
 TUESDAY = next_weekday(NOW.date(), Weekday.TUESDAY)
 NINE = at_riyadh(TUESDAY, 9)
 TEN = at_riyadh(TUESDAY, 10)
-
-
-def _outcome(call: Callable[[], object]) -> str:
-    try:
-        call()
-    except ApplicationError as exc:
-        return exc.code
-    except Exception as exc:  # a deadlock or an integrity error is a bug: keep it for the assertion
-        return f"error: {exc!r}"
-    finally:
-        connections.close_all()
-    return "ok"
-
-
-def _run(name: str, call: Callable[[], object], outcomes: dict[str, str]) -> threading.Thread:
-    def target() -> None:
-        outcomes[name] = _outcome(call)
-
-    thread = threading.Thread(target=target, name=name)
-    thread.start()
-    return thread
 
 
 def _wait_until_blocked_on_a_lock(timeout: float = 20) -> None:
@@ -105,15 +82,7 @@ def _booked_on_holidays(office: Office) -> list[str]:
 
 def _book(starts_at: dt.datetime, office: Office) -> Callable[[], object]:
     replacement = make_replacement()
-    return lambda: appointment_book(
-        replacement_id=replacement.pk,
-        applicant=replacement.applicant,
-        office_id=office.pk,
-        starts_at=starts_at,
-        idempotency_key=uuid.uuid4().hex,
-        at=NOW,
-        actor=applicant_actor(replacement.applicant_id),
-    )
+    return lambda: book(replacement, office, starts_at, at=NOW)
 
 
 def _add_holiday(supervisor: StaffActor, office: Office, token: str) -> Callable[[], object]:
@@ -155,14 +124,12 @@ def test_a_booking_holding_its_place_when_the_holiday_is_saved_is_never_left_on_
         return slot
 
     monkeypatch.setattr(citizen, "_take_place", paused)
-    outcomes: dict[str, str] = {}
-    booker = _run("booking", booking, outcomes)
+    booker = in_thread(booking, name="booking")
     assert place_taken.wait(timeout=30)
-    adder = _run("holiday", _add_holiday(supervisor, office, token), outcomes)
+    adder = in_thread(_add_holiday(supervisor, office, token), name="holiday")
     _wait_until_blocked_on_a_lock()
     go_on.set()
-    booker.join(timeout=60)
-    adder.join(timeout=60)
+    outcomes = {"booking": outcome(booker.result(60)), "holiday": outcome(adder.result(60))}
 
     assert outcomes == {"booking": "ok", "holiday": errors.HOLIDAY_CHANGED_SINCE_PREVIEW}, outcomes
     assert _booked_on_holidays(office) == []
@@ -183,14 +150,12 @@ def test_a_booking_made_while_the_holiday_is_being_saved_is_refused_once_it_is_s
         return audit_record(**kwargs)
 
     monkeypatch.setattr(schedule, "audit_record", paused)
-    outcomes: dict[str, str] = {}
-    adder = _run("holiday", _add_holiday(supervisor, office, token), outcomes)
+    adder = in_thread(_add_holiday(supervisor, office, token), name="holiday")
     assert saving.wait(timeout=30)
-    booker = _run("booking", booking, outcomes)
+    booker = in_thread(booking, name="booking")
     _wait_until_blocked_on_a_lock()
     go_on.set()
-    adder.join(timeout=60)
-    booker.join(timeout=60)
+    outcomes = {"holiday": outcome(adder.result(60)), "booking": outcome(booker.result(60))}
 
     assert outcomes == {"holiday": "ok", "booking": errors.SLOT_HOLIDAY}, outcomes
     assert _booked_on_holidays(office) == []
@@ -204,19 +169,7 @@ def test_a_holiday_and_bookings_of_that_day_at_the_same_moment_leave_no_booking_
     token = office_holiday_preview(staff=supervisor, office_id=office.pk, day=TUESDAY, at=NOW).token
     calls = [_book(NINE, office), _book(TEN, office), _book(TEN, office)]
     calls.append(_add_holiday(supervisor, office, token))
-    barrier = threading.Barrier(len(calls))
-    outcomes: dict[str, str] = {}
-
-    def at_once(call: Callable[[], object]) -> Callable[[], object]:
-        def run() -> object:
-            barrier.wait(timeout=30)
-            return call()
-
-        return run
-
-    threads = [_run(str(index), at_once(call), outcomes) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.join(timeout=120)
+    outcomes = {str(index): outcome(result) for index, result in enumerate(race(calls))}
 
     expected = {"ok", errors.SLOT_HOLIDAY, errors.SLOT_FULL, errors.HOLIDAY_CHANGED_SINCE_PREVIEW}
     assert set(outcomes.values()) <= expected, outcomes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Callable
 from io import StringIO
 from typing import Any
 
@@ -17,6 +17,7 @@ from hawiya.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent, AuditT
 from hawiya.audit.selectors import audit_chain_verify, audit_events_for
 from hawiya.audit.services import audit_record
 from hawiya.audit.testing import append_only_triggers
+from hawiya.core.testing import race
 
 pytestmark = pytest.mark.django_db
 
@@ -313,12 +314,9 @@ def test_a_transactional_test_can_end_with_events_in_the_trail() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_writers_extend_one_unforked_chain() -> None:
     writers, per_writer = 8, 10
-    start = threading.Barrier(writers)
-    failures: list[BaseException] = []
 
-    def write(number: int) -> None:
-        try:
-            start.wait(timeout=10)
+    def writer(number: int) -> Callable[[], None]:
+        def write() -> None:
             for index in range(per_writer):
                 with transaction.atomic():
                     audit_record(
@@ -327,17 +325,10 @@ def test_concurrent_writers_extend_one_unforked_chain() -> None:
                         object_type="registry.document",
                         object_id=number * 100 + index,
                     )
-        except BaseException as exc:  # reported below, in the test's thread
-            failures.append(exc)
-        finally:
-            connection.close()
 
-    threads = [threading.Thread(target=write, args=(number,)) for number in range(writers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+        return write
 
+    failures = [result for result in race([writer(number) for number in range(writers)]) if result]
     assert failures == []
     sequences = list(AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True))
     assert sequences == list(range(1, writers * per_writer + 1))

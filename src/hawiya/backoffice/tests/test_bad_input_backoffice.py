@@ -14,14 +14,20 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
+from hawiya.casework.tests.factories import (
+    actor_of,
+    advance,
+    booked_today,
+    open_office,
+    signed_in,
+    staff_user,
+)
 from hawiya.delivery.models import Shipment
-from hawiya.identity.models import StaffRole, User
+from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import StaffActor
 from hawiya.identity.tests.factories import make_staff
 from hawiya.registry.models import Office
 from hawiya.replacements.models import ReceiveMethod
-
-from .factories import actor_of, advance, booked_today, open_office, staff_user
 
 pytestmark = pytest.mark.django_db
 
@@ -71,9 +77,7 @@ def supervisor(office: Office) -> StaffActor:
 
 @pytest.fixture
 def client_of(office: Office, supervisor: StaffActor) -> Client:
-    client = Client()
-    client.force_login(User.objects.get(pk=supervisor.user_id))
-    return client
+    return signed_in(supervisor)
 
 
 def _url(name: str, *args: Any) -> str:

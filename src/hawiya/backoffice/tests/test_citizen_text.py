@@ -11,11 +11,10 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from hawiya.casework.tests.factories import booked_today, open_office, signed_in, staff_user
 from hawiya.losses.models import LossReport
 from hawiya.replacements.models import Replacement
 from hawiya.replacements.tests.factories import loss_report_for
-
-from .factories import booked_today, open_office, signed_in, staff_user
 
 pytestmark = pytest.mark.django_db
 

@@ -14,6 +14,7 @@ from django.utils import translation
 from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.casework.counter import AUDIT_COUNTER_LOOKUP
+from hawiya.casework.tests.factories import signed_in
 from hawiya.identity.models import StaffRole, User
 from hawiya.identity.staff import StaffActor
 from hawiya.identity.tests.factories import make_account, make_citizen, make_staff
@@ -61,11 +62,6 @@ def officer(office: Office) -> StaffActor:
     return make_staff(role=StaffRole.OFFICER, office=office)
 
 
-def _signed_in(client: Client, actor: StaffActor) -> Client:
-    client.force_login(User.objects.get(pk=actor.user_id))
-    return client
-
-
 def _found(client: Client, person: Person) -> None:
     response = client.post(_url("counter"), {"id_number": person.id_number})
     assert response.status_code == 302
@@ -74,7 +70,7 @@ def _found(client: Client, person: Person) -> None:
 @pytest.mark.parametrize("name", ["counter", "counter-rebind", "counter-activate"])
 def test_administrators_and_citizens_have_no_counter(client: Client, name: str) -> None:
     assert client.get(_url(name)).status_code == 302  # anonymous: to the staff sign-in
-    _signed_in(client, make_staff(role=StaffRole.ADMINISTRATOR, office=None))
+    signed_in(make_staff(role=StaffRole.ADMINISTRATOR, office=None), client)
     assert client.get(_url(name)).status_code == 403
     client.force_login(make_account())
     assert client.get(_url(name)).status_code == 403
@@ -84,13 +80,13 @@ def test_finding_a_person_is_audited_and_keeps_the_number_out_of_the_url(
     client: Client, officer: StaffActor
 ) -> None:
     person = make_citizen()
-    signed_in = _signed_in(client, officer)
+    staff = signed_in(officer, client)
 
-    response = signed_in.post(_url("counter"), {"id_number": person.id_number})
+    response = staff.post(_url("counter"), {"id_number": person.id_number})
 
     assert response.status_code == 302
     assert person.id_number not in response["Location"]
-    page = signed_in.get(_url("counter")).content.decode()
+    page = staff.get(_url("counter")).content.decode()
     assert person.full_name in page
     assert person.id_number not in page  # masked
     event = AuditEvent.objects.get(action=AUDIT_COUNTER_LOOKUP)
@@ -109,7 +105,7 @@ def test_finding_a_person_is_audited_and_keeps_the_number_out_of_the_url(
 def test_bad_or_unknown_id_numbers_are_clear_errors(
     client: Client, officer: StaffActor, id_number: str, status: int, message: str
 ) -> None:
-    response = _signed_in(client, officer).post(_url("counter"), {"id_number": id_number})
+    response = signed_in(officer, client).post(_url("counter"), {"id_number": id_number})
     assert response.status_code == status
     assert "There is a problem" in response.content.decode()
     assert escape(message) in response.content.decode()
@@ -117,25 +113,25 @@ def test_bad_or_unknown_id_numbers_are_clear_errors(
 
 
 def test_service_pages_without_a_person_go_back_to_the_search(client: Client, officer: StaffActor) -> None:
-    signed_in = _signed_in(client, officer)
-    assert signed_in.get(_url("counter-rebind"))["Location"] == _url("counter")
-    assert signed_in.get(_url("counter-done")).status_code == 404
+    staff = signed_in(officer, client)
+    assert staff.get(_url("counter-rebind"))["Location"] == _url("counter")
+    assert staff.get(_url("counter-done")).status_code == 404
 
 
 def test_rebinding_the_mobile_with_matching_fingerprints(
     client: Client, office: Office, officer: StaffActor
 ) -> None:
     person = _with_fingerprints(make_citizen(), office)
-    signed_in = _signed_in(client, officer)
-    _found(signed_in, person)
+    staff = signed_in(officer, client)
+    _found(staff, person)
 
-    response = signed_in.post(_url("counter-rebind"), {"new_mobile": NEW_MOBILE, "identity_seen": "on"})
+    response = staff.post(_url("counter-rebind"), {"new_mobile": NEW_MOBILE, "identity_seen": "on"})
 
     assert response.status_code == 302
     assert response["Location"] == _url("counter-done")
     person.refresh_from_db()
     assert person.mobile == "+966555123987"
-    done = signed_in.get(_url("counter-done"))
+    done = staff.get(_url("counter-done"))
     assert done.status_code == 200
     assert 'data-counter-done="mobile"' in done.content.decode()
     assert SmsMessage.objects.filter(template="mobile_rebound_new").exists()
@@ -146,10 +142,10 @@ def test_another_persons_finger_is_refused_and_recorded(
 ) -> None:
     person = _with_fingerprints(make_citizen(), office)
     before = person.mobile
-    signed_in = _signed_in(client, officer)
-    _found(signed_in, person)
+    staff = signed_in(officer, client)
+    _found(staff, person)
 
-    response = signed_in.post(
+    response = staff.post(
         _url("counter-rebind"), {"new_mobile": NEW_MOBILE, "identity_seen": "on", "other_finger": "on"}
     )
 
@@ -162,11 +158,11 @@ def test_another_persons_finger_is_refused_and_recorded(
 
 def test_without_fingerprints_on_file_the_page_says_so(client: Client, officer: StaffActor) -> None:
     person = make_citizen()
-    signed_in = _signed_in(client, officer)
-    _found(signed_in, person)
-    assert "take biometrics first" in signed_in.get(_url("counter-rebind")).content.decode()
+    staff = signed_in(officer, client)
+    _found(staff, person)
+    assert "take biometrics first" in staff.get(_url("counter-rebind")).content.decode()
 
-    response = signed_in.post(_url("counter-rebind"), {"new_mobile": NEW_MOBILE, "identity_seen": "on"})
+    response = staff.post(_url("counter-rebind"), {"new_mobile": NEW_MOBILE, "identity_seen": "on"})
 
     assert response.status_code == 400
     assert "No fingerprints are on file" in response.content.decode()
@@ -174,10 +170,10 @@ def test_without_fingerprints_on_file_the_page_says_so(client: Client, officer: 
 
 def test_a_bad_mobile_number_is_a_field_error(client: Client, office: Office, officer: StaffActor) -> None:
     person = _with_fingerprints(make_citizen(), office)
-    signed_in = _signed_in(client, officer)
-    _found(signed_in, person)
+    staff = signed_in(officer, client)
+    _found(staff, person)
 
-    response = signed_in.post(_url("counter-rebind"), {"new_mobile": "12ab", "identity_seen": "on"})
+    response = staff.post(_url("counter-rebind"), {"new_mobile": "12ab", "identity_seen": "on"})
 
     assert response.status_code == 400
     assert 'href="#id_new_mobile"' in response.content.decode()
@@ -185,9 +181,9 @@ def test_a_bad_mobile_number_is_a_field_error(client: Client, office: Office, of
 
 def test_the_identity_document_must_be_seen(client: Client, office: Office, officer: StaffActor) -> None:
     person = _with_fingerprints(make_citizen(), office)
-    signed_in = _signed_in(client, officer)
-    _found(signed_in, person)
-    response = signed_in.post(_url("counter-rebind"), {"new_mobile": NEW_MOBILE})
+    staff = signed_in(officer, client)
+    _found(staff, person)
+    response = staff.post(_url("counter-rebind"), {"new_mobile": NEW_MOBILE})
     assert response.status_code == 400
     assert "Confirm that you have seen the person&#x27;s identity document." in response.content.decode()
 
@@ -196,16 +192,16 @@ def test_starting_an_activation_sends_the_code_once(
     client: Client, office: Office, officer: StaffActor
 ) -> None:
     person = _with_fingerprints(make_citizen(), office)
-    signed_in = _signed_in(client, officer)
-    _found(signed_in, person)
+    staff = signed_in(officer, client)
+    _found(staff, person)
 
-    first = signed_in.post(_url("counter-activate"), {"identity_seen": "on"})
-    again = signed_in.post(_url("counter-activate"), {"identity_seen": "on"})
+    first = staff.post(_url("counter-activate"), {"identity_seen": "on"})
+    again = staff.post(_url("counter-activate"), {"identity_seen": "on"})
 
     assert first.status_code == 302
     assert again.status_code == 302
     assert AuditEvent.objects.filter(action="counter.activation_started").count() == 1
-    done = signed_in.get(_url("counter-done")).content.decode()
+    done = staff.get(_url("counter-done")).content.decode()
     assert 'data-counter-done="activation"' in done
     assert "/activate/" in done
 
@@ -216,10 +212,10 @@ def test_a_person_with_an_account_is_not_activated_again(
     user = make_account()
     assert user.person is not None
     person = _with_fingerprints(user.person, office)
-    signed_in = _signed_in(client, officer)
-    _found(signed_in, person)
+    staff = signed_in(officer, client)
+    _found(staff, person)
 
-    response = signed_in.post(_url("counter-activate"), {"identity_seen": "on"})
+    response = staff.post(_url("counter-activate"), {"identity_seen": "on"})
 
     assert response.status_code == 409
     assert "already has an account" in response.content.decode()
@@ -236,10 +232,10 @@ def test_an_activation_started_at_the_counter_is_finished_on_the_persons_phone(
     from hawiya.identity.tests.factories import last_code
 
     person = _with_fingerprints(make_citizen(), office)
-    signed_in = _signed_in(client, officer)
-    _found(signed_in, person)
-    assert signed_in.post(_url("counter-activate"), {"identity_seen": "on"}).status_code == 302
-    done = signed_in.get(_url("counter-done")).content.decode()
+    staff = signed_in(officer, client)
+    _found(staff, person)
+    assert staff.post(_url("counter-activate"), {"identity_seen": "on"}).status_code == 302
+    done = staff.get(_url("counter-done")).content.decode()
     assert re.search(r'<img[^>]+src="data:image/svg\+xml[^"]+"[^>]+data-activation-qr', done)
     challenge = OneTimeCode.objects.get(person=person, purpose="activation").challenge
 
@@ -279,18 +275,18 @@ def test_with_the_abis_a_low_score_is_refused_and_a_silent_abis_is_a_clear_error
 ) -> None:
     from hawiya.registry.tests.abis import running_abis, use_abis
 
-    signed_in = _signed_in(client, officer)
+    staff = signed_in(officer, client)
     with running_abis() as abis:
         use_abis(settings, abis)
         person = _with_fingerprints(make_citizen(), office)  # enrolled with the ABIS
         before = person.mobile
-        _found(signed_in, person)
+        _found(staff, person)
         if score is None:
             abis.status = 500
         else:
             abis.scores(score)
 
-        response = signed_in.post(_url("counter-rebind"), {"new_mobile": NEW_MOBILE, "identity_seen": "on"})
+        response = staff.post(_url("counter-rebind"), {"new_mobile": NEW_MOBILE, "identity_seen": "on"})
 
     assert response.status_code == status
     assert message in response.content.decode()

@@ -10,13 +10,12 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from hawiya.casework.tests.factories import open_office, signed_in, staff_user
 from hawiya.delivery.models import Shipment, ShipmentEvent, ShipmentState
 from hawiya.delivery.tests.factories import delivery_code, make_shipment
 from hawiya.identity.models import StaffRole
 from hawiya.identity.tests.factories import make_account
 from hawiya.replacements.models import HandoverCode, Replacement, ReplacementState
-
-from .factories import open_office, signed_in, staff_user
 
 pytestmark = pytest.mark.django_db
 

@@ -14,23 +14,22 @@ from django.test.utils import CaptureQueriesContext
 
 from hawiya.appointments.models import Appointment
 from hawiya.audit.models import AuditEvent
+from hawiya.casework.tests.factories import (
+    Visit,
+    actor_of,
+    advance,
+    booked_today,
+    handover_code,
+    open_office,
+    signed_in,
+    staff_user,
+)
 from hawiya.core import clock
 from hawiya.core.calendars import to_hijri
 from hawiya.identity.models import StaffRole
 from hawiya.identity.tests.factories import make_account
 from hawiya.registry.tests.factories import portrait_photo as photo_bytes
 from hawiya.replacements.models import Replacement
-
-from .factories import (
-    Visit,
-    actor_of,
-    advance,
-    booked_today,
-    handover_code_sent,
-    open_office,
-    signed_in,
-    staff_user,
-)
 
 pytestmark = pytest.mark.django_db
 
@@ -430,7 +429,7 @@ def test_mark_ready_sends_a_code_and_the_handover_takes_it(office, officer, clie
     advance(visit, actor_of(officer), to="printed")
 
     ready = client_officer.post(case_url(visit.replacement, "ready/"), {"state_seen": "printed"})
-    code = handover_code_sent(visit.replacement)
+    code = handover_code(visit.replacement)
     wrong = "000000" if code != "000000" else "111111"
     wrong_try = client_officer.post(
         case_url(visit.replacement, "handover/"), {"state_seen": "ready_for_collection", "code": wrong}
@@ -454,10 +453,10 @@ def test_mark_ready_sends_a_code_and_the_handover_takes_it(office, officer, clie
 def test_resend_gives_a_new_code_and_the_old_one_no_longer_works(office, officer, client_officer) -> None:
     visit = booked_today(office)
     advance(visit, actor_of(officer), to="ready_for_collection")
-    old = handover_code_sent(visit.replacement)
+    old = handover_code(visit.replacement)
 
     resent = client_officer.post(case_url(visit.replacement, "handover/resend/"), follow=True)
-    new = handover_code_sent(visit.replacement)
+    new = handover_code(visit.replacement)
     with_old = client_officer.post(
         case_url(visit.replacement, "handover/"), {"state_seen": "ready_for_collection", "code": old}
     )
@@ -471,7 +470,7 @@ def test_resend_gives_a_new_code_and_the_old_one_no_longer_works(office, officer
 def test_a_delegate_with_an_invalid_id_number_is_refused(office, officer, client_officer) -> None:
     visit = booked_today(office)
     advance(visit, actor_of(officer), to="ready_for_collection")
-    code = handover_code_sent(visit.replacement)
+    code = handover_code(visit.replacement)
 
     response = client_officer.post(
         case_url(visit.replacement, "handover/"),
@@ -533,7 +532,7 @@ def test_delivery_requests_wait_in_the_requests_list_and_a_reference_opens_its_c
     office, client_officer, django_assert_max_num_queries
 ) -> None:
     from hawiya.appointments.tests.factories import make_replacement
-    from hawiya.backoffice.tests.factories import open_office
+    from hawiya.casework.tests.factories import open_office
     from hawiya.replacements.models import ReceiveMethod
     from hawiya.replacements.services import replacement_office_set
 

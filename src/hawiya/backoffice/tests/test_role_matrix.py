@@ -21,10 +21,9 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from hawiya.casework.tests.factories import booked_today, open_office, signed_in, staff_user
 from hawiya.identity.models import StaffRole
 from hawiya.identity.tests.factories import make_account
-
-from .factories import booked_today, open_office, signed_in, staff_user
 
 pytestmark = pytest.mark.django_db
 

@@ -15,6 +15,16 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from hawiya.audit.models import AuditEvent
+from hawiya.casework.tests.factories import (
+    STAFF_PASSWORD,
+    actor_of,
+    advance,
+    booked_today,
+    handover_code,
+    open_office,
+    signed_in,
+    staff_user,
+)
 from hawiya.core import clock
 from hawiya.identity.models import AuthenticatorApp, StaffMembership, StaffRole
 from hawiya.identity.staff import staff_actor_for, staff_member_create
@@ -24,17 +34,6 @@ from hawiya.registry.biometrics import DemoFingerprintScanner, fingerprint_verif
 from hawiya.registry.selectors import biometric_capture_latest
 from hawiya.registry.tests.factories import portrait_photo as photo_bytes
 from hawiya.replacements.models import Replacement
-
-from .factories import (
-    STAFF_PASSWORD,
-    actor_of,
-    advance,
-    booked_today,
-    handover_code_sent,
-    open_office,
-    signed_in,
-    staff_user,
-)
 
 pytestmark = pytest.mark.django_db
 
@@ -103,7 +102,7 @@ def test_the_handover_code_is_never_in_the_audit_trail_the_notification_centre_o
     visit = booked_today(office)
     caplog.set_level(logging.DEBUG)
     advance(visit, actor_of(officer), to="ready_for_collection")
-    code = handover_code_sent(visit.replacement)
+    code = handover_code(visit.replacement)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
     client: Client = signed_in(officer)
     url = f"/en/staff/cases/{visit.replacement.reference}/handover/"

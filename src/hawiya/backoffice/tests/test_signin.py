@@ -8,11 +8,10 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from hawiya.casework.tests.factories import STAFF_PASSWORD, open_office, signed_in, staff_user
 from hawiya.core import clock
 from hawiya.identity.models import AuthenticatorApp, StaffRole, User, UserSession
 from hawiya.identity.tests.factories import PASSWORD, make_account
-
-from .factories import STAFF_PASSWORD, open_office, signed_in, staff_user
 
 pytestmark = pytest.mark.django_db
 

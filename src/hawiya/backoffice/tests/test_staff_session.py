@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from hawiya.backoffice.tests.factories import open_office, signed_in, staff_user
+from hawiya.casework.tests.factories import open_office, signed_in, staff_user
 
 pytestmark = pytest.mark.django_db
 

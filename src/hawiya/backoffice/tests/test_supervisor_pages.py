@@ -22,9 +22,10 @@ from hawiya.appointments.tests.factories import (
 )
 from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
+from hawiya.casework.tests.factories import signed_in
 from hawiya.core import clock
 from hawiya.core.clock import RIYADH
-from hawiya.identity.models import StaffRole, User
+from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import StaffActor
 from hawiya.identity.tests.factories import make_account, make_staff
 from hawiya.registry.models import Office
@@ -43,11 +44,6 @@ def _settings(settings: Any) -> None:
 def _url(name: str, *args: Any, language: str = "en") -> str:
     with translation.override(language):
         return reverse(f"backoffice:{name}", args=args)
-
-
-def _signed_in(client: Client, actor: StaffActor) -> Client:
-    client.force_login(User.objects.get(pk=actor.user_id))
-    return client
 
 
 def _text(response: Any) -> str:
@@ -110,7 +106,7 @@ def test_officers_are_refused_and_anonymous_visitors_sent_to_sign_in(
 ) -> None:
     assert client.get(_url(name)).status_code == 302
     officer = make_staff(role=StaffRole.OFFICER, office=office)
-    assert _signed_in(client, officer).get(_url(name)).status_code == 403
+    assert signed_in(officer, client).get(_url(name)).status_code == 403
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -123,14 +119,14 @@ def test_a_supervisor_always_sees_their_own_office(
     client: Client, office: Office, supervisor: StaffActor
 ) -> None:
     other = make_bookable_office(name_en="Another Office")
-    response = _signed_in(client, supervisor).get(_url("supervisor-dashboard"), {"office": other.code})
+    response = signed_in(supervisor, client).get(_url("supervisor-dashboard"), {"office": other.code})
     assert response.status_code == 200
     assert "Al Malaz Civil Affairs Office" in _text(response)
     assert "Another Office" not in _text(response)
 
 
 def test_administrators_choose_the_office(client: Client, office: Office) -> None:
-    administrator = _signed_in(client, make_staff(role=StaffRole.ADMINISTRATOR, office=None))
+    administrator = signed_in(make_staff(role=StaffRole.ADMINISTRATOR, office=None), client)
     first = administrator.get(_url("supervisor-dashboard"))
     assert first.status_code == 200
     assert "data-choose-office" in first.content.decode()
@@ -147,7 +143,7 @@ def test_administrators_choose_the_office(client: Client, office: Office) -> Non
 def test_the_dashboard_shows_counts_a_chart_with_its_table_and_no_median_yet(
     client: Client, supervisor: StaffActor, booked: Appointment, language: str
 ) -> None:
-    response = _signed_in(client, supervisor).get(_url("supervisor-dashboard", language=language))
+    response = signed_in(supervisor, client).get(_url("supervisor-dashboard", language=language))
     assert response.status_code == 200
     assert response["Cache-Control"] == "no-store"
     page = response.content.decode()
@@ -177,7 +173,7 @@ def test_the_dashboard_shows_the_share_ready_within_the_promise_with_its_table(
             at=at,
             actor=Actor.system("tests"),
         )
-    response = _signed_in(client, supervisor).get(_url("supervisor-dashboard", language=language))
+    response = signed_in(supervisor, client).get(_url("supervisor-dashboard", language=language))
     page = response.content.decode()
     assert re.search(r'data-count="kept">1<', page)
     assert re.search(r'data-count="missed">0<', page)
@@ -185,7 +181,7 @@ def test_the_dashboard_shows_the_share_ready_within_the_promise_with_its_table(
     lead = page.split("data-promise>", 1)[1].split("</p>", 1)[0]
     assert "100%" in lead
     assert ("1 of 1 request ready in time" if language == "en" else "1 من طلب واحد") in lead
-    csv = _signed_in(client, supervisor).get(_url("supervisor-dashboard-csv")).content.decode("utf-8-sig")
+    csv = signed_in(supervisor, client).get(_url("supervisor-dashboard-csv")).content.decode("utf-8-sig")
     assert "ready_within_promise,kept,,1" in csv
     assert "ready_within_promise,due,,1" in csv
 
@@ -193,7 +189,7 @@ def test_the_dashboard_shows_the_share_ready_within_the_promise_with_its_table(
 def test_the_csv_export_is_an_audited_attachment_without_personal_data(
     client: Client, office: Office, supervisor: StaffActor, booked: Appointment
 ) -> None:
-    response = _signed_in(client, supervisor).get(_url("supervisor-dashboard-csv"))
+    response = signed_in(supervisor, client).get(_url("supervisor-dashboard-csv"))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
     assert response["Content-Disposition"].startswith("attachment;")
@@ -210,7 +206,7 @@ def test_the_csv_export_is_an_audited_attachment_without_personal_data(
 
 
 def test_the_schedule_page_lists_every_weekday(client: Client, supervisor: StaffActor) -> None:
-    response = _signed_in(client, supervisor).get(_url("supervisor-schedule"))
+    response = signed_in(supervisor, client).get(_url("supervisor-schedule"))
     assert response.status_code == 200
     page = response.content.decode()
     assert page.count("data-weekday=") == 7
@@ -220,10 +216,10 @@ def test_the_schedule_page_lists_every_weekday(client: Client, supervisor: Staff
 def test_check_then_save_keeps_the_booking_and_shows_a_banner(
     client: Client, office: Office, supervisor: StaffActor, booked: Appointment
 ) -> None:
-    signed_in = _signed_in(client, supervisor)
+    staff = signed_in(supervisor, client)
     data = _week_form(opens_at="10:00")
 
-    check = signed_in.post(_url("supervisor-schedule"), {**data, "step": "check"})
+    check = staff.post(_url("supervisor-schedule"), {**data, "step": "check"})
 
     assert check.status_code == 200
     page = check.content.decode()
@@ -233,7 +229,7 @@ def test_check_then_save_keeps_the_booking_and_shows_a_banner(
     assert fields["d2_opens_at"] == "10:00"
     assert fields["step"] == "save"
 
-    saved = signed_in.post(_url("supervisor-schedule"), fields, follow=True)
+    saved = staff.post(_url("supervisor-schedule"), fields, follow=True)
 
     assert saved.status_code == 200
     assert "The schedule is saved" in _text(saved)
@@ -245,7 +241,7 @@ def test_check_then_save_keeps_the_booking_and_shows_a_banner(
 def test_saving_without_checking_the_effect_is_refused(
     client: Client, office: Office, supervisor: StaffActor
 ) -> None:
-    response = _signed_in(client, supervisor).post(
+    response = signed_in(supervisor, client).post(
         _url("supervisor-schedule"), {**_week_form(capacity="5"), "step": "save", "token": "forged"}
     )
     assert response.status_code == 409
@@ -257,7 +253,7 @@ def test_fewer_places_than_bookings_cannot_be_saved(
     client: Client, office: Office, supervisor: StaffActor, booked: Appointment
 ) -> None:
     book(make_replacement(), office, at_riyadh(_tuesday(), 9))
-    response = _signed_in(client, supervisor).post(
+    response = signed_in(supervisor, client).post(
         _url("supervisor-schedule"), {**_week_form(capacity="1"), "step": "check"}
     )
     assert response.status_code == 200
@@ -267,7 +263,7 @@ def test_fewer_places_than_bookings_cannot_be_saved(
 
 
 def test_a_broken_schedule_shows_the_error_summary(client: Client, supervisor: StaffActor) -> None:
-    response = _signed_in(client, supervisor).post(
+    response = signed_in(supervisor, client).post(
         _url("supervisor-schedule"), {**_week_form(opens_at="16:00"), "step": "check"}
     )
     assert response.status_code == 400
@@ -278,7 +274,7 @@ def test_a_broken_schedule_shows_the_error_summary(client: Client, supervisor: S
 
 
 def test_a_missing_time_on_an_open_day_is_an_error(client: Client, supervisor: StaffActor) -> None:
-    response = _signed_in(client, supervisor).post(
+    response = signed_in(supervisor, client).post(
         _url("supervisor-schedule"), {**_week_form(opens_at=""), "step": "check"}
     )
     assert response.status_code == 400
@@ -291,10 +287,10 @@ def test_a_missing_time_on_an_open_day_is_an_error(client: Client, supervisor: S
 def test_a_holiday_is_checked_then_added_and_cancels_the_days_bookings(
     client: Client, office: Office, supervisor: StaffActor, booked: Appointment
 ) -> None:
-    signed_in = _signed_in(client, supervisor)
+    staff = signed_in(supervisor, client)
     data = {"day": _tuesday().isoformat(), "name_ar": "إجازة", "name_en": "Office closed"}
 
-    check = signed_in.post(_url("supervisor-holidays"), {**data, "step": "check"})
+    check = staff.post(_url("supervisor-holidays"), {**data, "step": "check"})
 
     assert check.status_code == 200
     assert f'data-affected-appointment="{booked.reference}"' in check.content.decode()
@@ -302,7 +298,7 @@ def test_a_holiday_is_checked_then_added_and_cancels_the_days_bookings(
     token = re.search(r'name="token" value="([0-9a-f]+)"', check.content.decode())
     assert token is not None
 
-    added = signed_in.post(
+    added = staff.post(
         _url("supervisor-holidays"), {**data, "step": "save", "token": token.group(1)}, follow=True
     )
 
@@ -314,7 +310,7 @@ def test_a_holiday_is_checked_then_added_and_cancels_the_days_bookings(
 
 
 def test_a_past_holiday_is_refused_on_the_form(client: Client, supervisor: StaffActor) -> None:
-    response = _signed_in(client, supervisor).post(
+    response = signed_in(supervisor, client).post(
         _url("supervisor-holidays"),
         {"day": "2020-01-01", "name_ar": "إجازة", "name_en": "Closed", "step": "check"},
     )
@@ -326,15 +322,15 @@ def test_a_holiday_is_removed_through_a_confirmation_page(
     client: Client, office: Office, supervisor: StaffActor
 ) -> None:
     holiday = OfficeHoliday.objects.create(office=office, date=_tuesday(), name_ar="إجازة", name_en="Closed")
-    signed_in = _signed_in(client, supervisor)
-    listing = signed_in.get(_url("supervisor-holidays"))
+    staff = signed_in(supervisor, client)
+    listing = staff.get(_url("supervisor-holidays"))
     assert _url("supervisor-holiday-remove", holiday.pk) in listing.content.decode()
 
-    confirm = signed_in.get(_url("supervisor-holiday-remove", holiday.pk))
+    confirm = staff.get(_url("supervisor-holiday-remove", holiday.pk))
     assert confirm.status_code == 200
     assert OfficeHoliday.objects.exists()
 
-    removed = signed_in.post(_url("supervisor-holiday-remove", holiday.pk), follow=True)
+    removed = staff.post(_url("supervisor-holiday-remove", holiday.pk), follow=True)
     assert removed.status_code == 200
     assert not OfficeHoliday.objects.exists()
 
@@ -342,14 +338,14 @@ def test_a_holiday_is_removed_through_a_confirmation_page(
 def test_another_offices_holiday_cannot_be_removed(client: Client, supervisor: StaffActor) -> None:
     other = make_bookable_office()
     holiday = OfficeHoliday.objects.create(office=other, date=_tuesday(), name_ar="إجازة", name_en="Closed")
-    signed_in = _signed_in(client, supervisor)
-    assert signed_in.get(_url("supervisor-holiday-remove", holiday.pk)).status_code == 404
-    assert signed_in.post(_url("supervisor-holiday-remove", holiday.pk)).status_code == 404
+    staff = signed_in(supervisor, client)
+    assert staff.get(_url("supervisor-holiday-remove", holiday.pk)).status_code == 404
+    assert staff.post(_url("supervisor-holiday-remove", holiday.pk)).status_code == 404
     assert OfficeHoliday.objects.filter(pk=holiday.pk).exists()
 
 
 def test_a_week_closed_every_day_is_refused(client: Client, supervisor: StaffActor) -> None:
-    response = _signed_in(client, supervisor).post(_url("supervisor-schedule"), {"step": "check"})
+    response = signed_in(supervisor, client).post(_url("supervisor-schedule"), {"step": "check"})
     assert response.status_code == 400
     assert "Open the office on at least one day." in _text(response)
 
@@ -361,13 +357,13 @@ def test_a_services_own_hours_are_listed_and_kept_when_saving(
     OfficeSchedule.objects.create(
         office=office, service=service, weekday=1, opens_at=dt.time(9), closes_at=dt.time(11), capacity=2
     )
-    signed_in = _signed_in(client, supervisor)
-    page = signed_in.get(_url("supervisor-schedule")).content.decode()
+    staff = signed_in(supervisor, client)
+    page = staff.get(_url("supervisor-schedule")).content.decode()
     assert "data-kept-rows" in page
     assert "09:00–11:00" in page
 
-    check = signed_in.post(_url("supervisor-schedule"), {**_week_form(capacity="4"), "step": "check"})
-    saved = signed_in.post(
+    check = staff.post(_url("supervisor-schedule"), {**_week_form(capacity="4"), "step": "check"})
+    saved = staff.post(
         _url("supervisor-schedule"), _hidden_fields(check.content.decode(), "data-schedule-save")
     )
 
@@ -379,6 +375,6 @@ def test_a_services_own_hours_are_listed_and_kept_when_saving(
 def test_the_csv_never_starts_a_cell_with_a_formula(client: Client) -> None:
     office = make_bookable_office(name_en="=HYPERLINK(1)")
     supervisor = make_staff(role=StaffRole.SUPERVISOR, office=office)
-    body = _signed_in(client, supervisor).get(_url("supervisor-dashboard-csv")).content.decode("utf-8-sig")
+    body = signed_in(supervisor, client).get(_url("supervisor-dashboard-csv")).content.decode("utf-8-sig")
     assert "'=HYPERLINK(1)" in body
     assert ",=HYPERLINK" not in body

@@ -29,6 +29,7 @@ from hawiya.casework.backoffice import (
     replacement_reject,
 )
 from hawiya.core.calendars import add_years
+from hawiya.core.testing import PinnedClock
 from hawiya.delivery.models import Shipment, ShipmentState
 from hawiya.delivery.services import shipment_event_apply
 from hawiya.identity.services.sessions import user_session_record
@@ -40,10 +41,9 @@ from hawiya.registry.selectors import document_history
 from hawiya.replacements.models import ReplacementState
 from hawiya.replacements.selectors import replacement_timeline
 
-from .backoffice_factories import (
+from .factories import (
     NOW,
     TODAY,
-    PinnedClock,
     collection_case,
     delivery_case,
     fingerprints_of,
@@ -55,14 +55,6 @@ from .backoffice_factories import (
 
 pytestmark = pytest.mark.django_db
 S = ReplacementState
-
-
-@pytest.fixture
-def pinned(monkeypatch: pytest.MonkeyPatch, settings: Any) -> PinnedClock:
-    settings.HAWIYA_SMS_CLIENT = "demo"
-    settings.HAWIYA_PAYMENT_GATEWAY = "demo"
-    settings.HAWIYA_PAYMENT_WEBHOOK_SECRET = "test-webhook-secret"
-    return PinnedClock(monkeypatch, NOW)
 
 
 def test_a_collection_request_goes_from_check_in_to_collected(pinned: PinnedClock) -> None:

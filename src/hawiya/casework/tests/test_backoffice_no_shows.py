@@ -5,7 +5,6 @@ handover code stays counted when the step fails, on a real commit."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import pytest
 from django.core.management import call_command
@@ -16,13 +15,13 @@ from hawiya.appointments.tests.factories import at_riyadh, book
 from hawiya.audit.models import AuditEvent
 from hawiya.casework.backoffice import appointment_check_in, replacement_hand_over
 from hawiya.core.errors import ApplicationError
+from hawiya.core.testing import PinnedClock
 from hawiya.replacements.models import HandoverCode, ReplacementState
 
-from .backoffice_factories import (
-    NOW,
+from .factories import (
     SLOT,
     TODAY,
-    PinnedClock,
+    advance,
     collection_case,
     handover_code,
     officer,
@@ -34,14 +33,6 @@ pytestmark = pytest.mark.django_db
 S = ReplacementState
 # The 10:00 slot lasts 20 minutes: a no-show from 11:20.
 MISSED = SLOT + dt.timedelta(minutes=20, hours=1)
-
-
-@pytest.fixture
-def pinned(monkeypatch: pytest.MonkeyPatch, settings: Any) -> PinnedClock:
-    settings.HAWIYA_SMS_CLIENT = "demo"
-    settings.HAWIYA_PAYMENT_GATEWAY = "demo"
-    settings.HAWIYA_PAYMENT_WEBHOOK_SECRET = "test-webhook-secret"
-    return PinnedClock(monkeypatch, NOW)
 
 
 def test_a_missed_visit_becomes_a_no_show_and_the_request_can_be_booked_again(pinned: PinnedClock) -> None:
@@ -94,35 +85,10 @@ def test_the_periodic_run_marks_no_shows(pinned: PinnedClock) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_wrong_handover_code_is_counted_on_a_real_commit(
-    monkeypatch: pytest.MonkeyPatch, settings: Any
-) -> None:
-    from hawiya.casework.backoffice import (
-        replacement_approve,
-        replacement_biometrics_capture,
-        replacement_mark_printed,
-        replacement_mark_ready,
-    )
-
-    from .backoffice_factories import fingerprints_of, photo_bytes
-
-    settings.HAWIYA_SMS_CLIENT = "demo"
-    settings.HAWIYA_PAYMENT_GATEWAY = "demo"
-    settings.HAWIYA_PAYMENT_WEBHOOK_SECRET = "test-webhook-secret"
-    pinned = PinnedClock(monkeypatch, NOW)
+def test_a_wrong_handover_code_is_counted_on_a_real_commit(pinned: PinnedClock) -> None:
     case = collection_case(pinned)
     staff = officer(case.office)
-    assert case.appointment is not None
-    appointment_check_in(staff=staff, appointment_id=case.appointment.pk)
-    replacement_biometrics_capture(
-        staff=staff,
-        replacement_id=case.replacement.pk,
-        photo=photo_bytes(),
-        fingerprints=fingerprints_of(case.applicant),
-    )
-    replacement_approve(staff=staff, replacement_id=case.replacement.pk)
-    replacement_mark_printed(staff=staff, replacement_id=case.replacement.pk)
-    replacement_mark_ready(staff=staff, replacement_id=case.replacement.pk)
+    advance(case, staff, to="ready_for_collection")
     code = handover_code(case.replacement)
 
     with pytest.raises(ApplicationError) as caught:

@@ -28,6 +28,7 @@ from hawiya.casework.backoffice import (
 )
 from hawiya.core.calendars import add_years
 from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.testing import PinnedClock
 from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import StaffForbidden
 from hawiya.identity.tests.factories import make_staff
@@ -37,11 +38,10 @@ from hawiya.registry.tests.factories import make_office
 from hawiya.replacements.models import HandoverCode, Replacement, ReplacementEvent, ReplacementState
 from hawiya.replacements.vocabulary import REJECTION_REASONS, rejection_reason_label
 
-from .backoffice_factories import (
+from .factories import (
     NOW,
     TODAY,
     Case,
-    PinnedClock,
     collection_case,
     delivery_case,
     fingerprints_of,
@@ -54,14 +54,6 @@ from .backoffice_factories import (
 
 pytestmark = pytest.mark.django_db
 S = ReplacementState
-
-
-@pytest.fixture
-def pinned(monkeypatch: pytest.MonkeyPatch, settings: Any) -> PinnedClock:
-    settings.HAWIYA_SMS_CLIENT = "demo"
-    settings.HAWIYA_PAYMENT_GATEWAY = "demo"
-    settings.HAWIYA_PAYMENT_WEBHOOK_SECRET = "test-webhook-secret"
-    return PinnedClock(monkeypatch, NOW)
 
 
 def last_event(replacement: Replacement) -> ReplacementEvent:

@@ -11,18 +11,18 @@ import pytest
 from hawiya.appointments.tests.factories import book, make_bookable_office
 from hawiya.casework.backoffice import appointment_check_in, replacement_biometrics_capture
 from hawiya.casework.services import replacement_apply
+from hawiya.core.testing import PinnedClock
 from hawiya.identity.tests.factories import applicant_actor
 from hawiya.notifications.models import SmsMessage
 from hawiya.registry.models import CivilService, DocumentKind
 from hawiya.replacements.models import Replacement
 from hawiya.replacements.tests.factories import lost_document
 
-from .backoffice_factories import (
+from .factories import (
     APPLIED,
     IP,
     NOW,
     SLOT,
-    PinnedClock,
     citizen,
     collection_case,
     fingerprints_of,
@@ -31,11 +31,6 @@ from .backoffice_factories import (
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def pinned(monkeypatch: pytest.MonkeyPatch) -> PinnedClock:
-    return PinnedClock(monkeypatch, NOW)
 
 
 def _bodies(replacement: Replacement, template_prefix: str) -> list[str]:

@@ -8,13 +8,12 @@ error), and the audit chain stays unbroken.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from hawiya.appointments import errors as appointment_errors
 from hawiya.appointments.models import AppointmentState
@@ -23,12 +22,11 @@ from hawiya.audit.selectors import audit_chain_verify
 from hawiya.casework.backoffice import (
     appointment_check_in,
     replacement_approve,
-    replacement_biometrics_capture,
     replacement_hand_over,
     replacement_mark_printed,
     replacement_mark_ready,
 )
-from hawiya.core.errors import ApplicationError
+from hawiya.core.testing import PinnedClock, outcome, race
 from hawiya.delivery.models import Shipment, ShipmentEvent, ShipmentState
 from hawiya.delivery.services import ShipmentUpdate, shipment_event_apply
 from hawiya.registry.models import Document
@@ -36,16 +34,14 @@ from hawiya.replacements import errors as replacement_errors
 from hawiya.replacements.handover import HANDOVER_CODE_USED
 from hawiya.replacements.models import HandoverCode, ReplacementEvent, ReplacementState
 
-from .backoffice_factories import (
+from .factories import (
     NOW,
     Case,
-    PinnedClock,
+    advance,
     collection_case,
     delivery_case,
-    fingerprints_of,
     handover_code,
     officer,
-    photo_bytes,
 )
 
 pytestmark = [
@@ -59,38 +55,13 @@ S = ReplacementState
 CONFLICT = replacement_errors.REPLACEMENT_STATE_CONFLICT
 
 
-@pytest.fixture
-def pinned(monkeypatch: pytest.MonkeyPatch, settings: Any) -> PinnedClock:
-    settings.HAWIYA_SMS_CLIENT = "demo"
-    settings.HAWIYA_PAYMENT_GATEWAY = "demo"
-    settings.HAWIYA_PAYMENT_WEBHOOK_SECRET = "test-webhook-secret"
-    return PinnedClock(monkeypatch, NOW)
-
-
 def _race(calls: list[Callable[[], object]]) -> list[str]:
-    """Run the calls at the same moment, each on its own connection: "ok" or the error code."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [""] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            result = call()
-            replayed = isinstance(result, ShipmentUpdate) and result.replayed
-            outcomes[index] = "replayed" if replayed else "ok"
-        except ApplicationError as exc:
-            outcomes[index] = exc.code
-        except Exception as exc:  # a deadlock or an integrity error is a bug: keep it
-            outcomes[index] = f"error: {exc!r}"
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes
+    """Run the calls at the same moment, each on its own connection: "ok" (or "replayed" for a
+    courier update applied before), the error code, or "error: …" (a deadlock is a bug)."""
+    return [
+        "replayed" if isinstance(result, ShipmentUpdate) and result.replayed else outcome(result)
+        for result in race(calls)
+    ]
 
 
 def _steps(case: Case, action: str) -> int:
@@ -99,15 +70,7 @@ def _steps(case: Case, action: str) -> int:
 
 def _captured(pinned: PinnedClock) -> Case:
     case = collection_case(pinned)
-    staff = officer(case.office)
-    assert case.appointment is not None
-    appointment_check_in(staff=staff, appointment_id=case.appointment.pk)
-    replacement_biometrics_capture(
-        staff=staff,
-        replacement_id=case.replacement.pk,
-        photo=photo_bytes(),
-        fingerprints=fingerprints_of(case.applicant),
-    )
+    advance(case, officer(case.office), to="biometrics_captured")
     return case
 
 

@@ -8,12 +8,10 @@ import pytest
 
 from hawiya.audit.models import AuditEvent
 from hawiya.audit.selectors import STAFF_ACCESS_ROLES
+from hawiya.core.testing import PinnedClock
 from hawiya.registry.models import Person
 
-from .backoffice_factories import PinnedClock
-
 # Aliased: a name starting with test_ would be collected (and run) here a second time.
-from .test_backoffice_lifecycle import pinned
 from .test_backoffice_lifecycle import (
     test_a_collection_request_goes_from_check_in_to_collected as collection_lifecycle,
 )
@@ -23,8 +21,6 @@ from .test_backoffice_lifecycle import (
 from .test_backoffice_lifecycle import (
     test_a_rejected_request_is_refunded_and_the_document_stays_lost as rejection_lifecycle,
 )
-
-__all__ = ["pinned"]  # the fixture the lifecycles run with
 
 pytestmark = pytest.mark.django_db
 

@@ -4,20 +4,23 @@ its shipment made by `shipment_create`, and the handover code read back from the
 from __future__ import annotations
 
 import itertools
-import re
 
 from django.db import transaction
 
 from hawiya.audit.actors import Actor
 from hawiya.delivery.models import Shipment
 from hawiya.delivery.services import shipment_create
-from hawiya.notifications.models import SmsMessage
 from hawiya.replacements.models import Replacement, ReplacementState
 from hawiya.replacements.services import replacement_move
-from hawiya.replacements.tests.factories import applicant_with_address, lost_id_card, photo_upload, submit
+from hawiya.replacements.tests.factories import (
+    applicant_with_address,
+    handover_code_sent,
+    lost_id_card,
+    photo_upload,
+    submit,
+)
 
 _mobiles = itertools.count(1)
-_SIX_DIGITS = re.compile(r"(?<![0-9])([0-9]{6})(?![0-9])")
 
 
 def printed_delivery_request() -> Replacement:
@@ -44,14 +47,4 @@ def make_shipment(replacement: Replacement | None = None) -> Shipment:
 
 def delivery_code(replacement_id: int) -> str:
     """The code in the latest delivery handover SMS about the request."""
-    message = (
-        SmsMessage.objects.filter(
-            subject_ref=f"replacement:{replacement_id}", template="handover_code_delivery"
-        )
-        .order_by("-id")
-        .first()
-    )
-    assert message is not None, "no delivery code was sent"
-    match = _SIX_DIGITS.search(message.body)
-    assert match is not None
-    return match.group(1)
+    return handover_code_sent(replacement_id, "handover_code_delivery")

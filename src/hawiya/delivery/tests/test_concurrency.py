@@ -4,14 +4,14 @@ a time anyway): the courier resends an update, or guesses codes, at the same mom
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from hawiya.audit.actors import Actor
 from hawiya.core import clock
+from hawiya.core.testing import race
 from hawiya.delivery.models import ShipmentEvent, ShipmentState
 from hawiya.delivery.services import ShipmentUpdate, shipment_event_apply
 from hawiya.replacements.handover import HandoverCodeRejected
@@ -23,27 +23,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL"),
 ]
-
-
-def _race(calls: list[Callable[[], object]]) -> list[object]:
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait()
-            results[index] = call()
-        except Exception as exc:  # recorded for the assertions
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 def _update(
@@ -63,7 +42,7 @@ def test_the_same_update_sent_four_times_at_once_is_applied_once() -> None:
     shipment = make_shipment()
     at = clock.now() - dt.timedelta(minutes=1)
 
-    results = _race([_update(shipment.reference, "e1", "picked_up", at)] * 4)
+    results = race([_update(shipment.reference, "e1", "picked_up", at)] * 4)
 
     assert all(isinstance(result, ShipmentUpdate) for result in results), results
     assert sum(1 for result in results if isinstance(result, ShipmentUpdate) and not result.replayed) == 1
@@ -86,7 +65,7 @@ def test_wrong_codes_at_once_are_all_counted_and_the_right_one_after_still_works
     code = delivery_code(shipment.replacement_id)
     wrong = f"{(int(code) + 1) % 10**6:06d}"
 
-    results = _race([_update(shipment.reference, f"d{n}", "delivered", at, wrong) for n in range(3)])
+    results = race([_update(shipment.reference, f"d{n}", "delivered", at, wrong) for n in range(3)])
 
     assert all(isinstance(result, HandoverCodeRejected) for result in results), results
     assert HandoverCode.objects.get(replacement_id=shipment.replacement_id).attempts == 3

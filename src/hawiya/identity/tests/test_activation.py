@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ import pytest
 from django.db import connection
 
 from hawiya.core.errors import ApplicationError
+from hawiya.core.testing import outcome, race
 from hawiya.identity import services
 from hawiya.identity.models import OneTimeCode, SecurityEvent, User
 from hawiya.notifications.models import SmsMessage
@@ -260,28 +260,13 @@ def test_parallel_completions_make_one_account() -> None:
         start = _start(person)
         services.activation_verify(challenge=start.challenge, code=last_code(person.mobile), ip=IP)
         challenges.append(start.challenge)
-    barrier = threading.Barrier(2)
-    outcomes: list[str] = []
 
-    def complete(challenge: str, username: str) -> None:
-        try:
-            barrier.wait()
-            services.activation_complete(
-                challenge=challenge, username=username, password=PASSWORD, accepted_terms=True, ip=IP
-            )
-            outcomes.append("created")
-        except ApplicationError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connection.close()
+    def complete(challenge: str, username: str) -> Callable[[], object]:
+        return lambda: services.activation_complete(
+            challenge=challenge, username=username, password=PASSWORD, accepted_terms=True, ip=IP
+        )
 
-    threads = [
-        threading.Thread(target=complete, args=(challenge, f"racer.{index}"))
-        for index, challenge in enumerate(challenges)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = race([complete(challenge, f"racer.{index}") for index, challenge in enumerate(challenges)])
+    outcomes = [outcome(result, ok="created") for result in results]
     assert sorted(outcomes) == ["already_activated", "created"]
     assert User.objects.filter(person=person).count() == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -11,6 +10,7 @@ from django.db import connection
 
 from hawiya.audit.actors import Actor
 from hawiya.core.errors import ApplicationError
+from hawiya.core.testing import outcome, race
 from hawiya.core.text import mask_mobile
 from hawiya.identity import services
 from hawiya.identity.models import OneTimeCode, SecurityEvent, SignInGuard, User
@@ -337,24 +337,11 @@ def test_two_parallel_completions_change_the_number_once() -> None:
     old, new = person_of(user).mobile, next_mobile()
     step = _to_new_step(user, new)
     code = last_code(new)
-    barrier = threading.Barrier(2)
-    answers: list[str] = []
 
     def complete() -> None:
-        try:
-            barrier.wait()
-            _complete(User.objects.select_related("person").get(pk=user.pk), step.challenge, code)
-            answers.append("changed")
-        except ApplicationError as exc:
-            answers.append(exc.code)
-        finally:
-            connection.close()
+        _complete(User.objects.select_related("person").get(pk=user.pk), step.challenge, code)
 
-    threads = [threading.Thread(target=complete) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = [outcome(result, ok="changed") for result in race([complete] * 2)]
     assert sorted(answers) == ["challenge_expired", "changed"]
     assert Person.objects.get(pk=person_of(user).pk).mobile == new
     assert SecurityEvent.objects.filter(user=user, kind="mobile_changed").count() == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 from unittest import mock
@@ -12,6 +11,7 @@ from django.contrib.auth.hashers import Argon2PasswordHasher
 from django.db import connection
 
 from hawiya.core.errors import ApplicationError
+from hawiya.core.testing import outcome, race
 from hawiya.identity import codes, services, throttles
 from hawiya.identity.models import OneTimeCode, SecurityEvent, SignInGuard, User
 from hawiya.identity.services import sign_in as sign_in_service
@@ -334,26 +334,13 @@ def test_fifty_parallel_wrong_guesses_are_all_counted_and_none_gets_in(settings,
     challenge = _start(user.username).challenge
     services.sign_in_send_sms_code(challenge=challenge, ip=IP)
     code = last_code(person_of(user).mobile)
-    barrier = threading.Barrier(50)
-    answers: list[str] = []
 
-    def guess(index: int) -> None:
-        try:
-            barrier.wait()
-            services.sign_in_start(
-                login=user.username, password=f"wrong {index}", ip=f"10.0.{index}.1", user_agent=UA
-            )
-            answers.append("accepted")
-        except ApplicationError as exc:
-            answers.append(exc.code)
-        finally:
-            connection.close()
+    def guess(index: int) -> Callable[[], object]:
+        return lambda: services.sign_in_start(
+            login=user.username, password=f"wrong {index}", ip=f"10.0.{index}.1", user_agent=UA
+        )
 
-    threads = [threading.Thread(target=guess, args=(index,)) for index in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = [outcome(result, ok="accepted") for result in race([guess(index) for index in range(50)])]
     assert answers == ["invalid_credentials"] * 50
     guard = SignInGuard.objects.get(user=user)
     assert guard.failures == 50

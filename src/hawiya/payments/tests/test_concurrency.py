@@ -3,11 +3,12 @@ at a time anyway): the gateway sends the same event, or two events for one bill,
 
 from __future__ import annotations
 
-import threading
+from functools import partial
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
+from hawiya.core.testing import race
 from hawiya.payments.models import Bill, BillState, CallbackOutcome, PaymentCallback
 from hawiya.payments.services import CallbackRejected, payment_callback_apply
 from hawiya.replacements.models import ReplacementEvent
@@ -21,24 +22,12 @@ pytestmark = [
 
 
 def _race(bodies: list[bytes]) -> list[object]:
-    barrier = threading.Barrier(len(bodies))
-    results: list[object] = [None] * len(bodies)
+    """The gateway's callbacks with `bodies`, sent at the same moment: each one's result or error."""
+    return list(race([partial(_apply, body) for body in bodies]))
 
-    def run(index: int, body: bytes) -> None:
-        try:
-            barrier.wait()
-            results[index] = payment_callback_apply(body=body, signature_header=signed(body))
-        except Exception as exc:  # recorded for the assertions
-            results[index] = exc
-        finally:
-            connections.close_all()
 
-    threads = [threading.Thread(target=run, args=(index, body)) for index, body in enumerate(bodies)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
+def _apply(body: bytes) -> object:
+    return payment_callback_apply(body=body, signature_header=signed(body))
 
 
 def test_the_same_event_sent_four_times_at_once_is_one_payment() -> None:

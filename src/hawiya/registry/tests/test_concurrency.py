@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 
 import pytest
 from django.db import connection
 
 from hawiya.audit.actors import Actor
-from hawiya.core.errors import ApplicationError
+from hawiya.core.testing import outcome, race
 from hawiya.registry import errors
 from hawiya.registry.models import Document, DocumentStatus
 from hawiya.registry.services import document_reissue
@@ -24,34 +23,17 @@ from .factories import make_lost_document
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_reissues_of_one_document_give_exactly_one_new_version() -> None:
     lost = make_lost_document()
-    start = threading.Barrier(2)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def reissue() -> None:
-        try:
-            start.wait(timeout=10)
-            document_reissue(
-                actor=Actor.system("tests"),
-                document_id=lost.pk,
-                issuing_office=lost.issuing_office,
-                issue_date=dt.date(2025, 2, 1),
-                expiry_date=dt.date(2035, 2, 1),
-            )
-            outcome = "reissued"
-        except ApplicationError as exc:
-            outcome = exc.code
-        finally:
-            connection.close()  # each thread has its own connection; leave none open
-        with lock:
-            outcomes.append(outcome)
+    def reissue() -> object:
+        return document_reissue(
+            document_id=lost.pk,
+            issuing_office=lost.issuing_office,
+            issue_date=dt.date(2025, 2, 1),
+            expiry_date=dt.date(2035, 2, 1),
+            actor=Actor.system("tests"),
+        )
 
-    threads = [threading.Thread(target=reissue) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
+    outcomes = [outcome(result, ok="reissued") for result in race([reissue] * 2)]
     assert sorted(outcomes) == sorted(["reissued", errors.DOCUMENT_ALREADY_REPLACED])
     versions = list(Document.objects.filter(holder_id=lost.holder_id).order_by("version"))
     assert [(d.version, d.status) for d in versions] == [

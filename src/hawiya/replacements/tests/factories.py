@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from PIL import Image
 from hawiya.audit.actors import Actor
 from hawiya.identity.tests.factories import applicant_actor
 from hawiya.losses.models import LossPlace, LossReport, LossReportItem
+from hawiya.notifications.models import SmsMessage
 from hawiya.registry.models import Document, DocumentKind, Office, Person
 from hawiya.registry.services import document_issue, document_mark_reported_lost, document_reissue
 from hawiya.registry.tests.factories import make_address, make_office, make_person
@@ -23,6 +25,21 @@ from hawiya.replacements.services import replacement_submit
 
 TODAY = dt.date(2026, 11, 20)
 NOW = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.UTC)
+_SIX_DIGITS = re.compile(r"(?<![0-9])([0-9]{6})(?![0-9])")
+
+
+def handover_code_sent(replacement_id: int, template: str = "handover_code") -> str:
+    """The code in the latest handover SMS about the request (whose template starts with
+    `template`: "handover_code_delivery" for the courier's code only)."""
+    message = (
+        SmsMessage.objects.filter(subject_ref=f"replacement:{replacement_id}", template__startswith=template)
+        .order_by("-id")
+        .first()
+    )
+    assert message is not None, f"no {template} message was sent"
+    match = _SIX_DIGITS.search(message.body)
+    assert match is not None
+    return match.group(1)
 
 
 def service_office(**overrides: Any) -> Office:

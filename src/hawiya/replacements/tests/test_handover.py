@@ -4,7 +4,6 @@ purpose, expiring, locked after five wrong tries, and replaced by a newer code."
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import pytest
 from django.db import transaction
@@ -26,11 +25,10 @@ from hawiya.replacements.handover import (
 )
 from hawiya.replacements.models import HandoverCode, HandoverPurpose, Replacement
 
-from .factories import applicant_with_address, lost_id_card, submit
+from .factories import applicant_with_address, handover_code_sent, lost_id_card, submit
 
 pytestmark = pytest.mark.django_db
 
-_SIX_DIGITS = re.compile(r"(?<![0-9])([0-9]{6})(?![0-9])")
 COLLECTION = HandoverPurpose.COLLECTION.value
 DELIVERY = HandoverPurpose.DELIVERY.value
 
@@ -40,26 +38,11 @@ def a_request() -> Replacement:
     return submit(applicant=person, document=lost_id_card(holder=person))
 
 
-def sent_code(replacement: Replacement) -> str:
-    """The code in the latest handover SMS about `replacement`."""
-    message = (
-        SmsMessage.objects.filter(
-            subject_ref=f"replacement:{replacement.pk}", template__startswith="handover_code"
-        )
-        .order_by("-id")
-        .first()
-    )
-    assert message is not None
-    match = _SIX_DIGITS.search(message.body)
-    assert match is not None
-    return match.group(1)
-
-
 def issue(replacement: Replacement, purpose: str = COLLECTION) -> str:
     handover_code_issue(
         replacement_id=replacement.pk, purpose=purpose, actor=Actor.staff(1, role="officer", office_code="")
     )
-    return sent_code(replacement)
+    return handover_code_sent(replacement.pk)
 
 
 def verify(replacement: Replacement, code: str, purpose: str = COLLECTION, *, delegate: bool = False) -> None:

@@ -66,6 +66,7 @@ def _make_day(count: int) -> tuple[Any, dt.date]:
 
     from hawiya.appointments.models import OfficeSchedule
     from hawiya.appointments.services import appointment_book
+    from hawiya.audit.actors import Actor
     from hawiya.core.clock import RIYADH
     from hawiya.core.references import insert_with_reference
     from hawiya.registry.id_numbers import check_digit
@@ -121,6 +122,7 @@ def _make_day(count: int) -> tuple[Any, dt.date]:
             place_of_birth_ar="الرياض",
             place_of_birth_en="Riyadh",
             mobile=f"+96657{index:07d}",
+            actor=Actor.system("bench.backoffice_day"),
         )
         card = document_issue(
             holder=person,
@@ -129,7 +131,11 @@ def _make_day(count: int) -> tuple[Any, dt.date]:
             issue_date=dt.date(2020, 1, 5),
             expiry_date=dt.date(2030, 1, 5),
         )
-        document_mark_reported_lost(document_id=card.pk, at=yesterday - dt.timedelta(hours=1))
+        document_mark_reported_lost(
+            document_id=card.pk,
+            at=yesterday - dt.timedelta(hours=1),
+            actor=Actor.system("bench.backoffice_day"),
+        )
         replacement = insert_with_reference(
             Replacement(
                 applicant=person,
@@ -145,7 +151,7 @@ def _make_day(count: int) -> tuple[Any, dt.date]:
             to=ReplacementState.PAID,
             action="paid",
             at=yesterday,
-            actor="bench",
+            actor=Actor.system("bench.backoffice_day"),
         )
         appointment_book(
             replacement_id=replacement.pk,
@@ -154,7 +160,7 @@ def _make_day(count: int) -> tuple[Any, dt.date]:
             starts_at=opens + dt.timedelta(minutes=SLOT_MINUTES * (index // PLACES_PER_SLOT)),
             idempotency_key=uuid.uuid4().hex,
             at=yesterday,
-            actor=f"person:{person.pk}",
+            actor=Actor.system("bench.backoffice_day"),
         )
     return office, today
 

@@ -54,6 +54,7 @@ def _make_world(clients: int, slots: int, capacity: int) -> tuple[Any, list[dt.d
     from django.utils import timezone
 
     from hawiya.appointments.models import OfficeSchedule
+    from hawiya.audit.actors import Actor
     from hawiya.core.clock import RIYADH
     from hawiya.core.references import insert_with_reference
     from hawiya.registry.id_numbers import check_digit
@@ -106,6 +107,7 @@ def _make_world(clients: int, slots: int, capacity: int) -> tuple[Any, list[dt.d
             place_of_birth_ar="الرياض",
             place_of_birth_en="Riyadh",
             mobile=f"+96656{index:07d}",
+            actor=Actor.system("bench.booking"),
         )
         card = document_issue(
             holder=person,
@@ -114,7 +116,9 @@ def _make_world(clients: int, slots: int, capacity: int) -> tuple[Any, list[dt.d
             issue_date=dt.date(2020, 1, 5),
             expiry_date=dt.date(2030, 1, 5),
         )
-        document_mark_reported_lost(document_id=card.pk, at=timezone.now())
+        document_mark_reported_lost(
+            document_id=card.pk, at=timezone.now(), actor=Actor.system("bench.booking")
+        )
         replacement = insert_with_reference(
             Replacement(
                 applicant=person,
@@ -126,7 +130,10 @@ def _make_world(clients: int, slots: int, capacity: int) -> tuple[Any, list[dt.d
             prefix="RP",
         )
         replacement_move(
-            replacement_id=replacement.pk, to=ReplacementState.PAID, action="paid", actor="bench"
+            replacement_id=replacement.pk,
+            to=ReplacementState.PAID,
+            action="paid",
+            actor=Actor.system("bench.booking"),
         )
         requests.append(replacement)
     return office, times, requests
@@ -150,6 +157,7 @@ def main() -> None:
     from hawiya.appointments import errors
     from hawiya.appointments.models import Appointment, Slot
     from hawiya.appointments.services import appointment_book
+    from hawiya.audit.actors import Actor
     from hawiya.core.errors import ApplicationError
 
     call_command("migrate", verbosity=0)
@@ -175,7 +183,7 @@ def main() -> None:
                         office_id=office.pk,
                         starts_at=starts_at,
                         idempotency_key=uuid.uuid4().hex,
-                        actor=f"person:{replacement.applicant_id}",
+                        actor=Actor.system("bench.booking"),
                     )
                     outcome = "booked"
                 except ApplicationError as exc:

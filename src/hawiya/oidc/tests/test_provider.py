@@ -494,3 +494,21 @@ def test_pairwise_sub_differs_between_parties_and_is_stable_for_one(client, part
     assert subs[0] == subs[2]
     assert subs[0] != subs[1]
     assert str(citizen.pk) not in subs
+
+
+# --- Settings and storage -----------------------------------------------------------------------
+
+
+def test_client_secret_is_stored_as_a_keyed_hash(party):
+    stored = party.application.client_secret
+    assert stored.startswith("hawiya_hmac_sha256$")
+    assert SECRET not in stored
+
+
+def test_the_sign_in_page_names_the_party(client, party):
+    flow = make_flow(client, party)
+    sign_in_url = flow.get(flow.authorize_url(ui_locales="en"))["Location"]
+    page = client.get(sign_in_url)
+    assert "Sign in to Example Bank with Hawiya" in page.content.decode()
+    arabic = client.get(flow.get(flow.authorize_url(ui_locales="ar"))["Location"])
+    assert "تسجيل الدخول إلى بنك المثال عبر هوية" in arabic.content.decode()

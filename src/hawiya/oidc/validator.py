@@ -36,7 +36,7 @@ from hawiya.identity.oidc_claims import (
     claims_for,
     pairwise_subject,
 )
-from hawiya.identity.services.authorization_codes import code_redeemed, code_replayed
+from hawiya.identity.services.authorization_codes import code_redeemed, code_replayed, token_event_record
 from hawiya.identity.signing_keys import active_signing_key, signing_key_by_kid
 
 # Where the sign-in context rides on the authorization code (the Grant's `claims` column).
@@ -197,10 +197,31 @@ class HawiyaOAuth2Validator(OAuth2Validator):
         return False
 
     def save_bearer_token(self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any) -> Any:
-        result = super().save_bearer_token(token, request, *args, **kwargs)
-        if request.grant_type == "authorization_code" and request.code:
-            code_redeemed(code=request.code, application=request.client, access_token=token["access_token"])
+        with transaction.atomic():
+            result = super().save_bearer_token(token, request, *args, **kwargs)
+            if request.grant_type == "authorization_code" and request.code:
+                code_redeemed(
+                    code=request.code, application=request.client, access_token=token["access_token"]
+                )
+            token_event_record(
+                client_id=request.client.client_id,
+                action="oidc.token_issued",
+                user_id=getattr(request.user, "pk", None),
+                detail={"grant_type": str(request.grant_type)},
+            )
         return result
+
+    def revoke_token(
+        self, token: str, token_type_hint: str | None, request: Request, *args: Any, **kwargs: Any
+    ) -> None:
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        if request.client is not None:
+            token_event_record(
+                client_id=request.client.client_id,
+                action="oidc.token_revoked",
+                user_id=None,
+                detail={"token_type_hint": str(token_type_hint or "")},
+            )
 
     # --- Claims and the ID token -------------------------------------------------------------------
 

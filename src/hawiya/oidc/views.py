@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView as ToolkitAuthorizationView
+from oauth2_provider.views import RPInitiatedLogoutView
 
 from hawiya.core import clock
 from hawiya.core.client import client_ip
@@ -189,6 +190,21 @@ class AuthorizationView(ToolkitAuthorizationView):
             "hawiya_auth_time": request.session.get(RECENT_AUTH_SESSION_KEY),
         }
         return super().create_authorization_response(request, scopes, credentials, allow)
+
+
+class LogoutView(RPInitiatedLogoutView):
+    """/oidc/logout/ (RP-initiated logout): the toolkit's view; its confirmation page may send the
+    person back to the party's post_logout_redirect_uri, so that origin may be a form's target."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = cast(HttpResponse, super().get(request, *args, **kwargs))
+        context = getattr(response, "context_data", None) or {}
+        target = request.GET.get("post_logout_redirect_uri", "")
+        # Only once the toolkit accepted the URI for the party (no error on the page).
+        if response.status_code == 200 and target and not context.get("error"):
+            origin = urlsplit(target)
+            response._csp_update = {"form-action": [f"{origin.scheme}://{origin.netloc}"]}  # type: ignore[attr-defined]
+        return response
 
 
 @require_safe

@@ -18,6 +18,7 @@ from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
 from oauth2_provider.models import AccessToken, RefreshToken
 
+from hawiya.audit.models import AuditEvent
 from hawiya.identity.models import Consent, SigningKey
 from hawiya.identity.oidc_claims import pairwise_subject
 from hawiya.identity.tests.factories import make_account
@@ -512,3 +513,39 @@ def test_the_sign_in_page_names_the_party(client, party):
     assert "Sign in to Example Bank with Hawiya" in page.content.decode()
     arabic = client.get(flow.get(flow.authorize_url(ui_locales="ar"))["Location"])
     assert "تسجيل الدخول إلى بنك المثال عبر هوية" in arabic.content.decode()
+
+
+def test_rp_initiated_logout(flow, party):
+    party.application.post_logout_redirect_uris = "https://bank.example/signed-out"
+    party.application.save()
+    id_token = flow.tokens(flow.code_redirect())["id_token"]
+    url = (
+        f"{ISSUER}/oidc/logout/?id_token_hint={id_token}"
+        "&post_logout_redirect_uri=https%3A%2F%2Fbank.example%2Fsigned-out&state=bye"
+    )
+    page = flow.get(url)
+    assert page.status_code == 200
+    assert "https://bank.example" in page["Content-Security-Policy"]
+    data = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+    answer = flow.browser.post(
+        "/oidc/logout/?" + page.request["QUERY_STRING"], {**data, "allow": "Logout"}, headers={"host": HOST}
+    )
+    assert answer["Location"].startswith("https://bank.example/signed-out")
+    assert "_auth_user_id" not in flow.browser.session
+    assert not AccessToken.objects.exists()
+
+
+def test_grants_replays_and_revocations_are_audited(flow, citizen):
+    location = flow.code_redirect()
+    token = flow.tokens(location)
+    oauth_error(lambda: flow.tokens(location))
+    flow.session.post(
+        f"{ISSUER}/oidc/revoke_token/", data={"token": token["refresh_token"]}, auth=("bank", SECRET)
+    )
+    actions = list(AuditEvent.objects.order_by("pk").values_list("action", flat=True))
+    assert actions[-4:] == [
+        "oidc.consent_granted",
+        "oidc.token_issued",
+        "oidc.code_replayed",
+        "oidc.token_revoked",
+    ]

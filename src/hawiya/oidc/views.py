@@ -229,7 +229,12 @@ def discovery(request: HttpRequest) -> JsonResponse:
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+        ],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "PS256"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": sorted(
             {*CLAIM_SCOPE, "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr"}

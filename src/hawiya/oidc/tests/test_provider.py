@@ -11,11 +11,13 @@ from typing import Any
 
 import pytest
 from authlib.integrations.base_client.errors import OAuthError
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from django.core.management import call_command
 from django.utils import timezone
 from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
+from jwcrypto import jwk
 from oauth2_provider.models import AccessToken, RefreshToken
 
 from hawiya.audit.models import AuditEvent
@@ -549,3 +551,29 @@ def test_grants_replays_and_revocations_are_audited(flow, citizen):
         "oidc.code_replayed",
         "oidc.token_revoked",
     ]
+
+
+def _private_key_jwt_flow(
+    client: Any, citizen: Any, *, registered_key: jwk.JWK, signing_key: jwk.JWK
+) -> Flow:
+    party = make_party("agency", auth_method="private_key_jwt")
+    party.jwks = {"keys": [registered_key.export_public(as_dict=True)]}
+    party.save()
+    sign_in(client, citizen)
+    flow = make_flow(client, party)
+    flow.session.client_secret = signing_key.export_to_pem(private_key=True, password=None).decode()
+    flow.session.register_client_auth_method(PrivateKeyJWT(f"{ISSUER}/oidc/token/"))
+    return flow
+
+
+def test_private_key_jwt(client, citizen):
+    key = jwk.JWK.generate(kty="RSA", size=2048, kid="agency-1")
+    flow = _private_key_jwt_flow(client, citizen, registered_key=key, signing_key=key)
+    assert flow.tokens(flow.code_redirect())["access_token"]
+
+
+def test_private_key_jwt_signed_with_another_key_is_refused(client, citizen):
+    registered = jwk.JWK.generate(kty="RSA", size=2048, kid="agency-1")
+    other = jwk.JWK.generate(kty="RSA", size=2048, kid="agency-1")
+    flow = _private_key_jwt_flow(client, citizen, registered_key=registered, signing_key=other)
+    assert oauth_error(lambda: flow.tokens(flow.code_redirect())) == "invalid_client"

@@ -23,6 +23,7 @@ from oauth2_provider.models import AccessToken, RefreshToken
 from hawiya.audit.models import AuditEvent
 from hawiya.identity.models import Consent, SigningKey
 from hawiya.identity.oidc_claims import pairwise_subject
+from hawiya.identity.services.consents import consent_revoke
 from hawiya.identity.tests.factories import make_account
 from hawiya.oidc.tests.conftest import (
     ALL_SCOPES,
@@ -577,3 +578,16 @@ def test_private_key_jwt_signed_with_another_key_is_refused(client, citizen):
     other = jwk.JWK.generate(kty="RSA", size=2048, kid="agency-1")
     flow = _private_key_jwt_flow(client, citizen, registered_key=registered, signing_key=other)
     assert oauth_error(lambda: flow.tokens(flow.code_redirect())) == "invalid_client"
+
+
+def test_revoking_consent_ends_the_partys_tokens_and_asks_again(flow, party, citizen):
+    token = flow.tokens(flow.code_redirect())
+    assert consent_revoke(user=citizen, party=party)
+    assert userinfo_with(flow, token).status_code == 401
+    assert (
+        oauth_error(
+            lambda: flow.session.refresh_token(f"{ISSUER}/oidc/token/", refresh_token=token["refresh_token"])
+        )
+        == "invalid_grant"
+    )
+    assert flow.get(flow.authorize_url()).status_code == 200

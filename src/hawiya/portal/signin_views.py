@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -25,6 +26,7 @@ from django.contrib.auth import logout
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import requires_csrf_token
@@ -37,8 +39,17 @@ from hawiya.core.forms import HawiyaForm
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import services
 from hawiya.identity.models import User
-from hawiya.identity.selectors import activation_challenge_masked_mobile, one_time_code_delivery_status
-from hawiya.identity.sessions import CHALLENGE_SESSION_KEY, RECENT_AUTH_SESSION_KEY, recent_auth_session_value
+from hawiya.identity.selectors import (
+    activation_challenge_masked_mobile,
+    one_time_code_delivery_status,
+    relying_party_for_client,
+)
+from hawiya.identity.sessions import (
+    CHALLENGE_SESSION_KEY,
+    RECENT_AUTH_SESSION_KEY,
+    SIGN_IN_METHOD_SESSION_KEY,
+    recent_auth_session_value,
+)
 from hawiya.identity.signin import session_sign_in
 from hawiya.notifications.selectors import sms_outbox_recent
 from hawiya.notifications.services import sms_demo_delivery_report
@@ -138,9 +149,9 @@ def _locked(request: HttpRequest, error: ApplicationError) -> HttpResponse:
     return redirect("portal:sign-in-locked")
 
 
-def _complete_sign_in(request: HttpRequest, user: User) -> None:
+def _complete_sign_in(request: HttpRequest, user: User, method: str) -> None:
     """What every sign-in does after the service said yes (identity/signin.py, sessions.py)."""
-    session_sign_in(request, user)
+    session_sign_in(request, user, method=method)
     request.session[LAST_ACTIVITY_SESSION_KEY] = clock.now().timestamp()
     _drop_journey(request)
 
@@ -198,12 +209,28 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 _save_journey(request, data)
                 return redirect("portal:sign-in-code")
     else:
-        form = SignInForm(initial={"next": next_url or ""})
+        # A relying party's login_hint (an ID number) fills in the first field (oidc app).
+        hint = request.GET.get("login_hint", "")
+        initial = {"next": next_url or "", **({"login": hint} if hint.isdigit() and len(hint) == 10 else {})}
+        form = SignInForm(initial=initial)
     return render(
         request,
         "portal/identity/sign_in.html",
-        {"form": form, "timed_out": request.GET.get("timeout")},
+        {"form": form, "timed_out": request.GET.get("timeout"), "party_name": _party_name(next_url)},
     )
+
+
+def _party_name(next_url: str | None) -> str:
+    """When the sign-in is a step of a relying party's request (next is /oidc/authorize/...), the
+    party's name in the page language: the page says "Sign in to <party> with Hawiya"."""
+    if not next_url:
+        return ""
+    parts = urlsplit(next_url)
+    if parts.path != "/oidc/authorize/":
+        return ""
+    client_id = parse_qs(parts.query).get("client_id", [""])[0]
+    party = relying_party_for_client(client_id=client_id) if client_id else None
+    return party.display_name(get_language() or "ar") if party else ""
 
 
 @never_cache
@@ -285,7 +312,7 @@ def _code_page(request: HttpRequest, journey: str) -> HttpResponse:
                 challenge=data["challenge"], code=code, method=method, ip=ip, user_agent=agent
             )
             next_url = safe_next(request, data.get("next"))
-            _complete_sign_in(request, user)
+            _complete_sign_in(request, user, method)
             return HttpResponseRedirect(next_url or account_home_url())
         if journey == REAUTH:
             now = services.reauthentication_verify(
@@ -298,6 +325,7 @@ def _code_page(request: HttpRequest, journey: str) -> HttpResponse:
             )
             next_url = safe_next(request, data.get("next"))
             request.session[RECENT_AUTH_SESSION_KEY] = recent_auth_session_value(now)
+            request.session[SIGN_IN_METHOD_SESSION_KEY] = method
             request.session[REAUTH_CHALLENGE_SESSION_KEY] = data["challenge"]
             _drop_journey(request)
             return HttpResponseRedirect(next_url or account_home_url())
@@ -438,7 +466,7 @@ def activate_create(request: HttpRequest) -> HttpResponse:
             else:
                 # The person has just proved the ID number, date of birth, mobile and password:
                 # they are signed in straight away.
-                _complete_sign_in(request, user)
+                _complete_sign_in(request, user, "sms")  # activation proved the number by SMS
                 return redirect("portal:activate-done")
     else:
         form = CreateAccountForm()

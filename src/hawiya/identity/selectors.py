@@ -185,6 +185,16 @@ def relying_party_get(*, party_id: int) -> RelyingParty:
     return party
 
 
+def relying_party_by_client_id(*, client_id: str) -> RelyingParty:
+    """The relying party of this client id, or NotFound `party_not_found`."""
+    party = (
+        RelyingParty.objects.select_related("application").filter(application__client_id=client_id).first()
+    )
+    if party is None:
+        raise errors.error(errors.PARTY_NOT_FOUND)
+    return party
+
+
 @dataclass(frozen=True)
 class Connection:
     """A party the holder agreed to share data with: what it may receive and when it last

@@ -73,14 +73,18 @@ class PartyWithSecret:
 
 
 def _require_manager(actor: Actor) -> None:
-    """A staff member whose role holds manage_relying_parties, or Hawiya itself (the command)."""
+    """A staff member whose role holds manage_relying_parties, a superuser of the admin site (no
+    role), or Hawiya itself (the command)."""
     if actor.kind == ActorKind.SYSTEM:
         return
     if actor.kind == ActorKind.STAFF and actor.user_id is not None:
-        user = User.objects.filter(pk=actor.user_id).first()
-        staff = staff_actor_for(user) if user is not None else None
-        if staff is not None and staff.has(PERM_MANAGE_RELYING_PARTIES):
-            return
+        user = User.objects.filter(pk=actor.user_id, is_active=True).first()
+        if user is not None:
+            staff = staff_actor_for(user)
+            if staff is not None and staff.has(PERM_MANAGE_RELYING_PARTIES):
+                return
+            if staff is None and user.person_id is None and user.is_superuser:
+                return
     raise StaffForbidden(STAFF_FORBIDDEN, _("Your role does not allow this action."))
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-SCOPES = ("openid", "profile", "national_id", "birthdate", "phone", "address")
+from .oidc_claims import SCOPES
+
+__all__ = ["SCOPES", "SCOPE_WORDS", "scope_words"]
 
 SCOPE_WORDS: dict[str, Promise] = {
     "openid": _("That you signed in with Hawiya (an identifier for you that only this service sees)"),

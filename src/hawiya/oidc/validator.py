@@ -168,6 +168,14 @@ class HawiyaOAuth2Validator(OAuth2Validator):
         audiences = audience if isinstance(audience, list) else [audience]
         return request.client_id in audiences
 
+    # prompt=none: the page answers login_required / consent_required itself, knowing the
+    # session and the consents (oidc/views.py); oauthlib's request has no Django user.
+    def validate_silent_login(self, request: Request) -> bool:
+        return True
+
+    def validate_silent_authorization(self, request: Request) -> bool:
+        return True
+
     def save_authorization_code(
         self, client_id: str, code: dict[str, str], request: Request, *args: Any, **kwargs: Any
     ) -> None:

@@ -3,14 +3,17 @@ and resume through a confirmation page, a new secret."""
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
 from django.contrib.auth.hashers import check_password
 from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from oauth2_provider.models import Application
+from PIL import Image
 
 from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
@@ -170,3 +173,29 @@ def test_the_navigation_offers_the_page_to_administrators_only(admin: Client) ->
     assert link in admin.get(reverse("backoffice:supervisor-dashboard")).content.decode()
     supervisor = signed_in(staff_user(role=StaffRole.SUPERVISOR, office=open_office()))
     assert link not in supervisor.get(reverse("backoffice:supervisor-dashboard")).content.decode()
+
+
+def test_a_logo_can_be_uploaded_and_a_non_image_is_refused(
+    admin: Client, settings: Any, tmp_path: Any
+) -> None:
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path},
+        },
+    }
+    picture = io.BytesIO()
+    Image.new("RGB", (40, 40), "green").save(picture, format="PNG")
+    refused = admin.post(
+        reverse("backoffice:party-register"),
+        {**FORM, "logo": SimpleUploadedFile("logo.png", b"not an image", content_type="image/png")},
+    )
+    assert refused.status_code == 400
+    assert 'href="#id_logo"' in refused.content.decode()
+    accepted = admin.post(
+        reverse("backoffice:party-register"),
+        {**FORM, "logo": SimpleUploadedFile("logo.png", picture.getvalue(), content_type="image/png")},
+    )
+    assert accepted.status_code == 302
+    assert RelyingParty.objects.get().logo.name.endswith(".png")

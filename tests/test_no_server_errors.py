@@ -71,6 +71,7 @@ PATH_SAMPLES: dict[str, str] = {
     "challenge": "abc",
     "event_id": "1",
     "session_id": "1",
+    "party_id": "1",
     "object_id": "1",
     "content_type_id": "1",
     "app_label": "registry",

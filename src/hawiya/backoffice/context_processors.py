@@ -13,6 +13,7 @@ from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import (
     PERM_COUNTER_IDENTITY,
     PERM_MANAGE_OFFICE,
+    PERM_MANAGE_RELYING_PARTIES,
     PERM_VIEW_DASHBOARD,
     PERM_WORK_CASES,
     StaffActor,
@@ -43,5 +44,6 @@ def staff(request: HttpRequest) -> dict[str, Any]:
             "counter": actor.has(PERM_COUNTER_IDENTITY),
             "manage_office": actor.has(PERM_MANAGE_OFFICE),
             "dashboard": actor.has(PERM_VIEW_DASHBOARD),
+            "relying_parties": actor.has(PERM_MANAGE_RELYING_PARTIES),
         },
     }

@@ -314,6 +314,12 @@ PASSWORD_HASHERS = [
     # Relying parties' client secrets only (CLIENT_SECRET_HASHER below; identity/client_secrets.py).
     "hawiya.identity.client_secrets.ClientSecretHasher",
 ]
+# The server key of relying parties' client secrets (HMAC-SHA256, identity/client_secrets.py),
+# from the environment; SECRET_KEY when unset. Set it on servers, so that a new
+# SECRET_KEY does not void every party's secret; changing it voids them all (rotate each one).
+# Not Argon2: secrets are random, and Argon2 on every token request would cap the token endpoint
+# at a few dozen requests per second.
+HAWIYA_CLIENT_SECRET_KEY = os.environ.get("HAWIYA_CLIENT_SECRET_KEY") or SECRET_KEY
 # NIST SP 800-63B instead of composition rules (identity/passwords.py): 8-128 characters of
 # anything, not a common password, not containing the ID number, username or names.
 AUTH_PASSWORD_VALIDATORS = [

@@ -3,8 +3,10 @@
 A client secret is random and high-entropy (django-oauth-toolkit generates 128 characters), so a
 slow hash adds no protection against guessing and would cap the token endpoint at a few dozen
 requests per second (Argon2 on every code exchange). The stored value is
-`hawiya_hmac_sha256$<salt>$<hex HMAC-SHA256(key, salt + secret)>`, where the key is derived from
-SECRET_KEY: a stolen table alone does not let anyone check a guess. Wired through
+`hawiya_hmac_sha256$<salt>$<hex HMAC-SHA256(key, salt + secret)>`, where the key is the server's
+HAWIYA_CLIENT_SECRET_KEY (from the environment; derived from SECRET_KEY when unset): a stolen table
+alone does not let anyone check a guess. Changing the key voids every stored secret, so give each
+party a new one (`manage.py relying_party rotate-secret`) when it changes. Wired through
 django-oauth-toolkit's CLIENT_SECRET_HASHER setting; the hasher is listed last in
 PASSWORD_HASHERS, so it never hashes an account's password.
 """
@@ -22,7 +24,7 @@ from django.utils.translation import gettext_noop
 
 
 def _key() -> bytes:
-    return hashlib.sha256(f"hawiya-client-secret:{settings.SECRET_KEY}".encode()).digest()
+    return hashlib.sha256(f"hawiya-client-secret:{settings.HAWIYA_CLIENT_SECRET_KEY}".encode()).digest()
 
 
 class ClientSecretHasher(BasePasswordHasher):

@@ -54,6 +54,21 @@ AUTHENTICATOR_ALREADY_ACTIVE = "authenticator_already_active"
 AUTHENTICATOR_NOT_FOUND = "authenticator_not_found"
 SESSION_NOT_FOUND = "session_not_found"
 SECURITY_EVENT_NOT_FOUND = "security_event_not_found"
+# Relying parties (identity/services/relying_parties.py) and citizens' connections to them
+PARTY_NAME_MISSING = "party_name_missing"
+PARTY_REDIRECT_URI_INVALID = "party_redirect_uri_invalid"
+PARTY_SCOPES_INVALID = "party_scopes_invalid"
+PARTY_AUTH_METHOD_INVALID = "party_auth_method_invalid"
+PARTY_JWKS_INVALID = "party_jwks_invalid"
+PARTY_LOGO_INVALID = "party_logo_invalid"
+PARTY_CLIENT_ID_INVALID = "party_client_id_invalid"
+PARTY_CLIENT_ID_TAKEN = "party_client_id_taken"
+PARTY_BACKCHANNEL_URI_INVALID = "party_backchannel_uri_invalid"
+PARTY_ALREADY_SUSPENDED = "party_already_suspended"
+PARTY_NOT_SUSPENDED = "party_not_suspended"
+PARTY_NO_SECRET = "party_no_secret"  # noqa: S105 (an error code)
+PARTY_NOT_FOUND = "party_not_found"
+CONNECTION_NOT_FOUND = "connection_not_found"
 
 MESSAGES: dict[str, Promise] = {
     CODE_INVALID: _("The code is wrong or has expired. Check the latest message or ask for a new code."),
@@ -108,6 +123,30 @@ MESSAGES: dict[str, Promise] = {
     AUTHENTICATOR_NOT_FOUND: _("There is no authenticator app set up on this account."),
     SESSION_NOT_FOUND: _("This session no longer exists."),
     SECURITY_EVENT_NOT_FOUND: _("This activity could not be found."),
+    PARTY_NAME_MISSING: _("Enter the service's name in Arabic and in English, each at most 120 characters."),
+    PARTY_REDIRECT_URI_INVALID: _(
+        "Enter each redirect URI in full on its own line, starting https:// (http:// only for "
+        "localhost), without a fragment, at most 10 of them."
+    ),
+    PARTY_SCOPES_INVALID: _("Choose the scopes the service may ask for; openid is always needed."),
+    PARTY_AUTH_METHOD_INVALID: _("Choose how the service proves itself at the token endpoint."),
+    PARTY_JWKS_INVALID: _(
+        "Paste the service's public keys as a JWK Set: JSON with at least one RSA or EC public key "
+        "and no private key."
+    ),
+    PARTY_LOGO_INVALID: _("The logo must be a PNG or JPEG image of at most 512 KB and 1024 × 1024 pixels."),
+    PARTY_CLIENT_ID_INVALID: _(
+        "A client ID has 3 to 56 characters: English letters, digits, dots, hyphens or underscores."
+    ),
+    PARTY_CLIENT_ID_TAKEN: _("This client ID is already used by another service."),
+    PARTY_BACKCHANNEL_URI_INVALID: _(
+        "Enter the back-channel logout URI in full, starting https:// (http:// only for localhost)."
+    ),
+    PARTY_ALREADY_SUSPENDED: _("This service is already suspended."),
+    PARTY_NOT_SUSPENDED: _("This service is not suspended."),
+    PARTY_NO_SECRET: _("This service signs its requests with its own key and has no client secret."),
+    PARTY_NOT_FOUND: _("This service was not found."),
+    CONNECTION_NOT_FOUND: _("This connected service was not found."),
 }
 
 _RESEND_TOO_SOON = ngettext_lazy(
@@ -138,7 +177,7 @@ def _lazy_format(message: Promise, values: dict[str, Any]) -> Promise:
 
 def error(code: str, *, field: str | None = None, **extra: Any) -> ApplicationError:
     """The ApplicationError for `code`, with its message."""
-    if code in (SESSION_NOT_FOUND, SECURITY_EVENT_NOT_FOUND):
+    if code in (SESSION_NOT_FOUND, SECURITY_EVENT_NOT_FOUND, PARTY_NOT_FOUND, CONNECTION_NOT_FOUND):
         return NotFound(code, MESSAGES[code], field=field, **extra)
     return ApplicationError(code, MESSAGES[code], field=field, **extra)
 

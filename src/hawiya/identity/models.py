@@ -373,6 +373,7 @@ class StaffMembership(models.Model):
             ("manage_office", _("Change an office's schedule, capacity and holidays")),
             ("view_dashboard", _("See an office's dashboard and export it")),
             ("all_offices", _("Act on every office, not only their own")),
+            ("manage_relying_parties", _("Register, change and suspend relying parties")),
         )
         constraints = (
             # Officers and supervisors have exactly one office; administrators none.

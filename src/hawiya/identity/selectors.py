@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+
+from django.db.models import F, Max
+from oauth2_provider.models import AccessToken
 
 from hawiya.core import clock
 from hawiya.core.text import mask_mobile
@@ -12,6 +16,7 @@ from hawiya.registry.models import NationalAddress, Person
 from . import errors
 from .models import (
     AuthenticatorApp,
+    Consent,
     Language,
     Method,
     MethodLock,
@@ -167,3 +172,78 @@ def relying_party_for_client(*, client_id: str) -> RelyingParty | None:
         .filter(application__client_id=client_id, suspended_at__isnull=True)
         .first()
     )
+
+
+# --- Relying parties and citizens' connections to them -------------------------------------------
+
+
+def relying_parties_all() -> list[RelyingParty]:
+    """Every relying party, for the administrators' list: active ones first, then by name."""
+    return list(
+        RelyingParty.objects.select_related("application").order_by(
+            F("suspended_at").asc(nulls_first=True), "name_en", "id"
+        )
+    )
+
+
+def relying_party_get(*, party_id: int) -> RelyingParty:
+    """One relying party, or NotFound `party_not_found`."""
+    party = RelyingParty.objects.select_related("application").filter(pk=party_id).first()
+    if party is None:
+        raise errors.error(errors.PARTY_NOT_FOUND)
+    return party
+
+
+def relying_party_by_client_id(*, client_id: str) -> RelyingParty:
+    """The relying party of this client id, or NotFound `party_not_found`."""
+    party = (
+        RelyingParty.objects.select_related("application").filter(application__client_id=client_id).first()
+    )
+    if party is None:
+        raise errors.error(errors.PARTY_NOT_FOUND)
+    return party
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A party the holder agreed to share data with: what it may receive and when it last
+    signed them in (the newest token it was given; None if it never finished a sign-in)."""
+
+    party: RelyingParty
+    scopes: tuple[str, ...]
+    granted_at: dt.datetime
+    last_signed_in_at: dt.datetime | None
+
+
+def connections_for_user(*, user: User) -> list[Connection]:
+    """The holder's live consents, most recently used first."""
+    consents = list(
+        Consent.objects.filter(user=user, revoked_at__isnull=True).select_related("party__application")
+    )
+    last = dict(
+        AccessToken.objects.filter(
+            user=user, application_id__in=[consent.party.application_id for consent in consents]
+        )
+        .values("application_id")
+        .annotate(latest=Max("created"))
+        .values_list("application_id", "latest")
+    )
+    connections = [
+        Connection(
+            party=consent.party,
+            scopes=tuple(scope for scope in consent.scopes if isinstance(scope, str)),
+            granted_at=consent.granted_at,
+            last_signed_in_at=last.get(consent.party.application_id),
+        )
+        for consent in consents
+    ]
+    connections.sort(key=lambda item: item.last_signed_in_at or item.granted_at, reverse=True)
+    return connections
+
+
+def connection_for_user(*, user: User, party_id: int) -> Connection:
+    """One of the holder's connections, or NotFound `connection_not_found` (somebody else's too)."""
+    for connection in connections_for_user(user=user):
+        if connection.party.pk == party_id:
+            return connection
+    raise errors.error(errors.CONNECTION_NOT_FOUND)

@@ -1,4 +1,5 @@
-"""My account: profile, security history, sessions, sign-in methods (under /<lang>/account/)."""
+"""My account: profile, security history, sessions, sign-in methods, connected services (under
+/<lang>/account/)."""
 
 from django.urls import URLPattern, URLResolver, path
 
@@ -27,4 +28,10 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("mobile/current-code/", views.mobile_current_code, name="account-mobile-current-code"),
     path("mobile/new-code/", views.mobile_new_code, name="account-mobile-new-code"),
     path("mobile/at-an-office/", views.mobile_in_person, name="account-mobile-in-person"),
+    path("connected-services/", views.connections, name="account-connections"),
+    path(
+        "connected-services/<str:party_id>/revoke/",
+        views.connection_revoke,
+        name="account-connection-revoke",
+    ),
 ]

@@ -1,5 +1,5 @@
 """My account: profile from the register, security history, sessions, sign-in methods, password,
-mobile number.
+mobile number, connected services.
 
 Every view parses the request, calls one identity service or selector, turns an ApplicationError
 into a form error or a message, and renders or redirects (POST-redirect-GET). A missing, foreign
@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from hawiya.audit import selectors as audit_selectors
+from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.core.client import client_ip, client_user_agent
 from hawiya.core.errors import ApplicationError, NotFound
@@ -32,6 +33,8 @@ from hawiya.core.text import mask_id_number
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import selectors, services
 from hawiya.identity.models import User
+from hawiya.identity.scope_words import scope_words
+from hawiya.identity.services import relying_parties
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
 from hawiya.registry import selectors as registry_selectors
 from hawiya.replacements.selectors import replacement_ids_applied_by
@@ -823,3 +826,51 @@ def access_history(request: HttpRequest) -> HttpResponse:
         for event in events
     ]
     return _render(request, "access_history.html", {"rows": rows, "page": page})
+
+
+# --- Connected services (relying parties the holder signed in to with Hawiya) -----------------
+
+
+def _connection_view(connection: selectors.Connection, language: str) -> dict[str, Any]:
+    return {
+        "connection": connection,
+        "name": connection.party.display_name(language),
+        "shared": scope_words(connection.scopes),
+    }
+
+
+@citizen_required
+@require_http_methods(["GET", "HEAD"])
+def connections(request: HttpRequest) -> HttpResponse:
+    """Each service the holder agreed to share data with: what it receives, when it last signed
+    them in, and a way to withdraw its access."""
+    user = _user(request)
+    language = request.LANGUAGE_CODE
+    items = [_connection_view(item, language) for item in selectors.connections_for_user(user=user)]
+    return _render(request, "connections.html", {"connections": items})
+
+
+@citizen_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def connection_revoke(request: HttpRequest, party_id: str) -> HttpResponse:
+    """Withdraw a service's access: a confirmation page stating the consequence, then POST."""
+    user = _user(request)
+    number = _parse_id(party_id)
+    try:
+        connection = selectors.connection_for_user(user=user, party_id=number)
+    except NotFound as exc:
+        raise Http404(exc.code) from exc
+    name = connection.party.display_name(request.LANGUAGE_CODE)
+    if request.method != "POST":
+        return _render(request, "connection_revoke.html", _connection_view(connection, request.LANGUAGE_CODE))
+    try:
+        relying_parties.connection_revoke(
+            actor=Actor.citizen(user.pk, ip=client_ip(request)), user=user, party_id=number
+        )
+    except NotFound as exc:
+        raise Http404(exc.code) from exc
+    messages.success(
+        request,
+        _("%(service)s no longer has access to your data. It must ask you again.") % {"service": name},
+    )
+    return redirect("portal:account-connections")

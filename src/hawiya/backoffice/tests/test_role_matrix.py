@@ -46,6 +46,12 @@ def case_action(officer_a_status: int) -> tuple[int, ...]:
 # A supervisor's page (H4): supervisors and administrators, not officers.
 SUPERVISOR_PAGE = (302, 403, 403, 403, 200, 200)
 
+
+def administrator_only(administrator_status: int) -> tuple[int, ...]:
+    """A page for administrators alone (manage_relying_parties): everybody else is refused."""
+    return (302, 403, 403, 403, 403, administrator_status)
+
+
 EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     # Sign-in (signed-in staff go to the home page; a citizen is shown the staff form).
     "sign-in": {"GET": (200, 200, 302, 302, 302, 302), "POST": (400, 400, 302, 302, 302, 302)},
@@ -93,6 +99,15 @@ EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     "counter-activate": {"GET": (302, 403, 302, 302, 302, 403), "POST": (302, 403, 302, 302, 302, 403)},
     "counter-done": {"GET": (302, 403, 404, 404, 404, 403), "POST": (302, 403, 405, 405, 405, 403)},
     "counter-rebind": {"GET": (302, 403, 302, 302, 302, 403), "POST": (302, 403, 302, 302, 302, 403)},
+    # Relying parties: administrators only. The sample party does not exist (404); an empty
+    # registration form is refused (400).
+    "parties": {"GET": administrator_only(200), "POST": administrator_only(405)},
+    "party-register": {"GET": administrator_only(200), "POST": administrator_only(400)},
+    "party-edit": {"GET": administrator_only(404), "POST": administrator_only(404)},
+    "party-secret": {"GET": administrator_only(404), "POST": administrator_only(405)},
+    "party-suspend": {"GET": administrator_only(404), "POST": administrator_only(404)},
+    "party-resume": {"GET": administrator_only(404), "POST": administrator_only(404)},
+    "party-rotate-secret": {"GET": administrator_only(404), "POST": administrator_only(404)},
     # The demo courier (H2): outside demo mode (the suite's setting) the pages do not exist for
     # anyone; in demo mode any staff role may use them (test_courier_pages.py).
     "courier": {"GET": (404,) * 6, "POST": (404,) * 6},
@@ -152,6 +167,7 @@ def _clients() -> tuple[dict[str, Client], dict[str, Any]]:
     samples = {
         "reference": visit.replacement.reference,
         "holiday_id": 2**31 - 1,
+        "party_id": 2**31 - 1,
         "office_code": office_a.code,
     }
     return clients, samples

@@ -25,7 +25,11 @@ def fast_hashers(request: pytest.FixtureRequest, settings: Any) -> None:
     """Argon2 with production costs takes ~0.2 s a hash; tests that are about hashing ask for
     `real_hashers` instead."""
     if "real_hashers" not in request.fixturenames:
-        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+        # The client-secret hasher stays: relying parties' secrets are stored through it.
+        settings.PASSWORD_HASHERS = [
+            "django.contrib.auth.hashers.MD5PasswordHasher",
+            "hawiya.identity.client_secrets.ClientSecretHasher",
+        ]
 
 
 @pytest.fixture
@@ -33,6 +37,7 @@ def real_hashers(settings: Any) -> None:
     settings.PASSWORD_HASHERS = [
         "django.contrib.auth.hashers.Argon2PasswordHasher",
         "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+        "hawiya.identity.client_secrets.ClientSecretHasher",
     ]
 
 

@@ -1,0 +1,129 @@
+"""The administrators' relying-party form (register and change). Server-side validation only;
+the services check every rule again (redirect URIs, scopes, keys, logo)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from hawiya.core.forms import LTR_ATTRS, HawiyaForm
+from hawiya.identity.models import RelyingParty, TokenEndpointAuthMethod
+from hawiya.identity.scope_words import SCOPE_WORDS, SCOPES
+
+
+class PartyForm(HawiyaForm):
+    name_ar = forms.CharField(
+        label=_("Name of the service in Arabic"),
+        max_length=120,
+        widget=forms.TextInput(
+            attrs={"class": "hw-input", "lang": "ar", "dir": "rtl", "autocomplete": "off"}
+        ),
+        error_messages={
+            "required": _("Enter the service's name in Arabic."),
+            "max_length": _("A service's name has at most 120 characters."),
+        },
+    )
+    name_en = forms.CharField(
+        label=_("Name of the service in English"),
+        max_length=120,
+        widget=forms.TextInput(
+            attrs={"class": "hw-input", "lang": "en", "dir": "ltr", "autocomplete": "off"}
+        ),
+        error_messages={
+            "required": _("Enter the service's name in English."),
+            "max_length": _("A service's name has at most 120 characters."),
+        },
+    )
+    client_id = forms.CharField(
+        label=_("Client ID (optional)"),
+        help_text=_("Leave it empty and Hawiya makes one. It cannot be changed later."),
+        required=False,
+        max_length=56,
+        widget=forms.TextInput(attrs={"class": "hw-input", "autocomplete": "off", **LTR_ATTRS}),
+    )
+    redirect_uris = forms.CharField(
+        label=_("Redirect URIs"),
+        help_text=_("One on each line, exactly as the service sends it, starting https://."),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 3, **LTR_ATTRS}),
+        error_messages={"required": _("Enter at least one redirect URI.")},
+    )
+    allowed_scopes = forms.MultipleChoiceField(
+        label=_("What the service may ask for"),
+        choices=[(scope, SCOPE_WORDS[scope]) for scope in SCOPES],
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": _("Choose the scopes the service may ask for; openid is always needed.")},
+    )
+    token_endpoint_auth_method = forms.ChoiceField(
+        label=_("How the service proves itself"),
+        choices=TokenEndpointAuthMethod.choices,
+        initial=TokenEndpointAuthMethod.CLIENT_SECRET_BASIC,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose how the service proves itself at the token endpoint.")},
+    )
+    jwks = forms.CharField(
+        label=_("Public keys of the service (JWK Set, for a signed JWT only)"),
+        required=False,
+        max_length=20000,
+        widget=forms.Textarea(attrs={"rows": 4, **LTR_ATTRS}),
+    )
+    backchannel_logout_uri = forms.CharField(
+        label=_("Back-channel logout URI (optional)"),
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(
+            attrs={"class": "hw-input", "autocomplete": "off", "inputmode": "url", **LTR_ATTRS}
+        ),
+    )
+    logo = forms.FileField(
+        label=_("Logo (optional)"),
+        help_text=_("A PNG or JPEG image of at most 512 KB, shown on the sign-in page."),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"class": "hw-file-input", "accept": "image/png,image/jpeg"}),
+    )
+    remove_logo = forms.BooleanField(
+        label=_("Remove the logo"),
+        required=False,
+        widget=forms.CheckboxInput(attrs={"class": "hw-checkbox__input"}),
+    )
+
+    def __init__(self, *args: Any, editing: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if editing:
+            del self.fields["client_id"]
+        else:
+            del self.fields["remove_logo"]
+
+    @staticmethod
+    def initial_from(party: RelyingParty) -> dict[str, Any]:
+        return {
+            "name_ar": party.name_ar,
+            "name_en": party.name_en,
+            "redirect_uris": "\n".join(party.application.redirect_uris.split()),
+            "allowed_scopes": list(party.allowed_scopes),
+            "token_endpoint_auth_method": party.token_endpoint_auth_method,
+            "jwks": "" if not party.jwks else json.dumps(party.jwks, indent=2),
+            "backchannel_logout_uri": party.backchannel_logout_uri,
+        }
+
+    def service_arguments(self) -> dict[str, Any]:
+        """The cleaned answers as the party services take them (after `is_valid()`)."""
+        data = self.cleaned_data
+        arguments: dict[str, Any] = {
+            "name_ar": data["name_ar"],
+            "name_en": data["name_en"],
+            "redirect_uris": data["redirect_uris"].splitlines(),
+            "allowed_scopes": data["allowed_scopes"],
+            "token_endpoint_auth_method": data["token_endpoint_auth_method"],
+            "jwks": data.get("jwks") or None,
+            "backchannel_logout_uri": data.get("backchannel_logout_uri") or "",
+            "logo": data.get("logo") or None,
+        }
+        if "client_id" in self.fields:
+            arguments["client_id"] = data.get("client_id") or None
+        if "remove_logo" in self.fields:
+            arguments["remove_logo"] = bool(data.get("remove_logo"))
+        return arguments

@@ -17,10 +17,9 @@ from PIL import Image
 
 from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
+from hawiya.casework.tests.factories import open_office, signed_in, staff_user
 from hawiya.identity.models import RelyingParty, StaffRole
 from hawiya.identity.services import relying_parties as services
-
-from .factories import open_office, signed_in, staff_user
 
 pytestmark = pytest.mark.django_db
 

@@ -2,11 +2,12 @@
 and how the citizen signed in (acr/amr). The oidc app's validator only calls these.
 
 Pairwise subject (OpenID Connect Core §8.1): `sub` is
-    base64url(HMAC-SHA256(key, f"{party.pairwise_salt}:{account id}")), no padding,
-with `key` derived from SECRET_KEY. It is stable for one party (its salt never changes) and
-different across parties (each has its own random salt), so two parties cannot correlate a
-citizen by `sub`, and the account id cannot be recovered from it without the server's key.
-Changing SECRET_KEY changes every `sub`: rotate it only together with the parties.
+    base64url(HMAC-SHA256(party.pairwise_salt, f"{account id}")), no padding.
+The salt is the party's own 256-bit random secret, kept in the database and never shown. `sub` is
+stable for one party for as long as the party exists (no server-wide key takes part, so rotating
+SECRET_KEY or any other key leaves every party's users where they were) and different across
+parties, so two parties cannot correlate a citizen by `sub`; nor can a party recover the account
+id from it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,6 @@ import base64
 import hashlib
 import hmac
 from typing import Any
-
-from django.conf import settings
 
 from hawiya.core import calendars
 
@@ -55,13 +54,9 @@ _AMR: dict[str, list[str]] = {
 }
 
 
-def _pairwise_key() -> bytes:
-    return hashlib.sha256(f"hawiya-oidc-pairwise:{settings.SECRET_KEY}".encode()).digest()
-
-
 def pairwise_subject(user: User, party: RelyingParty) -> str:
     """The `sub` of `user` as `party` sees it (see the module's docstring)."""
-    digest = hmac.new(_pairwise_key(), f"{party.pairwise_salt}:{user.pk}".encode(), hashlib.sha256).digest()
+    digest = hmac.new(party.pairwise_salt.encode(), str(user.pk).encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 

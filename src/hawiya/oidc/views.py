@@ -20,6 +20,7 @@ from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView as ToolkitAuthorizationView
 from oauth2_provider.views import RPInitiatedLogoutView
 
+from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.core.client import client_ip
 from hawiya.identity.models import User
@@ -175,8 +176,12 @@ class AuthorizationView(ToolkitAuthorizationView):
                 scopes = [
                     scope for scope in asked if scope in SCOPES and scope in {"openid", *party.allowed_scopes}
                 ]
+                user = cast(User, self.request.user)
                 consent_record(
-                    user=cast(User, self.request.user), party=party, scopes=scopes, ip=client_ip(self.request)
+                    actor=Actor.citizen(user.pk, ip=client_ip(self.request)),
+                    user=user,
+                    party=party,
+                    scopes=scopes,
                 )
         return cast(HttpResponse, super().form_valid(form))
 

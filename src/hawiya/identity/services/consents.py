@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
-from oauth2_provider.models import AccessToken, RefreshToken
 
 from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
@@ -24,10 +23,9 @@ def consent_covers(*, user: User, party: RelyingParty, scopes: Iterable[str]) ->
     return live is not None and set(scopes) <= set(live.scopes)
 
 
-def consent_record(
-    *, user: User, party: RelyingParty, scopes: Iterable[str], ip: str | None = None
-) -> Consent:
-    """Remember that the citizen allowed `scopes` for `party` (added to what they allowed before)."""
+def consent_record(*, actor: Actor, user: User, party: RelyingParty, scopes: Iterable[str]) -> Consent:
+    """Remember that the citizen allowed `scopes` for `party` (added to what they allowed before).
+    Withdrawing is `relying_parties.connection_revoke` (Connected services)."""
     with transaction.atomic():
         live = (
             Consent.objects.select_for_update()
@@ -41,39 +39,10 @@ def consent_record(
             live.scopes, live.granted_at = wanted, clock.now()
             live.save(update_fields=["scopes", "granted_at"])
         audit_record(
-            actor=Actor.citizen(user.pk, ip=ip),
+            actor=actor,
             action="oidc.consent_granted",
             object_type="identity.consent",
             object_id=live.pk,
             detail={"party": party.pk, "scopes": wanted},
         )
     return live
-
-
-def consent_revoke(*, user: User, party: RelyingParty, ip: str | None = None) -> bool:
-    """End the citizen's live consent to `party` and every token the party holds for them (its
-    refresh tokens revoked, access tokens deleted: userinfo refuses them at once); False when
-    there was no live consent."""
-    with transaction.atomic():
-        for refresh in RefreshToken.objects.filter(
-            user=user, application=party.application, revoked__isnull=True
-        ):
-            refresh.revoke()
-        AccessToken.objects.filter(user=user, application=party.application).delete()
-        live = (
-            Consent.objects.select_for_update()
-            .filter(user=user, party=party, revoked_at__isnull=True)
-            .first()
-        )
-        if live is None:
-            return False
-        live.revoked_at = clock.now()
-        live.save(update_fields=["revoked_at"])
-        audit_record(
-            actor=Actor.citizen(user.pk, ip=ip),
-            action="oidc.consent_revoked",
-            object_type="identity.consent",
-            object_id=live.pk,
-            detail={"party": party.pk},
-        )
-    return True

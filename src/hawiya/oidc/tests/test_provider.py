@@ -20,10 +20,11 @@ from joserfc.jwk import KeySet
 from jwcrypto import jwk
 from oauth2_provider.models import AccessToken, RefreshToken
 
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.identity.models import Consent, SigningKey
 from hawiya.identity.oidc_claims import pairwise_subject
-from hawiya.identity.services.consents import consent_revoke
+from hawiya.identity.services.relying_parties import connection_revoke
 from hawiya.identity.tests.factories import make_account
 from hawiya.oidc.tests.conftest import (
     ALL_SCOPES,
@@ -500,6 +501,12 @@ def test_pairwise_sub_differs_between_parties_and_is_stable_for_one(client, part
     assert str(citizen.pk) not in subs
 
 
+def test_pairwise_sub_survives_a_rotation_of_the_servers_secret_key(party, citizen, settings):
+    before = pairwise_subject(citizen, party)
+    settings.SECRET_KEY = "another-secret-key-after-a-rotation-0123456789"
+    assert pairwise_subject(citizen, party) == before
+
+
 # --- Settings and storage -----------------------------------------------------------------------
 
 
@@ -582,7 +589,7 @@ def test_private_key_jwt_signed_with_another_key_is_refused(client, citizen):
 
 def test_revoking_consent_ends_the_partys_tokens_and_asks_again(flow, party, citizen):
     token = flow.tokens(flow.code_redirect())
-    assert consent_revoke(user=citizen, party=party)
+    assert connection_revoke(actor=Actor.citizen(citizen.pk), user=citizen, party_id=party.pk) > 0
     assert userinfo_with(flow, token).status_code == 401
     assert (
         oauth_error(

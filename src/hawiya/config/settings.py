@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "hawiya.portal",
     "hawiya.backoffice",
     "hawiya.api",
+    "oauth2_provider",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -309,6 +310,8 @@ HAWIYA_CHECK_IN_EARLY_DAYS = max(
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # Relying parties' client secrets only (CLIENT_SECRET_HASHER below; identity/client_secrets.py).
+    "hawiya.identity.client_secrets.ClientSecretHasher",
 ]
 # NIST SP 800-63B instead of composition rules (identity/passwords.py): 8-128 characters of
 # anything, not a common password, not containing the ID number, username or names.
@@ -323,6 +326,44 @@ AUTH_PASSWORD_VALIDATORS = [
 # Absolute session lifetime 12 hours; the idle timeout is enforced by the portal.
 SESSION_COOKIE_AGE = 12 * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# --- OpenID Connect provider (oidc app, on django-oauth-toolkit) -------------------------------------
+# The issuer is the site's base URL, as relying parties reach it; `check --deploy` refuses the
+# local default (config/checks.py). ID tokens are signed with the keys in the database
+# (identity.SigningKey, `manage.py oidc_rotate_key`), not with OIDC_RSA_PRIVATE_KEY.
+HAWIYA_OIDC_ISSUER = os.environ.get("HAWIYA_OIDC_ISSUER", "http://127.0.0.1:8000").rstrip("/")
+# Not swapped; named because django-oauth-toolkit's migrations depend on these settings.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 - a model name
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_ISS_ENDPOINT": HAWIYA_OIDC_ISSUER,
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "OIDC_SUBJECT_TYPES_SUPPORTED": ["pairwise"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
+    "PKCE_REQUIRED": True,
+    "ROTATE_REFRESH_TOKEN": True,
+    # A refresh token used twice (stolen and replayed) revokes the whole family.
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 600,
+    "ID_TOKEN_EXPIRE_SECONDS": 600,
+    "REFRESH_TOKEN_EXPIRE_SECONDS": 30 * 24 * 3600,
+    "CLIENT_SECRET_HASHER": "hawiya_hmac_sha256",
+    "SCOPES": {
+        "openid": "OpenID Connect",
+        "profile": "Names in Arabic and English",
+        "national_id": "National ID number",
+        "birthdate": "Date of birth (Gregorian and Hijri)",
+        "phone": "Mobile number",
+        "address": "National Address",
+    },
+    "DEFAULT_SCOPES": ["openid"],
+}
 
 # --- Language and time --------------------------------------------------------------------------
 LANGUAGE_CODE = "ar"

@@ -16,6 +16,8 @@ Models hold fields and constraints only; every write goes through `services/`.
 
 from __future__ import annotations
 
+import secrets
+
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
@@ -416,3 +418,163 @@ class JourneyDraft(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.journey}"
+
+
+# --- Relying parties: banks and agencies that sign citizens in with Hawiya (OpenID Connect) -------
+
+
+def new_pairwise_salt() -> str:
+    """A party's own salt for pairwise subject identifiers (identity/oidc_claims.py)."""
+    return secrets.token_urlsafe(32)
+
+
+class TokenEndpointAuthMethod(models.TextChoices):
+    """How a party proves itself at the token endpoint (OpenID Connect Core §9)."""
+
+    CLIENT_SECRET_BASIC = "client_secret_basic", _("client secret in the Authorization header")
+    CLIENT_SECRET_POST = "client_secret_post", _("client secret in the request body")
+    PRIVATE_KEY_JWT = "private_key_jwt", _("a JWT signed with the party's own key")
+
+
+class RelyingParty(models.Model):
+    """A bank or agency that signs citizens in with Hawiya: Hawiya's side of an OAuth application.
+
+    The protocol half (client id, hashed secret, redirect URIs, grant type) is
+    django-oauth-toolkit's `Application`, one-to-one; the rules half is here: the names shown on
+    the consent screen, which scopes it may ask for, its suspension and its pairwise salt (two
+    parties never see the same `sub` for one citizen).
+    """
+
+    application = models.OneToOneField(
+        "oauth2_provider.Application",
+        on_delete=models.CASCADE,
+        related_name="relying_party",
+        verbose_name=_("OAuth application"),
+    )
+    name_ar = models.CharField(_("name in Arabic"), max_length=120)
+    name_en = models.CharField(_("name in English"), max_length=120)
+    logo = models.ImageField(_("logo"), upload_to="relying_parties/", blank=True, default="")
+    # Scope names (openid, profile, national_id, birthdate, phone, address) the party may ask for.
+    allowed_scopes = models.JSONField(_("allowed scopes"), default=list)
+    token_endpoint_auth_method = models.CharField(
+        _("token endpoint authentication"),
+        max_length=20,
+        choices=TokenEndpointAuthMethod.choices,
+        default=TokenEndpointAuthMethod.CLIENT_SECRET_BASIC,
+    )
+    # The party's public keys (a JWK Set) for private_key_jwt; empty otherwise.
+    jwks = models.JSONField(_("public keys (JWKS)"), default=dict, blank=True)
+    backchannel_logout_uri = models.URLField(_("back-channel logout URI"), blank=True, default="")
+    suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True)
+    pairwise_salt = models.CharField(
+        _("pairwise salt"), max_length=64, default=new_pairwise_salt, editable=False
+    )
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+
+    class Meta:
+        verbose_name = _("relying party")
+        verbose_name_plural = _("relying parties")
+        constraints = (
+            models.CheckConstraint(
+                condition=Q(
+                    token_endpoint_auth_method__in=[
+                        "client_secret_basic",
+                        "client_secret_post",
+                        "private_key_jwt",
+                    ]
+                ),
+                name="relying_party_auth_method_valid",
+            ),
+        )
+
+    def __str__(self) -> str:
+        return self.name_en
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
+
+    def display_name(self, language: str) -> str:
+        """The party's name in the page's language (Arabic unless English is asked for)."""
+        return self.name_en if language == Language.ENGLISH else self.name_ar
+
+
+class Consent(models.Model):
+    """What a citizen agreed to share with a relying party; the next sign-in asks again only for
+    scopes not covered here (or when the party sends prompt=consent). Revoking sets revoked_at;
+    a new consent is a new row, so the history of what was shared is kept."""
+
+    user = models.ForeignKey(
+        "identity.User", on_delete=models.CASCADE, related_name="consents", verbose_name=_("account")
+    )
+    party = models.ForeignKey(
+        RelyingParty, on_delete=models.CASCADE, related_name="consents", verbose_name=_("relying party")
+    )
+    scopes = models.JSONField(_("scopes"), default=list)
+    granted_at = models.DateTimeField(_("granted at"), default=clock.now)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        ordering = ("-granted_at", "-id")
+        constraints = (
+            # At most one live consent per account and party.
+            models.UniqueConstraint(
+                fields=["user", "party"], condition=Q(revoked_at__isnull=True), name="consent_one_live"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.user_id} → {self.party_id}"
+
+
+class SigningKey(models.Model):
+    """A key that signs ID tokens. The newest active key signs; retired keys stay published in the
+    JWKS until every token they signed has expired, then `manage.py oidc_rotate_key --prune`
+    deletes them. The private key is encrypted at rest (HAWIYA_FIELD_KEYS)."""
+
+    class Algorithm(models.TextChoices):
+        RS256 = "RS256", "RS256"
+
+    kid = models.CharField(_("key id"), max_length=64, unique=True, editable=False)
+    algorithm = models.CharField(
+        _("algorithm"), max_length=8, choices=Algorithm.choices, default=Algorithm.RS256
+    )
+    private_key_pem = EncryptedTextField(_("private key"), editable=False)
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("signing key")
+        verbose_name_plural = _("signing keys")
+        ordering = ("-created_at", "-id")
+
+    def __str__(self) -> str:
+        return f"{self.kid} ({self.algorithm})"
+
+
+class RedeemedCode(models.Model):
+    """An authorization code already exchanged, and the tokens it gave: a second exchange of the
+    same code revokes them (RFC 6749 §4.1.2). Only the code's SHA-256 is kept."""
+
+    code_hash = models.CharField(_("code hash"), max_length=64, unique=True, editable=False)
+    application = models.ForeignKey(
+        "oauth2_provider.Application", on_delete=models.CASCADE, related_name="+", verbose_name=_("party")
+    )
+    access_token = models.ForeignKey(
+        "oauth2_provider.AccessToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("access token"),
+    )
+    redeemed_at = models.DateTimeField(_("redeemed at"), default=clock.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("redeemed authorization code")
+        verbose_name_plural = _("redeemed authorization codes")
+
+    def __str__(self) -> str:
+        return self.code_hash[:12]

@@ -44,6 +44,7 @@ run: setup
 	HAWIYA_DEMO=1 $(PY) manage.py migrate --no-input -v 0
 	HAWIYA_DEMO=1 $(PY) manage.py seed_population --persons $(DEMO_PERSONS) --seed $(DEMO_SEED) --demo --if-empty
 	HAWIYA_DEMO=1 $(PY) manage.py seed_demo_staff
+	HAWIYA_DEMO=1 $(PY) manage.py seed_demo_relying_party
 	HAWIYA_DEMO=1 $(PY) manage.py collectstatic --no-input -v 0
 	HAWIYA_DEMO=1 HOST=$(HOST) PORT=$(PORT) VENV=$(VENV) scripts/serve
 

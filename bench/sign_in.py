@@ -83,6 +83,7 @@ def _latest_code(to: str) -> str:
 
 def _make_accounts(count: int) -> list[tuple[str, str]]:
     """`count` persons with activated accounts, through the real services; (ID number, mobile)."""
+    from hawiya.audit.actors import Actor
     from hawiya.identity import services as identity
     from hawiya.registry.id_numbers import check_digit
     from hawiya.registry.services import person_create
@@ -108,6 +109,7 @@ def _make_accounts(count: int) -> list[tuple[str, str]]:
             place_of_birth_ar="الرياض",
             place_of_birth_en="Riyadh",
             mobile=mobile,
+            actor=Actor.system("bench.sign_in"),
         )
         ip = f"127.1.{index // 250}.{index % 250 + 1}"
         started = identity.activation_start(id_number=id_number, date_of_birth=birth, mobile=mobile, ip=ip)

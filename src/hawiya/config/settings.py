@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "hawiya.portal",
     "hawiya.backoffice",
     "hawiya.api",
+    "hawiya.oidc",
     "oauth2_provider",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -340,6 +341,7 @@ OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
 OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
+    "OAUTH2_VALIDATOR_CLASS": "hawiya.oidc.validator.HawiyaOAuth2Validator",
     "OIDC_ISS_ENDPOINT": HAWIYA_OIDC_ISSUER,
     "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],

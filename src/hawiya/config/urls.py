@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
 from hawiya.api.v1 import api as api_v1
+from hawiya.oidc import views as oidc_views
 from hawiya.portal import signin_views as portal_signin_views
 from hawiya.portal import views as portal_views
 
@@ -15,6 +16,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("dev/sms", portal_signin_views.dev_sms_redirect, name="dev-sms-redirect"),
     # The REST API speaks JSON, not a page language: outside the language prefix.
     path("api/v1/", api_v1.urls),
+    # The OpenID Connect provider speaks to relying parties: outside the language prefix too.
+    path(".well-known/openid-configuration", oidc_views.discovery, name="oidc-discovery"),
+    path("oidc/", include("hawiya.oidc.urls")),
 ]
 
 # Every page lives under its language (/ar/…, /en/…): the toggle swaps the prefix, so the

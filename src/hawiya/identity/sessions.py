@@ -14,6 +14,8 @@ RECENT_AUTH_MAX_AGE = dt.timedelta(minutes=5)
 # The time of the holder's last full authentication (sign-in or reauthentication), as a POSIX
 # timestamp (the session is JSON).
 RECENT_AUTH_SESSION_KEY = "hawiya_identity_authenticated_at"
+# The second factor of the last full authentication (sms, totp, recovery): `amr` for relying parties.
+SIGN_IN_METHOD_SESSION_KEY = "hawiya_identity_sign_in_method"
 # The challenge of the journey in progress (sign-in, activation, password reset, reauthentication).
 CHALLENGE_SESSION_KEY = "hawiya_identity_challenge"
 # A clock skew this large between web processes is tolerated for a stamp "in the future".

@@ -38,7 +38,12 @@ from hawiya.identity import errors as identity_errors
 from hawiya.identity import services
 from hawiya.identity.models import User
 from hawiya.identity.selectors import activation_challenge_masked_mobile, one_time_code_delivery_status
-from hawiya.identity.sessions import CHALLENGE_SESSION_KEY, RECENT_AUTH_SESSION_KEY, recent_auth_session_value
+from hawiya.identity.sessions import (
+    CHALLENGE_SESSION_KEY,
+    RECENT_AUTH_SESSION_KEY,
+    SIGN_IN_METHOD_SESSION_KEY,
+    recent_auth_session_value,
+)
 from hawiya.identity.signin import session_sign_in
 from hawiya.notifications.selectors import sms_outbox_recent
 from hawiya.notifications.services import sms_demo_delivery_report
@@ -138,9 +143,9 @@ def _locked(request: HttpRequest, error: ApplicationError) -> HttpResponse:
     return redirect("portal:sign-in-locked")
 
 
-def _complete_sign_in(request: HttpRequest, user: User) -> None:
+def _complete_sign_in(request: HttpRequest, user: User, method: str) -> None:
     """What every sign-in does after the service said yes (identity/signin.py, sessions.py)."""
-    session_sign_in(request, user)
+    session_sign_in(request, user, method=method)
     request.session[LAST_ACTIVITY_SESSION_KEY] = clock.now().timestamp()
     _drop_journey(request)
 
@@ -198,7 +203,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 _save_journey(request, data)
                 return redirect("portal:sign-in-code")
     else:
-        form = SignInForm(initial={"next": next_url or ""})
+        # A relying party's login_hint (an ID number) fills in the first field (oidc app).
+        hint = request.GET.get("login_hint", "")
+        initial = {"next": next_url or "", **({"login": hint} if hint.isdigit() and len(hint) == 10 else {})}
+        form = SignInForm(initial=initial)
     return render(
         request,
         "portal/identity/sign_in.html",
@@ -285,7 +293,7 @@ def _code_page(request: HttpRequest, journey: str) -> HttpResponse:
                 challenge=data["challenge"], code=code, method=method, ip=ip, user_agent=agent
             )
             next_url = safe_next(request, data.get("next"))
-            _complete_sign_in(request, user)
+            _complete_sign_in(request, user, method)
             return HttpResponseRedirect(next_url or account_home_url())
         if journey == REAUTH:
             now = services.reauthentication_verify(
@@ -298,6 +306,7 @@ def _code_page(request: HttpRequest, journey: str) -> HttpResponse:
             )
             next_url = safe_next(request, data.get("next"))
             request.session[RECENT_AUTH_SESSION_KEY] = recent_auth_session_value(now)
+            request.session[SIGN_IN_METHOD_SESSION_KEY] = method
             request.session[REAUTH_CHALLENGE_SESSION_KEY] = data["challenge"]
             _drop_journey(request)
             return HttpResponseRedirect(next_url or account_home_url())
@@ -438,7 +447,7 @@ def activate_create(request: HttpRequest) -> HttpResponse:
             else:
                 # The person has just proved the ID number, date of birth, mobile and password:
                 # they are signed in straight away.
-                _complete_sign_in(request, user)
+                _complete_sign_in(request, user, "sms")  # activation proved the number by SMS
                 return redirect("portal:activate-done")
     else:
         form = CreateAccountForm()

@@ -1,0 +1,136 @@
+"""What a relying party learns about a citizen: the pairwise subject, the claims of each scope,
+and how the citizen signed in (acr/amr). The oidc app's validator only calls these.
+
+Pairwise subject (OpenID Connect Core §8.1): `sub` is
+    base64url(HMAC-SHA256(key, f"{party.pairwise_salt}:{account id}")), no padding,
+with `key` derived from SECRET_KEY. It is stable for one party (its salt never changes) and
+different across parties (each has its own random salt), so two parties cannot correlate a
+citizen by `sub`, and the account id cannot be recovered from it without the server's key.
+Changing SECRET_KEY changes every `sub`: rotate it only together with the parties.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import Any
+
+from django.conf import settings
+
+from hawiya.core import calendars
+
+from .models import Method, RelyingParty, User
+
+# The scopes Hawiya knows, in the order the consent screen lists them.
+SCOPES: tuple[str, ...] = ("openid", "profile", "national_id", "birthdate", "phone", "address")
+
+# Which scope releases which claim (the validator's oidc_claim_scope).
+CLAIM_SCOPE: dict[str, str] = {
+    "sub": "openid",
+    "name": "profile",
+    "given_name": "profile",
+    "family_name": "profile",
+    "name#ar": "profile",
+    "given_name#ar": "profile",
+    "family_name#ar": "profile",
+    "name#en": "profile",
+    "given_name#en": "profile",
+    "family_name#en": "profile",
+    "national_id": "national_id",
+    "birthdate": "birthdate",
+    "birthdate_hijri": "birthdate",
+    "phone_number": "phone",
+    "phone_number_verified": "phone",
+    "address": "address",
+}
+
+# Authentication context: every Hawiya sign-in is a password and a second factor.
+ACR_TWO_FACTOR = "urn:hawiya:acr:2fa"
+_AMR: dict[str, list[str]] = {
+    Method.SMS: ["pwd", "sms"],
+    Method.TOTP: ["pwd", "otp"],
+    # A recovery code is a one-time password as well (RFC 8176 has no closer value).
+    Method.RECOVERY: ["pwd", "otp"],
+}
+
+
+def _pairwise_key() -> bytes:
+    return hashlib.sha256(f"hawiya-oidc-pairwise:{settings.SECRET_KEY}".encode()).digest()
+
+
+def pairwise_subject(user: User, party: RelyingParty) -> str:
+    """The `sub` of `user` as `party` sees it (see the module's docstring)."""
+    digest = hmac.new(_pairwise_key(), f"{party.pairwise_salt}:{user.pk}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def amr_for_method(method: str) -> list[str]:
+    """The `amr` values of a sign-in whose second factor was `method` (sms, totp, recovery)."""
+    return list(_AMR.get(method, ["pwd"]))
+
+
+def acr_for_method(method: str) -> str:
+    return ACR_TWO_FACTOR if method in _AMR else "urn:hawiya:acr:pwd"
+
+
+def _name(first: str, family: str) -> str:
+    return " ".join(part for part in (first, family) if part)
+
+
+def claims_for(user: User, scopes: list[str] | set[str]) -> dict[str, Any]:
+    """The claims of `scopes` about `user`'s person in the civil register (no `sub`).
+
+    Staff accounts have no person: they get no claims. A claim the register leaves empty (no
+    mobile number, no National Address) is left out rather than sent empty.
+    """
+    person = user.person
+    if person is None:
+        return {}
+    claims: dict[str, Any] = {}
+    if "profile" in scopes:
+        full_ar, full_en = person.full_name_ar, person.full_name_en
+        claims.update(
+            {
+                "name": full_ar,
+                "given_name": person.first_name_ar,
+                "family_name": person.family_name_ar,
+                "name#ar": full_ar,
+                "given_name#ar": person.first_name_ar,
+                "family_name#ar": person.family_name_ar,
+                "name#en": full_en or _name(person.first_name_en, person.family_name_en),
+                "given_name#en": person.first_name_en,
+                "family_name#en": person.family_name_en,
+            }
+        )
+    if "national_id" in scopes:
+        claims["national_id"] = person.id_number
+    if "birthdate" in scopes:
+        claims["birthdate"] = person.date_of_birth.isoformat()
+        hijri = calendars.to_hijri(person.date_of_birth)
+        if hijri is not None:
+            claims["birthdate_hijri"] = f"{hijri.year:04d}-{hijri.month:02d}-{hijri.day:02d}"
+    if "phone" in scopes and person.mobile:
+        claims["phone_number"] = person.mobile
+        claims["phone_number_verified"] = True
+    if "address" in scopes:
+        address = person.national_addresses.filter(is_primary=True).first()
+        if address is not None:
+            street = " ".join(part for part in (address.building_number, address.street_ar) if part)
+            claims["address"] = {
+                "formatted": f"{street}، {address.district_ar}، {address.city_ar} {address.postal_code}",
+                "street_address": street,
+                "locality": address.city_ar,
+                "region": address.region,
+                "postal_code": address.postal_code,
+                "country": "SA",
+                "short_address": address.short_address,
+                "additional_number": address.additional_number,
+                "district#ar": address.district_ar,
+                "district#en": address.district_en,
+                "street_address#en": " ".join(
+                    part for part in (address.building_number, address.street_en) if part
+                ),
+                "locality#en": address.city_en,
+            }
+    return claims

@@ -1,0 +1,80 @@
+"""The keys that sign ID tokens, kept in the database (identity.SigningKey).
+
+Rotation (`manage.py oidc_rotate_key`): a new RS256 key is made and signs from then on; the
+previous keys are marked retired but stay in the JWKS, so tokens they signed still verify. Once
+every such token has expired (ID_TOKEN_EXPIRE_SECONDS after the retirement, plus a margin for
+parties' JWKS caches: OIDC_JWKS_MAX_AGE_SECONDS), `--prune` deletes them. With no key at all, the
+first signature makes one (a fresh install signs without a manual step).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.db import transaction
+from jwcrypto import jwk
+from oauth2_provider.settings import oauth2_settings
+
+from hawiya.core import clock
+
+from .models import SigningKey
+
+RSA_BITS = 2048
+
+
+def _new_pem() -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=RSA_BITS)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def _jwk(key: SigningKey) -> jwk.JWK:
+    return jwk.JWK.from_pem(key.private_key_pem.encode())
+
+
+def signing_key_create() -> SigningKey:
+    """A new key that signs from now on; the keys before it are retired (still published)."""
+    pem = _new_pem()
+    kid = jwk.JWK.from_pem(pem.encode()).thumbprint()
+    now = clock.now()
+    with transaction.atomic():
+        SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=now)
+        return SigningKey.objects.create(kid=kid, private_key_pem=pem, created_at=now)
+
+
+def active_signing_key() -> tuple[str, jwk.JWK]:
+    """(kid, private JWK) of the key that signs now; made on first use when there is none."""
+    key = SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at", "-id").first()
+    if key is None:
+        key = signing_key_create()
+    return key.kid, _jwk(key)
+
+
+def signing_key_by_kid(kid: str) -> jwk.JWK | None:
+    key = SigningKey.objects.filter(kid=kid).first()
+    return _jwk(key) if key is not None else None
+
+
+def published_keys() -> list[dict[str, str]]:
+    """The public half of every key still published (active and retired), for the JWKS."""
+    keys = []
+    for key in SigningKey.objects.order_by("-created_at", "-id"):
+        public = _jwk(key).export_public(as_dict=True)
+        keys.append({**public, "kid": key.kid, "alg": key.algorithm, "use": "sig"})
+    return keys
+
+
+def retired_keys_expiring_before(now: dt.datetime) -> dt.datetime:
+    """Keys retired before this moment signed no token still valid at `now`."""
+    margin = int(oauth2_settings.ID_TOKEN_EXPIRE_SECONDS) + int(oauth2_settings.OIDC_JWKS_MAX_AGE_SECONDS)
+    return now - dt.timedelta(seconds=margin)
+
+
+def signing_keys_prune() -> int:
+    """Delete retired keys whose tokens have all expired; how many were deleted."""
+    cutoff = retired_keys_expiring_before(clock.now())
+    deleted, _ = SigningKey.objects.filter(retired_at__isnull=False, retired_at__lt=cutoff).delete()
+    return deleted

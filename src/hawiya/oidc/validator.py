@@ -1,0 +1,273 @@
+"""The one django-oauth-toolkit validator of Hawiya's OpenID Connect provider.
+
+django-oauth-toolkit and oauthlib speak the protocol; this class adds Hawiya's rules, which live
+in `identity` (pairwise subjects and claims: identity/oidc_claims.py; signing keys:
+identity/signing_keys.py):
+
+- every client uses PKCE with S256 (plain and a missing challenge are refused);
+- a suspended party can neither authenticate nor use its tokens (checked on every request);
+- a party asks only for scopes it was allowed (anything else is `invalid_scope`), and `openid`;
+- a party authenticates at the token endpoint only the way it registered (basic or post);
+- `sub` is pairwise; claims follow the granted scopes; acr/amr/auth_time say how the citizen
+  signed in (kept on the authorization code, see `save_authorization_code`);
+- ID tokens are signed by the active key in the database, whose `kid` is in the header;
+- a code exchanged twice revokes the tokens the first exchange gave (RFC 6749 §4.1.2).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.db import transaction
+from jwcrypto import jws, jwt
+from jwcrypto.common import JWException
+from oauth2_provider.models import AccessToken, Application, RefreshToken
+from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauthlib.common import Request
+from oauthlib.oauth2.rfc6749 import errors
+
+from hawiya.identity.models import RedeemedCode, RelyingParty, TokenEndpointAuthMethod
+from hawiya.identity.oidc_claims import (
+    CLAIM_SCOPE,
+    SCOPES,
+    acr_for_method,
+    amr_for_method,
+    claims_for,
+    pairwise_subject,
+)
+from hawiya.identity.signing_keys import active_signing_key, signing_key_by_kid
+
+# Where the sign-in context rides on the authorization code (the Grant's `claims` column).
+CONTEXT_KEY = "_hawiya"
+
+
+def party_of(application: Application | None) -> RelyingParty | None:
+    if application is None:
+        return None
+    try:
+        party: RelyingParty = application.relying_party
+    except RelyingParty.DoesNotExist:
+        return None
+    return party
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+def id_token_claims(token: str, *, verify_expiry: bool = False) -> dict[str, Any] | None:
+    """The claims of an ID token Hawiya signed (any published key), or None. An expired token is
+    still read unless `verify_expiry` (id_token_hint and logout accept expired tokens)."""
+    try:
+        unverified = jws.JWS()
+        unverified.deserialize(token)
+        kid = unverified.jose_header.get("kid")
+    except (JWException, ValueError, TypeError):
+        return None
+    key = signing_key_by_kid(kid) if isinstance(kid, str) else None
+    if key is None:
+        return None
+    try:
+        checked = jwt.JWT(key=key, jwt=token, check_claims=None if verify_expiry else False)
+        claims = json.loads(checked.claims)
+    except (JWException, ValueError, TypeError):
+        return None
+    return claims if isinstance(claims, dict) else None
+
+
+class HawiyaOAuth2Validator(OAuth2Validator):
+    oidc_claim_scope = CLAIM_SCOPE
+
+    # --- The party: exists, not suspended ---------------------------------------------------------
+
+    def _load_application(self, client_id: str, request: Request) -> Application | None:
+        application = super()._load_application(client_id, request)
+        party = party_of(application)
+        if party is None or party.is_suspended:
+            request.client = None
+            return None
+        return application
+
+    def authenticate_client(self, request: Request, *args: Any, **kwargs: Any) -> bool:
+        used_basic = bool(self._extract_basic_auth(request))
+        if not super().authenticate_client(request, *args, **kwargs):
+            return False
+        party = party_of(request.client)
+        if party is None:
+            return False
+        method = party.token_endpoint_auth_method
+        if method == TokenEndpointAuthMethod.CLIENT_SECRET_BASIC:
+            return used_basic
+        if method == TokenEndpointAuthMethod.CLIENT_SECRET_POST:
+            return not used_basic
+        return False  # private_key_jwt is not accepted yet
+
+    def validate_bearer_token(self, token: str, scopes: list[str], request: Request) -> bool:
+        if not super().validate_bearer_token(token, scopes, request):
+            return False
+        party = party_of(request.client)
+        return party is not None and not party.is_suspended
+
+    # --- The authorization request ---------------------------------------------------------------
+
+    def validate_response_type(
+        self,
+        client_id: str,
+        response_type: str,
+        client: Application,
+        request: Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        if response_type != "code":
+            return False
+        # PKCE with S256 for every client: oauthlib would also take "plain" (its default).
+        if not request.code_challenge or request.code_challenge_method != "S256":
+            raise errors.InvalidRequestError(
+                description="PKCE is required: code_challenge with code_challenge_method=S256.",
+                request=request,
+            )
+        return bool(
+            super().validate_response_type(client_id, response_type, client, request, *args, **kwargs)
+        )
+
+    def is_pkce_required(self, client_id: str, request: Request) -> bool:
+        return True
+
+    def validate_scopes(
+        self,
+        client_id: str,
+        scopes: list[str],
+        client: Application,
+        request: Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        party = party_of(client)
+        if party is None or "openid" not in scopes:
+            return False
+        allowed = set(party.allowed_scopes) & set(SCOPES)
+        return set(scopes) <= (allowed | {"openid"})
+
+    def get_default_scopes(self, client_id: str, request: Request, *args: Any, **kwargs: Any) -> list[str]:
+        return ["openid"]
+
+    def validate_user_match(
+        self, id_token_hint: str | None, scopes: list[str], claims: Any, request: Request
+    ) -> bool:
+        """An id_token_hint must be one of ours, issued to this party (it may have expired); the
+        page then checks it names the signed-in citizen (oidc/views.py)."""
+        if not id_token_hint:
+            return True
+        hint = id_token_claims(id_token_hint)
+        if hint is None:
+            return False
+        audience = hint.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        return request.client_id in audiences
+
+    def save_authorization_code(
+        self, client_id: str, code: dict[str, str], request: Request, *args: Any, **kwargs: Any
+    ) -> None:
+        # How the citizen signed in rides on the code to the token endpoint (the view passes it
+        # as credentials, which oauthlib sets on the request).
+        context = {
+            "method": getattr(request, "hawiya_sign_in_method", "") or "",
+            "auth_time": getattr(request, "hawiya_auth_time", None),
+        }
+        claims = request.claims if isinstance(request.claims, dict) else {}
+        request.claims = {**claims, CONTEXT_KEY: context}
+        super().save_authorization_code(client_id, code, request, *args, **kwargs)
+
+    # --- The token request -----------------------------------------------------------------------
+
+    def validate_code(
+        self, client_id: str, code: str, client: Application, request: Request, *args: Any, **kwargs: Any
+    ) -> bool:
+        if super().validate_code(client_id, code, client, request, *args, **kwargs):
+            return True
+        redeemed = RedeemedCode.objects.filter(code_hash=_code_hash(code), application=client).first()
+        if redeemed is not None:
+            self._revoke_from_code(redeemed)
+        return False
+
+    @staticmethod
+    def _revoke_from_code(redeemed: RedeemedCode) -> None:
+        """A replayed code: whoever holds it may have stolen it, so its tokens all go."""
+        with transaction.atomic():
+            token = redeemed.access_token
+            if token is None:
+                return
+            refresh = RefreshToken.objects.filter(access_token=token).first()
+            if refresh is not None and refresh.token_family:
+                RefreshToken.revoke_family(refresh.token_family)
+            elif refresh is not None:
+                refresh.revoke()
+            AccessToken.objects.filter(pk=token.pk).delete()
+
+    def save_bearer_token(self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any) -> Any:
+        result = super().save_bearer_token(token, request, *args, **kwargs)
+        if request.grant_type == "authorization_code" and request.code:
+            access = AccessToken.objects.filter(
+                token_checksum=hashlib.sha256(token["access_token"].encode()).hexdigest()
+            ).first()
+            RedeemedCode.objects.get_or_create(
+                code_hash=_code_hash(request.code),
+                defaults={"application": request.client, "access_token": access},
+            )
+        return result
+
+    # --- Claims and the ID token -------------------------------------------------------------------
+
+    def get_claim_dict(self, request: Request) -> dict[str, Any]:
+        party = party_of(request.client)
+        if party is None:
+            return {}
+        return {"sub": pairwise_subject(request.user, party), **claims_for(request.user, request.scopes)}
+
+    def get_discovery_claims(self, request: Any) -> list[str]:
+        return sorted(CLAIM_SCOPE)
+
+    def get_id_token_dictionary(
+        self, token: dict[str, Any], token_handler: Any, request: Request
+    ) -> tuple[dict[str, Any], Any]:
+        claims, expiration_time = super().get_id_token_dictionary(token, token_handler, request)
+        context = request.claims.get(CONTEXT_KEY) if isinstance(request.claims, dict) else None
+        if isinstance(context, dict):
+            method = str(context.get("method") or "")
+            claims["amr"] = amr_for_method(method)
+            claims["acr"] = acr_for_method(method)
+            if isinstance(context.get("auth_time"), int | float):
+                claims["auth_time"] = int(context["auth_time"])
+        return claims, expiration_time
+
+    def finalize_id_token(
+        self, id_token: dict[str, Any], token: dict[str, Any], token_handler: Any, request: Request
+    ) -> str:
+        """Sign with the active key of the database (not OIDC_RSA_PRIVATE_KEY); else as DOT."""
+        claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
+        id_token.update(**claims)
+        if "nonce" not in id_token and request.nonce:
+            id_token["nonce"] = request.nonce
+        kid, key = active_signing_key()
+        signed = jwt.JWT(
+            header=json.dumps({"typ": "JWT", "alg": "RS256", "kid": kid}),
+            claims=json.dumps(id_token, default=str),
+        )
+        signed.make_signed_token(key)
+        with transaction.atomic():
+            saved = self._save_id_token(id_token["jti"], request, expiration_time)
+        request.access_token = saved
+        request.id_token = saved
+        return str(signed.serialize())
+
+    def _get_key_for_token(self, token: str) -> Any:
+        try:
+            unverified = jws.JWS()
+            unverified.deserialize(token)
+            kid = unverified.jose_header.get("kid")
+        except (JWException, ValueError, TypeError):
+            return None
+        return signing_key_by_kid(kid) if isinstance(kid, str) else None

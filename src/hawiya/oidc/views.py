@@ -1,0 +1,245 @@
+"""The provider's pages and documents: the authorization endpoint with Hawiya's own sign-in and
+consent screen, discovery and the JWKS. Token, userinfo, revocation and logout are
+django-oauth-toolkit's views (oidc/urls.py); the rules are in the validator and in identity."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, cast
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_safe
+from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.models import Application
+from oauth2_provider.views import AuthorizationView as ToolkitAuthorizationView
+
+from hawiya.core import clock
+from hawiya.core.client import client_ip
+from hawiya.identity.models import User
+from hawiya.identity.oidc_claims import CLAIM_SCOPE, SCOPES, pairwise_subject
+from hawiya.identity.services.consents import consent_covers, consent_record
+from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, SIGN_IN_METHOD_SESSION_KEY
+from hawiya.identity.signing_keys import active_signing_key, published_keys
+
+from .validator import id_token_claims, party_of
+
+# What the consent screen says each scope shares, in the order of SCOPES.
+SCOPE_DESCRIPTIONS = {
+    "openid": _("An identifier for you that only this service receives"),
+    "profile": _("Your full name in Arabic and in English"),
+    "national_id": _("Your national ID or Iqama number"),
+    "birthdate": _("Your date of birth (Gregorian and Hijri)"),
+    "phone": _("Your mobile number on record"),
+    "address": _("Your National Address"),
+}
+_ID_NUMBER = re.compile(r"^[12][0-9]{9}$")
+
+
+def _ui_language(value: str | None) -> str | None:
+    """The first of the party's ui_locales that Hawiya speaks (ar, en), else None."""
+    for tag in (value or "").split():
+        base = tag.split("-")[0].lower()
+        if base in {"ar", "en"}:
+            return base
+    return None
+
+
+def _auth_time(request: HttpRequest) -> dt.datetime | None:
+    value = request.session.get(RECENT_AUTH_SESSION_KEY)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+
+
+def _error_redirect(redirect_uri: str, error: str, state: str | None) -> HttpResponseRedirect:
+    params = {"error": error, **({"state": state} if state else {})}
+    separator = "&" if "?" in redirect_uri else "?"
+    return HttpResponseRedirect(redirect_uri + separator + urlencode(params))
+
+
+class AuthorizationView(ToolkitAuthorizationView):
+    """/oidc/authorize/: sign-in (Hawiya's own pages), then consent, then the code."""
+
+    template_name = "oidc/authorize.html"
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        # The party's ui_locales choose the page language (the sign-in pages follow, by URL).
+        language = _ui_language(request.GET.get("ui_locales"))
+        if language:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        return cast(HttpResponseBase, super().dispatch(request, *args, **kwargs))
+
+    def _sign_in_redirect(self) -> HttpResponseRedirect:
+        """To the portal's sign-in, coming back here (without prompt=login, which it satisfies)."""
+        query = self.request.GET.copy()
+        prompt = [value for value in query.get("prompt", "").split() if value != "login"]
+        if prompt:
+            query["prompt"] = " ".join(prompt)
+        else:
+            query.pop("prompt", None)
+        params = {"next": f"{self.request.path}?{query.urlencode()}"}
+        hint = self.request.GET.get("login_hint", "").strip()
+        if _ID_NUMBER.match(hint):
+            params["login_hint"] = hint
+        with translation.override(translation.get_language() or settings.LANGUAGE_CODE):
+            url = reverse("portal:sign-in")
+        return HttpResponseRedirect(f"{url}?{urlencode(params)}")
+
+    def handle_no_permission(self) -> HttpResponse:
+        prompt = set(self.request.GET.get("prompt", "").split())
+        if "none" in prompt:
+            return cast(HttpResponse, super().handle_no_permission())  # login_required to the party
+        try:
+            self.validate_authorization_request(self.request)
+        except OAuthToolkitError as error:
+            return cast(HttpResponse, self.error_response(error, application=None))
+        return self._sign_in_redirect()
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            scopes, credentials = self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return cast(HttpResponse, self.error_response(error, application=None))
+        application = Application.objects.get(client_id=credentials["client_id"])
+        party = party_of(application)
+        user = cast(User, request.user)
+        redirect_uri, state = credentials["redirect_uri"], credentials.get("state")
+        prompt = set(request.GET.get("prompt", "").split())
+
+        if self._needs_fresh_sign_in(user, party, prompt):
+            if "none" in prompt:
+                return _error_redirect(redirect_uri, "login_required", state)
+            logout(request)
+            return self._sign_in_redirect()
+
+        assert party is not None  # noqa: S101 - the validator refused the request otherwise
+        if "consent" not in prompt and consent_covers(user=user, party=party, scopes=scopes):
+            try:
+                uri, _headers, _body, _status = self.create_authorization_response(
+                    request=request, scopes=" ".join(scopes), credentials=credentials, allow=True
+                )
+            except OAuthToolkitError as error:
+                return cast(HttpResponse, self.error_response(error, application))
+            return cast(HttpResponse, self.redirect(uri, application))
+        if "none" in prompt:
+            return _error_redirect(redirect_uri, "consent_required", state)
+
+        response = cast(HttpResponse, super().get(request, *args, **kwargs))
+        # Browsers apply form-action to the redirect after Allow/Cancel: the party's origin too.
+        origin = urlsplit(redirect_uri)
+        response._csp_update = {"form-action": [f"{origin.scheme}://{origin.netloc}"]}  # type: ignore[attr-defined]
+        return response
+
+    def _needs_fresh_sign_in(self, user: User, party: Any, prompt: set[str]) -> bool:
+        """prompt=login, a sign-in older than max_age, or an id_token_hint naming someone else."""
+        if "login" in prompt:
+            return True
+        max_age = self.request.GET.get("max_age", "")
+        if max_age.isdigit():
+            signed_in = _auth_time(self.request)
+            if signed_in is None or clock.now() - signed_in > dt.timedelta(seconds=int(max_age)):
+                return True
+        hint = self.request.GET.get("id_token_hint", "")
+        if hint and party is not None:
+            claims = id_token_claims(hint)
+            if claims is None or claims.get("sub") != pairwise_subject(user, party):
+                return True
+        return False
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        party = party_of(kwargs.get("application"))
+        scopes = kwargs.get("scopes") or []
+        context["party"] = party
+        context["party_name"] = party.display_name(translation.get_language() or "ar") if party else ""
+        context["shared"] = [SCOPE_DESCRIPTIONS[scope] for scope in SCOPES if scope in scopes]
+        context["ui_locales"] = self.request.GET.get("ui_locales", "")
+        return context
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        if form.cleaned_data.get("allow"):
+            application = Application.objects.filter(client_id=form.cleaned_data.get("client_id")).first()
+            party = party_of(application)
+            asked = str(form.cleaned_data.get("scope") or "").split()
+            if party is not None and not party.is_suspended:
+                # Only what the party may ask for (the hidden field can be edited).
+                scopes = [
+                    scope for scope in asked if scope in SCOPES and scope in {"openid", *party.allowed_scopes}
+                ]
+                consent_record(
+                    user=cast(User, self.request.user), party=party, scopes=scopes, ip=client_ip(self.request)
+                )
+        return cast(HttpResponse, super().form_valid(form))
+
+    def create_authorization_response(
+        self, request: HttpRequest, scopes: str, credentials: dict[str, Any], allow: bool
+    ) -> Any:
+        # How the citizen signed in, for acr/amr/auth_time (the validator keeps it on the code).
+        credentials = {
+            **credentials,
+            "hawiya_sign_in_method": request.session.get(SIGN_IN_METHOD_SESSION_KEY, ""),
+            "hawiya_auth_time": request.session.get(RECENT_AUTH_SESSION_KEY),
+        }
+        return super().create_authorization_response(request, scopes, credentials, allow)
+
+
+@require_safe
+def discovery(request: HttpRequest) -> JsonResponse:
+    """/.well-known/openid-configuration (OpenID Connect Discovery 1.0)."""
+    issuer = settings.HAWIYA_OIDC_ISSUER
+
+    def url(name: str) -> str:
+        return issuer + reverse(f"oauth2_provider:{name}")
+
+    document = {
+        "issuer": issuer,
+        "authorization_endpoint": url("authorize"),
+        "token_endpoint": url("token"),
+        "userinfo_endpoint": url("user-info"),
+        "jwks_uri": url("jwks-info"),
+        "revocation_endpoint": url("revoke-token"),
+        "end_session_endpoint": url("rp-initiated-logout"),
+        "scopes_supported": list(SCOPES),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": ["authorization_code", "refresh_token"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": sorted(
+            {*CLAIM_SCOPE, "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr"}
+        ),
+        "acr_values_supported": ["urn:hawiya:acr:2fa"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "ui_locales_supported": ["ar", "en"],
+        "claims_locales_supported": ["ar", "en"],
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+    }
+    response = JsonResponse(document)
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@require_safe
+def jwks(request: HttpRequest) -> JsonResponse:
+    """/oidc/jwks/: every published signing key (the active one and those retired but not pruned)."""
+    keys = published_keys()
+    if not keys:
+        active_signing_key()  # a fresh install: the first key is made on first use
+        keys = published_keys()
+    response = JsonResponse({"keys": keys})
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=3600"
+    return response

@@ -80,12 +80,13 @@ TEXT: dict[str, dict[str, str]] = {
 
 # Names for the claims this bank asks for; any other claim is shown under its own name.
 CLAIM_LABELS: dict[str, dict[str, str]] = {
-    "sub": {"ar": "المعرّف لدى البنك (sub)", "en": "Identifier for this bank (sub)"},
     "name": {"ar": "الاسم", "en": "Name"},
     "given_name": {"ar": "الاسم الأول", "en": "Given name"},
     "family_name": {"ar": "اسم العائلة", "en": "Family name"},
     "national_id": {"ar": "رقم الهوية", "en": "ID number"},
     "birthdate": {"ar": "تاريخ الميلاد", "en": "Date of birth"},
+    "birthdate_hijri": {"ar": "تاريخ الميلاد (هجري)", "en": "Date of birth (Hijri)"},
+    "sub": {"ar": "المعرّف لدى البنك (sub)", "en": "Identifier for this bank (sub)"},
     "acr": {"ar": "مستوى التحقق (acr)", "en": "Assurance level (acr)"},
     "amr": {"ar": "طرق التحقق (amr)", "en": "Authentication methods (amr)"},
 }
@@ -107,7 +108,16 @@ def mask_national_id(value: object) -> str:
 def display_claims(claims: Mapping[str, Any], language: str) -> list[tuple[str, str]]:
     """(label, value) rows for the claims page, national ID masked, bookkeeping left out."""
     rows = []
-    for name, value in claims.items():
+    # Known claims in the order above (names first), then any other in the order received.
+    order = list(CLAIM_LABELS)
+    ranked = sorted(
+        claims,
+        key=lambda name: (
+            order.index(name.partition("#")[0]) if name.partition("#")[0] in order else len(order)
+        ),
+    )
+    for name in ranked:
+        value = claims[name]
         if name in HIDDEN_CLAIMS:
             continue
         # Language-tagged claims (OpenID Connect Core §5.2), e.g. "name#en", keep their tag.

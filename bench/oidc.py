@@ -66,6 +66,8 @@ def _prepare_environment(port: int) -> None:
         for statement in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
             subprocess.run(["psql", f"{base}/postgres", "-q", "-c", statement], check=True)
         os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)
+        # The server process must decrypt what this one encrypts (the signing key): one key for both.
+        os.environ.setdefault("HAWIYA_FIELD_KEYS", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
     else:
         os.environ["HAWIYA_VAR_DIR"] = tempfile.mkdtemp(prefix="hawiya-bench-")
     sys.path[:0] = [str(ROOT / "src"), str(BENCH)]

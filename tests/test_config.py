@@ -144,6 +144,7 @@ def test_deploy_check_passes_with_demo_mode_off(tmp_path: Path) -> None:
         "HAWIYA_BIOMETRIC_MATCHER": "http",
         "HAWIYA_BIOMETRIC_MATCHER_URL": "https://abis.example/api",
         "HAWIYA_BIOMETRIC_MATCHER_TOKEN": "test",
+        "HAWIYA_OIDC_ISSUER": "https://hawiya.example.sa",
         "HAWIYA_VAR_DIR": str(tmp_path),
     }
     result = subprocess.run(
@@ -155,3 +156,11 @@ def test_deploy_check_passes_with_demo_mode_off(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_deploy_check_refuses_a_local_issuer(settings):
+    settings.DEMO = False
+    settings.HAWIYA_OIDC_ISSUER = "http://127.0.0.1:8000"
+    assert [error.id for error in checks.oidc_issuer_is_public_https(None)] == ["hawiya.E004"]
+    settings.HAWIYA_OIDC_ISSUER = "https://hawiya.example.sa"
+    assert checks.oidc_issuer_is_public_https(None) == []

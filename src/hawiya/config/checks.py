@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.apps import AppConfig
 from django.conf import settings
@@ -77,3 +78,22 @@ def demo_fingerprint_scanner_only_in_demo_mode(
             )
         ]
     return []
+
+
+@register(Tags.security, deploy=True)
+def oidc_issuer_is_public_https(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    """The issuer is in every ID token and parties check it: outside demo mode it must be the
+    public https address of the site (HAWIYA_OIDC_ISSUER), not the local default."""
+    if settings.DEMO:
+        return []
+    issuer = urlsplit(str(settings.HAWIYA_OIDC_ISSUER))
+    if issuer.scheme == "https" and issuer.hostname and not _is_local(issuer.hostname):
+        return []
+    return [
+        Error(
+            f"HAWIYA_OIDC_ISSUER is {settings.HAWIYA_OIDC_ISSUER!r}: relying parties need the site's "
+            "public https address.",
+            hint="Set HAWIYA_OIDC_ISSUER to the base URL parties reach Hawiya at, e.g. https://hawiya.example.sa.",
+            id="hawiya.E004",
+        )
+    ]

@@ -349,6 +349,22 @@ OAUTH2_PROVIDER = {
     "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
     "PKCE_REQUIRED": True,
     "ROTATE_REFRESH_TOKEN": True,
+    # RFC 9700 (OAuth 2.0 Security BCP), enforced rather than warned about: no implicit or
+    # password grant, no PKCE "plain", bearer tokens never in a URL's query, `iss` in every
+    # authorization response (RFC 9207), tokens stored as hashes. The config gates make a
+    # non-compliant setting an error at `check --deploy`.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    # Parties' redirect URIs are https; the demo party (and the tests) call back to a loopback
+    # http address (RFC 8252), which is allowed in demo mode only.
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"] if (DEMO or DEBUG) else ["https"],
     # A refresh token used twice (stolen and replayed) revokes the whole family.
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,

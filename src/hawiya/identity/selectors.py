@@ -18,6 +18,7 @@ from .models import (
     OneTimeCode,
     Purpose,
     RecoveryCode,
+    RelyingParty,
     SecurityEvent,
     User,
     UserSession,
@@ -157,3 +158,12 @@ def person_language(*, person: Person) -> str:
     """The language the person reads Hawiya in: their account's choice, Arabic without one."""
     language = User.objects.filter(person=person).values_list("preferred_language", flat=True).first()
     return language or Language.ARABIC.value
+
+
+def relying_party_for_client(*, client_id: str) -> RelyingParty | None:
+    """The party with this OAuth client id, unless it is suspended (None then, or when unknown)."""
+    return (
+        RelyingParty.objects.select_related("application")
+        .filter(application__client_id=client_id, suspended_at__isnull=True)
+        .first()
+    )

@@ -16,19 +16,18 @@ identity/signing_keys.py):
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 from django.db import transaction
 from jwcrypto import jws, jwt
 from jwcrypto.common import JWException
-from oauth2_provider.models import AccessToken, Application, RefreshToken
+from oauth2_provider.models import Application
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
-from hawiya.identity.models import RedeemedCode, RelyingParty, TokenEndpointAuthMethod
+from hawiya.identity.models import RelyingParty, TokenEndpointAuthMethod
 from hawiya.identity.oidc_claims import (
     CLAIM_SCOPE,
     SCOPES,
@@ -37,6 +36,7 @@ from hawiya.identity.oidc_claims import (
     claims_for,
     pairwise_subject,
 )
+from hawiya.identity.services.authorization_codes import code_redeemed, code_replayed
 from hawiya.identity.signing_keys import active_signing_key, signing_key_by_kid
 
 # Where the sign-in context rides on the authorization code (the Grant's `claims` column).
@@ -51,10 +51,6 @@ def party_of(application: Application | None) -> RelyingParty | None:
     except RelyingParty.DoesNotExist:
         return None
     return party
-
-
-def _code_hash(code: str) -> str:
-    return hashlib.sha256(code.encode()).hexdigest()
 
 
 def id_token_claims(token: str, *, verify_expiry: bool = False) -> dict[str, Any] | None:
@@ -168,6 +164,14 @@ class HawiyaOAuth2Validator(OAuth2Validator):
         audiences = audience if isinstance(audience, list) else [audience]
         return request.client_id in audiences
 
+    # prompt=none: the page answers login_required / consent_required itself, knowing the
+    # session and the consents (oidc/views.py); oauthlib's request has no Django user.
+    def validate_silent_login(self, request: Request) -> bool:
+        return True
+
+    def validate_silent_authorization(self, request: Request) -> bool:
+        return True
+
     def save_authorization_code(
         self, client_id: str, code: dict[str, str], request: Request, *args: Any, **kwargs: Any
     ) -> None:
@@ -188,35 +192,14 @@ class HawiyaOAuth2Validator(OAuth2Validator):
     ) -> bool:
         if super().validate_code(client_id, code, client, request, *args, **kwargs):
             return True
-        redeemed = RedeemedCode.objects.filter(code_hash=_code_hash(code), application=client).first()
-        if redeemed is not None:
-            self._revoke_from_code(redeemed)
+        # A replayed code: whoever holds it may have stolen it, so its tokens all go.
+        code_replayed(code=code, application=client)
         return False
-
-    @staticmethod
-    def _revoke_from_code(redeemed: RedeemedCode) -> None:
-        """A replayed code: whoever holds it may have stolen it, so its tokens all go."""
-        with transaction.atomic():
-            token = redeemed.access_token
-            if token is None:
-                return
-            refresh = RefreshToken.objects.filter(access_token=token).first()
-            if refresh is not None and refresh.token_family:
-                RefreshToken.revoke_family(refresh.token_family)
-            elif refresh is not None:
-                refresh.revoke()
-            AccessToken.objects.filter(pk=token.pk).delete()
 
     def save_bearer_token(self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any) -> Any:
         result = super().save_bearer_token(token, request, *args, **kwargs)
         if request.grant_type == "authorization_code" and request.code:
-            access = AccessToken.objects.filter(
-                token_checksum=hashlib.sha256(token["access_token"].encode()).hexdigest()
-            ).first()
-            RedeemedCode.objects.get_or_create(
-                code_hash=_code_hash(request.code),
-                defaults={"application": request.client, "access_token": access},
-            )
+            code_redeemed(code=request.code, application=request.client, access_token=token["access_token"])
         return result
 
     # --- Claims and the ID token -------------------------------------------------------------------

@@ -17,13 +17,13 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 from oauth2_provider.exceptions import OAuthToolkitError
-from oauth2_provider.models import Application
 from oauth2_provider.views import AuthorizationView as ToolkitAuthorizationView
 
 from hawiya.core import clock
 from hawiya.core.client import client_ip
 from hawiya.identity.models import User
 from hawiya.identity.oidc_claims import CLAIM_SCOPE, SCOPES, pairwise_subject
+from hawiya.identity.services.authorization_codes import application_by_client_id
 from hawiya.identity.services.consents import consent_covers, consent_record
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, SIGN_IN_METHOD_SESSION_KEY
 from hawiya.identity.signing_keys import active_signing_key, published_keys
@@ -108,7 +108,7 @@ class AuthorizationView(ToolkitAuthorizationView):
             scopes, credentials = self.validate_authorization_request(request)
         except OAuthToolkitError as error:
             return cast(HttpResponse, self.error_response(error, application=None))
-        application = Application.objects.get(client_id=credentials["client_id"])
+        application = application_by_client_id(credentials["client_id"])
         party = party_of(application)
         user = cast(User, request.user)
         redirect_uri, state = credentials["redirect_uri"], credentials.get("state")
@@ -166,7 +166,7 @@ class AuthorizationView(ToolkitAuthorizationView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         if form.cleaned_data.get("allow"):
-            application = Application.objects.filter(client_id=form.cleaned_data.get("client_id")).first()
+            application = application_by_client_id(str(form.cleaned_data.get("client_id") or ""))
             party = party_of(application)
             asked = str(form.cleaned_data.get("scope") or "").split()
             if party is not None and not party.is_suspended:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -25,6 +26,7 @@ from django.contrib.auth import logout
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import requires_csrf_token
@@ -37,7 +39,11 @@ from hawiya.core.forms import HawiyaForm
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import services
 from hawiya.identity.models import User
-from hawiya.identity.selectors import activation_challenge_masked_mobile, one_time_code_delivery_status
+from hawiya.identity.selectors import (
+    activation_challenge_masked_mobile,
+    one_time_code_delivery_status,
+    relying_party_for_client,
+)
 from hawiya.identity.sessions import (
     CHALLENGE_SESSION_KEY,
     RECENT_AUTH_SESSION_KEY,
@@ -210,8 +216,21 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/identity/sign_in.html",
-        {"form": form, "timed_out": request.GET.get("timeout")},
+        {"form": form, "timed_out": request.GET.get("timeout"), "party_name": _party_name(next_url)},
     )
+
+
+def _party_name(next_url: str | None) -> str:
+    """When the sign-in is a step of a relying party's request (next is /oidc/authorize/...), the
+    party's name in the page language: the page says "Sign in to <party> with Hawiya"."""
+    if not next_url:
+        return ""
+    parts = urlsplit(next_url)
+    if parts.path != "/oidc/authorize/":
+        return ""
+    client_id = parse_qs(parts.query).get("client_id", [""])[0]
+    party = relying_party_for_client(client_id=client_id) if client_id else None
+    return party.display_name(get_language() or "ar") if party else ""
 
 
 @never_cache

@@ -39,7 +39,12 @@ def _demo(settings, live_server):
     ]
     # The issuer is wherever the live server listens (discovery, ID tokens' iss).
     settings.HAWIYA_OIDC_ISSUER = live_server.url
-    settings.OAUTH2_PROVIDER = {**settings.OAUTH2_PROVIDER, "OIDC_ISS_ENDPOINT": live_server.url}
+    # The bank calls back to a loopback http address, which Hawiya allows in demo mode only.
+    settings.OAUTH2_PROVIDER = {
+        **settings.OAUTH2_PROVIDER,
+        "OIDC_ISS_ENDPOINT": live_server.url,
+        "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    }
     cache.clear()
 
 

@@ -346,7 +346,11 @@ OAUTH2_PROVIDER = {
     "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
     "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
     "OIDC_SUBJECT_TYPES_SUPPORTED": ["pairwise"],
-    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": ["client_secret_basic", "client_secret_post"],
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+    ],
     "PKCE_REQUIRED": True,
     "ROTATE_REFRESH_TOKEN": True,
     # RFC 9700 (OAuth 2.0 Security BCP), enforced rather than warned about: no implicit or

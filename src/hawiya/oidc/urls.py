@@ -16,6 +16,6 @@ urlpatterns = [
     path("revoke_token/", toolkit.RevokeTokenView.as_view(), name="revoke-token"),
     path("userinfo/", toolkit.UserInfoView.as_view(), name="user-info"),
     path("jwks/", views.jwks, name="jwks-info"),
-    path("logout/", toolkit.RPInitiatedLogoutView.as_view(), name="rp-initiated-logout"),
+    path("logout/", views.LogoutView.as_view(), name="rp-initiated-logout"),
     path(".well-known/openid-configuration", views.discovery, name="oidc-connect-discovery-info"),
 ]

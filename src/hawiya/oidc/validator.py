@@ -7,7 +7,8 @@ identity/signing_keys.py):
 - every client uses PKCE with S256 (plain and a missing challenge are refused);
 - a suspended party can neither authenticate nor use its tokens (checked on every request);
 - a party asks only for scopes it was allowed (anything else is `invalid_scope`), and `openid`;
-- a party authenticates at the token endpoint only the way it registered (basic or post);
+- a party authenticates at the token endpoint only the way it registered (client_secret_basic,
+  client_secret_post, or private_key_jwt against the JWKS it registered);
 - `sub` is pairwise; claims follow the granted scopes; acr/amr/auth_time say how the citizen
   signed in (kept on the authorization code, see `save_authorization_code`);
 - ID tokens are signed by the active key in the database, whose `kid` is in the header;
@@ -17,13 +18,16 @@ identity/signing_keys.py):
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
-from jwcrypto import jws, jwt
+from jwcrypto import jwk, jws, jwt
 from jwcrypto.common import JWException
 from oauth2_provider.models import Application
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -36,9 +40,10 @@ from hawiya.identity.oidc_claims import (
     claims_for,
     pairwise_subject,
 )
-from hawiya.identity.services.authorization_codes import code_redeemed, code_replayed
+from hawiya.identity.services.authorization_codes import code_redeemed, code_replayed, token_event_record
 from hawiya.identity.signing_keys import active_signing_key, signing_key_by_kid
 
+JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 # Where the sign-in context rides on the authorization code (the Grant's `claims` column).
 CONTEXT_KEY = "_hawiya"
 
@@ -87,6 +92,8 @@ class HawiyaOAuth2Validator(OAuth2Validator):
         return application
 
     def authenticate_client(self, request: Request, *args: Any, **kwargs: Any) -> bool:
+        if getattr(request, "client_assertion_type", None) == JWT_BEARER:
+            return self._authenticate_private_key_jwt(request)
         used_basic = bool(self._extract_basic_auth(request))
         if not super().authenticate_client(request, *args, **kwargs):
             return False
@@ -98,7 +105,45 @@ class HawiyaOAuth2Validator(OAuth2Validator):
             return used_basic
         if method == TokenEndpointAuthMethod.CLIENT_SECRET_POST:
             return not used_basic
-        return False  # private_key_jwt is not accepted yet
+        return False  # a private_key_jwt party must sign an assertion
+
+    def _authenticate_private_key_jwt(self, request: Request) -> bool:
+        """private_key_jwt (OpenID Connect Core §9, RFC 7523): a JWT signed with one of the keys
+        the party registered (`RelyingParty.jwks`), iss = sub = its client id, aud = the token
+        endpoint (or the issuer), unexpired, and its jti never seen before (kept until it expires)."""
+        assertion = str(getattr(request, "client_assertion", "") or "")
+        try:
+            unverified = jws.JWS()
+            unverified.deserialize(assertion)
+            client_id = json.loads(unverified.objects["payload"]).get("iss")
+        except (JWException, ValueError, TypeError, KeyError, AttributeError):
+            return False
+        if not isinstance(client_id, str) or self._load_application(client_id, request) is None:
+            return False
+        party = party_of(request.client)
+        if party is None or party.token_endpoint_auth_method != TokenEndpointAuthMethod.PRIVATE_KEY_JWT:
+            return False
+        issuer = oauth2_settings.OIDC_ISS_ENDPOINT
+        try:
+            keys = jwk.JWKSet.from_json(json.dumps(party.jwks))
+            checked = jwt.JWT(
+                key=keys,
+                jwt=assertion,
+                algs=["RS256", "ES256", "PS256"],
+                check_claims={"iss": client_id, "sub": client_id, "exp": None, "jti": None},
+            )
+            claims = json.loads(checked.claims)
+        except (JWException, ValueError, TypeError):
+            return False
+        audience = claims.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        if not {issuer, f"{issuer}/oidc/token/"} & set(audiences):
+            return False
+        lifetime = max(1, int(claims["exp"]) - int(time.time()))
+        if not cache.add(f"hawiya:oidc:jti:{client_id}:{claims['jti']}", 1, timeout=lifetime):
+            return False  # a replayed assertion
+        request.client_id = client_id
+        return True
 
     def validate_bearer_token(self, token: str, scopes: list[str], request: Request) -> bool:
         if not super().validate_bearer_token(token, scopes, request):
@@ -197,10 +242,31 @@ class HawiyaOAuth2Validator(OAuth2Validator):
         return False
 
     def save_bearer_token(self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any) -> Any:
-        result = super().save_bearer_token(token, request, *args, **kwargs)
-        if request.grant_type == "authorization_code" and request.code:
-            code_redeemed(code=request.code, application=request.client, access_token=token["access_token"])
+        with transaction.atomic():
+            result = super().save_bearer_token(token, request, *args, **kwargs)
+            if request.grant_type == "authorization_code" and request.code:
+                code_redeemed(
+                    code=request.code, application=request.client, access_token=token["access_token"]
+                )
+            token_event_record(
+                client_id=request.client.client_id,
+                action="oidc.token_issued",
+                user_id=getattr(request.user, "pk", None),
+                detail={"grant_type": str(request.grant_type)},
+            )
         return result
+
+    def revoke_token(
+        self, token: str, token_type_hint: str | None, request: Request, *args: Any, **kwargs: Any
+    ) -> None:
+        super().revoke_token(token, token_type_hint, request, *args, **kwargs)
+        if request.client is not None:
+            token_event_record(
+                client_id=request.client.client_id,
+                action="oidc.token_revoked",
+                user_id=None,
+                detail={"token_type_hint": str(token_type_hint or "")},
+            )
 
     # --- Claims and the ID token -------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView as ToolkitAuthorizationView
+from oauth2_provider.views import RPInitiatedLogoutView
 
 from hawiya.core import clock
 from hawiya.core.client import client_ip
@@ -191,6 +192,21 @@ class AuthorizationView(ToolkitAuthorizationView):
         return super().create_authorization_response(request, scopes, credentials, allow)
 
 
+class LogoutView(RPInitiatedLogoutView):
+    """/oidc/logout/ (RP-initiated logout): the toolkit's view; its confirmation page may send the
+    person back to the party's post_logout_redirect_uri, so that origin may be a form's target."""
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = cast(HttpResponse, super().get(request, *args, **kwargs))
+        context = getattr(response, "context_data", None) or {}
+        target = request.GET.get("post_logout_redirect_uri", "")
+        # Only once the toolkit accepted the URI for the party (no error on the page).
+        if response.status_code == 200 and target and not context.get("error"):
+            origin = urlsplit(target)
+            response._csp_update = {"form-action": [f"{origin.scheme}://{origin.netloc}"]}  # type: ignore[attr-defined]
+        return response
+
+
 @require_safe
 def discovery(request: HttpRequest) -> JsonResponse:
     """/.well-known/openid-configuration (OpenID Connect Discovery 1.0)."""
@@ -213,7 +229,12 @@ def discovery(request: HttpRequest) -> JsonResponse:
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["pairwise"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+        ],
+        "token_endpoint_auth_signing_alg_values_supported": ["RS256", "ES256", "PS256"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": sorted(
             {*CLAIM_SCOPE, "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr"}

@@ -14,6 +14,9 @@ import hashlib
 from django.db import transaction
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 
+from hawiya.audit.actors import Actor
+from hawiya.audit.services import audit_record
+
 from ..models import RedeemedCode
 
 
@@ -40,6 +43,13 @@ def code_replayed(*, code: str, application: Application) -> bool:
         return False
     with transaction.atomic():
         token = redeemed.access_token
+        audit_record(
+            actor=Actor.relying_party(application.client_id),
+            action="oidc.code_replayed",
+            object_type="oauth2_provider.application",
+            object_id=application.pk,
+            detail={"redeemed_code": redeemed.pk, "revoked": token is not None},
+        )
         if token is not None:
             refresh = RefreshToken.objects.filter(access_token=token).first()
             if refresh is not None and refresh.token_family:
@@ -48,3 +58,16 @@ def code_replayed(*, code: str, application: Application) -> bool:
                 refresh.revoke()
             AccessToken.objects.filter(pk=token.pk).delete()
     return True
+
+
+def token_event_record(*, client_id: str, action: str, user_id: int | None, detail: dict[str, str]) -> None:
+    """Audit a token the provider issued or revoked for a party (`oidc.token_issued`,
+    `oidc.token_revoked`, `oidc.code_replayed`); the party is the actor, the account the object."""
+    with transaction.atomic():
+        audit_record(
+            actor=Actor.relying_party(client_id),
+            action=action,
+            object_type="identity.user",
+            object_id=user_id if user_id is not None else "-",
+            detail=detail,
+        )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db import transaction
+from oauth2_provider.models import AccessToken, RefreshToken
 
 from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
@@ -50,8 +51,15 @@ def consent_record(
 
 
 def consent_revoke(*, user: User, party: RelyingParty, ip: str | None = None) -> bool:
-    """End the citizen's live consent to `party`; False when there was none."""
+    """End the citizen's live consent to `party` and every token the party holds for them (its
+    refresh tokens revoked, access tokens deleted: userinfo refuses them at once); False when
+    there was no live consent."""
     with transaction.atomic():
+        for refresh in RefreshToken.objects.filter(
+            user=user, application=party.application, revoked__isnull=True
+        ):
+            refresh.revoke()
+        AccessToken.objects.filter(user=user, application=party.application).delete()
         live = (
             Consent.objects.select_for_update()
             .filter(user=user, party=party, revoked_at__isnull=True)

@@ -11,15 +11,19 @@ from typing import Any
 
 import pytest
 from authlib.integrations.base_client.errors import OAuthError
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from django.core.management import call_command
 from django.utils import timezone
 from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
+from jwcrypto import jwk
 from oauth2_provider.models import AccessToken, RefreshToken
 
+from hawiya.audit.models import AuditEvent
 from hawiya.identity.models import Consent, SigningKey
 from hawiya.identity.oidc_claims import pairwise_subject
+from hawiya.identity.services.consents import consent_revoke
 from hawiya.identity.tests.factories import make_account
 from hawiya.oidc.tests.conftest import (
     ALL_SCOPES,
@@ -512,3 +516,78 @@ def test_the_sign_in_page_names_the_party(client, party):
     assert "Sign in to Example Bank with Hawiya" in page.content.decode()
     arabic = client.get(flow.get(flow.authorize_url(ui_locales="ar"))["Location"])
     assert "تسجيل الدخول إلى بنك المثال عبر هوية" in arabic.content.decode()
+
+
+def test_rp_initiated_logout(flow, party):
+    party.application.post_logout_redirect_uris = "https://bank.example/signed-out"
+    party.application.save()
+    id_token = flow.tokens(flow.code_redirect())["id_token"]
+    url = (
+        f"{ISSUER}/oidc/logout/?id_token_hint={id_token}"
+        "&post_logout_redirect_uri=https%3A%2F%2Fbank.example%2Fsigned-out&state=bye"
+    )
+    page = flow.get(url)
+    assert page.status_code == 200
+    assert "https://bank.example" in page["Content-Security-Policy"]
+    data = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+    answer = flow.browser.post(
+        "/oidc/logout/?" + page.request["QUERY_STRING"], {**data, "allow": "Logout"}, headers={"host": HOST}
+    )
+    assert answer["Location"].startswith("https://bank.example/signed-out")
+    assert "_auth_user_id" not in flow.browser.session
+    assert not AccessToken.objects.exists()
+
+
+def test_grants_replays_and_revocations_are_audited(flow, citizen):
+    location = flow.code_redirect()
+    token = flow.tokens(location)
+    oauth_error(lambda: flow.tokens(location))
+    flow.session.post(
+        f"{ISSUER}/oidc/revoke_token/", data={"token": token["refresh_token"]}, auth=("bank", SECRET)
+    )
+    actions = list(AuditEvent.objects.order_by("pk").values_list("action", flat=True))
+    assert actions[-4:] == [
+        "oidc.consent_granted",
+        "oidc.token_issued",
+        "oidc.code_replayed",
+        "oidc.token_revoked",
+    ]
+
+
+def _private_key_jwt_flow(
+    client: Any, citizen: Any, *, registered_key: jwk.JWK, signing_key: jwk.JWK
+) -> Flow:
+    party = make_party("agency", auth_method="private_key_jwt")
+    party.jwks = {"keys": [registered_key.export_public(as_dict=True)]}
+    party.save()
+    sign_in(client, citizen)
+    flow = make_flow(client, party)
+    flow.session.client_secret = signing_key.export_to_pem(private_key=True, password=None).decode()
+    flow.session.register_client_auth_method(PrivateKeyJWT(f"{ISSUER}/oidc/token/"))
+    return flow
+
+
+def test_private_key_jwt(client, citizen):
+    key = jwk.JWK.generate(kty="RSA", size=2048, kid="agency-1")
+    flow = _private_key_jwt_flow(client, citizen, registered_key=key, signing_key=key)
+    assert flow.tokens(flow.code_redirect())["access_token"]
+
+
+def test_private_key_jwt_signed_with_another_key_is_refused(client, citizen):
+    registered = jwk.JWK.generate(kty="RSA", size=2048, kid="agency-1")
+    other = jwk.JWK.generate(kty="RSA", size=2048, kid="agency-1")
+    flow = _private_key_jwt_flow(client, citizen, registered_key=registered, signing_key=other)
+    assert oauth_error(lambda: flow.tokens(flow.code_redirect())) == "invalid_client"
+
+
+def test_revoking_consent_ends_the_partys_tokens_and_asks_again(flow, party, citizen):
+    token = flow.tokens(flow.code_redirect())
+    assert consent_revoke(user=citizen, party=party)
+    assert userinfo_with(flow, token).status_code == 401
+    assert (
+        oauth_error(
+            lambda: flow.session.refresh_token(f"{ISSUER}/oidc/token/", refresh_token=token["refresh_token"])
+        )
+        == "invalid_grant"
+    )
+    assert flow.get(flow.authorize_url()).status_code == 200

@@ -1,7 +1,7 @@
 """The example bank (examples/relying_party, Authlib on Flask) signs a citizen in through Hawiya in
 Arabic: the bank's page, Hawiya's sign-in (password, then the code from the demo inbox), the
 consent screen naming the bank and what it will receive, the bank's page of claims (the ID number
-masked), then the bank's sign-out on to Hawiya's end-session endpoint."""
+masked), then the bank's sign-out through Hawiya's end-session endpoint and back."""
 
 from __future__ import annotations
 
@@ -107,12 +107,19 @@ def test_the_example_bank_signs_a_citizen_in_through_the_consent_screen_in_arabi
     page.screenshot(path=str(artifacts / "example-bank-3-claims-ar.png"), full_page=True)
 
     # Signing out of the bank goes on to Hawiya's end-session endpoint with the ID token as hint
-    # and where to come back to.
+    # and where to come back to (a state Authlib checks on the way back).
     page.get_by_role("button", name="تسجيل الخروج").click()
     page.wait_for_url("**/oidc/logout/?*")
     query = parse_qs(urlsplit(page.url).query)
     assert query["post_logout_redirect_uri"] == [f"{bank}/"]
     assert query["client_id"] == ["example-bank"]
     assert query["id_token_hint"][0].count(".") == 2
+    # Hawiya asks, in Arabic, whether to sign out of Hawiya too; yes, and back to the bank.
+    page.screenshot(path=str(artifacts / "example-bank-4-sign-out-ar.png"), full_page=True)
+    page.locator("main button[name=allow]").click()
+    page.wait_for_url(f"{bank}/?state=*")
+    assert page.get_by_role("status").inner_text() == "سجّلت خروجك من بنك المثال."
     page.goto(f"{bank}/account")
     assert page.url == f"{bank}/"  # the bank's own session is gone
+    page.goto(f"{live_server.url}/ar/account/")
+    assert "/ar/sign-in/" in page.url  # and so is Hawiya's

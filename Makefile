@@ -9,15 +9,19 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_PERSONS ?= 3000
 DEMO_SEED ?= 2026
+EXAMPLE_RP_PORT ?= 8001
+HAWIYA_URL ?= http://127.0.0.1:$(PORT)
 APPS_WITH_MESSAGES := $(wildcard src/hawiya/*/locale)
 PO_FILES := $(wildcard src/hawiya/*/locale/*/LC_MESSAGES/django.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: help setup run test test-e2e lint format messages bench clean
+.PHONY: help setup run example-rp test test-e2e lint format messages bench clean
 
 help:
 	@echo "make run    — set up (virtualenv, dependencies, database, demo register) and serve Hawiya"
 	@echo "              on http://$(HOST):$(PORT)/ (HOST and PORT choose where it listens)"
+	@echo "make example-rp — the example relying party (a bank that signs citizens in with Hawiya) on"
+	@echo "              http://127.0.0.1:$(EXAMPLE_RP_PORT)/, beside \`make run\`"
 	@echo "make test   — set up and run the whole test suite (DATABASE_URL selects PostgreSQL)"
 	@echo "make lint   — ruff, mypy, import-linter and the stylesheet's logical-properties rule"
 	@echo "make bench  — the benchmarks under bench/"
@@ -40,8 +44,13 @@ run: setup
 	HAWIYA_DEMO=1 $(PY) manage.py migrate --no-input -v 0
 	HAWIYA_DEMO=1 $(PY) manage.py seed_population --persons $(DEMO_PERSONS) --seed $(DEMO_SEED) --demo --if-empty
 	HAWIYA_DEMO=1 $(PY) manage.py seed_demo_staff
+	HAWIYA_DEMO=1 $(PY) manage.py seed_demo_relying_party
 	HAWIYA_DEMO=1 $(PY) manage.py collectstatic --no-input -v 0
 	HAWIYA_DEMO=1 HOST=$(HOST) PORT=$(PORT) VENV=$(VENV) scripts/serve
+
+# A separate little web app, a client of Hawiya's OpenID Connect provider (examples/relying_party).
+example-rp: setup
+	EXAMPLE_RP_PORT=$(EXAMPLE_RP_PORT) HAWIYA_URL=$(HAWIYA_URL) $(PY) examples/relying_party/app.py
 
 test: setup
 	@scripts/check-system --browser

@@ -1,0 +1,125 @@
+"""The example bank (examples/relying_party, Authlib on Flask) signs a citizen in through Hawiya in
+Arabic: the bank's page, Hawiya's sign-in (password, then the code from the demo inbox), the
+consent screen naming the bank and what it will receive, the bank's page of claims (the ID number
+masked), then the bank's sign-out through Hawiya's end-session endpoint and back."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.core.cache import cache
+from django.core.management import call_command
+from oauth2_provider.models import Application
+from werkzeug.serving import make_server
+
+from hawiya.identity.tests.factories import PASSWORD, make_account
+
+from .test_identity_journey import CONTINUE, latest_code
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+
+from relying_party.app import create_app
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _demo(settings, live_server):
+    settings.DEMO = True
+    settings.HAWIYA_SMS_CLIENT = "demo"
+    # Accounts' passwords with a fast hasher; client secrets keep theirs (CLIENT_SECRET_HASHER).
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "hawiya.identity.client_secrets.ClientSecretHasher",
+    ]
+    # The issuer is wherever the live server listens (discovery, ID tokens' iss).
+    settings.HAWIYA_OIDC_ISSUER = live_server.url
+    # The bank calls back to a loopback http address, which Hawiya allows in demo mode only.
+    settings.OAUTH2_PROVIDER = {
+        **settings.OAUTH2_PROVIDER,
+        "OIDC_ISS_ENDPOINT": live_server.url,
+        "ALLOWED_REDIRECT_URI_SCHEMES": ["http", "https"],
+    }
+    cache.clear()
+
+
+@pytest.fixture
+def bank(live_server) -> Iterator[str]:
+    """The example bank on a free port, registered by `make run`'s command, its URIs moved there."""
+    app = create_app({"HAWIYA_URL": live_server.url, "SECRET_KEY": "e2e-bank-session-key"})
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    app.config["BASE_URL"] = base
+    call_command("seed_demo_relying_party", verbosity=0)
+    Application.objects.filter(client_id="example-bank").update(
+        redirect_uris=f"{base}/callback", post_logout_redirect_uris=f"{base}/"
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+def test_the_example_bank_signs_a_citizen_in_through_the_consent_screen_in_arabic(
+    live_server, bank, open_page, artifacts
+):
+    user = make_account()
+    person = user.person
+    page = open_page(390)
+
+    page.goto(f"{bank}/")
+    assert page.evaluate("() => document.documentElement.dir") == "rtl"
+    page.screenshot(path=str(artifacts / "example-bank-1-home-ar.png"), full_page=True)
+    page.get_by_role("button", name="تسجيل الدخول عبر هوية").click()
+
+    # Hawiya's own sign-in, in the language the bank asked for (ui_locales=ar).
+    page.wait_for_url(f"{live_server.url}/ar/sign-in/**")
+    page.fill("#id_login", person.id_number)
+    page.fill("#id_password", PASSWORD)
+    page.get_by_role("button", name=CONTINUE["ar"]).click()
+    page.wait_for_url(f"{live_server.url}/ar/sign-in/code/**")
+    page.fill("#id_code", latest_code(page, live_server.url))
+    page.get_by_role("button", name=CONTINUE["ar"]).click()
+
+    # The consent screen names the bank and lists exactly what it will receive.
+    page.wait_for_url(f"{live_server.url}/oidc/authorize/**")
+    assert page.evaluate("() => document.documentElement.dir") == "rtl"
+    assert "بنك المثال" in page.locator("h1").inner_text()
+    assert (
+        page.get_by_test_id("shared-claims").locator("li").count() == 4
+    )  # openid profile national_id birthdate
+    page.screenshot(path=str(artifacts / "example-bank-2-consent-ar.png"), full_page=True)
+    page.locator("button[name=allow]").click()
+
+    # Back at the bank: Authlib exchanged the code (PKCE), checked the ID token and its nonce.
+    page.wait_for_url(f"{bank}/account")
+    claims = page.locator(".bank-claims").inner_text()
+    assert person.first_name_ar in page.locator("h1").inner_text()
+    assert "••••••" + person.id_number[-4:] in claims
+    assert person.id_number not in page.content()
+    assert person.date_of_birth.isoformat() in claims
+    page.screenshot(path=str(artifacts / "example-bank-3-claims-ar.png"), full_page=True)
+
+    # Signing out of the bank goes on to Hawiya's end-session endpoint with the ID token as hint
+    # and where to come back to (a state Authlib checks on the way back).
+    page.get_by_role("button", name="تسجيل الخروج").click()
+    page.wait_for_url("**/oidc/logout/?*")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["post_logout_redirect_uri"] == [f"{bank}/"]
+    assert query["client_id"] == ["example-bank"]
+    assert query["id_token_hint"][0].count(".") == 2
+    # Hawiya asks, in Arabic, whether to sign out of Hawiya too; yes, and back to the bank.
+    page.screenshot(path=str(artifacts / "example-bank-4-sign-out-ar.png"), full_page=True)
+    page.locator("main button[name=allow]").click()
+    page.wait_for_url(f"{bank}/?state=*")
+    assert page.get_by_role("status").inner_text() == "سجّلت خروجك من بنك المثال."
+    page.goto(f"{bank}/account")
+    assert page.url == f"{bank}/"  # the bank's own session is gone
+    page.goto(f"{live_server.url}/ar/account/")
+    assert "/ar/sign-in/" in page.url  # and so is Hawiya's

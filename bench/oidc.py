@@ -264,7 +264,7 @@ def main() -> None:
 
     server = _start_server(port)
     try:
-        bare = [("GET", "/bench/bare/", {}, b"")] * options.requests
+        bare: list[Request] = [("GET", "/bench/bare/", {}, b"")] * options.requests
         tokens = [_token_request(code, verifier) for code, verifier in codes]
 
         def has(key: str) -> Callable[[bytes], bool]:

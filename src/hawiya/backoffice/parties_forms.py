@@ -9,33 +9,23 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from hawiya.core.forms import LTR_ATTRS, HawiyaForm
+from hawiya.core.forms import LTR_ATTRS, HawiyaForm, name_field
 from hawiya.identity.models import RelyingParty, TokenEndpointAuthMethod
 from hawiya.identity.scope_words import SCOPE_WORDS, SCOPES
 
 
 class PartyForm(HawiyaForm):
-    name_ar = forms.CharField(
+    name_ar = name_field(
+        "ar",
         label=_("Name of the service in Arabic"),
-        max_length=120,
-        widget=forms.TextInput(
-            attrs={"class": "hw-input", "lang": "ar", "dir": "rtl", "autocomplete": "off"}
-        ),
-        error_messages={
-            "required": _("Enter the service's name in Arabic."),
-            "max_length": _("A service's name has at most 120 characters."),
-        },
+        required=_("Enter the service's name in Arabic."),
+        too_long=_("A service's name has at most 120 characters."),
     )
-    name_en = forms.CharField(
+    name_en = name_field(
+        "en",
         label=_("Name of the service in English"),
-        max_length=120,
-        widget=forms.TextInput(
-            attrs={"class": "hw-input", "lang": "en", "dir": "ltr", "autocomplete": "off"}
-        ),
-        error_messages={
-            "required": _("Enter the service's name in English."),
-            "max_length": _("A service's name has at most 120 characters."),
-        },
+        required=_("Enter the service's name in English."),
+        too_long=_("A service's name has at most 120 characters."),
     )
     client_id = forms.CharField(
         label=_("Client ID (optional)"),

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from hawiya.appointments.models import Weekday
 from hawiya.appointments.selectors import ScheduleRow
 from hawiya.core.digits import normalise_number
-from hawiya.core.forms import HawiyaForm
+from hawiya.core.forms import HawiyaForm, name_field
 
 # The Saudi week, as the schedule table lists it.
 WEEK = (
@@ -177,25 +177,15 @@ class HolidayForm(HawiyaForm):
             "invalid": _("Enter a real date, like 2026-11-23."),
         },
     )
-    name_ar = forms.CharField(
+    name_ar = name_field(
+        "ar",
         label=_("Name of the holiday in Arabic"),
-        max_length=120,
-        widget=forms.TextInput(
-            attrs={"class": "hw-input", "lang": "ar", "dir": "rtl", "autocomplete": "off"}
-        ),
-        error_messages={
-            "required": _("Enter the holiday's name in Arabic."),
-            "max_length": _("A holiday's name has at most 120 characters."),
-        },
+        required=_("Enter the holiday's name in Arabic."),
+        too_long=_("A holiday's name has at most 120 characters."),
     )
-    name_en = forms.CharField(
+    name_en = name_field(
+        "en",
         label=_("Name of the holiday in English"),
-        max_length=120,
-        widget=forms.TextInput(
-            attrs={"class": "hw-input", "lang": "en", "dir": "ltr", "autocomplete": "off"}
-        ),
-        error_messages={
-            "required": _("Enter the holiday's name in English."),
-            "max_length": _("A holiday's name has at most 120 characters."),
-        },
+        required=_("Enter the holiday's name in English."),
+        too_long=_("A holiday's name has at most 120 characters."),
     )

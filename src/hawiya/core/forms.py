@@ -31,6 +31,19 @@ def text_input(**attrs: str) -> forms.TextInput:
     return forms.TextInput(attrs={"class": "hw-input", **attrs})
 
 
+def name_field(
+    language: str, *, label: Any, required: Any, too_long: Any, max_length: int = 120
+) -> forms.CharField:
+    """A name typed in one language ("ar" or "en"): the field carries the language and its direction,
+    so an Arabic name is typed right to left even on the English page."""
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        widget=text_input(lang=language, dir="rtl" if language == "ar" else "ltr", autocomplete="off"),
+        error_messages={"required": required, "max_length": too_long},
+    )
+
+
 def _add_classes(widget: forms.Widget, *names: str) -> None:
     classes = str(widget.attrs.get("class", "")).split()
     widget.attrs["class"] = " ".join(classes + [name for name in names if name not in classes])

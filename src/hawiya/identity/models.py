@@ -214,6 +214,8 @@ class SecurityEvent(models.Model):
         METHOD_UNLOCKED = "method_unlocked", _("Sign-in method unlocked")
         REPORT_NOT_ME = "report_not_me", _("Reported as not you")
         MOBILE_CHANGED = "mobile_changed", _("Mobile number changed")
+        # A relying party exchanged a code for tokens; `detail` holds the party's id.
+        PARTY_SIGN_IN = "party_sign_in", _("Signed in to a connected service")
 
     user = models.ForeignKey(
         "identity.User", on_delete=models.CASCADE, related_name="security_events", verbose_name=_("account")

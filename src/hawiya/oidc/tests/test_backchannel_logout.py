@@ -20,7 +20,7 @@ from hawiya.core import clock
 from hawiya.core.fakepartner import FakePartner, Reply, refused_port
 from hawiya.core.outbound import close_clients
 from hawiya.identity.backchannel_logout import EVENT, POLICY, backchannel_logout_deliver
-from hawiya.identity.models import BackchannelLogout, RelyingParty
+from hawiya.identity.models import BackchannelLogout, RelyingParty, SecurityEvent
 from hawiya.identity.oidc_claims import pairwise_subject
 from hawiya.identity.services.relying_parties import connection_revoke
 from hawiya.oidc.tests.conftest import HOST, ISSUER, Flow, make_party
@@ -179,3 +179,23 @@ def test_rp_initiated_logout_tells_the_parties(flow, party, citizen):
     row = BackchannelLogout.objects.get()
     assert row.party == party
     assert row.subject == pairwise_subject(citizen, party)
+
+
+def test_a_sign_in_through_a_party_is_in_the_security_history(flow, party, citizen):
+    flow.tokens(flow.code_redirect())
+    event = SecurityEvent.objects.get(user=citizen, kind=SecurityEvent.Kind.PARTY_SIGN_IN)
+    assert event.detail == str(party.pk)
+    english = flow.browser.get("/en/account/security/").content.decode()
+    assert "Signed in to a connected service<span" in english
+    assert "– Example Bank</span>" in english
+    arabic = flow.browser.get("/ar/account/security/").content.decode()
+    assert "تسجيل الدخول إلى خدمة مرتبطة<span" in arabic
+    assert "– بنك المثال</span>" in arabic
+
+
+def test_a_replayed_code_adds_no_second_sign_in(flow, citizen):
+    location = flow.code_redirect()
+    flow.tokens(location)
+    with pytest.raises(Exception, match="invalid_grant"):
+        flow.tokens(location)
+    assert SecurityEvent.objects.filter(user=citizen, kind=SecurityEvent.Kind.PARTY_SIGN_IN).count() == 1

@@ -10,7 +10,9 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
@@ -199,3 +201,33 @@ def test_a_replayed_code_adds_no_second_sign_in(flow, citizen):
     with pytest.raises(Exception, match="invalid_grant"):
         flow.tokens(location)
     assert SecurityEvent.objects.filter(user=citizen, kind=SecurityEvent.Kind.PARTY_SIGN_IN).count() == 1
+
+
+def test_a_lost_hand_over_is_swept_to_a_worker_again(flow, party):
+    flow.tokens(flow.code_redirect())
+    with_backchannel(party, "https://bank.example/bc")
+    flow.browser.post(reverse("portal:sign-out"))
+    row = BackchannelLogout.objects.get()
+    DBTaskResult.objects.all().delete()  # as if the process died between commit and enqueue
+    call_command("oidc_backchannel_requeue", verbosity=0)
+    assert not DBTaskResult.objects.exists()  # not overdue yet
+    BackchannelLogout.objects.filter(pk=row.pk).update(next_attempt_at=clock.now() - dt.timedelta(minutes=5))
+    call_command("oidc_backchannel_requeue", verbosity=0)
+    (task,) = DBTaskResult.objects.all()
+    assert task.task_path.endswith("backchannel_logout_deliver")
+    assert task.args_kwargs["args"] == [row.pk]
+
+
+def test_sign_out_only_enqueues_after_commit_and_never_calls_the_party(
+    flow, party, django_capture_on_commit_callbacks
+):
+    flow.tokens(flow.code_redirect())
+    with FakePartner() as bank:
+        with_backchannel(party, f"{bank.url}/bc")
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            flow.browser.post(reverse("portal:sign-out"))
+            assert not DBTaskResult.objects.exists()
+        assert len(callbacks) == 1
+        assert bank.received == []  # the request did not wait for the party
+    (task,) = DBTaskResult.objects.all()
+    assert task.args_kwargs["args"] == [BackchannelLogout.objects.get().pk]

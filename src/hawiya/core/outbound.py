@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from django.conf import settings
@@ -33,6 +33,8 @@ class Partner(StrEnum):
     COURIER = "courier"
     BIOMETRIC_MATCHER = "biometric_matcher"
     SCANNER_BRIDGE = "scanner_bridge"
+    # A bank's or agency's back-channel logout endpoint (OpenID Connect Back-Channel Logout 1.0).
+    RELYING_PARTY = "relying_party"
 
 
 class OutboundFailure(Exception):
@@ -111,6 +113,20 @@ def post_json(
         # No token (the workstation's scanner bridge): no header, since "Bearer " with nothing after
         # it is not a valid header value.
         headers["Authorization"] = f"Bearer {token}"
+    return _post(partner, url, body, headers, timeout)
+
+
+def post_form(partner: str, url: str, fields: Mapping[str, str], *, timeout: float) -> bytes:
+    """POST `fields` as application/x-www-form-urlencoded (a back-channel logout token), with no
+    credentials of ours; the answer's first MAX_RESPONSE_BYTES, or OutboundFailure, as post_json."""
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Accept-Encoding": "identity",
+    }
+    return _post(partner, url, urlencode(dict(fields)).encode(), headers, timeout)
+
+
+def _post(partner: str, url: str, body: bytes, headers: dict[str, str], timeout: float) -> bytes:
     try:
         with client(partner).stream(
             "POST", url, content=body, headers=headers, timeout=httpx.Timeout(timeout)

@@ -214,6 +214,8 @@ class SecurityEvent(models.Model):
         METHOD_UNLOCKED = "method_unlocked", _("Sign-in method unlocked")
         REPORT_NOT_ME = "report_not_me", _("Reported as not you")
         MOBILE_CHANGED = "mobile_changed", _("Mobile number changed")
+        # A relying party exchanged a code for tokens; `detail` holds the party's id.
+        PARTY_SIGN_IN = "party_sign_in", _("Signed in to a connected service")
 
     user = models.ForeignKey(
         "identity.User", on_delete=models.CASCADE, related_name="security_events", verbose_name=_("account")
@@ -579,3 +581,35 @@ class RedeemedCode(models.Model):
 
     def __str__(self) -> str:
         return self.code_hash[:12]
+
+
+class BackchannelLogout(models.Model):
+    """One Logout Token owed to a party (OpenID Connect Back-Channel Logout 1.0): the citizen signed
+    out of Hawiya or withdrew the party's access. An outbox row (core/outbox.py): a worker posts it,
+    backs off while the party is down, and gives up after the last attempt."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    party = models.ForeignKey(
+        RelyingParty, on_delete=models.CASCADE, related_name="+", verbose_name=_("relying party")
+    )
+    # The pairwise `sub` the party knows the citizen by (never the account id).
+    subject = models.CharField(_("subject"), max_length=64)
+    jti = models.CharField(_("token id"), max_length=64, unique=True, editable=False)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    last_error_code = models.CharField(_("last error"), max_length=40, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("back-channel logout")
+        verbose_name_plural = _("back-channel logouts")
+        indexes = (models.Index(fields=["state", "next_attempt_at"], name="bc_logout_due_idx"),)
+
+    def __str__(self) -> str:
+        return f"{self.party_id} {self.jti[:8]} {self.state}"

@@ -146,6 +146,16 @@ def account_profile_for_user(*, user: User) -> AccountProfile | None:
     return AccountProfile(person=person, address=address)
 
 
+def parties_of_sign_ins(events: list[SecurityEvent]) -> dict[str, RelyingParty]:
+    """The parties named by the party_sign_in events among `events`, by the event's detail."""
+    ids = {
+        int(event.detail)
+        for event in events
+        if event.kind == SecurityEvent.Kind.PARTY_SIGN_IN and event.detail.isdigit()
+    }
+    return {str(party.pk): party for party in RelyingParty.objects.filter(pk__in=ids)}
+
+
 def security_event_for_user(*, user: User, event_id: int) -> SecurityEvent:
     """One event of the holder's history (for the "this wasn't me" confirmation page). Another
     account's event, a report itself, or none answers NotFound `security_event_not_found`."""

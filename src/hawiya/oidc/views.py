@@ -23,6 +23,7 @@ from oauth2_provider.views import RPInitiatedLogoutView
 from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.core.client import client_ip
+from hawiya.identity.backchannel_logout import backchannel_logout_schedule
 from hawiya.identity.models import User
 from hawiya.identity.oidc_claims import CLAIM_SCOPE, SCOPES, pairwise_subject
 from hawiya.identity.services.authorization_codes import application_by_client_id
@@ -211,6 +212,19 @@ class LogoutView(RPInitiatedLogoutView):
             response._csp_update = {"form-action": [f"{origin.scheme}://{origin.netloc}"]}  # type: ignore[attr-defined]
         return response
 
+    def do_logout(
+        self,
+        application: Any = None,
+        post_logout_redirect_uri: Any = None,
+        state: Any = None,
+        token_user: Any = None,
+    ) -> Any:
+        # Before the toolkit deletes the tokens, which name the parties the person is signed in to.
+        user = token_user or self.request.user
+        if isinstance(user, User):
+            backchannel_logout_schedule(user)
+        return super().do_logout(application, post_logout_redirect_uri, state, token_user)
+
 
 @require_safe
 def discovery(request: HttpRequest) -> JsonResponse:
@@ -251,6 +265,8 @@ def discovery(request: HttpRequest) -> JsonResponse:
         "claims_parameter_supported": False,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": False,
     }
     response = JsonResponse(document)
     response["Access-Control-Allow-Origin"] = "*"

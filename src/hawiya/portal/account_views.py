@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
+from django.utils import translation
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -181,13 +182,19 @@ def account(request: HttpRequest) -> HttpResponse:
 def security(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     events = selectors.security_events_for_user(user=user, limit=50)
+    parties = selectors.parties_of_sign_ins(events)
+    language = (translation.get_language() or "").split("-")[0]
     sessions = selectors.user_sessions_for_user(user=user)
     current_key = request.session.session_key
     context = {
         "events": [
             {
                 "event": event,
-                "detail": DETAILS.get(event.detail, ""),
+                "detail": (
+                    parties[event.detail].display_name(language)
+                    if event.kind == "party_sign_in" and event.detail in parties
+                    else DETAILS.get(event.detail, "")
+                ),
                 "browser": short_user_agent(event.user_agent),
                 "reportable": event.kind != "report_not_me" and event.reported_at is None,
             }

@@ -38,6 +38,7 @@ from hawiya.core.errors import ApplicationError
 from hawiya.core.forms import HawiyaForm
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import services
+from hawiya.identity.backchannel_logout import backchannel_logout_schedule
 from hawiya.identity.models import User
 from hawiya.identity.selectors import (
     activation_challenge_masked_mobile,
@@ -249,6 +250,9 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     if session_key:
         services.user_session_end(session_key=session_key)
     was_signed_in = request.user.is_authenticated
+    if isinstance(request.user, User):
+        # The parties the citizen signed in to are told by a worker; the sign-out never waits.
+        backchannel_logout_schedule(request.user)
     logout(request)
     if was_signed_in:
         messages.success(request, _("You have signed out."))

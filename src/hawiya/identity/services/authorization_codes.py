@@ -16,8 +16,9 @@ from oauth2_provider.models import AccessToken, Application, RefreshToken
 
 from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
+from hawiya.core import clock
 
-from ..models import RedeemedCode
+from ..models import RedeemedCode, RelyingParty, SecurityEvent
 
 
 def _sha256(value: str) -> str:
@@ -31,9 +32,19 @@ def application_by_client_id(client_id: str) -> Application | None:
 def code_redeemed(*, code: str, application: Application, access_token: str) -> None:
     """Remember that `code` was exchanged for `access_token` (the token's clear value)."""
     token = AccessToken.objects.filter(token_checksum=_sha256(access_token)).first()
-    RedeemedCode.objects.get_or_create(
+    _redeemed, created = RedeemedCode.objects.get_or_create(
         code_hash=_sha256(code), defaults={"application": application, "access_token": token}
     )
+    party = RelyingParty.objects.filter(application=application).only("pk").first()
+    if created and token is not None and token.user_id is not None and party is not None:
+        # A sign-in through the party, in the citizen's security history. The token request
+        # comes from the party's server, so its address and browser say nothing about the citizen.
+        SecurityEvent.objects.create(
+            user_id=token.user_id,
+            kind=SecurityEvent.Kind.PARTY_SIGN_IN,
+            occurred_at=clock.now(),
+            detail=str(party.pk),
+        )
 
 
 def code_replayed(*, code: str, application: Application) -> bool:

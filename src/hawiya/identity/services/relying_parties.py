@@ -37,6 +37,7 @@ from hawiya.audit.services import audit_record
 from hawiya.core import clock
 
 from .. import errors
+from ..backchannel_logout import backchannel_logout_schedule
 from ..models import Consent, RelyingParty, TokenEndpointAuthMethod, User
 from ..scope_words import SCOPES
 from ..staff import PERM_MANAGE_RELYING_PARTIES, STAFF_FORBIDDEN, StaffForbidden, staff_actor_for
@@ -432,6 +433,8 @@ def connection_revoke(*, actor: Actor, user: User, party_id: int) -> int:
             raise errors.error(errors.CONNECTION_NOT_FOUND)
         consent.revoked_at = clock.now()
         consent.save(update_fields=["revoked_at"])
+        # The party is told after commit (back-channel logout), by a worker.
+        backchannel_logout_schedule(user, [consent.party])
         revoked = _revoke_tokens(consent.party.application, user)
         audit_record(
             actor=actor,

@@ -1,0 +1,228 @@
+"""Back-channel logout (OpenID Connect Back-Channel Logout 1.0): when a citizen signs out of Hawiya
+(the portal's sign-out, or a party's RP-initiated logout) or withdraws a party's access (Connected
+services), each party they are connected to that registered a `backchannel_logout_uri` is sent a
+Logout Token, so it can end its own session for them.
+
+The sign-out never waits for a party: `backchannel_logout_schedule` writes one outbox row per party
+(BackchannelLogout) and hands it to a worker after commit. The worker (`backchannel_logout_deliver`)
+posts the token through the one outbound layer (core/outbound.py, Partner.RELYING_PARTY), backs off
+while the party is down and gives up after the last attempt (core/outbox.py); both ends audited.
+
+The token is signed like an ID token (the active key of identity/signing_keys.py, its kid in the
+header); `sub` is the party's pairwise subject, never the account id; it carries no nonce
+(§2.4). It is made afresh at each attempt (short lived) with the row's one `jti`, so a party that
+received an earlier attempt can tell a repeat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import secrets
+from collections.abc import Iterable
+from functools import partial
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django_tasks import task
+from jwcrypto import jwt
+from oauth2_provider.models import AccessToken, RefreshToken
+
+from hawiya.audit.actors import Actor
+from hawiya.audit.services import audit_record
+from hawiya.core import clock
+from hawiya.core.outbound import OutboundFailure, Partner, classify, post_form
+from hawiya.core.outbox import Claim, Outbox, RetryPolicy
+
+from .models import BackchannelLogout, Consent, RelyingParty, User
+from .oidc_claims import pairwise_subject
+from .signing_keys import active_signing_key
+
+logger = logging.getLogger(__name__)
+
+EVENT = "http://schemas.openid.net/event/backchannel-logout"
+# Long enough for a party's clock to differ a little; short, since a stolen token is a logout.
+TOKEN_LIFETIME = dt.timedelta(minutes=2)
+TIMEOUT_SECONDS = 5.0
+POLICY = RetryPolicy(
+    max_attempts=5,
+    first_backoff=dt.timedelta(seconds=10),
+    backoff_factor=3,
+    lease=dt.timedelta(minutes=1),
+)
+ACTOR = Actor.system("oidc.backchannel_logout")
+OBJECT_TYPE = "identity.backchannellogout"
+
+State = BackchannelLogout.State
+
+
+# --- Whom to tell --------------------------------------------------------------------------------
+
+
+def parties_to_tell(user: User) -> list[RelyingParty]:
+    """The parties with a back-channel logout URI that hold tokens for, or a live consent of, `user`."""
+    holding = set(AccessToken.objects.filter(user=user).values_list("application_id", flat=True))
+    holding |= set(RefreshToken.objects.filter(user=user).values_list("application_id", flat=True))
+    consented = Consent.objects.filter(user=user, revoked_at__isnull=True).values_list("party_id", flat=True)
+    return list(
+        RelyingParty.objects.select_related("application")
+        .exclude(backchannel_logout_uri="")
+        .filter(suspended_at__isnull=True)
+        .filter(Q(application_id__in=holding) | Q(pk__in=list(consented)))
+        .order_by("pk")
+    )
+
+
+def backchannel_logout_schedule(user: User, parties: Iterable[RelyingParty] | None = None) -> list[int]:
+    """Owe each of `parties` (default: parties_to_tell) a Logout Token about `user`; the rows are
+    handed to a worker once the caller's transaction commits. Returns the rows' ids."""
+    chosen = parties_to_tell(user) if parties is None else [p for p in parties if p.backchannel_logout_uri]
+    ids: list[int] = []
+    with transaction.atomic():
+        for party in chosen:
+            row = BackchannelLogout.objects.create(
+                party=party,
+                subject=pairwise_subject(user, party),
+                jti=secrets.token_urlsafe(24),
+                next_attempt_at=clock.now(),
+            )
+            ids.append(row.pk)
+            transaction.on_commit(partial(_enqueue, row.pk), robust=True)
+    return ids
+
+
+def _enqueue(logout_id: int, run_after: dt.datetime | None = None) -> None:
+    if run_after is None:
+        backchannel_logout_deliver.enqueue(logout_id)
+    else:
+        backchannel_logout_deliver.using(run_after=run_after).enqueue(logout_id)
+
+
+# --- The token -----------------------------------------------------------------------------------
+
+
+def logout_token(row: BackchannelLogout, *, now: dt.datetime | None = None) -> str:
+    """The signed Logout Token of `row` (§2.4): iss, aud, iat, exp, jti, sub, events; no nonce."""
+    issued = now or clock.now()
+    claims = {
+        "iss": settings.HAWIYA_OIDC_ISSUER,
+        "aud": row.party.application.client_id,
+        "iat": int(issued.timestamp()),
+        "exp": int((issued + TOKEN_LIFETIME).timestamp()),
+        "jti": row.jti,
+        "sub": row.subject,
+        "events": {EVENT: {}},
+    }
+    kid, key = active_signing_key()
+    signed = jwt.JWT(
+        header=json.dumps({"typ": "logout+jwt", "alg": "RS256", "kid": kid}), claims=json.dumps(claims)
+    )
+    signed.make_signed_token(key)
+    return str(signed.serialize())
+
+
+# --- The worker ----------------------------------------------------------------------------------
+
+
+def _locked(logout_id: int) -> BackchannelLogout | None:
+    return (
+        BackchannelLogout.objects.select_for_update(of=("self",))
+        .select_related("party__application")
+        .filter(pk=logout_id)
+        .first()
+    )
+
+
+def _audit(row: BackchannelLogout, action: str, **detail: object) -> None:
+    audit_record(
+        actor=ACTOR,
+        action=action,
+        object_type=OBJECT_TYPE,
+        object_id=row.pk,
+        detail={"client_id": row.party.application.client_id, "attempts": row.attempts, **detail},
+    )
+
+
+def _give_up(row: BackchannelLogout, code: str, permanent: bool) -> None:
+    row.state = State.FAILED
+    row.last_error_code = code[:40]
+    row.next_attempt_at = None
+    row.save(update_fields=["state", "last_error_code", "next_attempt_at"])
+    _audit(row, "oidc.backchannel_logout_given_up", reason=code, refused=permanent)
+    logger.warning("back-channel logout %s given up: %s after %d attempts", row.pk, code, row.attempts)
+
+
+def _retry_noted(row: BackchannelLogout, code: str) -> list[str]:
+    row.last_error_code = code[:40]
+    return ["last_error_code"]
+
+
+OUTBOX: Outbox[BackchannelLogout] = Outbox(
+    policy=POLICY,
+    noun="back-channel logout",
+    lock=_locked,
+    attempts_field="attempts",
+    due_field="next_attempt_at",
+    state_field="state",
+    is_open=lambda row: row.state == State.PENDING,
+)
+
+
+@task()
+def backchannel_logout_deliver(logout_id: int) -> str:
+    """Post row `logout_id`'s Logout Token once; returns the row's state (or "skipped")."""
+    claim = OUTBOX.claim(logout_id, give_up=_give_up)
+    if claim is None:
+        return "skipped"
+    row = claim.row
+    try:
+        post_form(
+            Partner.RELYING_PARTY,
+            row.party.backchannel_logout_uri,
+            {"logout_token": logout_token(row)},
+            timeout=TIMEOUT_SECONDS,
+        )
+    except OutboundFailure as exc:
+        if exc.status is None:
+            return _failed(logout_id, claim, exc.reason, permanent=False)
+        verdict = classify(Partner.RELYING_PARTY, exc.status)
+        return _failed(logout_id, claim, verdict.code("party", exc.status), permanent=verdict.permanent)
+    except ValueError:
+        return _failed(logout_id, claim, "invalid_uri", permanent=True)
+    with transaction.atomic():
+        current = _locked(logout_id)
+        if current is None:
+            return "skipped"
+        if current.state != State.SENT:
+            current.state = State.SENT
+            current.sent_at = clock.now()
+            current.next_attempt_at = None
+            current.save(update_fields=["state", "sent_at", "next_attempt_at"])
+            _audit(current, "oidc.backchannel_logout_sent")
+    return str(current.state)
+
+
+def _failed(logout_id: int, claim: Claim[BackchannelLogout], code: str, *, permanent: bool) -> str:
+    return OUTBOX.record_failure(
+        logout_id,
+        claim,
+        code,
+        permanent=permanent,
+        give_up=_give_up,
+        on_retry=_retry_noted,
+        enqueue=_enqueue,
+        label=lambda row: f"back-channel logout {row.pk}",
+    )
+
+
+def backchannel_logout_sweep(*, grace: dt.timedelta = dt.timedelta(minutes=2)) -> list[int]:
+    """Hand to a worker the rows whose hand-over was lost or whose worker died (for a periodic job)."""
+    return OUTBOX.sweep(
+        BackchannelLogout.objects.filter(state=State.PENDING),
+        enqueue=_enqueue,
+        now=clock.now(),
+        grace=grace,
+        rearm=True,
+    )

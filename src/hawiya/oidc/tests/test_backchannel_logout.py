@@ -1,0 +1,233 @@
+"""Back-channel logout (OpenID Connect Back-Channel Logout 1.0): the parties a citizen signed in to
+are told, over real HTTP, when the citizen signs out or withdraws a party; a party that is down is
+retried with back-off and then given up, and never holds up the sign-out."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django_tasks_db.models import DBTaskResult
+from joserfc import jwt
+from joserfc.jwk import KeySet
+
+from hawiya.audit.actors import Actor
+from hawiya.audit.models import AuditEvent
+from hawiya.core import clock
+from hawiya.core.fakepartner import FakePartner, Reply, refused_port
+from hawiya.core.outbound import close_clients
+from hawiya.identity.backchannel_logout import EVENT, POLICY, backchannel_logout_deliver
+from hawiya.identity.models import BackchannelLogout, RelyingParty, SecurityEvent
+from hawiya.identity.oidc_claims import pairwise_subject
+from hawiya.identity.services.relying_parties import connection_revoke
+from hawiya.oidc.tests.conftest import HOST, ISSUER, Flow, make_party
+
+State = BackchannelLogout.State
+
+
+@pytest.fixture(autouse=True)
+def fresh_clients() -> Any:
+    yield
+    close_clients()
+
+
+def with_backchannel(party: RelyingParty, uri: str) -> RelyingParty:
+    party.backchannel_logout_uri = uri
+    party.save(update_fields=["backchannel_logout_uri"])
+    return party
+
+
+def logout_token_of(received: Any) -> str:
+    assert received.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    fields = parse_qs(received.payload.decode())
+    assert list(fields) == ["logout_token"]
+    return fields["logout_token"][0]
+
+
+def verified(flow: Flow, token: str) -> dict[str, Any]:
+    keys = KeySet.import_key_set(flow.session.get(f"{ISSUER}/oidc/jwks/", withhold_token=True).json())
+    decoded = jwt.decode(token, keys, algorithms=["RS256"])
+    assert decoded.header["typ"] == "logout+jwt"
+    jwt.JWTClaimsRegistry(iss={"essential": True, "value": ISSUER}, exp={"essential": True}).validate(
+        decoded.claims
+    )
+    return decoded.claims
+
+
+def deliver_all() -> list[str]:
+    return [
+        backchannel_logout_deliver.call(pk) for pk in BackchannelLogout.objects.values_list("pk", flat=True)
+    ]
+
+
+def test_discovery_advertises_backchannel_logout(flow):
+    document = flow.session.get(f"{ISSUER}/.well-known/openid-configuration", withhold_token=True).json()
+    assert document["backchannel_logout_supported"] is True
+    assert document["backchannel_logout_session_supported"] is False
+
+
+def test_sign_out_sends_a_signed_logout_token_with_the_pairwise_sub(flow, party, citizen):
+    flow.tokens(flow.code_redirect())
+    with FakePartner() as bank:
+        with_backchannel(party, f"{bank.url}/backchannel")
+        answer = flow.browser.post(reverse("portal:sign-out"))
+        assert answer.status_code == 302
+        assert "_auth_user_id" not in flow.browser.session
+        assert deliver_all() == ["sent"]
+    assert [r.path for r in bank.received] == ["/backchannel"]
+    claims = verified(flow, logout_token_of(bank.received[0]))
+    assert claims["aud"] == "bank"
+    assert claims["sub"] == pairwise_subject(citizen, party)
+    assert claims["sub"] != str(citizen.pk)
+    assert claims["events"] == {EVENT: {}}
+    assert "nonce" not in claims
+    assert claims["jti"] == BackchannelLogout.objects.get().jti
+    assert 0 < claims["exp"] - claims["iat"] <= 300
+    sent = AuditEvent.objects.filter(action="oidc.backchannel_logout_sent").get()
+    assert sent.actor == "system:oidc.backchannel_logout"
+
+
+def test_a_party_without_a_backchannel_uri_gets_nothing(flow, party):
+    flow.tokens(flow.code_redirect())
+    flow.browser.post(reverse("portal:sign-out"))
+    assert not BackchannelLogout.objects.exists()
+
+
+def test_a_party_the_citizen_never_signed_in_to_gets_nothing(flow, party, citizen):
+    flow.tokens(flow.code_redirect())
+    other = with_backchannel(make_party("agency"), "https://agency.example/bc")
+    with_backchannel(party, "https://bank.example/bc")
+    flow.browser.post(reverse("portal:sign-out"))
+    assert list(BackchannelLogout.objects.values_list("party_id", flat=True)) == [party.pk]
+    assert other.pk != party.pk
+
+
+def test_sign_out_succeeds_while_the_party_is_down_then_retries_and_gives_up(flow, party):
+    flow.tokens(flow.code_redirect())
+    with_backchannel(party, f"http://127.0.0.1:{refused_port()}/bc")
+    answer = flow.browser.post(reverse("portal:sign-out"))
+    assert answer.status_code == 302
+    assert "_auth_user_id" not in flow.browser.session
+    row = BackchannelLogout.objects.get()
+    waits = []
+    for _attempt in range(POLICY.max_attempts):
+        before = clock.now()
+        assert backchannel_logout_deliver.call(row.pk) in {"pending", "failed"}
+        row.refresh_from_db()
+        if row.state == State.PENDING:
+            assert row.next_attempt_at is not None
+            waits.append(row.next_attempt_at - before)
+            # The scheduled time comes.
+            BackchannelLogout.objects.filter(pk=row.pk).update(next_attempt_at=clock.now())
+    assert row.state == State.FAILED
+    assert row.attempts == POLICY.max_attempts
+    assert row.last_error_code == "unreachable"
+    # Backed off: each wait about three times the one before.
+    assert len(waits) == POLICY.max_attempts - 1
+    assert all(later > earlier * 2 for earlier, later in itertools.pairwise(waits))
+    assert waits[0] >= dt.timedelta(seconds=9)
+    assert AuditEvent.objects.filter(action="oidc.backchannel_logout_given_up").count() == 1
+
+
+def test_a_party_that_answers_500_then_200_is_retried_once(flow, party):
+    flow.tokens(flow.code_redirect())
+    with FakePartner() as bank:
+        bank.answer(Reply(status=503))
+        with_backchannel(party, f"{bank.url}/bc")
+        flow.browser.post(reverse("portal:sign-out"))
+        row = BackchannelLogout.objects.get()
+        assert backchannel_logout_deliver.call(row.pk) == "pending"
+        BackchannelLogout.objects.filter(pk=row.pk).update(next_attempt_at=clock.now())
+        assert backchannel_logout_deliver.call(row.pk) == "sent"
+    first, second = (logout_token_of(r) for r in bank.received)
+    assert verified(flow, first)["jti"] == verified(flow, second)["jti"]  # the same logout, repeated
+
+
+def test_a_party_refusing_the_token_is_given_up_at_once(flow, party):
+    flow.tokens(flow.code_redirect())
+    with FakePartner() as bank:
+        bank.answer(Reply(status=400))
+        with_backchannel(party, f"{bank.url}/bc")
+        flow.browser.post(reverse("portal:sign-out"))
+        assert deliver_all() == ["failed"]
+    assert BackchannelLogout.objects.get().last_error_code == "party_refused_400"
+
+
+def test_revoking_a_connection_tells_that_party(flow, party, citizen):
+    flow.tokens(flow.code_redirect())
+    with FakePartner() as bank:
+        with_backchannel(party, f"{bank.url}/bc")
+        connection_revoke(actor=Actor.citizen(citizen.pk), user=citizen, party_id=party.pk)
+        assert deliver_all() == ["sent"]
+    assert verified(flow, logout_token_of(bank.received[0]))["sub"] == pairwise_subject(citizen, party)
+
+
+def test_rp_initiated_logout_tells_the_parties(flow, party, citizen):
+    party.application.post_logout_redirect_uris = "https://bank.example/signed-out"
+    party.application.save()
+    with_backchannel(party, "https://bank.example/bc")
+    id_token = flow.tokens(flow.code_redirect())["id_token"]
+    page = flow.get(f"{ISSUER}/oidc/logout/?id_token_hint={id_token}")
+    data = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+    flow.browser.post(
+        "/oidc/logout/?" + page.request["QUERY_STRING"], {**data, "allow": "Logout"}, headers={"host": HOST}
+    )
+    assert "_auth_user_id" not in flow.browser.session
+    row = BackchannelLogout.objects.get()
+    assert row.party == party
+    assert row.subject == pairwise_subject(citizen, party)
+
+
+def test_a_sign_in_through_a_party_is_in_the_security_history(flow, party, citizen):
+    flow.tokens(flow.code_redirect())
+    event = SecurityEvent.objects.get(user=citizen, kind=SecurityEvent.Kind.PARTY_SIGN_IN)
+    assert event.detail == str(party.pk)
+    english = flow.browser.get("/en/account/security/").content.decode()
+    assert "Signed in to a connected service<span" in english
+    assert "– Example Bank</span>" in english
+    arabic = flow.browser.get("/ar/account/security/").content.decode()
+    assert "تسجيل الدخول إلى خدمة مرتبطة<span" in arabic
+    assert "– بنك المثال</span>" in arabic
+
+
+def test_a_replayed_code_adds_no_second_sign_in(flow, citizen):
+    location = flow.code_redirect()
+    flow.tokens(location)
+    with pytest.raises(Exception, match="invalid_grant"):
+        flow.tokens(location)
+    assert SecurityEvent.objects.filter(user=citizen, kind=SecurityEvent.Kind.PARTY_SIGN_IN).count() == 1
+
+
+def test_a_lost_hand_over_is_swept_to_a_worker_again(flow, party):
+    flow.tokens(flow.code_redirect())
+    with_backchannel(party, "https://bank.example/bc")
+    flow.browser.post(reverse("portal:sign-out"))
+    row = BackchannelLogout.objects.get()
+    DBTaskResult.objects.all().delete()  # as if the process died between commit and enqueue
+    call_command("oidc_backchannel_requeue", verbosity=0)
+    assert not DBTaskResult.objects.exists()  # not overdue yet
+    BackchannelLogout.objects.filter(pk=row.pk).update(next_attempt_at=clock.now() - dt.timedelta(minutes=5))
+    call_command("oidc_backchannel_requeue", verbosity=0)
+    (task,) = DBTaskResult.objects.all()
+    assert task.task_path.endswith("backchannel_logout_deliver")
+    assert task.args_kwargs["args"] == [row.pk]
+
+
+def test_sign_out_only_enqueues_after_commit_and_never_calls_the_party(
+    flow, party, django_capture_on_commit_callbacks
+):
+    flow.tokens(flow.code_redirect())
+    with FakePartner() as bank:
+        with_backchannel(party, f"{bank.url}/bc")
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            flow.browser.post(reverse("portal:sign-out"))
+            assert not DBTaskResult.objects.exists()
+        assert len(callbacks) == 1
+        assert bank.received == []  # the request did not wait for the party
+    (task,) = DBTaskResult.objects.all()
+    assert task.args_kwargs["args"] == [BackchannelLogout.objects.get().pk]

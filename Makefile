@@ -46,7 +46,8 @@ run: setup
 	HAWIYA_DEMO=1 $(PY) manage.py seed_demo_staff
 	HAWIYA_DEMO=1 $(PY) manage.py seed_demo_relying_party
 	HAWIYA_DEMO=1 $(PY) manage.py collectstatic --no-input -v 0
-	HAWIYA_DEMO=1 HOST=$(HOST) PORT=$(PORT) VENV=$(VENV) scripts/serve
+	@# The issuer is where this server answers (the example bank finds it there: make example-rp HAWIYA_URL=...).
+	HAWIYA_DEMO=1 HAWIYA_OIDC_ISSUER=$${HAWIYA_OIDC_ISSUER:-http://$(HOST):$(PORT)} HOST=$(HOST) PORT=$(PORT) VENV=$(VENV) scripts/serve
 
 # A separate little web app, a client of Hawiya's OpenID Connect provider (examples/relying_party).
 example-rp: setup

@@ -1,9 +1,6 @@
-"""`manage.py seed_demo_relying_party`: the demo party "بنك المثال / Example Bank" (demo mode only).
-
-The example relying party in examples/relying_party/ signs in as this party. Its client secret is
-published (like the demo staff password) unless EXAMPLE_RP_CLIENT_SECRET gives another one, which
-is why this exists only in demo mode. Running it again brings the party back to these values.
-"""
+"""`manage.py seed_demo_relying_party`: the demo party "بنك المثال / Example Bank" (demo mode only;
+identity/services/demo_party.py). EXAMPLE_RP_CLIENT_SECRET gives it another secret than the
+published one."""
 
 from __future__ import annotations
 
@@ -11,23 +8,10 @@ import os
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
-from oauth2_provider.models import Application
 
 from hawiya.audit.actors import Actor
-from hawiya.audit.services import audit_record
-from hawiya.identity.models import RelyingParty, TokenEndpointAuthMethod
-
-CLIENT_ID = "example-bank"
-# Published in examples/relying_party (its default) and the README: demo mode only.
-DEMO_CLIENT_SECRET = "example-bank-demo-secret-2026"  # noqa: S105
-NAME_AR = "بنك المثال"
-NAME_EN = "Example Bank"
-REDIRECT_URI = "http://127.0.0.1:8001/callback"
-POST_LOGOUT_REDIRECT_URI = "http://127.0.0.1:8001/"
-ALLOWED_SCOPES = ["openid", "profile", "national_id", "birthdate", "phone", "address"]
+from hawiya.identity.services.demo_party import CLIENT_ID, DEMO_CLIENT_SECRET, demo_party_seed
 
 
 class Command(BaseCommand):
@@ -37,53 +21,5 @@ class Command(BaseCommand):
         if not settings.DEMO:
             raise CommandError("the demo relying party exists in demo mode only (HAWIYA_DEMO=1)")
         secret = os.environ.get("EXAMPLE_RP_CLIENT_SECRET") or DEMO_CLIENT_SECRET
-        with transaction.atomic():
-            application = Application.objects.select_for_update().filter(client_id=CLIENT_ID).first()
-            created = application is None
-            if application is None:
-                application = Application(client_id=CLIENT_ID)
-            wanted: dict[str, Any] = {
-                "name": NAME_EN,
-                "client_type": Application.CLIENT_CONFIDENTIAL,
-                "authorization_grant_type": Application.GRANT_AUTHORIZATION_CODE,
-                "redirect_uris": REDIRECT_URI,
-                "post_logout_redirect_uris": POST_LOGOUT_REDIRECT_URI,
-                "algorithm": Application.RS256_ALGORITHM,
-                "skip_authorization": False,
-                "hash_client_secret": True,
-            }
-            changed = created or any(getattr(application, key) != value for key, value in wanted.items())
-            for key, value in wanted.items():
-                setattr(application, key, value)
-            # Stored hashed (CLIENT_SECRET_HASHER): set again only when it no longer matches, so
-            # a second run changes nothing.
-            if created or not check_password(secret, application.client_secret):
-                application.client_secret = secret
-                changed = True
-            application.save()
-
-            party = RelyingParty.objects.filter(application=application).first() or RelyingParty(
-                application=application
-            )
-            party_wanted: dict[str, Any] = {
-                "name_ar": NAME_AR,
-                "name_en": NAME_EN,
-                "allowed_scopes": ALLOWED_SCOPES,
-                "token_endpoint_auth_method": TokenEndpointAuthMethod.CLIENT_SECRET_BASIC,
-                "suspended_at": None,
-            }
-            changed = changed or party.pk is None
-            changed = changed or any(getattr(party, key) != value for key, value in party_wanted.items())
-            for key, value in party_wanted.items():
-                setattr(party, key, value)
-            party.save()
-            if changed:
-                audit_record(
-                    actor=Actor.system("oidc.seed_demo_relying_party"),
-                    action="relying_party.created" if created else "relying_party.updated",
-                    object_type="identity.relyingparty",
-                    object_id=party.pk,
-                    detail={"client_id": CLIENT_ID, "demo": True},
-                )
-        state = "created" if created else ("updated" if changed else "unchanged")
+        state = demo_party_seed(actor=Actor.system("oidc.seed_demo_relying_party"), secret=secret)
         self.stdout.write(f"demo relying party {CLIENT_ID}: {state}")

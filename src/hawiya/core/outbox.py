@@ -69,6 +69,14 @@ class Outbox(Generic[Row]):
     due_field: str
     state_field: str  # what record_failure returns: str(row.<state_field>)
     is_open: Callable[[Row], bool]
+    # What a failure short of giving up writes on the row (the reason), naming the fields.
+    on_retry: Callable[[Row, str], Iterable[str]]
+    # Hands the next try to a worker: (pk, run_after), after commit.
+    retry_later: Callable[[int, dt.datetime], object]
+    # Names the row in log lines.
+    label: Callable[[Row], str]
+    # What giving up writes, audit included (a call may pass its own: the SMS one needs the client).
+    give_up: GiveUp[Row] | None = None
     # Rows with a state of their own while a worker holds them (an SMS is `sending`): such a lease
     # is honoured to the second, and only that state may record a failure. Without one, a lease and
     # a backoff look alike, both get the early tolerance, and every open row may record a failure.
@@ -84,12 +92,14 @@ class Outbox(Generic[Row]):
         self,
         pk: int,
         *,
-        give_up: GiveUp[Row],
+        give_up: GiveUp[Row] | None = None,
         on_claim: Callable[[Row, dt.datetime], Iterable[str]] | None = None,
     ) -> Claim[Row] | None:
         """Count the attempt and take the lease, in a transaction of its own; None when there is
         nothing to do (no such row, settled, leased to another worker, a duplicate task ahead of
-        the backoff, given up now). `on_claim` writes the caller's own fields and names them."""
+        the backoff, given up now: `give_up`, else the outbox's own). `on_claim` writes the
+        caller's own fields and names them."""
+        give_up = self._give_up(give_up)
         with transaction.atomic():
             row = self.lock(pk)
             if row is None:
@@ -113,6 +123,12 @@ class Outbox(Generic[Row]):
             fields = list(on_claim(row, now)) if on_claim else []
             row.save(update_fields=[*fields, self.attempts_field, self.due_field])
             return Claim(row=row, attempt=attempt)
+
+    def _give_up(self, given: GiveUp[Row] | None) -> GiveUp[Row]:
+        chosen = given or self.give_up
+        if chosen is None:
+            raise TypeError(f"{self.noun}: give_up comes from the call or the outbox")
+        return chosen
 
     def _held(self, row: Row, now: dt.datetime) -> bool:
         due: dt.datetime | None = getattr(row, self.due_field)
@@ -147,17 +163,14 @@ class Outbox(Generic[Row]):
         reason: str,
         *,
         permanent: bool,
-        give_up: GiveUp[Row],
-        on_retry: Callable[[Row, str], Iterable[str]],
-        enqueue: Callable[[int, dt.datetime], object],
-        label: Callable[[Row], str],
+        give_up: GiveUp[Row] | None = None,
     ) -> str:
         """Give up on a permanent failure, after the last attempt, or when the next try would come
-        too late; else schedule the next try after the backoff. Returns the row's state, or
-        "stale" when the claim no longer stands. `on_retry` writes the caller's fields (the
-        reason) and names them; `enqueue(pk, run_after)` hands the retry to a worker after commit
-        (if that is lost, the sweeper finds the row by its due time); `label` names the row in
-        the log."""
+        too late (`give_up`, else the outbox's own); else write `on_retry`'s fields and hand the
+        next try to a worker after the backoff, after commit (if that is lost, the sweeper finds
+        the row by its due time). Returns the row's state, or "stale" when the claim no longer
+        stands."""
+        give_up = self._give_up(give_up)
         with transaction.atomic():
             row = self.locked_if_current(pk, claim)
             if row is None:
@@ -169,12 +182,12 @@ class Outbox(Generic[Row]):
                 give_up(row, reason, permanent)
             else:
                 setattr(row, self.due_field, retry_at)
-                fields = list(on_retry(row, reason))
+                fields = list(self.on_retry(row, reason))
                 row.save(update_fields=[*fields, self.due_field])
-                transaction.on_commit(partial(enqueue, row.pk, retry_at), robust=True)
+                transaction.on_commit(partial(self.retry_later, row.pk, retry_at), robust=True)
                 logger.warning(
                     "%s: %s on attempt %d; next try at %s",
-                    label(row),
+                    self.label(row),
                     reason,
                     attempts,
                     retry_at.isoformat(timespec="seconds"),

@@ -54,17 +54,19 @@ def shipment_announce(shipment_id: int) -> str:
     Idempotent: a shipment already announced or failed, or that another worker is announcing,
     is left alone.
     """
-    claim = OUTBOX.claim(shipment_id, give_up=_give_up_any)
+    claim = OUTBOX.claim(shipment_id)
     if claim is None:
         return "skipped"
     try:
         receipt = courier().announce(claim.row)
     except CourierError as exc:
-        return _record_failure(shipment_id, claim, str(exc.extra.get("reason") or exc.code), exc.permanent)
+        return OUTBOX.record_failure(
+            shipment_id, claim, str(exc.extra.get("reason") or exc.code), permanent=exc.permanent
+        )
     except Exception as exc:
         # A bug in a client must not lose the shipment: retried like an outage, failed at the bound.
         logger.error("Announcing shipment %s: the courier client raised %s", shipment_id, type(exc).__name__)
-        return _record_failure(shipment_id, claim, "client_error", False)
+        return OUTBOX.record_failure(shipment_id, claim, "client_error", permanent=False)
     return _record_announced(shipment_id, claim, receipt.tracking_id)
 
 
@@ -136,19 +138,6 @@ def _give_up_any(shipment: Shipment, reason: str, permanent: bool) -> None:
     _give_up(shipment, reason)  # refused or out of attempts: the office follows up either way
 
 
-def _record_failure(shipment_id: int, claim: Claim[Shipment], reason: str, permanent: bool) -> str:
-    return OUTBOX.record_failure(
-        shipment_id,
-        claim,
-        reason,
-        permanent=permanent,
-        give_up=_give_up_any,
-        on_retry=_failed_once,
-        enqueue=_retry_later,
-        label=lambda shipment: f"Shipment {shipment.reference}",
-    )
-
-
 def _failed_once(shipment: Shipment, reason: str) -> list[str]:
     shipment.announce_error = reason[:64]
     return ["announce_error"]
@@ -166,4 +155,8 @@ OUTBOX: Outbox[Shipment] = Outbox(
     due_field="announce_next_attempt_at",
     state_field="announce_state",
     is_open=lambda shipment: shipment.announce_state == AnnounceState.PENDING,
+    on_retry=_failed_once,
+    retry_later=_retry_later,
+    label=lambda shipment: f"Shipment {shipment.reference}",
+    give_up=_give_up_any,
 )

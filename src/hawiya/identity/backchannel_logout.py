@@ -34,7 +34,7 @@ from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.outbound import OutboundFailure, Partner, classify, post_form
-from hawiya.core.outbox import Claim, Outbox, RetryPolicy
+from hawiya.core.outbox import Outbox, RetryPolicy
 
 from .models import BackchannelLogout, Consent, RelyingParty, User
 from .oidc_claims import pairwise_subject
@@ -167,13 +167,17 @@ OUTBOX: Outbox[BackchannelLogout] = Outbox(
     due_field="next_attempt_at",
     state_field="state",
     is_open=lambda row: row.state == State.PENDING,
+    on_retry=_retry_noted,
+    retry_later=_enqueue,
+    label=lambda row: f"back-channel logout {row.pk}",
+    give_up=_give_up,
 )
 
 
 @task()
 def backchannel_logout_deliver(logout_id: int) -> str:
     """Post row `logout_id`'s Logout Token once; returns the row's state (or "skipped")."""
-    claim = OUTBOX.claim(logout_id, give_up=_give_up)
+    claim = OUTBOX.claim(logout_id)
     if claim is None:
         return "skipped"
     row = claim.row
@@ -186,11 +190,13 @@ def backchannel_logout_deliver(logout_id: int) -> str:
         )
     except OutboundFailure as exc:
         if exc.status is None:
-            return _failed(logout_id, claim, exc.reason, permanent=False)
+            return OUTBOX.record_failure(logout_id, claim, exc.reason, permanent=False)
         verdict = classify(Partner.RELYING_PARTY, exc.status)
-        return _failed(logout_id, claim, verdict.code("party", exc.status), permanent=verdict.permanent)
+        return OUTBOX.record_failure(
+            logout_id, claim, verdict.code("party", exc.status), permanent=verdict.permanent
+        )
     except ValueError:
-        return _failed(logout_id, claim, "invalid_uri", permanent=True)
+        return OUTBOX.record_failure(logout_id, claim, "invalid_uri", permanent=True)
     with transaction.atomic():
         current = _locked(logout_id)
         if current is None:
@@ -202,19 +208,6 @@ def backchannel_logout_deliver(logout_id: int) -> str:
             current.save(update_fields=["state", "sent_at", "next_attempt_at"])
             _audit(current, "oidc.backchannel_logout_sent")
     return str(current.state)
-
-
-def _failed(logout_id: int, claim: Claim[BackchannelLogout], code: str, *, permanent: bool) -> str:
-    return OUTBOX.record_failure(
-        logout_id,
-        claim,
-        code,
-        permanent=permanent,
-        give_up=_give_up,
-        on_retry=_retry_noted,
-        enqueue=_enqueue,
-        label=lambda row: f"back-channel logout {row.pk}",
-    )
 
 
 def backchannel_logout_sweep(*, grace: dt.timedelta = dt.timedelta(minutes=2)) -> list[int]:

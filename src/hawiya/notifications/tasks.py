@@ -21,7 +21,7 @@ from django.db import transaction
 from django_tasks import task
 
 from hawiya.core import clock
-from hawiya.core.outbox import Claim, Outbox, RetryPolicy
+from hawiya.core.outbox import Outbox, RetryPolicy
 
 from .clients import SmsClient, SmsRejected, SmsTemporaryFailure, sms_client
 from .models import SmsMessage
@@ -62,14 +62,14 @@ def deliver_sms(message_id: int) -> str:
     try:
         result = client.send(to=message.to, body=message.body, reference=str(message.reference))
     except SmsRejected as exc:
-        return _record_failure(message_id, claim, exc.code, client, permanent=True)
+        return OUTBOX.record_failure(message_id, claim, exc.code, permanent=True, give_up=give_up)
     except SmsTemporaryFailure as exc:
-        return _record_failure(message_id, claim, exc.code, client, permanent=False)
+        return OUTBOX.record_failure(message_id, claim, exc.code, permanent=False, give_up=give_up)
     except Exception as exc:
         # A bug in a client must not lose the message: it is retried like an outage and fails
         # after MAX_ATTEMPTS. Only the exception's type is logged; its text might hold the body.
         logger.error("SMS %s: client raised %s", message.reference, type(exc).__name__)
-        return _record_failure(message_id, claim, "client_error", client, permanent=False)
+        return OUTBOX.record_failure(message_id, claim, "client_error", permanent=False, give_up=give_up)
     return _record_sent(message_id, result.operator_message_id, client)
 
 
@@ -122,6 +122,9 @@ OUTBOX: Outbox[SmsMessage] = Outbox(
     is_in_flight=lambda message: message.status == Status.SENDING,
     # The next try would come too late to be of use (a one-time code that has expired).
     expires_at=lambda message: message.expires_at,
+    on_retry=_queued,
+    retry_later=_retry_later,
+    label=lambda message: f"SMS {message.reference}",
 )
 
 
@@ -149,18 +152,3 @@ def _record_sent(message_id: int, operator_message_id: str, client: SmsClient) -
             message.save(update_fields=fields)
     logger.info("SMS %s sent (attempt %d)", message.reference, message.attempts)
     return str(message.status)
-
-
-def _record_failure(
-    message_id: int, claim: Claim[SmsMessage], code: str, client: SmsClient, *, permanent: bool
-) -> str:
-    return OUTBOX.record_failure(
-        message_id,
-        claim,
-        code,
-        permanent=permanent,
-        give_up=partial(_give_up, client=client),
-        on_retry=_queued,
-        enqueue=_retry_later,
-        label=lambda message: f"SMS {message.reference}",
-    )

@@ -58,18 +58,20 @@ def refund_fine(bill_id: int) -> str:
     Idempotent: a bill that is refunded or failed, or that another worker is refunding, is left
     alone, so running the task twice never asks the gateway twice for a settled refund.
     """
-    claim = OUTBOX.claim(bill_id, give_up=_give_up_refused)
+    claim = OUTBOX.claim(bill_id)
     if claim is None:
         return "skipped"
     try:
         refund_id = payment_gateway().refund(claim.row, claim.row.refund_requested_sar)
     except GatewayError as exc:
         permanent = exc.code == errors.GATEWAY_REFUSED
-        return _record_failure(bill_id, claim, str(exc.extra.get("reason") or exc.code), permanent=permanent)
+        return OUTBOX.record_failure(
+            bill_id, claim, str(exc.extra.get("reason") or exc.code), permanent=permanent
+        )
     except Exception as exc:
         # A bug in a client must not lose the refund: retried like an outage, failed at the bound.
         logger.error("Refund of bill %s: the gateway client raised %s", bill_id, type(exc).__name__)
-        return _record_failure(bill_id, claim, "client_error", permanent=False)
+        return OUTBOX.record_failure(bill_id, claim, "client_error", permanent=False)
     return _record_refunded(bill_id, claim, refund_id)
 
 
@@ -150,19 +152,6 @@ def _give_up_refused(bill: Bill, reason: str, permanent: bool) -> None:
     _give_up(bill, reason, refused=permanent)
 
 
-def _record_failure(bill_id: int, claim: Claim[Bill], reason: str, *, permanent: bool) -> str:
-    return OUTBOX.record_failure(
-        bill_id,
-        claim,
-        reason,
-        permanent=permanent,
-        give_up=_give_up_refused,
-        on_retry=_failed_once,
-        enqueue=_retry_later,
-        label=lambda bill: f"Refund of bill {bill.pk}",
-    )
-
-
 def _failed_once(bill: Bill, reason: str) -> list[str]:
     bill.refund_error = reason[:64]
     return ["refund_error"]
@@ -180,4 +169,8 @@ OUTBOX: Outbox[Bill] = Outbox(
     due_field="refund_next_attempt_at",
     state_field="state",
     is_open=lambda bill: bill.state == BillState.REFUND_PENDING,
+    on_retry=_failed_once,
+    retry_later=_retry_later,
+    label=lambda bill: f"Refund of bill {bill.pk}",
+    give_up=_give_up_refused,
 )

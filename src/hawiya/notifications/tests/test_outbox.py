@@ -4,6 +4,7 @@ tested is the helper itself; the three workers' own tests cover their wiring."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -59,7 +60,14 @@ def outbox(*, in_flight: bool = False, expires: bool = False) -> Outbox[SmsMessa
         is_open=lambda message: not message.is_finished,
         is_in_flight=(lambda message: message.status == Status.SENDING) if in_flight else None,
         expires_at=(lambda message: message.expires_at) if expires else None,
+        on_retry=_unexpected,
+        retry_later=_unexpected,
+        label=lambda message: f"SMS {message.reference}",
     )
+
+
+def _unexpected(*args: object) -> list[str]:
+    raise AssertionError("a retry the test did not expect")
 
 
 def sending(message: SmsMessage, now: dt.datetime) -> list[str]:
@@ -86,15 +94,9 @@ def fail(
     permanent: bool = False,
 ) -> str:
     with capture(execute=True):
-        return box.record_failure(
-            claim.row.pk,
-            claim,
-            "partner_unavailable_503",
-            permanent=permanent,
-            give_up=hooks.give_up,
-            on_retry=hooks.retry,
-            enqueue=hooks.enqueue,
-            label=lambda message: f"SMS {message.reference}",
+        recording = dataclasses.replace(box, on_retry=hooks.retry, retry_later=hooks.enqueue)
+        return recording.record_failure(
+            claim.row.pk, claim, "partner_unavailable_503", permanent=permanent, give_up=hooks.give_up
         )
 
 
@@ -268,3 +270,9 @@ def test_the_sweep_honours_its_limit_and_locked_sweeps_hand_over_after_commit(
         assert handed == []  # not before the commit
     assert swept == handed == [first.pk]
     assert len(callbacks) == 1
+
+
+def test_an_outbox_without_its_own_give_up_needs_one_from_the_call(pinned: PinnedClock) -> None:
+    message = queue_notice()
+    with pytest.raises(TypeError, match="give_up"):
+        outbox().claim(message.pk)

@@ -70,9 +70,9 @@ class PartyForm(HawiyaForm):
     )
     logo = forms.FileField(
         label=_("Logo (optional)"),
-        help_text=_("A PNG or JPEG image of at most 512 KB, shown on the sign-in page."),
+        help_text=_("A PNG or JPEG image of at most 512 KB, shown on the consent screen."),
         required=False,
-        widget=forms.ClearableFileInput(attrs={"class": "hw-file-input", "accept": "image/png,image/jpeg"}),
+        widget=forms.ClearableFileInput(attrs={"class": "hw-file-upload", "accept": "image/png,image/jpeg"}),
     )
     remove_logo = forms.BooleanField(
         label=_("Remove the logo"),

@@ -204,6 +204,23 @@ def relying_party_get(*, party_id: int) -> RelyingParty:
     return party
 
 
+def relying_party_logo(*, client_id: str) -> bytes | None:
+    """The PNG logo an active party shows on its consent screen, or None (no such party, suspended,
+    or no logo). Stored re-encoded as PNG when registered, so it is served as it is."""
+    party = (
+        RelyingParty.objects.filter(application__client_id=client_id, suspended_at__isnull=True)
+        .exclude(logo="")
+        .first()
+    )
+    if party is None:
+        return None
+    try:
+        with party.logo.open("rb") as stored:
+            return bytes(stored.read())
+    except OSError:  # the row names a file the storage no longer has
+        return None
+
+
 def relying_party_by_client_id(*, client_id: str) -> RelyingParty:
     """The relying party of this client id, or NotFound `party_not_found`."""
     party = (

@@ -16,6 +16,7 @@ urlpatterns = [
     path("revoke_token/", toolkit.RevokeTokenView.as_view(), name="revoke-token"),
     path("userinfo/", toolkit.UserInfoView.as_view(), name="user-info"),
     path("jwks/", views.jwks, name="jwks-info"),
+    path("parties/<str:client_id>/logo.png", views.party_logo, name="party-logo"),
     path("logout/", views.LogoutView.as_view(), name="rp-initiated-logout"),
     path(".well-known/openid-configuration", views.discovery, name="oidc-connect-discovery-info"),
 ]

@@ -11,7 +11,14 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
@@ -26,6 +33,7 @@ from hawiya.core.client import client_ip
 from hawiya.identity.backchannel_logout import backchannel_logout_schedule
 from hawiya.identity.models import User
 from hawiya.identity.oidc_claims import CLAIM_SCOPE, SCOPES, pairwise_subject
+from hawiya.identity.selectors import relying_party_logo
 from hawiya.identity.services.authorization_codes import application_by_client_id
 from hawiya.identity.services.consents import consent_covers, consent_record
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, SIGN_IN_METHOD_SESSION_KEY
@@ -270,6 +278,18 @@ def discovery(request: HttpRequest) -> JsonResponse:
     }
     response = JsonResponse(document)
     response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@require_safe
+def party_logo(request: HttpRequest, client_id: str) -> HttpResponse:
+    """/oidc/parties/<client id>/logo.png: the logo on the party's consent screen (public: the
+    party's own branding; stored files are not served from MEDIA_URL)."""
+    logo = relying_party_logo(client_id=client_id)
+    if logo is None:
+        raise Http404
+    response = HttpResponse(logo, content_type="image/png")
     response["Cache-Control"] = "public, max-age=3600"
     return response
 

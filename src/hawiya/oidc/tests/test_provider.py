@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -12,13 +13,16 @@ from typing import Any
 import pytest
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from django.core.files.base import ContentFile
 from django.core.management import call_command
+from django.urls import reverse
 from django.utils import timezone
 from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
 from jwcrypto import jwk
 from oauth2_provider.models import AccessToken, RefreshToken
+from PIL import Image
 
 from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
@@ -225,6 +229,24 @@ def test_consent_screen_lists_exactly_what_is_shared(client, party, citizen):
     assert "Your full name" not in html
     # The redirect after Allow goes to the party: its origin may be a form's destination.
     assert "https://bank.example" in page["Content-Security-Policy"]
+
+
+def test_the_consent_screen_shows_the_partys_logo_from_a_url_that_serves_it(client, party, citizen):
+    picture = io.BytesIO()
+    Image.new("RGB", (32, 32), "green").save(picture, format="PNG")
+    party.logo.save("bank.png", ContentFile(picture.getvalue()))
+    sign_in(client, citizen)
+    flow = make_flow(client, party)
+    html = flow.get(flow.authorize_url(ui_locales="en")).content.decode()
+    logo_url = reverse("oauth2_provider:party-logo", args=[party.application.client_id])
+    assert f'<img src="{logo_url}"' in html
+    served = client.get(logo_url)
+    assert (served.status_code, served["Content-Type"]) == (200, "image/png")
+    assert served.content == picture.getvalue()
+    assert client.get(reverse("oauth2_provider:party-logo", args=["nobody"])).status_code == 404
+    party.suspended_at = timezone.now()
+    party.save(update_fields=["suspended_at"])
+    assert client.get(logo_url).status_code == 404
 
 
 def test_consent_screen_in_arabic_by_default(flow):

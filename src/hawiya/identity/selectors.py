@@ -207,12 +207,8 @@ def relying_party_get(*, party_id: int) -> RelyingParty:
 def relying_party_logo(*, client_id: str) -> bytes | None:
     """The PNG logo an active party shows on its consent screen, or None (no such party, suspended,
     or no logo). Stored re-encoded as PNG when registered, so it is served as it is."""
-    party = (
-        RelyingParty.objects.filter(application__client_id=client_id, suspended_at__isnull=True)
-        .exclude(logo="")
-        .first()
-    )
-    if party is None:
+    party = relying_party_for_client(client_id=client_id)
+    if party is None or not party.logo:
         return None
     try:
         with party.logo.open("rb") as stored:

@@ -60,3 +60,12 @@ def audit_trail_cleared_before_flush(request: pytest.FixtureRequest) -> Iterator
         from hawiya.audit.testing import clear_audit_trail
 
         clear_audit_trail()
+
+
+@pytest.fixture(autouse=True)
+def signing_key_forgotten() -> None:
+    """Each process remembers which key signs (identity/signing_keys.py); a test's database does
+    not outlive the test, so neither may that memory."""
+    from hawiya.identity import signing_keys
+
+    signing_keys._active = None

@@ -129,6 +129,8 @@ def assert_aaa_contrast(page: Page) -> None:
 
 
 def html_attrs(page: Page) -> list[str]:
+    # A click's navigation can have changed the URL before the new document exists; wait for it.
+    page.wait_for_load_state("load")
     return page.evaluate("() => [document.documentElement.lang, document.documentElement.dir]")
 
 

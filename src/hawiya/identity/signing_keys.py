@@ -10,6 +10,7 @@ first signature makes one (a fresh install signs without a manual step).
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -51,17 +52,31 @@ def signing_key_create() -> SigningKey:
     pem = _new_pem()
     kid = jwk.JWK.from_pem(pem.encode()).thumbprint()
     now = clock.now()
+    global _active
     with transaction.atomic():
         SigningKey.objects.filter(retired_at__isnull=True).update(retired_at=now)
-        return SigningKey.objects.create(kid=kid, private_key_pem=pem, created_at=now)
+        key = SigningKey.objects.create(kid=kid, private_key_pem=pem, created_at=now)
+    _active = None  # this process signs with the new key at once
+    return key
+
+
+# Which key signs, as this process last read it: every token exchange signs, and the read is a
+# query. After a rotation another process goes on signing with the previous key for at most
+# ACTIVE_KEY_SECONDS; that key is still published (and is kept far longer: see the docstring).
+ACTIVE_KEY_SECONDS = 30.0
+_active: tuple[float, str, jwk.JWK] | None = None
 
 
 def active_signing_key() -> tuple[str, jwk.JWK]:
     """(kid, private JWK) of the key that signs now; made on first use when there is none."""
+    global _active
+    if _active is not None and time.monotonic() - _active[0] < ACTIVE_KEY_SECONDS:
+        return _active[1], _active[2]
     key = SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at", "-id").first()
     if key is None:
         key = signing_key_create()
-    return key.kid, _jwk(key)
+    _active = (time.monotonic(), key.kid, _jwk(key))
+    return key.kid, _active[2]
 
 
 def signing_key_by_kid(kid: str) -> jwk.JWK | None:

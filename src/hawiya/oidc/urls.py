@@ -12,7 +12,7 @@ app_name = "oauth2_provider"
 
 urlpatterns = [
     path("authorize/", views.AuthorizationView.as_view(), name="authorize"),
-    path("token/", toolkit.TokenView.as_view(), name="token"),
+    path("token/", views.TokenView.as_view(), name="token"),
     path("revoke_token/", toolkit.RevokeTokenView.as_view(), name="revoke-token"),
     path("userinfo/", toolkit.UserInfoView.as_view(), name="user-info"),
     path("jwks/", views.jwks, name="jwks-info"),

@@ -25,7 +25,7 @@ from django.core.cache import cache
 from django.db import transaction
 from jwcrypto import jwk, jws, jwt
 from jwcrypto.common import JWException, base64url_decode
-from oauth2_provider.models import Application
+from oauth2_provider.models import AccessToken, Application, Grant, IDToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauth2_provider.settings import oauth2_settings
 from oauthlib.common import Request
@@ -40,7 +40,15 @@ from hawiya.identity.oidc_claims import (
     claims_for,
     pairwise_subject,
 )
-from hawiya.identity.services.authorization_codes import code_redeemed, code_replayed, token_event_record
+from hawiya.identity.services.authorization_codes import (
+    access_token_by_value,
+    application_by_client_id,
+    code_claim,
+    code_redeemed,
+    code_replayed,
+    grant_by_code,
+    token_event_record,
+)
 from hawiya.identity.signing_keys import active_signing_key, signing_key_by_kid
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -89,11 +97,15 @@ class HawiyaOAuth2Validator(OAuth2Validator):
     # --- The party: exists, not suspended ---------------------------------------------------------
 
     def _load_application(self, client_id: str, request: Request) -> Application | None:
-        application = super()._load_application(client_id, request)
+        # As the toolkit's, but the party comes in the same query (every check below reads it).
+        application = request.client
+        if not (isinstance(application, Application) and application.client_id == client_id):
+            application = application_by_client_id(client_id)
         party = party_of(application)
-        if party is None or party.is_suspended:
+        if application is None or party is None or party.is_suspended or not application.is_usable(request):
             request.client = None
             return None
+        request.client = application
         return application
 
     def authenticate_client(self, request: Request, *args: Any, **kwargs: Any) -> bool:
@@ -148,6 +160,9 @@ class HawiyaOAuth2Validator(OAuth2Validator):
             return False  # a replayed assertion
         request.client_id = client_id
         return True
+
+    def _load_access_token(self, token: str) -> AccessToken | None:
+        return access_token_by_value(token)
 
     def validate_bearer_token(self, token: str, scopes: list[str], request: Request) -> bool:
         if not super().validate_bearer_token(token, scopes, request):
@@ -235,30 +250,146 @@ class HawiyaOAuth2Validator(OAuth2Validator):
         super().save_authorization_code(client_id, code, request, *args, **kwargs)
 
     # --- The token request -----------------------------------------------------------------------
+    # oauthlib asks for the code's scopes, challenge, method, redirect URI and nonce one at a time;
+    # the toolkit would read the code from the database for each. It is read once per request.
+
+    def _grant(self, code: str, request: Request) -> Grant | None:
+        """The code being exchanged, read once per request (before the client is authenticated,
+        oauthlib already asks for its scopes, so it is found by code alone; every use below
+        checks the client)."""
+        grant: Grant | None = getattr(request, "hawiya_grant", None)
+        if grant is None or grant.code != code:
+            grant = grant_by_code(code)
+            request.hawiya_grant = grant
+        return grant
+
+    def _client_grant(self, code: str, request: Request, client: Application | None = None) -> Grant | None:
+        grant = self._grant(code, request)
+        client = client if client is not None else request.client
+        if grant is None or client is None or grant.application_id != client.pk:
+            return None
+        return grant
+
+    def get_authorization_code_scopes(
+        self, client_id: str, code: str, redirect_uri: str, request: Request
+    ) -> list[str]:
+        grant = self._grant(code, request)
+        return grant.scope.split() if grant is not None and grant.scope else []
+
+    def get_authorization_code_nonce(
+        self, client_id: str, code: str, redirect_uri: str, request: Request
+    ) -> str | None:
+        grant = self._grant(code, request)
+        return grant.nonce or None if grant is not None else None
+
+    def get_code_challenge(self, code: str, request: Request) -> str | None:
+        grant = self._client_grant(code, request)
+        return grant.code_challenge or None if grant is not None else None
+
+    def get_code_challenge_method(self, code: str, request: Request) -> str | None:
+        grant = self._client_grant(code, request)
+        return grant.code_challenge_method or None if grant is not None else None
+
+    def confirm_redirect_uri(
+        self,
+        client_id: str,
+        code: str,
+        redirect_uri: str,
+        client: Application,
+        request: Request | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        grant = self._client_grant(code, request, client) if request is not None else None
+        return grant is not None and bool(grant.redirect_uri_allowed(redirect_uri))
 
     def validate_code(
         self, client_id: str, code: str, client: Application, request: Request, *args: Any, **kwargs: Any
     ) -> bool:
-        if super().validate_code(client_id, code, client, request, *args, **kwargs):
+        grant = self._client_grant(code, request, client)
+        if grant is not None and not grant.is_expired():
+            request.scopes = grant.scope.split(" ")
+            request.user = grant.user
+            if grant.nonce:
+                request.nonce = grant.nonce
+            if grant.claims:
+                request.claims = json.loads(grant.claims)
             return True
-        # A replayed code: whoever holds it may have stolen it, so its tokens all go.
-        code_replayed(code=code, application=client)
+        if grant is None:
+            # A replayed code: whoever holds it may have stolen it, so its tokens all go.
+            code_replayed(code=code, application=client)
         return False
 
+    def _check_and_set_request_resource(self, request: Request) -> None:
+        # The toolkit reads the code again to inherit its resource indicators (RFC 8707); a code
+        # with none, exchanged without any, has none to check.
+        grant = getattr(request, "hawiya_grant", None)
+        if (
+            request.grant_type == "authorization_code"
+            and grant is not None
+            and not grant.resource
+            and not getattr(request, "resource", None)
+        ):
+            request.resource = []
+            return
+        super()._check_and_set_request_resource(request)
+
+    def _create_access_token(
+        self, expires: Any, request: Request, token: dict[str, Any], source_refresh_token: Any = None
+    ) -> AccessToken:
+        """As the toolkit's, with the ID token this request signed (finalize_id_token) rather than
+        one read back from its JWT, which verifies the signature again and queries for it."""
+        access_token = AccessToken(
+            user=request.user,
+            scope=token["scope"],
+            expires=expires,
+            id_token=getattr(request, "hawiya_id_token", None),
+            application=request.client,
+            source_refresh_token=source_refresh_token,
+            resource=getattr(request, "resource", []),
+        )
+        self._set_token_value(access_token, token["access_token"])
+        access_token.save()
+        request.hawiya_access_token = access_token
+        return access_token
+
     def save_bearer_token(self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any) -> Any:
+        """Everything an exchange writes, in one transaction: the code is deleted first, so of two
+        exchanges of one code only one issues tokens; the other finds it gone and, as a replay,
+        revokes what the first was given."""
+        exchanging_code = request.grant_type == "authorization_code" and bool(request.code)
         with transaction.atomic():
-            result = super().save_bearer_token(token, request, *args, **kwargs)
-            if request.grant_type == "authorization_code" and request.code:
-                code_redeemed(
-                    code=request.code, application=request.client, access_token=token["access_token"]
+            claimed = not exchanging_code or code_claim(code=request.code, application=request.client)
+            if claimed:
+                id_token: IDToken | None = getattr(request, "hawiya_id_token", None)
+                if id_token is not None:
+                    id_token.save()
+                result = super().save_bearer_token(token, request, *args, **kwargs)
+                if exchanging_code:
+                    code_redeemed(
+                        code=request.code,
+                        application=request.client,
+                        access_token=request.hawiya_access_token,
+                        party=party_of(request.client),
+                    )
+                token_event_record(
+                    client_id=request.client.client_id,
+                    action="oidc.token_issued",
+                    user_id=getattr(request.user, "pk", None),
+                    detail={"grant_type": str(request.grant_type)},
                 )
-            token_event_record(
-                client_id=request.client.client_id,
-                action="oidc.token_issued",
-                user_id=getattr(request.user, "pk", None),
-                detail={"grant_type": str(request.grant_type)},
-            )
+        if not claimed:
+            code_replayed(code=request.code, application=request.client)
+            raise errors.InvalidGrantError(request=request)
+        request.hawiya_code_claimed = exchanging_code
         return result
+
+    def invalidate_authorization_code(
+        self, client_id: str, code: str, request: Request, *args: Any, **kwargs: Any
+    ) -> None:
+        # save_bearer_token deleted it in the exchange's own transaction.
+        if not getattr(request, "hawiya_code_claimed", False):
+            super().invalidate_authorization_code(client_id, code, request, *args, **kwargs)
 
     def revoke_token(
         self, token: str, token_type_hint: str | None, request: Request, *args: Any, **kwargs: Any
@@ -310,10 +441,14 @@ class HawiyaOAuth2Validator(OAuth2Validator):
             claims=json.dumps(id_token, default=str),
         )
         signed.make_signed_token(key)
-        with transaction.atomic():
-            saved = self._save_id_token(id_token["jti"], request, expiration_time)
-        request.access_token = saved
-        request.id_token = saved
+        # Saved with the access token, in save_bearer_token's transaction.
+        request.hawiya_id_token = IDToken(
+            user=request.user,
+            scope=request.scope or " ".join(request.scopes),
+            expires=expiration_time,
+            jti=id_token["jti"],
+            application=request.client,
+        )
         return str(signed.serialize())
 
     def _get_key_for_token(self, token: str) -> Any:

@@ -1,6 +1,7 @@
 """The provider's pages and documents: the authorization endpoint with Hawiya's own sign-in and
 consent screen, discovery and the JWKS. Token, userinfo, revocation and logout are
-django-oauth-toolkit's views (oidc/urls.py); the rules are in the validator and in identity."""
+django-oauth-toolkit's views (oidc/urls.py), the token view less one lookup; the rules are in the
+validator and in identity."""
 
 from __future__ import annotations
 
@@ -21,11 +22,14 @@ from django.http import (
 )
 from django.urls import reverse
 from django.utils import translation
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_safe
 from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView as ToolkitAuthorizationView
 from oauth2_provider.views import RPInitiatedLogoutView
+from oauth2_provider.views import TokenView as ToolkitTokenView
 
 from hawiya.audit.actors import Actor
 from hawiya.core import clock
@@ -204,6 +208,20 @@ class AuthorizationView(ToolkitAuthorizationView):
             "hawiya_auth_time": request.session.get(RECENT_AUTH_SESSION_KEY),
         }
         return super().create_authorization_response(request, scopes, credentials, allow)
+
+
+class TokenView(ToolkitTokenView):
+    """The toolkit's token endpoint without its read-back of every issued access token for the
+    `app_authorized` signal, which nothing here listens to (the exchange is audited by the
+    validator); the device flow, which the toolkit's view also serves, is not offered."""
+
+    @method_decorator(sensitive_post_parameters("client_secret"))
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        _url, headers, body, status = self.create_token_response(request)
+        response = HttpResponse(content=body, status=status)
+        for name, value in headers.items():
+            response[name] = value
+        return response
 
 
 class LogoutView(RPInitiatedLogoutView):

@@ -1,0 +1,64 @@
+"""What a code exchange and a userinfo call cost the database (bench/oidc.py measures their speed):
+a deferred column read late, or a lookup the toolkit repeats, shows here as more queries."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from hawiya.identity.signing_keys import active_signing_key
+from hawiya.oidc.tests.conftest import HOST, make_flow, sign_in
+from hawiya.registry.models import Person
+
+pytestmark = pytest.mark.django_db
+
+
+def _userinfo(token: str) -> dict[str, object]:
+    # A client without the citizen's session: only the bearer token speaks.
+    answer = Client().get("/oidc/userinfo/", headers={"host": HOST, "authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.content
+    body: dict[str, object] = answer.json()
+    return body
+
+
+def test_userinfo_reads_the_token_party_and_person_in_one_query(
+    client, party, citizen, django_assert_num_queries
+):
+    sign_in(client, citizen)
+    flow = make_flow(client, party, scope="openid profile national_id birthdate phone")
+    token = flow.tokens(flow.code_redirect())["access_token"]
+    person = Person.objects.get(pk=citizen.person_id)
+    with django_assert_num_queries(1):
+        info = _userinfo(token)
+    # Every claim came from that one query's columns.
+    assert info["national_id"] == person.id_number
+    assert info["name#ar"] == person.full_name_ar
+    assert info["name#en"] == person.full_name_en
+    assert info["birthdate"] == person.date_of_birth.isoformat()
+    assert info["phone_number"] == person.mobile
+
+
+def test_userinfo_with_the_address_adds_the_address_query(client, party, citizen, django_assert_num_queries):
+    sign_in(client, citizen)
+    flow = make_flow(client, party, scope="openid address")
+    token = flow.tokens(flow.code_redirect())["access_token"]
+    with django_assert_num_queries(2):
+        info = _userinfo(token)
+    assert isinstance(info["address"], dict)
+
+
+def test_a_code_exchange_reads_the_code_once_and_writes_in_one_transaction(
+    client, party, citizen, django_assert_num_queries
+):
+    sign_in(client, citizen)
+    flow = make_flow(client, party, scope="openid profile national_id")
+    location = flow.code_redirect()
+    active_signing_key()  # made at the first signature of a fresh database; here, already there
+    # 2 of these are the test's: its party shares the citizen's test client, whose session cookie
+    # the middleware reads (session, account).
+    with django_assert_num_queries(2 + 17) as captured:
+        flow.tokens(location)
+    statements = [query["sql"] for query in captured.captured_queries]
+    grant_reads = [sql for sql in statements if sql.startswith("SELECT") and "oauth2_provider_grant" in sql]
+    assert len(grant_reads) == 1, grant_reads
+    assert sum(sql.startswith("DELETE") and "oauth2_provider_grant" in sql for sql in statements) == 1

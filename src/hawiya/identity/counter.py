@@ -38,7 +38,7 @@ from .models import OneTimeCode, Purpose, SecurityEvent, User
 from .selectors import person_language
 from .services._common import sms_subject_ref
 from .services.activation import activation_start
-from .services.sessions import sessions_revoke_all
+from .services.sessions import SessionEnd, sessions_revoke_all
 from .staff import PERM_COUNTER_IDENTITY, StaffActor
 
 FINGERPRINT_MISMATCH = "fingerprint_mismatch"
@@ -198,7 +198,9 @@ def counter_mobile_rebind(
             account = User.objects.filter(person=person).first()
             sessions_ended = 0
             if account is not None:
-                sessions_ended = sessions_revoke_all(user=account, except_session_key=None)
+                sessions_ended = sessions_revoke_all(
+                    user=account, except_session_key=None, reason=SessionEnd.MOBILE_REBOUND
+                )
                 OneTimeCode.objects.filter(
                     user=account,
                     purpose__in=[Purpose.MOBILE_CHANGE_OLD, Purpose.MOBILE_CHANGE_NEW],

@@ -34,12 +34,12 @@ from oauth2_provider.views import TokenView as ToolkitTokenView
 from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.core.client import client_ip
-from hawiya.identity.backchannel_logout import backchannel_logout_schedule
 from hawiya.identity.models import User
 from hawiya.identity.oidc_claims import CLAIM_SCOPE, SCOPES, pairwise_subject
 from hawiya.identity.selectors import relying_party_logo
 from hawiya.identity.services.authorization_codes import application_by_client_id
 from hawiya.identity.services.consents import consent_covers, consent_record
+from hawiya.identity.services.sessions import SessionEnd, user_session_end
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, SIGN_IN_METHOD_SESSION_KEY
 from hawiya.identity.signing_keys import active_signing_key, published_keys
 
@@ -247,8 +247,11 @@ class LogoutView(RPInitiatedLogoutView):
     ) -> Any:
         # Before the toolkit deletes the tokens, which name the parties the person is signed in to.
         user = token_user or self.request.user
-        if isinstance(user, User):
-            backchannel_logout_schedule(user)
+        user_session_end(
+            session_key=self.request.session.session_key,
+            user=user if isinstance(user, User) else None,
+            reason=SessionEnd.PARTY_LOGOUT,
+        )
         return super().do_logout(application, post_logout_redirect_uri, state, token_user)
 
 

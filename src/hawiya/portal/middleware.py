@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils.translation import get_language_from_path
 
 from hawiya.core import clock
-from hawiya.identity.services.sessions import user_session_end, user_session_touch
+from hawiya.identity.models import User
+from hawiya.identity.services.sessions import SessionEnd, user_session_end, user_session_touch
 
 from . import session_keys
 
@@ -69,8 +70,9 @@ def idle_timeout(
 
     Place after AuthenticationMiddleware and MessageMiddleware. The 12-hour limit is counted from
     the first signed-in request of the session (login() keeps the session's data when it rotates
-    the key, and logout() flushes it). A timed-out request goes to the sign-in page, which says
-    why; a GET comes back to the same page after signing in again.
+    the key, and logout() flushes it). A timed-out session ends like a sign-out (user_session_end:
+    a citizen's connected parties are told). A timed-out request goes to the sign-in page, which
+    says why; a GET comes back to the same page after signing in again.
     """
 
     def middleware(request: HttpRequest) -> HttpResponse:
@@ -90,8 +92,12 @@ def idle_timeout(
             sign_in = (
                 "portal:sign-in" if getattr(user, "person_id", None) is not None else "backoffice:sign-in"
             )
-            if session.session_key:
-                user_session_end(session_key=session.session_key)
+            # A citizen's parties are told, as at a sign-out (back-channel logout, by a worker).
+            user_session_end(
+                session_key=session.session_key,
+                user=user if isinstance(user, User) else None,
+                reason=SessionEnd.TIMED_OUT,
+            )
             logout(request)
             query = {"timeout": "1" if idle else "session"}
             if request.method in ("GET", "HEAD"):

@@ -38,7 +38,6 @@ from hawiya.core.errors import ApplicationError
 from hawiya.core.forms import HawiyaForm
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import services
-from hawiya.identity.backchannel_logout import backchannel_logout_schedule
 from hawiya.identity.models import User
 from hawiya.identity.selectors import (
     activation_challenge_masked_mobile,
@@ -246,13 +245,13 @@ def sign_in_locked(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def sign_out(request: HttpRequest) -> HttpResponse:
-    session_key = request.session.session_key
-    if session_key:
-        services.user_session_end(session_key=session_key)
     was_signed_in = request.user.is_authenticated
-    if isinstance(request.user, User):
-        # The parties the citizen signed in to are told by a worker; the sign-out never waits.
-        backchannel_logout_schedule(request.user)
+    # The parties the citizen signed in to are told by a worker; the sign-out never waits.
+    services.user_session_end(
+        session_key=request.session.session_key,
+        user=request.user if isinstance(request.user, User) else None,
+        reason=services.SessionEnd.SIGNED_OUT,
+    )
     logout(request)
     if was_signed_in:
         messages.success(request, _("You have signed out."))

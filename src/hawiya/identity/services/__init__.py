@@ -78,6 +78,8 @@ from .recovery_codes import recovery_codes_generate
 from .security_reports import security_event_report
 from .sessions import (
     LAST_SEEN_RESOLUTION,
+    SessionEnd,
+    citizen_session_ended,
     session_revoke,
     sessions_revoke_all,
     user_session_end,
@@ -110,6 +112,7 @@ __all__ = [
     "MobileChangeStarted",
     "MobileChangeStep",
     "PasswordResetStart",
+    "SessionEnd",
     "SignInChallenge",
     "activation_complete",
     "activation_start",
@@ -118,6 +121,7 @@ __all__ = [
     "authenticator_enrol",
     "authenticator_enrolment_pending",
     "authenticator_remove",
+    "citizen_session_ended",
     "mobile_change_complete",
     "mobile_change_start",
     "mobile_change_verify_current",

@@ -23,7 +23,7 @@ from ._common import (
     sms_subject_ref,
 )
 from .one_time_codes import CodeSent, _neutral_verify, _reset_sms_locked, _send_code
-from .sessions import _revoke_sessions
+from .sessions import SessionEnd, _revoke_sessions
 
 # A verified reauthentication may be used for a password change within this time.
 REAUTHENTICATION_VALIDITY = dt.timedelta(minutes=5)
@@ -62,7 +62,7 @@ def password_change(
         _set_password(
             account, new_password, now=now, ip=ip, user_agent=user_agent, kind=Event.PASSWORD_CHANGED
         )
-        _revoke_sessions(account, except_session_key=keep_session_key)
+        _revoke_sessions(account, except_session_key=keep_session_key, reason=SessionEnd.PASSWORD_CHANGED)
     user.password = account.password
 
 
@@ -155,7 +155,7 @@ def password_reset_complete(*, challenge: str, password: str, ip: str, user_agen
         row.used_at = now
         row.save(update_fields=["used_at"])
         _set_password(account, password, now=now, ip=ip, user_agent=user_agent, kind=Event.PASSWORD_RESET)
-        _revoke_sessions(account, except_session_key=None)
+        _revoke_sessions(account, except_session_key=None, reason=SessionEnd.PASSWORD_RESET)
         guard = throttles.guard_for_update(user_id=account.pk)
         if guard.blocked_at is not None:
             guard.blocked_at = None

@@ -9,7 +9,7 @@ from hawiya.core import clock
 from .. import errors, throttles
 from ..models import SecurityEvent, User
 from ._common import Event, _event
-from .sessions import _revoke_sessions
+from .sessions import SessionEnd, _revoke_sessions
 
 
 def security_event_report(*, user: User, event_id: int, ip: str = "", user_agent: str = "") -> SecurityEvent:
@@ -28,7 +28,7 @@ def security_event_report(*, user: User, event_id: int, ip: str = "", user_agent
         guard = throttles.guard_for_update(user_id=user.pk)
         guard.blocked_at = guard.blocked_at or now
         guard.save(update_fields=["blocked_at"])
-        _revoke_sessions(user, except_session_key=None)
+        _revoke_sessions(user, except_session_key=None, reason=SessionEnd.REPORTED_NOT_ME)
         existing = SecurityEvent.objects.filter(
             user=user, kind=Event.REPORT_NOT_ME, related_event=event
         ).first()

@@ -6,26 +6,34 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from importlib import import_module
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+from django.conf import settings as django_settings
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 from joserfc import jwt
 from joserfc.jwk import KeySet
+from oauth2_provider.models import AccessToken
 
 from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
 from hawiya.core.fakepartner import FakePartner, Reply, refused_port
 from hawiya.core.outbound import close_clients
+from hawiya.core.testing import pin_clock
+from hawiya.identity import services
 from hawiya.identity.backchannel_logout import EVENT, POLICY, backchannel_logout_deliver
-from hawiya.identity.models import BackchannelLogout, RelyingParty, SecurityEvent
+from hawiya.identity.models import BackchannelLogout, RelyingParty, SecurityEvent, User, UserSession
 from hawiya.identity.oidc_claims import pairwise_subject
 from hawiya.identity.services.relying_parties import connection_revoke
-from hawiya.oidc.tests.conftest import HOST, ISSUER, Flow, make_party
+from hawiya.identity.services.sessions import SessionEnd, citizen_session_ended
+from hawiya.identity.tests.factories import last_code, make_account
+from hawiya.oidc.tests.conftest import HOST, ISSUER, Flow, make_flow, make_party
 
 State = BackchannelLogout.State
 
@@ -231,3 +239,149 @@ def test_sign_out_only_enqueues_after_commit_and_never_calls_the_party(
         assert bank.received == []  # the request did not wait for the party
     (task,) = DBTaskResult.objects.all()
     assert task.args_kwargs["args"] == [BackchannelLogout.objects.get().pk]
+
+
+# --- Every way a citizen's session ends tells the parties (identity.services.sessions) -------------
+# Two connected parties: the bank registered a back-channel logout URI, the agency did not.
+
+
+@pytest.fixture
+def connected(flow: Flow, party: RelyingParty, citizen: User) -> tuple[RelyingParty, RelyingParty]:
+    flow.tokens(flow.code_redirect())
+    agency = make_party("agency", name_en="Example Agency", name_ar="جهة المثال")
+    agency_flow = make_flow(flow.browser, agency)
+    agency_flow.tokens(agency_flow.code_redirect())
+    with_backchannel(party, "https://bank.example/bc")
+    # The browser's session as the sign-in pages record it (force_login does not).
+    key = flow.browser.session.session_key
+    assert key
+    services.user_session_record(user=citizen, session_key=key, ip="192.0.2.1", user_agent="Firefox/130")
+    return party, agency
+
+
+def told(citizen: User) -> list[tuple[int, str]]:
+    """Whom a Logout Token is owed, about whom."""
+    return list(BackchannelLogout.objects.order_by("pk").values_list("party_id", "subject"))
+
+
+def other_session(user: User) -> UserSession:
+    """A second signed-in browser of `user`."""
+    store = import_module(django_settings.SESSION_ENGINE).SessionStore()
+    store["_auth_user_id"] = str(user.pk)
+    store.create()
+    return services.user_session_record(
+        user=user, session_key=store.session_key, ip="198.51.100.7", user_agent="Safari/604.1"
+    )
+
+
+def test_the_idle_timeout_tells_the_connected_parties(flow, connected, citizen, monkeypatch):
+    bank, _agency = connected
+    pinned = pin_clock(monkeypatch, clock.now())
+    assert flow.browser.get("/en/account/").status_code == 200
+    pinned.advance(minutes=16)
+    answer = flow.browser.get("/en/account/")
+    assert answer["Location"].startswith("/en/sign-in/?timeout=1")
+    assert "_auth_user_id" not in flow.browser.session
+    assert told(citizen) == [(bank.pk, pairwise_subject(citizen, bank))]
+    assert not UserSession.objects.filter(user=citizen).exists()
+
+
+def test_the_12_hour_limit_tells_the_connected_parties(flow, connected, citizen, monkeypatch):
+    bank, _agency = connected
+    pinned = pin_clock(monkeypatch, clock.now())
+    assert flow.browser.get("/en/account/").status_code == 200
+    for _ in range(12 * 60 // 14):  # a request every 14 minutes: never idle
+        pinned.advance(minutes=14)
+        assert flow.browser.get("/en/account/").status_code == 200
+    assert not BackchannelLogout.objects.exists()
+    pinned.advance(minutes=14)
+    answer = flow.browser.get("/en/account/")
+    assert answer["Location"].startswith("/en/sign-in/?timeout=session")
+    assert told(citizen) == [(bank.pk, pairwise_subject(citizen, bank))]
+
+
+def test_a_staff_timeout_tells_no_one(client, party, monkeypatch):
+    # A token held for the bank (staff never sign in to a party): only the rule can keep it quiet.
+    staff = User.objects.create_user(username="staff-bcl", password="x" * 20, is_staff=True)
+    AccessToken.objects.create(
+        user=staff, application=party.application, token="t" * 30, expires=clock.now() + dt.timedelta(hours=1)
+    )
+    with_backchannel(party, "https://bank.example/bc")
+    client.force_login(staff)
+    pinned = pin_clock(monkeypatch, clock.now())
+    client.get("/en/")
+    pinned.advance(minutes=16)
+    answer = client.get("/en/")
+    assert answer.status_code == 302
+    assert "_auth_user_id" not in client.session
+    assert not BackchannelLogout.objects.exists()
+    assert citizen_session_ended(user=staff, reason=SessionEnd.SIGNED_OUT) == []
+
+
+def test_signing_out_another_device_tells_the_connected_parties(flow, connected, citizen):
+    bank, _agency = connected
+    other = other_session(citizen)
+    answer = flow.browser.post(f"/en/account/security/sessions/{other.pk}/sign-out/")
+    assert answer["Location"] == "/en/account/security/"
+    assert told(citizen) == [(bank.pk, pairwise_subject(citizen, bank))]
+    assert "_auth_user_id" in flow.browser.session  # this browser stays signed in
+
+
+def test_an_unknown_session_tells_no_one(flow, connected, citizen):
+    stranger = other_session(make_account())
+    assert flow.browser.post(f"/en/account/security/sessions/{stranger.pk}/sign-out/").status_code == 404
+    assert not BackchannelLogout.objects.exists()
+
+
+def test_signing_out_everywhere_else_tells_the_connected_parties(flow, connected, citizen):
+    bank, _agency = connected
+    other_session(citizen)
+    other_session(citizen)
+    answer = flow.browser.post("/en/account/security/sessions/sign-out-others/")
+    assert answer["Location"] == "/en/account/security/"
+    # Once, however many sessions ended: the token names the citizen, not a session.
+    assert told(citizen) == [(bank.pk, pairwise_subject(citizen, bank))]
+
+
+def test_signing_out_everywhere_else_with_no_other_device_tells_no_one(flow, connected, citizen):
+    flow.browser.post("/en/account/security/sessions/sign-out-others/")
+    assert not BackchannelLogout.objects.exists()
+
+
+def test_this_was_not_me_tells_the_connected_parties(flow, connected, citizen):
+    bank, _agency = connected
+    event = SecurityEvent.objects.filter(user=citizen, kind=SecurityEvent.Kind.PARTY_SIGN_IN).first()
+    assert event is not None
+    answer = flow.browser.post(f"/en/account/security/activity/{event.pk}/not-me/")
+    assert answer["Location"] == "/en/account/security/reported/"
+    assert told(citizen) == [(bank.pk, pairwise_subject(citizen, bank))]
+
+
+def test_a_password_reset_elsewhere_tells_the_connected_parties(flow, connected, citizen):
+    bank, _agency = connected
+    person = citizen.person
+    assert person is not None
+    born = person.date_of_birth
+    elsewhere = Client()
+    dates = {"dob_day": str(born.day), "dob_month": str(born.month), "dob_year": str(born.year)}
+    data = {"id_number": person.id_number, "dob_calendar": "gregorian", **dates}
+    assert elsewhere.post("/en/password-reset/", data)["Location"] == "/en/password-reset/code/"
+    elsewhere.post("/en/password-reset/code/", {"code": last_code(person.mobile)})
+    answer = elsewhere.post("/en/password-reset/new/", {"password": "a brand new passphrase"})
+    assert answer["Location"] == "/en/password-reset/done/"
+    assert told(citizen) == [(bank.pk, pairwise_subject(citizen, bank))]
+    assert not UserSession.objects.filter(user=citizen).exists()
+
+
+def test_rp_initiated_logout_forgets_the_recorded_session(flow, connected, citizen):
+    bank, _agency = connected
+    bank.application.post_logout_redirect_uris = "https://bank.example/signed-out"
+    bank.application.save()
+    id_token = flow.tokens(flow.code_redirect())["id_token"]
+    page = flow.get(f"{ISSUER}/oidc/logout/?id_token_hint={id_token}")
+    data = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+    flow.browser.post(
+        "/oidc/logout/?" + page.request["QUERY_STRING"], {**data, "allow": "Logout"}, headers={"host": HOST}
+    )
+    assert told(citizen) == [(bank.pk, pairwise_subject(citizen, bank))]
+    assert not UserSession.objects.filter(user=citizen).exists()

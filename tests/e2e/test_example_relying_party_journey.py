@@ -1,7 +1,11 @@
 """The example bank (examples/relying_party, Authlib on Flask) signs a citizen in through Hawiya in
 Arabic: the bank's page, Hawiya's sign-in (password, then the code from the demo inbox), the
 consent screen naming the bank and what it will receive, the bank's page of claims (the ID number
-masked), then the bank's sign-out through Hawiya's end-session endpoint and back."""
+masked), then the bank's sign-out through Hawiya's end-session endpoint and back; and, signed in
+the same way, the citizen removing the bank's access from Hawiya's Connected services page.
+
+The example bank registers no back-channel logout URI, so it is not told of the removal (nor of
+a sign-out elsewhere): its page cannot show it, and these tests do not look for it."""
 
 from __future__ import annotations
 
@@ -9,16 +13,20 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
 from oauth2_provider.models import Application
+from playwright.sync_api import Page
 from werkzeug.serving import make_server
 
-from hawiya.identity.tests.factories import PASSWORD, make_account
+from hawiya.identity.models import User
+from hawiya.identity.tests.factories import PASSWORD, make_account, person_of
 
+from .checklist import check
 from .test_identity_journey import CONTINUE, latest_code
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
@@ -66,16 +74,20 @@ def bank(live_server) -> Iterator[str]:
     thread.join(timeout=10)
 
 
-def test_the_example_bank_signs_a_citizen_in_through_the_consent_screen_in_arabic(
-    live_server, bank, open_page, artifacts
-):
-    user = make_account()
-    person = user.person
-    page = open_page(390)
+def sign_in_at_the_bank(
+    page: Page, live_server: Any, bank: str, user: User, artifacts: Path | None = None
+) -> None:
+    """From the bank's page through Hawiya's sign-in and consent screen, in Arabic, back to the
+    bank's page of claims (a screenshot of each step into `artifacts` if given)."""
+    person = person_of(user)
+
+    def screenshot(name: str) -> None:
+        if artifacts is not None:
+            page.screenshot(path=str(artifacts / name), full_page=True)
 
     page.goto(f"{bank}/")
     assert page.evaluate("() => document.documentElement.dir") == "rtl"
-    page.screenshot(path=str(artifacts / "example-bank-1-home-ar.png"), full_page=True)
+    screenshot("example-bank-1-home-ar.png")
     page.get_by_role("button", name="تسجيل الدخول عبر هوية").click()
 
     # Hawiya's own sign-in, in the language the bank asked for (ui_locales=ar).
@@ -94,7 +106,7 @@ def test_the_example_bank_signs_a_citizen_in_through_the_consent_screen_in_arabi
     assert (
         page.get_by_test_id("shared-claims").locator("li").count() == 4
     )  # openid profile national_id birthdate
-    page.screenshot(path=str(artifacts / "example-bank-2-consent-ar.png"), full_page=True)
+    screenshot("example-bank-2-consent-ar.png")
     page.locator("button[name=allow]").click()
 
     # Back at the bank: Authlib exchanged the code (PKCE), checked the ID token and its nonce.
@@ -104,7 +116,15 @@ def test_the_example_bank_signs_a_citizen_in_through_the_consent_screen_in_arabi
     assert "••••••" + person.id_number[-4:] in claims
     assert person.id_number not in page.content()
     assert person.date_of_birth.isoformat() in claims
-    page.screenshot(path=str(artifacts / "example-bank-3-claims-ar.png"), full_page=True)
+    screenshot("example-bank-3-claims-ar.png")
+
+
+def test_the_example_bank_signs_a_citizen_in_through_the_consent_screen_in_arabic(
+    live_server, bank, open_page, artifacts
+):
+    user = make_account()
+    page = open_page(390)
+    sign_in_at_the_bank(page, live_server, bank, user, artifacts)
 
     # Signing out of the bank goes on to Hawiya's end-session endpoint with the ID token as hint
     # and where to come back to (a state Authlib checks on the way back).
@@ -123,3 +143,34 @@ def test_the_example_bank_signs_a_citizen_in_through_the_consent_screen_in_arabi
     assert page.url == f"{bank}/"  # the bank's own session is gone
     page.goto(f"{live_server.url}/ar/account/")
     assert "/ar/sign-in/" in page.url  # and so is Hawiya's
+
+
+def test_the_citizen_removes_the_banks_access_from_connected_services(
+    live_server, bank, open_page, artifacts
+):
+    user = make_account()
+    page = open_page(390)
+    sign_in_at_the_bank(page, live_server, bank, user)
+
+    # Still signed in to Hawiya: its Connected services page lists the bank and what it receives.
+    page.goto(f"{live_server.url}/ar/account/connected-services/")
+    card = page.locator("li[data-connection]")
+    assert card.count() == 1
+    assert "بنك المثال" in card.locator("h3").inner_text()
+    check(page)
+    page.screenshot(path=str(artifacts / "example-bank-5-connected-services-ar.png"), full_page=True)
+
+    # "Remove access" asks first, stating the consequence; the citizen confirms.
+    card.get_by_role("link", name="إزالة الوصول").click()
+    page.wait_for_url(f"{live_server.url}/ar/account/connected-services/*/revoke/")
+    assert "بنك المثال" in page.locator("h1").inner_text()
+    check(page)
+    page.locator("main form button[type=submit]").click()
+
+    # Back on the list, which says so and no longer shows the bank: the empty state.
+    page.wait_for_url(f"{live_server.url}/ar/account/connected-services/")
+    assert "بنك المثال" in page.get_by_role("status").inner_text()
+    assert page.locator("li[data-connection]").count() == 0
+    assert page.locator("[data-no-connections]").is_visible()
+    check(page)
+    page.screenshot(path=str(artifacts / "example-bank-6-access-removed-ar.png"), full_page=True)

@@ -1,7 +1,9 @@
-"""Back-channel logout (OpenID Connect Back-Channel Logout 1.0): when a citizen signs out of Hawiya
-(the portal's sign-out, or a party's RP-initiated logout) or withdraws a party's access (Connected
-services), each party they are connected to that registered a `backchannel_logout_uri` is sent a
-Logout Token, so it can end its own session for them.
+"""Back-channel logout (OpenID Connect Back-Channel Logout 1.0): when a citizen's session at Hawiya
+ends (every way one ends goes through `identity.services.sessions.citizen_session_ended`: sign-out,
+timeouts, a party's RP-initiated logout, ending devices from the security page, a password change
+or reset...) or they withdraw a party's access (Connected services), each party they are connected
+to that registered a `backchannel_logout_uri` is sent a Logout Token, so it can end its own session
+for them.
 
 The sign-out never waits for a party: `backchannel_logout_schedule` writes one outbox row per party
 (BackchannelLogout) and hands it to a worker after commit. The worker (`backchannel_logout_deliver`)

@@ -28,12 +28,22 @@ from hawiya.core.outbound import close_clients
 from hawiya.core.testing import pin_clock
 from hawiya.identity import services
 from hawiya.identity.backchannel_logout import EVENT, POLICY, backchannel_logout_deliver
-from hawiya.identity.models import BackchannelLogout, RelyingParty, SecurityEvent, User, UserSession
+from hawiya.identity.counter import counter_mobile_rebind
+from hawiya.identity.models import (
+    BackchannelLogout,
+    RelyingParty,
+    SecurityEvent,
+    StaffRole,
+    User,
+    UserSession,
+)
 from hawiya.identity.oidc_claims import pairwise_subject
 from hawiya.identity.services.relying_parties import connection_revoke
 from hawiya.identity.services.sessions import SessionEnd, citizen_session_ended
-from hawiya.identity.tests.factories import last_code, make_account
+from hawiya.identity.tests.factories import PASSWORD, last_code, make_account, make_staff, next_mobile
+from hawiya.identity.tests.test_counter import enrolled, finger
 from hawiya.oidc.tests.conftest import HOST, ISSUER, Flow, make_flow, make_party
+from hawiya.registry.tests.factories import make_office
 
 State = BackchannelLogout.State
 
@@ -259,8 +269,8 @@ def connected(flow: Flow, party: RelyingParty, citizen: User) -> tuple[RelyingPa
     return party, agency
 
 
-def told(citizen: User) -> list[tuple[int, str]]:
-    """Whom a Logout Token is owed, about whom."""
+def told() -> list[tuple[int, str]]:
+    """Every Logout Token owed: to which party, about which subject."""
     return list(BackchannelLogout.objects.order_by("pk").values_list("party_id", "subject"))
 
 
@@ -282,7 +292,7 @@ def test_the_idle_timeout_tells_the_connected_parties(flow, connected, citizen, 
     answer = flow.browser.get("/en/account/")
     assert answer["Location"].startswith("/en/sign-in/?timeout=1")
     assert "_auth_user_id" not in flow.browser.session
-    assert told(citizen) == [(bank.pk, pairwise_subject(citizen, bank))]
+    assert told() == [(bank.pk, pairwise_subject(citizen, bank))]
     assert not UserSession.objects.filter(user=citizen).exists()
 
 
@@ -297,7 +307,7 @@ def test_the_12_hour_limit_tells_the_connected_parties(flow, connected, citizen,
     pinned.advance(minutes=14)
     answer = flow.browser.get("/en/account/")
     assert answer["Location"].startswith("/en/sign-in/?timeout=session")
-    assert told(citizen) == [(bank.pk, pairwise_subject(citizen, bank))]
+    assert told() == [(bank.pk, pairwise_subject(citizen, bank))]
 
 
 def test_a_staff_timeout_tells_no_one(client, party, monkeypatch):
@@ -323,7 +333,7 @@ def test_signing_out_another_device_tells_the_connected_parties(flow, connected,
     other = other_session(citizen)
     answer = flow.browser.post(f"/en/account/security/sessions/{other.pk}/sign-out/")
     assert answer["Location"] == "/en/account/security/"
-    assert told(citizen) == [(bank.pk, pairwise_subject(citizen, bank))]
+    assert told() == [(bank.pk, pairwise_subject(citizen, bank))]
     assert "_auth_user_id" in flow.browser.session  # this browser stays signed in
 
 
@@ -340,7 +350,7 @@ def test_signing_out_everywhere_else_tells_the_connected_parties(flow, connected
     answer = flow.browser.post("/en/account/security/sessions/sign-out-others/")
     assert answer["Location"] == "/en/account/security/"
     # Once, however many sessions ended: the token names the citizen, not a session.
-    assert told(citizen) == [(bank.pk, pairwise_subject(citizen, bank))]
+    assert told() == [(bank.pk, pairwise_subject(citizen, bank))]
 
 
 def test_signing_out_everywhere_else_with_no_other_device_tells_no_one(flow, connected, citizen):
@@ -354,7 +364,7 @@ def test_this_was_not_me_tells_the_connected_parties(flow, connected, citizen):
     assert event is not None
     answer = flow.browser.post(f"/en/account/security/activity/{event.pk}/not-me/")
     assert answer["Location"] == "/en/account/security/reported/"
-    assert told(citizen) == [(bank.pk, pairwise_subject(citizen, bank))]
+    assert told() == [(bank.pk, pairwise_subject(citizen, bank))]
 
 
 def test_a_password_reset_elsewhere_tells_the_connected_parties(flow, connected, citizen):
@@ -369,7 +379,7 @@ def test_a_password_reset_elsewhere_tells_the_connected_parties(flow, connected,
     elsewhere.post("/en/password-reset/code/", {"code": last_code(person.mobile)})
     answer = elsewhere.post("/en/password-reset/new/", {"password": "a brand new passphrase"})
     assert answer["Location"] == "/en/password-reset/done/"
-    assert told(citizen) == [(bank.pk, pairwise_subject(citizen, bank))]
+    assert told() == [(bank.pk, pairwise_subject(citizen, bank))]
     assert not UserSession.objects.filter(user=citizen).exists()
 
 
@@ -383,5 +393,41 @@ def test_rp_initiated_logout_forgets_the_recorded_session(flow, connected, citiz
     flow.browser.post(
         "/oidc/logout/?" + page.request["QUERY_STRING"], {**data, "allow": "Logout"}, headers={"host": HOST}
     )
-    assert told(citizen) == [(bank.pk, pairwise_subject(citizen, bank))]
+    assert told() == [(bank.pk, pairwise_subject(citizen, bank))]
+    assert not UserSession.objects.filter(user=citizen).exists()
+
+
+def test_a_password_change_tells_the_connected_parties(flow, connected, citizen):
+    bank, _agency = connected
+    other_session(citizen)
+    mobile = citizen.person.mobile
+    challenge = services.reauthentication_start(
+        user=citizen, password=PASSWORD, ip="192.0.2.1", user_agent="Firefox/130"
+    ).challenge
+    services.sign_in_send_sms_code(challenge=challenge, ip="192.0.2.1")
+    services.reauthentication_verify(
+        user=citizen, challenge=challenge, code=last_code(mobile), method="sms", ip="192.0.2.1", user_agent=""
+    )
+    keep = flow.browser.session.session_key
+    services.password_change(
+        user=citizen,
+        challenge=challenge,
+        new_password="a brand new passphrase",
+        ip="192.0.2.1",
+        user_agent="",
+        keep_session_key=keep,
+    )
+    assert told() == [(bank.pk, pairwise_subject(citizen, bank))]
+    assert list(UserSession.objects.filter(user=citizen).values_list("session_key", flat=True)) == [keep]
+
+
+def test_a_new_mobile_at_the_counter_tells_the_connected_parties(flow, connected, citizen):
+    bank, _agency = connected
+    office = make_office()
+    staff = make_staff(role=StaffRole.OFFICER, office=office)
+    person = enrolled(citizen.person, office)
+    counter_mobile_rebind(
+        staff=staff, person_id=person.pk, new_mobile=next_mobile(), fingerprints=finger(person.pk)
+    )
+    assert told() == [(bank.pk, pairwise_subject(citizen, bank))]
     assert not UserSession.objects.filter(user=citizen).exists()

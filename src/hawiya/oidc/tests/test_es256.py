@@ -65,7 +65,7 @@ def header_of(token: str) -> dict[str, Any]:
 
 def verified(flow: Flow, token: str, alg: str) -> Any:
     """The token decoded by joserfc with the published JWKS, only `alg` allowed, iss and exp checked."""
-    keys = KeySet.import_key_set({"keys": published(flow)})  # type: ignore[arg-type]
+    keys = KeySet.import_key_set({"keys": published(flow)})
     decoded = jwt.decode(token, keys, algorithms=[alg])
     jwt.JWTClaimsRegistry(iss={"essential": True, "value": ISSUER}, exp={"essential": True}).validate(
         decoded.claims
@@ -84,7 +84,7 @@ def test_the_jwks_publishes_an_rsa_and_a_p256_key(flow):
     assert {"x", "y"} <= set(ec)
     assert "d" not in ec
     # The kid is the key's RFC 7638 thumbprint, as computed by another library.
-    assert ec["kid"] == ECKey.import_key(ec).thumbprint()  # type: ignore[arg-type]
+    assert ec["kid"] == ECKey.import_key(ec).thumbprint()
     assert keys["RS256"]["kty"] == "RSA"
     assert keys["RS256"]["kid"] != ec["kid"]
     stored = dict(SigningKey.objects.filter(retired_at__isnull=True).values_list("algorithm", "kid"))
@@ -102,7 +102,7 @@ def test_an_es256_party_gets_an_id_token_signed_with_the_published_ec_key(es_flo
     assert decoded.claims["sub"] == pairwise_subject(citizen, party)
     assert decoded.claims["aud"] == "bank"
     # It is not an RS256 token: a verifier allowing only RS256 refuses it.
-    keys = KeySet.import_key_set({"keys": published(es_flow)})  # type: ignore[arg-type]
+    keys = KeySet.import_key_set({"keys": published(es_flow)})
     with pytest.raises(Exception):  # noqa: B017, PT011 (joserfc's error for a disallowed alg)
         jwt.decode(id_token, keys, algorithms=["RS256"])
 
@@ -120,7 +120,7 @@ def test_the_authlib_client_validates_an_es256_id_token_end_to_end(es_flow):
     from authlib.oidc.core import CodeIDToken
 
     token = es_flow.tokens(es_flow.code_redirect())
-    keys = KeySet.import_key_set({"keys": published(es_flow)})  # type: ignore[arg-type]
+    keys = KeySet.import_key_set({"keys": published(es_flow)})
     decoded = jwt.decode(token["id_token"], keys, algorithms=["ES256"])
     claims = CodeIDToken(decoded.claims, dict(decoded.header), {})
     claims.params = {"nonce": "n-0S6_WzA2Mj", "client_id": "bank", "access_token": token["access_token"]}
@@ -159,7 +159,7 @@ def test_an_es256_token_under_hawiyas_kid_but_another_key_is_refused(es_flow):
     assert id_token_claims(forged.serialize()) is None
     answer = es_flow.get(es_flow.authorize_url(id_token_hint=forged.serialize(), prompt="none"))
     assert query_of(answer["Location"])["error"] == "login_required"
-    keys = KeySet.import_key_set({"keys": published(es_flow)})  # type: ignore[arg-type]
+    keys = KeySet.import_key_set({"keys": published(es_flow)})
     with pytest.raises(BadSignatureError):
         jwt.decode(forged.serialize(), keys, algorithms=["ES256"])
 

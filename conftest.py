@@ -68,4 +68,4 @@ def signing_key_forgotten() -> None:
     not outlive the test, so neither may that memory."""
     from hawiya.identity import signing_keys
 
-    signing_keys._active = None
+    signing_keys._active.clear()

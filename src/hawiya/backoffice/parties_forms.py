@@ -10,7 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core.forms import LTR_ATTRS, HawiyaForm, name_field
-from hawiya.identity.models import RelyingParty, TokenEndpointAuthMethod
+from hawiya.identity.models import RelyingParty, SigningAlgorithm, TokenEndpointAuthMethod
 from hawiya.identity.scope_words import SCOPE_WORDS, SCOPES
 
 
@@ -53,6 +53,19 @@ class PartyForm(HawiyaForm):
         initial=TokenEndpointAuthMethod.CLIENT_SECRET_BASIC,
         widget=forms.RadioSelect,
         error_messages={"required": _("Choose how the service proves itself at the token endpoint.")},
+    )
+    id_token_signed_response_alg = forms.ChoiceField(
+        label=_("How Hawiya signs the service's ID tokens"),
+        choices=SigningAlgorithm.choices,
+        initial=SigningAlgorithm.RS256,
+        # Left out: RS256 for a new party, unchanged for one being changed.
+        required=False,
+        widget=forms.RadioSelect,
+        error_messages={
+            "invalid_choice": _(
+                "Choose how Hawiya signs the service's ID tokens: RS256 (the default) or ES256."
+            ),
+        },
     )
     jwks = forms.CharField(
         label=_("Public keys of the service (JWK Set, for a signed JWT only)"),
@@ -97,6 +110,7 @@ class PartyForm(HawiyaForm):
             "token_endpoint_auth_method": party.token_endpoint_auth_method,
             "jwks": "" if not party.jwks else json.dumps(party.jwks, indent=2),
             "backchannel_logout_uri": party.backchannel_logout_uri,
+            "id_token_signed_response_alg": party.id_token_signed_response_alg,
         }
 
     def service_arguments(self) -> dict[str, Any]:
@@ -108,6 +122,7 @@ class PartyForm(HawiyaForm):
             "redirect_uris": data["redirect_uris"].splitlines(),
             "allowed_scopes": data["allowed_scopes"],
             "token_endpoint_auth_method": data["token_endpoint_auth_method"],
+            "id_token_signed_response_alg": data.get("id_token_signed_response_alg") or None,
             "jwks": data.get("jwks") or None,
             "backchannel_logout_uri": data.get("backchannel_logout_uri") or "",
             "logo": data.get("logo") or None,

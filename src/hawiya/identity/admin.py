@@ -25,6 +25,7 @@ from .models import (
     MethodLock,
     RelyingParty,
     SecurityEvent,
+    SigningAlgorithm,
     SignInGuard,
     TokenEndpointAuthMethod,
     User,
@@ -130,6 +131,12 @@ class RelyingPartyAdminForm(forms.ModelForm):  # type: ignore[type-arg]
         required=False,
         widget=forms.Textarea(attrs={"rows": 4, "dir": "ltr"}),
     )
+    id_token_signed_response_alg = forms.ChoiceField(
+        label=_("How Hawiya signs the service's ID tokens"),
+        choices=SigningAlgorithm.choices,
+        initial=SigningAlgorithm.RS256,
+        required=False,  # left out: RS256 for a new party, unchanged for one being changed
+    )
     # Checked by the service (https, or http on this machine only).
     backchannel_logout_uri = forms.CharField(label=_("Back-channel logout URI (optional)"), required=False)
 
@@ -141,6 +148,7 @@ class RelyingPartyAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             "logo",
             "allowed_scopes",
             "token_endpoint_auth_method",
+            "id_token_signed_response_alg",
             "jwks",
             "backchannel_logout_uri",
         )
@@ -171,6 +179,7 @@ class RelyingPartyAdminForm(forms.ModelForm):  # type: ignore[type-arg]
             "redirect_uris": str(cleaned.get("redirect_uris", "")).splitlines(),
             "allowed_scopes": cleaned.get("allowed_scopes", []),
             "token_endpoint_auth_method": cleaned.get("token_endpoint_auth_method", ""),
+            "id_token_signed_response_alg": cleaned.get("id_token_signed_response_alg") or None,
             "jwks": cleaned.get("jwks") or None,
             "backchannel_logout_uri": cleaned.get("backchannel_logout_uri") or "",
             "logo": self.files.get("logo"),
@@ -293,7 +302,12 @@ class RelyingPartyAdmin(admin.ModelAdmin[RelyingParty]):
 
     def get_fields(self, request: HttpRequest, obj: RelyingParty | None = None) -> Any:
         fields = ["name_ar", "name_en", "logo", "redirect_uris", "allowed_scopes"]
-        fields += ["token_endpoint_auth_method", "jwks", "backchannel_logout_uri"]
+        fields += [
+            "token_endpoint_auth_method",
+            "id_token_signed_response_alg",
+            "jwks",
+            "backchannel_logout_uri",
+        ]
         if obj is None:
             return ["client_id", *fields]
         return ["client_id", "client_secret", *fields, "suspended_at", "created_at"]

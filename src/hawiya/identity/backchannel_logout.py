@@ -10,10 +10,10 @@ The sign-out never waits for a party: `backchannel_logout_schedule` writes one o
 posts the token through the one outbound layer (core/outbound.py, Partner.RELYING_PARTY), backs off
 while the party is down and gives up after the last attempt (core/outbox.py); both ends audited.
 
-The token is signed like an ID token (the active key of identity/signing_keys.py, its kid in the
-header); `sub` is the party's pairwise subject, never the account id; it carries no nonce
-(§2.4). It is made afresh at each attempt (short lived) with the row's one `jti`, so a party that
-received an earlier attempt can tell a repeat.
+The token is signed like the party's ID tokens (the active key of its algorithm, RS256 or ES256,
+from identity/signing_keys.py, its kid in the header); `sub` is the party's pairwise subject, never
+the account id; it carries no nonce (§2.4). It is made afresh at each attempt (short lived) with
+the row's one `jti`, so a party that received an earlier attempt can tell a repeat.
 """
 
 from __future__ import annotations
@@ -117,9 +117,10 @@ def logout_token(row: BackchannelLogout, *, now: dt.datetime | None = None) -> s
         "sub": row.subject,
         "events": {EVENT: {}},
     }
-    kid, key = active_signing_key()
+    alg = row.party.id_token_signed_response_alg
+    kid, key = active_signing_key(alg)
     signed = jwt.JWT(
-        header=json.dumps({"typ": "logout+jwt", "alg": "RS256", "kid": kid}), claims=json.dumps(claims)
+        header=json.dumps({"typ": "logout+jwt", "alg": alg, "kid": kid}), claims=json.dumps(claims)
     )
     signed.make_signed_token(key)
     return str(signed.serialize())

@@ -64,6 +64,7 @@ PARTY_LOGO_INVALID = "party_logo_invalid"
 PARTY_CLIENT_ID_INVALID = "party_client_id_invalid"
 PARTY_CLIENT_ID_TAKEN = "party_client_id_taken"
 PARTY_BACKCHANNEL_URI_INVALID = "party_backchannel_uri_invalid"
+PARTY_ID_TOKEN_ALG_INVALID = "party_id_token_alg_invalid"  # noqa: S105 (an error code)
 PARTY_ALREADY_SUSPENDED = "party_already_suspended"
 PARTY_NOT_SUSPENDED = "party_not_suspended"
 PARTY_NO_SECRET = "party_no_secret"  # noqa: S105 (an error code)
@@ -141,6 +142,9 @@ MESSAGES: dict[str, Promise] = {
     PARTY_CLIENT_ID_TAKEN: _("This client ID is already used by another service."),
     PARTY_BACKCHANNEL_URI_INVALID: _(
         "Enter the back-channel logout URI in full, starting https:// (http:// only for localhost)."
+    ),
+    PARTY_ID_TOKEN_ALG_INVALID: _(
+        "Choose how Hawiya signs the service's ID tokens: RS256 (the default) or ES256."
     ),
     PARTY_ALREADY_SUSPENDED: _("This service is already suspended."),
     PARTY_NOT_SUSPENDED: _("This service is not suspended."),

@@ -431,6 +431,14 @@ def new_pairwise_salt() -> str:
     return secrets.token_urlsafe(32)
 
 
+class SigningAlgorithm(models.TextChoices):
+    """How Hawiya signs a party's ID tokens (OpenID Connect Registration `id_token_signed_response_alg`)
+    and the keys it keeps to do so: one active key of each (identity/signing_keys.py)."""
+
+    RS256 = "RS256", _("RS256 (RSA 2048, the default)")
+    ES256 = "ES256", _("ES256 (elliptic curve P-256)")
+
+
 class TokenEndpointAuthMethod(models.TextChoices):
     """How a party proves itself at the token endpoint (OpenID Connect Core §9)."""
 
@@ -468,6 +476,14 @@ class RelyingParty(models.Model):
     # The party's public keys (a JWK Set) for private_key_jwt; empty otherwise.
     jwks = models.JSONField(_("public keys (JWKS)"), default=dict, blank=True)
     backchannel_logout_uri = models.URLField(_("back-channel logout URI"), blank=True, default="")
+    # How its ID tokens (and Logout Tokens) are signed; django-oauth-toolkit's Application.algorithm
+    # knows only RS256 and HS256 and is not read.
+    id_token_signed_response_alg = models.CharField(
+        _("ID-token signing algorithm"),
+        max_length=8,
+        choices=SigningAlgorithm.choices,
+        default=SigningAlgorithm.RS256,
+    )
     suspended_at = models.DateTimeField(_("suspended at"), null=True, blank=True)
     pairwise_salt = models.CharField(
         _("pairwise salt"), max_length=64, default=new_pairwise_salt, editable=False
@@ -487,6 +503,10 @@ class RelyingParty(models.Model):
                     ]
                 ),
                 name="relying_party_auth_method_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(id_token_signed_response_alg__in=["RS256", "ES256"]),
+                name="relying_party_id_token_alg_valid",
             ),
         )
 
@@ -533,12 +553,12 @@ class Consent(models.Model):
 
 
 class SigningKey(models.Model):
-    """A key that signs ID tokens. The newest active key signs; retired keys stay published in the
-    JWKS until every token they signed has expired, then `manage.py oidc_rotate_key --prune`
-    deletes them. The private key is encrypted at rest (HAWIYA_FIELD_KEYS)."""
+    """A key that signs ID tokens. The newest active key of each algorithm (RS256, ES256) signs;
+    retired keys stay published in the JWKS until every token they signed has expired, then
+    `manage.py oidc_rotate_key --prune` deletes them. The private key is encrypted at rest
+    (HAWIYA_FIELD_KEYS)."""
 
-    class Algorithm(models.TextChoices):
-        RS256 = "RS256", "RS256"
+    Algorithm = SigningAlgorithm
 
     kid = models.CharField(_("key id"), max_length=64, unique=True, editable=False)
     algorithm = models.CharField(

@@ -11,7 +11,8 @@ identity/signing_keys.py):
   client_secret_post, or private_key_jwt against the JWKS it registered);
 - `sub` is pairwise; claims follow the granted scopes; acr/amr/auth_time say how the citizen
   signed in (kept on the authorization code, see `save_authorization_code`);
-- ID tokens are signed by the active key in the database, whose `kid` is in the header;
+- ID tokens are signed by the active key in the database of the party's algorithm (RS256 or
+  ES256), whose `kid` is in the header;
 - a code exchanged twice revokes the tokens the first exchange gave (RFC 6749 §4.1.2).
 """
 
@@ -430,14 +431,17 @@ class HawiyaOAuth2Validator(OAuth2Validator):
     def finalize_id_token(
         self, id_token: dict[str, Any], token: dict[str, Any], token_handler: Any, request: Request
     ) -> str:
-        """Sign with the active key of the database (not OIDC_RSA_PRIVATE_KEY); else as DOT."""
+        """Sign with the database's active key of the party's algorithm (RS256 or ES256, its
+        `id_token_signed_response_alg`; not OIDC_RSA_PRIVATE_KEY nor Application.algorithm)."""
         claims, expiration_time = self.get_id_token_dictionary(token, token_handler, request)
         id_token.update(**claims)
         if "nonce" not in id_token and request.nonce:
             id_token["nonce"] = request.nonce
-        kid, key = active_signing_key()
+        party = party_of(request.client)
+        alg = party.id_token_signed_response_alg if party is not None else "RS256"
+        kid, key = active_signing_key(alg)
         signed = jwt.JWT(
-            header=json.dumps({"typ": "JWT", "alg": "RS256", "kid": kid}),
+            header=json.dumps({"typ": "JWT", "alg": alg, "kid": kid}),
             claims=json.dumps(id_token, default=str),
         )
         signed.make_signed_token(key)

@@ -41,7 +41,7 @@ from hawiya.identity.services.authorization_codes import application_by_client_i
 from hawiya.identity.services.consents import consent_covers, consent_record
 from hawiya.identity.services.sessions import SessionEnd, user_session_end
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, SIGN_IN_METHOD_SESSION_KEY
-from hawiya.identity.signing_keys import active_signing_key, published_keys
+from hawiya.identity.signing_keys import published_keys
 
 from .validator import id_token_claims, party_of
 
@@ -276,7 +276,7 @@ def discovery(request: HttpRequest) -> JsonResponse:
         "response_modes_supported": ["query"],
         "grant_types_supported": ["authorization_code", "refresh_token"],
         "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
+        "id_token_signing_alg_values_supported": ["RS256", "ES256"],
         "token_endpoint_auth_methods_supported": [
             "client_secret_basic",
             "client_secret_post",
@@ -317,11 +317,9 @@ def party_logo(request: HttpRequest, client_id: str) -> HttpResponse:
 
 @require_safe
 def jwks(request: HttpRequest) -> JsonResponse:
-    """/oidc/jwks/: every published signing key (the active one and those retired but not pruned)."""
+    """/oidc/jwks/: every published signing key (the active one of each algorithm, made on a fresh
+    install, and those retired but not pruned)."""
     keys = published_keys()
-    if not keys:
-        active_signing_key()  # a fresh install: the first key is made on first use
-        keys = published_keys()
     response = JsonResponse({"keys": keys})
     response["Access-Control-Allow-Origin"] = "*"
     response["Cache-Control"] = "public, max-age=3600"

@@ -38,7 +38,7 @@ from hawiya.core import clock
 
 from .. import errors
 from ..backchannel_logout import backchannel_logout_schedule
-from ..models import Consent, RelyingParty, TokenEndpointAuthMethod, User
+from ..models import Consent, RelyingParty, SigningAlgorithm, TokenEndpointAuthMethod, User
 from ..scope_words import SCOPES
 from ..staff import PERM_MANAGE_RELYING_PARTIES, STAFF_FORBIDDEN, StaffForbidden, staff_actor_for
 
@@ -142,6 +142,13 @@ def _auth_method(method: str) -> str:
     if method not in TokenEndpointAuthMethod.values:
         raise errors.error(errors.PARTY_AUTH_METHOD_INVALID, field="token_endpoint_auth_method")
     return method
+
+
+def _id_token_alg(algorithm: str) -> str:
+    """RS256 or ES256 (OpenID Connect Registration `id_token_signed_response_alg`)."""
+    if algorithm not in SigningAlgorithm.values:
+        raise errors.error(errors.PARTY_ID_TOKEN_ALG_INVALID, field="id_token_signed_response_alg")
+    return algorithm
 
 
 def jwks_checked(jwks: str | dict[str, Any] | None) -> dict[str, Any]:
@@ -248,18 +255,22 @@ def party_register(
     backchannel_logout_uri: str = "",
     client_id: str | None = None,
     client_secret: str | None = None,
+    id_token_signed_response_alg: str | None = None,
 ) -> PartyWithSecret:
     """Register a relying party; returns it with its new client secret, to be shown once.
 
     `client_id` is generated unless given (the command's automation and the demo name theirs);
     `client_secret` likewise (only the demo passes one: its published value). A party using
     private_key_jwt gives its public keys (`jwks`) and gets no secret it could use.
+    `id_token_signed_response_alg` (RS256, the default, or ES256) signs its ID tokens and Logout
+    Tokens.
     """
     _require_manager(actor)
     name_ar, name_en = _names(name_ar, name_en)
     uris = _redirect_uris(redirect_uris)
     scopes = _scopes(allowed_scopes)
     method = _auth_method(token_endpoint_auth_method)
+    id_token_alg = _id_token_alg(id_token_signed_response_alg or SigningAlgorithm.RS256.value)
     keys = jwks_checked(jwks) if method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT else {}
     backchannel = _backchannel_uri(backchannel_logout_uri)
     picture = _logo(logo)
@@ -291,11 +302,19 @@ def party_register(
                 token_endpoint_auth_method=method,
                 jwks=keys,
                 backchannel_logout_uri=backchannel,
+                id_token_signed_response_alg=id_token_alg,
             )
             if picture is not None:
                 party.logo.save(f"{application.client_id}.png", picture, save=False)
             party.save()
-            _audit(actor, "relying_party.registered", party, scopes=scopes, auth_method=method)
+            _audit(
+                actor,
+                "relying_party.registered",
+                party,
+                scopes=scopes,
+                auth_method=method,
+                id_token_alg=id_token_alg,
+            )
     except IntegrityError:
         # Two registrations raced for one client id.
         raise errors.error(errors.PARTY_CLIENT_ID_TAKEN, field="client_id") from None
@@ -315,8 +334,10 @@ def party_update(
     logo: UploadedFile | bytes | None = None,
     remove_logo: bool = False,
     backchannel_logout_uri: str = "",
+    id_token_signed_response_alg: str | None = None,
 ) -> PartyWithSecret:
-    """Change a party's names, logo, redirect URIs, scopes or authentication.
+    """Change a party's names, logo, redirect URIs, scopes, authentication or ID-token signing
+    algorithm (None: unchanged).
 
     Switching from private_key_jwt to a client secret makes a new secret (returned, to be shown
     once); switching to private_key_jwt voids the old secret. The client id never changes.
@@ -328,9 +349,13 @@ def party_update(
     method = _auth_method(token_endpoint_auth_method)
     keys = jwks_checked(jwks) if method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT else {}
     backchannel = _backchannel_uri(backchannel_logout_uri)
+    id_token_alg = (
+        None if id_token_signed_response_alg is None else _id_token_alg(id_token_signed_response_alg)
+    )
     picture = _logo(logo)
     with transaction.atomic():
         party = _locked(party_id)
+        id_token_alg = id_token_alg or party.id_token_signed_response_alg
         application = party.application
         had_secret = party.token_endpoint_auth_method in SECRET_METHODS
         new_secret = ""
@@ -351,12 +376,14 @@ def party_update(
                 ("token_endpoint_auth_method", method),
                 ("jwks", keys),
                 ("backchannel_logout_uri", backchannel),
+                ("id_token_signed_response_alg", id_token_alg),
             )
             if getattr(party, field) != value
         ]
         party.name_ar, party.name_en, party.allowed_scopes = name_ar, name_en, scopes
         party.token_endpoint_auth_method, party.jwks = method, keys
         party.backchannel_logout_uri = backchannel
+        party.id_token_signed_response_alg = id_token_alg
         if picture is not None:
             party.logo.save(f"{application.client_id}.png", picture, save=False)
             changed.append("logo")
@@ -373,6 +400,27 @@ def party_update(
             secret_made=bool(new_secret),
         )
     return PartyWithSecret(party=party, client_secret=new_secret)
+
+
+def party_set_id_token_alg(*, actor: Actor, party_id: int, algorithm: str) -> RelyingParty:
+    """Choose how the party's ID tokens and Logout Tokens are signed from now on (RS256 or ES256).
+    Tokens already issued keep verifying: the keys of both algorithms are published."""
+    _require_manager(actor)
+    chosen = _id_token_alg(algorithm)
+    with transaction.atomic():
+        party = _locked(party_id)
+        before = party.id_token_signed_response_alg
+        if before != chosen:
+            party.id_token_signed_response_alg = chosen
+            party.save(update_fields=["id_token_signed_response_alg"])
+            _audit(
+                actor,
+                "relying_party.updated",
+                party,
+                fields=["id_token_signed_response_alg"],
+                id_token_alg=chosen,
+            )
+    return party
 
 
 def party_suspend(*, actor: Actor, party_id: int) -> RelyingParty:

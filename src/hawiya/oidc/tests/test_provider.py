@@ -89,7 +89,7 @@ def test_discovery(flow):
     assert document["response_types_supported"] == ["code"]
     assert document["subject_types_supported"] == ["pairwise"]
     assert document["code_challenge_methods_supported"] == ["S256"]
-    assert document["id_token_signing_alg_values_supported"] == ["RS256"]
+    assert document["id_token_signing_alg_values_supported"] == ["RS256", "ES256"]
     assert set(document["scopes_supported"]) == set(ALL_SCOPES)
     assert {"sub", "national_id", "birthdate_hijri", "address", "amr", "acr"} <= set(
         document["claims_supported"]
@@ -98,21 +98,20 @@ def test_discovery(flow):
 
 def test_jwks_publishes_public_keys_only(flow):
     keys = jwks(flow)["keys"]
-    assert len(keys) == 1
-    assert keys[0]["kty"] == "RSA"
-    assert keys[0]["alg"] == "RS256"
-    assert keys[0]["use"] == "sig"
-    assert keys[0]["kid"]
-    assert "d" not in keys[0]
-    assert "p" not in keys[0]
+    assert sorted((key["kty"], key["alg"]) for key in keys) == [("EC", "ES256"), ("RSA", "RS256")]
+    for key in keys:
+        assert key["use"] == "sig"
+        assert key["kid"]
+        assert "d" not in key
+        assert "p" not in key
 
 
 def test_rotation_keeps_the_old_key_published_until_pruned(flow):
     first = verified_id_token(flow, flow.tokens(flow.code_redirect())["id_token"])
-    old_kid = SigningKey.objects.get().kid
+    old_kid = SigningKey.objects.get(algorithm="RS256").kid
     call_command("oidc_rotate_key")
     kids = [key["kid"] for key in jwks(flow)["keys"]]
-    assert len(kids) == 2
+    assert len(kids) == 4  # a new RS256 and ES256 key each, the old ones still published
     assert old_kid in kids
     token = flow.tokens(flow.code_redirect())["id_token"]
     header = json.loads(base64.urlsafe_b64decode(token.split(".")[0] + "=="))
@@ -122,9 +121,13 @@ def test_rotation_keeps_the_old_key_published_until_pruned(flow):
     call_command("oidc_rotate_key", "--prune")
     assert SigningKey.objects.filter(kid=old_kid).exists()
     # ...and deletes it once its tokens have all expired.
-    SigningKey.objects.filter(kid=old_kid).update(retired_at=timezone.now() - dt.timedelta(days=2))
+    SigningKey.objects.filter(retired_at__isnull=False).update(
+        retired_at=timezone.now() - dt.timedelta(days=2)
+    )
     call_command("oidc_rotate_key", "--prune")
-    assert [key["kid"] for key in jwks(flow)["keys"]] == [header["kid"]]
+    published = {key["alg"]: key["kid"] for key in jwks(flow)["keys"]}
+    assert len(published) == 2
+    assert published["RS256"] == header["kid"]
 
 
 # --- Basic-OP: the code flow -----------------------------------------------------------------------

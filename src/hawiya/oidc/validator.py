@@ -10,7 +10,8 @@ identity/signing_keys.py):
 - a party authenticates at the token endpoint only the way it registered (client_secret_basic,
   client_secret_post, or private_key_jwt against the JWKS it registered);
 - `sub` is pairwise; claims follow the granted scopes; acr/amr/auth_time say how the citizen
-  signed in (kept on the authorization code, see `save_authorization_code`);
+  signed in, acr as the class the page chose for the party's request (kept on the authorization
+  code, see `save_authorization_code`);
 - ID tokens are signed by the active key in the database, whose `kid` is in the header;
 - a code exchanged twice revokes the tokens the first exchange gave (RFC 6749 §4.1.2).
 """
@@ -89,6 +90,15 @@ def id_token_claims(token: str, *, verify_expiry: bool = False) -> dict[str, Any
     except (JWException, ValueError, TypeError):
         return None
     return claims if isinstance(claims, dict) else None
+
+
+def _json_object_or_null(text: str) -> bool:
+    """Whether `text` is a JSON object, or null (the consent form's hidden field when absent)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return False
+    return value is None or isinstance(value, dict)
 
 
 class HawiyaOAuth2Validator(OAuth2Validator):
@@ -189,6 +199,12 @@ class HawiyaOAuth2Validator(OAuth2Validator):
                 description="PKCE is required: code_challenge with code_challenge_method=S256.",
                 request=request,
             )
+        # The claims parameter must be a JSON object. Refused here, where the refusal knows the
+        # redirect URI; oauthlib's own check comes later and names none (no answer to the party).
+        if isinstance(request.claims, str) and not _json_object_or_null(request.claims):
+            raise errors.InvalidRequestError(
+                description="The claims parameter must be a JSON object.", request=request
+            )
         return bool(
             super().validate_response_type(client_id, response_type, client, request, *args, **kwargs)
         )
@@ -244,6 +260,8 @@ class HawiyaOAuth2Validator(OAuth2Validator):
         context = {
             "method": getattr(request, "hawiya_sign_in_method", "") or "",
             "auth_time": getattr(request, "hawiya_auth_time", None),
+            # The class the page chose for the party's acr request (identity.oidc_claims.acr_verdict).
+            "acr": getattr(request, "hawiya_acr", None),
         }
         claims = request.claims if isinstance(request.claims, dict) else {}
         request.claims = {**claims, CONTEXT_KEY: context}
@@ -422,7 +440,8 @@ class HawiyaOAuth2Validator(OAuth2Validator):
         if isinstance(context, dict):
             method = str(context.get("method") or "")
             claims["amr"] = amr_for_method(method)
-            claims["acr"] = acr_for_method(method)
+            acr = context.get("acr")
+            claims["acr"] = acr if isinstance(acr, str) and acr else acr_for_method(method)
             if isinstance(context.get("auth_time"), int | float):
                 claims["auth_time"] = int(context["auth_time"])
         return claims, expiration_time

@@ -144,14 +144,15 @@ class AuthorizationView(ToolkitAuthorizationView):
         redirect_uri, state = credentials["redirect_uri"], credentials.get("state")
         prompt = set(request.GET.get("prompt", "").split())
 
+        if self._acr_verdict(ACR_SIGN_IN_REACHES).acr is None:
+            # An essential acr no sign-in meets: a failed authentication (Core §5.5.1.1), before
+            # anyone is signed out or asked to sign in again for nothing.
+            return _error_redirect(redirect_uri, "access_denied", state)
         if self._needs_fresh_sign_in(user, party, prompt):
             if "none" in prompt:
                 return _error_redirect(redirect_uri, "login_required", state)
             logout(request)
             return self._sign_in_redirect()
-        if self._acr_verdict().acr is None:
-            # An essential acr the sign-in cannot meet: a failed authentication (Core §5.5.1.1).
-            return _error_redirect(redirect_uri, "access_denied", state)
 
         assert party is not None  # noqa: S101 - the validator refused the request otherwise
         if "consent" not in prompt and consent_covers(user=user, party=party, scopes=scopes):

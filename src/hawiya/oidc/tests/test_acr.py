@@ -132,10 +132,15 @@ def test_an_essential_acr_hawiya_cannot_meet_is_a_failed_authentication(flow):
     assert query_of(answer["Location"]) == {"error": "access_denied", "state": "s3"}
 
 
-def test_an_essential_acr_hawiya_cannot_meet_asks_nobody_to_sign_in(client, party):
+def test_an_essential_acr_hawiya_cannot_meet_asks_nobody_to_sign_in(client, party, citizen):
     flow = make_flow(client, party)
     answer = flow.get(flow.authorize_url(claims=acr_claims(ELSEWHERE), state="s4"))
     assert query_of(answer["Location"]) == {"error": "access_denied", "state": "s4"}
+    # Nor signs anyone out, even when the party also asked for a fresh sign-in.
+    sign_in(client, citizen)
+    answer = flow.get(flow.authorize_url(claims=acr_claims(ELSEWHERE), prompt="login", state="s5"))
+    assert query_of(answer["Location"]) == {"error": "access_denied", "state": "s5"}
+    assert "_auth_user_id" in flow.browser.session
 
 
 def test_the_same_values_when_voluntary_are_ignored(flow):

@@ -10,8 +10,7 @@ identity/signing_keys.py):
 - a party authenticates at the token endpoint only the way it registered (client_secret_basic,
   client_secret_post, or private_key_jwt against the JWKS it registered);
 - `sub` is pairwise; claims follow the granted scopes; acr/amr/auth_time say how the citizen
-  signed in, acr as the class the page chose for the party's request (kept on the authorization
-  code, see `save_authorization_code`);
+  signed in (kept on the authorization code, see `save_authorization_code`);
 - ID tokens are signed by the active key in the database, whose `kid` is in the header;
 - a code exchanged twice revokes the tokens the first exchange gave (RFC 6749 §4.1.2).
 """

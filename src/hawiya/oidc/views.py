@@ -342,7 +342,7 @@ def discovery(request: HttpRequest) -> JsonResponse:
         "prompt_values_supported": ["none", "login", "consent"],
         "ui_locales_supported": ["ar", "en"],
         "claims_locales_supported": ["ar", "en"],
-        # Its id_token acr and sub members are honoured; claims follow the scopes (docs/design.md §1).
+        # Its id_token acr and sub members are honoured; claims follow the scopes (docs/oidc.md).
         "claims_parameter_supported": True,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,

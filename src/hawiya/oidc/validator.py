@@ -92,6 +92,15 @@ def id_token_claims(token: str, *, verify_expiry: bool = False) -> dict[str, Any
     return claims if isinstance(claims, dict) else None
 
 
+def _json_object_or_null(text: str) -> bool:
+    """Whether `text` is a JSON object, or null (the consent form's hidden field when absent)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return False
+    return value is None or isinstance(value, dict)
+
+
 class HawiyaOAuth2Validator(OAuth2Validator):
     oidc_claim_scope = CLAIM_SCOPE
 
@@ -190,6 +199,12 @@ class HawiyaOAuth2Validator(OAuth2Validator):
                 description="PKCE is required: code_challenge with code_challenge_method=S256.",
                 request=request,
             )
+        # The claims parameter must be a JSON object. Refused here, where the refusal knows the
+        # redirect URI; oauthlib's own check comes later and names none (no answer to the party).
+        if isinstance(request.claims, str) and not _json_object_or_null(request.claims):
+            raise errors.InvalidRequestError(
+                description="The claims parameter must be a JSON object.", request=request
+            )
         return bool(
             super().validate_response_type(client_id, response_type, client, request, *args, **kwargs)
         )
@@ -245,6 +260,8 @@ class HawiyaOAuth2Validator(OAuth2Validator):
         context = {
             "method": getattr(request, "hawiya_sign_in_method", "") or "",
             "auth_time": getattr(request, "hawiya_auth_time", None),
+            # The class the page chose for the party's acr request (identity.oidc_claims.acr_verdict).
+            "acr": getattr(request, "hawiya_acr", None),
         }
         claims = request.claims if isinstance(request.claims, dict) else {}
         request.claims = {**claims, CONTEXT_KEY: context}
@@ -423,7 +440,8 @@ class HawiyaOAuth2Validator(OAuth2Validator):
         if isinstance(context, dict):
             method = str(context.get("method") or "")
             claims["amr"] = amr_for_method(method)
-            claims["acr"] = acr_for_method(method)
+            acr = context.get("acr")
+            claims["acr"] = acr if isinstance(acr, str) and acr else acr_for_method(method)
             if isinstance(context.get("auth_time"), int | float):
                 claims["auth_time"] = int(context["auth_time"])
         return claims, expiration_time

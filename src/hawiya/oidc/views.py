@@ -30,12 +30,24 @@ from oauth2_provider.exceptions import OAuthToolkitError
 from oauth2_provider.views import AuthorizationView as ToolkitAuthorizationView
 from oauth2_provider.views import RPInitiatedLogoutView
 from oauth2_provider.views import TokenView as ToolkitTokenView
+from oauthlib.oauth2.rfc6749.errors import AccessDeniedError
 
 from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.core.client import client_ip
 from hawiya.identity.models import User
-from hawiya.identity.oidc_claims import CLAIM_SCOPE, SCOPES, pairwise_subject
+from hawiya.identity.oidc_claims import (
+    ACR_SIGN_IN_REACHES,
+    ACRS,
+    CLAIM_SCOPE,
+    SCOPES,
+    AcrVerdict,
+    acr_for_method,
+    acr_request,
+    acr_verdict,
+    pairwise_subject,
+    requested_subject,
+)
 from hawiya.identity.selectors import relying_party_logo
 from hawiya.identity.services.authorization_codes import application_by_client_id
 from hawiya.identity.services.consents import consent_covers, consent_record
@@ -113,9 +125,12 @@ class AuthorizationView(ToolkitAuthorizationView):
         if "none" in prompt:
             return cast(HttpResponse, super().handle_no_permission())  # login_required to the party
         try:
-            self.validate_authorization_request(self.request)
+            _scopes, credentials = self.validate_authorization_request(self.request)
         except OAuthToolkitError as error:
             return cast(HttpResponse, self.error_response(error, application=None))
+        if self._acr_verdict(ACR_SIGN_IN_REACHES).acr is None:
+            # Not even a new sign-in would meet the party's essential acr: no use asking for one.
+            return _error_redirect(credentials["redirect_uri"], "access_denied", credentials.get("state"))
         return self._sign_in_redirect()
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
@@ -129,6 +144,10 @@ class AuthorizationView(ToolkitAuthorizationView):
         redirect_uri, state = credentials["redirect_uri"], credentials.get("state")
         prompt = set(request.GET.get("prompt", "").split())
 
+        if self._acr_verdict(ACR_SIGN_IN_REACHES).acr is None:
+            # An essential acr no sign-in meets: a failed authentication (Core §5.5.1.1), before
+            # anyone is signed out or asked to sign in again for nothing.
+            return _error_redirect(redirect_uri, "access_denied", state)
         if self._needs_fresh_sign_in(user, party, prompt):
             if "none" in prompt:
                 return _error_redirect(redirect_uri, "login_required", state)
@@ -153,9 +172,29 @@ class AuthorizationView(ToolkitAuthorizationView):
         response._csp_update = {"form-action": [f"{origin.scheme}://{origin.netloc}"]}  # type: ignore[attr-defined]
         return response
 
+    def _acr_verdict(self, achieved: str | None = None) -> AcrVerdict:
+        """What the party's acr_values or claims parameter ask of this session's sign-in (or of
+        one that achieved `achieved`)."""
+        asked = acr_request(
+            acr_values=self.request.GET.get("acr_values"), claims=self.request.GET.get("claims")
+        )
+        if achieved is None:
+            method = self.request.session.get(SIGN_IN_METHOD_SESSION_KEY, "")
+            achieved = acr_for_method(method if isinstance(method, str) else "")
+        return acr_verdict(asked, achieved)
+
+    def _names_someone_else(self, user: User, party: Any) -> bool:
+        """The claims parameter asks for an ID token about another `sub` (Core §5.5.1)."""
+        subject = requested_subject(self.request.GET.get("claims"))
+        return subject is not None and (party is None or subject != pairwise_subject(user, party))
+
     def _needs_fresh_sign_in(self, user: User, party: Any, prompt: set[str]) -> bool:
-        """prompt=login, a sign-in older than max_age, or an id_token_hint naming someone else."""
-        if "login" in prompt:
+        """prompt=login, a sign-in older than max_age, an id_token_hint or a requested `sub`
+        naming someone else, or a sign-in weaker than the acr the party asked for when a new one
+        would reach it."""
+        if "login" in prompt or self._acr_verdict().sign_in_again:
+            return True
+        if self._names_someone_else(user, party):
             return True
         max_age = self.request.GET.get("max_age", "")
         if max_age.isdigit():
@@ -202,12 +241,27 @@ class AuthorizationView(ToolkitAuthorizationView):
         self, request: HttpRequest, scopes: str, credentials: dict[str, Any], allow: bool
     ) -> Any:
         # How the citizen signed in, for acr/amr/auth_time (the validator keeps it on the code).
+        acr = self._acr_verdict().acr
+        if allow and (acr is None or self._names_someone_else_than(cast(User, request.user), credentials)):
+            # The session changed since the page was shown: what the party required is not met.
+            denied = AccessDeniedError(
+                description="The sign-in does not meet the authentication the client requires.",
+                state=credentials.get("state"),
+            )
+            raise OAuthToolkitError(error=denied, redirect_uri=credentials.get("redirect_uri"))
         credentials = {
             **credentials,
             "hawiya_sign_in_method": request.session.get(SIGN_IN_METHOD_SESSION_KEY, ""),
             "hawiya_auth_time": request.session.get(RECENT_AUTH_SESSION_KEY),
+            "hawiya_acr": acr,
         }
         return super().create_authorization_response(request, scopes, credentials, allow)
+
+    def _names_someone_else_than(self, user: User, credentials: dict[str, Any]) -> bool:
+        if requested_subject(self.request.GET.get("claims")) is None:
+            return False  # the usual case: no second read of the party
+        party = party_of(application_by_client_id(str(credentials.get("client_id") or "")))
+        return self._names_someone_else(user, party)
 
 
 class TokenView(ToolkitTokenView):
@@ -287,11 +341,12 @@ def discovery(request: HttpRequest) -> JsonResponse:
         "claims_supported": sorted(
             {*CLAIM_SCOPE, "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr"}
         ),
-        "acr_values_supported": ["urn:hawiya:acr:2fa"],
+        "acr_values_supported": list(ACRS),
         "prompt_values_supported": ["none", "login", "consent"],
         "ui_locales_supported": ["ar", "en"],
         "claims_locales_supported": ["ar", "en"],
-        "claims_parameter_supported": False,
+        # Its id_token acr and sub members are honoured; claims follow the scopes (docs/oidc.md).
+        "claims_parameter_supported": True,
         "request_parameter_supported": False,
         "request_uri_parameter_supported": False,
         "backchannel_logout_supported": True,

@@ -216,21 +216,28 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/identity/sign_in.html",
-        {"form": form, "timed_out": request.GET.get("timeout"), "party_name": _party_name(next_url)},
+        {"form": form, "timed_out": request.GET.get("timeout"), **_flow_party(next_url)},
     )
 
 
-def _party_name(next_url: str | None) -> str:
+def _flow_party(next_url: str | None) -> dict[str, str]:
     """When the sign-in is a step of a relying party's request (next is /oidc/authorize/...), the
-    party's name in the page language: the page says "Sign in to <party> with Hawiya"."""
+    party's name in the page language (the page says "Sign in to <party> with Hawiya") and, when
+    the party has a logo, the client id the oidc app serves it under (`party_logo_client_id`)."""
+    none = {"party_name": "", "party_logo_client_id": ""}
     if not next_url:
-        return ""
+        return none
     parts = urlsplit(next_url)
     if parts.path != "/oidc/authorize/":
-        return ""
+        return none
     client_id = parse_qs(parts.query).get("client_id", [""])[0]
     party = relying_party_for_client(client_id=client_id) if client_id else None
-    return party.display_name(get_language() or "ar") if party else ""
+    if party is None:
+        return none
+    return {
+        "party_name": party.display_name(get_language() or "ar"),
+        "party_logo_client_id": client_id if party.logo else "",
+    }
 
 
 @never_cache

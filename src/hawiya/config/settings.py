@@ -391,6 +391,8 @@ OAUTH2_PROVIDER = {
         "birthdate": "Date of birth (Gregorian and Hijri)",
         "phone": "Mobile number",
         "address": "National Address",
+        # Party-only (client credentials): never shown to a citizen for consent.
+        "document_status": "Document status checks",
     },
     "DEFAULT_SCOPES": ["openid"],
 }

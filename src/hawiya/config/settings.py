@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "hawiya.payments",
     "hawiya.appointments",
     "hawiya.delivery",
+    "hawiya.document_checks",
     "hawiya.casework",
     "hawiya.portal",
     "hawiya.backoffice",
@@ -275,6 +276,10 @@ HAWIYA_COURIER_SECRET = os.environ.get("HAWIYA_COURIER_SECRET", "")
 HAWIYA_COURIER_SECRET_PREVIOUS = os.environ.get("HAWIYA_COURIER_SECRET_PREVIOUS", "")
 # Badly signed courier calls one address may send in 10 minutes before it is answered 429.
 HAWIYA_COURIER_FAILURE_LIMIT = int(os.environ.get("HAWIYA_COURIER_FAILURE_LIMIT", "20"))
+
+# --- Document-status checks by relying parties (document_checks, /api/v1/document-status) ---------
+# Documents one party may check per minute (a batch counts each of its documents); past it, 429.
+HAWIYA_DOCUMENT_STATUS_RATE_LIMIT = int(os.environ.get("HAWIYA_DOCUMENT_STATUS_RATE_LIMIT", "600"))
 
 # --- Fingerprint scanner (registry.biometrics) ------------------------------------------------------
 # "demo": a deterministic template from the person (demo mode and tests); "http": the workstation

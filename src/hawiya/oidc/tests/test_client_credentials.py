@@ -149,3 +149,10 @@ def test_the_sign_in_flow_still_works_for_a_party_with_the_scope(client, citizen
     token = flow.tokens(flow.code_redirect())
     assert token["scope"] == "openid profile"
     assert token["id_token"]
+
+
+def test_discovery_names_the_grant(client):
+    document = client.get("/.well-known/openid-configuration").json()
+    assert "client_credentials" in document["grant_types_supported"]
+    # The party-only scope is not one a citizen is asked for.
+    assert "document_status" not in document["scopes_supported"]

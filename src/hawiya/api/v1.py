@@ -12,6 +12,7 @@ from ninja.errors import HttpError, ValidationError
 from hawiya.core.errors import ApplicationError
 
 from .courier import router as courier_router
+from .document_status import router as document_status_router
 from .payments import router as payments_router
 from .sms import router as sms_router
 
@@ -25,9 +26,13 @@ api = NinjaAPI(
 
 @api.exception_handler(ApplicationError)
 def application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
-    return api.create_response(
+    response = api.create_response(
         request, {"code": exc.code, "message": str(exc.message)}, status=int(exc.status_code)
     )
+    # An error that needs a header names it (WWW-Authenticate on 401/403, Retry-After on 429).
+    for name, value in getattr(exc, "headers", {}).items():
+        response[name] = value
+    return response
 
 
 @api.exception_handler(ValidationError)
@@ -62,3 +67,4 @@ def http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 api.add_router("/payments/", payments_router)
 api.add_router("/courier/", courier_router)
 api.add_router("/sms/", sms_router)
+api.add_router("/document-status", document_status_router)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hawiya.core.forms import LTR_ATTRS, HawiyaForm, name_field
 from hawiya.identity.models import RelyingParty, SigningAlgorithm, TokenEndpointAuthMethod
-from hawiya.identity.scope_words import SCOPE_WORDS, SCOPES
+from hawiya.identity.scope_words import ASSIGNABLE_SCOPES, SCOPE_WORDS
 
 
 class PartyForm(HawiyaForm):
@@ -43,7 +43,7 @@ class PartyForm(HawiyaForm):
     )
     allowed_scopes = forms.MultipleChoiceField(
         label=_("What the service may ask for"),
-        choices=[(scope, SCOPE_WORDS[scope]) for scope in SCOPES],
+        choices=[(scope, SCOPE_WORDS[scope]) for scope in ASSIGNABLE_SCOPES],
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": _("Choose the scopes the service may ask for; openid is always needed.")},
     )

@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "hawiya.payments",
     "hawiya.appointments",
     "hawiya.delivery",
+    "hawiya.document_checks",
     "hawiya.casework",
     "hawiya.portal",
     "hawiya.backoffice",
@@ -276,6 +277,10 @@ HAWIYA_COURIER_SECRET_PREVIOUS = os.environ.get("HAWIYA_COURIER_SECRET_PREVIOUS"
 # Badly signed courier calls one address may send in 10 minutes before it is answered 429.
 HAWIYA_COURIER_FAILURE_LIMIT = int(os.environ.get("HAWIYA_COURIER_FAILURE_LIMIT", "20"))
 
+# --- Document-status checks by relying parties (document_checks, /api/v1/document-status) ---------
+# Documents one party may check per minute (a batch counts each of its documents); past it, 429.
+HAWIYA_DOCUMENT_STATUS_RATE_LIMIT = int(os.environ.get("HAWIYA_DOCUMENT_STATUS_RATE_LIMIT", "600"))
+
 # --- Fingerprint scanner (registry.biometrics) ------------------------------------------------------
 # "demo": a deterministic template from the person (demo mode and tests); "http": the workstation
 # scanner bridge's JSON API at HAWIYA_FINGERPRINT_SCANNER_URL.
@@ -391,6 +396,8 @@ OAUTH2_PROVIDER = {
         "birthdate": "Date of birth (Gregorian and Hijri)",
         "phone": "Mobile number",
         "address": "National Address",
+        # Party-only (client credentials): never shown to a citizen for consent.
+        "document_status": "Document status checks",
     },
     "DEFAULT_SCOPES": ["openid"],
 }

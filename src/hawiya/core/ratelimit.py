@@ -3,7 +3,8 @@
 A `RateLimit` allows `limit` events per `window_seconds` for each key (a client address, an
 account, later a relying party). Its users: the sign-in throttles per address
 (`identity/throttles.py`), the badly signed calls per address (`api/signature_failures.py`) and
-the PDFs per account (`core/pdf.py`). A per-party API limit is one more `RateLimit` per party.
+the PDFs per account (`core/pdf.py`) and the documents a relying party checks per minute
+(`document_checks/limits.py`).
 
 **Fixed window, chosen once.** The first event of a key opens its window: `cache.add(key, 0,
 timeout=window)` creates the counter with its expiry, `cache.incr` counts (on Redis `INCR`, which
@@ -62,16 +63,17 @@ class RateLimit:
         digest = hashlib.sha256(key.encode()).hexdigest()[:32]
         return f"hawiya:{self.name}:{digest}"
 
-    def hit(self, key: str) -> Decision:
-        """Count one event for `key` and return the decision (allowed while count <= limit)."""
+    def hit(self, key: str, cost: int = 1) -> Decision:
+        """Count one event for `key` (or `cost` events at once: a batch of document checks) and
+        return the decision (allowed while count <= limit)."""
         cache_key = self.cache_key(key)
         cache.add(cache_key, 0, timeout=self.window_seconds)
         try:
-            count = int(cache.incr(cache_key))
+            count = int(cache.incr(cache_key, cost))
         except ValueError:
             # The window ended between add and incr: this event opens the next one.
-            cache.add(cache_key, 1, timeout=self.window_seconds)
-            count = 1
+            cache.add(cache_key, cost, timeout=self.window_seconds)
+            count = cost
         return Decision(count=count, limit=self.limit)
 
     def count(self, key: str) -> int:

@@ -31,7 +31,7 @@ from .models import (
     User,
     UserSession,
 )
-from .scope_words import SCOPE_WORDS, SCOPES
+from .scope_words import ASSIGNABLE_SCOPES, SCOPE_WORDS
 from .services import relying_parties as party_services
 from .services.relying_parties import PartyWithSecret
 from .staff import StaffForbidden
@@ -123,7 +123,7 @@ class RelyingPartyAdminForm(forms.ModelForm):  # type: ignore[type-arg]
     )
     allowed_scopes = forms.MultipleChoiceField(
         label=_("What the service may ask for"),
-        choices=[(scope, SCOPE_WORDS[scope]) for scope in SCOPES],
+        choices=[(scope, SCOPE_WORDS[scope]) for scope in ASSIGNABLE_SCOPES],
         widget=forms.CheckboxSelectMultiple,
     )
     jwks = forms.CharField(

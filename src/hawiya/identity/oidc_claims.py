@@ -26,6 +26,11 @@ from .models import Method, RelyingParty, User
 # The scopes Hawiya knows, in the order the consent screen lists them.
 SCOPES: tuple[str, ...] = ("openid", "profile", "national_id", "birthdate", "phone", "address")
 
+# Scopes of a party's own server, not of a citizen: asked for with the client credentials grant
+# (no citizen, no consent, no `openid`), never on the consent screen and never with a sign-in.
+DOCUMENT_STATUS_SCOPE = "document_status"
+PARTY_SCOPES: tuple[str, ...] = (DOCUMENT_STATUS_SCOPE,)
+
 # Which scope releases which claim (the validator's oidc_claim_scope).
 CLAIM_SCOPE: dict[str, str] = {
     "sub": "openid",
@@ -60,6 +65,11 @@ _AMR: dict[str, list[str]] = {
     # A recovery code is a one-time password as well (RFC 8176 has no closer value).
     Method.RECOVERY: ["pwd", "otp"],
 }
+
+
+def party_scopes_of(party: RelyingParty) -> list[str]:
+    """The party-only scopes `party` was allowed (what a client credentials token may carry)."""
+    return [scope for scope in PARTY_SCOPES if scope in party.allowed_scopes]
 
 
 def pairwise_subject(user: User, party: RelyingParty) -> str:

@@ -10,9 +10,12 @@ from __future__ import annotations
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
-from .oidc_claims import SCOPES
+from .oidc_claims import PARTY_SCOPES, SCOPES
 
-__all__ = ["SCOPES", "SCOPE_WORDS", "scope_words"]
+__all__ = ["ASSIGNABLE_SCOPES", "SCOPES", "SCOPE_WORDS", "scope_words"]
+
+# What an administrator may allow a party: the citizen's scopes, then the party-only ones.
+ASSIGNABLE_SCOPES: tuple[str, ...] = SCOPES + PARTY_SCOPES
 
 SCOPE_WORDS: dict[str, Promise] = {
     "openid": _("That you signed in with Hawiya (an identifier for you that only this service sees)"),
@@ -21,9 +24,11 @@ SCOPE_WORDS: dict[str, Promise] = {
     "birthdate": _("Your date of birth (Gregorian and Hijri)"),
     "phone": _("Your mobile number"),
     "address": _("Your National Address"),
+    # Party-only: shown to administrators, never to a citizen asked for consent.
+    "document_status": _("Check whether a document is valid, lost, replaced, expired or cancelled"),
 }
 
 
 def scope_words(scopes: tuple[str, ...] | list[str]) -> list[str]:
-    """What these scopes share, in the active language, in the order of SCOPES."""
-    return [str(SCOPE_WORDS[scope]) for scope in SCOPES if scope in scopes]
+    """What these scopes share, in the active language, in the order of ASSIGNABLE_SCOPES."""
+    return [str(SCOPE_WORDS[scope]) for scope in ASSIGNABLE_SCOPES if scope in scopes]

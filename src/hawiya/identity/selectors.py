@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 from django.db.models import F, Max
@@ -270,3 +271,51 @@ def connection_for_user(*, user: User, party_id: int) -> Connection:
         if connection.party.pk == party_id:
             return connection
     raise errors.error(errors.CONNECTION_NOT_FOUND)
+
+
+# --- A party's own access tokens (client credentials) ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartyToken:
+    """What a party's access token allows: its scopes, the party behind it and its client id."""
+
+    party: RelyingParty
+    client_id: str
+    scopes: frozenset[str]
+
+
+def party_token_for_bearer(*, token: str) -> PartyToken | None:
+    """The party's access token whose value is `token`, or None when it is unknown, expired,
+    revoked, or its party is suspended. One query: the token with its application and party.
+
+    A token given for a citizen (the authorization code flow) carries no party-only scope:
+    its scopes are answered empty here, whatever it holds."""
+    if not token or len(token) > 255:
+        return None
+    row = (
+        AccessToken.objects.select_related("application__relying_party")
+        .only(
+            "expires",
+            "scope",
+            "user_id",
+            "application__client_id",
+            "application__relying_party__id",
+            "application__relying_party__name_ar",
+            "application__relying_party__name_en",
+            "application__relying_party__allowed_scopes",
+            "application__relying_party__suspended_at",
+        )
+        .filter(token_checksum=hashlib.sha256(token.encode()).hexdigest())
+        .first()
+    )
+    if row is None or row.application is None or row.is_expired():
+        return None
+    try:
+        party: RelyingParty = row.application.relying_party
+    except RelyingParty.DoesNotExist:
+        return None
+    if party.is_suspended:
+        return None
+    scopes = frozenset() if row.user_id is not None else frozenset(row.scope.split())
+    return PartyToken(party=party, client_id=row.application.client_id, scopes=scopes)

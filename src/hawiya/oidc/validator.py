@@ -7,6 +7,8 @@ identity/signing_keys.py):
 - every client uses PKCE with S256 (plain and a missing challenge are refused);
 - a suspended party can neither authenticate nor use its tokens (checked on every request);
 - a party asks only for scopes it was allowed (anything else is `invalid_scope`), and `openid`;
+- a party allowed a party-only scope (`document_status`) may also use the client credentials
+  grant, for those scopes only and without `openid`: the token has no citizen behind it;
 - a party authenticates at the token endpoint only the way it registered (client_secret_basic,
   client_secret_post, or private_key_jwt against the JWKS it registered);
 - `sub` is pairwise; claims follow the granted scopes; acr/amr/auth_time say how the citizen
@@ -40,6 +42,7 @@ from hawiya.identity.oidc_claims import (
     amr_for_method,
     claims_for,
     pairwise_subject,
+    party_scopes_of,
 )
 from hawiya.identity.services.authorization_codes import (
     access_token_by_value,
@@ -212,6 +215,22 @@ class HawiyaOAuth2Validator(OAuth2Validator):
     def is_pkce_required(self, client_id: str, request: Request) -> bool:
         return True
 
+    def validate_grant_type(
+        self,
+        client_id: str,
+        grant_type: str,
+        client: Application,
+        request: Request,
+        *args: Any,
+        **kwargs: Any,
+    ) -> bool:
+        """The toolkit keeps one grant type per Application (authorization code for every party);
+        client credentials is allowed besides it to a party given a party-only scope."""
+        if grant_type == "client_credentials":
+            party = party_of(client)
+            return party is not None and not party.is_suspended and bool(party_scopes_of(party))
+        return bool(super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs))
+
     def validate_scopes(
         self,
         client_id: str,
@@ -222,12 +241,20 @@ class HawiyaOAuth2Validator(OAuth2Validator):
         **kwargs: Any,
     ) -> bool:
         party = party_of(client)
-        if party is None or "openid" not in scopes:
+        if party is None:
+            return False
+        if request.grant_type == "client_credentials":
+            # The party's own server: its party-only scopes, never a citizen's (nor openid).
+            return bool(scopes) and set(scopes) <= set(party_scopes_of(party))
+        if "openid" not in scopes:
             return False
         allowed = set(party.allowed_scopes) & set(SCOPES)
         return set(scopes) <= (allowed | {"openid"})
 
     def get_default_scopes(self, client_id: str, request: Request, *args: Any, **kwargs: Any) -> list[str]:
+        if request.grant_type == "client_credentials":
+            party = party_of(request.client)
+            return party_scopes_of(party) if party is not None else []
         return ["openid"]
 
     def validate_user_match(

@@ -39,7 +39,7 @@ from hawiya.core import clock
 from .. import errors
 from ..backchannel_logout import backchannel_logout_schedule
 from ..models import Consent, RelyingParty, SigningAlgorithm, TokenEndpointAuthMethod, User
-from ..scope_words import SCOPES
+from ..scope_words import ASSIGNABLE_SCOPES
 from ..staff import PERM_MANAGE_RELYING_PARTIES, STAFF_FORBIDDEN, StaffForbidden, staff_actor_for
 
 MAX_REDIRECT_URIS = 10
@@ -133,9 +133,9 @@ def _redirect_uris(uris: Iterable[str]) -> list[str]:
 
 def _scopes(scopes: Iterable[str]) -> list[str]:
     chosen = set(scopes)
-    if "openid" not in chosen or not chosen <= set(SCOPES):
+    if "openid" not in chosen or not chosen <= set(ASSIGNABLE_SCOPES):
         raise errors.error(errors.PARTY_SCOPES_INVALID, field="allowed_scopes")
-    return [scope for scope in SCOPES if scope in chosen]
+    return [scope for scope in ASSIGNABLE_SCOPES if scope in chosen]
 
 
 def _auth_method(method: str) -> str:

@@ -93,6 +93,12 @@ def test_an_administrator_registers_a_party_and_sees_the_secret_once_stored_hash
     assert result.client_secret not in json.dumps(event.detail)
 
 
+def test_a_party_may_be_allowed_the_party_only_document_status_scope() -> None:
+    party = register(allowed_scopes=["document_status", "profile", "openid"]).party
+    # Kept in the order of the vocabulary: the citizen's scopes, then the party-only ones.
+    assert party.allowed_scopes == ["openid", "profile", "document_status"]
+
+
 def test_two_parties_get_different_random_secrets_and_client_ids() -> None:
     first, second = register(), register()
     assert first.client_secret != second.client_secret

@@ -151,6 +151,10 @@ class AuthorizationView(ToolkitAuthorizationView):
         if self._needs_fresh_sign_in(user, party, prompt):
             if "none" in prompt:
                 return _error_redirect(redirect_uri, "login_required", state)
+            # A re-authentication, not a sign-out: the session is forgotten (the security page
+            # would list it still), but no party is told (no `user`), or any party could sign a
+            # citizen out of all the others by asking for prompt=login.
+            user_session_end(session_key=request.session.session_key, user=None)
             logout(request)
             return self._sign_in_redirect()
 

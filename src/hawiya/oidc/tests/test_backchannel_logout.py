@@ -431,3 +431,14 @@ def test_a_new_mobile_at_the_counter_tells_the_connected_parties(flow, connected
     )
     assert told() == [(bank.pk, pairwise_subject(citizen, bank))]
     assert not UserSession.objects.filter(user=citizen).exists()
+
+
+def test_a_party_asking_for_a_fresh_sign_in_forgets_the_session_and_tells_no_one(flow, connected, citizen):
+    """prompt=login signs the citizen in again: the old session leaves the security page, and no
+    party is told (a party could otherwise sign a citizen out of every other party)."""
+    answer = flow.get(flow.authorize_url(prompt="login"))
+    assert answer.status_code == 302
+    assert "/sign-in/" in answer["Location"]
+    assert "_auth_user_id" not in flow.browser.session
+    assert not UserSession.objects.filter(user=citizen).exists()
+    assert told() == []

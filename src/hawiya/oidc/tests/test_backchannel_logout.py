@@ -442,3 +442,16 @@ def test_a_party_asking_for_a_fresh_sign_in_forgets_the_session_and_tells_no_one
     assert "_auth_user_id" not in flow.browser.session
     assert not UserSession.objects.filter(user=citizen).exists()
     assert told() == []
+
+
+def test_the_minute_jobs_sweep_overdue_logouts_to_a_worker(flow, party):
+    flow.tokens(flow.code_redirect())
+    with_backchannel(party, "https://bank.example/bc")
+    flow.browser.post(reverse("portal:sign-out"))
+    row = BackchannelLogout.objects.get()
+    DBTaskResult.objects.all().delete()  # as if the process died between commit and enqueue
+    BackchannelLogout.objects.filter(pk=row.pk).update(next_attempt_at=clock.now() - dt.timedelta(minutes=5))
+    call_command("run_periodic", verbosity=0)
+    assert [
+        task.args_kwargs["args"] for task in DBTaskResult.objects.all() if "backchannel" in task.task_path
+    ] == [[row.pk]]

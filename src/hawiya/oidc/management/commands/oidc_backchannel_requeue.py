@@ -1,5 +1,6 @@
-"""`manage.py oidc_backchannel_requeue`: hand overdue back-channel logouts to the worker again (run
-it every minute, beside sms_requeue_stalled)."""
+"""`manage.py oidc_backchannel_requeue`: hand overdue back-channel logouts to the worker again. The
+minute jobs (`manage.py run_periodic`) already do this; the command is for an operator who wants
+it now."""
 
 from __future__ import annotations
 

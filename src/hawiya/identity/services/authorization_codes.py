@@ -34,7 +34,16 @@ def grant_by_code(code: str) -> Grant | None:
     """The unexchanged authorization code `code` with its citizen and their person, in one query:
     the token endpoint reads the code half a dozen times and the person for the ID token's claims.
     The caller checks it belongs to the client that presents it."""
-    return Grant.objects.select_related("user__person").filter(code=code).first()
+    return (
+        Grant.objects.select_related("user__person")
+        .only(
+            *_GRANT_COLUMNS,
+            "user__last_login",
+            *(f"user__person__{column}" for column in _PERSON_CLAIM_COLUMNS),
+        )
+        .filter(code=code)
+        .first()
+    )
 
 
 def access_token_by_value(token: str) -> AccessToken | None:
@@ -64,6 +73,11 @@ _PERSON_CLAIM_COLUMNS = (
     "family_name_en",
     "date_of_birth",
     "mobile",
+)
+# The code's own columns, all of them; of its account only what the toolkit reads (last_login for
+# a default auth_time), of the person only the claims.
+_GRANT_COLUMNS = tuple(
+    field.name for field in Grant._meta.concrete_fields if field.name not in ("id", "created", "updated")
 )
 _BEARER_COLUMNS = (
     "expires",

@@ -13,9 +13,15 @@ from django.test.utils import CaptureQueriesContext
 
 from hawiya.registry.tests.factories import make_document, make_person
 
-from .test_document_status_api import BATCH_URL, about, check, party_token  # noqa: F401 - a fixture
+from .test_document_status_api import BATCH_URL, about, check, register, token_for
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def party_token(client: Client) -> tuple[Any, str]:
+    party, secret = register()
+    return party, token_for(client, party, secret)
 
 
 def statements(client: Client, token: str, body: Any, url: str) -> list[str]:
@@ -26,15 +32,16 @@ def statements(client: Client, token: str, body: Any, url: str) -> list[str]:
     return [query["sql"] for query in captured.captured_queries if "SAVEPOINT" not in query["sql"].upper()]
 
 
+TABLES = ("oauth2_provider_accesstoken", "registry_document", "document_checks_documentcheck")
+
+
 def kinds(sql: list[str]) -> list[str]:
-    return [" ".join(statement.split()[:1] + [table]) for statement in sql for table in _table(statement)]
-
-
-def _table(statement: str) -> list[str]:
-    for table in ("oauth2_provider_accesstoken", "registry_document", "document_checks_documentcheck"):
-        if f'"{table}"' in statement.split(" WHERE ")[0]:
-            return [table]
-    return ["?"]
+    """Each statement as its verb and the first of TABLES it names before any WHERE."""
+    return [
+        f"{statement.split()[0]} "
+        + next((table for table in TABLES if f'"{table}"' in statement.split(" WHERE ")[0]), "?")
+        for statement in sql
+    ]
 
 
 def test_one_check_is_three_statements_and_nothing_is_sorted(client: Client, party_token: Any) -> None:

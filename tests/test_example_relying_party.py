@@ -14,11 +14,9 @@ from django.core.management import call_command
 from oauth2_provider.models import AccessToken
 
 from hawiya.audit.actors import Actor
-from hawiya.core import clock
 from hawiya.document_checks.models import DocumentCheck
 from hawiya.identity.tests.factories import make_account
-from hawiya.losses.models import LossPlace
-from hawiya.losses.services import loss_report_submit
+from hawiya.losses.tests.factories import make_report
 from hawiya.registry.models import Document
 from hawiya.registry.tests.factories import make_document, make_person
 
@@ -132,19 +130,7 @@ def test_a_card_checked_then_reported_lost_in_hawiya_is_reported_lost_at_the_ban
     assert first.status_code == 200
     assert "The card is valid: it can be accepted." in first.get_data(as_text=True)
 
-    loss_report_submit(
-        reporter=user.person,
-        document_ids=[card.pk],
-        lost_on=clock.today(),
-        lost_on_approximate=False,
-        place=LossPlace.IN_KINGDOM,
-        city="Riyadh",
-        country="",
-        circumstances="Lost it while shopping at the mall.",
-        declaration_accepted=True,
-        idempotency_key="loss-key-000000000001",
-        actor=Actor.citizen(user.pk),
-    )
+    make_report(user.person, [card], actor=Actor.citizen(user.pk))  # the citizen reports it lost
     # The serial as a customer might type it, in lower case.
     again = check_card(bank, lang="ar", **{**about(card), "serial_number": card.serial_number.lower()})
     page = again.get_data(as_text=True)

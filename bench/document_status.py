@@ -21,7 +21,8 @@ CSRF token) with wrong passwords for the accounts in turn, each thread a bounded
 when the measuring ends. Twice:
 - from one address (the loopback), as the brief of the benchmark asks: after 30 failures in 10
   minutes the per-address limit answers "too many unsuccessful attempts" without running the
-  password hasher (Argon2), so most of this flood is cheap; this is the `status during flood` line;
+  password hasher (Argon2), so most of a long flood is cheap; this is the `status during flood`
+  line (without REDIS_URL each of the 2 workers counts on its own: 30 tries each);
 - from many addresses: the server trusts one proxy (HAWIYA_TRUSTED_PROXIES=1) and the flood names
   a new client address every few tries in X-Forwarded-For, as many attackers behind a load
   balancer would appear: every try runs Argon2 (about 100 MiB and both cores for each).

@@ -79,6 +79,7 @@ messages: setup
 bench: setup
 	$(PY) bench/seed_population.py
 	$(PY) bench/sign_in.py
+	$(PY) bench/document_status.py
 	@if [ -n "$$DATABASE_URL" ]; then $(PY) bench/booking.py; fi
 
 clean:

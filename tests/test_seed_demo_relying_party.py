@@ -36,7 +36,15 @@ def test_registers_the_example_bank_with_the_published_secret(settings, monkeypa
     assert check_password("example-bank-demo-secret-2026", application.client_secret)
     party = RelyingParty.objects.get(application=application)
     assert (party.name_ar, party.name_en) == ("بنك المثال", "Example Bank")
-    assert party.allowed_scopes == ["openid", "profile", "national_id", "birthdate", "phone", "address"]
+    assert party.allowed_scopes == [
+        "openid",
+        "profile",
+        "national_id",
+        "birthdate",
+        "phone",
+        "address",
+        "document_status",
+    ]
     assert party.token_endpoint_auth_method == "client_secret_basic"
     assert party.suspended_at is None
     assert AuditEvent.objects.filter(action="relying_party.created", object_id=str(party.pk)).count() == 1
@@ -55,7 +63,7 @@ def test_a_second_run_changes_nothing_and_a_changed_party_is_put_back(settings, 
     Application.objects.update(redirect_uris="http://127.0.0.1:9999/callback")
     assert "updated" in run()
     party = RelyingParty.objects.get()
-    assert party.allowed_scopes[-1] == "address"
+    assert party.allowed_scopes[-1] == "document_status"
     assert party.name_en == "Example Bank"
     assert party.application.redirect_uris == "http://127.0.0.1:8001/callback"
     assert AuditEvent.objects.filter(action="relying_party.updated").count() == 1

@@ -3,7 +3,9 @@
 A small Flask app, separate from Hawiya, that uses an off-the-shelf OpenID Connect client
 (Authlib) and nothing else of Hawiya's: everything it knows about the provider comes from
 Hawiya's discovery document. Authorization-code flow with PKCE (S256), a nonce checked in the
-ID token, the claims shown (national ID masked), RP-initiated logout.
+ID token, the claims shown (national ID masked), RP-initiated logout. And "check a card": the bank asks
+Hawiya's document-status API whether a card it was shown is still good, with a token of its own
+(OAuth 2.0 client credentials, scope `document_status`), kept until it expires.
 
     .venv/bin/python examples/relying_party/app.py      # or: make example-rp
 
@@ -14,13 +16,16 @@ EXAMPLE_RP_CLIENT_SECRET (default: the published demo secret that `make run` reg
 from __future__ import annotations
 
 import os
+import re
 import secrets
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.flask_client import OAuth
+from authlib.integrations.requests_client import OAuth2Session
 from flask import Flask, Response, abort, redirect, render_template, request, session, url_for
 from joserfc.errors import JoseError  # Authlib's ID-token checks raise it (bad signature, nonce)
 from werkzeug.wrappers import Response as BaseResponse
@@ -30,6 +35,10 @@ CLIENT_ID = "example-bank"
 # it only in demo mode. A real bank keeps its secret out of the code.
 DEMO_CLIENT_SECRET = "example-bank-demo-secret-2026"  # noqa: S105
 SCOPE = "openid profile national_id birthdate"
+STATUS_SCOPE = "document_status"  # the bank's own token (client credentials), not a citizen's
+CARD_KINDS = ("national_id_card", "birth_certificate", "family_record")
+ID_NUMBER = re.compile(r"[12][0-9]{9}")
+SERIAL_NUMBER = re.compile(r"[A-Za-z][0-9]{9}")
 LANGUAGES = ("ar", "en")
 
 TEXT: dict[str, dict[str, str]] = {
@@ -53,6 +62,27 @@ TEXT: dict[str, dict[str, str]] = {
         "error_other": "لم يكتمل تسجيل الدخول. حاول مرة أخرى.",
         "back": "العودة إلى الصفحة الرئيسية",
         "demo_note": "تطبيق تجريبي يوضّح كيف تسجّل الجهات دخول المواطنين عبر هوية.",
+        "check_card": "التحقق من بطاقة",
+        "check_intro": "قبل قبول بطاقة يقدّمها عميل، يسأل البنك هوية: هل ما زالت سارية؟ "
+        "لا تجيب هوية إلا بحالة الوثيقة، ولا شيء غيرها عن صاحبها.",
+        "id_number": "رقم الهوية",
+        "kind": "نوع الوثيقة",
+        "serial_number": "الرقم التسلسلي للوثيقة",
+        "serial_hint": "حرف ثم تسعة أرقام، مطبوع على الوثيقة.",
+        "check": "تحقّق",
+        "answer": "جواب هوية",
+        "checked_at": "وقت الجواب",
+        "kind_national_id_card": "بطاقة الهوية الوطنية",
+        "kind_birth_certificate": "شهادة الميلاد",
+        "kind_family_record": "سجل الأسرة",
+        "status_valid": "البطاقة سارية: يمكن قبولها.",
+        "status_reported_lost": "أبلغ صاحب هذه البطاقة عن فقدها: لا تقبلها.",
+        "status_replaced": "صدرت لصاحب هذه البطاقة بطاقة أحدث تحلّ محلّها: لا تقبل هذه.",
+        "status_expired": "انتهت صلاحية هذه البطاقة: لا تقبلها.",
+        "status_cancelled": "أُلغيت هذه البطاقة: لا تقبلها.",
+        "status_not_found": "لا توجد لدى هوية وثيقة بهذا الرقم التسلسلي ورقم الهوية: تأكّد مما أدخلت.",
+        "check_invalid": "تأكّد من رقم الهوية (عشرة أرقام) ومن الرقم التسلسلي (حرف ثم تسعة أرقام).",
+        "check_failed": "تعذّر التحقق من البطاقة الآن. حاول مرة أخرى بعد قليل.",
     },
     "en": {
         "bank": "Example Bank",
@@ -75,6 +105,28 @@ TEXT: dict[str, dict[str, str]] = {
         "error_other": "Sign-in did not complete. Please try again.",
         "back": "Back to the home page",
         "demo_note": "A demonstration app showing how parties sign citizens in with Hawiya.",
+        "check_card": "Check a card",
+        "check_intro": "Before accepting a card a customer shows, the bank asks Hawiya whether it is "
+        "still good. Hawiya answers only the document's status, nothing else about its holder.",
+        "id_number": "ID number",
+        "kind": "Document",
+        "serial_number": "Serial number of the document",
+        "serial_hint": "A letter and nine digits, printed on the document.",
+        "check": "Check",
+        "answer": "Hawiya's answer",
+        "checked_at": "Answered at",
+        "kind_national_id_card": "National ID card",
+        "kind_birth_certificate": "Birth certificate",
+        "kind_family_record": "Family record",
+        "status_valid": "The card is valid: it can be accepted.",
+        "status_reported_lost": "Its holder has reported this card lost: do not accept it.",
+        "status_replaced": "A newer card has replaced this one: do not accept it.",
+        "status_expired": "This card has expired: do not accept it.",
+        "status_cancelled": "This card has been cancelled: do not accept it.",
+        "status_not_found": "Hawiya has no document with this serial number for this ID number: "
+        "check what you typed.",
+        "check_invalid": "Check the ID number (ten digits) and the serial number (a letter and nine digits).",
+        "check_failed": "The card could not be checked just now. Please try again in a moment.",
     },
 }
 
@@ -135,6 +187,45 @@ def display_claims(claims: Mapping[str, Any], language: str) -> list[tuple[str, 
     return rows
 
 
+class DocumentStatusClient:
+    """The bank's calls to Hawiya's document-status API. Its access token comes from the token
+    endpoint by client credentials (scope `document_status`, the bank's secret by HTTP Basic) and
+    is kept, shared by the bank's threads, until it expires; a token Hawiya refuses (401: revoked)
+    is dropped and fetched again once."""
+
+    def __init__(self, hawiya_url: str, client_secret: str, token_endpoint: Callable[[], str]) -> None:
+        self.url = f"{hawiya_url}/api/v1/document-status"
+        self.token_endpoint = token_endpoint  # read from the discovery document when first needed
+        # Used only to fetch the token, under the lock; the checks themselves are plain requests.
+        self.session = OAuth2Session(
+            CLIENT_ID,
+            client_secret,
+            scope=STATUS_SCOPE,
+            token_endpoint_auth_method="client_secret_basic",  # noqa: S106 - a method, not a secret
+        )
+        self.lock = threading.Lock()
+
+    def _access_token(self, renew: bool) -> str:
+        with self.lock:
+            token = self.session.token
+            if renew or not token or token.is_expired(leeway=60):
+                token = self.session.fetch_token(
+                    self.token_endpoint(), grant_type="client_credentials", timeout=10
+                )
+            return str(token["access_token"])
+
+    def check(self, id_number: str, kind: str, serial_number: str) -> dict[str, Any]:
+        """Hawiya's answer ({status, checked_at}); raises requests.RequestException, OAuthError."""
+        body = {"id_number": id_number, "kind": kind, "serial_number": serial_number}
+        for renew in (False, True):
+            headers = {"Authorization": f"Bearer {self._access_token(renew)}"}
+            answer = requests.post(self.url, json=body, headers=headers, timeout=10)
+            if answer.status_code != 401:
+                break
+        answer.raise_for_status()
+        return dict(answer.json())
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__)
     port = int(os.environ.get("EXAMPLE_RP_PORT", "8001"))
@@ -167,6 +258,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         },
     )
     hawiya = oauth.create_client("hawiya")
+    status_client = DocumentStatusClient(
+        app.config["HAWIYA_URL"],
+        app.config["CLIENT_SECRET"],
+        lambda: hawiya.load_server_metadata()["token_endpoint"],
+    )
 
     def language() -> str:
         chosen = request.args.get("lang")
@@ -263,6 +359,35 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             rows=display_claims(received, language()),
             name=received.get(name_key, ""),
             form_token=sign_out_token(),
+        )
+
+    @app.route("/check-card", methods=["GET", "POST"])
+    def check_card() -> tuple[str, int]:
+        text = TEXT[language()]
+        form = {name: request.form.get(name, "").strip() for name in ("id_number", "kind", "serial_number")}
+        context: dict[str, Any] = {"form": form, "kinds": CARD_KINDS, "form_token": sign_out_token()}
+        if request.method == "GET":
+            return page("check_card.html", **context)
+        if request.form.get("form_token") != session.get("form_token"):
+            abort(400)
+        if (
+            not ID_NUMBER.fullmatch(form["id_number"])
+            or form["kind"] not in CARD_KINDS
+            or not SERIAL_NUMBER.fullmatch(form["serial_number"])
+        ):
+            return page("check_card.html", 400, message=text["check_invalid"], **context)
+        try:
+            answer = status_client.check(form["id_number"], form["kind"], form["serial_number"].upper())
+        except (OAuthError, requests.RequestException, ValueError) as error:
+            app.logger.warning("document-status check failed: %s", error)
+            return page("check_card.html", 502, message=text["check_failed"], **context)
+        answered = str(answer.get("status", ""))
+        return page(
+            "check_card.html",
+            answered=answered,
+            verdict=text.get(f"status_{answered}", text["check_failed"]),
+            checked_at=str(answer.get("checked_at", "")),
+            **context,
         )
 
     @app.post("/sign-out")

@@ -110,6 +110,7 @@ def document_status_check(
             )
             .select_related("holder")
             .only("id", "kind", "serial_number", "version", "status", "expiry_date", "holder__id_number")
+            .order_by()  # matched in Python: the model's default ordering would only add a sort
         ):
             candidates.setdefault((document.holder.id_number, document.kind), []).append(document)
         found: Document | None

@@ -24,7 +24,9 @@ NAME_AR = "بنك المثال"
 NAME_EN = "Example Bank"
 REDIRECT_URI = "http://127.0.0.1:8001/callback"
 POST_LOGOUT_REDIRECT_URI = "http://127.0.0.1:8001/"
-ALLOWED_SCOPES = ["openid", "profile", "national_id", "birthdate", "phone", "address"]
+# `document_status`: the bank's "check a card" page asks the document-status API with a token of
+# its own (client credentials).
+ALLOWED_SCOPES = ["openid", "profile", "national_id", "birthdate", "phone", "address", "document_status"]
 
 
 def demo_party_seed(*, actor: Actor, secret: str) -> str:

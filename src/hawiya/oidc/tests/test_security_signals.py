@@ -244,6 +244,7 @@ def test_an_es256_party_gets_an_es256_set(flow, party, citizen):
 
 
 def reauthenticated(user: User) -> str:
+    assert user.person is not None
     challenge = services.reauthentication_start(
         user=user, password=PASSWORD, ip="192.0.2.1", user_agent="Firefox/130"
     ).challenge

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 from joserfc import jwt
@@ -28,7 +29,7 @@ from hawiya.core import clock
 from hawiya.core.errors import ApplicationError
 from hawiya.core.fakepartner import FakePartner, Reply, refused_port
 from hawiya.core.outbound import close_clients
-from hawiya.core.testing import pin_clock
+from hawiya.core.testing import pin_clock, race
 from hawiya.identity import errors, services
 from hawiya.identity.models import Consent, RelyingParty, SecurityEvent, SecurityEventDelivery, User
 from hawiya.identity.oidc_claims import pairwise_subject
@@ -476,3 +477,20 @@ def test_a_worker_killed_mid_delivery_is_requeued_and_delivers_once_with_the_sam
     assert verified(flow, token_of(received))["jti"] == jti
     row = SecurityEventDelivery.objects.get(pk=pk)
     assert (row.state, row.attempts) == (State.SENT, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_racing_for_one_row_post_it_once(party, citizen):
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers; racing workers need PostgreSQL")
+    connect(citizen, party)
+    with FakePartner() as bank:
+        bank.answer(Reply(status=202, body=b"", delay=0.5))  # a slow party: the others run meanwhile
+        stream(party, f"{bank.url}/events")
+        (pk,) = security_event_emit(citizen, SESSION_REVOKED)
+        results = race([lambda: security_event_deliver.call(pk)] * 6)
+    assert sorted(str(result) for result in results) == ["sent"] + ["skipped"] * 5
+    assert len(bank.received) == 1
+    row = SecurityEventDelivery.objects.get(pk=pk)
+    assert (row.state, row.attempts) == (State.SENT, 1)
+    assert AuditEvent.objects.filter(action="oidc.security_event_sent").count() == 1

@@ -494,3 +494,14 @@ def test_workers_racing_for_one_row_post_it_once(party, citizen):
     row = SecurityEventDelivery.objects.get(pk=pk)
     assert (row.state, row.attempts) == (State.SENT, 1)
     assert AuditEvent.objects.filter(action="oidc.security_event_sent").count() == 1
+
+
+def test_operators_see_the_deliveries_in_the_admin_read_only(party, citizen, admin_client):
+    stream(party, "https://bank.example/events")
+    connect(citizen, party)
+    (pk,) = security_event_emit(citizen, SESSION_REVOKED)
+    jti = SecurityEventDelivery.objects.get(pk=pk).jti
+    listing = admin_client.get("/en/admin/identity/securityeventdelivery/?q=" + jti)
+    assert listing.status_code == 200
+    assert SESSION_REVOKED in listing.content.decode()
+    assert admin_client.get(f"/en/admin/identity/securityeventdelivery/{pk}/delete/").status_code == 403

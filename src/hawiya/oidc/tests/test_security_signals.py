@@ -112,6 +112,17 @@ def verified(flow: Flow, token: str, algorithm: str = "RS256") -> dict[str, Any]
 ACCEPTED = Reply(status=202, body=b"")
 
 
+def test_the_transmitter_metadata_names_the_issuer_its_keys_and_push_delivery(flow):
+    answer = flow.session.get(f"{ISSUER}/.well-known/ssf-configuration", withhold_token=True)
+    assert answer.status_code == 200
+    document = answer.json()
+    assert document["spec_version"] == "1_0"
+    assert document["issuer"] == ISSUER
+    assert document["delivery_methods_supported"] == ["urn:ietf:rfc:8935"]
+    keys = flow.session.get(document["jwks_uri"], withhold_token=True).json()
+    assert {key["alg"] for key in keys["keys"]} >= {"RS256", "ES256"}
+
+
 # --- The stream: set by administrators, audited -------------------------------------------------
 
 

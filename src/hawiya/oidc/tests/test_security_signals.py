@@ -5,6 +5,7 @@ ended or their sign-in locked; a party that is down gets it later, once, with th
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 from typing import Any
@@ -516,3 +517,14 @@ def test_operators_see_the_deliveries_in_the_admin_read_only(party, citizen, adm
     assert listing.status_code == 200
     assert SESSION_REVOKED in listing.content.decode()
     assert admin_client.get(f"/en/admin/identity/securityeventdelivery/{pk}/delete/").status_code == 403
+
+
+def test_the_periodic_jobs_sweep_stalled_security_events(party, citizen):
+    connect(citizen, party)
+    stream(party, "https://bank.example/events")
+    (pk,) = security_event_emit(citizen, SESSION_REVOKED)
+    DBTaskResult.objects.all().delete()  # as if the process died between commit and enqueue
+    SecurityEventDelivery.objects.filter(pk=pk).update(next_attempt_at=clock.now() - dt.timedelta(minutes=5))
+    call_command("run_periodic", verbosity=0)
+    (task,) = DBTaskResult.objects.filter(task_path__endswith="security_event_deliver")
+    assert task.args_kwargs["args"] == [pk]

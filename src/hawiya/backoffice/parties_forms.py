@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from hawiya.core.forms import LTR_ATTRS, HawiyaForm, name_field
 from hawiya.identity.models import RelyingParty, SigningAlgorithm, TokenEndpointAuthMethod
 from hawiya.identity.scope_words import ASSIGNABLE_SCOPES, SCOPE_WORDS
+from hawiya.identity.security_signals import EVENT_TYPES
 
 
 class PartyForm(HawiyaForm):
@@ -81,6 +82,22 @@ class PartyForm(HawiyaForm):
             attrs={"class": "hw-input", "autocomplete": "off", "inputmode": "url", **LTR_ATTRS}
         ),
     )
+    signals_endpoint = forms.CharField(
+        label=_("Security signals endpoint (optional)"),
+        help_text=_("Where Hawiya pushes signed security events about the citizens who use the service."),
+        required=False,
+        max_length=500,
+        widget=forms.TextInput(
+            attrs={"class": "hw-input", "autocomplete": "off", "inputmode": "url", **LTR_ATTRS}
+        ),
+    )
+    signals_events = forms.MultipleChoiceField(
+        label=_("Security events the service receives"),
+        choices=list(EVENT_TYPES.items()),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"invalid_choice": _("Choose security events from the list.")},
+    )
     logo = forms.FileField(
         label=_("Logo (optional)"),
         help_text=_("A PNG or JPEG image of at most 512 KB, shown on the consent screen."),
@@ -111,6 +128,8 @@ class PartyForm(HawiyaForm):
             "jwks": "" if not party.jwks else json.dumps(party.jwks, indent=2),
             "backchannel_logout_uri": party.backchannel_logout_uri,
             "id_token_signed_response_alg": party.id_token_signed_response_alg,
+            "signals_endpoint": party.signals_endpoint,
+            "signals_events": list(party.signals_events),
         }
 
     def service_arguments(self) -> dict[str, Any]:
@@ -126,6 +145,8 @@ class PartyForm(HawiyaForm):
             "jwks": data.get("jwks") or None,
             "backchannel_logout_uri": data.get("backchannel_logout_uri") or "",
             "logo": data.get("logo") or None,
+            "signals_endpoint": data.get("signals_endpoint") or "",
+            "signals_events": list(data.get("signals_events") or []),
         }
         if "client_id" in self.fields:
             arguments["client_id"] = data.get("client_id") or None

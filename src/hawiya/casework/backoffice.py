@@ -27,6 +27,7 @@ from hawiya.core import clock
 from hawiya.core.calendars import add_years
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.delivery.services import shipment_create
+from hawiya.identity.security_signals import DOCUMENT_REPLACED, security_event_emit_for_person
 from hawiya.identity.staff import PERM_WORK_CASES, StaffActor
 from hawiya.payments.models import BillState
 from hawiya.payments.services import bill_locked_for_replacement, bill_refund_fine
@@ -286,6 +287,10 @@ def replacement_approve(*, staff: StaffActor, replacement_id: int) -> Replacemen
             actor=staff.actor,
         )
         locked.new_document = new_document
+        # The parties the holder signed in to, subscribed to it, learn it (the kind, no serial).
+        security_event_emit_for_person(
+            new_document.holder_id, DOCUMENT_REPLACED, {"document_kind": new_document.kind}
+        )
         replacement = _move(
             staff,
             locked,

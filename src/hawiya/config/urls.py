@@ -18,6 +18,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("api/v1/", api_v1.urls),
     # The OpenID Connect provider speaks to relying parties: outside the language prefix too.
     path(".well-known/openid-configuration", oidc_views.discovery, name="oidc-discovery"),
+    path(".well-known/ssf-configuration", oidc_views.ssf_configuration, name="ssf-configuration"),
     path("oidc/", include("hawiya.oidc.urls")),
 ]
 

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 
 MAX_RESPONSE_BYTES = 64 * 1024
+MAX_ERROR_BODY_BYTES = 4 * 1024
 
 
 class Partner(StrEnum):
@@ -38,10 +39,12 @@ class Partner(StrEnum):
 
 
 class OutboundFailure(Exception):
-    def __init__(self, reason: str, status: int | None = None) -> None:
+    def __init__(self, reason: str, status: int | None = None, body: bytes = b"") -> None:
         super().__init__(reason if status is None else f"{reason} {status}")
         self.reason = reason
         self.status = status
+        # The start of a non-2xx answer's body (a push receiver's error, RFC 8935 §2.3).
+        self.body = body
 
 
 # --- The pooled clients ----------------------------------------------------------------------------
@@ -126,13 +129,37 @@ def post_form(partner: str, url: str, fields: Mapping[str, str], *, timeout: flo
     return _post(partner, url, urlencode(dict(fields)).encode(), headers, timeout)
 
 
+def post_token(partner: str, url: str, token: str, *, content_type: str, timeout: float) -> bytes:
+    """POST a signed token as the whole body (a Security Event Token, RFC 8935: content type
+    application/secevent+jwt), with no credentials of ours; the answer's first MAX_RESPONSE_BYTES,
+    or OutboundFailure (with the start of the error body), as post_json."""
+    headers = {
+        "Content-Type": content_type,
+        "Accept": "application/json",
+        "Accept-Encoding": "identity",
+    }
+    return _post(partner, url, token.encode("ascii"), headers, timeout)
+
+
+def _error_body(response: httpx.Response) -> bytes:
+    raw = bytearray()
+    try:
+        for chunk in response.iter_bytes():
+            raw += chunk
+            if len(raw) >= MAX_ERROR_BODY_BYTES:
+                break
+    except httpx.HTTPError:
+        pass
+    return bytes(raw[:MAX_ERROR_BODY_BYTES])
+
+
 def _post(partner: str, url: str, body: bytes, headers: dict[str, str], timeout: float) -> bytes:
     try:
         with client(partner).stream(
             "POST", url, content=body, headers=headers, timeout=httpx.Timeout(timeout)
         ) as response:
             if not 200 <= response.status_code < 300:
-                raise OutboundFailure("status", response.status_code)
+                raise OutboundFailure("status", response.status_code, _error_body(response))
             raw = bytearray()
             for chunk in response.iter_bytes():
                 raw += chunk

@@ -25,6 +25,7 @@ from .models import (
     MethodLock,
     RelyingParty,
     SecurityEvent,
+    SecurityEventDelivery,
     SigningAlgorithm,
     SignInGuard,
     TokenEndpointAuthMethod,
@@ -90,6 +91,17 @@ class MethodLockAdmin(ReadOnlyAdmin):
     list_display = ("user", "method", "locked_at")
     list_select_related = ("user",)
     search_fields = ("user__username",)
+
+
+@admin.register(SecurityEventDelivery)
+class SecurityEventDeliveryAdmin(ReadOnlyAdmin):
+    """The security events owed to parties' signals streams: which are pending, sent, given up."""
+
+    list_display = ("created_at", "party", "event_type", "state", "attempts", "last_error_code", "sent_at")
+    list_filter = ("state", "event_type")
+    list_select_related = ("party",)
+    search_fields = ("=jti", "=party__application__client_id")
+    date_hierarchy = "created_at"
 
 
 # --- Relying parties -----------------------------------------------------------------------------

@@ -69,6 +69,8 @@ PARTY_ALREADY_SUSPENDED = "party_already_suspended"
 PARTY_NOT_SUSPENDED = "party_not_suspended"
 PARTY_NO_SECRET = "party_no_secret"  # noqa: S105 (an error code)
 PARTY_NOT_FOUND = "party_not_found"
+PARTY_SIGNALS_ENDPOINT_INVALID = "party_signals_endpoint_invalid"
+PARTY_SIGNALS_EVENTS_INVALID = "party_signals_events_invalid"
 CONNECTION_NOT_FOUND = "connection_not_found"
 
 MESSAGES: dict[str, Promise] = {
@@ -143,6 +145,11 @@ MESSAGES: dict[str, Promise] = {
     PARTY_BACKCHANNEL_URI_INVALID: _(
         "Enter the back-channel logout URI in full, starting https:// (http:// only for localhost)."
     ),
+    PARTY_SIGNALS_ENDPOINT_INVALID: _(
+        "Enter the security signals endpoint in full, starting https:// (http:// only for localhost), "
+        "and choose at least one event for it."
+    ),
+    PARTY_SIGNALS_EVENTS_INVALID: _("Choose security events from the list, and an endpoint to send them to."),
     PARTY_ID_TOKEN_ALG_INVALID: _(
         "Choose how Hawiya signs the service's ID tokens: RS256 (the default) or ES256."
     ),

@@ -476,6 +476,10 @@ class RelyingParty(models.Model):
     # The party's public keys (a JWK Set) for private_key_jwt; empty otherwise.
     jwks = models.JSONField(_("public keys (JWKS)"), default=dict, blank=True)
     backchannel_logout_uri = models.URLField(_("back-channel logout URI"), blank=True, default="")
+    # Its Shared Signals stream (identity/security_signals.py): where Hawiya pushes Security Event
+    # Tokens (RFC 8935) and which event types it wants; no endpoint, no stream.
+    signals_endpoint = models.URLField(_("security signals push endpoint"), blank=True, default="")
+    signals_events = models.JSONField(_("security signal event types"), default=list, blank=True)
     # How its ID tokens (and Logout Tokens) are signed; django-oauth-toolkit's Application.algorithm
     # knows only RS256 and HS256 and is not read.
     id_token_signed_response_alg = models.CharField(
@@ -630,6 +634,43 @@ class BackchannelLogout(models.Model):
         verbose_name = _("back-channel logout")
         verbose_name_plural = _("back-channel logouts")
         indexes = (models.Index(fields=["state", "next_attempt_at"], name="bc_logout_due_idx"),)
+
+    def __str__(self) -> str:
+        return f"{self.party_id} {self.jti[:8]} {self.state}"
+
+
+class SecurityEventDelivery(models.Model):
+    """One Security Event Token (RFC 8417) owed to a party's signals stream: a document of a
+    citizen connected to it was reported lost or replaced, their password changed, their sessions
+    ended, their account locked. An outbox row (core/outbox.py): a worker pushes it (RFC 8935),
+    backs off while the party is down, and gives up after the last attempt or a refusal. `jti`
+    and `created_at` (the token's `iat`) are the row's, so every attempt sends the same token."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    party = models.ForeignKey(
+        RelyingParty, on_delete=models.CASCADE, related_name="+", verbose_name=_("relying party")
+    )
+    event_type = models.CharField(_("event type"), max_length=200)
+    # The event's own claims (the value under its type in the token's `events`).
+    event = models.JSONField(_("event"), default=dict)
+    # The pairwise `sub` the party knows the citizen by (never the account id).
+    subject = models.CharField(_("subject"), max_length=64)
+    jti = models.CharField(_("token id"), max_length=64, unique=True, editable=False)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
+    last_error_code = models.CharField(_("last error"), max_length=40, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("security event delivery")
+        verbose_name_plural = _("security event deliveries")
+        indexes = (models.Index(fields=["state", "next_attempt_at"], name="sec_event_due_idx"),)
 
     def __str__(self) -> str:
         return f"{self.party_id} {self.jti[:8]} {self.state}"

@@ -19,6 +19,7 @@ from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.idempotency import check_same_request, idempotency_key_checked, request_fingerprint
 from hawiya.core.references import insert_with_reference
+from hawiya.identity.security_signals import DOCUMENT_REPORTED_LOST, security_event_emit_for_person
 from hawiya.identity.selectors import person_language
 from hawiya.notifications.services import notify
 from hawiya.notifications.subjects import LOSS, Subject
@@ -214,6 +215,10 @@ def loss_report_submit(
     for document in documents:
         document_mark_reported_lost(document_id=document.pk, at=now, actor=actor)
         LossReportItem.objects.create(report=report, document=document)
+        # The parties the holder signed in to, subscribed to it, learn it (the kind, no serial).
+        security_event_emit_for_person(
+            document.holder_id, DOCUMENT_REPORTED_LOST, {"document_kind": document.kind}
+        )
     audit_record(
         actor=actor,
         action=AUDIT_LOSS_REPORT_FILED,

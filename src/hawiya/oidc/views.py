@@ -363,6 +363,24 @@ def discovery(request: HttpRequest) -> JsonResponse:
 
 
 @require_safe
+def ssf_configuration(request: HttpRequest) -> JsonResponse:
+    """/.well-known/ssf-configuration (OpenID Shared Signals Framework 1.0, transmitter metadata):
+    who signs the Security Event Tokens, where its keys are, and that they are pushed (RFC 8935).
+    No stream-management endpoints: administrators set each party's stream (docs/oidc.md)."""
+    issuer = settings.HAWIYA_OIDC_ISSUER
+    document = {
+        "spec_version": "1_0",
+        "issuer": issuer,
+        "jwks_uri": issuer + reverse("oauth2_provider:jwks-info"),
+        "delivery_methods_supported": ["urn:ietf:rfc:8935"],
+    }
+    response = JsonResponse(document)
+    response["Access-Control-Allow-Origin"] = "*"
+    response["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@require_safe
 def party_logo(request: HttpRequest, client_id: str) -> HttpResponse:
     """/oidc/parties/<client id>/logo.png: the logo on the party's consent screen (public: the
     party's own branding; stored files are not served from MEDIA_URL)."""

@@ -18,6 +18,7 @@ from hawiya.registry.models import Person
 from .. import codes, errors, throttles
 from ..models import Method, MethodLock, OneTimeCode, SecurityEvent, User
 from ..passwords import validate_new_password
+from ..security_signals import ACCOUNT_DISABLED, security_event_emit
 
 # A journey (activation, sign-in, reset, reauthentication) must finish within this time.
 CHALLENGE_LIFETIME = dt.timedelta(minutes=15)
@@ -110,6 +111,8 @@ def _record_failure(
     _event(user, Event.SIGN_IN_FAILED, ip=ip, user_agent=user_agent, now=now, detail=detail)
     if count.just_locked and count.locked_until is not None:
         _event(user, Event.ACCOUNT_LOCKED, ip=ip, user_agent=user_agent, now=now)
+        # RISC account-disabled without a reason: locked for a while after failures, not hijacked.
+        security_event_emit(user, ACCOUNT_DISABLED)
         mobile = _mobile_of(user)
         if mobile:
             sms_send(

@@ -11,6 +11,7 @@ from hawiya.notifications.services import sms_send
 
 from .. import codes, errors, throttles
 from ..models import Method, MethodLock, OneTimeCode, Purpose, User
+from ..security_signals import CREDENTIAL_CHANGE, security_event_emit
 from ._common import (
     CHALLENGE_LIFETIME,
     Event,
@@ -76,6 +77,11 @@ def _set_password(
     # another reset) end: the new password must not be bypassed by a challenge won with the old.
     OneTimeCode.objects.filter(user=user, used_at__isnull=True).update(used_at=now)
     _event(user, kind, ip=ip, user_agent=user_agent, now=now)
+    security_event_emit(
+        user,
+        CREDENTIAL_CHANGE,
+        {"credential_type": "password", "change_type": "update", "initiating_entity": "user"},
+    )
     mobile = _mobile_of(user)
     if mobile:
         sms_send(

@@ -40,6 +40,7 @@ from .. import errors
 from ..backchannel_logout import backchannel_logout_schedule
 from ..models import Consent, RelyingParty, SigningAlgorithm, TokenEndpointAuthMethod, User
 from ..scope_words import ASSIGNABLE_SCOPES
+from ..security_signals import EVENT_TYPES
 from ..staff import PERM_MANAGE_RELYING_PARTIES, STAFF_FORBIDDEN, StaffForbidden, staff_actor_for
 
 MAX_REDIRECT_URIS = 10
@@ -179,6 +180,19 @@ def _backchannel_uri(uri: str) -> str:
     return uri
 
 
+def _signal_stream(endpoint: str, events: Iterable[str]) -> tuple[str, list[str]]:
+    """A signals stream: an endpoint (https, http only on this machine) with at least one event
+    type Hawiya sends, or neither (no stream)."""
+    endpoint = (endpoint or "").strip()
+    chosen = list(dict.fromkeys(event.strip() for event in events if event and event.strip()))
+    if any(event not in EVENT_TYPES for event in chosen) or (chosen and not endpoint):
+        raise errors.error(errors.PARTY_SIGNALS_EVENTS_INVALID, field="signals_events")
+    if endpoint and (not _uri_ok(endpoint) or not chosen):
+        raise errors.error(errors.PARTY_SIGNALS_ENDPOINT_INVALID, field="signals_endpoint")
+    # Kept in the order of EVENT_TYPES, so an unchanged choice compares equal.
+    return endpoint, [event for event in EVENT_TYPES if event in chosen]
+
+
 def _logo(upload: UploadedFile | bytes | None) -> ContentFile[bytes] | None:
     """The logo re-encoded as PNG from its pixels (no metadata, no hidden payload), or None."""
     if upload is None:
@@ -256,6 +270,8 @@ def party_register(
     client_id: str | None = None,
     client_secret: str | None = None,
     id_token_signed_response_alg: str | None = None,
+    signals_endpoint: str = "",
+    signals_events: Iterable[str] = (),
 ) -> PartyWithSecret:
     """Register a relying party; returns it with its new client secret, to be shown once.
 
@@ -273,6 +289,7 @@ def party_register(
     id_token_alg = _id_token_alg(id_token_signed_response_alg or SigningAlgorithm.RS256.value)
     keys = jwks_checked(jwks) if method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT else {}
     backchannel = _backchannel_uri(backchannel_logout_uri)
+    stream_endpoint, stream_events = _signal_stream(signals_endpoint, signals_events)
     picture = _logo(logo)
     uses_secret = method in SECRET_METHODS
     # A private_key_jwt party still gets a random secret in DOT's column, never shown: the
@@ -303,6 +320,8 @@ def party_register(
                 jwks=keys,
                 backchannel_logout_uri=backchannel,
                 id_token_signed_response_alg=id_token_alg,
+                signals_endpoint=stream_endpoint,
+                signals_events=stream_events,
             )
             if picture is not None:
                 party.logo.save(f"{application.client_id}.png", picture, save=False)
@@ -314,6 +333,8 @@ def party_register(
                 scopes=scopes,
                 auth_method=method,
                 id_token_alg=id_token_alg,
+                signals_endpoint=stream_endpoint,
+                signals_events=stream_events,
             )
     except IntegrityError:
         # Two registrations raced for one client id.
@@ -335,9 +356,11 @@ def party_update(
     remove_logo: bool = False,
     backchannel_logout_uri: str = "",
     id_token_signed_response_alg: str | None = None,
+    signals_endpoint: str | None = None,
+    signals_events: Iterable[str] | None = None,
 ) -> PartyWithSecret:
-    """Change a party's names, logo, redirect URIs, scopes, authentication or ID-token signing
-    algorithm (None: unchanged).
+    """Change a party's names, logo, redirect URIs, scopes, authentication, ID-token signing
+    algorithm or signals stream (endpoint and event types; None: unchanged).
 
     Switching from private_key_jwt to a client secret makes a new secret (returned, to be shown
     once); switching to private_key_jwt voids the old secret. The client id never changes.
@@ -349,6 +372,11 @@ def party_update(
     method = _auth_method(token_endpoint_auth_method)
     keys = jwks_checked(jwks) if method == TokenEndpointAuthMethod.PRIVATE_KEY_JWT else {}
     backchannel = _backchannel_uri(backchannel_logout_uri)
+    stream = (
+        None
+        if signals_endpoint is None and signals_events is None
+        else _signal_stream(signals_endpoint or "", signals_events or ())
+    )
     id_token_alg = (
         None if id_token_signed_response_alg is None else _id_token_alg(id_token_signed_response_alg)
     )
@@ -377,9 +405,13 @@ def party_update(
                 ("jwks", keys),
                 ("backchannel_logout_uri", backchannel),
                 ("id_token_signed_response_alg", id_token_alg),
+                ("signals_endpoint", party.signals_endpoint if stream is None else stream[0]),
+                ("signals_events", party.signals_events if stream is None else stream[1]),
             )
             if getattr(party, field) != value
         ]
+        if stream is not None:
+            party.signals_endpoint, party.signals_events = stream
         party.name_ar, party.name_en, party.allowed_scopes = name_ar, name_en, scopes
         party.token_endpoint_auth_method, party.jwks = method, keys
         party.backchannel_logout_uri = backchannel
@@ -398,6 +430,8 @@ def party_update(
             fields=sorted(changed),
             redirect_uris=len(uris),
             secret_made=bool(new_secret),
+            signals_endpoint=party.signals_endpoint,
+            signals_events=party.signals_events,
         )
     return PartyWithSecret(party=party, client_secret=new_secret)
 
@@ -419,6 +453,30 @@ def party_set_id_token_alg(*, actor: Actor, party_id: int, algorithm: str) -> Re
                 party,
                 fields=["id_token_signed_response_alg"],
                 id_token_alg=chosen,
+            )
+    return party
+
+
+def party_set_signal_stream(
+    *, actor: Actor, party_id: int, endpoint: str, events: Iterable[str]
+) -> RelyingParty:
+    """Set the party's signals stream: the push endpoint of its Security Event Tokens and the
+    event types it wants (identity/security_signals.py); an empty endpoint and no events end it.
+    Events already owed keep their rows (sent to the endpoint of the moment)."""
+    _require_manager(actor)
+    endpoint, chosen = _signal_stream(endpoint, events)
+    with transaction.atomic():
+        party = _locked(party_id)
+        if (party.signals_endpoint, party.signals_events) != (endpoint, chosen):
+            party.signals_endpoint, party.signals_events = endpoint, chosen
+            party.save(update_fields=["signals_endpoint", "signals_events"])
+            _audit(
+                actor,
+                "relying_party.updated",
+                party,
+                fields=["signals_endpoint", "signals_events"],
+                signals_endpoint=endpoint,
+                signals_events=chosen,
             )
     return party
 

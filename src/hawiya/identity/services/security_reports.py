@@ -8,6 +8,7 @@ from hawiya.core import clock
 
 from .. import errors, throttles
 from ..models import SecurityEvent, User
+from ..security_signals import ACCOUNT_DISABLED, security_event_emit
 from ._common import Event, _event
 from .sessions import SessionEnd, _revoke_sessions
 
@@ -26,6 +27,9 @@ def security_event_report(*, user: User, event_id: int, ip: str = "", user_agent
         if event is None or event.kind == Event.REPORT_NOT_ME:
             raise errors.error(errors.SECURITY_EVENT_NOT_FOUND)
         guard = throttles.guard_for_update(user_id=user.pk)
+        if guard.blocked_at is None:
+            # Blocked until a reset because the holder says someone else got in: RISC's hijacking.
+            security_event_emit(user, ACCOUNT_DISABLED, {"reason": "hijacking"})
         guard.blocked_at = guard.blocked_at or now
         guard.save(update_fields=["blocked_at"])
         _revoke_sessions(user, except_session_key=None, reason=SessionEnd.REPORTED_NOT_ME)

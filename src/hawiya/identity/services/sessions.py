@@ -28,6 +28,7 @@ from hawiya.core import clock
 from .. import errors
 from ..backchannel_logout import backchannel_logout_schedule
 from ..models import User, UserSession
+from ..security_signals import SESSION_REVOKED, security_event_emit
 from ._common import USER_AGENT_MAX, _clean_ip
 
 logger = logging.getLogger(__name__)
@@ -50,6 +51,13 @@ class SessionEnd(StrEnum):
     MOBILE_REBOUND = "mobile_rebound"  # a new mobile number put on record at the counter
 
 
+# Who ended the sessions, in CAEP's words (`initiating_entity`): the holder unless said here.
+SESSION_END_INITIATOR: dict[str, str] = {
+    SessionEnd.TIMED_OUT: "policy",
+    SessionEnd.MOBILE_REBOUND: "admin",
+}
+
+
 def citizen_session_ended(*, user: User, reason: SessionEnd) -> list[int]:
     """One or more of `user`'s sessions at Hawiya ended: owe every party they are connected to
     (with a back-channel logout URI) a Logout Token, delivered by a worker after the caller's
@@ -59,6 +67,10 @@ def citizen_session_ended(*, user: User, reason: SessionEnd) -> list[int]:
     if user.person_id is None:
         return []
     ids = backchannel_logout_schedule(user)
+    # And the parties with a signals stream asking for it: a CAEP session-revoked event.
+    security_event_emit(
+        user, SESSION_REVOKED, {"initiating_entity": SESSION_END_INITIATOR.get(reason, "user")}
+    )
     if ids:
         logger.info("session ended (%s): back-channel logout owed to %d party(ies)", reason, len(ids))
     return ids

@@ -4,8 +4,8 @@ Each job is idempotent and bounded, so running it twice, late, or on two machine
 harmless: unpaid bills expire after 72 hours, fine refunds whose hand-over was lost are handed
 to the worker again, appointment reminders go out the day before, booked visits missed by more
 than an hour become no-shows (the request can be booked again),
-stalled text messages and back-channel logouts to relying parties are handed to the worker again,
-documents past their expiry date expire,
+stalled text messages, back-channel logouts and security events to relying parties are handed to
+the worker again, documents past their expiry date expire,
 photos and answers (drafts) of abandoned journeys are deleted after a day.
 One job failing does not stop the others; the command then exits non-zero so cron reports it.
 """
@@ -23,6 +23,7 @@ from hawiya.core import clock
 from hawiya.delivery.services import shipments_announce_due
 from hawiya.identity.backchannel_logout import backchannel_logout_sweep
 from hawiya.identity.drafts import journey_drafts_sweep
+from hawiya.identity.security_signals import security_event_sweep
 from hawiya.notifications.services import sms_requeue_stalled
 from hawiya.payments.services import bills_expire_due, refunds_retry_due
 from hawiya.registry.services import document_expire_due
@@ -36,6 +37,7 @@ def periodic_jobs() -> dict[str, Callable[[], int]]:
     return {
         "sms_requeue_stalled": lambda: sms_requeue_stalled(),
         "backchannel_logout_sweep": lambda: len(backchannel_logout_sweep()),
+        "security_event_sweep": lambda: len(security_event_sweep()),
         "bills_expire_due": lambda: bills_expire_due(now=clock.now()),
         "refunds_retry_due": lambda: refunds_retry_due(now=clock.now()),
         "appointment_reminders_send_due": lambda: appointment_reminders_send_due(now=clock.now()),

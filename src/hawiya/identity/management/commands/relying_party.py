@@ -8,6 +8,9 @@ as `system:oidc.command`).
         [--jwks-file keys.json] [--backchannel-logout-uri https://bank.example/logout] \\
         [--id-token-alg RS256|ES256]
     manage.py relying_party id-token-alg <client id> RS256|ES256
+    manage.py relying_party signals <client id> [--endpoint https://bank.example/events \\
+        --event https://schemas.openid.net/secevent/caep/event-type/session-revoked ...]
+        (no endpoint and no event: the party's signals stream ends)
     manage.py relying_party suspend <client id>
     manage.py relying_party resume <client id>
     manage.py relying_party rotate-secret <client id>
@@ -58,6 +61,12 @@ class Command(BaseCommand):
         alg = commands.add_parser("id-token-alg", help="Choose how a party's ID tokens are signed.")
         alg.add_argument("client_id")
         alg.add_argument("algorithm", help="RS256 or ES256")
+        signals = commands.add_parser("signals", help="Set a party's security signals stream.")
+        signals.add_argument("client_id")
+        signals.add_argument("--endpoint", default="", help="Where its Security Event Tokens are pushed.")
+        signals.add_argument(
+            "--event", action="append", dest="events", default=None, help="An event type URI."
+        )
         for name in ("suspend", "resume", "rotate-secret"):
             one = commands.add_parser(name)
             one.add_argument("client_id")
@@ -71,6 +80,8 @@ class Command(BaseCommand):
                 self._create(options)
             elif action == "id-token-alg":
                 self._id_token_alg(options["client_id"], options["algorithm"])
+            elif action == "signals":
+                self._signals(options["client_id"], options["endpoint"], options["events"] or [])
             else:
                 self._change(action, options["client_id"])
         except ApplicationError as exc:
@@ -107,6 +118,18 @@ class Command(BaseCommand):
         party = selectors.relying_party_by_client_id(client_id=client_id)
         party = services.party_set_id_token_alg(actor=ACTOR, party_id=party.pk, algorithm=algorithm)
         self.stdout.write(f"{client_id}: ID tokens signed with {party.id_token_signed_response_alg}")
+
+    def _signals(self, client_id: str, endpoint: str, events: list[str]) -> None:
+        party = selectors.relying_party_by_client_id(client_id=client_id)
+        party = services.party_set_signal_stream(
+            actor=ACTOR, party_id=party.pk, endpoint=endpoint, events=events
+        )
+        if party.signals_endpoint:
+            self.stdout.write(f"{client_id}: signals to {party.signals_endpoint}")
+            for event in party.signals_events:
+                self.stdout.write(f"  {event}")
+        else:
+            self.stdout.write(f"{client_id}: no signals stream")
 
     def _change(self, action: str, client_id: str) -> None:
         party = selectors.relying_party_by_client_id(client_id=client_id)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from hawiya.approvals.tests.helpers import register
+from hawiya.identity.tests.factories import person_of
 
 from .checklist import check, citizen_page
 
@@ -49,7 +50,7 @@ def test_a_citizen_approves_on_a_phone_in_arabic(live_server, open_page, artifac
     created = httpx.post(
         f"{live_server.url}/api/v1/approvals",
         json={
-            "id_number": user.person.id_number,
+            "id_number": person_of(user).id_number,
             "purpose_ar": "تسجيل الدخول إلى تطبيق البنك",
             "purpose_en": "Sign in to the bank's app",
         },

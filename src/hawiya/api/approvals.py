@@ -79,7 +79,8 @@ class ApprovalIn(Schema):
     callback_url: str | None = Field(
         default=None,
         max_length=500,
-        description="Where to POST the signed result when the request ends (https).",
+        description="Where to POST the signed result when the request ends: https, on the host of "
+        "one of your registered redirect URIs.",
         examples=["https://bank.example/hawiya/approvals"],
     )
 

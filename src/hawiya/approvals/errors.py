@@ -108,7 +108,10 @@ def person_busy() -> Conflict:
 def callback_url_invalid() -> Invalid:
     return Invalid(
         CALLBACK_URL_INVALID,
-        _("The callback URL must be an https URL without user name or password."),
+        _(
+            "The callback URL must be an https URL without user name or password, on the host of "
+            "one of your registered redirect URIs."
+        ),
         field="callback_url",
     )
 

@@ -73,9 +73,23 @@ def draw_numbers() -> tuple[int, list[int]]:
     return picked[0], shown
 
 
-def callback_url_check(url: str) -> str:
-    """`url` if a party may be called there: https with a host and no credentials; plain http only
-    to this machine, and only where HAWIYA_APPROVALS_LOOPBACK_CALLBACKS allows it (demo, tests)."""
+def _registered_hosts(party: RelyingParty) -> set[str]:
+    hosts = set()
+    for uri in party.application.redirect_uris.split():
+        try:
+            host = urlsplit(uri).hostname
+        except ValueError:
+            continue
+        if host:
+            hosts.add(host.lower())
+    return hosts
+
+
+def callback_url_check(url: str, party: RelyingParty) -> str:
+    """`url` if the party may be called there: https, with no credentials, to a host of one of the
+    party's registered redirect URIs (so a party cannot make Hawiya call somebody else, or a host
+    inside our network); plain http only to this machine, and only where
+    HAWIYA_APPROVALS_LOOPBACK_CALLBACKS allows it (demo, tests)."""
     if not url:
         return ""
     try:
@@ -85,7 +99,7 @@ def callback_url_check(url: str) -> str:
         raise errors.callback_url_invalid() from None
     if not host or parts.username is not None or parts.password is not None or parts.fragment:
         raise errors.callback_url_invalid()
-    if parts.scheme == "https":
+    if parts.scheme == "https" and host.lower() in _registered_hosts(party):
         return url
     if parts.scheme == "http" and host in LOCAL_HOSTS and settings.HAWIYA_APPROVALS_LOOPBACK_CALLBACKS:
         return url
@@ -133,7 +147,7 @@ def approval_request_create(*, actor: Actor, party: RelyingParty, new: NewApprov
     allowed the scope."""
     if actor.kind != ActorKind.RELYING_PARTY or APPROVALS_SCOPE not in party.allowed_scopes:
         raise errors.forbidden()
-    callback_url = callback_url_check(new.callback_url)
+    callback_url = callback_url_check(new.callback_url, party)
     key = subject_key(new.id_number)
     approvals_count(party_id=party.pk, subject_key=key)
     with transaction.atomic():

@@ -4,6 +4,7 @@ the `approvals` scope, the answers, the statuses, another party's id, the limits
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Any
 
 import pytest
@@ -16,7 +17,7 @@ from hawiya.approvals.tests.helpers import register, token_for
 from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.core.testing import pin_clock
-from hawiya.identity.tests.factories import make_account, make_citizen
+from hawiya.identity.tests.factories import make_account, make_citizen, person_of
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,10 @@ URL = "/api/v1/approvals"
 
 
 @pytest.fixture(autouse=True)
-def _settings(settings: Any) -> None:
+def _settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The limits' windows are aligned to the clock: a test must not straddle two of them.
+    still = time.time()
+    monkeypatch.setattr("hawiya.approvals.limits.wall_clock", lambda: still)
     settings.HAWIYA_SMS_CLIENT = "demo"
     settings.HAWIYA_APPROVALS_RATE_LIMIT = 1000
     settings.HAWIYA_APPROVALS_LOOPBACK_CALLBACKS = False
@@ -58,7 +62,7 @@ def test_a_request_is_created_waiting_with_a_two_digit_number(client, party_toke
     party, token = party_token
     user = make_account()
     before = clock.now()
-    answer = create(client, token, user.person.id_number)
+    answer = create(client, token, person_of(user).id_number)
     assert answer.status_code == 201, answer.content
     body = answer.json()
     assert set(body) == {"id", "number", "status", "expires_at"}
@@ -73,14 +77,14 @@ def test_a_request_is_created_waiting_with_a_two_digit_number(client, party_toke
     assert len(set(row.choices)) == 3
     assert all(10 <= number <= 99 for number in row.choices)
     # The ID number itself is not kept.
-    assert user.person.id_number not in str(ApprovalRequest.objects.values().get())
+    assert person_of(user).id_number not in str(ApprovalRequest.objects.values().get())
 
 
 def test_the_party_reads_each_status(client, party_token, monkeypatch):
     _party, token = party_token
     pinned = pin_clock(monkeypatch, clock.now())
     users = [make_account() for _ in range(3)]
-    ids = [create(client, token, user.person.id_number).json()["id"] for user in users]
+    ids = [create(client, token, person_of(user).id_number).json()["id"] for user in users]
     rows = [ApprovalRequest.objects.get(public_id=one) for one in ids]
     assert status(client, token, ids[0]).json()["status"] == "WAITING"
     approval_answer(
@@ -103,7 +107,7 @@ def test_another_party_gets_404_like_an_unknown_id(client, party_token):
     _party, token = party_token
     other, other_secret = register(name="Other Bank")
     other_token = token_for(client, other, other_secret)
-    approval_id = create(client, token, make_account().person.id_number).json()["id"]
+    approval_id = create(client, token, person_of(make_account()).id_number).json()["id"]
     theirs = status(client, other_token, approval_id)
     unknown = status(client, other_token, "A" * 32)
     assert theirs.status_code == unknown.status_code == 404
@@ -126,7 +130,7 @@ def test_an_id_number_without_an_account_is_answered_alike_and_only_expires(clie
 
 def test_a_second_request_for_the_same_person_is_409_and_a_fourth_party_too(client, party_token):
     _party, token = party_token
-    id_number = make_account().person.id_number
+    id_number = person_of(make_account()).id_number
     assert create(client, token, id_number).status_code == 201
     again = create(client, token, id_number)
     assert again.status_code == 409
@@ -145,7 +149,7 @@ def test_a_second_request_for_the_same_person_is_409_and_a_fourth_party_too(clie
 def test_once_expired_the_party_may_ask_again(client, party_token, monkeypatch):
     _party, token = party_token
     pinned = pin_clock(monkeypatch, clock.now())
-    id_number = make_account().person.id_number
+    id_number = person_of(make_account()).id_number
     first = create(client, token, id_number).json()["id"]
     pinned.advance(minutes=3)
     second = create(client, token, id_number)
@@ -156,9 +160,9 @@ def test_once_expired_the_party_may_ask_again(client, party_token, monkeypatch):
 def test_flooding_by_a_party_is_429_with_retry_after(client, party_token, settings):
     _party, token = party_token
     settings.HAWIYA_APPROVALS_RATE_LIMIT = 3
-    answers = [create(client, token, make_account().person.id_number).status_code for _ in range(3)]
+    answers = [create(client, token, person_of(make_account()).id_number).status_code for _ in range(3)]
     assert answers == [201, 201, 201]
-    refused = create(client, token, make_account().person.id_number)
+    refused = create(client, token, person_of(make_account()).id_number)
     assert refused.status_code == 429
     assert refused.json()["code"] == "approvals_throttled"
     assert 1 <= int(refused["Retry-After"]) <= 60
@@ -174,7 +178,7 @@ def test_flooding_one_person_is_429_whichever_party_asks(client, monkeypatch):
     codes = []
     for _round in range(4):
         for token in tokens[:3]:
-            codes.append(create(client, token, user.person.id_number).status_code)
+            codes.append(create(client, token, person_of(user).id_number).status_code)
         pinned.advance(minutes=3)
     # Ten requests for one person in ten minutes; the eleventh and later are refused.
     assert codes[:10] == [201] * 10
@@ -182,7 +186,7 @@ def test_flooding_one_person_is_429_whichever_party_asks(client, monkeypatch):
 
 
 def test_tokens_and_scope(client, party_token):
-    id_number = make_account().person.id_number
+    id_number = person_of(make_account()).id_number
     assert create(client, None, id_number).status_code == 401
     assert create(client, "nonsense", id_number).status_code == 401
     status_party, secret = register(name="Status only", scopes=("openid", "document_status"))
@@ -201,21 +205,32 @@ def test_tokens_and_scope(client, party_token):
         "ftp://bank.example/cb",
         "https://user:pw@bank.example/cb",
         "https:///nohost",
+        "https://elsewhere.example/cb",
+        "https://10.0.0.5/internal",
         "http://127.0.0.1:9/cb",
         "not a url",
     ],
 )
 def test_a_callback_url_must_be_https(client, party_token, url):
     _party, token = party_token
-    refused = create(client, token, make_account().person.id_number, callback_url=url)
+    refused = create(client, token, person_of(make_account()).id_number, callback_url=url)
     assert refused.status_code == 422
     assert refused.json()["code"] == "callback_url_invalid"
+
+
+def test_a_callback_on_a_registered_host_is_kept(client, party_token):
+    _party, token = party_token
+    answer = create(
+        client, token, person_of(make_account()).id_number, callback_url="https://BANK.example/hawiya/done"
+    )
+    assert answer.status_code == 201
+    assert ApprovalRequest.objects.get().callback_url == "https://BANK.example/hawiya/done"
 
 
 def test_bad_bodies_are_422(client, party_token):
     _party, token = party_token
     assert create(client, token, "12345").status_code == 422
-    assert create(client, token, make_account().person.id_number, purpose_en="").status_code == 422
+    assert create(client, token, person_of(make_account()).id_number, purpose_en="").status_code == 422
     assert status(client, token, "short").status_code == 422
 
 

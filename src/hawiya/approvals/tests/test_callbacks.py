@@ -22,7 +22,7 @@ from hawiya.core import clock
 from hawiya.core.fakepartner import FakePartner, Reply
 from hawiya.core.outbound import close_clients
 from hawiya.core.testing import pin_clock
-from hawiya.identity.tests.factories import make_account
+from hawiya.identity.tests.factories import make_account, person_of
 
 from .helpers import ask, register
 
@@ -67,7 +67,7 @@ def test_the_end_is_posted_signed_and_verifies_with_the_jwks(client: Client, alg
     party, _secret = register(alg=alg)
     user = make_account()
     with FakePartner() as bank:
-        row = ask(party, user.person.id_number, callback_url=f"{bank.url}/approvals/done")
+        row = ask(party, person_of(user).id_number, callback_url=f"{bank.url}/approvals/done")
         assert not ApprovalCallback.objects.exists()  # nothing while it waits
         _approve(user, row, row.number)
         callback = ApprovalCallback.objects.get()
@@ -92,8 +92,8 @@ def test_a_refused_and_an_expired_request_are_posted_too(
     party, _secret = register()
     denier, idle = make_account(), make_account()
     with FakePartner() as bank:
-        denied = ask(party, denier.person.id_number, callback_url=f"{bank.url}/cb")
-        ignored = ask(party, idle.person.id_number, callback_url=f"{bank.url}/cb")
+        denied = ask(party, person_of(denier).id_number, callback_url=f"{bank.url}/cb")
+        ignored = ask(party, person_of(idle).id_number, callback_url=f"{bank.url}/cb")
         _approve(denier, denied, None)
         pinned.advance(minutes=3)
         # The party's poll expires it, and the callback is owed as well.
@@ -118,7 +118,7 @@ def test_a_party_that_fails_gets_a_repeat_with_the_same_jti(
     party, _secret = register()
     user = make_account()
     with FakePartner() as bank:
-        row = ask(party, user.person.id_number, callback_url=f"{bank.url}/cb")
+        row = ask(party, person_of(user).id_number, callback_url=f"{bank.url}/cb")
         _approve(user, row, row.number)
         callback = ApprovalCallback.objects.get()
         bank.answer(Reply(status=500), Reply(status=503))
@@ -143,7 +143,7 @@ def test_a_refusal_gives_up_and_is_audited() -> None:
     party, _secret = register()
     user = make_account()
     with FakePartner() as bank:
-        row = ask(party, user.person.id_number, callback_url=f"{bank.url}/cb")
+        row = ask(party, person_of(user).id_number, callback_url=f"{bank.url}/cb")
         _approve(user, row, None)
         callback = ApprovalCallback.objects.get()
         bank.answer(Reply(status=404))
@@ -158,8 +158,8 @@ def test_one_callback_per_request_and_none_without_a_url(monkeypatch: pytest.Mon
     pinned = pin_clock(monkeypatch, clock.now())
     party, _secret = register()
     user, other = make_account(), make_account()
-    row = ask(party, user.person.id_number, callback_url="http://127.0.0.1:9/cb")
-    silent = ask(party, other.person.id_number)
+    row = ask(party, person_of(user).id_number, callback_url="http://127.0.0.1:9/cb")
+    silent = ask(party, person_of(other).id_number)
     _approve(user, row, row.number)
     # Later reads and sweeps never owe a second one.
     pinned.advance(minutes=5)
@@ -173,7 +173,7 @@ def test_the_sweep_hands_lost_rows_to_a_worker(monkeypatch: pytest.MonkeyPatch) 
     pinned = pin_clock(monkeypatch, clock.now())
     party, _secret = register()
     user = make_account()
-    row = ask(party, user.person.id_number, callback_url="http://127.0.0.1:9/cb")
+    row = ask(party, person_of(user).id_number, callback_url="http://127.0.0.1:9/cb")
     _approve(user, row, row.number)
     callback = ApprovalCallback.objects.get()
     assert approval_callbacks_sweep() == []

@@ -19,7 +19,7 @@ from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError
 from hawiya.core.testing import outcome, pin_clock, race
-from hawiya.identity.tests.factories import make_account
+from hawiya.identity.tests.factories import make_account, person_of
 
 from .helpers import ask, register
 
@@ -55,7 +55,7 @@ def test_the_numbers_are_two_digits_distinct_and_hold_the_right_one() -> None:
 def test_the_right_number_completes_and_is_audited() -> None:
     party, _secret = register()
     user = make_account()
-    row = ask(party, user.person.id_number)
+    row = ask(party, person_of(user).id_number)
     assert [one.pk for one in approvals_waiting_for(user=user)] == [row.pk]
     ended = _answer(user, row, row.number)
     assert ended.status == ApprovalStatus.COMPLETED
@@ -70,7 +70,7 @@ def test_the_right_number_completes_and_is_audited() -> None:
 def test_a_wrong_number_rejects_for_good() -> None:
     party, _secret = register()
     user = make_account()
-    row = ask(party, user.person.id_number)
+    row = ask(party, person_of(user).id_number)
     assert _answer(user, row, _wrong(row)).status == ApprovalStatus.REJECTED
     with pytest.raises(ApplicationError) as caught:
         _answer(user, row, row.number)
@@ -84,7 +84,7 @@ def test_a_wrong_number_rejects_for_good() -> None:
 def test_deny_rejects() -> None:
     party, _secret = register()
     user = make_account()
-    row = ask(party, user.person.id_number)
+    row = ask(party, person_of(user).id_number)
     assert _answer(user, row, None).status == ApprovalStatus.REJECTED
     assert AuditEvent.objects.get(action="approvals.rejected").detail["reason"] == "denied"
 
@@ -94,7 +94,7 @@ def test_after_three_minutes_it_expires_and_cannot_be_approved(monkeypatch: pyte
     pinned = pin_clock(monkeypatch, clock.now())
     party, _secret = register()
     user = make_account()
-    row = ask(party, user.person.id_number)
+    row = ask(party, person_of(user).id_number)
     pinned.advance(minutes=2, seconds=59)
     assert approvals_waiting_for(user=user) != []
     pinned.advance(seconds=1)
@@ -109,7 +109,7 @@ def test_after_three_minutes_it_expires_and_cannot_be_approved(monkeypatch: pyte
 def test_the_sweep_expires_what_nobody_read(monkeypatch: pytest.MonkeyPatch) -> None:
     pinned = pin_clock(monkeypatch, clock.now())
     party, _secret = register()
-    rows = [ask(party, make_account().person.id_number) for _ in range(2)]
+    rows = [ask(party, person_of(make_account()).id_number) for _ in range(2)]
     assert approvals_expire_due() == 0
     pinned.advance(minutes=3)
     assert approvals_expire_due() == 2
@@ -121,7 +121,7 @@ def test_the_sweep_expires_what_nobody_read(monkeypatch: pytest.MonkeyPatch) -> 
 def test_another_person_cannot_see_or_answer_it() -> None:
     party, _secret = register()
     owner, stranger = make_account(), make_account()
-    row = ask(party, owner.person.id_number)
+    row = ask(party, person_of(owner).id_number)
     assert approvals_waiting_for(user=stranger) == []
     with pytest.raises(ApplicationError) as caught:
         _answer(stranger, row, row.number)
@@ -140,7 +140,7 @@ def test_only_a_party_allowed_the_scope_may_ask() -> None:
     status_only, _secret = register(scopes=("openid", "document_status"))
     user = make_account()
     with pytest.raises(ApplicationError) as caught:
-        ask(status_only, user.person.id_number)
+        ask(status_only, person_of(user).id_number)
     assert caught.value.code == errors.FORBIDDEN
     assert not ApprovalRequest.objects.exists()
 
@@ -158,7 +158,7 @@ def test_concurrent_requests_for_one_person_one_waits_the_others_are_409(
     party, _secret = register()
     others = [register(name=f"Bank {index}")[0] for index in range(5)]
     user = make_account()
-    id_number = user.person.id_number
+    id_number = person_of(user).id_number
 
     # The same party, eight times at once: exactly one request waits.
     same = [outcome(result) for result in race([lambda: ask(party, id_number)] * 8)]

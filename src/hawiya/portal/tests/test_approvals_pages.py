@@ -18,7 +18,7 @@ from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
 from hawiya.core.testing import pin_clock
 from hawiya.identity.models import User
-from hawiya.identity.tests.factories import make_account
+from hawiya.identity.tests.factories import make_account, person_of
 from hawiya.portal import session_keys
 
 from .html import find_all
@@ -52,9 +52,11 @@ def _answer(client: Client, row: ApprovalRequest, **data: Any) -> Any:
 
 
 @pytest.mark.parametrize("language", ["ar", "en"])
-def test_the_page_shows_who_asks_for_what_and_three_numbers(client: Client, user: User, language: str) -> None:
+def test_the_page_shows_who_asks_for_what_and_three_numbers(
+    client: Client, user: User, language: str
+) -> None:
     party, _secret = register()
-    row = ask(party, user.person.id_number)
+    row = ask(party, person_of(user).id_number)
     client.force_login(user)
     response = client.get(_url("account-approvals", language))
     assert response.status_code == 200
@@ -78,12 +80,14 @@ def test_the_page_shows_who_asks_for_what_and_three_numbers(client: Client, user
 
 def test_the_order_of_the_numbers_is_stable(client: Client, user: User) -> None:
     party, _secret = register()
-    ask(party, user.person.id_number)
+    ask(party, person_of(user).id_number)
     client.force_login(user)
     orders = {
         tuple(
             button.attrs["value"]
-            for button in find_all(client.get(_url("account-approvals")).content.decode(), "button", "hw-approval__number")
+            for button in find_all(
+                client.get(_url("account-approvals")).content.decode(), "button", "hw-approval__number"
+            )
         )
         for _ in range(5)
     }
@@ -96,7 +100,7 @@ def test_the_poll_answers_the_waiting_requests_as_html(client: Client, user: Use
     assert empty.status_code == 200
     assert empty.json()["ids"] == []
     party, _secret = register()
-    row = ask(party, user.person.id_number)
+    row = ask(party, person_of(user).id_number)
     answer = client.get(_url("account-approvals-pending")).json()
     assert answer["ids"] == [row.public_id]
     assert "Example Bank" in answer["html"]
@@ -106,7 +110,7 @@ def test_the_poll_answers_the_waiting_requests_as_html(client: Client, user: Use
 
 def test_the_right_number_approves(client: Client, user: User) -> None:
     party, _secret = register()
-    row = ask(party, user.person.id_number)
+    row = ask(party, person_of(user).id_number)
     client.force_login(user)
     response = _answer(client, row, number=str(row.number))
     assert response.status_code == 302
@@ -118,7 +122,7 @@ def test_the_right_number_approves(client: Client, user: User) -> None:
 
 def test_a_wrong_number_rejects(client: Client, user: User) -> None:
     party, _secret = register()
-    row = ask(party, user.person.id_number)
+    row = ask(party, person_of(user).id_number)
     client.force_login(user)
     wrong = next(number for number in row.choices if number != row.number)
     _answer(client, row, number=str(wrong))
@@ -131,7 +135,7 @@ def test_a_wrong_number_rejects(client: Client, user: User) -> None:
 
 def test_deny_rejects(client: Client, user: User) -> None:
     party, _secret = register()
-    row = ask(party, user.person.id_number)
+    row = ask(party, person_of(user).id_number)
     client.force_login(user)
     _answer(client, row, deny="1")
     assert ApprovalRequest.objects.get(pk=row.pk).status == ApprovalStatus.REJECTED
@@ -139,7 +143,7 @@ def test_deny_rejects(client: Client, user: User) -> None:
 
 def test_a_malformed_number_changes_nothing(client: Client, user: User) -> None:
     party, _secret = register()
-    row = ask(party, user.person.id_number)
+    row = ask(party, person_of(user).id_number)
     client.force_login(user)
     for bad in ("", "5", "١٢", "abc", "100"):
         assert _answer(client, row, number=bad).status_code == 302
@@ -148,7 +152,7 @@ def test_a_malformed_number_changes_nothing(client: Client, user: User) -> None:
 
 def test_another_persons_request_is_404(client: Client, user: User) -> None:
     party, _secret = register()
-    theirs = ask(party, make_account().person.id_number)
+    theirs = ask(party, person_of(make_account()).id_number)
     client.force_login(user)
     assert _answer(client, theirs, number=str(theirs.number)).status_code == 404
     assert _answer(client, theirs, deny="1").status_code == 404
@@ -162,7 +166,7 @@ def test_the_account_page_links_and_says_when_one_waits(client: Client, user: Us
     assert _url("account-approvals") in page
     assert "data-approvals-banner" not in page
     party, _secret = register()
-    ask(party, user.person.id_number)
+    ask(party, person_of(user).id_number)
     page = client.get(_url("account")).content.decode()
     banner = [one for one in find_all(page, "div", "hw-banner") if "data-approvals-banner" in one.attrs]
     assert len(banner) == 1

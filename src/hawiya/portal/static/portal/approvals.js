@@ -44,6 +44,16 @@
           busy = false;
         });
     }
+    // A list swapped in has forms hawiya.js never saw: each still sends once (a second tap while
+    // the answer loads would find the request ended).
+    box.addEventListener("submit", function (event) {
+      var form = event.target;
+      if (form.dataset.approvalSent === "1") {
+        event.preventDefault();
+        return;
+      }
+      form.dataset.approvalSent = "1";
+    });
     window.setInterval(poll, every);
     document.addEventListener("visibilitychange", poll);
   });

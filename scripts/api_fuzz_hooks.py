@@ -1,6 +1,6 @@
 """Schemathesis hooks for scripts/api-fuzz: sign each generated request as the payment gateway, the
 SMS operator and the courier sign theirs (src/hawiya/core/signing.py), and give the document-status
-calls a party's access token (client credentials at /oidc/token/), so generated bodies and
+and approvals calls a party's access token (client credentials at /oidc/token/), so generated bodies and
 parameters get past the authentication to the validation and the lookups behind it.
 
 The request is prepared exactly as schemathesis will send it (same serialisation, same URL
@@ -35,7 +35,7 @@ def _party_token() -> str:
     if not _token or time.time() - _token["at"] > TOKEN_REUSE_SECONDS:
         answer = requests.post(
             f"{BASE_URL}/oidc/token/",
-            data={"grant_type": "client_credentials", "scope": "document_status"},
+            data={"grant_type": "client_credentials", "scope": "document_status approvals"},
             auth=(PARTY_ID, PARTY_SECRET),
             timeout=10,
         )
@@ -53,7 +53,7 @@ def _signature(message: bytes, secret: str) -> str:
 @schemathesis.hook
 def before_call(context: Any, case: Any, kwargs: dict[str, Any]) -> None:
     path = case.operation.path  # the full path, e.g. /api/v1/courier/shipments
-    if "/document-status" in path:
+    if "/document-status" in path or "/approvals" in path:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {_party_token()}"}
         return
     if not any(part in path for part in ("/payments/", "/sms/", "/courier/")):

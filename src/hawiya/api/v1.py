@@ -11,6 +11,7 @@ from ninja.errors import HttpError, ValidationError
 
 from hawiya.core.errors import ApplicationError
 
+from .approvals import router as approvals_router
 from .courier import router as courier_router
 from .document_status import router as document_status_router
 from .payments import router as payments_router
@@ -68,3 +69,4 @@ api.add_router("/payments/", payments_router)
 api.add_router("/courier/", courier_router)
 api.add_router("/sms/", sms_router)
 api.add_router("/document-status", document_status_router)
+api.add_router("/approvals", approvals_router)

@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "hawiya.appointments",
     "hawiya.delivery",
     "hawiya.document_checks",
+    "hawiya.approvals",
     "hawiya.casework",
     "hawiya.portal",
     "hawiya.backoffice",
@@ -280,6 +281,10 @@ HAWIYA_COURIER_FAILURE_LIMIT = int(os.environ.get("HAWIYA_COURIER_FAILURE_LIMIT"
 # --- Document-status checks by relying parties (document_checks, /api/v1/document-status) ---------
 # Documents one party may check per minute (a batch counts each of its documents); past it, 429.
 HAWIYA_DOCUMENT_STATUS_RATE_LIMIT = int(os.environ.get("HAWIYA_DOCUMENT_STATUS_RATE_LIMIT", "600"))
+# App approvals (approvals/limits.py): requests one relying party may send a minute; and whether a
+# callback URL may be plain http to this machine (the demo's example party; never in production).
+HAWIYA_APPROVALS_RATE_LIMIT = int(os.environ.get("HAWIYA_APPROVALS_RATE_LIMIT", "120"))
+HAWIYA_APPROVALS_LOOPBACK_CALLBACKS = DEMO or DEBUG or EMBEDDED
 
 # --- Fingerprint scanner (registry.biometrics) ------------------------------------------------------
 # "demo": a deterministic template from the person (demo mode and tests); "http": the workstation
@@ -398,6 +403,7 @@ OAUTH2_PROVIDER = {
         "address": "National Address",
         # Party-only (client credentials): never shown to a citizen for consent.
         "document_status": "Document status checks",
+        "approvals": "App approval by number matching",
     },
     "DEFAULT_SCOPES": ["openid"],
 }

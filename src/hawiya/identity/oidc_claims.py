@@ -29,7 +29,9 @@ SCOPES: tuple[str, ...] = ("openid", "profile", "national_id", "birthdate", "pho
 # Scopes of a party's own server, not of a citizen: asked for with the client credentials grant
 # (no citizen, no consent, no `openid`), never on the consent screen and never with a sign-in.
 DOCUMENT_STATUS_SCOPE = "document_status"
-PARTY_SCOPES: tuple[str, ...] = (DOCUMENT_STATUS_SCOPE,)
+# App approval by number matching (the approvals app).
+APPROVALS_SCOPE = "approvals"
+PARTY_SCOPES: tuple[str, ...] = (DOCUMENT_STATUS_SCOPE, APPROVALS_SCOPE)
 
 # Which scope releases which claim (the validator's oidc_claim_scope).
 CLAIM_SCOPE: dict[str, str] = {

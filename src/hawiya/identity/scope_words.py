@@ -26,6 +26,7 @@ SCOPE_WORDS: dict[str, Promise] = {
     "address": _("Your National Address"),
     # Party-only: shown to administrators, never to a citizen asked for consent.
     "document_status": _("Check whether a document is valid, lost, replaced, expired or cancelled"),
+    "approvals": _("Ask a person to approve a sign-in or a transaction in Hawiya by matching a number"),
 }
 
 

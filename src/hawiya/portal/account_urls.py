@@ -4,13 +4,20 @@
 from django.urls import URLPattern, URLResolver, path
 
 from . import account_views as views
-from . import document_checks_views
+from . import approvals_views, document_checks_views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.account, name="account"),
     path("security/", views.security, name="account-security"),
     path("access-history/", views.access_history, name="account-access-history"),
     path("document-checks/", document_checks_views.document_checks, name="account-document-checks"),
+    path("approvals/", approvals_views.approvals, name="account-approvals"),
+    path("approvals/pending/", approvals_views.approvals_pending, name="account-approvals-pending"),
+    path(
+        "approvals/<str:approval_id>/answer/",
+        approvals_views.approval_answer_view,
+        name="account-approval-answer",
+    ),
     path("security/activity/<str:event_id>/not-me/", views.report_event, name="account-report"),
     path("security/reported/", views.reported, name="account-reported"),
     path("security/sessions/<str:session_id>/sign-out/", views.session_revoke, name="account-session-revoke"),

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
+from hawiya.approvals.selectors import approvals_waiting_count
 from hawiya.audit import selectors as audit_selectors
 from hawiya.audit.actors import Actor
 from hawiya.core import clock
@@ -170,6 +171,7 @@ def account(request: HttpRequest) -> HttpResponse:
         "mobile_last_digits": person.mobile[-2:] if person.mobile else "",
         "is_saudi": person.nationality == "SA",
         "documents": registry_selectors.documents_held_by(person=person, today=clock.today()),
+        "approvals_waiting": approvals_waiting_count(user=user),
     }
     return _render(request, "account.html", context)
 

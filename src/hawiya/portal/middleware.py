@@ -60,6 +60,8 @@ IDLE_WARNING_BEFORE = dt.timedelta(minutes=2)
 ABSOLUTE_TIMEOUT = dt.timedelta(hours=12)
 # The last-activity stamp (and the recorded session's "last seen") is written at most this often.
 ACTIVITY_RESOLUTION = dt.timedelta(minutes=1)
+# Sent by a page's script on the requests it makes by itself (not the person's activity).
+BACKGROUND_HEADER = "X-Hawiya-Background"
 
 
 def idle_timeout(
@@ -103,7 +105,10 @@ def idle_timeout(
             if request.method in ("GET", "HEAD"):
                 query["next"] = request.get_full_path()
             return HttpResponseRedirect(f"{reverse(sign_in)}?{urlencode(query)}")
-        if last is None or now - last >= ACTIVITY_RESOLUTION.total_seconds():
+        # A page's background poll (approvals.js) is not the person's activity: it would keep an
+        # open page signed in for ever.
+        background = request.headers.get(BACKGROUND_HEADER) == "1"
+        if not background and (last is None or now - last >= ACTIVITY_RESOLUTION.total_seconds()):
             session[session_keys.LAST_ACTIVITY] = now
             if session.session_key:
                 user_session_touch(session_key=session.session_key)

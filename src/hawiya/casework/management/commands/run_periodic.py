@@ -6,7 +6,8 @@ to the worker again, appointment reminders go out the day before, booked visits 
 than an hour become no-shows (the request can be booked again),
 stalled text messages, back-channel logouts and security events to relying parties are handed to
 the worker again, documents past their expiry date expire,
-photos and answers (drafts) of abandoned journeys are deleted after a day.
+photos and answers (drafts) of abandoned journeys are deleted after a day, app approvals past
+their three minutes expire and their parties' callbacks whose hand-over was lost are handed over again.
 One job failing does not stop the others; the command then exits non-zero so cron reports it.
 """
 
@@ -19,6 +20,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from hawiya.appointments.services.sweeps import appointment_no_shows_mark_due, appointment_reminders_send_due
+from hawiya.approvals.callbacks import approval_callbacks_sweep
+from hawiya.approvals.services import approvals_expire_due
 from hawiya.core import clock
 from hawiya.delivery.services import shipments_announce_due
 from hawiya.identity.backchannel_logout import backchannel_logout_sweep
@@ -46,6 +49,8 @@ def periodic_jobs() -> dict[str, Callable[[], int]]:
         "photo_uploads_sweep": lambda: photo_uploads_sweep(now=clock.now()),
         "journey_drafts_sweep": lambda: journey_drafts_sweep(now=clock.now()),
         "shipments_announce_due": lambda: shipments_announce_due(now=clock.now()),
+        "approvals_expire_due": lambda: approvals_expire_due(),
+        "approval_callbacks_sweep": lambda: len(approval_callbacks_sweep()),
     }
 
 

@@ -1,0 +1,124 @@
+"""Stable error codes of app approvals, each with the message the party or the citizen reads (in
+the language of the request, Arabic or English). An error that needs an HTTP header says so in
+`headers` (the API copies them onto its answer)."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from hawiya.core.errors import ApplicationError, NotFound
+
+TOKEN_MISSING = "token_missing"  # noqa: S105 (an error code)
+TOKEN_INVALID = "token_invalid"  # noqa: S105
+SCOPE_MISSING = "scope_missing"
+APPROVALS_THROTTLED = "approvals_throttled"
+APPROVAL_PENDING = "approval_pending"
+PERSON_BUSY = "approvals_pending_for_person"
+CALLBACK_URL_INVALID = "callback_url_invalid"
+NOT_FOUND = "not_found"
+NOT_WAITING = "approval_not_waiting"
+FORBIDDEN = "approvals_forbidden"
+
+
+class TokenRefused(ApplicationError):
+    """No bearer token, or one that is unknown, expired, revoked or its party's suspended (RFC 6750
+    §3: 401 with a `WWW-Authenticate: Bearer` challenge)."""
+
+    status_code = 401
+
+    @property
+    def headers(self) -> dict[str, str]:
+        if self.code == TOKEN_MISSING:
+            return {"WWW-Authenticate": 'Bearer realm="hawiya"'}
+        return {"WWW-Authenticate": 'Bearer realm="hawiya", error="invalid_token"'}
+
+
+class ScopeMissing(ApplicationError):
+    """A valid token without the `approvals` scope (RFC 6750 §3.1: 403)."""
+
+    status_code = 403
+
+    @property
+    def headers(self) -> dict[str, str]:
+        scope = str(self.extra.get("scope", ""))
+        return {"WWW-Authenticate": f'Bearer realm="hawiya", error="insufficient_scope", scope="{scope}"'}
+
+
+class Throttled(ApplicationError):
+    """Too many requests this window; `retry_after` seconds until it ends."""
+
+    status_code = 429
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(int(self.extra.get("retry_after", 60)))}
+
+
+class Conflict(ApplicationError):
+    status_code = 409
+
+
+class Invalid(ApplicationError):
+    status_code = 422
+
+
+def token_missing() -> TokenRefused:
+    return TokenRefused(TOKEN_MISSING, _("Send an access token: Authorization: Bearer <token>."))
+
+
+def token_invalid() -> TokenRefused:
+    return TokenRefused(
+        TOKEN_INVALID, _("The access token is not valid: it is unknown, expired or revoked. Get a new one.")
+    )
+
+
+def scope_missing(scope: str) -> ScopeMissing:
+    return ScopeMissing(SCOPE_MISSING, _("This access token does not allow app approvals."), scope=scope)
+
+
+def forbidden() -> ApplicationError:
+    return ApplicationError(FORBIDDEN, _("Only a relying party allowed app approvals may ask for one."))
+
+
+def throttled(retry_after: int) -> Throttled:
+    return Throttled(
+        APPROVALS_THROTTLED,
+        _("Too many approval requests. Try again after the time in Retry-After."),
+        retry_after=retry_after,
+    )
+
+
+def approval_pending() -> Conflict:
+    return Conflict(
+        APPROVAL_PENDING,
+        _(
+            "An approval request of yours for this person is still waiting. Wait for its answer "
+            "(or its expiry) before sending another."
+        ),
+    )
+
+
+def person_busy() -> Conflict:
+    return Conflict(
+        PERSON_BUSY,
+        _("Too many approval requests are waiting for this person. Try again in a few minutes."),
+    )
+
+
+def callback_url_invalid() -> Invalid:
+    return Invalid(
+        CALLBACK_URL_INVALID,
+        _(
+            "The callback URL must be an https URL without user name or password, on the host of "
+            "one of your registered redirect URIs."
+        ),
+        field="callback_url",
+    )
+
+
+def not_found() -> NotFound:
+    return NotFound(NOT_FOUND, _("No such approval request."))
+
+
+def not_waiting() -> Conflict:
+    return Conflict(NOT_WAITING, _("This approval request has already ended."))

@@ -11,6 +11,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("security/", views.security, name="account-security"),
     path("access-history/", views.access_history, name="account-access-history"),
     path("document-checks/", document_checks_views.document_checks, name="account-document-checks"),
+    path(
+        "document-checks/<str:reference>/",
+        document_checks_views.document_check,
+        name="account-document-check",
+    ),
+    path(
+        "document-checks/<str:reference>/report/",
+        document_checks_views.document_check_report,
+        name="account-document-check-report",
+    ),
     path("security/activity/<str:event_id>/not-me/", views.report_event, name="account-report"),
     path("security/reported/", views.reported, name="account-reported"),
     path("security/sessions/<str:session_id>/sign-out/", views.session_revoke, name="account-session-revoke"),

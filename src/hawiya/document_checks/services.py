@@ -20,7 +20,7 @@ The rules:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
@@ -154,6 +154,16 @@ def document_status_check(
 ALARM_TEMPLATE = "lost_document_checked"
 ALARM_QUIET_PERIOD = dt.timedelta(hours=1)
 ALARM_ACTOR_REASON = "lost_document_alarm"
+# A party's name is cut to this length in the alarm, which must stay within three SMS segments.
+ALARM_PARTY_NAME_MAX = 40
+
+
+def _party_name(party: RelyingParty) -> Callable[[str], str]:
+    def name(language: str) -> str:
+        text = party.display_name(language)
+        return text if len(text) <= ALARM_PARTY_NAME_MAX else text[: ALARM_PARTY_NAME_MAX - 1] + "…"
+
+    return name
 
 
 def document_check_subject(check: DocumentCheck) -> Subject:
@@ -216,7 +226,7 @@ def document_check_alarm(*, actor: Actor, check_id: int) -> LostDocumentAlarm | 
             language=person_language(person=holder),
             template=ALARM_TEMPLATE,
             context={
-                "party": bilingual(party.display_name),
+                "party": bilingual(_party_name(party)),
                 "document": bilingual(DocumentKind(document.kind).label),
                 "last_digits": document.serial_number[-4:],
                 "time": check.checked_at,

@@ -28,6 +28,7 @@ from hawiya.identity.models import RelyingParty
 from hawiya.identity.services.relying_parties import party_register
 from hawiya.identity.tests.factories import make_citizen
 from hawiya.notifications.models import InboxNotification, SmsMessage
+from hawiya.notifications.selectors import inbox_text
 from hawiya.registry.models import Document
 from hawiya.registry.tests.factories import make_document, make_lost_document
 
@@ -100,6 +101,10 @@ def test_a_reported_lost_answer_alerts_the_holder_once_by_sms_and_notification(
     assert notices[0].subject_kind == "document_check"
     assert notices[0].subject_reference == check.reference
     assert LostDocumentAlarm.objects.get().document_check == check
+    english = inbox_text(notices[0], "en")
+    assert "Example Bank" in english and "National ID card" in english
+    assert lost.serial_number not in english
+    assert "بنك المثال" in inbox_text(notices[0], "ar")
 
 
 @pytest.mark.parametrize("kind", ["valid", "not_found"])
@@ -260,3 +265,13 @@ def test_two_reports_at_once_open_one_case() -> None:
         thread.join()
     assert len(results) == 2 and results[0] == results[1]
     assert MisuseReport.objects.count() == 1
+
+
+def test_a_party_with_a_very_long_name_still_alerts(django_capture_on_commit_callbacks: Any) -> None:
+    lost = make_lost_document(holder=make_citizen())
+    party = _party("Bank " + "B" * 115, "بنك " + "ب" * 116)
+    with django_capture_on_commit_callbacks(execute=True):
+        _check(party, lost)
+    [message] = _alarm_sms(lost)
+    assert "ب" * 116 not in message.body
+    assert "…" in message.body

@@ -93,8 +93,8 @@ TEMPLATES: dict[str, dict[str, str]] = {
     },
     # To the holder, when a bank or agency checked a document they reported lost (document_checks).
     "lost_document_checked": {
-        "ar": "هوية: تحقّق {party} في {time} من وثيقتك {document} المنتهية بـ {last_digits} المبلّغ عن فقدانها. "
-        "إن لم تكن أنت فأبلغ عن إساءة الاستخدام من حسابك.",
+        "ar": "هوية: تحقّق {party} في {time} من وثيقتك {document} المنتهية بـ {last_digits} "
+        "المبلّغ عن فقدانها. إن لم تكن أنت فأبلغ عن إساءة الاستخدام من حسابك.",
         "en": "Hawiya: {party} checked your {document} ending in {last_digits}, reported lost, on {time}. "
         "If this was not you, report misuse in your account.",
     },

@@ -102,7 +102,8 @@ def test_a_reported_lost_answer_alerts_the_holder_once_by_sms_and_notification(
     assert notices[0].subject_reference == check.reference
     assert LostDocumentAlarm.objects.get().document_check == check
     english = inbox_text(notices[0], "en")
-    assert "Example Bank" in english and "National ID card" in english
+    assert "Example Bank" in english
+    assert "National ID card" in english
     assert lost.serial_number not in english
     assert "بنك المثال" in inbox_text(notices[0], "ar")
 
@@ -171,10 +172,13 @@ def test_no_alert_when_the_checks_transaction_rolls_back(django_capture_on_commi
     lost = make_lost_document(holder=holder)
     bank = _party()
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
+    def check_then_fail() -> None:
+        with transaction.atomic():
             _check(bank, lost)
             raise RuntimeError("the caller's transaction fails")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        check_then_fail()
     assert callbacks == []
     assert not DocumentCheck.objects.exists()
     assert _alarm_sms(lost) == []
@@ -224,9 +228,12 @@ def test_the_holder_opens_one_audited_case_per_check() -> None:
     report, opened = misuse_report_open(actor=actor, person=holder, check_reference=check.reference)
     again, opened_again = misuse_report_open(actor=actor, person=holder, check_reference=check.reference)
 
-    assert opened and not opened_again
+    assert opened
+    assert not opened_again
     assert again.pk == report.pk
-    assert report.status == "open" and report.holder == holder and report.reference.startswith("MR")
+    assert report.status == "open"
+    assert report.holder == holder
+    assert report.reference.startswith("MR")
     events = AuditEvent.objects.filter(action="document_check.misuse_reported")
     assert events.count() == 1
     assert events.get().object_id == str(report.pk)
@@ -263,7 +270,8 @@ def test_two_reports_at_once_open_one_case() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert len(results) == 2 and results[0] == results[1]
+    assert len(results) == 2
+    assert results[0] == results[1]
     assert MisuseReport.objects.count() == 1
 
 

@@ -121,7 +121,8 @@ def test_reporting_asks_for_confirmation_then_opens_one_case(client: Client, use
     assert done.status_code == 302
     assert done["Location"] == _url("portal:account-document-check", check)
     report = MisuseReport.objects.get()
-    assert report.document_check == check and report.status == "open"
+    assert report.document_check == check
+    assert report.status == "open"
     page = client.get(done["Location"]).content.decode()
     assert report.reference in page
     assert "data-report-misuse" not in page

@@ -1,6 +1,7 @@
 """The lost-document alarm on a 360-px phone, in Arabic: a bank checks a card the citizen reported
 lost, the alert in the notification centre leads to the check, and "this was not me" (after its
-confirmation page) opens a misuse case; axe and the page checklist on every page."""
+confirmation page) opens a misuse case, which an officer then closes with a note; axe and the
+page checklist on every page."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from typing import Any
 import pytest
 
 from hawiya.audit.actors import Actor
+from hawiya.casework.tests.factories import open_office, staff_user
 from hawiya.document_checks.models import DocumentCheck, MisuseReport
 from hawiya.document_checks.services import StatusQuery, document_status_check
 from hawiya.identity.services.relying_parties import party_register
 from hawiya.identity.tests.factories import person_of
 
-from .checklist import at, check, citizen_page
+from .checklist import at, check, citizen_page, error_state, sign_in, staff_check
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -63,3 +65,20 @@ def test_report_misuse_after_the_alarm_in_arabic(
     assert report.reference in page.locator("[data-misuse-report]").inner_text()
     check(page)
     page.screenshot(path=str(artifacts / "document-alarm-reported-ar.png"), full_page=True)
+
+    # The office's side: the open case on the officers' list, closed with a note.
+    staff = open_page(1280)
+    sign_in(staff.context, live_server, staff_user(office=open_office()))
+    staff.goto(f"{live_server.url}/ar/staff/misuse-reports/")
+    assert "بنك المثال" in staff.locator(f'[data-misuse-row="{report.reference}"]').inner_text()
+    staff_check(staff, "ar")
+    staff.locator(f'[data-misuse-row="{report.reference}"] a').click()
+    staff.get_by_role("button", name="إغلاق البلاغ").click()
+    error_state(staff, "ar")
+    staff_check(staff, "ar")
+    staff.locator("#id_note").fill("تواصل المكتب مع البنك وتبيّن استخدام بطاقة مزوّرة.")
+    staff.get_by_role("button", name="إغلاق البلاغ").click()
+    assert at(staff, "/ar/staff/misuse-reports/")
+    report.refresh_from_db()
+    assert report.status == "closed"
+    assert staff.locator("[data-misuse-row]").count() == 0

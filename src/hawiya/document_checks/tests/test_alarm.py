@@ -283,3 +283,36 @@ def test_a_party_with_a_very_long_name_still_alerts(django_capture_on_commit_cal
     [message] = _alarm_sms(lost)
     assert "ب" * 116 not in message.body
     assert "…" in message.body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_alerting_the_same_card_at_once_send_one_alarm(settings: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip("concurrent writers: PostgreSQL (SQLite serialises all writes)")
+    from hawiya.document_checks.services import document_check_alarm
+
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default"]}
+    }
+    lost = make_lost_document(holder=make_citizen())
+    bank = _party()
+    _check(bank, lost, lost)  # two checks, one transaction; the dummy backend runs nothing
+    ids = list(DocumentCheck.objects.values_list("pk", flat=True))
+    barrier = threading.Barrier(2)
+    sent: list[bool] = []
+
+    def alert(check_id: int) -> None:
+        try:
+            barrier.wait()
+            sent.append(document_check_alarm(actor=Actor.system("tests"), check_id=check_id) is not None)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=alert, args=(check_id,)) for check_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(sent) == [False, True]
+    assert LostDocumentAlarm.objects.count() == 1
+    assert len(_alarm_sms(lost)) == 1

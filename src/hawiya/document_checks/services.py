@@ -20,22 +20,31 @@ The rules:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import router, transaction
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.audit.actors import Actor, ActorKind
+from hawiya.audit.services import audit_record
 from hawiya.core import clock
-from hawiya.core.errors import ApplicationError
+from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.references import insert_with_reference
 from hawiya.identity.models import RelyingParty
 from hawiya.identity.oidc_claims import DOCUMENT_STATUS_SCOPE
-from hawiya.registry.models import Document, DocumentStatus
+from hawiya.identity.selectors import person_language
+from hawiya.identity.staff import PERM_WORK_CASES, StaffActor
+from hawiya.notifications.services import notify
+from hawiya.notifications.subjects import DOCUMENT_CHECK, Subject
+from hawiya.notifications.templates import bilingual
+from hawiya.registry.models import Document, DocumentKind, DocumentStatus, Person
 
 from . import errors
 from .limits import checks_count
-from .models import CheckAnswer, DocumentCheck
+from .models import CheckAnswer, DocumentCheck, LostDocumentAlarm, MisuseReport, MisuseStatus
+from .selectors import check_get_for_holder
 
 MAX_BATCH = 100
 
@@ -129,4 +138,168 @@ def document_status_check(
                 )
             )
         DocumentCheck.objects.using(database).bulk_create(records)
+        alarm_after_commit(records=records, using=database)
     return answers
+
+
+# --- The lost-document alarm ----------------------------------------------------------------------
+#
+# A check answered `reported_lost` alerts the document's holder: an entry in their notification
+# centre and a text message (which party, when). The check's transaction only asks, once it has
+# committed, for the worker to send the alarm (tasks.lost_document_alarm): the party's answer is
+# never slowed by it, and a check that rolls back alerts nobody. The worker writes the alarm and
+# the notice in one transaction per check, under a lock on the document, at most one an hour for
+# a document and a party (a bank's batch job checking the same card again must not flood the
+# holder); every check is still listed on "who checked my documents".
+
+ALARM_TEMPLATE = "lost_document_checked"
+ALARM_QUIET_PERIOD = dt.timedelta(hours=1)
+ALARM_ACTOR_REASON = "lost_document_alarm"
+# A party's name is cut to this length in the alarm, which must stay within three SMS segments.
+ALARM_PARTY_NAME_MAX = 40
+
+
+def _party_name(party: RelyingParty) -> Callable[[str], str]:
+    def name(language: str) -> str:
+        text = party.display_name(language)
+        return text if len(text) <= ALARM_PARTY_NAME_MAX else text[: ALARM_PARTY_NAME_MAX - 1] + "…"
+
+    return name
+
+
+def document_check_subject(check: DocumentCheck) -> Subject:
+    """What a check's notice is about (the portal links it to the check's page)."""
+    return Subject(DOCUMENT_CHECK, check.reference)
+
+
+def _alarm_enqueue(check_ids: list[int]) -> None:
+    from .tasks import lost_document_alarm
+
+    lost_document_alarm.enqueue(check_ids)
+
+
+def alarm_after_commit(*, records: Sequence[DocumentCheck], using: str) -> None:
+    """Ask for the alarm of every `reported_lost` record once the caller's transaction commits
+    (robust: the answers have committed then, a failed hand-over must not fail the answer)."""
+    ids = [record.pk for record in records if record.answer == CheckAnswer.REPORTED_LOST and record.pk]
+    if ids:
+        transaction.on_commit(partial(_alarm_enqueue, ids), using=using, robust=True)
+
+
+def document_check_alarm(*, actor: Actor, check_id: int) -> LostDocumentAlarm | None:
+    """Alert the holder about check `check_id` of their lost document; returns the alarm, or None
+    when there is nothing to send: not a `reported_lost` answer, already alerted (the worker ran
+    twice), a holder who died, or the same party alerted about the same document within the hour.
+    """
+    if actor.kind != ActorKind.SYSTEM:
+        raise ApplicationError("document_checks_forbidden", _("Only the system sends alarms."))
+    with transaction.atomic():
+        check = (
+            DocumentCheck.objects.select_related("party", "document", "document__holder")
+            .filter(pk=check_id, answer=CheckAnswer.REPORTED_LOST, document__isnull=False)
+            .first()
+        )
+        if check is None or check.document is None:
+            return None
+        document = check.document
+        # One worker at a time for this document: the hourly look-up and the insert below must not
+        # interleave with another worker's for a second check of the same card.
+        Document.objects.select_for_update().filter(pk=document.pk).values_list("pk").first()
+        if LostDocumentAlarm.objects.filter(document_check=check).exists():
+            return None
+        if LostDocumentAlarm.objects.filter(
+            document=document,
+            party=check.party,
+            alerted_at__gt=check.checked_at - ALARM_QUIET_PERIOD,
+            alerted_at__lte=check.checked_at + ALARM_QUIET_PERIOD,
+        ).exists():
+            return None
+        holder = document.holder
+        if not holder.is_alive:
+            return None
+        alarm = LostDocumentAlarm.objects.create(
+            document_check=check, document=document, party=check.party, alerted_at=check.checked_at
+        )
+        party = check.party
+        notify(
+            person_id=holder.pk,
+            mobile=holder.mobile,
+            language=person_language(person=holder),
+            template=ALARM_TEMPLATE,
+            context={
+                "party": bilingual(_party_name(party)),
+                "document": bilingual(DocumentKind(document.kind).label),
+                "last_digits": document.serial_number[-4:],
+                "time": check.checked_at,
+            },
+            subject=document_check_subject(check),
+            subject_ref=f"document_check:{check.pk}",
+        )
+    return alarm
+
+
+# --- Misuse reports ("this was not me") ---------------------------------------------------------
+
+AUDIT_MISUSE_REPORTED = "document_check.misuse_reported"
+AUDIT_MISUSE_CLOSED = "document_check.misuse_closed"
+MISUSE_NOTE_MAX = 2000
+
+
+def misuse_report_open(*, actor: Actor, person: Person, check_reference: str) -> tuple[MisuseReport, bool]:
+    """The holder says a check of their document was not theirs: open a case for the office.
+
+    Returns the case and whether it was opened now. Reporting the same check again returns the
+    same case (also when two requests race: one row per check). A check of somebody else's
+    document, or none, raises NotFound `document_check_not_found`.
+    """
+    if actor.kind != ActorKind.CITIZEN:
+        raise ApplicationError("document_checks_forbidden", _("Only the holder may report misuse."))
+    with transaction.atomic():
+        check = check_get_for_holder(person=person, reference=check_reference)
+        # The check's row is the lock: a second report of the same check waits here, then finds
+        # the first one's case.
+        DocumentCheck.objects.select_for_update().filter(pk=check.pk).values_list("pk").first()
+        existing = MisuseReport.objects.filter(document_check=check).first()
+        if existing is not None:
+            return existing, False
+        report = insert_with_reference(
+            MisuseReport(document_check=check, holder=person, reported_at=clock.now()), prefix="MR"
+        )
+        audit_record(
+            actor=actor,
+            action=AUDIT_MISUSE_REPORTED,
+            object_type="document_checks.misusereport",
+            object_id=report.pk,
+            detail={"reference": report.reference, "check_id": check.pk, "party_id": check.party_id},
+        )
+    return report, True
+
+
+def misuse_report_close(*, actor: Actor, staff: StaffActor, reference: str, note: str) -> MisuseReport:
+    """An officer closes an open misuse case with a note (audited). Needs `work_cases`; an
+    unknown or already closed case raises NotFound / ApplicationError `misuse_report_closed`."""
+    staff.require(PERM_WORK_CASES)
+    note = note.strip()
+    if not note or len(note) > MISUSE_NOTE_MAX:
+        raise ApplicationError(
+            "misuse_note_invalid", _("Write a note of at most 2000 characters."), field="note"
+        )
+    with transaction.atomic():
+        report = MisuseReport.objects.select_for_update().filter(reference=reference).first()
+        if report is None:
+            raise NotFound("misuse_report_not_found", _("No such misuse report."))
+        if report.status != MisuseStatus.OPEN:
+            raise ApplicationError("misuse_report_closed", _("This misuse report is already closed."))
+        report.status = MisuseStatus.CLOSED
+        report.closed_at = clock.now()
+        report.closed_by_id = staff.user_id
+        report.officer_notes = note
+        report.save(update_fields=["status", "closed_at", "closed_by_id", "officer_notes"])
+        audit_record(
+            actor=actor,
+            action=AUDIT_MISUSE_CLOSED,
+            object_type="document_checks.misusereport",
+            object_id=report.pk,
+            detail={"reference": report.reference},
+        )
+    return report

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 LOSS = "loss"  # a lost-document report (losses)
 REPLACEMENT = "replacement"  # a replacement request (replacements)
 APPOINTMENT = "appointment"  # an office appointment (appointments)
-SUBJECT_KINDS = (LOSS, REPLACEMENT, APPOINTMENT)
+DOCUMENT_CHECK = "document_check"  # a party's check of a document (document_checks)
+SUBJECT_KINDS = (LOSS, REPLACEMENT, APPOINTMENT, DOCUMENT_CHECK)
 REFERENCE_MAX = 20
 
 

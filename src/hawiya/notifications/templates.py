@@ -91,6 +91,13 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Hawiya: lost-document report {reference} is registered. "
         "The reported document is cancelled and can no longer be used.",
     },
+    # To the holder, when a bank or agency checked a document they reported lost (document_checks).
+    "lost_document_checked": {
+        "ar": "هوية: تحقّق {party} في {time} من وثيقتك {document} المنتهية بـ {last_digits} "
+        "المبلّغ عن فقدانها. إن لم تكن أنت فأبلغ عن إساءة الاستخدام من حسابك.",
+        "en": "Hawiya: {party} checked your {document} ending in {last_digits}, reported lost, on {time}. "
+        "If this was not you, report misuse in your account.",
+    },
     # To the holder, when the head of their family reported their document (losses.services).
     "lost_document_reported_by_family": {
         "ar": "هوية: أبلغ رب أسرتك عن فقدان وثيقة لك، بلاغ رقم {reference}. "

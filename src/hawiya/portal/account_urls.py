@@ -18,6 +18,16 @@ urlpatterns: list[URLPattern | URLResolver] = [
         approvals_views.approval_answer_view,
         name="account-approval-answer",
     ),
+    path(
+        "document-checks/<str:reference>/",
+        document_checks_views.document_check,
+        name="account-document-check",
+    ),
+    path(
+        "document-checks/<str:reference>/report/",
+        document_checks_views.document_check_report,
+        name="account-document-check-report",
+    ),
     path("security/activity/<str:event_id>/not-me/", views.report_event, name="account-report"),
     path("security/reported/", views.reported, name="account-reported"),
     path("security/sessions/<str:session_id>/sign-out/", views.session_revoke, name="account-session-revoke"),

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from django.urls import NoReverseMatch, reverse
 
-from hawiya.notifications.subjects import APPOINTMENT, LOSS, REPLACEMENT, Subject
+from hawiya.notifications.subjects import APPOINTMENT, DOCUMENT_CHECK, LOSS, REPLACEMENT, Subject
 
 # The page of each kind of subject; each takes the subject's reference.
 SUBJECT_PAGES = {
     LOSS: "portal:losses-report",
     REPLACEMENT: "portal:requests-detail",
     APPOINTMENT: "portal:appointments-detail",
+    DOCUMENT_CHECK: "portal:account-document-check",
 }
 
 

@@ -80,6 +80,10 @@ EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     "case-mark-ready": {"GET": GET_NOT_ALLOWED, "POST": case_action(409)},
     "case-handover": {"GET": CASE_PAGE, "POST": case_action(400)},
     "case-handover-resend": {"GET": GET_NOT_ALLOWED, "POST": case_action(302)},
+    # Misuse reports about document checks: anyone who works cases, of any office. The sample
+    # reference is no misuse report: not found.
+    "misuse-reports": {"GET": WORK_PAGE, "POST": POST_NOT_ALLOWED},
+    "misuse-report-close": {"GET": (302, 403, 404, 404, 404, 403), "POST": (302, 403, 404, 404, 404, 403)},
     # Supervisor (H4; statuses as observed when the matrix was written — H4 owns these rows).
     "supervisor-dashboard": {"GET": SUPERVISOR_PAGE, "POST": (302, 403, 403, 403, 405, 405)},
     # An administrator names the office (?office=<code>); without it: not found.

@@ -27,6 +27,13 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "mobile_changed": {"last_digits": "67"},
     "lost_document_reported": {"reference": "LR12345678"},
     "lost_document_reported_by_family": {"reference": "LR12345678"},
+    # The longest a party's name is in the message (document_checks.services.ALARM_PARTY_NAME_MAX).
+    "lost_document_checked": {
+        "party": {"ar": "ب" * 40, "en": "B" * 40},
+        "document": {"ar": "بطاقة الهوية الوطنية", "en": "National ID card"},
+        "last_digits": "1234",
+        "time": dt.datetime(2026, 3, 1, 7, 42, tzinfo=dt.UTC),
+    },
     "replacement_submitted": {"reference": "RP12345678"},
     "replacement_submitted_no_fee": {"reference": "RP12345678"},
     "appointment_booked": {

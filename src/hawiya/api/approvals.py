@@ -174,7 +174,16 @@ def _out(row: ApprovalRequest) -> dict[str, Any]:
 
 @router.get(
     "/{approval_id}",
-    response={200: ApprovalOut, 400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut},
+    response={
+        200: ApprovalOut,
+        400: ErrorOut,
+        401: ErrorOut,
+        403: ErrorOut,
+        404: ErrorOut,
+        413: ErrorOut,
+        422: ErrorOut,
+        429: ErrorOut,
+    },
     summary="The status of an approval request",
 )
 def approval_status(

@@ -17,48 +17,23 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
 from ninja import Status as Answer
 from ninja.params.functions import Path
-from ninja.security import HttpBearer
 
+from hawiya.api.party_bearer import PartyBearer
 from hawiya.api.schemas import ErrorOut
-from hawiya.approvals import errors
 from hawiya.approvals.models import ApprovalRequest
 from hawiya.approvals.services import NewApproval, approval_of_party, approval_request_create
 from hawiya.audit.actors import Actor
 from hawiya.identity.oidc_claims import APPROVALS_SCOPE
-from hawiya.identity.selectors import PartyToken, party_token_for_bearer
+from hawiya.identity.selectors import PartyToken
 
-
-class ApprovalsBearer(HttpBearer):
-    """An access token of the party's own (client credentials) with the `approvals` scope;
-    `request.auth` is then the PartyToken."""
-
-    openapi_description = (
-        "An access token from /oidc/token/ with grant_type=client_credentials and "
-        "scope=approvals, sent as `Authorization: Bearer <token>`."
-    )
-
-    def __call__(self, request: HttpRequest) -> PartyToken:
-        value = request.headers.get(self.header, "")
-        scheme, _space, token = value.partition(" ")
-        if not value:
-            raise errors.token_missing()
-        if scheme.lower() != "bearer" or not token.strip():
-            raise errors.token_invalid()
-        return self.authenticate(request, token.strip())
-
-    def authenticate(self, request: HttpRequest, token: str) -> PartyToken:
-        found = party_token_for_bearer(token=token)
-        if found is None:
-            raise errors.token_invalid()
-        if APPROVALS_SCOPE not in found.scopes or APPROVALS_SCOPE not in found.party.allowed_scopes:
-            raise errors.scope_missing(APPROVALS_SCOPE)
-        return found
-
-
-router = Router(tags=["app approvals"], auth=ApprovalsBearer())
+router = Router(
+    tags=["app approvals"],
+    auth=PartyBearer(APPROVALS_SCOPE, refused=_("This access token does not allow app approvals.")),
+)
 
 Status = Literal["WAITING", "COMPLETED", "REJECTED", "EXPIRED"]
 ID_PATTERN = r"^[A-Za-z0-9_-]{16,64}$"

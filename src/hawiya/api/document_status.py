@@ -16,49 +16,23 @@ import datetime as dt
 from typing import Any, Literal, Self
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
-from ninja.security import HttpBearer
 from pydantic import model_validator
 
+from hawiya.api.party_bearer import PartyBearer
 from hawiya.api.schemas import ErrorOut
 from hawiya.audit.actors import Actor
-from hawiya.document_checks import errors
 from hawiya.document_checks.services import MAX_BATCH, StatusAnswer, StatusQuery, document_status_check
 from hawiya.identity.oidc_claims import DOCUMENT_STATUS_SCOPE
-from hawiya.identity.selectors import PartyToken, party_token_for_bearer
+from hawiya.identity.selectors import PartyToken
 
-
-class PartyBearer(HttpBearer):
-    """An access token of the party's own (client credentials) with the `document_status` scope;
-    `request.auth` is then the PartyToken."""
-
-    openapi_description = (
-        "An access token from /oidc/token/ with grant_type=client_credentials and "
-        "scope=document_status, sent as `Authorization: Bearer <token>`."
-    )
-
-    def __call__(self, request: HttpRequest) -> PartyToken:
-        value = request.headers.get(self.header, "")
-        scheme, _space, token = value.partition(" ")
-        if not value:
-            raise errors.token_missing()
-        if scheme.lower() != "bearer" or not token.strip():
-            raise errors.token_invalid()
-        return self.authenticate(request, token.strip())
-
-    def authenticate(self, request: HttpRequest, token: str) -> PartyToken:
-        found = party_token_for_bearer(token=token)
-        if found is None:
-            raise errors.token_invalid()
-        if (
-            DOCUMENT_STATUS_SCOPE not in found.scopes
-            or DOCUMENT_STATUS_SCOPE not in found.party.allowed_scopes
-        ):
-            raise errors.scope_missing(DOCUMENT_STATUS_SCOPE)
-        return found
-
-
-router = Router(tags=["document status"], auth=PartyBearer())
+router = Router(
+    tags=["document status"],
+    auth=PartyBearer(
+        DOCUMENT_STATUS_SCOPE, refused=_("This access token does not allow document-status checks.")
+    ),
+)
 
 
 # --- Schemas --------------------------------------------------------------------------------------

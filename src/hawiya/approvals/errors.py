@@ -8,9 +8,6 @@ from django.utils.translation import gettext_lazy as _
 
 from hawiya.core.errors import ApplicationError, NotFound
 
-TOKEN_MISSING = "token_missing"  # noqa: S105 (an error code)
-TOKEN_INVALID = "token_invalid"  # noqa: S105
-SCOPE_MISSING = "scope_missing"
 APPROVALS_THROTTLED = "approvals_throttled"
 APPROVAL_PENDING = "approval_pending"
 PERSON_BUSY = "approvals_pending_for_person"
@@ -18,30 +15,6 @@ CALLBACK_URL_INVALID = "callback_url_invalid"
 NOT_FOUND = "not_found"
 NOT_WAITING = "approval_not_waiting"
 FORBIDDEN = "approvals_forbidden"
-
-
-class TokenRefused(ApplicationError):
-    """No bearer token, or one that is unknown, expired, revoked or its party's suspended (RFC 6750
-    §3: 401 with a `WWW-Authenticate: Bearer` challenge)."""
-
-    status_code = 401
-
-    @property
-    def headers(self) -> dict[str, str]:
-        if self.code == TOKEN_MISSING:
-            return {"WWW-Authenticate": 'Bearer realm="hawiya"'}
-        return {"WWW-Authenticate": 'Bearer realm="hawiya", error="invalid_token"'}
-
-
-class ScopeMissing(ApplicationError):
-    """A valid token without the `approvals` scope (RFC 6750 §3.1: 403)."""
-
-    status_code = 403
-
-    @property
-    def headers(self) -> dict[str, str]:
-        scope = str(self.extra.get("scope", ""))
-        return {"WWW-Authenticate": f'Bearer realm="hawiya", error="insufficient_scope", scope="{scope}"'}
 
 
 class Throttled(ApplicationError):
@@ -60,20 +33,6 @@ class Conflict(ApplicationError):
 
 class Invalid(ApplicationError):
     status_code = 422
-
-
-def token_missing() -> TokenRefused:
-    return TokenRefused(TOKEN_MISSING, _("Send an access token: Authorization: Bearer <token>."))
-
-
-def token_invalid() -> TokenRefused:
-    return TokenRefused(
-        TOKEN_INVALID, _("The access token is not valid: it is unknown, expired or revoked. Get a new one.")
-    )
-
-
-def scope_missing(scope: str) -> ScopeMissing:
-    return ScopeMissing(SCOPE_MISSING, _("This access token does not allow app approvals."), scope=scope)
 
 
 def forbidden() -> ApplicationError:

@@ -8,35 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from hawiya.core.errors import ApplicationError
 
-TOKEN_MISSING = "token_missing"  # noqa: S105 (an error code)
-TOKEN_INVALID = "token_invalid"  # noqa: S105
-SCOPE_MISSING = "scope_missing"
 BATCH_TOO_LARGE = "batch_too_large"
 CHECKS_THROTTLED = "checks_throttled"
-
-
-class TokenRefused(ApplicationError):
-    """No bearer token, or one that is unknown, expired, revoked or its party's suspended (RFC 6750
-    §3: 401 with a `WWW-Authenticate: Bearer` challenge)."""
-
-    status_code = 401
-
-    @property
-    def headers(self) -> dict[str, str]:
-        if self.code == TOKEN_MISSING:
-            return {"WWW-Authenticate": 'Bearer realm="hawiya"'}
-        return {"WWW-Authenticate": 'Bearer realm="hawiya", error="invalid_token"'}
-
-
-class ScopeMissing(ApplicationError):
-    """A valid token without the scope this endpoint needs (RFC 6750 §3.1: 403)."""
-
-    status_code = 403
-
-    @property
-    def headers(self) -> dict[str, str]:
-        scope = str(self.extra.get("scope", ""))
-        return {"WWW-Authenticate": f'Bearer realm="hawiya", error="insufficient_scope", scope="{scope}"'}
 
 
 class BatchTooLarge(ApplicationError):
@@ -52,22 +25,6 @@ class ChecksThrottled(ApplicationError):
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(int(self.extra.get("retry_after", 60)))}
-
-
-def token_missing() -> TokenRefused:
-    return TokenRefused(TOKEN_MISSING, _("Send an access token: Authorization: Bearer <token>."))
-
-
-def token_invalid() -> TokenRefused:
-    return TokenRefused(
-        TOKEN_INVALID, _("The access token is not valid: it is unknown, expired or revoked. Get a new one.")
-    )
-
-
-def scope_missing(scope: str) -> ScopeMissing:
-    return ScopeMissing(
-        SCOPE_MISSING, _("This access token does not allow document-status checks."), scope=scope
-    )
 
 
 def batch_too_large(limit: int) -> BatchTooLarge:

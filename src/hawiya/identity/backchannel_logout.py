@@ -65,14 +65,16 @@ State = BackchannelLogout.State
 
 def parties_to_tell(user: User) -> list[RelyingParty]:
     """The parties with a back-channel logout URI that hold tokens for, or a live consent of, `user`."""
-    holding = set(AccessToken.objects.filter(user=user).values_list("application_id", flat=True))
-    holding |= set(RefreshToken.objects.filter(user=user).values_list("application_id", flat=True))
-    consented = Consent.objects.filter(user=user, revoked_at__isnull=True).values_list("party_id", flat=True)
+    # One query (subqueries, not lists read first): every end of a citizen's session asks this.
+    holding = Q(application_id__in=AccessToken.objects.filter(user=user).values("application_id")) | Q(
+        application_id__in=RefreshToken.objects.filter(user=user).values("application_id")
+    )
+    consented = Q(pk__in=Consent.objects.filter(user=user, revoked_at__isnull=True).values("party_id"))
     return list(
         RelyingParty.objects.select_related("application")
         .exclude(backchannel_logout_uri="")
         .filter(suspended_at__isnull=True)
-        .filter(Q(application_id__in=holding) | Q(pk__in=list(consented)))
+        .filter(holding | consented)
         .order_by("pk")
     )
 

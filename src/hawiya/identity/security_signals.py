@@ -83,11 +83,11 @@ State = SecurityEventDelivery.State
 def subscribed_parties(user: User, event_type: str) -> list[RelyingParty]:
     """The active parties `user` is connected to (a consent not revoked) whose stream asks for
     `event_type`."""
-    connected = Consent.objects.filter(user=user, revoked_at__isnull=True).values_list("party_id", flat=True)
+    connected = Consent.objects.filter(user=user, revoked_at__isnull=True).values("party_id")
     parties = (
         RelyingParty.objects.select_related("application")
         .exclude(signals_endpoint="")
-        .filter(suspended_at__isnull=True, pk__in=list(connected))
+        .filter(suspended_at__isnull=True, pk__in=connected)  # one query, the consents a subquery
         .order_by("pk")
     )
     # The wanted types are a short JSON list; SQLite cannot look inside it, so it is read here.

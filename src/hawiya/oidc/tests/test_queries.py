@@ -62,3 +62,25 @@ def test_a_code_exchange_reads_the_code_once_and_writes_in_one_transaction(
     grant_reads = [sql for sql in statements if sql.startswith("SELECT") and "oauth2_provider_grant" in sql]
     assert len(grant_reads) == 1, grant_reads
     assert sum(sql.startswith("DELETE") and "oauth2_provider_grant" in sql for sql in statements) == 1
+
+
+def test_the_parties_told_of_a_session_end_are_found_in_one_query_each(
+    client, party, citizen, django_assert_num_queries
+):
+    """Every end of a citizen's session asks who to tell: back-channel logout and security signals
+    each in one query (consents and tokens as subqueries), whatever the number of tokens."""
+    from hawiya.identity.backchannel_logout import parties_to_tell
+    from hawiya.identity.security_signals import SESSION_REVOKED, subscribed_parties
+
+    sign_in(client, citizen)
+    flow = make_flow(client, party, scope="openid profile")
+    flow.tokens(flow.code_redirect())
+    flow.tokens(flow.code_redirect())
+    party.backchannel_logout_uri = "https://bank.example/bc"
+    party.signals_endpoint = "https://bank.example/events"
+    party.signals_events = [SESSION_REVOKED]
+    party.save()
+    with django_assert_num_queries(1):
+        assert [found.pk for found in parties_to_tell(citizen)] == [party.pk]
+    with django_assert_num_queries(1):
+        assert [found.pk for found in subscribed_parties(citizen, SESSION_REVOKED)] == [party.pk]

@@ -13,7 +13,7 @@ def approvals_waiting_for(*, user: User) -> list[ApprovalRequest]:
     parties (what the approvals page shows and its poll answers)."""
     return list(
         ApprovalRequest.objects.filter(user=user, status=ApprovalStatus.WAITING, expires_at__gt=clock.now())
-        .select_related("party")
+        .select_related("party__application")
         .order_by("created_at", "pk")
     )
 

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -40,11 +41,17 @@ def _user(request: HttpRequest) -> User:
 
 
 def _card(row: ApprovalRequest, language: str) -> dict[str, Any]:
-    logo = row.party.logo
+    # The logo is served by the provider's own view, as on the consent and sign-in pages
+    # (MEDIA_URL is not served: `logo.url` would be a broken image).
+    logo_url = (
+        reverse("oauth2_provider:party-logo", args=[row.party.application.client_id])
+        if row.party.logo
+        else ""
+    )
     return {
         "id": row.public_id,
         "party": row.party.display_name(language),
-        "logo_url": logo.url if logo else "",
+        "logo_url": logo_url,
         "purpose": row.purpose(language),
         "choices": list(row.choices),
         "expires_at": row.expires_at,

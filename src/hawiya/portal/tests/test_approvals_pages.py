@@ -186,3 +186,23 @@ def test_the_poll_is_not_activity(client: Client, user: User, monkeypatch: pytes
     signed_out = client.get(_url("account-approvals-pending"), HTTP_X_HAWIYA_BACKGROUND="1")
     assert signed_out.status_code == 302
     assert "timeout=1" in signed_out["Location"]
+
+
+def test_the_partys_logo_is_an_image_that_loads(client: Client, user: User) -> None:
+    """The logo comes from the provider's logo view (MEDIA_URL is not served)."""
+    import io
+
+    from django.core.files.base import ContentFile
+    from PIL import Image
+
+    party, _secret = register()
+    picture = io.BytesIO()
+    Image.new("RGB", (32, 32), "green").save(picture, format="PNG")
+    party.logo.save("bank.png", ContentFile(picture.getvalue()))
+    ask(party, person_of(user).id_number)
+    client.force_login(user)
+    page = client.get(_url("account-approvals", "en")).content.decode()
+    (logo,) = find_all(page, "img", "hw-approval__logo")
+    served = client.get(logo.attrs["src"])
+    assert served.status_code == 200
+    assert served["Content-Type"] == "image/png"

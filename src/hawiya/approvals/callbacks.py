@@ -17,29 +17,23 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
 import secrets
 from functools import partial
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.db import transaction
 from django_tasks import task
-from jwcrypto import jwt
 
 from hawiya.audit.actors import Actor
-from hawiya.audit.services import audit_record
 from hawiya.core import clock
-from hawiya.core.outbound import OutboundFailure, Partner, classify, post_json
-from hawiya.core.outbox import Outbox, RetryPolicy
-from hawiya.identity.signing_keys import active_signing_key
+from hawiya.core.outbound import Partner, post_json
+from hawiya.core.outbox import RetryPolicy
+from hawiya.identity.signed_push import SignedPush, party_token
 
 from .models import ApprovalCallback
 
 if TYPE_CHECKING:
     from .models import ApprovalRequest
-
-logger = logging.getLogger(__name__)
 
 TOKEN_TYPE = "approval+jwt"  # noqa: S105 (a media type)
 TOKEN_LIFETIME = dt.timedelta(minutes=2)
@@ -51,9 +45,6 @@ POLICY = RetryPolicy(
     lease=dt.timedelta(minutes=1),
 )
 ACTOR = Actor.system("approvals.callback")
-OBJECT_TYPE = "approvals.approvalcallback"
-
-State = ApprovalCallback.State
 
 
 def callback_schedule(request: ApprovalRequest) -> ApprovalCallback:
@@ -77,122 +68,49 @@ def callback_token(row: ApprovalCallback, *, now: dt.datetime | None = None) -> 
     """The signed token of `row`: iss, aud, iat, exp, jti, approval_id, status."""
     issued = now or clock.now()
     request = row.request
-    party = request.party
-    claims = {
-        "iss": settings.HAWIYA_OIDC_ISSUER,
-        "aud": party.application.client_id,
-        "iat": int(issued.timestamp()),
-        "exp": int((issued + TOKEN_LIFETIME).timestamp()),
-        "jti": row.jti,
-        "approval_id": request.public_id,
-        "status": request.status,
-    }
-    alg = party.id_token_signed_response_alg
-    kid, key = active_signing_key(alg)
-    signed = jwt.JWT(
-        header=json.dumps({"typ": TOKEN_TYPE, "alg": alg, "kid": kid}), claims=json.dumps(claims)
-    )
-    signed.make_signed_token(key)
-    return str(signed.serialize())
-
-
-def _locked(callback_id: int) -> ApprovalCallback | None:
-    return (
-        ApprovalCallback.objects.select_for_update(of=("self",))
-        .select_related("request__party__application")
-        .filter(pk=callback_id)
-        .first()
-    )
-
-
-def _audit(row: ApprovalCallback, action: str, **detail: object) -> None:
-    audit_record(
-        actor=ACTOR,
-        action=action,
-        object_type=OBJECT_TYPE,
-        object_id=row.pk,
-        detail={
-            "client_id": row.request.party.application.client_id,
-            "approval": row.request_id,
-            "attempts": row.attempts,
-            **detail,
+    return party_token(
+        request.party,
+        TOKEN_TYPE,
+        {
+            "iat": int(issued.timestamp()),
+            "exp": int((issued + TOKEN_LIFETIME).timestamp()),
+            "jti": row.jti,
+            "approval_id": request.public_id,
+            "status": request.status,
         },
     )
 
 
-def _give_up(row: ApprovalCallback, code: str, permanent: bool) -> None:
-    row.state = State.FAILED
-    row.last_error_code = code[:40]
-    row.next_attempt_at = None
-    row.save(update_fields=["state", "last_error_code", "next_attempt_at"])
-    _audit(row, "approvals.callback_given_up", reason=code, refused=permanent)
-    logger.warning("approval callback %s given up: %s after %d attempts", row.pk, code, row.attempts)
+def _post(row: ApprovalCallback) -> None:
+    post_json(
+        Partner.RELYING_PARTY,
+        row.request.callback_url,
+        json.dumps({"token": callback_token(row)}).encode(),
+        token="",
+        idempotency_key=row.jti,
+        timeout=TIMEOUT_SECONDS,
+    )
 
 
-def _retry_noted(row: ApprovalCallback, code: str) -> list[str]:
-    row.last_error_code = code[:40]
-    return ["last_error_code"]
-
-
-OUTBOX: Outbox[ApprovalCallback] = Outbox(
-    policy=POLICY,
+PUSH: SignedPush[ApprovalCallback] = SignedPush(
     noun="approval callback",
-    lock=_locked,
-    attempts_field="attempts",
-    due_field="next_attempt_at",
-    state_field="state",
-    is_open=lambda row: row.state == State.PENDING,
-    on_retry=_retry_noted,
-    retry_later=_enqueue,
-    label=lambda row: f"approval callback {row.pk}",
-    give_up=_give_up,
+    model=ApprovalCallback,
+    party_path="request__party",
+    policy=POLICY,
+    actor=ACTOR,
+    action="approvals.callback",
+    post=_post,
+    enqueue=_enqueue,
+    detail=lambda row: {"approval": row.request_id},
 )
 
 
 @task()
 def approval_callback_deliver(callback_id: int) -> str:
     """Post row `callback_id`'s token once; returns the row's state (or "skipped")."""
-    claim = OUTBOX.claim(callback_id)
-    if claim is None:
-        return "skipped"
-    row = claim.row
-    try:
-        post_json(
-            Partner.RELYING_PARTY,
-            row.request.callback_url,
-            json.dumps({"token": callback_token(row)}).encode(),
-            token="",
-            idempotency_key=row.jti,
-            timeout=TIMEOUT_SECONDS,
-        )
-    except OutboundFailure as exc:
-        if exc.status is None:
-            return OUTBOX.record_failure(callback_id, claim, exc.reason, permanent=False)
-        verdict = classify(Partner.RELYING_PARTY, exc.status)
-        return OUTBOX.record_failure(
-            callback_id, claim, verdict.code("party", exc.status), permanent=verdict.permanent
-        )
-    except ValueError:
-        return OUTBOX.record_failure(callback_id, claim, "invalid_uri", permanent=True)
-    with transaction.atomic():
-        current = _locked(callback_id)
-        if current is None:
-            return "skipped"
-        if current.state != State.SENT:
-            current.state = State.SENT
-            current.sent_at = clock.now()
-            current.next_attempt_at = None
-            current.save(update_fields=["state", "sent_at", "next_attempt_at"])
-            _audit(current, "approvals.callback_sent")
-    return str(current.state)
+    return PUSH.deliver(callback_id)
 
 
 def approval_callbacks_sweep(*, grace: dt.timedelta = dt.timedelta(minutes=2)) -> list[int]:
     """Hand to a worker the rows whose hand-over was lost or whose worker died (a periodic job)."""
-    return OUTBOX.sweep(
-        ApprovalCallback.objects.filter(state=State.PENDING),
-        enqueue=_enqueue,
-        now=clock.now(),
-        grace=grace,
-        rearm=True,
-    )
+    return PUSH.sweep(grace=grace)

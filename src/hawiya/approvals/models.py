@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core import clock
+from hawiya.core.models import PushedRow
 
 
 def new_public_id() -> str:
@@ -86,25 +87,13 @@ class ApprovalRequest(models.Model):
         return self.purpose_en if language == "en" else self.purpose_ar
 
 
-class ApprovalCallback(models.Model):
+class ApprovalCallback(PushedRow):
     """The signed answer owed to the party's callback URL once its request ended: an outbox row
     (core/outbox.py) with one `jti` for every attempt, so a party can tell a repeat."""
-
-    class State(models.TextChoices):
-        PENDING = "pending", _("pending")
-        SENT = "sent", _("sent")
-        FAILED = "failed", _("failed")
 
     request = models.OneToOneField(
         ApprovalRequest, on_delete=models.CASCADE, related_name="callback", verbose_name=_("approval request")
     )
-    jti = models.CharField(_("token id"), max_length=64, unique=True, editable=False)
-    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
-    last_error_code = models.CharField(_("last error"), max_length=40, blank=True, default="")
-    created_at = models.DateTimeField(_("created at"), default=clock.now)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("approval callback")

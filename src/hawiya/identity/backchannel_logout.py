@@ -19,28 +19,24 @@ the row's one `jti`, so a party that received an earlier attempt can tell a repe
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import secrets
 from collections.abc import Iterable
 from functools import partial
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django_tasks import task
-from jwcrypto import jwt
 from oauth2_provider.models import AccessToken, RefreshToken
 
 from hawiya.audit.actors import Actor
-from hawiya.audit.services import audit_record
 from hawiya.core import clock
-from hawiya.core.outbound import OutboundFailure, Partner, classify, post_form
-from hawiya.core.outbox import Outbox, RetryPolicy
+from hawiya.core.outbound import Partner, post_form
+from hawiya.core.outbox import RetryPolicy
 
 from .models import BackchannelLogout, Consent, RelyingParty, User
 from .oidc_claims import pairwise_subject
-from .signing_keys import active_signing_key
+from .signed_push import SignedPush, party_token
 
 logger = logging.getLogger(__name__)
 
@@ -55,9 +51,6 @@ POLICY = RetryPolicy(
     lease=dt.timedelta(minutes=1),
 )
 ACTOR = Actor.system("oidc.backchannel_logout")
-OBJECT_TYPE = "identity.backchannellogout"
-
-State = BackchannelLogout.State
 
 
 # --- Whom to tell --------------------------------------------------------------------------------
@@ -110,117 +103,49 @@ def _enqueue(logout_id: int, run_after: dt.datetime | None = None) -> None:
 def logout_token(row: BackchannelLogout, *, now: dt.datetime | None = None) -> str:
     """The signed Logout Token of `row` (§2.4): iss, aud, iat, exp, jti, sub, events; no nonce."""
     issued = now or clock.now()
-    claims = {
-        "iss": settings.HAWIYA_OIDC_ISSUER,
-        "aud": row.party.application.client_id,
-        "iat": int(issued.timestamp()),
-        "exp": int((issued + TOKEN_LIFETIME).timestamp()),
-        "jti": row.jti,
-        "sub": row.subject,
-        "events": {EVENT: {}},
-    }
-    alg = row.party.id_token_signed_response_alg
-    kid, key = active_signing_key(alg)
-    signed = jwt.JWT(
-        header=json.dumps({"typ": "logout+jwt", "alg": alg, "kid": kid}), claims=json.dumps(claims)
+    return party_token(
+        row.party,
+        "logout+jwt",
+        {
+            "iat": int(issued.timestamp()),
+            "exp": int((issued + TOKEN_LIFETIME).timestamp()),
+            "jti": row.jti,
+            "sub": row.subject,
+            "events": {EVENT: {}},
+        },
     )
-    signed.make_signed_token(key)
-    return str(signed.serialize())
 
 
 # --- The worker ----------------------------------------------------------------------------------
 
 
-def _locked(logout_id: int) -> BackchannelLogout | None:
-    return (
-        BackchannelLogout.objects.select_for_update(of=("self",))
-        .select_related("party__application")
-        .filter(pk=logout_id)
-        .first()
+def _post(row: BackchannelLogout) -> None:
+    post_form(
+        Partner.RELYING_PARTY,
+        row.party.backchannel_logout_uri,
+        {"logout_token": logout_token(row)},
+        timeout=TIMEOUT_SECONDS,
     )
 
 
-def _audit(row: BackchannelLogout, action: str, **detail: object) -> None:
-    audit_record(
-        actor=ACTOR,
-        action=action,
-        object_type=OBJECT_TYPE,
-        object_id=row.pk,
-        detail={"client_id": row.party.application.client_id, "attempts": row.attempts, **detail},
-    )
-
-
-def _give_up(row: BackchannelLogout, code: str, permanent: bool) -> None:
-    row.state = State.FAILED
-    row.last_error_code = code[:40]
-    row.next_attempt_at = None
-    row.save(update_fields=["state", "last_error_code", "next_attempt_at"])
-    _audit(row, "oidc.backchannel_logout_given_up", reason=code, refused=permanent)
-    logger.warning("back-channel logout %s given up: %s after %d attempts", row.pk, code, row.attempts)
-
-
-def _retry_noted(row: BackchannelLogout, code: str) -> list[str]:
-    row.last_error_code = code[:40]
-    return ["last_error_code"]
-
-
-OUTBOX: Outbox[BackchannelLogout] = Outbox(
-    policy=POLICY,
+PUSH: SignedPush[BackchannelLogout] = SignedPush(
     noun="back-channel logout",
-    lock=_locked,
-    attempts_field="attempts",
-    due_field="next_attempt_at",
-    state_field="state",
-    is_open=lambda row: row.state == State.PENDING,
-    on_retry=_retry_noted,
-    retry_later=_enqueue,
-    label=lambda row: f"back-channel logout {row.pk}",
-    give_up=_give_up,
+    model=BackchannelLogout,
+    party_path="party",
+    policy=POLICY,
+    actor=ACTOR,
+    action="oidc.backchannel_logout",
+    post=_post,
+    enqueue=_enqueue,
 )
 
 
 @task()
 def backchannel_logout_deliver(logout_id: int) -> str:
     """Post row `logout_id`'s Logout Token once; returns the row's state (or "skipped")."""
-    claim = OUTBOX.claim(logout_id)
-    if claim is None:
-        return "skipped"
-    row = claim.row
-    try:
-        post_form(
-            Partner.RELYING_PARTY,
-            row.party.backchannel_logout_uri,
-            {"logout_token": logout_token(row)},
-            timeout=TIMEOUT_SECONDS,
-        )
-    except OutboundFailure as exc:
-        if exc.status is None:
-            return OUTBOX.record_failure(logout_id, claim, exc.reason, permanent=False)
-        verdict = classify(Partner.RELYING_PARTY, exc.status)
-        return OUTBOX.record_failure(
-            logout_id, claim, verdict.code("party", exc.status), permanent=verdict.permanent
-        )
-    except ValueError:
-        return OUTBOX.record_failure(logout_id, claim, "invalid_uri", permanent=True)
-    with transaction.atomic():
-        current = _locked(logout_id)
-        if current is None:
-            return "skipped"
-        if current.state != State.SENT:
-            current.state = State.SENT
-            current.sent_at = clock.now()
-            current.next_attempt_at = None
-            current.save(update_fields=["state", "sent_at", "next_attempt_at"])
-            _audit(current, "oidc.backchannel_logout_sent")
-    return str(current.state)
+    return PUSH.deliver(logout_id)
 
 
 def backchannel_logout_sweep(*, grace: dt.timedelta = dt.timedelta(minutes=2)) -> list[int]:
     """Hand to a worker the rows whose hand-over was lost or whose worker died (for a periodic job)."""
-    return OUTBOX.sweep(
-        BackchannelLogout.objects.filter(state=State.PENDING),
-        enqueue=_enqueue,
-        now=clock.now(),
-        grace=grace,
-        rearm=True,
-    )
+    return PUSH.sweep(grace=grace)

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hawiya.core import clock
 from hawiya.core.fields import EncryptedTextField
+from hawiya.core.models import PushedRow
 from hawiya.notifications.models import SmsMessage
 from hawiya.registry.models import Person
 
@@ -607,28 +608,16 @@ class RedeemedCode(models.Model):
         return self.code_hash[:12]
 
 
-class BackchannelLogout(models.Model):
+class BackchannelLogout(PushedRow):
     """One Logout Token owed to a party (OpenID Connect Back-Channel Logout 1.0): the citizen signed
     out of Hawiya or withdrew the party's access. An outbox row (core/outbox.py): a worker posts it,
     backs off while the party is down, and gives up after the last attempt."""
-
-    class State(models.TextChoices):
-        PENDING = "pending", _("pending")
-        SENT = "sent", _("sent")
-        FAILED = "failed", _("failed")
 
     party = models.ForeignKey(
         RelyingParty, on_delete=models.CASCADE, related_name="+", verbose_name=_("relying party")
     )
     # The pairwise `sub` the party knows the citizen by (never the account id).
     subject = models.CharField(_("subject"), max_length=64)
-    jti = models.CharField(_("token id"), max_length=64, unique=True, editable=False)
-    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
-    last_error_code = models.CharField(_("last error"), max_length=40, blank=True, default="")
-    created_at = models.DateTimeField(_("created at"), default=clock.now)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("back-channel logout")
@@ -639,17 +628,12 @@ class BackchannelLogout(models.Model):
         return f"{self.party_id} {self.jti[:8]} {self.state}"
 
 
-class SecurityEventDelivery(models.Model):
+class SecurityEventDelivery(PushedRow):
     """One Security Event Token (RFC 8417) owed to a party's signals stream: a document of a
     citizen connected to it was reported lost or replaced, their password changed, their sessions
     ended, their account locked. An outbox row (core/outbox.py): a worker pushes it (RFC 8935),
     backs off while the party is down, and gives up after the last attempt or a refusal. `jti`
     and `created_at` (the token's `iat`) are the row's, so every attempt sends the same token."""
-
-    class State(models.TextChoices):
-        PENDING = "pending", _("pending")
-        SENT = "sent", _("sent")
-        FAILED = "failed", _("failed")
 
     party = models.ForeignKey(
         RelyingParty, on_delete=models.CASCADE, related_name="+", verbose_name=_("relying party")
@@ -659,13 +643,6 @@ class SecurityEventDelivery(models.Model):
     event = models.JSONField(_("event"), default=dict)
     # The pairwise `sub` the party knows the citizen by (never the account id).
     subject = models.CharField(_("subject"), max_length=64)
-    jti = models.CharField(_("token id"), max_length=64, unique=True, editable=False)
-    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
-    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
-    next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
-    last_error_code = models.CharField(_("last error"), max_length=40, blank=True, default="")
-    created_at = models.DateTimeField(_("created at"), default=clock.now)
-    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("security event delivery")

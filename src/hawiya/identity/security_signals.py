@@ -27,17 +27,15 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 from django_tasks import task
-from jwcrypto import jwt
 
 from hawiya.audit.actors import Actor
-from hawiya.audit.services import audit_record
 from hawiya.core import clock
-from hawiya.core.outbound import OutboundFailure, Partner, classify, post_token
-from hawiya.core.outbox import Outbox, RetryPolicy
+from hawiya.core.outbound import Partner, post_token
+from hawiya.core.outbox import RetryPolicy
 
 from .models import Consent, RelyingParty, SecurityEventDelivery, User
 from .oidc_claims import pairwise_subject
-from .signing_keys import active_signing_key
+from .signed_push import SignedPush, party_token
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +70,6 @@ POLICY = RetryPolicy(
     lease=dt.timedelta(minutes=1),
 )
 ACTOR = Actor.system("oidc.security_signals")
-OBJECT_TYPE = "identity.securityeventdelivery"
-
-State = SecurityEventDelivery.State
 
 
 # --- Whom to tell ----------------------------------------------------------------------------------
@@ -146,78 +141,29 @@ def security_event_token(row: SecurityEventDelivery) -> str:
     """The signed SET of `row`: typ secevent+jwt; iss, aud (the party's client id), iat (when the
     event was recorded), jti, sub_id (iss_sub with the pairwise sub), events {type: claims}. No
     exp (RFC 8417 §2.2: the jti says it is a repeat). The same claims at every attempt."""
-    claims = {
-        "iss": settings.HAWIYA_OIDC_ISSUER,
-        "aud": row.party.application.client_id,
-        "iat": int(row.created_at.timestamp()),
-        "jti": row.jti,
-        "sub_id": {"format": "iss_sub", "iss": settings.HAWIYA_OIDC_ISSUER, "sub": row.subject},
-        "events": {row.event_type: row.event},
-    }
-    alg = row.party.id_token_signed_response_alg
-    kid, key = active_signing_key(alg)
-    signed = jwt.JWT(
-        header=json.dumps({"typ": TOKEN_TYPE, "alg": alg, "kid": kid}), claims=json.dumps(claims)
+    return party_token(
+        row.party,
+        TOKEN_TYPE,
+        {
+            "iat": int(row.created_at.timestamp()),
+            "jti": row.jti,
+            "sub_id": {"format": "iss_sub", "iss": settings.HAWIYA_OIDC_ISSUER, "sub": row.subject},
+            "events": {row.event_type: row.event},
+        },
     )
-    signed.make_signed_token(key)
-    return str(signed.serialize())
 
 
 # --- The worker ------------------------------------------------------------------------------------
 
 
-def _locked(delivery_id: int) -> SecurityEventDelivery | None:
-    return (
-        SecurityEventDelivery.objects.select_for_update(of=("self",))
-        .select_related("party__application")
-        .filter(pk=delivery_id)
-        .first()
+def _post(row: SecurityEventDelivery) -> None:
+    post_token(
+        Partner.RELYING_PARTY,
+        row.party.signals_endpoint,
+        security_event_token(row),
+        content_type=MEDIA_TYPE,
+        timeout=TIMEOUT_SECONDS,
     )
-
-
-def _audit(row: SecurityEventDelivery, action: str, **detail: object) -> None:
-    audit_record(
-        actor=ACTOR,
-        action=action,
-        object_type=OBJECT_TYPE,
-        object_id=row.pk,
-        detail={
-            "client_id": row.party.application.client_id,
-            "event_type": row.event_type,
-            "jti": row.jti,
-            "attempts": row.attempts,
-            **detail,
-        },
-    )
-
-
-def _give_up(row: SecurityEventDelivery, code: str, permanent: bool) -> None:
-    row.state = State.FAILED
-    row.last_error_code = code[:40]
-    row.next_attempt_at = None
-    row.save(update_fields=["state", "last_error_code", "next_attempt_at"])
-    _audit(row, "oidc.security_event_given_up", reason=code, refused=permanent)
-    logger.warning("security event %s given up: %s after %d attempts", row.pk, code, row.attempts)
-
-
-def _retry_noted(row: SecurityEventDelivery, code: str) -> list[str]:
-    row.last_error_code = code[:40]
-    return ["last_error_code"]
-
-
-OUTBOX: Outbox[SecurityEventDelivery] = Outbox(
-    policy=POLICY,
-    noun="security event",
-    lock=_locked,
-    attempts_field="attempts",
-    due_field="next_attempt_at",
-    state_field="state",
-    is_open=lambda row: row.state == State.PENDING,
-    on_retry=_retry_noted,
-    retry_later=_enqueue,
-    label=lambda row: f"security event {row.pk}",
-    give_up=_give_up,
-)
 
 
 def receiver_error(body: bytes) -> str:
@@ -230,52 +176,27 @@ def receiver_error(body: bytes) -> str:
     return err[:30] if isinstance(err, str) and err.replace("_", "").isalnum() else ""
 
 
+PUSH: SignedPush[SecurityEventDelivery] = SignedPush(
+    noun="security event",
+    model=SecurityEventDelivery,
+    party_path="party",
+    policy=POLICY,
+    actor=ACTOR,
+    action="oidc.security_event",
+    post=_post,
+    enqueue=_enqueue,
+    detail=lambda row: {"event_type": row.event_type, "jti": row.jti},
+    refusal_reason=receiver_error,
+)
+
+
 @task()
 def security_event_deliver(delivery_id: int) -> str:
     """Push row `delivery_id`'s token once; returns the row's state (or "skipped", "stale")."""
-    claim = OUTBOX.claim(delivery_id)
-    if claim is None:
-        return "skipped"
-    row = claim.row
-    try:
-        post_token(
-            Partner.RELYING_PARTY,
-            row.party.signals_endpoint,
-            security_event_token(row),
-            content_type=MEDIA_TYPE,
-            timeout=TIMEOUT_SECONDS,
-        )
-    except OutboundFailure as exc:
-        if exc.status is None:
-            return OUTBOX.record_failure(delivery_id, claim, exc.reason, permanent=False)
-        verdict = classify(Partner.RELYING_PARTY, exc.status)
-        code = verdict.code("party", exc.status)
-        err = receiver_error(exc.body) if verdict.permanent else ""
-        return OUTBOX.record_failure(
-            delivery_id, claim, f"{code}_{err}" if err else code, permanent=verdict.permanent
-        )
-    except ValueError:
-        return OUTBOX.record_failure(delivery_id, claim, "invalid_uri", permanent=True)
-    with transaction.atomic():
-        current = _locked(delivery_id)
-        if current is None:
-            return "skipped"
-        if current.state != State.SENT:
-            current.state = State.SENT
-            current.sent_at = clock.now()
-            current.next_attempt_at = None
-            current.save(update_fields=["state", "sent_at", "next_attempt_at"])
-            _audit(current, "oidc.security_event_sent")
-    return str(current.state)
+    return PUSH.deliver(delivery_id)
 
 
 def security_event_sweep(*, grace: dt.timedelta = dt.timedelta(minutes=2)) -> list[int]:
     """Hand to a worker the rows whose hand-over was lost or whose worker died (a periodic job:
     `manage.py oidc_security_events_requeue`)."""
-    return OUTBOX.sweep(
-        SecurityEventDelivery.objects.filter(state=State.PENDING),
-        enqueue=_enqueue,
-        now=clock.now(),
-        grace=grace,
-        rearm=True,
-    )
+    return PUSH.sweep(grace=grace)

@@ -41,8 +41,8 @@ from hawiya.identity.security_signals import (
     DOCUMENT_REPORTED_LOST,
     EVENT_TYPES,
     MEDIA_TYPE,
-    OUTBOX,
     POLICY,
+    PUSH,
     SESSION_REVOKED,
     security_event_deliver,
     security_event_emit,
@@ -470,7 +470,7 @@ def test_a_worker_killed_mid_delivery_is_requeued_and_delivers_once_with_the_sam
         jti = SecurityEventDelivery.objects.get(pk=pk).jti
         DBTaskResult.objects.all().delete()
         # A worker claims the row, then its process dies before the party is called.
-        assert OUTBOX.claim(pk) is not None
+        assert PUSH.outbox.claim(pk) is not None
         pinned = pin_clock(monkeypatch, clock.now())
         # Another run of the task while the lease holds does nothing.
         assert security_event_deliver.call(pk) == "skipped"

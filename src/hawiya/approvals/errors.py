@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.errors import ApplicationError, NotFound, Throttled
 
 APPROVALS_THROTTLED = "approvals_throttled"
 APPROVAL_PENDING = "approval_pending"
@@ -15,16 +15,6 @@ CALLBACK_URL_INVALID = "callback_url_invalid"
 NOT_FOUND = "not_found"
 NOT_WAITING = "approval_not_waiting"
 FORBIDDEN = "approvals_forbidden"
-
-
-class Throttled(ApplicationError):
-    """Too many requests this window; `retry_after` seconds until it ends."""
-
-    status_code = 429
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(int(self.extra.get("retry_after", 60)))}
 
 
 class Conflict(ApplicationError):

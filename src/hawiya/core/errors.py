@@ -31,3 +31,14 @@ class NotFound(ApplicationError):
     """Missing, or not the asker's: the two are answered alike so existence never leaks."""
 
     status_code = 404
+
+
+class Throttled(ApplicationError):
+    """Too many requests this window: 429, with `retry_after` seconds until it ends (the API copies
+    `headers` onto its answer)."""
+
+    status_code = 429
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(int(self.extra.get("retry_after", 60)))}

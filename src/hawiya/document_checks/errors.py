@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
 
-from hawiya.core.errors import ApplicationError
+from hawiya.core.errors import ApplicationError, Throttled
 
 BATCH_TOO_LARGE = "batch_too_large"
 CHECKS_THROTTLED = "checks_throttled"
@@ -14,17 +14,6 @@ CHECKS_THROTTLED = "checks_throttled"
 
 class BatchTooLarge(ApplicationError):
     status_code = 422
-
-
-class ChecksThrottled(ApplicationError):
-    """The party checked more documents this minute than it may; `retry_after` seconds until the
-    window ends."""
-
-    status_code = 429
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(int(self.extra.get("retry_after", 60)))}
 
 
 def batch_too_large(limit: int) -> BatchTooLarge:
@@ -36,8 +25,9 @@ def batch_too_large(limit: int) -> BatchTooLarge:
     )
 
 
-def checks_throttled(retry_after: int) -> ChecksThrottled:
-    return ChecksThrottled(
+def checks_throttled(retry_after: int) -> Throttled:
+    """The party checked more documents this minute than it may."""
+    return Throttled(
         CHECKS_THROTTLED,
         _("Too many documents checked this minute. Try again after the time in Retry-After."),
         retry_after=retry_after,

@@ -28,7 +28,7 @@ def party_allowance() -> RateLimit:
 
 
 def checks_count(*, party_id: int, documents: int) -> None:
-    """Count `documents` checks for the party; raises ChecksThrottled (with the seconds until the
+    """Count `documents` checks for the party; raises Throttled (with the seconds until the
     window ends) when they go past the limit. Refused checks count too: a party that keeps
     knocking stays refused until the window ends."""
     now = time.time()

@@ -93,7 +93,7 @@ def document_status_check(
 
     `party` is the relying party behind the access token (allowed `document_status`, not
     suspended: identity.selectors.party_token_for_bearer), `actor` that party.
-    Raises BatchTooLarge (more than MAX_BATCH), ChecksThrottled (the party's minute is used up),
+    Raises BatchTooLarge (more than MAX_BATCH), Throttled (the party's minute is used up),
     ApplicationError `document_checks_forbidden` for any other actor.
     """
     if actor.kind != ActorKind.RELYING_PARTY or DOCUMENT_STATUS_SCOPE not in party.allowed_scopes:

@@ -151,6 +151,12 @@ def test_paginated_by_25(client: Client, user: User) -> None:
     assert len(_cards(client)) == 25
     assert len(_cards(client, page="2")) == 2
     assert client.get(_url(), {"page": "x'; drop"}).status_code == 200
+    first = client.get(_url()).content.decode()
+    second = client.get(_url(), {"page": "2"}).content.decode()
+    assert 'rel="next">Older checks</a>' in first
+    assert 'rel="prev"' not in first
+    assert 'rel="prev">Newer checks</a>' in second
+    assert "Page 2 of 2" in second
 
 
 def test_the_account_page_links_to_it(client: Client, user: User) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from hawiya.casework.tests.factories import booked_today, open_office, signed_in, staff_user
@@ -20,12 +19,6 @@ pytestmark = pytest.mark.django_db
 
 CITY = "Riyadh \u202eTSAE\u202c"
 CIRCUMSTANCES = "Lost near the gate \u2067شارع\u2069 then 1234 ريال"
-
-
-@pytest.fixture(autouse=True)
-def _fast(settings: object) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
-    cache.clear()
 
 
 def isolated(html: str, text: str) -> bool:

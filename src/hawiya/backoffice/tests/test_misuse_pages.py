@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from hawiya.audit.actors import Actor
@@ -33,13 +32,8 @@ LIST = "/en/staff/misuse-reports/"
 
 @pytest.fixture(autouse=True)
 def _settings(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "hawiya.identity.client_secrets.ClientSecretHasher",
-    ]
     settings.HAWIYA_SMS_CLIENT = "demo"
     settings.HAWIYA_DOCUMENT_STATUS_RATE_LIMIT = 1000
-    cache.clear()
 
 
 def _report(name_en: str = "Example Bank") -> MisuseReport:

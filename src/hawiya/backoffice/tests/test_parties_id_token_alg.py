@@ -6,15 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
 from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
-from hawiya.casework.tests.factories import signed_in, staff_user
-from hawiya.identity.models import RelyingParty, StaffRole
+from hawiya.identity.models import RelyingParty
 from hawiya.identity.services import relying_parties as services
 
 pytestmark = pytest.mark.django_db
@@ -29,20 +27,6 @@ FORM = {
 }
 ENGLISH = "Choose how Hawiya signs the service&#x27;s ID tokens: RS256 (the default) or ES256."
 ARABIC = "اختر كيف توقّع هوية رموز الهوية للخدمة: RS256 (الافتراضي) أو ES256."
-
-
-@pytest.fixture(autouse=True)
-def _fast(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "hawiya.identity.client_secrets.ClientSecretHasher",
-    ]
-    cache.clear()
-
-
-@pytest.fixture
-def admin() -> Client:
-    return signed_in(staff_user(role=StaffRole.ADMINISTRATOR, office=None))
 
 
 def url(name: str, language: str, *args: Any) -> str:

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.hashers import check_password
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
@@ -31,20 +30,6 @@ FORM = {
     "allowed_scopes": ["openid", "profile", "national_id"],
     "token_endpoint_auth_method": "client_secret_basic",
 }
-
-
-@pytest.fixture(autouse=True)
-def _fast(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "hawiya.identity.client_secrets.ClientSecretHasher",
-    ]
-    cache.clear()
-
-
-@pytest.fixture
-def admin() -> Client:
-    return signed_in(staff_user(role=StaffRole.ADMINISTRATOR, office=None))
 
 
 def a_party() -> RelyingParty:

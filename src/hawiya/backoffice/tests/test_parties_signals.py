@@ -8,15 +8,13 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
 from hawiya.audit.models import AuditEvent
-from hawiya.casework.tests.factories import signed_in, staff_user
-from hawiya.identity.models import RelyingParty, StaffRole
+from hawiya.identity.models import RelyingParty
 from hawiya.identity.security_signals import (
     ACCOUNT_DISABLED,
     CREDENTIAL_CHANGE,
@@ -35,20 +33,6 @@ FORM = {
     "token_endpoint_auth_method": "client_secret_basic",
 }
 EDIT = {key: value for key, value in FORM.items() if key != "client_id"}
-
-
-@pytest.fixture(autouse=True)
-def _fast(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = [
-        "django.contrib.auth.hashers.MD5PasswordHasher",
-        "hawiya.identity.client_secrets.ClientSecretHasher",
-    ]
-    cache.clear()
-
-
-@pytest.fixture
-def admin() -> Client:
-    return signed_in(staff_user(role=StaffRole.ADMINISTRATOR, office=None))
 
 
 def url(name: str, language: str, *args: Any) -> str:

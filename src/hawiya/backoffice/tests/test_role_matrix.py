@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
@@ -175,12 +174,6 @@ def _clients() -> tuple[dict[str, Client], dict[str, Any]]:
         "office_code": office_a.code,
     }
     return clients, samples
-
-
-@pytest.fixture(autouse=True)
-def _fast(settings: object) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
-    cache.clear()  # the sign-in throttles count per IP in the cache
 
 
 @pytest.mark.parametrize("name", backoffice_url_names())

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pyotp
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from hawiya.casework.tests.factories import STAFF_PASSWORD, open_office, signed_in, staff_user
@@ -17,12 +16,6 @@ pytestmark = pytest.mark.django_db
 
 SECRET = "JBSWY3DPEHPK3PXPTESTSTAF"
 WRONG_CREDENTIALS = "do not match our records"
-
-
-@pytest.fixture(autouse=True)
-def _fast(settings: object) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
-    cache.clear()  # the sign-in throttles count per IP in the cache
 
 
 def with_authenticator(user: User, secret: str = SECRET) -> User:

@@ -25,9 +25,11 @@ when the measuring ends. Twice:
   line (without REDIS_URL each of the 2 workers counts on its own: 30 tries each);
 - from many addresses: the server trusts one proxy (HAWIYA_TRUSTED_PROXIES=1) and the flood names
   a new client address every few tries in X-Forwarded-For, as many attackers behind a load
-  balancer would appear: every try runs Argon2 (about 100 MiB and both cores for each).
+  balancer would appear: every try runs Argon2 (19 MiB and one core for ~30 ms each, at most
+  HAWIYA_PASSWORD_HASH_CONCURRENCY at once per process).
 Every flood answer must be the form again saying the password does not match, or that there were
-too many attempts; anything else exits 1. The counts of each are printed.
+too many attempts, or (503) that many people are signing in (every password-hashing slot of the
+process taken: identity/hashers.py); anything else exits 1. The counts of each are printed.
 
 SQLite runs in a temporary directory; with DATABASE_URL (its name must contain "bench") the
 database is dropped and created afresh. Loopback only, bounded loops.
@@ -68,6 +70,7 @@ FLOOD_MAX_PER_THREAD = 5_000  # a bound on each flood thread's loop
 WRONG_PASSWORD = "not the password of anyone 2026"
 REFUSED = "do not match our records"
 THROTTLED = "too many unsuccessful attempts"
+BUSY = "Many people are signing in right now"  # every hashing slot taken: 503 (identity/hashers.py)
 CSRF_FIELD = re.compile(rb'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -210,6 +213,8 @@ class SignInFlood:
                         outcome = "wrong password"
                     elif status == 200 and THROTTLED.encode() in page:
                         outcome = "throttled"
+                    elif status == 503 and BUSY.encode() in page:
+                        outcome = "busy"
                 except (OSError, http.client.HTTPException) as error:
                     outcome = type(error).__name__
                     connection.close()
@@ -308,7 +313,7 @@ def main() -> None:
             f"  sign-in flood from {name}: {options.flood} threads, wrong passwords for "
             f"{len(logins)} accounts; answers {answers}"
         )
-        if not set(answers) <= {"wrong password", "throttled"}:
+        if not set(answers) <= {"wrong password", "throttled", "busy"}:
             print(f"the flood from {name} got another answer than expected", file=sys.stderr)
             sys.exit(1)
     bare_rate = (bare_before + bare_after) / 2

@@ -162,6 +162,8 @@ MIDDLEWARE = [
     # After authentication and messages: signs out after 15 minutes idle, with a message.
     "hawiya.portal.middleware.idle_timeout",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Turns a ServiceBusy raised by a view (every password-hashing slot taken) into a 503 page.
+    "hawiya.portal.middleware.ServiceBusyMiddleware",
 ]
 
 ROOT_URLCONF = "hawiya.config.urls"
@@ -320,12 +322,23 @@ HAWIYA_CHECK_IN_EARLY_DAYS = max(
 )
 
 # --- Passwords ----------------------------------------------------------------------------------
+# Argon2id at OWASP's parameters unless the operator sets stronger ones, at most
+# HAWIYA_PASSWORD_HASH_CONCURRENCY hashes at once per process (identity/hashers.py). It verifies
+# the hashes Django's own Argon2 hasher made (the same algorithm name) and upgrades them at the
+# next sign-in; PBKDF2 stays to verify (and upgrade) any older PBKDF2 hash.
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "hawiya.identity.hashers.Argon2idHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     # Relying parties' client secrets only (CLIENT_SECRET_HASHER below; identity/client_secrets.py).
     "hawiya.identity.client_secrets.ClientSecretHasher",
 ]
+HAWIYA_ARGON2_MEMORY_KIB = int(os.environ.get("HAWIYA_ARGON2_MEMORY_KIB", "19456"))
+HAWIYA_ARGON2_TIME_COST = int(os.environ.get("HAWIYA_ARGON2_TIME_COST", "2"))
+HAWIYA_ARGON2_PARALLELISM = int(os.environ.get("HAWIYA_ARGON2_PARALLELISM", "1"))
+# Two at once per process (gunicorn runs 4 threads each): a flood of sign-ins takes at most two
+# cores' worth of a process and 2 x 19 MiB; the rest wait this long, then get "try again" (503).
+HAWIYA_PASSWORD_HASH_CONCURRENCY = int(os.environ.get("HAWIYA_PASSWORD_HASH_CONCURRENCY", "2"))
+HAWIYA_PASSWORD_HASH_WAIT_SECONDS = float(os.environ.get("HAWIYA_PASSWORD_HASH_WAIT_SECONDS", "3"))
 # The server key of relying parties' client secrets (HMAC-SHA256, identity/client_secrets.py),
 # from the environment; SECRET_KEY when unset. Set it on servers, so that a new
 # SECRET_KEY does not void every party's secret; changing it voids them all (rotate each one).

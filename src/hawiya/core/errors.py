@@ -42,3 +42,10 @@ class Throttled(ApplicationError):
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(int(self.extra.get("retry_after", 60)))}
+
+
+class ServiceBusy(Throttled):
+    """Hawiya itself is at its limit for this kind of work (not the asker's fault): 503, with
+    `retry_after` seconds to wait."""
+
+    status_code = 503

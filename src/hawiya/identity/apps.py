@@ -6,3 +6,6 @@ class IdentityConfig(AppConfig):
     name = "hawiya.identity"
     label = "identity"
     verbose_name = _("Digital identity")
+
+    def ready(self) -> None:
+        from . import hashers  # noqa: F401  (registers the Argon2 parameters check)

@@ -1,5 +1,5 @@
 """Portal middleware: remember the language a person last read in, so "/" sends them back to it;
-sign out a person idle for 15 minutes."""
+sign out a person idle for 15 minutes; answer "try again in a moment" when Hawiya is at a limit."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import get_language_from_path
 
 from hawiya.core import clock
+from hawiya.core.errors import ServiceBusy
+from hawiya.core.guard import API_PREFIX
 from hawiya.identity.models import User
 from hawiya.identity.services.sessions import SessionEnd, user_session_end, user_session_touch
 
@@ -115,3 +118,35 @@ def idle_timeout(
         return get_response(request)
 
     return middleware
+
+
+class ServiceBusyMiddleware:
+    """A view that met a limit of Hawiya's own (core.errors.ServiceBusy: all the password-hashing
+    slots of this process taken) answers 503 with Retry-After: the "try again in a moment" page,
+    or the API's JSON error. Never a 500, and nothing the person typed is lost (they go back)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, ServiceBusy):
+            return None
+        response: HttpResponse
+        if request.path.startswith(API_PREFIX):
+            response = JsonResponse(
+                {"code": exception.code, "message": str(exception.message)}, status=exception.status_code
+            )
+        else:
+            response = render(
+                request,
+                "portal/errors/503.html",
+                {"message": exception.message},
+                status=exception.status_code,
+            )
+        for name, value in exception.headers.items():
+            response[name] = value
+        response["Cache-Control"] = "no-store"
+        return response

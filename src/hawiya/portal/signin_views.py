@@ -34,7 +34,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from hawiya.core import clock
 from hawiya.core.client import client_ip, client_user_agent, local_url
-from hawiya.core.errors import ApplicationError
+from hawiya.core.errors import ApplicationError, ServiceBusy
 from hawiya.core.forms import HawiyaForm
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import services
@@ -180,6 +180,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     next_url = safe_next(
         request, request.POST.get("next") if request.method == "POST" else request.GET.get("next")
     )
+    busy: ServiceBusy | None = None
     if request.method == "POST":
         form = SignInForm(request.POST)
         if form.is_valid():
@@ -190,6 +191,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                     ip=client_ip(request),
                     user_agent=client_user_agent(request),
                 )
+            except ServiceBusy as error:
+                # Every hashing slot taken: the form again, with what was typed, as a 503.
+                form.add_page_error(error.message)
+                busy = error
             except ApplicationError as error:
                 if error.code == identity_errors.ACCOUNT_LOCKED:
                     return _locked(request, error)
@@ -213,11 +218,15 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         hint = request.GET.get("login_hint", "")
         initial = {"next": next_url or "", **({"login": hint} if hint.isdigit() and len(hint) == 10 else {})}
         form = SignInForm(initial=initial)
-    return render(
+    response = render(
         request,
         "portal/identity/sign_in.html",
         {"form": form, "timed_out": request.GET.get("timeout"), **_flow_party(next_url)},
+        status=busy.status_code if busy else 200,
     )
+    for name, value in busy.headers.items() if busy else ():
+        response[name] = value
+    return response
 
 
 def _flow_party(next_url: str | None) -> dict[str, str]:

@@ -1,0 +1,117 @@
+"""Password hashing sized for a nation: Argon2id at OWASP's parameters, and at most a few hashes at
+once in each web process.
+
+Django's own Argon2 parameters (100 MiB, 2 passes, 8 lanes) cost about 0.15-0.25 s of CPU and
+100 MiB of memory per sign-in: a hundred sign-ins at once need 10 GB, and a flood of wrong
+passwords starves every other page. OWASP's Password Storage Cheat Sheet gives Argon2id with
+19 MiB, 2 passes and 1 lane as its first choice (about 26 ms here); an operator may set stronger
+ones (HAWIYA_ARGON2_MEMORY_KIB, HAWIYA_ARGON2_TIME_COST, HAWIYA_ARGON2_PARALLELISM), never weaker
+(a system check refuses them). The algorithm name stays Django's "argon2": every existing hash
+still verifies, and one made with other parameters is re-made at the holder's next sign-in
+(Django's `must_update`).
+
+Each process lets at most HAWIYA_PASSWORD_HASH_CONCURRENCY hashes run at once; a request that
+cannot start one within HAWIYA_PASSWORD_HASH_WAIT_SECONDS gets a "try again in a moment" answer
+(503 with Retry-After: `PasswordHashingBusy`, answered by portal.middleware.ServiceBusyMiddleware),
+so memory stays bounded and the other pages keep their threads.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.core.checks import CheckMessage, Error, register
+from django.utils.translation import gettext_lazy as _
+
+from hawiya.core.errors import ServiceBusy
+
+# OWASP's first choice (Password Storage Cheat Sheet): the floor an operator may raise.
+OWASP_MEMORY_KIB = 19_456
+OWASP_TIME_COST = 2
+OWASP_PARALLELISM = 1
+RETRY_AFTER_SECONDS = 2
+
+_slots_lock = threading.Lock()
+_slots: tuple[int, threading.BoundedSemaphore] | None = None
+
+
+class PasswordHashingBusy(ServiceBusy):
+    """Every hashing slot of this process stayed taken for the whole wait."""
+
+
+def _semaphore() -> threading.BoundedSemaphore:
+    """This process's slots, made again if the setting changed (tests change it)."""
+    global _slots
+    size = max(1, int(settings.HAWIYA_PASSWORD_HASH_CONCURRENCY))
+    with _slots_lock:
+        if _slots is None or _slots[0] != size:
+            _slots = (size, threading.BoundedSemaphore(size))
+        return _slots[1]
+
+
+@contextmanager
+def hashing_slot() -> Iterator[None]:
+    """Hold one of the process's hashing slots while the block runs, or raise PasswordHashingBusy."""
+    semaphore = _semaphore()
+    if not semaphore.acquire(timeout=float(settings.HAWIYA_PASSWORD_HASH_WAIT_SECONDS)):
+        raise PasswordHashingBusy(
+            "password_hashing_busy",
+            _("Many people are signing in right now. Wait a moment and try again."),
+            retry_after=RETRY_AFTER_SECONDS,
+        )
+    try:
+        yield
+    finally:
+        semaphore.release()
+
+
+class Argon2idHasher(Argon2PasswordHasher):
+    """Django's Argon2 hasher (Argon2id) with the parameters from settings, in a hashing slot."""
+
+    algorithm = "argon2"  # Django's: the existing hashes verify, and are upgraded on sign-in
+
+    def params(self) -> Any:
+        """Django's Argon2id parameters with the cost from settings (read at each hash, so a
+        changed setting applies at once)."""
+        # params() is not in django-stubs.
+        params = super().params()  # type: ignore[misc]
+        params.time_cost = int(settings.HAWIYA_ARGON2_TIME_COST)
+        params.memory_cost = int(settings.HAWIYA_ARGON2_MEMORY_KIB)
+        params.parallelism = int(settings.HAWIYA_ARGON2_PARALLELISM)
+        return params
+
+    def encode(self, password: str, salt: str) -> str:
+        with hashing_slot():
+            return str(super().encode(password, salt))
+
+    def verify(self, password: str, encoded: str) -> bool:
+        with hashing_slot():
+            return bool(super().verify(password, encoded))
+
+
+@register()
+def argon2_parameters_check(**kwargs: Any) -> list[CheckMessage]:
+    """Refuse parameters weaker than OWASP's, and a hashing limit below one."""
+    errors: list[CheckMessage] = []
+    floors = {
+        "HAWIYA_ARGON2_MEMORY_KIB": OWASP_MEMORY_KIB,
+        "HAWIYA_ARGON2_TIME_COST": OWASP_TIME_COST,
+        "HAWIYA_ARGON2_PARALLELISM": OWASP_PARALLELISM,
+        "HAWIYA_PASSWORD_HASH_CONCURRENCY": 1,
+    }
+    for name, floor in floors.items():
+        value = getattr(settings, name, None)
+        if not isinstance(value, int) or value < floor:
+            errors.append(
+                Error(
+                    f"{name} is {value!r}; it must be a whole number of at least {floor}.",
+                    hint="Argon2id below OWASP's parameters (19 MiB, 2 passes, 1 lane) is too weak.",
+                    id="hawiya.E101",
+                )
+            )
+    return errors

@@ -1,0 +1,75 @@
+"""Hawiya at its own limit (every password-hashing slot of the process taken): the sign-in form
+comes back as a 503 with Retry-After and what was typed, and any other view's ServiceBusy becomes
+the "try again in a moment" page or the API's JSON error — never a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.test import Client, RequestFactory
+from django.urls import reverse
+from django.utils import translation
+
+from hawiya.identity.hashers import PasswordHashingBusy, hashing_slot
+from hawiya.identity.models import User
+from hawiya.identity.tests.factories import PASSWORD, make_account
+from hawiya.portal.middleware import ServiceBusyMiddleware
+
+
+@pytest.fixture(autouse=True)
+def _one_slot(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["hawiya.identity.hashers.Argon2idHasher"]
+    settings.HAWIYA_PASSWORD_HASH_CONCURRENCY = 1
+    settings.HAWIYA_PASSWORD_HASH_WAIT_SECONDS = 0.05
+    cache.clear()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("ar", "يسجّل كثيرون الدخول الآن. انتظر لحظة ثم حاول مرة أخرى."),
+        ("en", "Many people are signing in right now. Wait a moment and try again."),
+    ],
+)
+def test_sign_in_while_every_slot_is_taken_is_a_503_form_that_keeps_the_login(
+    client: Client, language: str, message: str
+) -> None:
+    user: User = make_account()
+    with translation.override(language):
+        url = reverse("portal:sign-in")
+    with hashing_slot():
+        response = client.post(url, {"login": user.username, "password": PASSWORD})
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    html = response.content.decode()
+    assert message in html
+    assert f'value="{user.username}"' in html
+    # Once a slot is free the same form goes through to the code step.
+    assert client.post(url, {"login": user.username, "password": PASSWORD}).status_code == 302
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "content_type"), [("/en/account/", "text/html"), ("/api/v1/x", "application/json")]
+)
+def test_the_middleware_answers_busy_views_with_503_and_retry_after(path: str, content_type: str) -> None:
+    def busy_view(request: HttpRequest) -> HttpResponse:
+        raise AssertionError("not called")
+
+    request = RequestFactory().post(path)
+    request.user = User()  # anonymous enough for the page's header
+    request.session = {}  # type: ignore[assignment]
+    middleware = ServiceBusyMiddleware(busy_view)
+    with translation.override("en"):
+        error = PasswordHashingBusy("password_hashing_busy", "Wait a moment.", retry_after=2)
+        response = middleware.process_exception(request, error)
+    assert response is not None
+    assert response.status_code == 503
+    assert response["Retry-After"] == "2"
+    assert response["Content-Type"].startswith(content_type)
+    assert "Wait a moment." in response.content.decode()
+    assert middleware.process_exception(request, ValueError("other")) is None

@@ -22,10 +22,18 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True, scope="session")
 def plain_static_files() -> Iterator[None]:
     """Production serves hashed static files from a manifest written by collectstatic; the suite
-    serves them straight from the apps, so it does not depend on a collectstatic run."""
+    serves them straight from the apps, so it does not depend on a collectstatic run. Also quick
+    password hashing (below)."""
     with override_settings(
         # The test client and the live server speak plain HTTP; production redirects to HTTPS.
         SECURE_SSL_REDIRECT=False,
+        # Quick password hashing for the thousands of accounts the suite makes; the tests about
+        # hashing (identity/tests/test_hashers.py, `real_hashers`) set the production hashers.
+        PASSWORD_HASHERS=[
+            "django.contrib.auth.hashers.MD5PasswordHasher",
+            "hawiya.identity.client_secrets.ClientSecretHasher",
+            "hawiya.identity.hashers.Argon2idHasher",
+        ],
         STORAGES={
             "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -29,13 +29,18 @@ from django.utils.translation import gettext_lazy
 API_PREFIX = "/api/"
 NUL = "\x00"
 # Gunicorn refuses a request line over 4094 bytes before Django sees it; the embedded and test
-# servers do not, so a longer query string is refused here alike (a 100 kB search term reached
-# SQLite's LIKE, which gives up at 50 kB: a 500 in the admin's search).
-MAX_QUERY_STRING = 4094
+# servers do not, so a longer path or query string is refused here alike (a 100 kB search term
+# reached SQLite's LIKE, which gives up at 50 kB: a 500 in the admin's search).
+MAX_REQUEST_TARGET = 4094
 REQUEST_MALFORMED = "request_malformed"
 REQUEST_TOO_LARGE = "request_too_large"
 
 Middleware = Callable[[HttpRequest], HttpResponse]
+
+
+def target_too_long(request: HttpRequest) -> bool:
+    """The path and query string together are longer than a request line may carry."""
+    return len(request.path) + len(request.META.get("QUERY_STRING", "")) > MAX_REQUEST_TARGET
 
 
 def _nul_in(values: Iterable[str]) -> bool:
@@ -44,11 +49,11 @@ def _nul_in(values: Iterable[str]) -> bool:
 
 def _nul_in_query_or_form(request: HttpRequest, *, form: bool) -> str:
     """Where a NUL byte is in the URL, the query string, the headers or cookies, or (with `form`)
-    the form fields and file names, or the query string is too long: "" when nowhere."""
+    the form fields and file names, or the address is too long: "" when nowhere."""
     if NUL in request.path or NUL in request.path_info:
         return "path"
-    if len(request.META.get("QUERY_STRING", "")) > MAX_QUERY_STRING:
-        return "query (too long)"
+    if target_too_long(request):
+        return "address (too long)"
     if _nul_in(request.GET.keys()) or _nul_in(value for values in request.GET.lists() for value in values[1]):
         return "query"
     headers = (

@@ -8,8 +8,10 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import translate_url
+from django.utils.encoding import escape_uri_path
 from django.utils.translation import get_language
 
+from hawiya.core.guard import target_too_long
 from hawiya.notifications.selectors import inbox_unread_count
 
 from .display import COOKIE_NAME as DISPLAY_COOKIE
@@ -32,18 +34,35 @@ def current_language() -> str:
     return "en" if (get_language() or settings.LANGUAGE_CODE).startswith("en") else "ar"
 
 
+def _query(request: HttpRequest) -> str:
+    return str(request.META.get("QUERY_STRING", ""))
+
+
+def this_page(request: HttpRequest) -> str:
+    """This page's path with its query string, to come back to; the home page when the address is
+    longer than a request line may carry (the page guard refuses such a request: its error page
+    must not repeat the 100 kB in every link)."""
+    if target_too_long(request):
+        return f"/{current_language()}/"
+    query = _query(request)
+    return escape_uri_path(request.path) + (f"?{query}" if query else "")
+
+
 def same_page_in(request: HttpRequest, language: str) -> str:
-    """The URL of this page in `language`, query string kept.
+    """The URL of this page in `language`, query string kept (this_page's home page for an
+    address too long).
 
     translate_url() reverses the resolved view under the other language. A path that resolves to
     nothing (a 404 page) comes back unchanged, so its language prefix is swapped by hand; the result
     always starts with "/ar/" or "/en/", never another host.
     """
-    full_path = request.get_full_path()
+    if target_too_long(request):
+        return f"/{language}/"
+    full_path = this_page(request)
     translated = translate_url(full_path, language)
     if translated != full_path:
         return translated
-    query = request.META.get("QUERY_STRING", "")
+    query = _query(request)
     suffix = f"?{query}" if query else ""
     for code in LANGUAGE_SELF_NAMES:
         prefix = f"/{code}/"
@@ -86,6 +105,7 @@ def portal(request: HttpRequest) -> dict[str, Any]:
             "url": same_page_in(request, other),
         },
         "current_view": match.view_name if match else "",
+        "this_page": this_page(request),
         "greeting_name": greeting_name(request, language),
         "inbox_unread": unread_notifications(request),
         "platform_updated": PLATFORM_UPDATED,

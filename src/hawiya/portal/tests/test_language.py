@@ -32,6 +32,24 @@ def test_toggle_keeps_the_query_string(client):
     assert toggle.attrs["href"] == "/en/services/track-requests/?page=2&sort=new"
 
 
+def test_the_display_tools_come_back_to_this_page_with_its_query(client):
+    response = client.get("/ar/services/track-requests/?page=2&sort=new")
+    assert 'name="next" value="/ar/services/track-requests/?page=2&amp;sort=new"' in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("path", "query"), [("/ar/services/track-requests/", "q=" + "x" * 5000), ("/ar/" + "x" * 5000 + "/", "")]
+)
+def test_an_address_too_long_for_a_request_line_is_not_repeated_in_the_pages_links(client, path, query):
+    response = client.get(f"{path}?{query}")
+
+    assert response.status_code == 400  # refused by the page guard (core/guard.py)
+    assert find_one(response.content, "a", "hw-language-toggle").attrs["href"] == "/en/"
+    assert 'name="next" value="/ar/"' in response.content.decode()
+    assert "x" * 5000 not in response.content.decode()
+    assert len(response.content) < 60_000
+
+
 def test_toggle_target_really_is_the_same_page(client):
     ar = client.get("/ar/services/request-replacement/")
     en = client.get(find_one(ar.content, "a", "hw-language-toggle").attrs["href"])

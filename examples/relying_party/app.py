@@ -565,6 +565,17 @@ class SecurityEventLog:
             return list(self.events)
 
 
+def shown_time(value: str) -> str:
+    """An ISO 8601 time from Hawiya as the bank shows it: its UTC date and time to the second."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return value
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
 @dataclass(frozen=True)
 class Approval:
     id: str
@@ -881,7 +892,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.get("/approve/<approval_id>")
     def approval_page(approval_id: str) -> tuple[str, int]:
         current = refreshed(own_approval(approval_id))
-        return page("approval.html", approval=current, **approval_view(current))
+        view = approval_view(current)
+        return page(
+            "approval.html",
+            approval=current,
+            state=view["status"],
+            message=view["message"],
+            expires=shown_time(current.expires_at),
+        )
 
     @app.get("/approve/<approval_id>/status")
     def approval_status(approval_id: str) -> Response:
@@ -961,7 +979,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 "kind": text.get(f"kind_{event.detail.get('document_kind')}", ""),
                 "subject": event.subject,
                 "mine": bool(mine) and event.subject == mine,
-                "at": event.at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                "at": shown_time(event.at.isoformat()),
             }
             for event in event_log.recent()
         ]

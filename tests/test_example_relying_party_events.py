@@ -165,6 +165,7 @@ def test_claims_that_are_not_a_security_event_are_refused(bank, hawiya):  # noqa
     # keeps one from passing for a security event.
     refused(push(bank, signed(set_claims(hawiya.url), typ="JWT")), "invalid_request")
     refused(push(bank, "not.a.token"), "invalid_request")
+    refused(push(bank, "a" * 20_000 + ".b.c"), "invalid_request")  # longer than any SET
     refused(push(bank, ""), "invalid_request")
     assert "data-no-events" in events_page(bank)
 

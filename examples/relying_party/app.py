@@ -640,6 +640,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         SESSION_COOKIE_NAME="example_bank_session",
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
+        # Nothing the bank receives is bigger (a form, a security event, a callback).
+        MAX_CONTENT_LENGTH=64 * 1024,
         # Ask Hawiya to call back when an approval ends (besides polling it).
         APPROVAL_CALLBACKS=True,
         # The least time between two reads of Hawiya's JWKS for an unknown key id.

@@ -98,6 +98,8 @@ def test_the_bank_shows_the_number_and_its_poll_follows_the_citizens_approval(ba
     assert 'data-approval-status="WAITING"' in page
     assert f'data-poll-url="/approve/{approval_id}/status"' in page
     assert '<script src="/static/approval.js" defer></script>' in page
+    expires = timezone.localtime(row.expires_at, dt.timezone(dt.timedelta(hours=3)))
+    assert f"<bdi>{expires:%Y-%m-%d %H:%M:%S} (Riyadh time)</bdi>" in page
     assert status(bank, approval_id) == {
         "status": "WAITING",
         "message": "Waiting for your approval in Hawiya…",

@@ -122,6 +122,7 @@ def test_a_set_hawiya_signed_is_accepted_and_shown_in_both_languages(bank):
     assert f'data-event-type="{DOCUMENT_REPORTED_LOST}"' in page
     assert "A document was reported lost (National ID card)" in page
     assert "pairwise-sub-1" in page
+    assert "(Riyadh time)</td>" in page
     arabic = events_page(bank, "ar")
     assert '<html lang="ar" dir="rtl">' in arabic
     assert "أُبلغ عن فقد وثيقة (بطاقة الهوية الوطنية)" in arabic

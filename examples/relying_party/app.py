@@ -30,6 +30,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from authlib.integrations.base_client import OAuthError
@@ -137,6 +138,7 @@ TEXT: dict[str, dict[str, str]] = {
         "subject": "المواطن (المعرّف لدى البنك)",
         "event_time": "الوقت",
         "you": "أنت",
+        "riyadh_time": "بتوقيت الرياض",
         "event_document_reported_lost": "أُبلغ عن فقد وثيقة",
         "event_document_replaced": "استُبدلت وثيقة",
         "event_credential_change": "غُيّرت كلمة المرور أو أُعيد تعيينها",
@@ -215,6 +217,7 @@ TEXT: dict[str, dict[str, str]] = {
         "subject": "Citizen (identifier for this bank)",
         "event_time": "Time",
         "you": "you",
+        "riyadh_time": "Riyadh time",
         "event_document_reported_lost": "A document was reported lost",
         "event_document_replaced": "A document was replaced",
         "event_credential_change": "The password was changed or reset",
@@ -565,15 +568,22 @@ class SecurityEventLog:
             return list(self.events)
 
 
-def shown_time(value: str) -> str:
-    """An ISO 8601 time from Hawiya as the bank shows it: its UTC date and time to the second."""
+try:
+    RIYADH: dt.tzinfo = ZoneInfo("Asia/Riyadh")
+except ZoneInfoNotFoundError:  # a system without the time-zone database
+    RIYADH = dt.timezone(dt.timedelta(hours=3))  # Saudi Arabia keeps no summer time
+
+
+def shown_time(value: str, language: str) -> str:
+    """An ISO 8601 time from Hawiya as the bank shows it: date and time to the second, Riyadh
+    time (as Hawiya shows it to the citizen)."""
     try:
         moment = dt.datetime.fromisoformat(value)
     except ValueError:
         return value
     if moment.tzinfo is None:
         return value
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"{moment.astimezone(RIYADH):%Y-%m-%d %H:%M:%S} ({TEXT[language]['riyadh_time']})"
 
 
 @dataclass(frozen=True)
@@ -900,7 +910,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             approval=current,
             state=view["status"],
             message=view["message"],
-            expires=shown_time(current.expires_at),
+            expires=shown_time(current.expires_at, language()),
         )
 
     @app.get("/approve/<approval_id>/status")
@@ -981,7 +991,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 "kind": text.get(f"kind_{event.detail.get('document_kind')}", ""),
                 "subject": event.subject,
                 "mine": bool(mine) and event.subject == mine,
-                "at": shown_time(event.at.isoformat()),
+                "at": shown_time(event.at.isoformat(), language()),
             }
             for event in event_log.recent()
         ]

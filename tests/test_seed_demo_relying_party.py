@@ -11,6 +11,7 @@ from oauth2_provider.models import Application
 
 from hawiya.audit.models import AuditEvent
 from hawiya.identity.models import RelyingParty
+from hawiya.identity.security_signals import EVENT_TYPES
 from hawiya.oidc.management.commands import seed_demo_relying_party as seed
 
 pytestmark = pytest.mark.django_db
@@ -20,6 +21,11 @@ def run() -> str:
     out = io.StringIO()
     call_command(seed.Command(), stdout=out)
     return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _default_port(monkeypatch):
+    monkeypatch.delenv("EXAMPLE_RP_PORT", raising=False)
 
 
 def test_registers_the_example_bank_with_the_published_secret(settings, monkeypatch):
@@ -44,7 +50,11 @@ def test_registers_the_example_bank_with_the_published_secret(settings, monkeypa
         "phone",
         "address",
         "document_status",
+        "approvals",
     ]
+    # Its signals stream: every event type Hawiya sends, pushed to the bank's receiver.
+    assert party.signals_endpoint == "http://127.0.0.1:8001/security-events"
+    assert party.signals_events == list(EVENT_TYPES)
     assert party.token_endpoint_auth_method == "client_secret_basic"
     assert party.suspended_at is None
     assert AuditEvent.objects.filter(action="relying_party.created", object_id=str(party.pk)).count() == 1
@@ -59,11 +69,15 @@ def test_a_second_run_changes_nothing_and_a_changed_party_is_put_back(settings, 
     assert Application.objects.get(client_id="example-bank").client_secret == stored
     assert RelyingParty.objects.count() == 1
 
-    RelyingParty.objects.update(allowed_scopes=["openid"], name_en="Renamed")
+    RelyingParty.objects.update(
+        allowed_scopes=["openid"], name_en="Renamed", signals_endpoint="", signals_events=[]
+    )
     Application.objects.update(redirect_uris="http://127.0.0.1:9999/callback")
     assert "updated" in run()
     party = RelyingParty.objects.get()
-    assert party.allowed_scopes[-1] == "document_status"
+    assert party.allowed_scopes[-2:] == ["document_status", "approvals"]
+    assert party.signals_endpoint == "http://127.0.0.1:8001/security-events"
+    assert party.signals_events == list(EVENT_TYPES)
     assert party.name_en == "Example Bank"
     assert party.application.redirect_uris == "http://127.0.0.1:8001/callback"
     assert AuditEvent.objects.filter(action="relying_party.updated").count() == 1
@@ -76,6 +90,20 @@ def test_the_secret_may_come_from_the_environment(settings, monkeypatch):
     stored = Application.objects.get(client_id="example-bank").client_secret
     assert check_password("another-demo-secret-for-the-bank", stored)
     assert not check_password("example-bank-demo-secret-2026", stored)
+
+
+def test_the_port_of_the_bank_may_come_from_the_environment(settings, monkeypatch):
+    settings.DEMO = True
+    monkeypatch.setenv("EXAMPLE_RP_PORT", "8002")
+    run()
+    party = RelyingParty.objects.select_related("application").get()
+    assert party.application.redirect_uris == "http://127.0.0.1:8002/callback"
+    assert party.application.post_logout_redirect_uris == "http://127.0.0.1:8002/"
+    assert party.signals_endpoint == "http://127.0.0.1:8002/security-events"
+    assert "unchanged" in run()
+    monkeypatch.setenv("EXAMPLE_RP_PORT", "80a")
+    with pytest.raises(CommandError, match="not a port number"):
+        run()
 
 
 def test_refused_outside_demo_mode(settings):

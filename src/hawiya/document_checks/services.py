@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import router, transaction
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.audit.actors import Actor, ActorKind
@@ -236,6 +237,40 @@ def document_check_alarm(*, actor: Actor, check_id: int) -> LostDocumentAlarm | 
             subject_ref=f"document_check:{check.pk}",
         )
     return alarm
+
+
+# A hand-over lost between the check's commit and the enqueue (the process died), or a worker that
+# was down: the periodic sweep sends those alarms itself, for checks this old and no older.
+ALARM_SWEEP_GRACE = dt.timedelta(minutes=2)
+ALARM_SWEEP_HORIZON = dt.timedelta(days=1)
+ALARM_SWEEP_LIMIT = 200
+
+
+def lost_document_alarms_sweep(*, now: dt.datetime) -> int:
+    """Send the alarms of `reported_lost` checks from ALARM_SWEEP_GRACE to ALARM_SWEEP_HORIZON ago
+    that have none, where no alarm about the same document and party is near enough in time to
+    stand for them (document_check_alarm's hourly rule, so a check it left silent on purpose is
+    not looked at again every minute). Returns how many alarms were sent. Idempotent: an alarm is
+    one per check, and the rule is the worker's."""
+    actor = Actor.system(ALARM_ACTOR_REASON)
+    covered = LostDocumentAlarm.objects.filter(
+        document_id=OuterRef("document_id"),
+        party_id=OuterRef("party_id"),
+        alerted_at__gt=OuterRef("checked_at") - ALARM_QUIET_PERIOD,
+        alerted_at__lte=OuterRef("checked_at") + ALARM_QUIET_PERIOD,
+    )
+    pending = list(
+        DocumentCheck.objects.filter(
+            answer=CheckAnswer.REPORTED_LOST,
+            document__isnull=False,
+            checked_at__lte=now - ALARM_SWEEP_GRACE,
+            checked_at__gt=now - ALARM_SWEEP_HORIZON,
+        )
+        .exclude(Exists(covered))
+        .order_by("checked_at")
+        .values_list("pk", flat=True)[:ALARM_SWEEP_LIMIT]
+    )
+    return sum(document_check_alarm(actor=actor, check_id=pk) is not None for pk in pending)
 
 
 # --- Misuse reports ("this was not me") ---------------------------------------------------------

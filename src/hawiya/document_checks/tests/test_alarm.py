@@ -316,3 +316,47 @@ def test_two_workers_alerting_the_same_card_at_once_send_one_alarm(settings: Any
     assert sorted(sent) == [False, True]
     assert LostDocumentAlarm.objects.count() == 1
     assert len(_alarm_sms(lost)) == 1
+
+
+DUMMY = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend", "QUEUES": ["default"]}}
+
+
+def test_an_alarm_whose_hand_over_was_lost_is_sent_by_the_periodic_sweep(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hawiya.core.testing import pin_clock
+    from hawiya.document_checks.services import lost_document_alarms_sweep
+
+    settings.TASKS = DUMMY  # the worker never gets the hand-over (the process died after commit)
+    pinned = pin_clock(monkeypatch, clock.now())
+    lost = make_lost_document(holder=make_citizen())
+    bank, agency = _party(), _party("Example Agency", "جهة المثال")
+    assert _check(bank, lost, lost) == ["reported_lost", "reported_lost"]  # one alarm is due, not two
+    _check(agency, make_document(holder=make_citizen()))  # valid: never an alarm
+    assert lost_document_alarms_sweep(now=clock.now()) == 0  # too recent: the worker may be on it
+
+    pinned.advance(minutes=3)
+    assert lost_document_alarms_sweep(now=clock.now()) == 1
+    assert len(_alarm_sms(lost)) == 1
+    assert len(_alarm_notices(lost)) == 1
+    # Again, and with the other party's check of the same card a minute later: one more alarm,
+    # for that party; the bank's second check stays silent by the hourly rule.
+    _check(agency, lost)
+    pinned.advance(minutes=3)
+    assert lost_document_alarms_sweep(now=clock.now()) == 1
+    assert lost_document_alarms_sweep(now=clock.now()) == 0
+    assert LostDocumentAlarm.objects.count() == 2
+    assert len(_alarm_sms(lost)) == 2
+
+
+def test_the_sweep_leaves_checks_older_than_a_day(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hawiya.core.testing import pin_clock
+    from hawiya.document_checks.services import lost_document_alarms_sweep
+
+    settings.TASKS = DUMMY
+    pinned = pin_clock(monkeypatch, clock.now())
+    lost = make_lost_document(holder=make_citizen())
+    _check(_party(), lost)
+    pinned.advance(days=1, minutes=1)
+    assert lost_document_alarms_sweep(now=clock.now()) == 0
+    assert _alarm_sms(lost) == []

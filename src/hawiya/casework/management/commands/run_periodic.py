@@ -7,7 +7,8 @@ than an hour become no-shows (the request can be booked again),
 stalled text messages, back-channel logouts and security events to relying parties are handed to
 the worker again, documents past their expiry date expire,
 photos and answers (drafts) of abandoned journeys are deleted after a day, app approvals past
-their three minutes expire and their parties' callbacks whose hand-over was lost are handed over again.
+their three minutes expire and their parties' callbacks whose hand-over was lost are handed over again,
+and lost-document alarms whose hand-over was lost are sent.
 One job failing does not stop the others; the command then exits non-zero so cron reports it.
 """
 
@@ -24,6 +25,7 @@ from hawiya.approvals.callbacks import approval_callbacks_sweep
 from hawiya.approvals.services import approvals_expire_due
 from hawiya.core import clock
 from hawiya.delivery.services import shipments_announce_due
+from hawiya.document_checks.services import lost_document_alarms_sweep
 from hawiya.identity.backchannel_logout import backchannel_logout_sweep
 from hawiya.identity.drafts import journey_drafts_sweep
 from hawiya.identity.security_signals import security_event_sweep
@@ -51,6 +53,7 @@ def periodic_jobs() -> dict[str, Callable[[], int]]:
         "shipments_announce_due": lambda: shipments_announce_due(now=clock.now()),
         "approvals_expire_due": lambda: approvals_expire_due(),
         "approval_callbacks_sweep": lambda: len(approval_callbacks_sweep()),
+        "lost_document_alarms_sweep": lambda: lost_document_alarms_sweep(now=clock.now()),
     }
 
 

@@ -24,6 +24,7 @@ from ninja.params.functions import Path
 
 from hawiya.api.party_bearer import PartyBearer
 from hawiya.api.schemas import ErrorOut
+from hawiya.approvals.limits import approval_poll_count
 from hawiya.approvals.models import ApprovalRequest
 from hawiya.approvals.services import NewApproval, approval_of_party, approval_request_create
 from hawiya.audit.actors import Actor
@@ -160,9 +161,13 @@ def _out(row: ApprovalRequest) -> dict[str, Any]:
         429: ErrorOut,
     },
     summary="The status of an approval request",
+    openapi_extra=_retry_after("This request was asked about too often (more than 60 times a minute)."),
 )
 def approval_status(
     request: HttpRequest, approval_id: str = Path(..., pattern=ID_PATTERN, max_length=64)
 ) -> dict[str, Any]:
-    """Your own request only: another party's id is answered 404 like an unknown one."""
-    return _out(approval_of_party(party=_token(request).party, approval_id=approval_id))
+    """Your own request only: another party's id is answered 404 like an unknown one. Poll it at
+    most once a second (60 a minute), or give a `callback_url` when you ask."""
+    party = _token(request).party
+    approval_poll_count(party_id=party.pk, approval_id=approval_id)
+    return _out(approval_of_party(party=party, approval_id=approval_id))

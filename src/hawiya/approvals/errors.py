@@ -37,6 +37,14 @@ def throttled(retry_after: int) -> Throttled:
     )
 
 
+def polled_too_often(retry_after: int) -> Throttled:
+    return Throttled(
+        APPROVALS_THROTTLED,
+        _("This approval request was asked about too often. Try again after the time in Retry-After."),
+        retry_after=retry_after,
+    )
+
+
 def approval_pending() -> Conflict:
     return Conflict(
         APPROVAL_PENDING,

@@ -168,6 +168,21 @@ def test_flooding_by_a_party_is_429_with_retry_after(client, party_token, settin
     assert 1 <= int(refused["Retry-After"]) <= 60
 
 
+def test_polling_one_request_more_than_60_times_a_minute_is_429_with_retry_after(client, party_token):
+    _party, token = party_token
+    other = create(client, token, make_citizen().id_number).json()["id"]
+    approval_id = create(client, token, person_of(make_account()).id_number).json()["id"]
+    for _ in range(60):
+        assert status(client, token, approval_id).status_code == 200
+    refused = status(client, token, approval_id)
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 60
+    assert refused.json()["code"] == "approvals_throttled"
+    assert "مرات كثيرة" in refused.json()["message"]  # Arabic unless the party asks for English
+    # Counted per request: the party's other request is still answered.
+    assert status(client, token, other).status_code == 200
+
+
 def test_flooding_one_person_is_429_whichever_party_asks(client, monkeypatch):
     pinned = pin_clock(monkeypatch, clock.now())
     user = make_account()

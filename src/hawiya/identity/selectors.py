@@ -22,6 +22,7 @@ from .models import (
     Method,
     MethodLock,
     OneTimeCode,
+    Passkey,
     Purpose,
     RecoveryCode,
     RelyingParty,
@@ -322,3 +323,8 @@ def party_token_for_bearer(*, token: str) -> PartyToken | None:
         return None
     scopes = frozenset() if row.user_id is not None else frozenset(row.scope.split())
     return PartyToken(party=party, client_id=row.application.client_id, scopes=scopes)
+
+
+def has_passkey(*, user: User) -> bool:
+    """Whether the holder has a passkey (the reauthentication page then offers it)."""
+    return Passkey.objects.filter(user=user).exists()

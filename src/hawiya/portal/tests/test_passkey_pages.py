@@ -16,11 +16,15 @@ from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, SIGN_IN_METHOD_SES
 from hawiya.identity.tests.factories import make_account
 from hawiya.identity.tests.soft_authenticator import SoftAuthenticator
 
-from .test_account_pages import sign_in, text, url
+from .test_account_pages import sign_in, url
 
 pytestmark = pytest.mark.django_db
 
 ORIGIN = "http://127.0.0.1:8000"
+
+
+def text(response: Any) -> str:
+    return " ".join(response.content.decode().split())
 
 
 @pytest.fixture(autouse=True)

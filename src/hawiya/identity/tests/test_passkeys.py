@@ -6,11 +6,12 @@ import json
 from typing import Any
 
 import pytest
+from django.db import connection
 
 from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.core.errors import ApplicationError, NotFound
-from hawiya.core.testing import PinnedClock
+from hawiya.core.testing import PinnedClock, outcome, race
 from hawiya.identity import errors
 from hawiya.identity.models import MethodLock, Passkey, SecurityEvent, SignInGuard, User
 from hawiya.identity.services import passkeys
@@ -369,3 +370,20 @@ def test_the_last_way_to_sign_in_is_not_removed() -> None:
     _add(user, name="laptop")  # with a second passkey, the first can go
     passkeys.passkey_remove(actor=_actor(user), user=user, passkey_id=passkey.pk, ip=IP, user_agent="")
     assert Passkey.objects.filter(user=user).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_assertion_sent_ten_times_at_once_signs_in_once() -> None:
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL")
+    user = make_account()
+    device = _add(user)
+    options = passkeys.passkey_authentication_options(user=None, ip=IP)
+    answer = device.get(options.options_json)
+
+    def attempt() -> User:
+        return passkeys.passkey_sign_in(challenge=options.challenge, credential=answer, ip=IP, user_agent="")
+
+    answers = sorted(outcome(result) for result in race([attempt] * 10))
+    assert answers == ["challenge_expired"] * 9 + ["ok"]
+    assert SecurityEvent.objects.filter(user=user, kind="sign_in", detail="passkey").count() == 1

@@ -328,3 +328,13 @@ def party_token_for_bearer(*, token: str) -> PartyToken | None:
 def has_passkey(*, user: User) -> bool:
     """Whether the holder has a passkey (the reauthentication page then offers it)."""
     return Passkey.objects.filter(user=user).exists()
+
+
+def sign_in_challenge_has_passkey(*, challenge: str) -> bool:
+    """Whether the account of an open sign-in challenge has a passkey (the back-office code page
+    then offers it instead of the authenticator app's code)."""
+    return Passkey.objects.filter(
+        user__one_time_codes__challenge=challenge or "-",
+        user__one_time_codes__purpose=Purpose.SIGN_IN,
+        user__one_time_codes__used_at__isnull=True,
+    ).exists()

@@ -53,7 +53,7 @@ from hawiya.core.errors import ApplicationError
 from hawiya.notifications.services import notify
 
 from .. import errors, throttles
-from ..models import Method, Passkey, PasskeyChallenge, User
+from ..models import Method, OneTimeCode, Passkey, PasskeyChallenge, Purpose, User
 from ._common import (
     Event,
     _check_account_open,
@@ -470,6 +470,53 @@ def passkey_reauthenticate(
         user_agent=user_agent,
     )
     return now
+
+
+# --- A passkey as the second factor after a password (staff) ---------------------------------------
+
+
+def _password_step_account(challenge: str, now: dt.datetime) -> User:
+    """The account whose password opened this sign-in challenge (OneTimeCode, purpose sign_in)."""
+    row = (
+        OneTimeCode.objects.filter(challenge=challenge or "-", purpose=Purpose.SIGN_IN, used_at__isnull=True)
+        .select_related("user")
+        .first()
+    )
+    if row is None or row.user is None or row.expires_at <= now or not row.user.is_active:
+        raise errors.error(errors.CHALLENGE_EXPIRED)
+    return row.user
+
+
+def passkey_second_factor_options(*, challenge: str, ip: str) -> PasskeyOptions:
+    """After a right password: options naming that account's passkeys, for the passkey to stand
+    in for the authenticator app's code (the back-office offers it to staff)."""
+    account = _password_step_account(challenge, clock.now())
+    return passkey_authentication_options(user=account, ip=ip)
+
+
+def passkey_second_factor(
+    *, challenge: str, passkey_challenge: str, credential: object, ip: str, user_agent: str
+) -> User:
+    """The second step of a password sign-in with a passkey: the sign-in challenge is used up and
+    the account returned, as `sign_in_verify` does for a code. Errors as passkey_sign_in."""
+    now = clock.now()
+    account = _password_step_account(challenge, now)
+    _authenticate(
+        challenge=passkey_challenge,
+        credential=credential,
+        purpose=ChallengePurpose.REAUTHENTICATION,
+        user=account,
+        ip=ip,
+        user_agent=user_agent,
+    )
+    with transaction.atomic():
+        used = OneTimeCode.objects.filter(
+            challenge=challenge, purpose=Purpose.SIGN_IN, used_at__isnull=True, expires_at__gt=now
+        ).update(verified_at=now, used_at=now)
+        if used != 1:
+            raise errors.error(errors.CHALLENGE_EXPIRED)
+        _event(account, Event.SIGN_IN, ip=ip, user_agent=user_agent, now=now, detail=Method.PASSKEY)
+    return account
 
 
 def passkeys_of(*, user: User) -> list[Passkey]:

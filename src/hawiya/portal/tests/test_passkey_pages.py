@@ -10,10 +10,12 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
+from hawiya.approvals.models import ApprovalRequest, ApprovalStatus
+from hawiya.approvals.tests.helpers import ask, register
 from hawiya.core import clock
 from hawiya.identity.models import Passkey, User
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, SIGN_IN_METHOD_SESSION_KEY
-from hawiya.identity.tests.factories import make_account
+from hawiya.identity.tests.factories import make_account, person_of
 from hawiya.identity.tests.soft_authenticator import SoftAuthenticator
 
 from .test_account_pages import sign_in, url
@@ -31,8 +33,12 @@ def text(response: Any) -> str:
 def _webauthn(settings: Any) -> None:
     settings.HAWIYA_WEBAUTHN_ORIGINS = [ORIGIN]
     settings.HAWIYA_WEBAUTHN_RP_ID = "127.0.0.1"
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "hawiya.identity.client_secrets.ClientSecretHasher",
+    ]
     settings.HAWIYA_SMS_CLIENT = "demo"
+    settings.HAWIYA_APPROVALS_RATE_LIMIT = 1000
     cache.clear()
 
 
@@ -220,3 +226,48 @@ def test_the_confirmation_page_offers_a_passkey_only_to_holders_of_one(client: C
     sign_in(client, user, fresh=False)
     page = client.get(url("reauthenticate"))
     assert "Confirm with fingerprint or face" not in text(page)
+
+
+# --- A number-matching approval confirmed with a passkey -------------------------------------------
+
+
+def test_an_approval_is_confirmed_with_the_holders_passkey(client: Client, user: User) -> None:
+    party, _secret = register()
+    row = ask(party, person_of(user).id_number)
+    sign_in(client, user)
+    device = SoftAuthenticator()
+    _add(client, device)
+    page = client.get(url("account-approvals"))
+    assert b"data-passkey-confirm" in page.content
+    assert b"portal/passkeys.js" in page.content
+
+    stranger = make_account()
+    other = Client()
+    sign_in(other, stranger)
+    intruder = SoftAuthenticator()
+    _add(other, intruder)
+    answer = intruder.get(_options(client, "reauthenticate-passkey-options"))
+    refused = client.post(
+        url("account-approval-answer", "en", row.public_id),
+        {"confirmed_number": str(row.number), "credential": json.dumps(answer)},
+    )
+    assert refused.status_code == 302
+    assert ApprovalRequest.objects.get(pk=row.pk).status == ApprovalStatus.WAITING
+
+    answer = device.get(_options(client, "reauthenticate-passkey-options"))
+    done = client.post(
+        url("account-approval-answer", "en", row.public_id),
+        {"confirmed_number": str(row.number), "credential": json.dumps(answer)},
+    )
+    assert done.status_code == 302
+    assert ApprovalRequest.objects.get(pk=row.pk).status == ApprovalStatus.COMPLETED
+    assert Passkey.objects.get(user=user).last_used_at is not None
+
+
+def test_without_a_passkey_the_approvals_page_is_as_before(client: Client, user: User) -> None:
+    party, _secret = register()
+    ask(party, person_of(user).id_number)
+    sign_in(client, user)
+    page = client.get(url("account-approvals"))
+    assert b"data-passkey-confirm" not in page.content
+    assert b"portal/passkeys.js" not in page.content

@@ -216,6 +216,36 @@
     }
   }
 
+  // A number-matching approval (approvals page): the tapped number goes with the passkey's
+  // answer. The list is swapped in by approvals.js, so the listener is the document's. "Deny"
+  // needs no passkey; a browser without `submitter` sends the number alone, as without WebAuthn.
+  function setUpConfirm() {
+    document.addEventListener("submit", function (event) {
+      var form = event.target;
+      var button = event.submitter;
+      if (event.defaultPrevented || !form.matches || !form.matches("form[data-passkey-confirm]")) {
+        return;
+      }
+      var credential = form.querySelector("input[name=credential]");
+      if (!button || button.name !== "number" || !credential || credential.value) {
+        return;
+      }
+      event.preventDefault();
+      form.querySelector("input[name=confirmed_number]").value = button.value;
+      fetchOptions(form)
+        .then(function (json) {
+          return navigator.credentials.get({ publicKey: requestOptions(json) });
+        })
+        .then(function (answer) {
+          submitWith(form, answer);
+        })
+        .catch(function (error) {
+          delete form.dataset.approvalSent; // approvals.js: the form may be sent again
+          handleFailure(form, error);
+        });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     if (!supported()) {
       return; // the passkey parts stay hidden, the "cannot use passkeys" notes shown
@@ -228,5 +258,6 @@
     });
     document.querySelectorAll("form[data-passkey-create]").forEach(setUpCreate);
     document.querySelectorAll("form[data-passkey-get]").forEach(setUpGet);
+    setUpConfirm();
   });
 })();

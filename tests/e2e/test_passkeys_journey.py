@@ -1,7 +1,8 @@
 """Passkeys in a real browser, in Arabic, with Chromium's virtual authenticator (DevTools protocol,
 internal transport, resident keys and user verification): add a passkey on "Sign-in methods",
 sign out, sign in with it alone, then confirm a loss report with it instead of a password and a
-code. Screenshots go to test-artifacts/ (the README's copies are in docs/screenshots/)."""
+code; a number-matching approval confirmed with it. Screenshots go to test-artifacts/ (the
+README's copies are in docs/screenshots/)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,12 @@ import pytest
 from django.conf import settings as django_settings
 from playwright.sync_api import Page
 
+from hawiya.approvals.models import ApprovalRequest, ApprovalStatus
+from hawiya.approvals.tests.helpers import ask, register
 from hawiya.core import clock
 from hawiya.identity.models import Passkey, SecurityEvent
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, SIGN_IN_METHOD_SESSION_KEY
+from hawiya.identity.tests.factories import person_of
 from hawiya.losses.models import LossReport
 from hawiya.registry.models import DocumentStatus
 
@@ -143,3 +147,30 @@ def test_without_webauthn_the_pages_say_so_and_offer_no_button(live_server, open
     page.goto(f"{live_server.url}/en/sign-in/")
     page.wait_for_load_state("load")
     assert page.locator("[data-passkey-start]").is_hidden()
+
+
+def test_a_number_matching_approval_is_confirmed_with_the_passkey(live_server, open_page, settings):
+    settings.HAWIYA_APPROVALS_RATE_LIMIT = 1000
+    settings.PASSWORD_HASHERS = [
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        "hawiya.identity.client_secrets.ClientSecretHasher",  # the party's secret
+    ]
+    user, _card = demo_citizen()
+    page = signed_in(open_page, live_server, user, 360, record=False)
+    virtual_authenticator(page)
+    base = f"{live_server.url}/ar"
+    page.goto(f"{base}/account/methods/passkeys/add/")
+    page.locator("form[data-passkey-create]").wait_for(state="visible", timeout=5000)
+    page.fill("#id_name", "هاتفي")
+    page.get_by_role("button", name="إضافة مفتاح مرور").click()
+    page.wait_for_url(f"{base}/account/methods/")
+
+    party, _secret = register()
+    row = ask(party, person_of(user).id_number)
+    page.goto(f"{base}/account/approvals/")
+    page.wait_for_load_state("load")
+    page.locator(f"[data-approval='{row.public_id}'] [data-number='{row.number}']").click()
+    page.wait_for_url(f"{base}/account/approvals/")
+    page.locator(".hw-banner, [role=status]").first.wait_for(timeout=5000)
+    assert ApprovalRequest.objects.get(pk=row.pk).status == ApprovalStatus.COMPLETED
+    assert Passkey.objects.get(user=user).last_used_at is not None

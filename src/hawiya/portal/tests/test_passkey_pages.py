@@ -271,3 +271,14 @@ def test_without_a_passkey_the_approvals_page_is_as_before(client: Client, user:
     page = client.get(url("account-approvals"))
     assert b"data-passkey-confirm" not in page.content
     assert b"portal/passkeys.js" not in page.content
+
+
+def test_a_refused_answer_is_not_shown_again_in_the_form(client: Client, user: User) -> None:
+    sign_in(client, user)
+    device = SoftAuthenticator()
+    answer = device.create(_options(client, "account-passkey-options"), origin="https://phish.example")
+    refused = client.post(url("account-passkey-add"), {"name": "x", "credential": json.dumps(answer)})
+    assert refused.status_code == 400
+    assert 'name="credential" value=""' in refused.content.decode()
+    # A new ceremony then works.
+    assert _add(client, device).status_code == 302

@@ -196,6 +196,9 @@
           }
         })
         .catch(function (error) {
+          if (mediation === "conditional") {
+            return; // the autofill is an offer: its failures (or a busy server) say nothing
+          }
           handleFailure(form, error);
         });
     }

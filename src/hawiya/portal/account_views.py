@@ -66,6 +66,7 @@ DETAILS = {
     "sms": gettext_lazy("Text message"),
     "totp": gettext_lazy("Authenticator app"),
     "recovery": gettext_lazy("Recovery code"),
+    "passkey": gettext_lazy("Passkey"),
     "password": gettext_lazy("Password"),
     "recovery_codes": gettext_lazy("Recovery codes"),
     "recovery_codes_renewed": gettext_lazy("New recovery codes"),

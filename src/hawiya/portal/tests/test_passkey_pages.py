@@ -282,3 +282,11 @@ def test_a_refused_answer_is_not_shown_again_in_the_form(client: Client, user: U
     assert 'name="credential" value=""' in refused.content.decode()
     # A new ceremony then works.
     assert _add(client, device).status_code == 302
+
+
+def test_the_security_history_names_the_passkey(client: Client, user: User) -> None:
+    sign_in(client, user)
+    _add(client, SoftAuthenticator())
+    page = text(client.get(url("account-security")))
+    assert "Sign-in method added" in page
+    assert "Passkey" in page

@@ -359,6 +359,9 @@ HAWIYA_WEBAUTHN_ORIGINS = env_list("HAWIYA_WEBAUTHN_ORIGINS", HAWIYA_OIDC_ISSUER
 HAWIYA_WEBAUTHN_RP_ID = os.environ.get(
     "HAWIYA_WEBAUTHN_RP_ID", urlsplit(HAWIYA_WEBAUTHN_ORIGINS[0]).hostname or "127.0.0.1"
 )
+# Staff roles (officer, supervisor, administrator) whose members, once they have a passkey, must
+# sign in with it: the authenticator app's code is then refused (backoffice/signin_views.py).
+HAWIYA_STAFF_PASSKEY_ROLES = env_list("HAWIYA_STAFF_PASSKEY_ROLES", "")
 # Not swapped; named because django-oauth-toolkit's migrations depend on these settings.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 - a model name

@@ -338,3 +338,17 @@ def sign_in_challenge_has_passkey(*, challenge: str) -> bool:
         user__one_time_codes__purpose=Purpose.SIGN_IN,
         user__one_time_codes__used_at__isnull=True,
     ).exists()
+
+
+def sign_in_challenge_needs_passkey(*, challenge: str, roles: list[str] | tuple[str, ...]) -> bool:
+    """Whether a staff sign-in must finish with a passkey: the account's role is one of `roles`
+    (settings.HAWIYA_STAFF_PASSKEY_ROLES) and it has a passkey (one without a passkey still uses
+    the app's code, so that it can sign in to add one)."""
+    if not roles:
+        return False
+    return Passkey.objects.filter(
+        user__one_time_codes__challenge=challenge or "-",
+        user__one_time_codes__purpose=Purpose.SIGN_IN,
+        user__one_time_codes__used_at__isnull=True,
+        user__staff_membership__role__in=list(roles),
+    ).exists()

@@ -7,13 +7,14 @@ import datetime as dt
 import json
 from typing import Any
 
+import pyotp
 import pytest
 from django.core.cache import cache
 from django.test import Client
 
 from hawiya.casework.tests.factories import STAFF_PASSWORD, open_office, staff_user
 from hawiya.core import clock
-from hawiya.identity.models import AuthenticatorApp, Passkey, SecurityEvent, User
+from hawiya.identity.models import AuthenticatorApp, Passkey, SecurityEvent, SignInGuard, User
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, SIGN_IN_METHOD_SESSION_KEY
 from hawiya.identity.tests.soft_authenticator import SoftAuthenticator
 
@@ -119,3 +120,38 @@ def test_a_staff_member_cannot_remove_anothers_passkey() -> None:
     assert signed_in(other).post(f"/en/staff/passkeys/{passkey.pk}/remove/").status_code == 404
     assert signed_in(user).post(f"/en/staff/passkeys/{passkey.pk}/remove/").status_code == 302
     assert not Passkey.objects.exists()
+
+
+def test_a_role_that_requires_passkeys_refuses_the_apps_code_once_there_is_one(settings: Any) -> None:
+    settings.HAWIYA_STAFF_PASSKEY_ROLES = ["officer"]
+    user = officer()
+    code = pyotp.TOTP(SECRET)
+    # Without a passkey yet, the app's code still lets the officer in (to add one).
+    first = Client()
+    first.post("/en/staff/sign-in/", {"username": user.username, "password": STAFF_PASSWORD})
+    assert first.post("/en/staff/sign-in/code/", {"code": code.now()}).status_code == 302
+    device = SoftAuthenticator()
+    add_passkey(signed_in(user), device)
+
+    browser = Client()
+    browser.post("/en/staff/sign-in/", {"username": user.username, "password": STAFF_PASSWORD})
+    page = browser.get("/en/staff/sign-in/code/")
+    assert "Your role signs in with a passkey" in page.content.decode()
+    refused = browser.post("/en/staff/sign-in/code/", {"code": code.at(clock.now())})
+    assert refused.status_code == 400
+    assert "Use your passkey below." in refused.content.decode()  # not checked, so not counted
+    assert not SignInGuard.objects.filter(user=user, failures__gt=0).exists()
+    assert "_auth_user_id" not in browser.session
+    options = browser.post("/en/staff/sign-in/passkey/options/")
+    answer = device.get(json.dumps(options.json()["publicKey"]))
+    assert browser.post("/en/staff/sign-in/passkey/", {"credential": json.dumps(answer)}).status_code == 302
+    assert "_auth_user_id" in browser.session
+
+
+def test_other_roles_keep_the_apps_code(settings: Any) -> None:
+    settings.HAWIYA_STAFF_PASSKEY_ROLES = ["administrator"]
+    user = officer()
+    add_passkey(signed_in(user), SoftAuthenticator())
+    browser = Client()
+    browser.post("/en/staff/sign-in/", {"username": user.username, "password": STAFF_PASSWORD})
+    assert browser.post("/en/staff/sign-in/code/", {"code": pyotp.TOTP(SECRET).now()}).status_code == 302

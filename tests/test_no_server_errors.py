@@ -72,6 +72,7 @@ PATH_SAMPLES: dict[str, str] = {
     "event_id": "1",
     "session_id": "1",
     "party_id": "1",
+    "passkey_id": "1",
     "object_id": "1",
     "content_type_id": "1",
     "app_label": "registry",

@@ -194,3 +194,33 @@ class FindRequestForm(HawiyaForm):
         if not re.fullmatch(r"RP[0-9]{8}", value):
             raise forms.ValidationError(_("Enter a request reference: RP followed by 8 digits."))
         return value
+
+
+# --- Staff passkeys (passkey_views.py; the portal has the same fields for citizens) ---------------
+
+# A passkey's answer (PublicKeyCredential JSON, attestation "none") is a few kilobytes.
+PASSKEY_CREDENTIAL_MAX_LENGTH = 64 * 1024
+
+
+class StaffPasskeyForm(HawiyaForm):
+    """A name for the passkey ("office key"), and the browser's answer passkeys.js puts in."""
+
+    name = forms.CharField(
+        label=_("Name this passkey"),
+        help_text=_('For example, the device it is on: "my phone" or "work laptop".'),
+        max_length=60,
+        widget=text_input(autocomplete="off"),
+        error_messages={
+            "required": _("Enter a name for the passkey."),
+            "max_length": _("The name can have up to 60 characters."),
+        },
+    )
+    credential = forms.CharField(
+        required=False, widget=forms.HiddenInput, max_length=PASSKEY_CREDENTIAL_MAX_LENGTH, strip=False
+    )
+
+
+class StaffPasskeyAnswerForm(HawiyaForm):
+    """The browser's answer when a passkey stands in for the app's code."""
+
+    credential = forms.CharField(required=False, max_length=PASSKEY_CREDENTIAL_MAX_LENGTH, strip=False)

@@ -28,7 +28,11 @@ from hawiya.identity import errors as identity_errors
 from hawiya.identity import services as identity_services
 from hawiya.identity.demo_staff import demo_staff_secret
 from hawiya.identity.models import Method, User
-from hawiya.identity.selectors import sign_in_challenge_is_staff
+from hawiya.identity.selectors import (
+    sign_in_challenge_has_passkey,
+    sign_in_challenge_is_staff,
+    sign_in_challenge_needs_passkey,
+)
 from hawiya.identity.signin import session_sign_in
 from hawiya.identity.staff import PERM_VIEW_DASHBOARD, PERM_WORK_CASES, staff_actor_for
 
@@ -107,7 +111,14 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(identity_errors.MESSAGES[identity_errors.CHALLENGE_EXPIRED]))
         return redirect("backoffice:sign-in")
     form = StaffCodeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    passkey_only = sign_in_challenge_needs_passkey(
+        challenge=data["challenge"], roles=tuple(getattr(settings, "HAWIYA_STAFF_PASSKEY_ROLES", ()))
+    )
+    if request.method == "POST" and passkey_only:
+        # The role signs in with a passkey: the app's code is not checked (nor counted).
+        form = StaffCodeForm()
+        form.add_page_error(_("Your role signs in with a passkey. Use your passkey below."))
+    elif request.method == "POST" and form.is_valid():
         try:
             user = identity_services.sign_in_verify(
                 challenge=data["challenge"],
@@ -132,18 +143,20 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
                 messages.error(request, _wrong_credentials())
                 return redirect("backoffice:sign-in")
             next_url = safe_next(request, data.get("next"))
-            _complete_sign_in(request, user)
+            complete_sign_in(request, user)
             return HttpResponseRedirect(next_url or reverse("backoffice:home"))
-    return staff_page(
-        request,
-        "backoffice/sign_in_code.html",
-        {"form": form, "demo_code": _demo_code(data)},
-        status=400 if form.errors else 200,
-    )
+    context = {
+        "form": form,
+        "demo_code": _demo_code(data),
+        # A staff member with a passkey may use it instead (passkey_views.sign_in).
+        "has_passkey": sign_in_challenge_has_passkey(challenge=data["challenge"]),
+        "passkey_only": passkey_only,
+    }
+    return staff_page(request, "backoffice/sign_in_code.html", context, status=400 if form.errors else 200)
 
 
-def _complete_sign_in(request: HttpRequest, user: User) -> None:
-    session_sign_in(request, user)
+def complete_sign_in(request: HttpRequest, user: User, *, method: str = "") -> None:
+    session_sign_in(request, user, method=method)
     request.session.pop(SIGN_IN_SESSION_KEY, None)
 
 

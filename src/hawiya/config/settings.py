@@ -12,6 +12,7 @@ import hashlib
 import os
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 import django_stubs_ext
@@ -364,6 +365,16 @@ SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 # local default (config/checks.py). ID tokens are signed with the keys in the database
 # (identity.SigningKey, `manage.py oidc_rotate_key`), not with OIDC_RSA_PRIVATE_KEY.
 HAWIYA_OIDC_ISSUER = os.environ.get("HAWIYA_OIDC_ISSUER", "http://127.0.0.1:8000").rstrip("/")
+# Passkeys (WebAuthn, identity/services/passkeys.py). The origins the browser may report (scheme,
+# host and port, comma-separated) default to the site's URL; the RP ID, the domain passkeys are
+# bound to, to that URL's host. Passkeys made for one RP ID never work for another: choose it once.
+HAWIYA_WEBAUTHN_ORIGINS = env_list("HAWIYA_WEBAUTHN_ORIGINS", HAWIYA_OIDC_ISSUER)
+HAWIYA_WEBAUTHN_RP_ID = os.environ.get(
+    "HAWIYA_WEBAUTHN_RP_ID", urlsplit(HAWIYA_WEBAUTHN_ORIGINS[0]).hostname or "127.0.0.1"
+)
+# Staff roles (officer, supervisor, administrator) whose members, once they have a passkey, must
+# sign in with it: the authenticator app's code is then refused (backoffice/signin_views.py).
+HAWIYA_STAFF_PASSKEY_ROLES = env_list("HAWIYA_STAFF_PASSKEY_ROLES", "")
 # Not swapped; named because django-oauth-toolkit's migrations depend on these settings.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 - a model name

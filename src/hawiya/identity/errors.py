@@ -54,6 +54,14 @@ AUTHENTICATOR_ALREADY_ACTIVE = "authenticator_already_active"
 AUTHENTICATOR_NOT_FOUND = "authenticator_not_found"
 SESSION_NOT_FOUND = "session_not_found"
 SECURITY_EVENT_NOT_FOUND = "security_event_not_found"
+# Passkeys (services/passkeys.py)
+PASSKEY_INVALID = "passkey_invalid"
+PASSKEY_NOT_RECOGNISED = "passkey_not_recognised"
+PASSKEY_COUNTER = "passkey_counter"
+PASSKEY_ALREADY_ADDED = "passkey_already_added"
+PASSKEY_NAME_INVALID = "passkey_name_invalid"
+PASSKEY_LAST_FACTOR = "passkey_last_factor"
+PASSKEY_NOT_FOUND = "passkey_not_found"
 # Relying parties (identity/services/relying_parties.py) and citizens' connections to them
 PARTY_NAME_MISSING = "party_name_missing"
 PARTY_REDIRECT_URI_INVALID = "party_redirect_uri_invalid"
@@ -158,6 +166,24 @@ MESSAGES: dict[str, Promise] = {
     PARTY_NO_SECRET: _("This service signs its requests with its own key and has no client secret."),
     PARTY_NOT_FOUND: _("This service was not found."),
     CONNECTION_NOT_FOUND: _("This connected service was not found."),
+    PASSKEY_INVALID: _(
+        "Your passkey could not be checked. Try again, and unlock it with your fingerprint, face or "
+        "screen lock when your device asks."
+    ),
+    PASSKEY_NOT_RECOGNISED: _(
+        "This passkey is not recognised. It may have been removed. Sign in with your password instead."
+    ),
+    PASSKEY_COUNTER: _(
+        "This passkey was refused because it may have been copied. Sign in another way, then check "
+        "your sign-in methods."
+    ),
+    PASSKEY_ALREADY_ADDED: _("This passkey is already added to an account."),
+    PASSKEY_NAME_INVALID: _('Enter a name for the passkey, up to 60 characters, like "my phone".'),
+    PASSKEY_LAST_FACTOR: _(
+        "You cannot remove your only way to sign in. Set up another method first, such as an "
+        "authenticator app or recovery codes."
+    ),
+    PASSKEY_NOT_FOUND: _("This passkey was not found."),
 }
 
 _RESEND_TOO_SOON = ngettext_lazy(
@@ -188,7 +214,13 @@ def _lazy_format(message: Promise, values: dict[str, Any]) -> Promise:
 
 def error(code: str, *, field: str | None = None, **extra: Any) -> ApplicationError:
     """The ApplicationError for `code`, with its message."""
-    if code in (SESSION_NOT_FOUND, SECURITY_EVENT_NOT_FOUND, PARTY_NOT_FOUND, CONNECTION_NOT_FOUND):
+    if code in (
+        SESSION_NOT_FOUND,
+        SECURITY_EVENT_NOT_FOUND,
+        PARTY_NOT_FOUND,
+        CONNECTION_NOT_FOUND,
+        PASSKEY_NOT_FOUND,
+    ):
         return NotFound(code, MESSAGES[code], field=field, **extra)
     return ApplicationError(code, MESSAGES[code], field=field, **extra)
 

@@ -217,6 +217,8 @@ class SecurityEvent(models.Model):
         MOBILE_CHANGED = "mobile_changed", _("Mobile number changed")
         # A relying party exchanged a code for tokens; `detail` holds the party's id.
         PARTY_SIGN_IN = "party_sign_in", _("Signed in to a connected service")
+        # A passkey answered with a signature counter lower than before: it may have been copied.
+        PASSKEY_COUNTER = "passkey_counter", _("Passkey refused: it may have been copied")
 
     user = models.ForeignKey(
         "identity.User", on_delete=models.CASCADE, related_name="security_events", verbose_name=_("account")
@@ -269,6 +271,8 @@ class Method(models.TextChoices):
     SMS = "sms", _("text message to the mobile number on record")
     TOTP = "totp", _("authenticator app")
     RECOVERY = "recovery", _("recovery code")
+    # Not a second factor after a password: a passkey is a sign-in of its own (two factors in one).
+    PASSKEY = "passkey", _("passkey")
 
 
 class MethodLock(models.Model):
@@ -338,6 +342,75 @@ class RecoveryCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} ({'used' if self.used_at else 'unused'})"
+
+
+class Passkey(models.Model):
+    """A passkey (WebAuthn public-key credential) of the holder: their phone's or computer's
+    fingerprint or face unlock, or a security key. Only the public key is stored; the private key
+    and the biometric never leave the device.
+
+    `credential_id` is the authenticator's id, base64url. `user_handle` is the random WebAuthn
+    user id given to the authenticator (one per account, never the account id or a name): a
+    discoverable passkey answers with it. `sign_count` is the authenticator's signature counter
+    (0 for authenticators without one, such as synced passkeys); a counter that goes backwards
+    is refused (services/passkeys.py).
+    """
+
+    user = models.ForeignKey(
+        "identity.User", on_delete=models.CASCADE, related_name="passkeys", verbose_name=_("account")
+    )
+    credential_id = models.CharField(_("credential id"), max_length=1400, unique=True, editable=False)
+    user_handle = models.CharField(_("user handle"), max_length=100, editable=False)
+    public_key = models.BinaryField(_("public key (COSE)"), editable=False)
+    sign_count = models.PositiveBigIntegerField(_("signature counter"), default=0)
+    transports = models.JSONField(_("transports"), default=list, blank=True)
+    name = models.CharField(_("name"), max_length=60)
+    aaguid = models.CharField(_("authenticator model (AAGUID)"), max_length=36, blank=True, default="")
+    backup_eligible = models.BooleanField(_("can be synced"), default=False)
+    backed_up = models.BooleanField(_("synced"), default=False)
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("passkey")
+        verbose_name_plural = _("passkeys")
+        ordering = ("created_at", "id")
+        indexes = (models.Index(fields=["user", "created_at"], name="passkey_user_idx"),)
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.name}"
+
+
+class PasskeyChallenge(models.Model):
+    """A WebAuthn challenge handed to a browser: single use, short-lived. Only its SHA-256 is
+    kept; the browser's session keeps the challenge itself. `used_at` is set by one conditional
+    UPDATE, so two answers to one challenge cannot both pass."""
+
+    class Purpose(models.TextChoices):
+        REGISTRATION = "registration", _("adding a passkey")
+        SIGN_IN = "sign_in", _("sign-in")
+        REAUTHENTICATION = "reauthentication", _("confirming it is you")
+
+    challenge_hash = models.CharField(_("challenge hash"), max_length=64, unique=True, editable=False)
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    user = models.ForeignKey(
+        "identity.User",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("account"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=clock.now)
+    expires_at = models.DateTimeField(_("expires at"), db_index=True)
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("passkey challenge")
+        verbose_name_plural = _("passkey challenges")
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.challenge_hash[:8]}"
 
 
 class StaffRole(models.TextChoices):

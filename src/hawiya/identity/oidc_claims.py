@@ -54,18 +54,27 @@ CLAIM_SCOPE: dict[str, str] = {
 }
 
 # Authentication context classes (acr), weakest first. A sign-in satisfies its own class and every
-# weaker one. Every citizen's sign-in is a password and a second factor (2fa); a session without a
-# recorded second factor counts as a password only (pwd). Passkeys will add a stronger class.
+# weaker one. A citizen's sign-in is a password and a second factor (2fa), or a passkey (phr:
+# phishing-resistant, NIST SP 800-63B-4 §3.2.5: the key is bound to Hawiya's origin and the device
+# verified the person); a session without a recorded second factor counts as a password only (pwd).
 ACR_ONE_FACTOR = "urn:hawiya:acr:pwd"
 ACR_TWO_FACTOR = "urn:hawiya:acr:2fa"
-ACRS: tuple[str, ...] = (ACR_ONE_FACTOR, ACR_TWO_FACTOR)
-# The strongest class a sign-in on Hawiya's pages reaches today.
-ACR_SIGN_IN_REACHES = ACR_TWO_FACTOR
+ACR_PHISHING_RESISTANT = "urn:hawiya:acr:phr"
+ACRS: tuple[str, ...] = (ACR_ONE_FACTOR, ACR_TWO_FACTOR, ACR_PHISHING_RESISTANT)
+# The strongest class a sign-in on Hawiya's pages can reach (with a passkey).
+ACR_SIGN_IN_REACHES = ACR_PHISHING_RESISTANT
+# The strongest a sign-in reaches for someone without a passkey.
+ACR_WITHOUT_PASSKEY = ACR_TWO_FACTOR
 _AMR: dict[str, list[str]] = {
     Method.SMS: ["pwd", "sms"],
     Method.TOTP: ["pwd", "otp"],
     # A recovery code is a one-time password as well (RFC 8176 has no closer value).
     Method.RECOVERY: ["pwd", "otp"],
+    # RFC 8176: "hwk", proof of possession of a hardware-secured key (platform authenticators and
+    # security keys keep the private key in secure hardware; "swk" would undersell them, and the
+    # class, not this value, is what a party should rely on), and "user", the device's user
+    # verification (fingerprint, face or PIN). No "pwd": no password was used.
+    Method.PASSKEY: ["hwk", "user"],
 }
 
 
@@ -87,6 +96,8 @@ def amr_for_method(method: str) -> list[str]:
 
 def acr_for_method(method: str) -> str:
     """The class a sign-in whose second factor was `method` achieved ("" for none recorded)."""
+    if method == Method.PASSKEY:
+        return ACR_PHISHING_RESISTANT
     return ACR_TWO_FACTOR if method in _AMR else ACR_ONE_FACTOR
 
 
@@ -148,13 +159,14 @@ def _id_token_member(claims: object) -> dict[str, Any]:
     return member if isinstance(member, dict) else {}
 
 
-def acr_verdict(asked: AcrRequest, achieved: str) -> AcrVerdict:
+def acr_verdict(asked: AcrRequest, achieved: str, reachable: str = ACR_SIGN_IN_REACHES) -> AcrVerdict:
     """The acr to report for a session whose sign-in achieved `achieved`, or what to do instead.
 
     Values Hawiya does not know are ignored, unless every value of an essential request is unknown
     (it cannot be met). Of the requested classes the sign-in satisfies, the strongest is reported.
-    When it satisfies none: if a new sign-in would reach one, ask for it; otherwise a voluntary
-    request gets the session's own class and an essential one is not met.
+    When it satisfies none: if a new sign-in would reach one (`reachable`: the strongest class a
+    new sign-in of this person can reach), ask for it; otherwise a voluntary request gets the
+    session's own class and an essential one is not met.
     """
     known = [value for value in asked.values if value in ACRS]
     if not known:
@@ -164,8 +176,8 @@ def acr_verdict(asked: AcrRequest, achieved: str) -> AcrVerdict:
     if satisfied:
         return AcrVerdict(acr=max(satisfied, key=ACRS.index))
     fallback = None if asked.essential else achieved
-    reachable = any(ACRS.index(value) <= ACRS.index(ACR_SIGN_IN_REACHES) for value in known)
-    return AcrVerdict(acr=fallback, sign_in_again=reachable)
+    again = any(ACRS.index(value) <= ACRS.index(reachable) for value in known)
+    return AcrVerdict(acr=fallback, sign_in_again=again)
 
 
 def _name(first: str, family: str) -> str:

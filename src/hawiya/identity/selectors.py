@@ -22,6 +22,7 @@ from .models import (
     Method,
     MethodLock,
     OneTimeCode,
+    Passkey,
     Purpose,
     RecoveryCode,
     RelyingParty,
@@ -322,3 +323,32 @@ def party_token_for_bearer(*, token: str) -> PartyToken | None:
         return None
     scopes = frozenset() if row.user_id is not None else frozenset(row.scope.split())
     return PartyToken(party=party, client_id=row.application.client_id, scopes=scopes)
+
+
+def has_passkey(*, user: User) -> bool:
+    """Whether the holder has a passkey (the reauthentication page then offers it)."""
+    return Passkey.objects.filter(user=user).exists()
+
+
+def sign_in_challenge_has_passkey(*, challenge: str) -> bool:
+    """Whether the account of an open sign-in challenge has a passkey (the back-office code page
+    then offers it instead of the authenticator app's code)."""
+    return Passkey.objects.filter(
+        user__one_time_codes__challenge=challenge or "-",
+        user__one_time_codes__purpose=Purpose.SIGN_IN,
+        user__one_time_codes__used_at__isnull=True,
+    ).exists()
+
+
+def sign_in_challenge_needs_passkey(*, challenge: str, roles: list[str] | tuple[str, ...]) -> bool:
+    """Whether a staff sign-in must finish with a passkey: the account's role is one of `roles`
+    (settings.HAWIYA_STAFF_PASSKEY_ROLES) and it has a passkey (one without a passkey still uses
+    the app's code, so that it can sign in to add one)."""
+    if not roles:
+        return False
+    return Passkey.objects.filter(
+        user__one_time_codes__challenge=challenge or "-",
+        user__one_time_codes__purpose=Purpose.SIGN_IN,
+        user__one_time_codes__used_at__isnull=True,
+        user__staff_membership__role__in=list(roles),
+    ).exists()

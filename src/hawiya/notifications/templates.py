@@ -75,6 +75,13 @@ TEMPLATES: dict[str, dict[str, str]] = {
         "en": "Hawiya: sign-in to your account is paused until {until} after failed attempts. "
         "If this was not you, change your password then.",
     },
+    # A passkey answered with a counter lower than before (identity/services/passkeys.py).
+    "passkey_counter": {
+        "ar": "هوية: رُفض الدخول بمفتاح المرور «{name}» لأنه ربما نُسخ. "
+        "إن لم تكن أنت فاحذفه من طرق الدخول في حسابك وغيّر كلمة المرور.",
+        "en": 'Hawiya: a sign-in with your passkey "{name}" was refused because it may have been copied. '
+        "If this was not you, remove it from your sign-in methods and change your password.",
+    },
     "password_changed": {
         "ar": "هوية: تم تغيير كلمة مرور حسابك. إن لم تكن أنت فتواصل معنا فورًا.",
         "en": "Hawiya: your account password was changed. If this was not you, contact us at once.",

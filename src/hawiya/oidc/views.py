@@ -38,6 +38,7 @@ from hawiya.core.client import client_ip
 from hawiya.identity.models import User
 from hawiya.identity.oidc_claims import (
     ACR_SIGN_IN_REACHES,
+    ACR_WITHOUT_PASSKEY,
     ACRS,
     CLAIM_SCOPE,
     SCOPES,
@@ -48,7 +49,7 @@ from hawiya.identity.oidc_claims import (
     pairwise_subject,
     requested_subject,
 )
-from hawiya.identity.selectors import relying_party_logo
+from hawiya.identity.selectors import has_passkey, relying_party_logo
 from hawiya.identity.services.authorization_codes import application_by_client_id
 from hawiya.identity.services.consents import consent_covers, consent_record
 from hawiya.identity.services.sessions import SessionEnd, user_session_end
@@ -76,6 +77,10 @@ def _ui_language(value: str | None) -> str | None:
         if base in {"ar", "en"}:
             return base
     return None
+
+
+# A sign-in this recent is the one the party's request just asked for (see _reachable).
+JUST_SIGNED_IN = dt.timedelta(minutes=2)
 
 
 def _auth_time(request: HttpRequest) -> dt.datetime | None:
@@ -158,6 +163,10 @@ class AuthorizationView(ToolkitAuthorizationView):
             logout(request)
             return self._sign_in_redirect()
 
+        if self._acr_verdict().acr is None:
+            # An essential acr this session does not meet and a new sign-in of this person would
+            # not either (no passkey, or they just chose another way): a failed authentication.
+            return _error_redirect(redirect_uri, "access_denied", state)
         assert party is not None  # noqa: S101 - the validator refused the request otherwise
         if "consent" not in prompt and consent_covers(user=user, party=party, scopes=scopes):
             try:
@@ -185,7 +194,21 @@ class AuthorizationView(ToolkitAuthorizationView):
         if achieved is None:
             method = self.request.session.get(SIGN_IN_METHOD_SESSION_KEY, "")
             achieved = acr_for_method(method if isinstance(method, str) else "")
+            return acr_verdict(asked, achieved, reachable=self._reachable(achieved))
         return acr_verdict(asked, achieved)
+
+    def _reachable(self, achieved: str) -> str:
+        """The strongest class a new sign-in of the signed-in person could reach: with a passkey
+        the phishing-resistant class, else two factors (every sign-in reaches that). Right after
+        a sign-in, two factors: a person who just chose their password over their passkey is not
+        sent round the sign-in again (a voluntary request gets what they did, an essential one
+        is refused)."""
+        signed_in = _auth_time(self.request)
+        just_signed_in = signed_in is not None and clock.now() - signed_in < JUST_SIGNED_IN
+        user = self.request.user
+        if not just_signed_in and isinstance(user, User) and has_passkey(user=user):
+            return ACR_SIGN_IN_REACHES
+        return ACR_WITHOUT_PASSKEY
 
     def _names_someone_else(self, user: User, party: Any) -> bool:
         """The claims parameter asks for an ID token about another `sub` (Core §5.5.1)."""

@@ -7,13 +7,14 @@ validation or a service's refusal through `add_application_error`).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core.forms import HawiyaForm
+from hawiya.identity import errors as identity_errors
 
 # Long enough for a recovery code typed with spaces or hyphens; the services normalise the rest.
 CODE_MAX_LENGTH = 40
@@ -179,3 +180,41 @@ class MobileCodeForm(AccountForm):
         error_messages={"required": _("Enter the code."), "max_length": _("The code is wrong.")},
         widget=_code_widget(),
     )
+
+
+# A passkey's answer (PublicKeyCredential JSON, attestation "none") is a few kilobytes.
+PASSKEY_CREDENTIAL_MAX_LENGTH = 64 * 1024
+
+
+class PasskeyNameForm(AccountForm):
+    """The name the holder gives a passkey ("my phone"), to tell their passkeys apart."""
+
+    name = forms.CharField(
+        label=_("Name this passkey"),
+        help_text=_('For example, the device it is on: "my phone" or "work laptop".'),
+        max_length=60,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        error_messages={
+            "required": _("Enter a name for the passkey."),
+            "max_length": _("The name can have up to 60 characters."),
+        },
+    )
+
+
+class PasskeyAddForm(PasskeyNameForm):
+    """The name, and the browser's answer that passkeys.js puts in the hidden field."""
+
+    credential = forms.CharField(
+        required=False,
+        widget=forms.HiddenInput,
+        max_length=PASSKEY_CREDENTIAL_MAX_LENGTH,
+        strip=False,
+        # Lazy: translated when shown.
+        error_messages={"max_length": cast(str, identity_errors.MESSAGES[identity_errors.PASSKEY_INVALID])},
+    )
+
+
+class PasskeyAssertionForm(HawiyaForm):
+    """Signing in, or confirming it is you, with a passkey: the browser's answer only."""
+
+    credential = forms.CharField(required=False, max_length=PASSKEY_CREDENTIAL_MAX_LENGTH, strip=False)

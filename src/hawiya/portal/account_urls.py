@@ -4,7 +4,7 @@
 from django.urls import URLPattern, URLResolver, path
 
 from . import account_views as views
-from . import approvals_views, document_checks_views
+from . import approvals_views, document_checks_views, passkey_views
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.account, name="account"),
@@ -40,6 +40,18 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("methods/authenticator/remove/", views.authenticator_remove, name="account-authenticator-remove"),
     path("methods/recovery-codes/", views.recovery_codes, name="account-recovery-codes"),
     path("methods/recovery-codes/new/", views.recovery_codes_show, name="account-recovery-codes-show"),
+    path("methods/passkeys/add/", passkey_views.passkey_add, name="account-passkey-add"),
+    path("methods/passkeys/options/", passkey_views.passkey_options, name="account-passkey-options"),
+    path(
+        "methods/passkeys/<str:passkey_id>/rename/",
+        passkey_views.passkey_rename,
+        name="account-passkey-rename",
+    ),
+    path(
+        "methods/passkeys/<str:passkey_id>/remove/",
+        passkey_views.passkey_remove,
+        name="account-passkey-remove",
+    ),
     path("password/", views.password_current, name="account-password"),
     path("password/code/", views.password_code, name="account-password-code"),
     path("password/new/", views.password_new, name="account-password-new"),

@@ -36,7 +36,7 @@ from hawiya.identity import errors as identity_errors
 from hawiya.identity import selectors, services
 from hawiya.identity.models import User
 from hawiya.identity.scope_words import scope_words
-from hawiya.identity.services import relying_parties
+from hawiya.identity.services import passkeys, relying_parties
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_session_value
 from hawiya.registry import selectors as registry_selectors
 from hawiya.replacements.selectors import replacement_ids_applied_by
@@ -66,6 +66,7 @@ DETAILS = {
     "sms": gettext_lazy("Text message"),
     "totp": gettext_lazy("Authenticator app"),
     "recovery": gettext_lazy("Recovery code"),
+    "passkey": gettext_lazy("Passkey"),
     "password": gettext_lazy("Password"),
     "recovery_codes": gettext_lazy("Recovery codes"),
     "recovery_codes_renewed": gettext_lazy("New recovery codes"),
@@ -288,6 +289,7 @@ def methods(request: HttpRequest) -> HttpResponse:
     context = {
         "methods": state,
         "mobile_last_digits": state.masked_mobile[-2:] if state.masked_mobile else "",
+        "passkeys": passkeys.passkeys_of(user=user),
     }
     return _render(request, "methods.html", context)
 

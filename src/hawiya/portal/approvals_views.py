@@ -23,9 +23,13 @@ from hawiya.approvals import errors
 from hawiya.approvals.models import ApprovalRequest, ApprovalStatus
 from hawiya.approvals.selectors import approvals_waiting_for
 from hawiya.approvals.services import approval_answer
+from hawiya.core.client import client_ip, client_user_agent
 from hawiya.core.errors import ApplicationError
 from hawiya.identity.models import User
+from hawiya.identity.selectors import has_passkey
+from hawiya.identity.services import passkeys
 
+from . import session_keys
 from .decorators import citizen_actor, citizen_required, personal_page
 
 LIST_TEMPLATE = "portal/account/includes/approvals_list.html"
@@ -60,8 +64,14 @@ def _card(row: ApprovalRequest, language: str) -> dict[str, Any]:
 
 def _list_context(request: HttpRequest) -> dict[str, Any]:
     language = request.LANGUAGE_CODE
-    rows = approvals_waiting_for(user=_user(request))
-    return {"cards": [_card(row, language) for row in rows], "ids": [row.public_id for row in rows]}
+    user = _user(request)
+    rows = approvals_waiting_for(user=user)
+    return {
+        "cards": [_card(row, language) for row in rows],
+        "ids": [row.public_id for row in rows],
+        # A holder of a passkey confirms the number with it (passkeys.js), where the browser can.
+        "passkey": has_passkey(user=user),
+    }
 
 
 @citizen_required
@@ -98,6 +108,27 @@ _ENDED = {
 }
 
 
+def _passkey_refusal(request: HttpRequest, user: User) -> str | None:
+    """When the number came with a passkey's answer, that answer must be the holder's own passkey
+    (as when confirming it is you): the refusal's message, or None. Without one (no WebAuthn in
+    the browser, no passkey) the number alone answers, as before."""
+    credential = request.POST.get("credential", "")
+    if not credential:
+        return None
+    challenge = request.session.pop(session_keys.PASSKEY_REAUTH, "")
+    try:
+        passkeys.passkey_reauthenticate(
+            user=user,
+            challenge=challenge if isinstance(challenge, str) else "",
+            credential=credential,
+            ip=client_ip(request),
+            user_agent=client_user_agent(request),
+        )
+    except ApplicationError as exc:
+        return str(exc.message)
+    return None
+
+
 @citizen_required
 @require_POST
 def approval_answer_view(request: HttpRequest, approval_id: str) -> HttpResponse:
@@ -105,11 +136,16 @@ def approval_answer_view(request: HttpRequest, approval_id: str) -> HttpResponse
     user = _user(request)
     number: int | None = None
     if "deny" not in request.POST:
-        raw = request.POST.get("number", "")
+        # passkeys.js sends the tapped number as `confirmed_number`, with the passkey's answer.
+        raw = request.POST.get("number") or request.POST.get("confirmed_number", "")
         if not (raw.isascii() and raw.isdigit() and len(raw) == 2):
             messages.error(request, _("Choose one of the three numbers, or deny the request."))
             return redirect("portal:account-approvals")
         number = int(raw)
+        refusal = _passkey_refusal(request, user)
+        if refusal is not None:
+            messages.error(request, refusal)
+            return redirect("portal:account-approvals")
     try:
         row = approval_answer(actor=citizen_actor(request), user=user, approval_id=approval_id, number=number)
     except ApplicationError as exc:

@@ -50,7 +50,8 @@ class SignInForm(PasswordForm):
         label=_("ID number or username"),
         help_text=_("Your national ID or Iqama number (10 digits), or the username you chose."),
         max_length=64,
-        widget=text_input(autocomplete="username", **LTR_ATTRS),
+        # "webauthn": the browser may offer the holder's passkeys in this field's autofill.
+        widget=text_input(autocomplete="username webauthn", **LTR_ATTRS),
         error_messages={"required": _("Enter your ID number or username.")},
     )
     next = forms.CharField(required=False, widget=forms.HiddenInput, max_length=2000)

@@ -15,3 +15,8 @@ PASSWORD_RESET_DONE = "hawiya_portal_password_reset_done"  # noqa: S105 (a sessi
 # The mobile number change under way (account_views.mobile_*): the current challenge, its step
 # ("current" or "new") and the last two digits of both numbers; never the full numbers.
 MOBILE_CHANGE = "hawiya_portal_mobile_change"
+# The WebAuthn challenges handed to this browser (base64url), one per ceremony: adding a passkey,
+# signing in with one, confirming it is you with one. Each is used once (services/passkeys.py).
+PASSKEY_REGISTRATION = "hawiya_portal_passkey_registration"
+PASSKEY_SIGN_IN = "hawiya_portal_passkey_sign_in"
+PASSKEY_REAUTH = "hawiya_portal_passkey_reauth"

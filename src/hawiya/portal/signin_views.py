@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from typing import Any, cast
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -41,6 +41,7 @@ from hawiya.identity import services
 from hawiya.identity.models import User
 from hawiya.identity.selectors import (
     activation_challenge_masked_mobile,
+    has_passkey,
     one_time_code_delivery_status,
     relying_party_for_client,
 )
@@ -221,12 +222,24 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     response = render(
         request,
         "portal/identity/sign_in.html",
-        {"form": form, "timed_out": request.GET.get("timeout"), **_flow_party(next_url)},
+        sign_in_context(form, next_url, request),
         status=busy.status_code if busy else 200,
     )
     for name, value in busy.headers.items() if busy else ():
         response[name] = value
     return response
+
+
+def sign_in_context(
+    form: SignInForm, next_url: str | None, request: HttpRequest | None = None
+) -> dict[str, Any]:
+    """What the sign-in page shows (also after a refused passkey, passkey_views.sign_in)."""
+    return {
+        "form": form,
+        "timed_out": request.GET.get("timeout") if request is not None else None,
+        "next_url": next_url or "",
+        **_flow_party(next_url),
+    }
 
 
 def _flow_party(next_url: str | None) -> dict[str, str]:
@@ -623,7 +636,13 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
                 return redirect("portal:reauthenticate-code")
     else:
         form = PasswordForm()
-    return render(request, "portal/identity/reauthenticate.html", {"form": form})
+    context = {
+        "form": form,
+        # A holder with a passkey may confirm with it instead (passkey_views.reauthenticate).
+        "has_passkey": has_passkey(user=cast(User, request.user)),
+        "next_query": urlencode({"next": next_url}) if next_url else "",
+    }
+    return render(request, "portal/identity/reauthenticate.html", context)
 
 
 @never_cache

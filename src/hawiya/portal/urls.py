@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import signin_views, views
+from . import passkey_views, signin_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -18,6 +18,8 @@ urlpatterns = [
     path("sign-in/code/", signin_views.sign_in_code, name="sign-in-code"),
     path("sign-in/code/resend/", signin_views.sign_in_resend, name="sign-in-resend"),
     path("sign-in/locked/", signin_views.sign_in_locked, name="sign-in-locked"),
+    path("sign-in/passkey/", passkey_views.sign_in, name="sign-in-passkey"),
+    path("sign-in/passkey/options/", passkey_views.sign_in_options, name="sign-in-passkey-options"),
     path("sign-out/", signin_views.sign_out, name="sign-out"),
     path("keep-alive/", signin_views.keep_alive, name="keep-alive"),
     path("activate/", signin_views.activate, name="activate"),
@@ -32,6 +34,12 @@ urlpatterns = [
     path("password-reset/new/", signin_views.password_reset_new, name="password-reset-new"),
     path("password-reset/done/", signin_views.password_reset_done, name="password-reset-done"),
     path("reauthenticate/", signin_views.reauthenticate, name="reauthenticate"),
+    path("reauthenticate/passkey/", passkey_views.reauthenticate, name="reauthenticate-passkey"),
+    path(
+        "reauthenticate/passkey/options/",
+        passkey_views.reauthenticate_options,
+        name="reauthenticate-passkey-options",
+    ),
     path("reauthenticate/code/", signin_views.reauthenticate_code, name="reauthenticate-code"),
     path("reauthenticate/code/resend/", signin_views.reauthenticate_resend, name="reauthenticate-resend"),
     # Demo only (404 unless settings.DEMO at request time); /dev/sms redirects here.

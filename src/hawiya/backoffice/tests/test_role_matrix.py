@@ -56,6 +56,14 @@ EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     "sign-in": {"GET": (200, 200, 302, 302, 302, 302), "POST": (400, 400, 302, 302, 302, 302)},
     "sign-in-code": {"GET": (302,) * 6, "POST": (302,) * 6},
     "sign-out": {"GET": GET_NOT_ALLOWED, "POST": (302,) * 6},
+    # A passkey instead of the app's code: without a password step first, back to the sign-in.
+    "sign-in-passkey": {"GET": GET_NOT_ALLOWED, "POST": (302,) * 6},
+    "sign-in-passkey-options": {"GET": GET_NOT_ALLOWED, "POST": (400,) * 6},
+    # Every staff member's own passkeys; changes need a sign-in in the last five minutes (these
+    # clients' sign-ins are not recent: the form is not offered and the POSTs are turned away).
+    "passkeys": {"GET": (302, 403, 200, 200, 200, 200), "POST": (302, 403, 302, 302, 302, 302)},
+    "passkey-options": {"GET": GET_NOT_ALLOWED, "POST": (302, 403, 403, 403, 403, 403)},
+    "passkey-remove": {"GET": GET_NOT_ALLOWED, "POST": (302, 403, 302, 302, 302, 302)},
     "home": {"GET": (302, 403, 302, 302, 302, 302), "POST": POST_NOT_ALLOWED},
     # The officer's work.
     "day": {"GET": WORK_PAGE, "POST": POST_NOT_ALLOWED},
@@ -172,6 +180,7 @@ def _clients() -> tuple[dict[str, Client], dict[str, Any]]:
         "holiday_id": 2**31 - 1,
         "party_id": 2**31 - 1,
         "office_code": office_a.code,
+        "passkey_id": 2**31 - 1,
     }
     return clients, samples
 

@@ -27,9 +27,10 @@ always created and the same shape returned; only a matching request sends a code
 
 The rules live in one module per sub-area, named for it: `activation`, `sign_in` (and
 reauthentication), `one_time_codes` (sending and checking codes), `passwords` (change and reset),
-`mobile` (changing the number), `authenticator`, `recovery_codes`, `method_locks`, `sessions` and
-`security_reports` ("this wasn't me"); `_common` holds the small pieces they share. This package
-re-exports their public names, so `services.activation_start` keeps working.
+`mobile` (changing the number), `authenticator`, `recovery_codes`, `method_locks`, `sessions`,
+`security_reports` ("this wasn't me") and `passkeys` (WebAuthn: imported as a module,
+`services.passkeys.passkey_sign_in`, not re-exported); `_common` holds the small pieces they
+share. This package re-exports their public names, so `services.activation_start` keeps working.
 """
 
 from ._common import CHALLENGE_LIFETIME, USER_AGENT_MAX, Event

@@ -23,6 +23,7 @@ CONTEXTS: dict[str, dict[str, object]] = {
     "one_time_code": {"code": "482913", "purpose": "password_reset"},
     "activation_attempt": {"time": dt.datetime(2026, 3, 1, 7, 42, tzinfo=dt.UTC)},
     "account_locked": {"until": dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)},
+    "passkey_counter": {"name": "my phone"},
     "password_changed": {},
     "mobile_changed": {"last_digits": "67"},
     "lost_document_reported": {"reference": "LR12345678"},

@@ -10,8 +10,17 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from hawiya.identity import oidc_claims
-from hawiya.identity.oidc_claims import AcrRequest, AcrVerdict, acr_request, acr_verdict, pairwise_subject
+from hawiya.identity.models import Passkey
+from hawiya.identity.oidc_claims import (
+    ACR_WITHOUT_PASSKEY,
+    AcrRequest,
+    AcrVerdict,
+    acr_for_method,
+    acr_request,
+    acr_verdict,
+    amr_for_method,
+    pairwise_subject,
+)
 from hawiya.identity.sessions import SIGN_IN_METHOD_SESSION_KEY
 from hawiya.oidc.tests.conftest import ISSUER, REDIRECT_URI, Flow, make_flow, query_of, sign_in
 
@@ -19,6 +28,7 @@ pytestmark = pytest.mark.django_db
 
 PWD = "urn:hawiya:acr:pwd"
 TWO_FACTOR = "urn:hawiya:acr:2fa"
+PHR = "urn:hawiya:acr:phr"
 ELSEWHERE = "urn:example:loa:3"
 
 
@@ -208,31 +218,74 @@ def test_a_requested_sub_of_someone_else_is_never_answered_for_this_session(flow
 
 def test_discovery_lists_the_acr_classes_and_the_claims_parameter(flow):
     document = flow.session.get(f"{ISSUER}/.well-known/openid-configuration", withhold_token=True).json()
-    assert document["acr_values_supported"] == [PWD, TWO_FACTOR]
+    assert document["acr_values_supported"] == [PWD, TWO_FACTOR, PHR]
     assert document["claims_parameter_supported"] is True
     assert "acr" in document["claims_supported"]
 
 
-# --- The rule, with a class stronger than any sign-in reaches (as passkeys will add) -------------------
+# --- The phishing-resistant class: a passkey's (only those who have one can reach it) -------------
 
 
-@pytest.fixture
-def with_a_stronger_class(monkeypatch: Any) -> str:
-    stronger = "urn:hawiya:acr:stronger"
-    monkeypatch.setattr(oidc_claims, "ACRS", (PWD, TWO_FACTOR, stronger))
-    return stronger
+def test_a_class_no_sign_in_reaches_fails_an_essential_request():
+    # Someone without a passkey: no new sign-in of theirs reaches the passkey class.
+    asked = AcrRequest((PHR,), essential=True)
+    assert acr_verdict(asked, TWO_FACTOR, reachable=ACR_WITHOUT_PASSKEY) == AcrVerdict(None)
+    # Someone with one is asked to sign in again (with it).
+    assert acr_verdict(asked, TWO_FACTOR) == AcrVerdict(None, sign_in_again=True)
+    assert acr_verdict(asked, PHR) == AcrVerdict(PHR)
 
 
-def test_a_class_no_sign_in_reaches_fails_an_essential_request(with_a_stronger_class):
-    assert acr_verdict(AcrRequest((with_a_stronger_class,), essential=True), TWO_FACTOR) == AcrVerdict(None)
-
-
-def test_a_class_no_sign_in_reaches_leaves_a_voluntary_request_the_sessions_class(with_a_stronger_class):
-    assert acr_verdict(AcrRequest((with_a_stronger_class,)), PWD) == AcrVerdict(PWD)
+def test_a_class_no_sign_in_reaches_leaves_a_voluntary_request_the_sessions_class():
+    assert acr_verdict(AcrRequest((PHR,)), PWD, reachable=ACR_WITHOUT_PASSKEY) == AcrVerdict(PWD)
     # ...unless a new sign-in would reach another of the values asked for.
-    assert acr_verdict(AcrRequest((with_a_stronger_class, TWO_FACTOR)), PWD) == AcrVerdict(
+    assert acr_verdict(AcrRequest((PHR, TWO_FACTOR)), PWD, reachable=ACR_WITHOUT_PASSKEY) == AcrVerdict(
         PWD, sign_in_again=True
     )
+
+
+def test_a_passkey_sign_in_is_hardware_key_and_user_verification_and_phishing_resistant():
+    assert amr_for_method("passkey") == ["hwk", "user"]
+    assert acr_for_method("passkey") == PHR
+    assert acr_verdict(AcrRequest((TWO_FACTOR,)), PHR) == AcrVerdict(TWO_FACTOR)  # satisfies weaker ones
+
+
+def _give_a_passkey(user: Any) -> None:
+    Passkey.objects.create(user=user, credential_id="cred", user_handle="h", public_key=b"k", name="phone")
+
+
+def test_a_passkey_sign_in_meets_a_request_for_the_passkey_class(client, party, citizen):
+    sign_in(client, citizen, method="passkey")
+    flow = make_flow(client, party)
+    page = flow.get(flow.authorize_url(acr_values=PHR))
+    assert page.status_code == 200  # the consent screen, not the sign-in
+    claims = id_token_of(flow, flow.consent(page)["Location"])
+    assert claims["acr"] == PHR
+    assert claims["amr"] == ["hwk", "user"]
+
+
+def test_a_passkey_holder_signed_in_otherwise_is_asked_to_use_it(client, party, citizen):
+    _give_a_passkey(citizen)
+    sign_in(client, citizen, method="sms", seconds_ago=600)
+    flow = make_flow(client, party)
+    answer = flow.get(flow.authorize_url(claims=acr_claims(PHR), state="s7"))
+    assert "/sign-in" in answer["Location"]
+    assert "_auth_user_id" not in flow.browser.session
+
+
+def test_who_just_chose_another_way_is_not_sent_round_again(client, party, citizen):
+    _give_a_passkey(citizen)
+    sign_in(client, citizen, method="sms")  # just now, with the request's sign-in
+    flow = make_flow(client, party)
+    assert id_token_of(flow, flow.code_redirect(acr_values=PHR))["acr"] == TWO_FACTOR  # voluntary
+    answer = flow.get(flow.authorize_url(claims=acr_claims(PHR), state="s8"))
+    assert query_of(answer["Location"]) == {"error": "access_denied", "state": "s8"}  # essential
+
+
+def test_without_a_passkey_an_essential_request_for_one_is_denied(client, party, citizen):
+    sign_in(client, citizen, method="sms", seconds_ago=600)
+    flow = make_flow(client, party)
+    answer = flow.get(flow.authorize_url(claims=acr_claims(PHR), state="s9"))
+    assert query_of(answer["Location"]) == {"error": "access_denied", "state": "s9"}
 
 
 def test_the_claims_parameters_values_win_over_acr_values():

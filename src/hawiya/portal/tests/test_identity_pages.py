@@ -97,7 +97,7 @@ def test_sign_in_page_fields_and_links(client, settings, language):
     settings.DEMO = True
     content = client.get(f"/{language}/sign-in/").content
     inputs = {element.attrs.get("name"): element.attrs for element in find_all(content, "input")}
-    assert inputs["login"]["autocomplete"] == "username"
+    assert inputs["login"]["autocomplete"] == "username webauthn"  # passkey autofill
     assert inputs["login"]["dir"] == "ltr"
     assert inputs["password"]["autocomplete"] == "current-password"
     assert "required" not in inputs["login"]

@@ -33,6 +33,12 @@ AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag2
 AAA_CONTRAST = {"runOnly": {"type": "rule", "values": ["color-contrast-enhanced"]}}
 WIDTHS = [360, 1280]
 LANGUAGES = ["ar", "en"]
+# The page sweeps check each page in both languages and at both widths, not in every pairing
+# (CI's time): Arabic, the first language, on a phone and English on a desktop for the citizens'
+# pages; Arabic on a desktop (the officers' screens) and English on a phone for the back-office.
+# The pairing left out repeats a width and a language that are each checked already.
+PORTAL_VARIANTS = [("ar", 360), ("en", 1280)]
+BACKOFFICE_VARIANTS = [("ar", 1280), ("en", 360)]
 CONTINUE = {"ar": "متابعة", "en": "Continue"}
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36"
 # The staff's authenticator-app key in the back-office tests.

@@ -11,7 +11,7 @@ import pytest
 from hawiya.identity.models import AuthenticatorApp, RecoveryCode
 from hawiya.identity.tests.factories import person_of
 
-from .checklist import WIDTHS, check, citizen_page
+from .checklist import PORTAL_VARIANTS, check, citizen_page
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -84,8 +84,7 @@ def test_account_page_in_english(live_server, open_page, artifacts):
     page.screenshot(path=str(artifacts / "account-en.png"), full_page=True)
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("language", ["ar", "en"])
+@pytest.mark.parametrize(("language", "width"), PORTAL_VARIANTS)
 def test_account_pages_pass_axe(live_server, open_page, artifacts, language, width):
     page, _user = citizen_page(open_page, live_server, width, with_documents=True)
     for path in (

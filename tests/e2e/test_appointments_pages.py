@@ -10,7 +10,7 @@ from hawiya.appointments.models import Appointment, AppointmentState
 from hawiya.appointments.tests.factories import at_riyadh, book, make_bookable_office, make_replacement
 from hawiya.identity.tests.factories import person_of
 
-from .checklist import WIDTHS, check, citizen_page, working_day
+from .checklist import PORTAL_VARIANTS, check, citizen_page, working_day
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -65,8 +65,7 @@ def test_book_and_reschedule_an_appointment_in_arabic(live_server, open_page, ar
     assert "11:00" in page.locator("[data-when]").inner_text()
 
 
-@pytest.mark.parametrize("language", ["ar", "en"])
-@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize(("language", "width"), PORTAL_VARIANTS)
 def test_appointment_pages_are_accessible(live_server, open_page, language, width):
     page, user = citizen_page(open_page, live_server, width)
     office = make_bookable_office()

@@ -43,6 +43,7 @@ from hawiya.replacements.models import ReceiveMethod, Replacement
 from hawiya.replacements.services import replacement_office_set
 
 from .checklist import (
+    BACKOFFICE_VARIANTS,
     SECRET,
     STAFF_TARGETS,
     UA,
@@ -171,8 +172,7 @@ def submit(page: Page, form: str = "main form[method=post]") -> None:
     page.wait_for_load_state()
 
 
-@pytest.mark.parametrize("width", [1280, 360])
-@pytest.mark.parametrize("language", ["ar", "en"])
+@pytest.mark.parametrize(("language", "width"), BACKOFFICE_VARIANTS)
 def test_the_back_office_pages_pass_the_checklist(
     live_server: Any, browser: Any, artifacts: Path, language: str, width: int
 ) -> None:

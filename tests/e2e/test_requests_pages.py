@@ -20,7 +20,7 @@ from hawiya.registry.models import CivilFine, Document
 from hawiya.registry.tests.factories import make_address
 from hawiya.replacements.models import Replacement, ReplacementState
 
-from .checklist import LANGUAGES, WIDTHS, at, error_state, form_check, photo_file, signed_in
+from .checklist import LANGUAGES, PORTAL_VARIANTS, at, error_state, form_check, photo_file, signed_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -47,8 +47,7 @@ def submit(page: Page) -> None:
     page.locator("main form button[type=submit]").click()
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(("language", "width"), PORTAL_VARIANTS)
 def test_the_replacement_journey_pages_pass_axe(live_server, open_page, artifacts, tmp_path, language, width):
     user, card = citizen_with_a_lost_card()
     page = open_at(open_page, live_server, user, width)
@@ -139,8 +138,7 @@ def test_the_replacement_journey_pages_pass_axe(live_server, open_page, artifact
     form_check(page, language)
 
 
-@pytest.mark.parametrize("width", WIDTHS)
-@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(("language", "width"), PORTAL_VARIANTS)
 def test_the_blocked_pre_check_page_passes_axe(live_server, open_page, artifacts, language, width):
     user, card = citizen_with_a_lost_card()
     # No service writes civil fines (they come from the register's feed): the row, as the admin.

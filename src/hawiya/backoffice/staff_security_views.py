@@ -47,8 +47,10 @@ def role_policy(request: HttpRequest, role: str) -> HttpResponse:
     """Confirm, then require (choice=require) or stop requiring (choice=release) a passkey."""
     staff = staff_of(request)
     row = _row(role)
-    source = request.POST if request.method == "POST" else request.GET
-    choice = source.get("choice", "require" if not row.required_by_policy else "release")
+    if request.method == "POST":
+        choice = request.POST.get("choice", "")  # a POST says what it does: no default
+    else:
+        choice = request.GET.get("choice", "release" if row.required_by_policy else "require")
     context = {"row": row, "choice": choice, "error": ""}
     if choice not in CHOICES:
         context["error"] = _("Choose whether the role must sign in with a passkey.")

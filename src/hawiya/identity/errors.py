@@ -91,7 +91,7 @@ MESSAGES: dict[str, Promise] = {
     ),
     STAFF_ROLE_INVALID: _("Choose one of the staff roles."),
     STAFF_POLICY_SELF_LOCKOUT: _(
-        "You are a member of this role and have no passkey yet: you could not sign in again. "
+        "You are a member of this role and have no passkey yet, so you could not follow this rule. "
         "Add a passkey to your own account first."
     ),
     CODE_INVALID: _("The code is wrong or has expired. Check the latest message or ask for a new code."),

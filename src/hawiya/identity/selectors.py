@@ -361,6 +361,8 @@ def roles_requiring_passkey_by_settings() -> frozenset[str]:
 def user_must_sign_in_with_passkey(*, user: User) -> bool:
     """Whether this account's staff role requires a passkey and it has one (one without a
     passkey still signs in with its code, so that it can add one)."""
+    if user.person_id is not None:  # a citizen's account: never a staff member (staff.py)
+        return False
     roles = roles_requiring_passkey()
     if not roles:
         return False

@@ -7,6 +7,7 @@ import secrets
 from typing import Any
 
 import pytest
+from django.utils import translation
 
 from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
@@ -101,7 +102,10 @@ def test_an_administrator_without_a_passkey_cannot_require_one_of_their_own_role
     with pytest.raises(ApplicationError) as raised:
         staff_role_policy_set(actor=admin.actor, role=StaffRole.ADMINISTRATOR, passkey_required=True)
     assert raised.value.code == errors.STAFF_POLICY_SELF_LOCKOUT
-    assert "Add a passkey to your own account first" in str(raised.value.message)
+    with translation.override("en"):
+        assert "Add a passkey to your own account first" in str(raised.value.message)
+    with translation.override("ar"):
+        assert "أضف مفتاح مرور إلى حسابك أولًا" in str(raised.value.message)
     assert selectors.roles_requiring_passkey() == frozenset()
     # Another role is fine; and once they have a passkey, their own role too.
     staff_role_policy_set(actor=admin.actor, role=StaffRole.OFFICER, passkey_required=True)

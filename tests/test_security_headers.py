@@ -145,6 +145,7 @@ def visitors(settings: Any) -> tuple[dict[str, Client], dict[str, Any]]:
         "holiday_id": 1,
         "party_id": 1,
         "role": "officer",
+        "passkey_id": 1,
         "object_id": str(citizen.pk),
         "app_label": "identity",
         "content_type_id": "1",

@@ -73,6 +73,7 @@ PATH_SAMPLES: dict[str, str] = {
     "session_id": "1",
     "party_id": "1",
     "passkey_id": "1",
+    "role": "officer",
     "object_id": "1",
     "content_type_id": "1",
     "app_label": "registry",

@@ -144,6 +144,7 @@ def visitors(settings: Any) -> tuple[dict[str, Client], dict[str, Any]]:
         "session_id": "no-such-session",
         "holiday_id": 1,
         "party_id": 1,
+        "role": "officer",
         "passkey_id": 1,
         "object_id": str(citizen.pk),
         "app_label": "identity",

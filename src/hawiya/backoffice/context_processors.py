@@ -14,6 +14,7 @@ from hawiya.identity.staff import (
     PERM_COUNTER_IDENTITY,
     PERM_MANAGE_OFFICE,
     PERM_MANAGE_RELYING_PARTIES,
+    PERM_MANAGE_STAFF_SECURITY,
     PERM_VIEW_DASHBOARD,
     PERM_WORK_CASES,
     StaffActor,
@@ -45,5 +46,6 @@ def staff(request: HttpRequest) -> dict[str, Any]:
             "manage_office": actor.has(PERM_MANAGE_OFFICE),
             "dashboard": actor.has(PERM_VIEW_DASHBOARD),
             "relying_parties": actor.has(PERM_MANAGE_RELYING_PARTIES),
+            "staff_security": actor.has(PERM_MANAGE_STAFF_SECURITY),
         },
     }

@@ -111,9 +111,8 @@ def sign_in_code(request: HttpRequest) -> HttpResponse:
         messages.error(request, str(identity_errors.MESSAGES[identity_errors.CHALLENGE_EXPIRED]))
         return redirect("backoffice:sign-in")
     form = StaffCodeForm(request.POST or None)
-    passkey_only = sign_in_challenge_needs_passkey(
-        challenge=data["challenge"], roles=tuple(getattr(settings, "HAWIYA_STAFF_PASSKEY_ROLES", ()))
-    )
+    # The roles an administrator chose (/staff/security/roles/) and the server's floor.
+    passkey_only = sign_in_challenge_needs_passkey(challenge=data["challenge"])
     if request.method == "POST" and passkey_only:
         # The role signs in with a passkey: the app's code is not checked (nor counted).
         form = StaffCodeForm()

@@ -80,8 +80,20 @@ PARTY_NOT_FOUND = "party_not_found"
 PARTY_SIGNALS_ENDPOINT_INVALID = "party_signals_endpoint_invalid"
 PARTY_SIGNALS_EVENTS_INVALID = "party_signals_events_invalid"
 CONNECTION_NOT_FOUND = "connection_not_found"
+# Staff sign-in policy (identity/services/staff_policy.py)
+PASSKEY_REQUIRED_FOR_ROLE = "passkey_required_for_role"
+STAFF_ROLE_INVALID = "staff_role_invalid"
+STAFF_POLICY_SELF_LOCKOUT = "staff_policy_self_lockout"
 
 MESSAGES: dict[str, Promise] = {
+    PASSKEY_REQUIRED_FOR_ROLE: _(
+        "Your role signs in with a passkey, not with a code. Sign in with your passkey instead."
+    ),
+    STAFF_ROLE_INVALID: _("Choose one of the staff roles."),
+    STAFF_POLICY_SELF_LOCKOUT: _(
+        "You are a member of this role and have no passkey yet, so you could not follow this rule. "
+        "Add a passkey to your own account first."
+    ),
     CODE_INVALID: _("The code is wrong or has expired. Check the latest message or ask for a new code."),
     CODE_REQUIRED: _("Enter the 6-digit code."),
     CODE_ATTEMPTS_EXCEEDED: _(

@@ -450,6 +450,7 @@ class StaffMembership(models.Model):
             ("view_dashboard", _("See an office's dashboard and export it")),
             ("all_offices", _("Act on every office, not only their own")),
             ("manage_relying_parties", _("Register, change and suspend relying parties")),
+            ("manage_staff_security", _("Choose which staff roles must sign in with a passkey")),
         )
         constraints = (
             # Officers and supervisors have exactly one office; administrators none.
@@ -462,6 +463,32 @@ class StaffMembership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.role}"
+
+
+class StaffRolePolicy(models.Model):
+    """How the members of a staff role must sign in, as an administrator chose it in the
+    back-office (identity/services/staff_policy.py). One row per role at most; no row means
+    "not required". The server's HAWIYA_STAFF_PASSKEY_ROLES stays a floor this cannot lift
+    (selectors.roles_requiring_passkey)."""
+
+    role = models.CharField(_("role"), max_length=16, choices=StaffRole.choices, unique=True)
+    passkey_required = models.BooleanField(_("passkey required"), default=False)
+    updated_at = models.DateTimeField(_("updated at"), default=clock.now)
+    updated_by = models.ForeignKey(
+        "identity.User",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("updated by"),
+    )
+
+    class Meta:
+        verbose_name = _("staff role policy")
+        verbose_name_plural = _("staff role policies")
+
+    def __str__(self) -> str:
+        return f"{self.role} passkey_required={self.passkey_required}"
 
 
 class JourneyDraft(models.Model):

@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import F, Max
 from oauth2_provider.models import AccessToken
 
@@ -27,6 +28,9 @@ from .models import (
     RecoveryCode,
     RelyingParty,
     SecurityEvent,
+    StaffMembership,
+    StaffRole,
+    StaffRolePolicy,
     User,
     UserSession,
 )
@@ -340,10 +344,42 @@ def sign_in_challenge_has_passkey(*, challenge: str) -> bool:
     ).exists()
 
 
-def sign_in_challenge_needs_passkey(*, challenge: str, roles: list[str] | tuple[str, ...]) -> bool:
+def roles_requiring_passkey() -> frozenset[str]:
+    """The staff roles whose members, once they have a passkey, must sign in with it: those an
+    administrator chose in the back-office (StaffRolePolicy), and those of the server's
+    HAWIYA_STAFF_PASSKEY_ROLES, a floor the back-office cannot lift."""
+    chosen = StaffRolePolicy.objects.filter(passkey_required=True).values_list("role", flat=True)
+    return frozenset(chosen) | roles_requiring_passkey_by_settings()
+
+
+def roles_requiring_passkey_by_settings() -> frozenset[str]:
+    """The roles the server's configuration (HAWIYA_STAFF_PASSKEY_ROLES) requires a passkey of."""
+    configured = getattr(settings, "HAWIYA_STAFF_PASSKEY_ROLES", ()) or ()
+    return frozenset(str(role).strip() for role in configured if str(role).strip() in StaffRole.values)
+
+
+def user_must_sign_in_with_passkey(*, user: User) -> bool:
+    """Whether this account's staff role requires a passkey and it has one (one without a
+    passkey still signs in with its code, so that it can add one)."""
+    if user.person_id is not None:  # a citizen's account: never a staff member (staff.py)
+        return False
+    roles = roles_requiring_passkey()
+    if not roles:
+        return False
+    return (
+        StaffMembership.objects.filter(user=user, role__in=list(roles)).exists()
+        and Passkey.objects.filter(user=user).exists()
+    )
+
+
+def sign_in_challenge_needs_passkey(
+    *, challenge: str, roles: list[str] | tuple[str, ...] | None = None
+) -> bool:
     """Whether a staff sign-in must finish with a passkey: the account's role is one of `roles`
-    (settings.HAWIYA_STAFF_PASSKEY_ROLES) and it has a passkey (one without a passkey still uses
+    (by default roles_requiring_passkey()) and it has a passkey (one without a passkey still uses
     the app's code, so that it can sign in to add one)."""
+    if roles is None:
+        roles = tuple(roles_requiring_passkey())
     if not roles:
         return False
     return Passkey.objects.filter(
@@ -352,3 +388,44 @@ def sign_in_challenge_needs_passkey(*, challenge: str, roles: list[str] | tuple[
         user__one_time_codes__used_at__isnull=True,
         user__staff_membership__role__in=list(roles),
     ).exists()
+
+
+@dataclass(frozen=True)
+class StaffRolePolicyRow:
+    """One staff role as the administrators' policy page shows it."""
+
+    role: str
+    label: str
+    required_by_policy: bool
+    required_by_settings: bool
+    with_passkey: int
+    without_passkey: int
+    updated_at: dt.datetime | None
+
+    @property
+    def required(self) -> bool:
+        return self.required_by_policy or self.required_by_settings
+
+
+def staff_role_policies() -> list[StaffRolePolicyRow]:
+    """Every staff role: whether it must sign in with a passkey (and why), and how many of its
+    active members have a passkey or none."""
+    policies = {policy.role: policy for policy in StaffRolePolicy.objects.all()}
+    floor = roles_requiring_passkey_by_settings()
+    rows = []
+    for role in StaffRole:
+        members = StaffMembership.objects.filter(role=role.value, user__is_active=True)
+        with_passkey = members.filter(user__passkeys__isnull=False).values("user_id").distinct().count()
+        policy = policies.get(role.value)
+        rows.append(
+            StaffRolePolicyRow(
+                role=role.value,
+                label=str(role.label),
+                required_by_policy=bool(policy and policy.passkey_required),
+                required_by_settings=role.value in floor,
+                with_passkey=with_passkey,
+                without_passkey=members.count() - with_passkey,
+                updated_at=policy.updated_at if policy else None,
+            )
+        )
+    return rows

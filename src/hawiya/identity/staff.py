@@ -29,13 +29,21 @@ PERM_MANAGE_OFFICE = "identity.manage_office"
 PERM_VIEW_DASHBOARD = "identity.view_dashboard"
 PERM_ALL_OFFICES = "identity.all_offices"
 PERM_MANAGE_RELYING_PARTIES = "identity.manage_relying_parties"
+PERM_MANAGE_STAFF_SECURITY = "identity.manage_staff_security"
 
 # The permissions each role's group holds (migration 0003 creates the groups, 0007 adds
-# manage_relying_parties; keep the newest migration's copy in step, test_staff.py checks it).
+# manage_relying_parties, 0013 manage_staff_security; keep the newest migration's copy in step,
+# test_staff.py checks it).
 ROLE_PERMISSIONS: dict[str, tuple[str, ...]] = {
     StaffRole.OFFICER: ("work_cases", "counter_identity"),
     StaffRole.SUPERVISOR: ("work_cases", "counter_identity", "manage_office", "view_dashboard"),
-    StaffRole.ADMINISTRATOR: ("manage_office", "view_dashboard", "all_offices", "manage_relying_parties"),
+    StaffRole.ADMINISTRATOR: (
+        "manage_office",
+        "view_dashboard",
+        "all_offices",
+        "manage_relying_parties",
+        "manage_staff_security",
+    ),
 }
 
 STAFF_FORBIDDEN = "staff_forbidden"

@@ -47,7 +47,8 @@ SUPERVISOR_PAGE = (302, 403, 403, 403, 200, 200)
 
 
 def administrator_only(administrator_status: int) -> tuple[int, ...]:
-    """A page for administrators alone (manage_relying_parties): everybody else is refused."""
+    """A page for administrators alone (manage_relying_parties, manage_staff_security): everybody
+    else is refused."""
     return (302, 403, 403, 403, 403, administrator_status)
 
 
@@ -119,6 +120,9 @@ EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     "party-suspend": {"GET": administrator_only(404), "POST": administrator_only(404)},
     "party-resume": {"GET": administrator_only(404), "POST": administrator_only(404)},
     "party-rotate-secret": {"GET": administrator_only(404), "POST": administrator_only(404)},
+    # Staff roles' sign-in rule: administrators only. A POST without a choice is refused (400).
+    "staff-security-roles": {"GET": administrator_only(200), "POST": administrator_only(405)},
+    "staff-security-role": {"GET": administrator_only(200), "POST": administrator_only(400)},
     # The demo courier (H2): outside demo mode (the suite's setting) the pages do not exist for
     # anyone; in demo mode any staff role may use them (test_courier_pages.py).
     "courier": {"GET": (404,) * 6, "POST": (404,) * 6},
@@ -181,6 +185,7 @@ def _clients() -> tuple[dict[str, Client], dict[str, Any]]:
         "party_id": 2**31 - 1,
         "office_code": office_a.code,
         "passkey_id": 2**31 - 1,
+        "role": "officer",
     }
     return clients, samples
 

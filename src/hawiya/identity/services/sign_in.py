@@ -17,6 +17,7 @@ from hawiya.registry.id_numbers import is_valid_id_number
 
 from .. import codes, errors, throttles
 from ..models import AuthenticatorApp, Method, MethodLock, OneTimeCode, Purpose, RecoveryCode, User
+from ..selectors import user_must_sign_in_with_passkey
 from ._common import (
     CHALLENGE_LIFETIME,
     Event,
@@ -188,6 +189,10 @@ def _verify_second_factor(
             # Deactivated since the password step, finished, or another account's challenge.
             raise errors.error(errors.CHALLENGE_EXPIRED)
         _check_account_open(account, now)
+        if purpose == Purpose.SIGN_IN and user_must_sign_in_with_passkey(user=account):
+            # The staff role signs in with a passkey (selectors.roles_requiring_passkey), on
+            # every page that ends in this call: the code is neither checked nor counted.
+            raise errors.error(errors.PASSKEY_REQUIRED_FOR_ROLE, field="code")
         problem = _second_factor_problem(row, account, method, code, now)
         if problem is None:
             row.verified_at = now

@@ -97,7 +97,7 @@ def _local_fetcher() -> Any:
     return LocalFetcher(allowed_protocols=("file", "data"), allow_redirects=False)
 
 
-# Each PDF costs up to a second of CPU (WeasyPrint): a person may build this many per window,
+# Each PDF costs a tenth of a second of CPU or more (WeasyPrint): a person may build this many per window,
 # more than any real visit needs, so one account cannot keep the web workers busy.
 PDFS_PER_WINDOW = 30
 PDF_WINDOW_SECONDS = 600

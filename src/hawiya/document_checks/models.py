@@ -61,6 +61,13 @@ class DocumentCheck(models.Model):
             # "Who checked my documents": a holder's documents' checks, newest first.
             models.Index(fields=["document", "-checked_at"], name="document_check_document_idx"),
             models.Index(fields=["party", "-checked_at"], name="document_check_party_idx"),
+            # The alarm sweep (services.lost_document_alarms_sweep, every minute): the few
+            # reported-lost checks of the last day, without reading every check of that day.
+            models.Index(
+                fields=["checked_at"],
+                condition=models.Q(answer="reported_lost"),
+                name="document_check_lost_idx",
+            ),
         )
         constraints = (
             models.CheckConstraint(

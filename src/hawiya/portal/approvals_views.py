@@ -115,11 +115,11 @@ def _passkey_refusal(request: HttpRequest, user: User) -> str | None:
     credential = request.POST.get("credential", "")
     if not credential:
         return None
-    challenge = request.session.pop(session_keys.PASSKEY_REAUTH, "")
+    challenge = session_keys.pop_text(request.session, session_keys.PASSKEY_REAUTH)
     try:
         passkeys.passkey_reauthenticate(
             user=user,
-            challenge=challenge if isinstance(challenge, str) else "",
+            challenge=challenge,
             credential=credential,
             ip=client_ip(request),
             user_agent=client_user_agent(request),

@@ -23,7 +23,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from hawiya.audit.actors import Actor
-from hawiya.core import clock
 from hawiya.core.client import client_ip, client_user_agent
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.identity import errors as identity_errors
@@ -34,13 +33,12 @@ from hawiya.identity.sessions import (
     SIGN_IN_METHOD_SESSION_KEY,
     recent_auth_session_value,
 )
-from hawiya.identity.signin import session_sign_in
 
 from . import session_keys
 from .account_forms import PasskeyAddForm, PasskeyAssertionForm, PasskeyNameForm
 from .decorators import citizen_required, personal_page, require_recent_auth
 from .forms import SignInForm
-from .signin_views import account_home_url, safe_next, sign_in_context
+from .signin_views import account_home_url, complete_sign_in, locked_answer, safe_next, sign_in_context
 
 MAX_ID = 2**63 - 1
 
@@ -208,26 +206,22 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     """The browser's answer: signed in with the passkey alone (it is two factors in one)."""
     next_url = safe_next(request, request.POST.get("next"))
     form = PasskeyAssertionForm(request.POST)
-    challenge = request.session.pop(session_keys.PASSKEY_SIGN_IN, "")
+    challenge = session_keys.pop_text(request.session, session_keys.PASSKEY_SIGN_IN)
     message: object = identity_errors.MESSAGES[identity_errors.PASSKEY_INVALID]
     if form.is_valid() and form.cleaned_data["credential"]:
         try:
             user = passkeys.passkey_sign_in(
-                challenge=challenge if isinstance(challenge, str) else "",
+                challenge=challenge,
                 credential=form.cleaned_data["credential"],
                 ip=client_ip(request),
                 user_agent=client_user_agent(request),
             )
         except ApplicationError as error:
             if error.code == identity_errors.ACCOUNT_LOCKED:
-                until = error.extra.get("locked_until")
-                if until is not None:
-                    request.session[session_keys.LOCKED_UNTIL] = until.timestamp()
-                return redirect("portal:sign-in-locked")
+                return locked_answer(request, error)
             message = error.message
         else:
-            session_sign_in(request, user, method=Method.PASSKEY)
-            request.session[session_keys.LAST_ACTIVITY] = clock.now().timestamp()
+            complete_sign_in(request, user, Method.PASSKEY)
             return HttpResponseRedirect(next_url or account_home_url())
     page_form = SignInForm(initial={"next": next_url or ""})
     page_form.add_page_error(message)
@@ -259,23 +253,20 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
     user = account_of(request)
     next_url = safe_next(request, request.GET.get("next"))
     form = PasskeyAssertionForm(request.POST)
-    challenge = request.session.pop(session_keys.PASSKEY_REAUTH, "")
+    challenge = session_keys.pop_text(request.session, session_keys.PASSKEY_REAUTH)
     message: object = identity_errors.MESSAGES[identity_errors.PASSKEY_INVALID]
     if form.is_valid() and form.cleaned_data["credential"]:
         try:
             now = passkeys.passkey_reauthenticate(
                 user=user,
-                challenge=challenge if isinstance(challenge, str) else "",
+                challenge=challenge,
                 credential=form.cleaned_data["credential"],
                 ip=client_ip(request),
                 user_agent=client_user_agent(request),
             )
         except ApplicationError as error:
             if error.code == identity_errors.ACCOUNT_LOCKED:
-                until = error.extra.get("locked_until")
-                if until is not None:
-                    request.session[session_keys.LOCKED_UNTIL] = until.timestamp()
-                return redirect("portal:sign-in-locked")
+                return locked_answer(request, error)
             message = error.message
         else:
             request.session[RECENT_AUTH_SESSION_KEY] = recent_auth_session_value(now)

@@ -1,5 +1,9 @@
 """What the portal keeps in the session besides identity.sessions' keys (see signin_views.py)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 # When sign-in is paused after failures (a POSIX timestamp), for the "locked" page.
 LOCKED_UNTIL = "hawiya_portal_locked_until"
 # The reauthentication challenge verified last: a page may pass it to services.password_change
@@ -20,3 +24,9 @@ MOBILE_CHANGE = "hawiya_portal_mobile_change"
 PASSKEY_REGISTRATION = "hawiya_portal_passkey_registration"
 PASSKEY_SIGN_IN = "hawiya_portal_passkey_sign_in"
 PASSKEY_REAUTH = "hawiya_portal_passkey_reauth"
+
+
+def pop_text(session: Any, key: str) -> str:
+    """Take `key` out of the session: its value if it is text (a challenge), else ""."""
+    value = session.pop(key, "")
+    return value if isinstance(value, str) else ""

@@ -142,7 +142,8 @@ def _start_again(request: HttpRequest, journey: str, message: object | None = No
     return redirect(JOURNEY_URLS[journey][0])
 
 
-def _locked(request: HttpRequest, error: ApplicationError) -> HttpResponse:
+def locked_answer(request: HttpRequest, error: ApplicationError) -> HttpResponse:
+    """The locked account's page (any sign-in step, password or passkey), until when it is locked."""
     _drop_journey(request)
     until = error.extra.get("locked_until")
     if isinstance(until, dt.datetime):
@@ -150,7 +151,7 @@ def _locked(request: HttpRequest, error: ApplicationError) -> HttpResponse:
     return redirect("portal:sign-in-locked")
 
 
-def _complete_sign_in(request: HttpRequest, user: User, method: str) -> None:
+def complete_sign_in(request: HttpRequest, user: User, method: str) -> None:
     """What every sign-in does after the service said yes (identity/signin.py, sessions.py)."""
     session_sign_in(request, user, method=method)
     request.session[LAST_ACTIVITY_SESSION_KEY] = clock.now().timestamp()
@@ -198,7 +199,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                 busy = error
             except ApplicationError as error:
                 if error.code == identity_errors.ACCOUNT_LOCKED:
-                    return _locked(request, error)
+                    return locked_answer(request, error)
                 form.add_page_error(error.message)
             else:
                 data = {
@@ -344,7 +345,7 @@ def _code_page(request: HttpRequest, journey: str) -> HttpResponse:
                 challenge=data["challenge"], code=code, method=method, ip=ip, user_agent=agent
             )
             next_url = safe_next(request, data.get("next"))
-            _complete_sign_in(request, user, method)
+            complete_sign_in(request, user, method)
             return HttpResponseRedirect(next_url or account_home_url())
         if journey == REAUTH:
             now = services.reauthentication_verify(
@@ -374,7 +375,7 @@ def _code_page(request: HttpRequest, journey: str) -> HttpResponse:
         if error.code == identity_errors.CHALLENGE_EXPIRED:
             return _start_again(request, journey)
         if error.code == identity_errors.ACCOUNT_LOCKED:
-            return _locked(request, error)
+            return locked_answer(request, error)
         if error.code == identity_errors.ACCOUNT_BLOCKED:
             return _start_again(request, journey, error.message)
         form.add_application_error(error)
@@ -393,7 +394,7 @@ def _resend(request: HttpRequest, journey: str) -> HttpResponse:
         if error.code == identity_errors.CHALLENGE_EXPIRED:
             return _start_again(request, journey)
         if error.code == identity_errors.ACCOUNT_LOCKED:
-            return _locked(request, error)
+            return locked_answer(request, error)
         if error.code == identity_errors.ACCOUNT_BLOCKED:
             return _start_again(request, journey, error.message)
         form = CodeForm(initial={"method": SMS})
@@ -498,7 +499,7 @@ def activate_create(request: HttpRequest) -> HttpResponse:
             else:
                 # The person has just proved the ID number, date of birth, mobile and password:
                 # they are signed in straight away.
-                _complete_sign_in(request, user, "sms")  # activation proved the number by SMS
+                complete_sign_in(request, user, "sms")  # activation proved the number by SMS
                 return redirect("portal:activate-done")
     else:
         form = CreateAccountForm()
@@ -618,7 +619,7 @@ def reauthenticate(request: HttpRequest) -> HttpResponse:
                 )
             except ApplicationError as error:
                 if error.code == identity_errors.ACCOUNT_LOCKED:
-                    return _locked(request, error)
+                    return locked_answer(request, error)
                 form.add_application_error(error)
             else:
                 data = {

@@ -1,4 +1,5 @@
-"""`make run`'s server script: gunicorn and the task worker start together and stop together."""
+"""`make run`'s server script (gunicorn, the task worker and the scheduler start together and stop
+together) and the entry point it shares with every machine of a cluster (deploy/entrypoint)."""
 
 import json
 import os
@@ -30,7 +31,8 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def test_serve_answers_then_ctrl_c_stops_web_server_and_worker(tmp_path: Path) -> None:
+def _embedded_env(tmp_path: Path) -> dict[str, str]:
+    """One machine's demo settings (SQLite in tmp_path), whatever the suite's own environment."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("HAWIYA_", "DATABASE_URL"))},
         "HAWIYA_VAR_DIR": str(tmp_path),
@@ -41,6 +43,11 @@ def test_serve_answers_then_ctrl_c_stops_web_server_and_worker(tmp_path: Path) -
         "WEB_WORKERS": "1",
     }
     env.pop("SECRET_KEY", None)
+    return env
+
+
+def test_serve_answers_then_ctrl_c_stops_web_server_worker_and_scheduler(tmp_path: Path) -> None:
+    env = _embedded_env(tmp_path)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
     server = subprocess.Popen(
         ["scripts/serve"],
@@ -65,7 +72,7 @@ def test_serve_answers_then_ctrl_c_stops_web_server_and_worker(tmp_path: Path) -
                 time.sleep(0.3)
         assert body == {"status": "ok"}
         children = _children(server.pid)
-        assert len(children) == 3, "gunicorn, the worker and the outbox sweeper run under the script"
+        assert len(children) == 3, "gunicorn, the worker and the scheduler run under the script"
 
         server.send_signal(signal.SIGINT)
         # gunicorn waits at most --graceful-timeout (10 s) for its workers.
@@ -80,3 +87,32 @@ def test_serve_answers_then_ctrl_c_stops_web_server_and_worker(tmp_path: Path) -
         if server.poll() is None:
             server.kill()
             server.wait()
+
+
+def test_the_entry_point_names_its_roles_and_refuses_an_unknown_one() -> None:
+    result = subprocess.run(
+        ["deploy/entrypoint", "sweep"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 64
+    assert "web|worker|scheduler|migrate|check" in result.stderr
+
+
+def test_the_check_role_fails_on_a_server_missing_its_secrets_and_passes_in_demo(tmp_path: Path) -> None:
+    demo = _embedded_env(tmp_path)
+    passed = subprocess.run(
+        ["deploy/entrypoint", "check"], cwd=ROOT, env=demo, capture_output=True, text=True
+    )
+    assert passed.returncode == 0, passed.stderr
+
+    # A server (a database URL, not demo mode) whose operator forgot the SMS operator's token.
+    server = {k: v for k, v in demo.items() if k != "HAWIYA_DEMO"}
+    server |= {
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'server.sqlite3'}",
+        "SECRET_KEY": "s" * 50,
+        "HAWIYA_FIELD_KEYS": "Z8ZbX1zG-KmYxrRYNkR6IFpyB5jQOdpTSGOO3-ytsDA=",
+    }
+    failed = subprocess.run(
+        ["deploy/entrypoint", "check"], cwd=ROOT, env=server, capture_output=True, text=True
+    )
+    assert failed.returncode != 0
+    assert "SMS_OPERATOR_TOKEN" in failed.stderr

@@ -222,6 +222,10 @@ else:
 
 # --- Background work (Django Tasks API) -------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# The minute jobs (casework/scheduler.py): each runs once a period however many schedulers run
+# them; a run holds its job's lease at most this long (a scheduler that dies lets it go then).
+HAWIYA_SCHEDULER_PERIOD_SECONDS = int(os.environ.get("HAWIYA_SCHEDULER_PERIOD_SECONDS", "60"))
+HAWIYA_SCHEDULER_LEASE_SECONDS = int(os.environ.get("HAWIYA_SCHEDULER_LEASE_SECONDS", "600"))
 
 AUTH_USER_MODEL = "identity.User"
 LOGIN_URL = "portal:sign-in"

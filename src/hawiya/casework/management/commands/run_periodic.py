@@ -1,20 +1,21 @@
-"""The platform's clock-driven work, run once a minute by `scripts/serve` (or cron in production).
+"""The platform's clock-driven work: one pass of the minute jobs (`run_scheduler` makes a pass
+every minute; cron may call this instead).
 
-Each job is idempotent and bounded, so running it twice, late, or on two machines at once is
-harmless: unpaid bills expire after 72 hours, fine refunds whose hand-over was lost are handed
-to the worker again, appointment reminders go out the day before, booked visits missed by more
-than an hour become no-shows (the request can be booked again),
-stalled text messages, back-channel logouts and security events to relying parties are handed to
-the worker again, documents past their expiry date expire,
-photos and answers (drafts) of abandoned journeys are deleted after a day, app approvals past
-their three minutes expire and their parties' callbacks whose hand-over was lost are handed over again,
-and lost-document alarms whose hand-over was lost are sent.
+Each job runs once a period however many machines run this at once: a pass skips the jobs another
+scheduler has already run, or is running, for the current period (casework/scheduler.py). Each job
+is idempotent and bounded too, so a late run is harmless. The jobs: unpaid bills expire after 72
+hours; fine refunds whose hand-over was lost are handed to the worker again; appointment reminders
+go out the day before; booked visits missed by more than an hour become no-shows (the request can
+be booked again); stalled text messages, back-channel logouts and security events to relying
+parties are handed to the worker again; documents past their expiry date expire; photos and
+answers (drafts) of abandoned journeys are deleted after a day; app approvals past their three
+minutes expire and their parties' callbacks whose hand-over was lost are handed over again;
+lost-document alarms whose hand-over was lost are sent.
 One job failing does not stop the others; the command then exits non-zero so cron reports it.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,7 @@ from django.core.management.base import BaseCommand, CommandError
 from hawiya.appointments.services.sweeps import appointment_no_shows_mark_due, appointment_reminders_send_due
 from hawiya.approvals.callbacks import approval_callbacks_sweep
 from hawiya.approvals.services import approvals_expire_due
+from hawiya.casework.scheduler import jobs_run_due
 from hawiya.core import clock
 from hawiya.delivery.services import shipments_announce_due
 from hawiya.document_checks.services import lost_document_alarms_sweep
@@ -33,8 +35,6 @@ from hawiya.notifications.services import sms_requeue_stalled
 from hawiya.payments.services import bills_expire_due, refunds_retry_due
 from hawiya.registry.services import document_expire_due
 from hawiya.replacements.photos import photo_uploads_sweep
-
-logger = logging.getLogger(__name__)
 
 
 def periodic_jobs() -> dict[str, Callable[[], int]]:
@@ -58,18 +58,13 @@ def periodic_jobs() -> dict[str, Callable[[], int]]:
 
 
 class Command(BaseCommand):
-    help = "Run the periodic jobs once: bill expiry, appointment reminders, SMS sweeper, document expiry."
+    help = "One pass of the periodic jobs (bill expiry, reminders, SMS sweeper, document expiry...)."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        failed = []
-        for name, job in periodic_jobs().items():
-            try:
-                count = job()
-            except Exception:
-                logger.exception("Periodic job %s failed", name)
-                failed.append(name)
-                continue
-            if options["verbosity"] >= 1 and count:
-                self.stdout.write(f"{name}: {count}")
-        if failed:
-            raise CommandError(f"periodic jobs failed: {', '.join(failed)}")
+        report = jobs_run_due(periodic_jobs())
+        if options["verbosity"] >= 1:
+            for name, count in report.ran.items():
+                if count:
+                    self.stdout.write(f"{name}: {count}")
+        if report.failed:
+            raise CommandError(f"periodic jobs failed: {', '.join(report.failed)}")

@@ -147,6 +147,9 @@ MIDDLEWARE = [
     # Before WhiteNoise, so static files get the headers too (CSP itself on HTML pages only).
     "hawiya.core.headers.permissions_policy_middleware",
     "hawiya.config.csp.ContentSecurityPolicyMiddleware",
+    # /healthz and /readyz answered here, before the Host header is checked (the probes use the
+    # node's own address); with the security headers above.
+    "hawiya.portal.middleware.probes",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -244,6 +247,11 @@ SMS_OPERATOR_URL = os.environ.get("SMS_OPERATOR_URL", "")
 SMS_OPERATOR_TOKEN = os.environ.get("SMS_OPERATOR_TOKEN", "")
 SMS_SENDER_ID = os.environ.get("SMS_SENDER_ID", "Hawiya")
 SMS_OPERATOR_TIMEOUT = float(os.environ.get("SMS_OPERATOR_TIMEOUT", "10"))
+# A worker's hold on a message it is sending (a worker that dies lets it go then; keep it well
+# above the timeout), and how long an unfinished message may be overdue before the minute jobs
+# hand it to a worker again.
+HAWIYA_SMS_LEASE_SECONDS = int(os.environ.get("HAWIYA_SMS_LEASE_SECONDS", "120"))
+HAWIYA_SMS_STALLED_AFTER_SECONDS = int(os.environ.get("HAWIYA_SMS_STALLED_AFTER_SECONDS", "120"))
 # The HMAC-SHA256 secret the operator signs its delivery reports to /api/v1/sms/delivery-reports
 # with; the demo client (reports from the demo /dev/sms page) derives one from SECRET_KEY.
 SMS_OPERATOR_WEBHOOK_SECRET = os.environ.get("SMS_OPERATOR_WEBHOOK_SECRET", "")

@@ -67,6 +67,17 @@ def sms_client_configured(app_configs: Sequence[AppConfig] | None, **kwargs: Any
                 id="notifications.E004",
             )
         )
+    lease, timeout = int(settings.HAWIYA_SMS_LEASE_SECONDS), float(settings.SMS_OPERATOR_TIMEOUT)
+    if lease <= 2 * timeout:
+        # A worker still waiting for the operator would lose its lease, and a second worker would
+        # hand the same message over beside it (the operator de-duplicates, but both count).
+        problems.append(
+            Error(
+                f"HAWIYA_SMS_LEASE_SECONDS ({lease}) must be over twice SMS_OPERATOR_TIMEOUT ({timeout:g}).",
+                hint="Raise the lease or lower the timeout.",
+                id="notifications.E006",
+            )
+        )
     if not str(getattr(settings, "SMS_OPERATOR_WEBHOOK_SECRET", "") or ""):
         problems.append(
             Warning(

@@ -319,7 +319,8 @@ def sms_requeue_stalled(*, stalled_after: dt.timedelta = STALLED_AFTER, limit: i
         SmsMessage.objects.filter(status__in=[SmsMessage.Status.QUEUED, SmsMessage.Status.SENDING]),
         enqueue=deliver_sms.enqueue,
         now=clock.now(),
-        grace=stalled_after,
+        # How long an unfinished message may be overdue before it is handed over again.
+        grace=stalled_after or dt.timedelta(seconds=settings.HAWIYA_SMS_STALLED_AFTER_SECONDS),
         # Due again now: the next sweep leaves them alone unless they stall once more.
         rearm=True,
         skip_locked=True,

@@ -17,6 +17,7 @@ import datetime as dt
 import logging
 from functools import partial
 
+from django.conf import settings
 from django.db import transaction
 from django_tasks import task
 
@@ -32,8 +33,9 @@ POLICY = RetryPolicy(
     max_attempts=5,
     first_backoff=dt.timedelta(seconds=10),
     backoff_factor=3,
-    # Well above any operator timeout, so a slow but live worker is not second-guessed.
-    lease=dt.timedelta(minutes=2),
+    # Well above any operator timeout, so a slow but live worker is not second-guessed
+    # (settings: HAWIYA_SMS_LEASE_SECONDS, checked against SMS_OPERATOR_TIMEOUT).
+    lease=dt.timedelta(seconds=settings.HAWIYA_SMS_LEASE_SECONDS),
 )
 MAX_ATTEMPTS = POLICY.max_attempts
 SENDING_LEASE = POLICY.lease

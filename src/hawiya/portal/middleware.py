@@ -1,4 +1,5 @@
-"""Portal middleware: remember the language a person last read in, so "/" sends them back to it;
+"""Portal middleware: answer the load balancer's and the orchestrator's probes whatever the Host;
+remember the language a person last read in, so "/" sends them back to it;
 sign out a person idle for 15 minutes; answer "try again in a moment" when Hawiya is at a limit."""
 
 from __future__ import annotations
@@ -24,6 +25,22 @@ from hawiya.identity.services.sessions import SessionEnd, user_session_end, user
 from . import session_keys
 
 SameSite = Literal["Lax", "Strict", "None", False] | None
+
+
+def probes(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[HttpRequest], HttpResponse]:
+    """/healthz and /readyz before anything that reads the Host header: a load balancer's check
+    and Kubernetes' probes address the node by its own IP, which is (rightly) not in
+    ALLOWED_HOSTS, and would otherwise get 400. Nothing else is served this way."""
+    # Here, not at the top: the views import the context processors, which import this module.
+    from .views import healthz, readyz
+
+    answers = {"/healthz": healthz, "/readyz": readyz}
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        probe = answers.get(request.path_info)
+        return probe(request) if probe is not None else get_response(request)
+
+    return middleware
 
 
 def remember_language(

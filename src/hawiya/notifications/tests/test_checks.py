@@ -108,3 +108,14 @@ def test_demo_client_outside_demo_mode_is_a_deployment_warning(settings) -> None
     assert "notifications.W003" not in {message.id for message in checks.run_checks()}
     settings.DEMO = True
     assert sms_demo_client_only_in_demo_mode(None) == []
+
+
+def test_a_sending_lease_shorter_than_twice_the_operator_timeout_is_an_error(settings) -> None:
+    settings.HAWIYA_SMS_CLIENT = "http"
+    settings.SMS_OPERATOR_URL = "https://sms.operator.example/api"
+    settings.SMS_OPERATOR_TOKEN = "t"
+    settings.SMS_OPERATOR_TIMEOUT = 10
+    settings.HAWIYA_SMS_LEASE_SECONDS = 20
+    assert _ids(settings) == ["notifications.E006"]
+    settings.HAWIYA_SMS_LEASE_SECONDS = 21
+    assert _ids(settings) == []

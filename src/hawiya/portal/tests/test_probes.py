@@ -51,3 +51,12 @@ def test_readyz_is_503_when_the_connection_itself_fails(client):
 @pytest.mark.parametrize("url", ["/healthz", "/readyz"])
 def test_probes_refuse_writes(client, url):
     assert client.post(url).status_code == 405
+
+
+@pytest.mark.django_db
+def test_probes_answer_a_node_addressed_by_its_own_ip_which_pages_refuse(client, settings):
+    # A load balancer's check or a kubelet's probe: Host is the node's address, not the site's.
+    settings.ALLOWED_HOSTS = ["hawiya.example"]
+    assert client.get("/healthz", HTTP_HOST="10.89.0.11:8000").status_code == 200
+    assert client.get("/readyz", HTTP_HOST="10.89.0.11:8000").status_code == 200
+    assert client.get("/en/", HTTP_HOST="10.89.0.11:8000").status_code == 400

@@ -17,7 +17,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from hawiya.casework.management.commands.run_periodic import periodic_jobs
-from hawiya.casework.scheduler import jobs_run_due, period_seconds
+from hawiya.casework.scheduler import jobs_run_due, period_of, period_seconds
+from hawiya.core import clock
 
 
 class Command(BaseCommand):
@@ -38,15 +39,19 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         passes = 0
         while not stopping.is_set():
+            period = period_of(clock.now())
             report = jobs_run_due(periodic_jobs())
             if options["verbosity"] >= 2:
+                # One line a pass, for the operator (and the rehearsal, which counts runs a period).
+                ran = ",".join(sorted(report.ran)) or "-"
                 self.stdout.write(
-                    f"ran {sorted(report.ran)}, skipped {len(report.skipped)}, failed {report.failed}"
+                    f"period {period} ran {ran} skipped {len(report.skipped)} failed {len(report.failed)}"
                 )
+                self.stdout.flush()
             passes += 1
             if options["passes"] and passes >= options["passes"]:
                 break
             # Wake just after the next period starts; the jitter spreads the schedulers' claims.
-            period = period_seconds()
+            length = period_seconds()
             jitter = random.uniform(0.05, 1.0)  # noqa: S311 (spreading the claims, not a secret)
-            stopping.wait(period - time.time() % period + jitter)
+            stopping.wait(length - time.time() % length + jitter)

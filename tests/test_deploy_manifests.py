@@ -153,10 +153,13 @@ def test_web_probes_and_scheduler_replicas(overlay: str) -> None:
     assert ["migrate"] in [c.get("args") for c in containers(migrate)]
 
 
-def test_production_checks_the_configuration_before_migrating() -> None:
-    migrate = named("production", "Job", "hawiya-migrate")
-    assert [c["args"] for c in pod_spec(migrate)["initContainers"]] == [["check"]]
-    assert [c["args"] for c in pod_spec(migrate)["containers"]] == [["migrate"]]
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_configuration_is_checked_before_migrating(overlay: str) -> None:
+    migrate = named(overlay, "Job", "hawiya-migrate")
+    (check, *_) = pod_spec(migrate)["initContainers"]
+    assert check["args"] == ["check"]
+    steps = [container.get("args") for container in containers(migrate)]
+    assert ["migrate"] in steps[1:]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

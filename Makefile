@@ -15,7 +15,7 @@ APPS_WITH_MESSAGES := $(wildcard src/hawiya/*/locale)
 PO_FILES := $(wildcard src/hawiya/*/locale/*/LC_MESSAGES/django.po)
 MO_FILES := $(PO_FILES:.po=.mo)
 
-.PHONY: help setup run example-rp test test-e2e lint format messages bench clean
+.PHONY: help setup run example-rp test test-e2e lint format messages bench check-deploy clean
 
 help:
 	@echo "make run    — set up (virtualenv, dependencies, database, demo register) and serve Hawiya"
@@ -25,6 +25,7 @@ help:
 	@echo "make test   — set up and run the whole test suite (DATABASE_URL selects PostgreSQL)"
 	@echo "make lint   — ruff, mypy, import-linter and the stylesheet's logical-properties rule"
 	@echo "make bench  — the benchmarks under bench/"
+	@echo "make check-deploy — render the Kubernetes overlays, validate their schemas and run checkov (offline)"
 
 # The virtualenv is rebuilt only when the declared dependencies change.
 $(VENV)/.installed: pyproject.toml requirements/constraints.txt
@@ -81,6 +82,10 @@ bench: setup
 	$(PY) bench/sign_in.py
 	$(PY) bench/document_status.py
 	@if [ -n "$$DATABASE_URL" ]; then $(PY) bench/booking.py; fi
+
+# The Kubernetes manifests under deploy/kubernetes (its own virtualenv, .venv-deploy; docs/deploy.md).
+check-deploy:
+	scripts/check-deploy
 
 clean:
 	rm -rf $(VENV) var test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -107,14 +107,23 @@ pidfile = {home}/pgbouncer.pid
 
 
 @contextmanager
-def through_pgbouncer(port: int, *, server_side_cursors: bool) -> Iterator[None]:
+def through_pgbouncer(port: int, *, server_side_cursors: bool, **options: Any) -> Iterator[None]:
     """The default connection goes through PgBouncer, with server-side cursors off (as
-    DATABASE_POOLER=transaction sets them) unless asked otherwise; restored at the end."""
+    DATABASE_POOLER=transaction sets them) unless asked otherwise, and these connection options
+    added; restored at the end."""
     connection = connections[DEFAULT_DB_ALIAS]
-    saved = {key: connection.settings_dict[key] for key in ("HOST", "PORT", "DISABLE_SERVER_SIDE_CURSORS")}
+    saved = {
+        key: connection.settings_dict[key]
+        for key in ("HOST", "PORT", "DISABLE_SERVER_SIDE_CURSORS", "OPTIONS")
+    }
     connection.close()
     connection.settings_dict.update(
-        {"HOST": "127.0.0.1", "PORT": port, "DISABLE_SERVER_SIDE_CURSORS": not server_side_cursors}
+        {
+            "HOST": "127.0.0.1",
+            "PORT": port,
+            "DISABLE_SERVER_SIDE_CURSORS": not server_side_cursors,
+            "OPTIONS": {**saved["OPTIONS"], **options},
+        }
     )
     try:
         yield
@@ -206,3 +215,19 @@ def test_server_side_cursors_break_behind_transaction_pooling(pgbouncer: int) ->
             pytest.raises((DatabaseError, psycopg.Error), match=r"cursor .* does not exist"),
         ):
             list(rows)
+
+
+def test_prepared_statements_would_break_behind_transaction_pooling(pgbouncer: int) -> None:
+    """Why Django's defaults are kept (client-side binding, prepare_threshold=None): a statement
+    prepared on one server connection is unknown to the next (PgBouncer before 1.21, or
+    max_prepared_statements = 0)."""
+    person = make_person()
+    with through_pgbouncer(
+        pgbouncer, server_side_cursors=False, server_side_binding=True, prepare_threshold=0
+    ):
+        assert Person.objects.filter(pk=person.pk).count() == 1  # prepared on the server used last
+        with (
+            another_client_in_a_transaction(pgbouncer),
+            pytest.raises((DatabaseError, psycopg.Error), match=r"prepared statement .* does not exist"),
+        ):
+            Person.objects.filter(pk=person.pk).count()

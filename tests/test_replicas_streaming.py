@@ -23,6 +23,7 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from hawiya.api.tests.test_document_status_api import register, token_for
 from hawiya.audit.actors import Actor
@@ -31,7 +32,7 @@ from hawiya.core import clock
 from hawiya.core.replicas import PIN_COOKIE, stale_reads_ok
 from hawiya.core.testing import pin_clock
 from hawiya.document_checks.services import StatusQuery, document_status_check
-from hawiya.identity.models import StaffRole
+from hawiya.identity.models import StaffRole, User
 from hawiya.identity.tests.factories import make_account, person_of
 from hawiya.losses.tests.factories import make_id_card, make_report, make_reporter
 from hawiya.notifications.services import notify
@@ -202,6 +203,22 @@ def test_the_replica_alias_reads_the_standby_and_a_stale_tolerant_page_reads_it(
     assert "replacements_replacement" not in _tables_read(on_primary)
     assert "identity_" not in _tables_read(on_replica)  # who is signed in, the role: the primary
     assert "identity_" in _tables_read(on_primary)
+
+
+def test_the_admins_list_page_reads_the_replica_and_its_change_page_the_primary(replica: Replica) -> None:
+    holder = make_reporter()
+    card = make_id_card(holder)
+    client = Client()
+    client.force_login(User.objects.create_superuser(username="replica-admin", password="x-long-password-1"))
+    replica.catch_up()
+    for url, on in (
+        (reverse("admin:registry_document_changelist"), replica.alias),
+        (reverse("admin:registry_document_change", args=[card.pk]), DEFAULT_DB_ALIAS),
+    ):
+        with CaptureQueriesContext(connections[replica.alias]) as on_replica:
+            response = client.get(url)
+        assert response.status_code == 200
+        assert ("registry_document" in _tables_read(on_replica)) is (on == replica.alias), url
 
 
 def test_a_card_reported_lost_is_never_valid_even_while_the_replica_lags(replica: Replica) -> None:

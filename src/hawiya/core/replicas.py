@@ -100,7 +100,8 @@ def stale_reads_ok() -> Iterator[None]:
 def replica_reads(view: View) -> View:
     """Decorate a list, dashboard or export view whose reads may be a moment stale: on GET and
     HEAD it runs (and its template renders) inside `stale_reads_ok()`. Put it below the
-    permission decorators, so that they check on the primary before the scope opens."""
+    permission decorators, so that they check on the primary before the scope opens. A streaming
+    response's generator runs after the scope has closed, so its reads are on the primary."""
 
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:

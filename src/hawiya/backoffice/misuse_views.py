@@ -18,6 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
 from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.replicas import replica_reads
 from hawiya.core.text import mask_id_number
 from hawiya.document_checks.models import MisuseReport
 from hawiya.document_checks.selectors import misuse_report_open_get, misuse_reports_open
@@ -47,6 +48,7 @@ def _row(report: MisuseReport, language: str) -> dict[str, Any]:
 @never_cache
 @require_safe
 @staff_required(PERM_WORK_CASES)
+@replica_reads
 def misuse_reports(request: HttpRequest) -> HttpResponse:
     page = Paginator(misuse_reports_open(), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [_row(report, request.LANGUAGE_CODE) for report in page.object_list]

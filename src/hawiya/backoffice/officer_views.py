@@ -48,6 +48,7 @@ from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.headers import allow_features
 from hawiya.core.pdf import PdfLimitReached, image_data_uri, pdf_response, qr_data_uri
+from hawiya.core.replicas import replica_reads
 from hawiya.core.text import mask_id_number
 from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import PERM_WORK_CASES, StaffActor, StaffForbidden
@@ -142,6 +143,7 @@ def _day_page(
 @never_cache
 @require_safe
 @work_cases
+@replica_reads
 def day(request: HttpRequest) -> HttpResponse:
     staff = staff_of(request)
     form = DayForm(request.GET or None)
@@ -593,6 +595,7 @@ def case_biometrics(request: HttpRequest, reference: str) -> HttpResponse:
 @never_cache
 @require_safe
 @work_cases
+@replica_reads
 def queue(request: HttpRequest) -> HttpResponse:
     """The office's requests that have no appointment to check in, by stage (GET `stage`, so the
     URL keeps the list), and a "find a request" box (GET `reference`) that opens a case page."""
@@ -631,6 +634,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_safe
 @work_cases
+@replica_reads
 def print_queue_page(request: HttpRequest) -> HttpResponse:
     staff = staff_of(request)
     queue = print_queue(staff=staff)

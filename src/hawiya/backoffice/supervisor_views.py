@@ -45,6 +45,7 @@ from hawiya.casework.dashboard import OfficeDashboard, office_dashboard, office_
 from hawiya.core import clock
 from hawiya.core.clock import RIYADH
 from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.replicas import replica_reads
 from hawiya.identity.staff import (
     PERM_ALL_OFFICES,
     PERM_MANAGE_OFFICE,
@@ -184,6 +185,7 @@ def _chart(dashboard: OfficeDashboard) -> dict[str, Any]:
 
 @view_dashboard
 @require_safe
+@replica_reads
 def dashboard(request: HttpRequest) -> HttpResponse:
     """The office's queue: requests by status (with a chart and its table), today's appointments,
     new requests per day, the median time from payment to ready for collection."""
@@ -239,6 +241,7 @@ def _safe_rows(write: Any) -> Any:
 
 @view_dashboard
 @require_safe
+@replica_reads
 def dashboard_csv(request: HttpRequest) -> HttpResponse:
     """The dashboard's figures as CSV (no personal data), downloaded as a file; audited."""
     staff = staff_of(request)

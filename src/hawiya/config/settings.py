@@ -160,6 +160,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # With read replicas: the read-your-writes pin and the admin's list pages (core/replicas.py).
+    "hawiya.core.replicas.ReplicaMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Pages: a NUL byte anywhere in the request is a 400, before any view or lookup (core/guard.py).
     "hawiya.core.guard.page_guard",
@@ -195,15 +197,51 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------------------------
 # SQLite (WAL) is the embedded default; DATABASE_URL=postgres://... selects PostgreSQL.
+# DATABASE_POOLER=transaction: the app reaches PostgreSQL through PgBouncer in transaction mode, so
+# no server-side cursor may outlive a transaction (Django's docs): they are off on every alias.
+# Prepared statements need nothing: Django (psycopg 3) binds parameters on the client and sets
+# prepare_threshold=None; do not set server_side_binding or prepare_threshold in the URL's options
+# unless PgBouncer is 1.21+ with max_prepared_statements > 0 (docs/design.md, "Replicas and PgBouncer").
+DATABASE_POOLER = os.environ.get("DATABASE_POOLER", "").strip().lower()
+if DATABASE_POOLER not in ("", "transaction", "session"):
+    raise ImproperlyConfigured("DATABASE_POOLER must be empty, 'transaction' or 'session'.")
 DEFAULT_SQLITE_URL = f"sqlite:///{VAR_DIR / 'hawiya.sqlite3'}"
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", DEFAULT_SQLITE_URL), conn_max_age=60, conn_health_checks=True
+
+
+def _database(url: str, test_options: dict[str, str] | None = None) -> dj_database_url.DBConfig:
+    """One alias: connections kept a minute and checked before reuse, server-side cursors off
+    behind a transaction pooler (DATABASE_POOLER=session needs nothing)."""
+    return dj_database_url.parse(
+        url,
+        conn_max_age=60,
+        conn_health_checks=True,
+        disable_server_side_cursors=DATABASE_POOLER == "transaction",
+        test_options=test_options,
     )
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # A dead database must make /readyz answer 503 quickly, not hang the probe.
-    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+
+
+DATABASES = {"default": _database(os.environ.get("DATABASE_URL", DEFAULT_SQLITE_URL))}
+# Read replicas (streaming standbys): DATABASE_REPLICA_URLS, comma-separated, become the aliases
+# replica_1..n. Only reads that opted in (core/replicas.py: stale_reads_ok, @replica_reads) go
+# there, each scope to one replica chosen at random; in tests each is a mirror of default.
+DATABASE_REPLICA_URLS = env_list("DATABASE_REPLICA_URLS", "")
+HAWIYA_DATABASE_REPLICAS: list[str] = []
+for _index, _url in enumerate(DATABASE_REPLICA_URLS, start=1):
+    _alias = f"replica_{_index}"
+    DATABASES[_alias] = _database(_url, test_options={"MIRROR": "default"})
+    HAWIYA_DATABASE_REPLICAS.append(_alias)
+if HAWIYA_DATABASE_REPLICAS and any(
+    database["ENGINE"] != "django.db.backends.postgresql" for database in DATABASES.values()
+):
+    raise ImproperlyConfigured("DATABASE_REPLICA_URLS needs PostgreSQL for DATABASE_URL and every replica.")
+DATABASE_ROUTERS = ["hawiya.core.replicas.ReplicaRouter"]
+# A client that wrote reads the primary for this long (read-your-writes): longer than the
+# replicas' usual lag.
+HAWIYA_REPLICA_PIN_SECONDS = int(os.environ.get("HAWIYA_REPLICA_PIN_SECONDS", "10"))
+for _alias_settings in DATABASES.values():
+    if _alias_settings["ENGINE"] == "django.db.backends.postgresql":
+        # A dead database must make /readyz answer 503 quickly, not hang the probe.
+        _alias_settings.setdefault("OPTIONS", {})["connect_timeout"] = 5
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Connections are kept (CONN_MAX_AGE above) as on PostgreSQL: opening one per request costs
     # its PRAGMAs, and closing the last one checkpoints the WAL (bench/oidc.py: userinfo went

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from hawiya.core.errors import NotFound
+from hawiya.core.replicas import replica_reads
 from hawiya.core.text import mask_id_number
 from hawiya.document_checks.models import CheckAnswer, DocumentCheck, MisuseReport
 from hawiya.document_checks.selectors import check_get_for_holder, checks_of_documents_held_by
@@ -49,6 +50,7 @@ def _row(check: DocumentCheck, document: Document, language: str) -> dict[str, A
 
 @citizen_required
 @require_http_methods(["GET", "HEAD"])
+@replica_reads
 def document_checks(request: HttpRequest) -> HttpResponse:
     """Every check of the person's own documents, newest first, 25 a page: which party, which
     document (kind and masked serial), when (both calendars) and the answer it was given."""

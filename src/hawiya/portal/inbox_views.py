@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 
+from hawiya.core.replicas import replica_reads
 from hawiya.notifications.selectors import inbox_for_person
 from hawiya.notifications.services import inbox_mark_read
 
@@ -34,6 +35,7 @@ def _person_id(request: HttpRequest) -> int:
 
 @citizen_required
 @require_safe
+@replica_reads
 def inbox_list(request: HttpRequest) -> HttpResponse:
     language = current_language()
     entries = inbox_for_person(person_id=_person_id(request), language=language, limit=MAX_SHOWN)

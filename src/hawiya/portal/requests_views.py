@@ -35,6 +35,7 @@ from hawiya.appointments.selectors import appointment_for_replacement
 from hawiya.casework.services import replacement_apply, replacement_cancel
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.replicas import replica_reads
 from hawiya.delivery.models import FailureReason
 from hawiya.losses.selectors import loss_reports_for_person
 from hawiya.payments.selectors import bill_for_replacement
@@ -293,6 +294,7 @@ def _step(name: str, journey: dict[str, Any] | None) -> str:
 
 @citizen_required
 @require_http_methods(["GET", "HEAD"])
+@replica_reads
 def requests_list(request: HttpRequest) -> HttpResponse:
     """The person's loss reports and replacement requests, with their status."""
     person = _person(request)

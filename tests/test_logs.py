@@ -25,7 +25,7 @@ from django_tasks_db.models import DBTaskResult
 
 from hawiya.core import clock
 from hawiya.core.logs import JsonLinesFormatter, RequestIdFilter, reset_request_id, set_request_id
-from hawiya.identity.models import User
+from hawiya.identity.models import OneTimeCode, User
 from hawiya.identity.tests.factories import PASSWORD, last_code, make_account, make_citizen, person_of
 from hawiya.notifications.models import SmsMessage
 from hawiya.notifications.tasks import deliver_sms
@@ -49,11 +49,16 @@ def _settings(settings: Any) -> None:
 
 @pytest.fixture
 def json_log() -> Iterator[io.StringIO]:
-    """Every record, hawiya's at DEBUG, written as the JSON-lines handler writes it."""
+    """Every record, hawiya's at DEBUG, written as the JSON-lines handler writes it, through the
+    filters the settings put on the console handler (the request id, paths as route names)."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonLinesFormatter())
-    handler.addFilter(RequestIdFilter())
+    console = next(
+        h for h in logging.getLogger().handlers if any(isinstance(f, RequestIdFilter) for f in h.filters)
+    )
+    for log_filter in console.filters:
+        handler.addFilter(log_filter)
     root = logging.getLogger()
     loggers = [logging.getLogger(name) for name in ("hawiya", "django_tasks", "django_tasks_db")]
     levels = [(logger, logger.level) for logger in [root, *loggers]]
@@ -123,9 +128,12 @@ def test_each_request_is_one_json_line_without_its_path(client: Client, json_log
     assert dt.datetime.fromisoformat(line["time"]).tzinfo is not None
     assert "sign-in/" not in json_log.getvalue()
     assert "1234567890" not in json_log.getvalue()
-    # A 404 from Django's own request logger: its request object (path and query) is never written.
-    client.get("/en/no-such-page/?q=secret-query")
+    # A 404 from Django's own request logger names the route, not the path (which may hold a
+    # token); its request object (path and query) is never written.
+    client.get("/en/no-such-page/secret-path-token/?q=secret-query")
     assert "secret-query" not in json_log.getvalue()
+    assert "secret-path-token" not in json_log.getvalue()
+    assert any(line["message"] == "Not Found: unmatched" for line in lines(json_log))
 
 
 def test_the_json_format_is_chosen_by_the_environment():
@@ -256,6 +264,8 @@ def test_a_whole_journey_logs_no_id_number_mobile_code_or_token(
     assert any(line["route"] == "portal:sign-in-code" for line in records if "route" in line)
     assert any(line["logger"] == "hawiya.notifications.tasks" for line in records)
     user = User.objects.get(username="journey.person")
+    challenges = list(OneTimeCode.objects.filter(person=person).values_list("challenge", flat=True))
+    assert len(challenges) >= 2
     secrets = {
         "ID number": person.id_number,
         "mobile": person.mobile,
@@ -263,7 +273,9 @@ def test_a_whole_journey_logs_no_id_number_mobile_code_or_token(
         "national mobile": "0" + person.mobile[4:],
         "session": session_key,
         "CSRF token": client.cookies["csrftoken"].value,
+        "password": PASSWORD,
         "password hash": user.password,
+        **{f"challenge {index}": challenge for index, challenge in enumerate(challenges)},
         **{f"code {index}": code for index, code in enumerate(codes)},
     }
     leaks = {what for what, value in secrets.items() if value and value in log}

@@ -20,6 +20,11 @@ from django_tasks_db.models import DBTaskResult
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
+from hawiya.appointments.models import Weekday
+from hawiya.appointments.services.citizen import appointment_cancel
+from hawiya.appointments.tests.factories import at_riyadh, book, make_bookable_office, next_weekday
+from hawiya.appointments.tests.factories import make_replacement as make_bookable_replacement
+from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_verification_record
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError
@@ -29,6 +34,9 @@ from hawiya.identity.tests.factories import sign_in as full_sign_in
 from hawiya.notifications import tasks as sms_tasks
 from hawiya.notifications.clients import SendResult, SmsRejected, SmsTemporaryFailure
 from hawiya.notifications.tests.factories import queue_sms
+from hawiya.payments.services import bills_expire_due, payment_callback_apply
+from hawiya.payments.tests.factories import SECRET as PAYMENT_SECRET
+from hawiya.payments.tests.factories import callback_body, make_bill, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -283,3 +291,52 @@ def test_multiprocess_mode_adds_up_every_process(client, tmp_path, monkeypatch):
     assert samples["hawiya_sign_ins_total"][(("outcome", "success"),)] == 12
     assert samples["hawiya_sms_failures_total"][(("code", "operator_503"),)] == 4
     assert "hawiya_task_queue_depth" in samples  # the scrape-time gauges are still there
+
+
+def test_bookings_are_counted_after_commit(django_capture_on_commit_callbacks):
+    now = at_riyadh(dt.date(2030, 3, 4), 9)  # a Monday
+    tuesday_ten = at_riyadh(next_weekday(now.date(), Weekday.TUESDAY), 10)
+    office = make_bookable_office()
+    replacement = make_bookable_replacement()
+    before = {
+        outcome: sample("hawiya_bookings_total", outcome=outcome) for outcome in ("booked", "cancelled")
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment = book(replacement, office, tuesday_ten, at=now)
+        assert sample("hawiya_bookings_total", outcome="booked") == before["booked"]  # not before commit
+    assert sample("hawiya_bookings_total", outcome="booked") == before["booked"] + 1
+    with django_capture_on_commit_callbacks(execute=True):
+        appointment_cancel(
+            appointment_id=appointment.pk,
+            applicant=replacement.applicant,
+            at=now - dt.timedelta(days=1),
+            actor=Actor.citizen(1),
+        )
+    assert sample("hawiya_bookings_total", outcome="cancelled") == before["cancelled"] + 1
+
+
+def test_payments_are_counted_by_outcome(settings, django_capture_on_commit_callbacks):
+    settings.HAWIYA_PAYMENT_GATEWAY = "demo"
+    settings.HAWIYA_PAYMENT_WEBHOOK_SECRET = PAYMENT_SECRET
+    outcomes = ("paid", "failed", "expired")
+    before = {outcome: sample("hawiya_payments_total", outcome=outcome) for outcome in outcomes}
+    paid, declined = make_bill(), make_bill()
+    with django_capture_on_commit_callbacks(execute=True):
+        for bill, status in ((paid, "paid"), (declined, "failed")):
+            body = callback_body(bill, status=status)
+            payment_callback_apply(body=body, signature_header=signed(body))
+        make_bill(at=clock.now() - dt.timedelta(hours=73))
+        assert bills_expire_due() == 1
+    for outcome in outcomes:
+        assert sample("hawiya_payments_total", outcome=outcome) == before[outcome] + 1, outcome
+
+
+def test_gunicorn_child_exit_forgets_the_dead_workers_live_gauges(tmp_path, monkeypatch):
+    from hawiya.config import gunicorn
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    for name in ("gauge_livesum_4242.db", "counter_4242.db", "gauge_livesum_4343.db"):
+        (tmp_path / name).write_bytes(b"")
+    gunicorn.child_exit(server=None, worker=type("Worker", (), {"pid": 4242})())
+    # The dead worker's counters still count; only its live gauges go.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["counter_4242.db", "gauge_livesum_4343.db"]

@@ -537,12 +537,14 @@ LOGGING = {
         # An ordinary 403 or 400 is a warning without a traceback (hawiya.core.logs).
         "client_errors": {"()": "hawiya.core.logs.ClientErrorsWithoutTraceback"},
         "request_id": {"()": "hawiya.core.logs.RequestIdFilter"},
+        # Django's "Not Found: <path>" lines name the route instead (a path may hold a token).
+        "request_paths": {"()": "hawiya.core.logs.RequestPathsAsRoutes"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": "json" if HAWIYA_LOG_FORMAT == "json" else "plain",
-            "filters": ["request_id"],
+            "filters": ["request_id", "request_paths"],
         }
     },
     "root": {"handlers": ["console"], "level": os.environ.get("HAWIYA_LOG_LEVEL", "INFO")},

@@ -16,6 +16,7 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import HttpRequest
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
@@ -79,6 +80,33 @@ class RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not hasattr(record, "request_id"):
             record.request_id = _request_id.get()
+        return True
+
+
+UNMATCHED_ROUTE = "unmatched"
+
+
+def route_name(request: Any) -> str:
+    """The resolved URL pattern's name (namespaced, e.g. `portal:dashboard`), or `unmatched`."""
+    match = getattr(request, "resolver_match", None)
+    view_name = getattr(match, "view_name", "") if match is not None else ""
+    return view_name or UNMATCHED_ROUTE
+
+
+class RequestPathsAsRoutes(logging.Filter):
+    """Django's own request lines ("Not Found: /ar/…", "Forbidden (CSRF …): /…") name the path;
+    a path can hold a reference or a token (`activate/continue/<challenge>/`), so the path (and
+    the full path with its query) is replaced by the route's name, as in the request line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        request = getattr(record, "request", None)
+        if isinstance(request, HttpRequest) and isinstance(record.args, tuple):
+            paths = {request.path, request.path_info, request.get_full_path()}
+            if any(isinstance(arg, str) and arg in paths for arg in record.args):
+                route = route_name(request)
+                record.args = tuple(
+                    route if isinstance(arg, str) and arg in paths else arg for arg in record.args
+                )
         return True
 
 

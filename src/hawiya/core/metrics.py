@@ -50,6 +50,10 @@ def multiprocess_mode() -> bool:
     return bool(os.environ.get(MULTIPROC_DIR_ENV))
 
 
+if multiprocess_mode():
+    # A missing directory would stop every process at its first metric: made if need be.
+    os.makedirs(os.environ[MULTIPROC_DIR_ENV], exist_ok=True)
+
 if multiprocess_mode() and os.environ.get(PROCESS_NAME_ENV):
     # Must happen before the first metric below is made (prometheus_client reads it then).
     _name = "".join(c for c in os.environ[PROCESS_NAME_ENV] if c.isalnum() or c in "-_")[:40] or "named"

@@ -19,20 +19,20 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from .logs import REQUEST_ID_HEADER, new_request_id, reset_request_id, set_request_id, valid_request_id
+from .logs import (
+    REQUEST_ID_HEADER,
+    new_request_id,
+    reset_request_id,
+    route_name,
+    set_request_id,
+    valid_request_id,
+)
 from .metrics import HTTP_REQUEST_DURATION, HTTP_RESPONSES
 
 logger = logging.getLogger("hawiya.request")
 
-UNMATCHED = "unmatched"
 UNOBSERVED_ROUTES = frozenset({"healthz", "readyz", "metrics"})
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-
-def route_name(request: HttpRequest) -> str:
-    """The resolved URL pattern's name (namespaced), or `unmatched`."""
-    match = getattr(request, "resolver_match", None)
-    return match.view_name if match is not None and match.view_name else UNMATCHED
 
 
 def request_id_middleware(

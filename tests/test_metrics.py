@@ -130,12 +130,20 @@ def test_a_failing_gauge_is_left_out_and_the_rest_answers(client, monkeypatch):
 # --- Requests --------------------------------------------------------------------------------------
 
 
-def test_a_request_is_counted_and_timed_by_route_name(client):
+def test_a_request_is_counted_and_timed_by_route_name(client, settings):
     before_count = sample("hawiya_http_responses_total", route="portal:sign-in", method="GET", status="200")
     before_hist = sample("hawiya_http_request_duration_seconds_count", route="portal:sign-in", method="GET")
     before_404 = sample("hawiya_http_responses_total", route="unmatched", method="GET", status="404")
     assert client.get("/en/sign-in/?next=/en/account/").status_code == 200
     assert client.get("/en/no-such-page/1234567890").status_code == 404
+    static_before = sample("hawiya_http_responses_total", route="static", method="GET", status="200")
+    settings.WHITENOISE_USE_FINDERS = (
+        True  # the suite has no collected files; a new client's WhiteNoise finds them
+    )
+    assert Client().get("/static/portal/favicon.svg").status_code == 200
+    assert (
+        sample("hawiya_http_responses_total", route="static", method="GET", status="200") == static_before + 1
+    )
     assert (
         sample("hawiya_http_responses_total", route="portal:sign-in", method="GET", status="200")
         == before_count + 1

@@ -3,7 +3,8 @@
 Each request takes a valid incoming X-Request-ID (core/logs.py's pattern: 8-64 plain characters)
 or a new one, keeps it in the context for every log record and every task it enqueues, and
 returns it in the X-Request-ID response header. When the response is ready it is counted and timed
-under its route's *name* (`portal:dashboard`, or `unmatched` for a path no pattern matches) and
+under its route's *name* (`portal:dashboard`; `static` for a static file; `unmatched` for a path
+no pattern matches) and
 logged as one line: method, route name, status and duration. Never the path or its query string:
 paths hold references and queries hold whatever was typed; a route name holds neither.
 
@@ -17,10 +18,12 @@ import logging
 import time
 from collections.abc import Callable
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 
 from .logs import (
     REQUEST_ID_HEADER,
+    UNMATCHED_ROUTE,
     new_request_id,
     reset_request_id,
     route_name,
@@ -31,6 +34,7 @@ from .metrics import HTTP_REQUEST_DURATION, HTTP_RESPONSES
 
 logger = logging.getLogger("hawiya.request")
 
+STATIC = "static"
 UNOBSERVED_ROUTES = frozenset({"healthz", "readyz", "metrics"})
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -55,6 +59,8 @@ def request_id_middleware(
 
 def _observe(request: HttpRequest, response: HttpResponse, seconds: float) -> None:
     route = route_name(request)
+    if route == UNMATCHED_ROUTE and settings.STATIC_URL and request.path.startswith(str(settings.STATIC_URL)):
+        route = STATIC  # WhiteNoise answers before any URL pattern is tried
     if route in UNOBSERVED_ROUTES:
         return
     method = request.method if request.method in METHODS else "other"

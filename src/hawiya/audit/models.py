@@ -173,3 +173,32 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.sequence} {self.hash[:12]}"
+
+
+VERIFICATION_PK = 1
+
+
+class AuditVerification(models.Model):
+    """The single row (pk 1) holding the outcome of the last `manage.py audit_verify` run.
+
+    Written by the command, read by /metrics (hawiya_audit_verify_ok and its time), so every
+    process, on any machine, sees the same last outcome, and a restart forgets nothing. Not part
+    of the chain: it says what the chain looked like, and is overwritten at each run.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=VERIFICATION_PK, editable=False)
+    ok = models.BooleanField(_("intact"))
+    events_checked = models.PositiveBigIntegerField(_("events checked"), default=0)
+    ran_at = models.DateTimeField(_("ran at"))
+
+    class Meta:
+        verbose_name = _("audit chain verification")
+        verbose_name_plural = _("audit chain verification")
+        constraints = (
+            models.CheckConstraint(
+                condition=models.Q(id=VERIFICATION_PK), name="audit_verification_single_row"
+            ),
+        )
+
+    def __str__(self) -> str:
+        return f"{'intact' if self.ok else 'broken'} at {self.ran_at.isoformat()}"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Q, QuerySet
 
-from .models import GENESIS_HASH, HEAD_PK, AuditChainHead, AuditEvent
+from .models import GENESIS_HASH, HEAD_PK, VERIFICATION_PK, AuditChainHead, AuditEvent, AuditVerification
 
 VERIFY_BATCH_SIZE = 2000
 
@@ -135,3 +135,8 @@ def staff_access_for_person(
         if keys:
             about |= Q(object_type=object_type, object_id__in=keys)
     return AuditEvent.objects.filter(about, actor_role__in=STAFF_ACCESS_ROLES).order_by("-sequence")
+
+
+def audit_verification_last(*, using: str = DEFAULT_DB_ALIAS) -> AuditVerification | None:
+    """The outcome of the last `manage.py audit_verify` run, or None if it never ran."""
+    return AuditVerification.objects.using(using).filter(pk=VERIFICATION_PK).first()

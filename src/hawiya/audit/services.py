@@ -17,7 +17,15 @@ from django.db.transaction import TransactionManagementError
 from hawiya.core import clock
 
 from .actors import Actor
-from .models import GENESIS_HASH, HEAD_PK, AuditChainHead, AuditEvent, canonical_json
+from .models import (
+    GENESIS_HASH,
+    HEAD_PK,
+    VERIFICATION_PK,
+    AuditChainHead,
+    AuditEvent,
+    AuditVerification,
+    canonical_json,
+)
 
 ACTION_CODE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 OBJECT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
@@ -138,3 +146,14 @@ def audit_record(
     head.hash = event.hash
     head.save(using=using, update_fields=["sequence", "hash"])
     return event
+
+
+def audit_verification_record(
+    *, ok: bool, events_checked: int, using: str = DEFAULT_DB_ALIAS
+) -> AuditVerification:
+    """Keep the outcome of an `audit_verify` run (the single row, overwritten), for /metrics."""
+    verification, _created = AuditVerification.objects.using(using).update_or_create(
+        pk=VERIFICATION_PK,
+        defaults={"ok": ok, "events_checked": events_checked, "ran_at": clock.now()},
+    )
+    return verification

@@ -143,6 +143,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the request id (X-Request-ID, in every log line and carried into tasks), and every
+    # response timed and counted by route name for /metrics, and logged as one line (core/request_id.py).
+    "hawiya.core.request_id.request_id_middleware",
     "django.middleware.security.SecurityMiddleware",
     # Before WhiteNoise, so static files get the headers too (CSP itself on HTML pages only).
     "hawiya.core.headers.permissions_policy_middleware",
@@ -557,13 +560,43 @@ CONTENT_SECURITY_POLICY = {
 }
 SILENCED_SYSTEM_CHECKS: list[str] = []
 
+# --- Metrics (/metrics, core/metrics.py) ------------------------------------------------------------
+# Prometheus scrapes /metrics with `Authorization: Bearer <HAWIYA_METRICS_TOKEN>`. Without a token
+# the page answers only in demo, debug or embedded mode; in production it is a 404. With several
+# processes (gunicorn workers, the task worker, the sweeps) every one of them needs the same
+# PROMETHEUS_MULTIPROC_DIR, emptied before they start (config/gunicorn.py).
+HAWIYA_METRICS_TOKEN = os.environ.get("HAWIYA_METRICS_TOKEN", "")
+HAWIYA_METRICS_OPEN = DEMO or DEBUG or EMBEDDED
+# Scrapers speak plain HTTP inside the cluster, like the load balancer's probes.
+SECURE_REDIRECT_EXEMPT = [*SECURE_REDIRECT_EXEMPT, r"^metrics$"]
+
+# --- Logging --------------------------------------------------------------------------------------------
+# Plain lines by default (`make run`, development); HAWIYA_LOG_FORMAT=json writes one JSON object a
+# line (time, level, logger, message, request_id; the request line adds method, route, status and
+# duration_ms). Every record carries the request id (core/logs.py). Never an ID number, a code, a
+# token, a path's query string.
+HAWIYA_LOG_FORMAT = os.environ.get("HAWIYA_LOG_FORMAT", "plain").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    # An ordinary 403 or 400 is a warning without a traceback (hawiya.core.logs).
-    "filters": {"client_errors": {"()": "hawiya.core.logs.ClientErrorsWithoutTraceback"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {"()": "hawiya.core.logs.JsonLinesFormatter"},
+    },
+    "filters": {
+        # An ordinary 403 or 400 is a warning without a traceback (hawiya.core.logs).
+        "client_errors": {"()": "hawiya.core.logs.ClientErrorsWithoutTraceback"},
+        "request_id": {"()": "hawiya.core.logs.RequestIdFilter"},
+        # Django's "Not Found: <path>" lines name the route instead (a path may hold a token).
+        "request_paths": {"()": "hawiya.core.logs.RequestPathsAsRoutes"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if HAWIYA_LOG_FORMAT == "json" else "plain",
+            "filters": ["request_id", "request_paths"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("HAWIYA_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
 from hawiya.api.v1 import api as api_v1
+from hawiya.config.metrics_view import metrics
 from hawiya.oidc import views as oidc_views
 from hawiya.portal import signin_views as portal_signin_views
 from hawiya.portal import views as portal_views
@@ -12,6 +13,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("favicon.ico", portal_views.favicon, name="favicon"),
     path("healthz", portal_views.healthz, name="healthz"),
     path("readyz", portal_views.readyz, name="readyz"),
+    # Prometheus scrapes: bearer token, or open in demo/debug/embedded mode only (config/metrics_view.py).
+    path("metrics", metrics, name="metrics"),
     # Demo only: the SMS inbox lives under the language prefix (portal:dev-sms).
     path("dev/sms", portal_signin_views.dev_sms_redirect, name="dev-sms-redirect"),
     # The REST API speaks JSON, not a page language: outside the language prefix.

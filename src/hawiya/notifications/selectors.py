@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Min
 from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -179,3 +180,13 @@ def inbox_for_person(*, person_id: int, language: str, limit: int = 50) -> list[
 
 def inbox_unread_count(*, person_id: int) -> int:
     return InboxNotification.objects.filter(person_id=person_id, read_at__isnull=True).count()
+
+
+def sms_outbox_oldest_unsent_at() -> dt.datetime | None:
+    """When the oldest message not yet handed to the operator (queued, or being sent) was queued;
+    None when there is none. The SMS outbox lag of /metrics."""
+    return (
+        SmsMessage.objects.filter(status__in=[SmsMessage.Status.QUEUED, SmsMessage.Status.SENDING])
+        .order_by()
+        .aggregate(oldest=Min("queued_at"))["oldest"]
+    )

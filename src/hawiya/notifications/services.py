@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.metrics import SMS_FAILURES, inc_on_commit
 from hawiya.core.signing import SignatureInvalid, signature_header, verify
 
 from . import errors
@@ -268,6 +269,7 @@ def sms_delivery_report_apply(
             message.failed_at = at
             message.last_error_code = f"receipt_{report.error_code or 'undelivered'}"[:64]
             fields += ["failed_at", "last_error_code"]
+            inc_on_commit(SMS_FAILURES, message.last_error_code)
         if message.is_secret and message.body and not sms_client().keeps_secret_bodies:
             message.body = ""
             fields.append("body")

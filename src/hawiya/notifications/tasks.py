@@ -22,6 +22,7 @@ from django.db import transaction
 from django_tasks import task
 
 from hawiya.core import clock
+from hawiya.core.metrics import SMS_FAILURES
 from hawiya.core.outbox import Outbox, RetryPolicy
 
 from .clients import SmsClient, SmsRejected, SmsTemporaryFailure, sms_client
@@ -64,13 +65,16 @@ def deliver_sms(message_id: int) -> str:
     try:
         result = client.send(to=message.to, body=message.body, reference=str(message.reference))
     except SmsRejected as exc:
+        SMS_FAILURES.labels(exc.code).inc()
         return OUTBOX.record_failure(message_id, claim, exc.code, permanent=True, give_up=give_up)
     except SmsTemporaryFailure as exc:
+        SMS_FAILURES.labels(exc.code).inc()
         return OUTBOX.record_failure(message_id, claim, exc.code, permanent=False, give_up=give_up)
     except Exception as exc:
         # A bug in a client must not lose the message: it is retried like an outage and fails
         # after MAX_ATTEMPTS. Only the exception's type is logged; its text might hold the body.
         logger.error("SMS %s: client raised %s", message.reference, type(exc).__name__)
+        SMS_FAILURES.labels("client_error").inc()
         return OUTBOX.record_failure(message_id, claim, "client_error", permanent=False, give_up=give_up)
     return _record_sent(message_id, result.operator_message_id, client)
 

@@ -24,6 +24,7 @@ from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.metrics import PAYMENTS, inc_on_commit
 from hawiya.core.references import insert_with_reference
 from hawiya.replacements import errors as replacement_errors
 from hawiya.replacements.fees import format_amount
@@ -464,6 +465,7 @@ def _effects(
         )
         return
     if outcome == CallbackOutcome.DECLINED:
+        inc_on_commit(PAYMENTS, "failed")
         audit_record(
             actor=GATEWAY_ACTOR,
             action=AUDIT_PAYMENT_DECLINED,
@@ -476,6 +478,7 @@ def _effects(
         bill.paid_at = now
         bill.gateway_payment_id = payload.payment_id
         bill.save(update_fields=["state", "paid_at", "gateway_payment_id"])
+        inc_on_commit(PAYMENTS, "paid")
         # The request awaits payment (checked under its lock in `_outcome`), so the move holds.
         replacement_move(
             replacement_id=bill.replacement_id,
@@ -501,6 +504,7 @@ def _effects(
     elif outcome == CallbackOutcome.REFUND_DUE:
         bill.refund_due = True
         bill.save(update_fields=["refund_due"])
+        inc_on_commit(PAYMENTS, "refund_due")
         detail["bill_state"] = bill.state
         audit_record(
             actor=GATEWAY_ACTOR,
@@ -547,6 +551,7 @@ def _bill_expire(pk: int, *, now: dt.datetime) -> int:
         bill.state = BillState.EXPIRED
         bill.ended_at = now
         bill.save(update_fields=["state", "ended_at"])
+        inc_on_commit(PAYMENTS, "expired")
         try:
             with transaction.atomic():
                 replacement_move(

@@ -24,6 +24,7 @@ from django_tasks import task
 from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
+from hawiya.core.metrics import PAYMENTS, inc_on_commit
 from hawiya.core.outbox import Claim, Outbox, RetryPolicy
 
 from . import errors
@@ -87,6 +88,7 @@ def _give_up(bill: Bill, reason: str, *, refused: bool) -> None:
     bill.refund_error = reason[:64]
     bill.refund_next_attempt_at = None
     bill.save(update_fields=["state", "refund_error", "refund_next_attempt_at"])
+    inc_on_commit(PAYMENTS, "refund_failed" if refused else "refund_unknown")
     audit_record(
         actor=ACTOR,
         action=AUDIT_BILL_REFUND_FAILED if refused else AUDIT_BILL_REFUND_UNKNOWN,
@@ -137,6 +139,7 @@ def _record_refunded(bill_id: int, claim: Claim[Bill], refund_id: str) -> str:
                 "refund_error",
             ]
         )
+        inc_on_commit(PAYMENTS, "refunded")
         audit_record(
             actor=ACTOR,
             action=AUDIT_BILL_REFUNDED,

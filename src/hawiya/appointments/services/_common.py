@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core.errors import NotFound
+from hawiya.core.metrics import BOOKINGS, inc_on_commit
 from hawiya.registry.models import Person
 from hawiya.registry.offices import office_in_notice
 from hawiya.replacements.models import Replacement, ReplacementState
@@ -71,6 +72,7 @@ def _end(appointment: Appointment, *, now: dt.datetime) -> None:
     appointment.state = AppointmentState.CANCELLED
     appointment.ended_at = now
     appointment.save(update_fields=["state", "ended_at", "updated_at"])
+    inc_on_commit(BOOKINGS, "cancelled")
 
 
 def _cancel_booked(

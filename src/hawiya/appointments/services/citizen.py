@@ -21,6 +21,7 @@ from hawiya.core import clock
 from hawiya.core.clock import RIYADH
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.idempotency import check_same_request, idempotency_key_checked, request_fingerprint
+from hawiya.core.metrics import BOOKINGS, inc_on_commit
 from hawiya.core.references import insert_with_reference
 from hawiya.notifications.subjects import APPOINTMENT, Subject
 from hawiya.registry.models import CivilService, Office, Person
@@ -121,6 +122,8 @@ def _take_place(
         )
     taken = Slot.objects.filter(pk=slot.pk, booked__lt=F("capacity")).update(booked=F("booked") + 1)
     if taken != 1:
+        # Counted at once: the refusal happened, whatever becomes of the transaction.
+        BOOKINGS.labels("full").inc()
         raise ApplicationError(
             errors.SLOT_FULL,
             _("Someone has just taken the last place at this time. Choose another time."),
@@ -236,6 +239,7 @@ def appointment_book(
             object_id=appointment.pk,
             detail={"office": office.code, "starts_at": slot.starts_at.isoformat(), "slot": slot.pk},
         )
+        inc_on_commit(BOOKINGS, "booked")
     return appointment
 
 
@@ -321,6 +325,7 @@ def appointment_reschedule(
         )
         replacement_office_set(replacement=replacement, office=office)
         _notify(appointment, "appointment_moved")
+        inc_on_commit(BOOKINGS, "moved")
         audit_record(
             actor=actor,
             action=AUDIT_MOVED,

@@ -11,6 +11,7 @@ from django.db import transaction
 from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
+from hawiya.core.metrics import BOOKINGS, inc_on_commit
 from hawiya.identity.selectors import person_language
 from hawiya.notifications.services import notify
 from hawiya.registry.offices import office_in_notice
@@ -110,6 +111,7 @@ def appointment_no_shows_mark_due(*, now: dt.datetime | None = None, limit: int 
                 appointment.state = AppointmentState.NO_SHOW
                 appointment.ended_at = now
                 appointment.save(update_fields=["state", "ended_at", "updated_at"])
+                inc_on_commit(BOOKINGS, "no_show")
                 if replacement.state == ReplacementState.APPOINTMENT_BOOKED:
                     replacement_move(
                         replacement_id=replacement.pk,

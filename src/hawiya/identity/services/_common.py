@@ -4,6 +4,8 @@ lookup, the account lock check and the failure count."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -11,6 +13,7 @@ from django.core.validators import validate_ipv46_address
 from django.utils import translation
 
 from hawiya.core.errors import ApplicationError
+from hawiya.core.metrics import ACCOUNT_LOCKOUTS, SIGN_INS, SignInOutcome, inc_on_commit
 from hawiya.notifications.services import sms_send
 from hawiya.registry.id_numbers import parse_id_number
 from hawiya.registry.models import Person
@@ -111,6 +114,7 @@ def _record_failure(
     _event(user, Event.SIGN_IN_FAILED, ip=ip, user_agent=user_agent, now=now, detail=detail)
     if count.just_locked and count.locked_until is not None:
         _event(user, Event.ACCOUNT_LOCKED, ip=ip, user_agent=user_agent, now=now)
+        inc_on_commit(ACCOUNT_LOCKOUTS)
         # RISC account-disabled without a reason: locked for a while after failures, not hijacked.
         security_event_emit(user, ACCOUNT_DISABLED)
         mobile = _mobile_of(user)
@@ -150,3 +154,38 @@ def _validated_password(password: str, user: User) -> None:
 
 def _sms_locked(user: User) -> bool:
     return MethodLock.objects.filter(user=user, method=Method.SMS).exists()
+
+
+# What each refusal of a sign-in step counts as in hawiya_sign_ins_total (anything else: refused).
+# `invalid_credentials` is counted where the account is known (wrong_password / unknown_account).
+_SIGN_IN_OUTCOMES = {
+    errors.ACCOUNT_LOCKED: SignInOutcome.LOCKED,
+    errors.ACCOUNT_BLOCKED: SignInOutcome.BLOCKED,
+    errors.IP_THROTTLED: SignInOutcome.THROTTLED,
+    errors.CHALLENGE_EXPIRED: SignInOutcome.EXPIRED,
+    errors.CODE_INVALID: SignInOutcome.CODE_WRONG,
+    errors.CODE_ATTEMPTS_EXCEEDED: SignInOutcome.CODE_WRONG,
+    errors.TOTP_INVALID: SignInOutcome.CODE_WRONG,
+    errors.RECOVERY_CODE_INVALID: SignInOutcome.CODE_WRONG,
+    errors.PASSKEY_INVALID: SignInOutcome.CODE_WRONG,
+    errors.PASSKEY_NOT_RECOGNISED: SignInOutcome.CODE_WRONG,
+    errors.PASSKEY_COUNTER: SignInOutcome.CODE_WRONG,
+}
+
+
+def count_sign_in(outcome: str) -> None:
+    SIGN_INS.labels(outcome).inc()
+
+
+@contextmanager
+def sign_in_counted(*, final: bool) -> Iterator[None]:
+    """Count a sign-in step's outcome (/metrics): a refusal by its error code, and, for the final
+    step (`final`), success once it has returned (its transaction committed)."""
+    try:
+        yield
+    except ApplicationError as exc:
+        if exc.code != errors.INVALID_CREDENTIALS:
+            count_sign_in(_SIGN_IN_OUTCOMES.get(exc.code, SignInOutcome.REFUSED))
+        raise
+    if final:
+        count_sign_in(SignInOutcome.SUCCESS)

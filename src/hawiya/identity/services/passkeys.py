@@ -61,6 +61,7 @@ from ._common import (
     _language,
     _mobile_of,
     _record_failure,
+    sign_in_counted,
     sms_subject_ref,
 )
 from .sign_in import _available_methods
@@ -444,14 +445,15 @@ def passkey_sign_in(*, challenge: str, credential: object, ip: str, user_agent: 
     ID, user not verified, bad signature, malformed), `passkey_not_recognised` (removed or
     unknown), `passkey_counter`, `account_locked`, `account_blocked`, `ip_throttled`. Failures
     are counted like wrong passwords; success resets the account's count."""
-    account, _now = _authenticate(
-        challenge=challenge,
-        credential=credential,
-        purpose=ChallengePurpose.SIGN_IN,
-        user=None,
-        ip=ip,
-        user_agent=user_agent,
-    )
+    with sign_in_counted(final=True):
+        account, _now = _authenticate(
+            challenge=challenge,
+            credential=credential,
+            purpose=ChallengePurpose.SIGN_IN,
+            user=None,
+            ip=ip,
+            user_agent=user_agent,
+        )
     return account
 
 
@@ -499,23 +501,24 @@ def passkey_second_factor(
 ) -> User:
     """The second step of a password sign-in with a passkey: the sign-in challenge is used up and
     the account returned, as `sign_in_verify` does for a code. Errors as passkey_sign_in."""
-    now = clock.now()
-    account = _password_step_account(challenge, now)
-    _authenticate(
-        challenge=passkey_challenge,
-        credential=credential,
-        purpose=ChallengePurpose.REAUTHENTICATION,
-        user=account,
-        ip=ip,
-        user_agent=user_agent,
-    )
-    with transaction.atomic():
-        used = OneTimeCode.objects.filter(
-            challenge=challenge, purpose=Purpose.SIGN_IN, used_at__isnull=True, expires_at__gt=now
-        ).update(verified_at=now, used_at=now)
-        if used != 1:
-            raise errors.error(errors.CHALLENGE_EXPIRED)
-        _event(account, Event.SIGN_IN, ip=ip, user_agent=user_agent, now=now, detail=Method.PASSKEY)
+    with sign_in_counted(final=True):
+        now = clock.now()
+        account = _password_step_account(challenge, now)
+        _authenticate(
+            challenge=passkey_challenge,
+            credential=credential,
+            purpose=ChallengePurpose.REAUTHENTICATION,
+            user=account,
+            ip=ip,
+            user_agent=user_agent,
+        )
+        with transaction.atomic():
+            used = OneTimeCode.objects.filter(
+                challenge=challenge, purpose=Purpose.SIGN_IN, used_at__isnull=True, expires_at__gt=now
+            ).update(verified_at=now, used_at=now)
+            if used != 1:
+                raise errors.error(errors.CHALLENGE_EXPIRED)
+            _event(account, Event.SIGN_IN, ip=ip, user_agent=user_agent, now=now, detail=Method.PASSKEY)
     return account
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from hawiya.core import clock
 from hawiya.core.digits import western_digits
+from hawiya.core.metrics import SignInOutcome
 from hawiya.core.text import mask_mobile
 from hawiya.registry.id_numbers import is_valid_id_number
 
@@ -27,6 +28,8 @@ from ._common import (
     _mobile_of,
     _normalised_code,
     _record_failure,
+    count_sign_in,
+    sign_in_counted,
 )
 from .one_time_codes import _sms_code_problem
 
@@ -155,21 +158,24 @@ def sign_in_start(*, login: str, password: str, ip: str, user_agent: str) -> Sig
     `ip_throttled`, `no_sign_in_method`. A right password does not reset the failure count:
     only a complete sign-in does.
     """
-    throttles.ip_check(ip)
-    user = _user_for_login(login)
-    matched = _password_matches(user, password)
-    now = clock.now()
-    if not matched or user is None:
-        with transaction.atomic():
-            _record_failure(
-                user=user if user is not None and user.is_active else None,
-                ip=ip,
-                user_agent=user_agent,
-                now=now,
-                detail="password",
-            )
-        raise errors.error(errors.INVALID_CREDENTIALS)
-    return _second_factor_challenge(user, Purpose.SIGN_IN, now)
+    with sign_in_counted(final=False):
+        throttles.ip_check(ip)
+        user = _user_for_login(login)
+        matched = _password_matches(user, password)
+        now = clock.now()
+        if not matched or user is None:
+            known = user is not None and user.is_active
+            with transaction.atomic():
+                _record_failure(
+                    user=user if known else None,
+                    ip=ip,
+                    user_agent=user_agent,
+                    now=now,
+                    detail="password",
+                )
+            count_sign_in(SignInOutcome.WRONG_PASSWORD if known else SignInOutcome.UNKNOWN_ACCOUNT)
+            raise errors.error(errors.INVALID_CREDENTIALS)
+        return _second_factor_challenge(user, Purpose.SIGN_IN, now)
 
 
 def _verify_second_factor(
@@ -225,15 +231,16 @@ def sign_in_verify(*, challenge: str, code: str, method: str, ip: str, user_agen
     `recovery_code_invalid`, `code_required`, `method_locked`, `method_not_available`,
     `account_locked`, `account_blocked`, `challenge_expired`, `ip_throttled`.
     """
-    account, _now = _verify_second_factor(
-        challenge=challenge,
-        purpose=Purpose.SIGN_IN,
-        code=code,
-        method=method,
-        ip=ip,
-        user_agent=user_agent,
-        user=None,
-    )
+    with sign_in_counted(final=True):
+        account, _now = _verify_second_factor(
+            challenge=challenge,
+            purpose=Purpose.SIGN_IN,
+            code=code,
+            method=method,
+            ip=ip,
+            user_agent=user_agent,
+            user=None,
+        )
     return account
 
 

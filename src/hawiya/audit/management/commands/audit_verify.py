@@ -1,4 +1,7 @@
-"""`manage.py audit_verify`: recompute the audit chain and say whether it is intact (exit 0) or not (1)."""
+"""`manage.py audit_verify`: recompute the audit chain and say whether it is intact (exit 0) or not (1).
+
+Each run keeps its outcome (audit.AuditVerification) for /metrics: hawiya_audit_verify_ok and
+hawiya_audit_verify_last_run_timestamp_seconds."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from hawiya.audit.selectors import VERIFY_BATCH_SIZE, audit_chain_verify
+from hawiya.audit.services import audit_verification_record
 
 
 class Command(BaseCommand):
@@ -21,6 +25,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = audit_chain_verify(batch_size=options["batch_size"], using=options["database"])
+        audit_verification_record(ok=result.ok, events_checked=result.count, using=options["database"])
         if not result.ok:
             raise CommandError(result.message)
         self.stdout.write(result.message)

@@ -71,6 +71,20 @@ def test_serve_answers_then_ctrl_c_stops_web_server_worker_and_scheduler(tmp_pat
             except OSError:
                 time.sleep(0.3)
         assert body == {"status": "ok"}
+        # The web processes count into the machine's metrics directory, which /metrics adds up.
+        base = f"http://127.0.0.1:{env['PORT']}"
+        for _ in range(3):
+            urllib.request.urlopen(f"{base}/.well-known/openid-configuration", timeout=10).close()
+        with urllib.request.urlopen(f"{base}/metrics", timeout=10) as response:
+            metrics = response.read().decode()
+        counted = [line for line in metrics.splitlines() if line.startswith("hawiya_http_responses_total{")]
+        # Only the three discovery requests: the probes polled above are neither counted nor timed.
+        assert counted == [
+            'hawiya_http_responses_total{method="GET",route="oidc-discovery",status="200"} 3.0'
+        ]
+        assert list((tmp_path / "metrics").glob("*.db")), (
+            "the counters live in the machine's metrics directory"
+        )
         children = _children(server.pid)
         assert len(children) == 3, "gunicorn, the worker and the scheduler run under the script"
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils.translation import get_language_from_path
 
 from hawiya.core import clock
@@ -38,7 +38,11 @@ def probes(get_response: Callable[[HttpRequest], HttpResponse]) -> Callable[[Htt
 
     def middleware(request: HttpRequest) -> HttpResponse:
         probe = answers.get(request.path_info)
-        return probe(request) if probe is not None else get_response(request)
+        if probe is None:
+            return get_response(request)
+        # Named as the URL resolver would, so the request log and the metrics know it is a probe.
+        request.resolver_match = resolve(request.path_info)
+        return probe(request)
 
     return middleware
 

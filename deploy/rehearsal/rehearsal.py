@@ -1,0 +1,700 @@
+"""Hawiya on many hosts, rehearsed on one Linux machine (run it through deploy/rehearsal/run, as root).
+
+Each host is a network namespace joined to one bridge by a veth pair:
+
+    lb      10.89.0.10  HAProxy: health checks on /readyz, retries, redispatch
+    web1-3  10.89.0.11-13  deploy/entrypoint web
+    db1     10.89.0.21  PostgreSQL primary, PgBouncer (transaction mode) on :6432
+    db2     10.89.0.22  PostgreSQL streaming replica (pg_basebackup -R)
+    redis   10.89.0.30  Redis (cache, rate limits)
+    work1-2 10.89.0.41-42  deploy/entrypoint worker
+    sched1-2 10.89.0.51-52  deploy/entrypoint scheduler
+    sms     10.89.0.60  the SMS operator (deploy/rehearsal/sms_operator.py)
+
+Under a steady load of sign-ins (password + the code "on the phone") and page views through
+HAProxy, it kills a web node, restarts every web node in turn, kills a worker while it sends
+text messages, lets both schedulers run the minute jobs, and reports cards lost on the primary
+while the replica lags. It prints each figure and exits non-zero if any is off. Every loop is
+bounded; traffic stays on the bridge's private addresses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import collections
+import json
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parents[2]
+VENV = Path(os.environ.get("VENV", REPO / ".venv")).resolve()
+PYTHON = str(VENV / "bin" / "python")
+PG_BIN = Path(sorted(Path("/usr/lib/postgresql").glob("*/bin"))[-1])
+BRIDGE = "hwy-br0"
+NET = "10.89.0"
+HOSTS = {
+    "lb": 10,
+    "web1": 11,
+    "web2": 12,
+    "web3": 13,
+    "db1": 21,
+    "db2": 22,
+    "redis": 30,
+    "work1": 41,
+    "work2": 42,
+    "sched1": 51,
+    "sched2": 52,
+    "sms": 60,
+}
+WEBS = ["web1", "web2", "web3"]
+LB_URL = f"https://{NET}.10"
+SMS_URL = f"http://{NET}.60:9000"
+PASSWORD = "Rehearsal-pass-2026!"  # noqa: S105 (the rehearsal's throw-away accounts)
+
+
+def ip(host: str) -> str:
+    return f"{NET}.{HOSTS[host]}"
+
+
+def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, check=check, capture_output=True, text=True)
+
+
+# --- Hosts ---------------------------------------------------------------------------------------
+
+
+def network_down() -> None:
+    for host in HOSTS:
+        sh("ip", "netns", "delete", f"hwy-{host}", check=False)
+    sh("ip", "link", "delete", BRIDGE, check=False)
+
+
+def network_up() -> None:
+    network_down()
+    sh("ip", "link", "add", BRIDGE, "type", "bridge")
+    sh("ip", "addr", "add", f"{NET}.1/24", "dev", BRIDGE)
+    sh("ip", "link", "set", BRIDGE, "up")
+    for host, number in HOSTS.items():
+        ns = f"hwy-{host}"
+        sh("ip", "netns", "add", ns)
+        sh("ip", "link", "add", f"hv-{host}", "type", "veth", "peer", "name", "eth0", "netns", ns)
+        sh("ip", "link", "set", f"hv-{host}", "master", BRIDGE, "up")
+        sh("ip", "-n", ns, "addr", "add", f"{NET}.{number}/24", "dev", "eth0")
+        sh("ip", "-n", ns, "link", "set", "eth0", "up")
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+
+
+@dataclass
+class Cluster:
+    work: Path
+    short: bool
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict)
+
+    def start(
+        self, name: str, host: str, argv: list[str], *, user: str = "", env: dict[str, str] | None = None
+    ) -> None:
+        """Start `argv` on `host` (its network namespace), as `user`, its output in work/<name>.log."""
+        prefix = ["ip", "netns", "exec", f"hwy-{host}"] + (["runuser", "-u", user, "--"] if user else [])
+        log = (self.work / f"{name}.log").open("ab")
+        self.processes[name] = subprocess.Popen(
+            prefix + argv,
+            cwd=REPO,
+            env=env or self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def send(self, name: str, signum: int) -> None:
+        process = self.processes[name]
+        if process.poll() is None:
+            os.killpg(process.pid, signum)
+
+    def stop(self, name: str, signum: int = signal.SIGTERM, timeout: float = 20) -> None:
+        process = self.processes[name]
+        self.send(name, signum)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.send(name, signal.SIGKILL)
+            process.wait(timeout=10)
+
+    def stop_all(self) -> None:
+        for name in list(self.processes):
+            try:
+                self.stop(name, timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                pass
+
+    def run_on(self, host: str, argv: list[str], env: dict[str, str] | None = None) -> str:
+        """Run a one-off command on `host` and return its output (raises with it on failure)."""
+        result = subprocess.run(
+            ["ip", "netns", "exec", f"hwy-{host}", *argv],
+            cwd=REPO,
+            env=env or self.env,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode:
+            raise RuntimeError(f"{' '.join(argv[:3])} on {host} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+
+def django_value(cluster: Cluster, code: str) -> Any:
+    """Run `code` (Python that prints one JSON value last) in Django on a rehearsal host."""
+    output = cluster.run_on("web1", [PYTHON, "manage.py", "shell", "-c", code])
+    return json.loads(output.strip().splitlines()[-1])
+
+
+OUTBOX_BY_STATUS = (
+    "import json; from django.db.models import Count; from hawiya.notifications.models import SmsMessage; "
+    "print(json.dumps(dict(SmsMessage.objects.values_list('status').annotate(n=Count('id')))))"
+)
+
+
+def wait_for(what: str, probe: Any, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if probe():
+                return
+        except (OSError, httpx.HTTPError, subprocess.SubprocessError):
+            pass
+        time.sleep(0.25)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def pg_ready(host: str, port: int = 5432) -> bool:
+    return sh(str(PG_BIN / "pg_isready"), "-h", ip(host), "-p", str(port), "-q", check=False).returncode == 0
+
+
+def http_ok(url: str) -> bool:
+    return httpx.get(url, timeout=2).status_code == 200
+
+
+# --- Services ------------------------------------------------------------------------------------
+
+
+def databases_up(cluster: Cluster) -> None:
+    pg = cluster.work / "pg"
+    pg.mkdir()
+    shutil.chown(pg, "postgres", "postgres")
+    primary, replica = pg / "primary", pg / "replica"
+    subprocess.run(
+        [
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            str(PG_BIN / "initdb"),
+            "-D",
+            str(primary),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    settings = {
+        "listen_addresses": f"'{ip('db1')}'",
+        "unix_socket_directories": f"'{pg}'",
+        "max_connections": "300",
+        "wal_level": "replica",
+        "max_wal_senders": "5",
+        "timezone": "'UTC'",  # Django then never sends SET TIME ZONE (session state PgBouncer would share)
+        "fsync": "off",  # a rehearsal: the data is thrown away
+    }
+    with (primary / "postgresql.conf").open("a") as conf:
+        conf.writelines(f"{key} = {value}\n" for key, value in settings.items())
+    with (primary / "pg_hba.conf").open("a") as hba:
+        hba.write(f"host all all {NET}.0/24 trust\nhost replication all {NET}.0/24 trust\n")
+    cluster.start("postgres-primary", "db1", [str(PG_BIN / "postgres"), "-D", str(primary)], user="postgres")
+    wait_for("the primary", lambda: pg_ready("db1"))
+    sh(str(PG_BIN / "createdb"), "-h", ip("db1"), "-U", "postgres", "hawiya")
+    subprocess.run(
+        [
+            "ip",
+            "netns",
+            "exec",
+            "hwy-db2",
+            "runuser",
+            "-u",
+            "postgres",
+            "--",
+            str(PG_BIN / "pg_basebackup"),
+            "-h",
+            ip("db1"),
+            "-U",
+            "postgres",
+            "-D",
+            str(replica),
+            "-R",
+            "-X",
+            "stream",
+            "--no-sync",
+            "--checkpoint=fast",  # a spread checkpoint would make it wait minutes
+        ],
+        check=True,
+        capture_output=True,
+    )
+    with (replica / "postgresql.conf").open("a") as conf:
+        conf.write(f"listen_addresses = '{ip('db2')}'\nunix_socket_directories = '{pg / 'replica-socket'}'\n")
+    (pg / "replica-socket").mkdir()
+    shutil.chown(pg / "replica-socket", "postgres", "postgres")
+    cluster.start("postgres-replica", "db2", [str(PG_BIN / "postgres"), "-D", str(replica)], user="postgres")
+    wait_for("the replica", lambda: pg_ready("db2"))
+
+    bouncer = pg / "pgbouncer"
+    bouncer.mkdir()
+    (bouncer / "users.txt").write_text('"postgres" ""\n')
+    (bouncer / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"hawiya = host={ip('db1')} port=5432 dbname=hawiya\n"
+        "[pgbouncer]\n"
+        f"listen_addr = {ip('db1')}\nlisten_port = 6432\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {bouncer / 'users.txt'}\n"
+        "pool_mode = transaction\nmax_client_conn = 1000\ndefault_pool_size = 40\n"
+        "ignore_startup_parameters = extra_float_digits,options\n"
+    )
+    shutil.chown(bouncer, "postgres", "postgres")
+    for item in bouncer.iterdir():
+        shutil.chown(item, "postgres", "postgres")
+    cluster.start("pgbouncer", "db1", ["pgbouncer", str(bouncer / "pgbouncer.ini")], user="postgres")
+    wait_for("PgBouncer", lambda: pg_ready("db1", 6432))
+
+
+def certificate(cluster: Cluster) -> Path:
+    """A self-signed certificate for the balancer's address (HAProxy terminates TLS)."""
+    key, cert = cluster.work / "lb.key", cluster.work / "lb.crt"
+    sh(
+        "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        "-days", "2", "-subj", "/CN=hawiya.rehearsal", "-addext", f"subjectAltName=IP:{ip('lb')}",
+        "-keyout", str(key), "-out", str(cert),
+    )
+    combined = cluster.work / "lb.pem"
+    combined.write_text(cert.read_text() + key.read_text())
+    return cert
+
+
+def haproxy_up(cluster: Cluster) -> None:
+    servers = "\n".join(f"    server {web} {ip(web)}:8000 check inter 500 fall 2 rise 2" for web in WEBS)
+    config = cluster.work / "haproxy.cfg"
+    config.write_text(
+        f"""global
+    maxconn 2000
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    timeout http-keep-alive 5s
+    option forwardfor
+    # A node that dies with a request in flight: the request goes to another node (the pages'
+    # forms carry idempotency keys and CSRF tokens, so a repeated POST changes nothing twice).
+    retry-on all-retryable-errors
+    retries 3
+    option redispatch 1
+frontend public
+    bind {ip("lb")}:443 ssl crt {cluster.work / "lb.pem"}
+    http-request set-header X-Forwarded-Proto https
+    default_backend web
+backend web
+    balance roundrobin
+    option httpchk GET /readyz
+    http-check expect status 200
+{servers}
+"""
+    )
+    cluster.start("haproxy", "lb", ["haproxy", "-db", "-f", str(config)])
+    wait_for("HAProxy", lambda: httpx.get(f"{LB_URL}/healthz", verify=str(cluster.work / "lb.crt"), timeout=2).status_code == 200)
+
+
+def web_start(cluster: Cluster, web: str) -> None:
+    env = {**cluster.env, "HOST": ip(web), "PORT": "8000", "WEB_WORKERS": "2", "WEB_THREADS": "4"}
+    cluster.start(web, web, ["deploy/entrypoint", "web"], env=env)
+    wait_for(f"{web}", lambda: http_ok(f"http://{ip(web)}:8000/readyz"))
+
+
+# --- Load ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Load:
+    citizens: list[dict[str, Any]]
+    verify: str
+    stop: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    ok: collections.Counter[str] = field(default_factory=collections.Counter)
+    failures: list[tuple[float, str]] = field(default_factory=list)
+    taken: int = 0
+
+    def take_citizen(self) -> dict[str, Any] | None:
+        """The next citizen to sign in; each at most four times (an account gets five codes an hour)."""
+        with self.lock:
+            if self.taken >= 4 * len(self.citizens):
+                return None
+            self.taken += 1
+            return self.citizens[(self.taken - 1) % len(self.citizens)]
+
+    def record(self, what: str, error: str | None) -> None:
+        with self.lock:
+            if error is None:
+                self.ok[what] += 1
+            else:
+                self.failures.append((time.time(), f"{what}: {error}"))
+
+
+def code_on_phone(mobile: str, seen: int, timeout: float = 20) -> str:
+    """The newest code the SMS operator delivered to `mobile` after the first `seen` messages."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        bodies = httpx.get(f"{SMS_URL}/_rehearsal/messages", params={"to": mobile}, timeout=5).json()[
+            "bodies"
+        ]
+        for body in reversed(bodies[seen:]):
+            match = re.search(r"#([0-9]{6})", body)
+            if match:
+                return match.group(1)
+        time.sleep(0.2)
+    raise RuntimeError("no code reached the phone")
+
+
+def csrf(page: httpx.Response) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    if not match:
+        raise RuntimeError(f"no form on {page.url.path}")
+    return match.group(1)
+
+
+def expect(response: httpx.Response, status: int, where: str = "") -> httpx.Response:
+    if response.status_code != status or where not in response.headers.get("location", ""):
+        raise RuntimeError(f"{response.request.method} {response.url.path} -> {response.status_code}")
+    return response
+
+
+def citizen_journey(load: Load, citizen: dict[str, Any], client: httpx.Client) -> None:
+    """Sign in with password and the code from the phone, then the account pages, then sign out."""
+    step = "sign-in"
+    try:
+        page = expect(client.get("/en/sign-in/"), 200)
+        expect(
+            client.post(
+                "/en/sign-in/",
+                data={"csrfmiddlewaretoken": csrf(page), "login": citizen["id_number"], "password": PASSWORD},
+            ),
+            302,
+            "/sign-in/code/",
+        )
+        seen = len(
+            httpx.get(f"{SMS_URL}/_rehearsal/messages", params={"to": citizen["mobile"]}, timeout=5).json()[
+                "bodies"
+            ]
+        )
+        page = expect(client.get("/en/sign-in/code/"), 200)
+        code = code_on_phone(citizen["mobile"], seen)
+        expect(
+            client.post(
+                "/en/sign-in/code/", data={"csrfmiddlewaretoken": csrf(page), "code": code, "method": "sms"}
+            ),
+            302,
+            "/account/",
+        )
+        load.record("sign-in", None)
+        step = "account page"
+        for _ in range(3):
+            expect(client.get("/en/account/"), 200)
+            load.record("account page", None)
+    except (httpx.HTTPError, RuntimeError) as exc:
+        load.record(step, str(exc))
+
+
+def load_worker(load: Load, number: int) -> None:
+    while not load.stop.is_set():
+        citizen = load.take_citizen()
+        # Each simulated citizen comes from an address of their own, behind a CDN that HAProxy trusts.
+        headers = {"X-Forwarded-For": f"100.64.{number}.{random.randint(1, 250)}"}
+        with httpx.Client(base_url=LB_URL, headers=headers, timeout=30, verify=load.verify) as client:
+            try:
+                expect(client.get("/ar/"), 200)
+                load.record("home page", None)
+            except (httpx.HTTPError, RuntimeError) as exc:
+                load.record("home page", str(exc))
+            if citizen is not None:
+                citizen_journey(load, citizen, client)
+
+
+# --- The rehearsal -------------------------------------------------------------------------------
+
+
+def count_failures(load: Load, since: float) -> list[str]:
+    with load.lock:
+        return [what for at, what in load.failures if at >= since]
+
+
+def main() -> int:  # noqa: C901, PLR0915 (one script, read top to bottom)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--short", action="store_true", help="the CI version (under 3 minutes)")
+    parser.add_argument("--keep", action="store_true", help="leave the hosts and logs up for a look")
+    options = parser.parse_args()
+    if os.geteuid() != 0:
+        print("the rehearsal builds network namespaces: run it as root", file=sys.stderr)
+        return 2
+    work = Path("/tmp/hawiya-rehearsal")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(mode=0o755)
+    period = 10 if options.short else 60
+    sms_token = secrets.token_urlsafe(24)
+    cluster = Cluster(work=work, short=options.short)
+    cluster.env = {
+        "PATH": f"{VENV / 'bin'}:/usr/sbin:/usr/bin:/sbin:/bin",
+        "VENV": str(VENV),
+        "LANG": "C.UTF-8",
+        "HAWIYA_VAR_DIR": str(work / "var"),
+        "DATABASE_URL": f"postgres://postgres@{ip('db1')}:6432/hawiya",
+        "DATABASE_POOLER": "transaction",
+        "DATABASE_REPLICA_URLS": f"postgres://postgres@{ip('db2')}:5432/hawiya",
+        "REDIS_URL": f"redis://{ip('redis')}:6379/0",
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "HAWIYA_FIELD_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "ALLOWED_HOSTS": ip("lb"),
+        "HAWIYA_OIDC_ISSUER": f"https://{ip('lb')}",
+        "HAWIYA_BEHIND_PROXY": "1",
+        # The citizens' addresses: the load generator stands for a CDN in front of HAProxy.
+        "HAWIYA_TRUSTED_PROXIES": "2",
+        "HAWIYA_SMS_CLIENT": "http",
+        "SMS_OPERATOR_URL": SMS_URL,
+        "SMS_OPERATOR_TOKEN": sms_token,
+        "SMS_OPERATOR_WEBHOOK_SECRET": secrets.token_urlsafe(32),
+        "HAWIYA_SMS_DOMAIN": "hawiya.rehearsal",
+        # The other partners are not called in the rehearsal; the deployment checks want them named.
+        "HAWIYA_PAYMENT_GATEWAY_URL": f"{SMS_URL}/payments",
+        "HAWIYA_PAYMENT_API_KEY": secrets.token_urlsafe(24),
+        "HAWIYA_PAYMENT_WEBHOOK_SECRET": secrets.token_urlsafe(32),
+        "HAWIYA_BIOMETRIC_MATCHER_URL": f"{SMS_URL}/abis",
+        "HAWIYA_BIOMETRIC_MATCHER_TOKEN": secrets.token_urlsafe(24),
+        "HAWIYA_COURIER_URL": f"{SMS_URL}/courier",
+        "HAWIYA_COURIER_API_TOKEN": secrets.token_urlsafe(24),
+        "HAWIYA_COURIER_KEY_ID": "rehearsal",
+        "HAWIYA_COURIER_SECRET": secrets.token_urlsafe(32),
+        "HAWIYA_SCHEDULER_PERIOD_SECONDS": str(period),
+        "HAWIYA_PASSWORD_HASH_CONCURRENCY": "2",
+        # A message a killed worker was sending goes out again after its lease and the sweeper's
+        # grace: minutes in production, seconds in the short version.
+        "SMS_OPERATOR_TIMEOUT": "5",
+        "HAWIYA_SMS_LEASE_SECONDS": "11" if options.short else "60",
+        "HAWIYA_SMS_STALLED_AFTER_SECONDS": "5" if options.short else "30",
+    }
+    (work / "var").mkdir()
+    figures: list[tuple[str, str, bool]] = []
+    started = time.monotonic()
+    try:
+        print(f"[{time.monotonic() - started:4.0f} s] == hosts and services")
+        network_up()
+        databases_up(cluster)
+        cluster.start(
+            "redis",
+            "redis",
+            [
+                "redis-server",
+                "--bind",
+                ip("redis"),
+                "--port",
+                "6379",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "no",
+            ],
+        )
+        cluster.start(
+            "sms-operator",
+            "sms",
+            [PYTHON, "deploy/rehearsal/sms_operator.py", "--bind", ip("sms"), "--token", sms_token],
+        )
+        wait_for(
+            "the SMS operator", lambda: httpx.get(f"{SMS_URL}/_rehearsal/stats", timeout=2).status_code == 200
+        )
+
+        print(f"[{time.monotonic() - started:4.0f} s] == the register (migrate on the primary, seed, activate accounts)")
+        # Straight to the primary, as a migrate Job would; the demo register and bank need demo mode,
+        # which the deployment checks allow only for local host names.
+        direct = {
+            **cluster.env,
+            "DATABASE_URL": f"postgres://postgres@{ip('db1')}:5432/hawiya",
+            "HAWIYA_DEMO": "1",
+            "ALLOWED_HOSTS": "localhost",
+        }
+        cluster.run_on("web1", ["deploy/entrypoint", "migrate", "-v", "0"], env=direct)
+        persons = "600" if options.short else "5000"
+        cluster.run_on(
+            "web1",
+            [PYTHON, "manage.py", "seed_population", "--persons", persons, "--seed", "2026", "--demo"],
+            env=direct,
+        )
+        cluster.run_on("web1", [PYTHON, "manage.py", "seed_demo_relying_party"], env=direct)
+        accounts = 40 if options.short else 200
+        citizens_file = work / "citizens.jsonl"
+        demo_sms = {**direct, "HAWIYA_SMS_CLIENT": "demo"}
+        print(
+            cluster.run_on(
+                "web1",
+                [PYTHON, "deploy/rehearsal/seed_accounts.py", str(accounts), PASSWORD, str(citizens_file)],
+                env=demo_sms,
+            ).strip()
+        )
+        citizens = [json.loads(line) for line in citizens_file.read_text().splitlines() if line]
+        lost_citizens, load_citizens = citizens[:10], citizens[10:]
+        # The activation codes went to the demo outbox: hand the operator only what the load sends.
+        # What the image does at build: the static files, with their hashed names (one folder that
+        # all three web nodes read, as each container has the same copy).
+        cluster.run_on("web1", [PYTHON, "manage.py", "collectstatic", "--no-input", "-v", "0"])
+        cluster.run_on("web1", ["deploy/entrypoint", "check"])
+
+        print(f"[{time.monotonic() - started:4.0f} s] == web nodes, workers, schedulers, load balancer")
+        for web in WEBS:
+            web_start(cluster, web)
+        for worker in ("work1", "work2"):
+            cluster.start(worker, worker, ["deploy/entrypoint", "worker"])
+        for scheduler in ("sched1", "sched2"):
+            cluster.start(scheduler, scheduler, ["deploy/entrypoint", "scheduler", "-v", "2"])
+        certificate_file = certificate(cluster)
+        haproxy_up(cluster)
+        schedulers_started = time.time()
+
+        print(f"[{time.monotonic() - started:4.0f} s] == steady load through HAProxy")
+        load = Load(citizens=load_citizens, verify=str(certificate_file))
+        threads = [threading.Thread(target=load_worker, args=(load, n), daemon=True) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        time.sleep(5 if options.short else 15)
+
+        print(f"[{time.monotonic() - started:4.0f} s] == kill web2 (SIGKILL, no warning)")
+        since = time.time()
+        cluster.stop("web2", signal.SIGKILL)
+        time.sleep(5 if options.short else 20)
+        failed = count_failures(load, since)
+        figures.append(("failed requests after a web node was killed", str(len(failed)), not failed))
+        web_start(cluster, "web2")
+        time.sleep(2)  # HAProxy's checks see it up (rise 2 x inter 500 ms)
+
+        print(f"[{time.monotonic() - started:4.0f} s] == rolling restart of every web node")
+        since = time.time()
+        for web in WEBS:
+            cluster.stop(web, signal.SIGTERM)
+            web_start(cluster, web)
+            time.sleep(2)  # HAProxy's checks see it up (rise 2 x inter 500 ms)
+        failed = count_failures(load, since)
+        figures.append(("failed requests during the rolling restart", str(len(failed)), not failed))
+
+        print(f"[{time.monotonic() - started:4.0f} s] == kill a worker while it sends text messages")
+        cluster.stop("work1", signal.SIGKILL)
+        time.sleep(3 if options.short else 10)
+        cluster.start("work1", "work1", ["deploy/entrypoint", "worker"])
+
+        print(f"[{time.monotonic() - started:4.0f} s] == the replica lags: report cards lost on the primary, ask their status")
+        lost_file = work / "lost.jsonl"
+        lost_file.write_text("".join(json.dumps(citizen) + "\n" for citizen in lost_citizens))
+        output = cluster.run_on("web3", [PYTHON, "deploy/rehearsal/lost_then_status.py", str(lost_file)])
+        lost = json.loads(output.strip().splitlines()[-1])
+        valid_reads = lost["answers"].get("valid", 0)
+        figures.append(
+            (
+                "cards read 'valid' right after being reported lost",
+                f"{valid_reads} of {lost['checked']} (the paused replica said valid for {lost['replica_said_valid']})",
+                valid_reads == 0 and lost["answers"].get("reported_lost", 0) == lost["checked"],
+            )
+        )
+
+        # Let the schedulers cover enough periods, then stop the load.
+        wanted = 3 * period + 2
+        while time.time() - schedulers_started < wanted:
+            time.sleep(1)
+        load.stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        figures.append(
+            (
+                "requests answered",
+                " ".join(f"{k}={v}" for k, v in sorted(load.ok.items())),
+                load.ok["sign-in"] > 0,
+            )
+        )
+        figures.append(("failed requests in the whole run", str(len(load.failures)), not load.failures))
+
+        print(f"[{time.monotonic() - started:4.0f} s] == text messages: every one sent, none twice")
+
+        def drained() -> bool:
+            outbox = django_value(cluster, OUTBOX_BY_STATUS)
+            return not outbox.get("queued") and not outbox.get("sending")
+
+        wait_for("the outbox to drain", drained, timeout=60 if options.short else 300)
+        outbox = django_value(cluster, OUTBOX_BY_STATUS)
+        stats = httpx.get(f"{SMS_URL}/_rehearsal/stats", timeout=5).json()
+        sent = outbox.get("sent", 0) + outbox.get("delivered", 0)
+        figures.append(
+            (
+                "text messages: outbox by status / reached a phone once / handed over (the operator de-duplicates)",
+                f"{outbox} / {stats['delivered']} / {stats['posts']}",
+                # Every message sent, and each reached the phone exactly once.
+                sent == sum(outbox.values()) and stats["delivered"] == sent,
+            )
+        )
+
+        print(f"[{time.monotonic() - started:4.0f} s] == the minute jobs on two schedulers")
+        runs: collections.Counter[tuple[int, str]] = collections.Counter()
+        for scheduler in ("sched1", "sched2"):
+            for line in (work / f"{scheduler}.log").read_text().splitlines():
+                match = re.match(r"period (\d+) ran (\S+)", line)
+                if match and match.group(2) != "-":
+                    for job in match.group(2).split(","):
+                        runs[(int(match.group(1)), job)] += 1
+        periods = sorted({p for p, _ in runs})
+        jobs_per_period = collections.Counter(p for p, _ in runs)
+        twice = [key for key, n in runs.items() if n > 1]
+        full = len(jobs_per_period) >= 3 and all(
+            n == max(jobs_per_period.values()) for n in jobs_per_period.values()
+        )
+        figures.append(
+            (
+                "minute jobs: periods seen / jobs run twice in a period / every job in every period",
+                f"{len(periods)} / {len(twice)} / {full}",
+                not twice and full,
+            )
+        )
+    except Exception as exc:  # noqa: BLE001 (the rehearsal reports what broke, then tears down)
+        figures.append(("the rehearsal itself", f"stopped: {exc}", False))
+    finally:
+        if not options.keep:
+            cluster.stop_all()
+            network_down()
+
+    print(f"\n== figures ({time.monotonic() - started:.0f} s; logs in {work})")
+    for name, value, good in figures:
+        print(f"{'ok  ' if good else 'FAIL'} {name}: {value}")
+    return 0 if figures and all(good for _, _, good in figures) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Activate accounts for the rehearsal's citizens, through the real activation services.
+
+Run with the cluster's environment (and HAWIYA_SMS_CLIENT=demo, so each activation code can be
+read back from the outbox): picks `count` persons of the seeded register who hold a valid national
+ID card and a mobile number, activates each with `password`, and writes one JSON line per citizen
+(ID number, mobile, the card's serial and version) to `out`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import django
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hawiya.config.settings")
+django.setup()
+
+from hawiya.identity import services as identity  # noqa: E402
+from hawiya.notifications.models import SmsMessage  # noqa: E402
+from hawiya.registry.models import Document, DocumentKind, DocumentStatus  # noqa: E402
+
+
+def latest_code(mobile: str) -> str:
+    body = SmsMessage.objects.filter(to=mobile).order_by("-id").values_list("body", flat=True).first() or ""
+    match = re.search(r"#([0-9]{6})", body)
+    if not match:
+        raise SystemExit(f"no activation code in the outbox for citizen {mobile[-4:]}")
+    return match.group(1)
+
+
+def main() -> None:
+    count, password, out = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    cards = (
+        Document.objects.filter(
+            kind=DocumentKind.NATIONAL_ID_CARD,
+            status=DocumentStatus.VALID,
+            holder__date_of_death__isnull=True,
+            holder__account__isnull=True,
+        )
+        .exclude(holder__mobile="")
+        .select_related("holder")
+        .order_by("holder__id_number")
+    )
+    lines = []
+    for index, card in enumerate(cards[:count]):
+        person = card.holder
+        ip = f"10.200.{index // 250}.{index % 250 + 1}"
+        started = identity.activation_start(
+            id_number=person.id_number, date_of_birth=person.date_of_birth, mobile=person.mobile, ip=ip
+        )
+        identity.activation_verify(challenge=started.challenge, code=latest_code(person.mobile), ip=ip)
+        identity.activation_complete(
+            challenge=started.challenge,
+            username=f"rehearsal{index}",
+            password=password,
+            accepted_terms=True,
+            ip=ip,
+        )
+        lines.append(
+            json.dumps(
+                {
+                    "id_number": person.id_number,
+                    "mobile": person.mobile,
+                    "card_serial": card.serial_number,
+                    "card_version": card.version,
+                    "card_id": card.pk,
+                }
+            )
+        )
+    out.write_text("\n".join(lines) + "\n")
+    print(f"{len(lines)} citizens activated")
+
+
+if __name__ == "__main__":
+    main()

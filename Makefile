@@ -64,6 +64,7 @@ lint: setup
 	$(VENV)/bin/mypy
 	@# The benchmarks call the services directly: checked too, so a changed signature cannot leave them behind.
 	$(VENV)/bin/mypy bench/*.py
+	$(VENV)/bin/mypy deploy/rehearsal/*.py
 	$(VENV)/bin/lint-imports
 	scripts/check-css
 

@@ -59,6 +59,8 @@ def test_serve_answers_then_ctrl_c_stops_web_server_worker_and_scheduler(tmp_pat
         # A suite started in the background (CI's PostgreSQL pass) inherits an ignored SIGINT, and a
         # shell cannot trap a signal ignored on entry: start the script as a terminal would.
         preexec_fn=_default_sigint,
+        # Its own process group, so a failing test can stop the script and every process under it.
+        start_new_session=True,
     )
     try:
         url = f"http://127.0.0.1:{env['PORT']}/healthz"
@@ -99,7 +101,7 @@ def test_serve_answers_then_ctrl_c_stops_web_server_worker_and_scheduler(tmp_pat
             assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
     finally:
         if server.poll() is None:
-            server.kill()
+            os.killpg(server.pid, signal.SIGKILL)
             server.wait()
 
 

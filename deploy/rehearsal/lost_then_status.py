@@ -32,10 +32,10 @@ from hawiya.losses.services import loss_report_submit  # noqa: E402
 from hawiya.registry.models import Document, DocumentKind  # noqa: E402
 
 
-def on_replica(sql: str) -> object:
+def on_replica(sql: str, params: tuple[int, ...] = ()) -> object:
     replica = next(alias for alias in connections if alias != "default")
     with connections[replica].cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, params)
         return cursor.fetchone()[0] if cursor.description else None
 
 
@@ -67,7 +67,7 @@ def main() -> None:
             )
             answer = document_status_check(actor=bank, party=party, queries=[query])[0].status
             answers[answer] = answers.get(answer, 0) + 1
-            stale = on_replica(f"SELECT status FROM registry_document WHERE id = {int(card.pk)}")
+            stale = on_replica("SELECT status FROM registry_document WHERE id = %s", (card.pk,))
             replica_said_valid += stale == "valid"
         finally:
             on_replica("SELECT pg_wal_replay_resume()")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import base64
 import collections
+import contextlib
 import json
 import os
 import random
@@ -37,6 +38,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -136,10 +138,8 @@ class Cluster:
 
     def stop_all(self) -> None:
         for name in list(self.processes):
-            try:
+            with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
                 self.stop(name, timeout=10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
 
     def run_on(self, host: str, argv: list[str], env: dict[str, str] | None = None) -> str:
         """Run a one-off command on `host` and return its output (raises with it on failure)."""
@@ -165,6 +165,11 @@ OUTBOX_BY_STATUS = (
     "import json; from django.db.models import Count; from hawiya.notifications.models import SmsMessage; "
     "print(json.dumps(dict(SmsMessage.objects.values_list('status').annotate(n=Count('id')))))"
 )
+
+
+def outbox_drained(cluster: Cluster) -> bool:
+    outbox = django_value(cluster, OUTBOX_BY_STATUS)
+    return not outbox.get("queued") and not outbox.get("sending")
 
 
 def wait_for(what: str, probe: Any, timeout: float = 60) -> None:
@@ -285,9 +290,24 @@ def certificate(cluster: Cluster) -> Path:
     """A self-signed certificate for the balancer's address (HAProxy terminates TLS)."""
     key, cert = cluster.work / "lb.key", cluster.work / "lb.crt"
     sh(
-        "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-        "-days", "2", "-subj", "/CN=hawiya.rehearsal", "-addext", f"subjectAltName=IP:{ip('lb')}",
-        "-keyout", str(key), "-out", str(cert),
+        "openssl",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=hawiya.rehearsal",
+        "-addext",
+        f"subjectAltName=IP:{ip('lb')}",
+        "-keyout",
+        str(key),
+        "-out",
+        str(cert),
     )
     combined = cluster.work / "lb.pem"
     combined.write_text(cert.read_text() + key.read_text())
@@ -300,12 +320,20 @@ def haproxy_up(cluster: Cluster) -> None:
     config.write_text(
         f"""global
     maxconn 2000
+    log stdout format raw local0 notice
 defaults
     mode http
+    log global
+    # Only what went wrong: errors and requests retried or redispatched, with their termination state.
+    option httplog
+    option dontlog-normal
     timeout connect 2s
     timeout client 30s
     timeout server 30s
-    timeout http-keep-alive 5s
+    # Idle keep-alive longer than the clients' own (httpx: 5 s), as browsers' are shorter than
+    # a balancer's: the client, not HAProxy, closes an idle connection, so none is reused as it closes.
+    timeout http-keep-alive 60s
+    timeout check 2s
     option forwardfor
     # A node that dies with a request in flight: the request goes to another node (the pages'
     # forms carry idempotency keys and CSRF tokens, so a repeated POST changes nothing twice).
@@ -324,7 +352,12 @@ backend web
 """
     )
     cluster.start("haproxy", "lb", ["haproxy", "-db", "-f", str(config)])
-    wait_for("HAProxy", lambda: httpx.get(f"{LB_URL}/healthz", verify=str(cluster.work / "lb.crt"), timeout=2).status_code == 200)
+    wait_for(
+        "HAProxy",
+        lambda: (
+            httpx.get(f"{LB_URL}/healthz", verify=str(cluster.work / "lb.crt"), timeout=2).status_code == 200
+        ),
+    )
 
 
 def web_start(cluster: Cluster, web: str) -> None:
@@ -345,14 +378,25 @@ class Load:
     ok: collections.Counter[str] = field(default_factory=collections.Counter)
     failures: list[tuple[float, str]] = field(default_factory=list)
     taken: int = 0
+    busy: set[str] = field(default_factory=set)
 
     def take_citizen(self) -> dict[str, Any] | None:
-        """The next citizen to sign in; each at most four times (an account gets five codes an hour)."""
+        """The next citizen free to sign in (one journey at a time each, as one person with one
+        phone), each at most four times: an account gets five codes an hour."""
         with self.lock:
-            if self.taken >= 4 * len(self.citizens):
-                return None
-            self.taken += 1
-            return self.citizens[(self.taken - 1) % len(self.citizens)]
+            for _ in range(len(self.citizens)):
+                if self.taken >= 4 * len(self.citizens):
+                    return None
+                citizen = self.citizens[self.taken % len(self.citizens)]
+                self.taken += 1
+                if citizen["id_number"] not in self.busy:
+                    self.busy.add(citizen["id_number"])
+                    return citizen
+            return None
+
+    def give_back(self, citizen: dict[str, Any]) -> None:
+        with self.lock:
+            self.busy.discard(citizen["id_number"])
 
     def record(self, what: str, error: str | None) -> None:
         with self.lock:
@@ -386,14 +430,31 @@ def csrf(page: httpx.Response) -> str:
 
 def expect(response: httpx.Response, status: int, where: str = "") -> httpx.Response:
     if response.status_code != status or where not in response.headers.get("location", ""):
-        raise RuntimeError(f"{response.request.method} {response.url.path} -> {response.status_code}")
+        # What the page said: its error summary's first entry, if any.
+        said = re.search(r'hw-error-summary__list">\s*<li>(?:<a[^>]*>)?([^<]+)', response.text)
+        reason = f" ({said.group(1).strip()})" if said else ""
+        where_to = response.headers.get("location", "")
+        reason += f" to {urlsplit(where_to).path}" if where_to else ""
+        raise RuntimeError(f"{response.request.method} {response.url.path} -> {response.status_code}{reason}")
     return response
+
+
+def failure(exc: Exception) -> str:
+    """What failed, and where: a transport error names its request (method, host, path)."""
+    if isinstance(exc, httpx.RequestError):
+        return f"{exc.request.method} {exc.request.url.host}{exc.request.url.path}: {exc}"
+    return str(exc)
 
 
 def citizen_journey(load: Load, citizen: dict[str, Any], client: httpx.Client) -> None:
     """Sign in with password and the code from the phone, then the account pages, then sign out."""
     step = "sign-in"
     try:
+        seen = len(
+            httpx.get(f"{SMS_URL}/_rehearsal/messages", params={"to": citizen["mobile"]}, timeout=5).json()[
+                "bodies"
+            ]
+        )
         page = expect(client.get("/en/sign-in/"), 200)
         expect(
             client.post(
@@ -402,11 +463,6 @@ def citizen_journey(load: Load, citizen: dict[str, Any], client: httpx.Client) -
             ),
             302,
             "/sign-in/code/",
-        )
-        seen = len(
-            httpx.get(f"{SMS_URL}/_rehearsal/messages", params={"to": citizen["mobile"]}, timeout=5).json()[
-                "bodies"
-            ]
         )
         page = expect(client.get("/en/sign-in/code/"), 200)
         code = code_on_phone(citizen["mobile"], seen)
@@ -423,22 +479,28 @@ def citizen_journey(load: Load, citizen: dict[str, Any], client: httpx.Client) -
             expect(client.get("/en/account/"), 200)
             load.record("account page", None)
     except (httpx.HTTPError, RuntimeError) as exc:
-        load.record(step, str(exc))
+        load.record(step, failure(exc))
 
 
 def load_worker(load: Load, number: int) -> None:
     while not load.stop.is_set():
         citizen = load.take_citizen()
         # Each simulated citizen comes from an address of their own, behind a CDN that HAProxy trusts.
-        headers = {"X-Forwarded-For": f"100.64.{number}.{random.randint(1, 250)}"}
+        # A browser sends Origin with every form it posts (Django's CSRF check wants it over https).
+        headers = {"X-Forwarded-For": f"100.64.{number}.{random.randint(1, 250)}", "Origin": LB_URL}
         with httpx.Client(base_url=LB_URL, headers=headers, timeout=30, verify=load.verify) as client:
             try:
                 expect(client.get("/ar/"), 200)
                 load.record("home page", None)
             except (httpx.HTTPError, RuntimeError) as exc:
-                load.record("home page", str(exc))
+                load.record("home page", failure(exc))
             if citizen is not None:
-                citizen_journey(load, citizen, client)
+                try:
+                    citizen_journey(load, citizen, client)
+                finally:
+                    load.give_back(citizen)
+        # A person reads the page before the next click.
+        load.stop.wait(random.uniform(0.5, 1.5))
 
 
 # --- The rehearsal -------------------------------------------------------------------------------
@@ -449,7 +511,7 @@ def count_failures(load: Load, since: float) -> list[str]:
         return [what for at, what in load.failures if at >= since]
 
 
-def main() -> int:  # noqa: C901, PLR0915 (one script, read top to bottom)
+def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -506,9 +568,14 @@ def main() -> int:  # noqa: C901, PLR0915 (one script, read top to bottom)
     }
     (work / "var").mkdir()
     figures: list[tuple[str, str, bool]] = []
+    load: Load | None = None
     started = time.monotonic()
+
+    def phase(name: str) -> None:
+        print(f"[{time.monotonic() - started:4.0f} s] == {name}", flush=True)
+
     try:
-        print(f"[{time.monotonic() - started:4.0f} s] == hosts and services")
+        phase("hosts and services")
         network_up()
         databases_up(cluster)
         cluster.start(
@@ -531,13 +598,22 @@ def main() -> int:  # noqa: C901, PLR0915 (one script, read top to bottom)
         cluster.start(
             "sms-operator",
             "sms",
-            [PYTHON, "deploy/rehearsal/sms_operator.py", "--bind", ip("sms"), "--token", sms_token],
+            [
+                PYTHON,
+                "deploy/rehearsal/sms_operator.py",
+                "--bind",
+                ip("sms"),
+                "--token",
+                sms_token,
+                "--delay",
+                "0.3",
+            ],
         )
         wait_for(
             "the SMS operator", lambda: httpx.get(f"{SMS_URL}/_rehearsal/stats", timeout=2).status_code == 200
         )
 
-        print(f"[{time.monotonic() - started:4.0f} s] == the register (migrate on the primary, seed, activate accounts)")
+        phase("the register (migrate on the primary, seed, activate accounts)")
         # Straight to the primary, as a migrate Job would; the demo register and bank need demo mode,
         # which the deployment checks allow only for local host names.
         direct = {
@@ -554,7 +630,7 @@ def main() -> int:  # noqa: C901, PLR0915 (one script, read top to bottom)
             env=direct,
         )
         cluster.run_on("web1", [PYTHON, "manage.py", "seed_demo_relying_party"], env=direct)
-        accounts = 40 if options.short else 200
+        accounts = 80 if options.short else 300
         citizens_file = work / "citizens.jsonl"
         demo_sms = {**direct, "HAWIYA_SMS_CLIENT": "demo"}
         print(
@@ -572,7 +648,7 @@ def main() -> int:  # noqa: C901, PLR0915 (one script, read top to bottom)
         cluster.run_on("web1", [PYTHON, "manage.py", "collectstatic", "--no-input", "-v", "0"])
         cluster.run_on("web1", ["deploy/entrypoint", "check"])
 
-        print(f"[{time.monotonic() - started:4.0f} s] == web nodes, workers, schedulers, load balancer")
+        phase("web nodes, workers, schedulers, load balancer")
         for web in WEBS:
             web_start(cluster, web)
         for worker in ("work1", "work2"):
@@ -583,14 +659,16 @@ def main() -> int:  # noqa: C901, PLR0915 (one script, read top to bottom)
         haproxy_up(cluster)
         schedulers_started = time.time()
 
-        print(f"[{time.monotonic() - started:4.0f} s] == steady load through HAProxy")
+        # The activation codes of the register's loading reach the phones before the load starts.
+        wait_for("the outbox to drain", lambda: outbox_drained(cluster), timeout=120)
+        phase("steady load through HAProxy")
         load = Load(citizens=load_citizens, verify=str(certificate_file))
         threads = [threading.Thread(target=load_worker, args=(load, n), daemon=True) for n in range(6)]
         for thread in threads:
             thread.start()
         time.sleep(5 if options.short else 15)
 
-        print(f"[{time.monotonic() - started:4.0f} s] == kill web2 (SIGKILL, no warning)")
+        phase("kill web2 (SIGKILL, no warning)")
         since = time.time()
         cluster.stop("web2", signal.SIGKILL)
         time.sleep(5 if options.short else 20)
@@ -599,7 +677,7 @@ def main() -> int:  # noqa: C901, PLR0915 (one script, read top to bottom)
         web_start(cluster, "web2")
         time.sleep(2)  # HAProxy's checks see it up (rise 2 x inter 500 ms)
 
-        print(f"[{time.monotonic() - started:4.0f} s] == rolling restart of every web node")
+        phase("rolling restart of every web node")
         since = time.time()
         for web in WEBS:
             cluster.stop(web, signal.SIGTERM)
@@ -608,21 +686,33 @@ def main() -> int:  # noqa: C901, PLR0915 (one script, read top to bottom)
         failed = count_failures(load, since)
         figures.append(("failed requests during the rolling restart", str(len(failed)), not failed))
 
-        print(f"[{time.monotonic() - started:4.0f} s] == kill a worker while it sends text messages")
+        phase("kill a worker while it sends text messages")
+
+        # At the moment the operator holds one of work1's messages: on the phone, not yet answered.
+        def work1_sending() -> bool:
+            answer = httpx.get(f"{SMS_URL}/_rehearsal/in-flight", params={"from": ip("work1")}, timeout=2)
+            return bool(answer.json()["in_flight"])
+
+        caught = True
+        try:
+            wait_for("work1 to be sending", work1_sending, timeout=30)
+        except RuntimeError:
+            caught = False
         cluster.stop("work1", signal.SIGKILL)
+        figures.append(("a worker killed while the operator held one of its messages", str(caught), caught))
         time.sleep(3 if options.short else 10)
         cluster.start("work1", "work1", ["deploy/entrypoint", "worker"])
 
-        print(f"[{time.monotonic() - started:4.0f} s] == the replica lags: report cards lost on the primary, ask their status")
+        phase("the replica lags: report cards lost on the primary, ask their status")
         lost_file = work / "lost.jsonl"
         lost_file.write_text("".join(json.dumps(citizen) + "\n" for citizen in lost_citizens))
         output = cluster.run_on("web3", [PYTHON, "deploy/rehearsal/lost_then_status.py", str(lost_file)])
         lost = json.loads(output.strip().splitlines()[-1])
-        valid_reads = lost["answers"].get("valid", 0)
+        valid_reads, stale_reads = lost["answers"].get("valid", 0), lost["replica_said_valid"]
         figures.append(
             (
                 "cards read 'valid' right after being reported lost",
-                f"{valid_reads} of {lost['checked']} (the paused replica said valid for {lost['replica_said_valid']})",
+                f"{valid_reads} of {lost['checked']} (the paused replica: {stale_reads} valid)",
                 valid_reads == 0 and lost["answers"].get("reported_lost", 0) == lost["checked"],
             )
         )
@@ -643,26 +733,22 @@ def main() -> int:  # noqa: C901, PLR0915 (one script, read top to bottom)
         )
         figures.append(("failed requests in the whole run", str(len(load.failures)), not load.failures))
 
-        print(f"[{time.monotonic() - started:4.0f} s] == text messages: every one sent, none twice")
+        phase("text messages: every one sent, none twice")
 
-        def drained() -> bool:
-            outbox = django_value(cluster, OUTBOX_BY_STATUS)
-            return not outbox.get("queued") and not outbox.get("sending")
-
-        wait_for("the outbox to drain", drained, timeout=60 if options.short else 300)
+        wait_for("the outbox to drain", lambda: outbox_drained(cluster), timeout=60 if options.short else 300)
         outbox = django_value(cluster, OUTBOX_BY_STATUS)
         stats = httpx.get(f"{SMS_URL}/_rehearsal/stats", timeout=5).json()
         sent = outbox.get("sent", 0) + outbox.get("delivered", 0)
         figures.append(
             (
-                "text messages: outbox by status / reached a phone once / handed over (the operator de-duplicates)",
+                "text messages: outbox by status / reached a phone / handed over (operator de-duplicates)",
                 f"{outbox} / {stats['delivered']} / {stats['posts']}",
                 # Every message sent, and each reached the phone exactly once.
                 sent == sum(outbox.values()) and stats["delivered"] == sent,
             )
         )
 
-        print(f"[{time.monotonic() - started:4.0f} s] == the minute jobs on two schedulers")
+        phase("the minute jobs on two schedulers")
         runs: collections.Counter[tuple[int, str]] = collections.Counter()
         for scheduler in ("sched1", "sched2"):
             for line in (work / f"{scheduler}.log").read_text().splitlines():
@@ -683,13 +769,18 @@ def main() -> int:  # noqa: C901, PLR0915 (one script, read top to bottom)
                 not twice and full,
             )
         )
-    except Exception as exc:  # noqa: BLE001 (the rehearsal reports what broke, then tears down)
+    except Exception as exc:
         figures.append(("the rehearsal itself", f"stopped: {exc}", False))
     finally:
         if not options.keep:
             cluster.stop_all()
             network_down()
 
+    if load is not None and load.failures:
+        kinds = collections.Counter(what for _, what in load.failures)
+        print("\nfailed requests, by kind:")
+        for what, count in kinds.most_common(8):
+            print(f"  {count:5d}  {what}")
     print(f"\n== figures ({time.monotonic() - started:.0f} s; logs in {work})")
     for name, value, good in figures:
         print(f"{'ok  ' if good else 'FAIL'} {name}: {value}")

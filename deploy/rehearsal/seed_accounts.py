@@ -3,7 +3,7 @@
 Run with the cluster's environment (and HAWIYA_SMS_CLIENT=demo, so each activation code can be
 read back from the outbox): picks `count` persons of the seeded register who hold a valid national
 ID card and a mobile number, activates each with `password`, and writes one JSON line per citizen
-(ID number, mobile, the card's serial and version) to `out`.
+(ID number, mobile, the card's serial, version and row) to `out`; no two share a mobile.
 """
 
 from __future__ import annotations
@@ -46,9 +46,17 @@ def main() -> None:
         .select_related("holder")
         .order_by("holder__id_number")
     )
-    lines = []
-    for index, card in enumerate(cards[:count]):
+    lines: list[str] = []
+    phones: set[str] = set()
+    for card in cards.iterator():
+        if len(lines) == count:
+            break
         person = card.holder
+        # One phone, one citizen: a code sent to a shared family phone would be another's.
+        if person.mobile in phones:
+            continue
+        phones.add(person.mobile)
+        index = len(lines)
         ip = f"10.200.{index // 250}.{index % 250 + 1}"
         started = identity.activation_start(
             id_number=person.id_number, date_of_birth=person.date_of_birth, mobile=person.mobile, ip=ip

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,11 +22,13 @@ lock = threading.Lock()
 delivered: dict[str, dict[str, str]] = {}  # reference -> the message, once
 posts: Counter[str] = Counter()  # reference -> how many times the workers handed it over
 by_phone: dict[str, list[str]] = {}  # phone -> bodies, in order
+in_flight: Counter[str] = Counter()  # client address -> requests being answered now
 
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     token = ""
+    delay = 0.0  # seconds before answering a message (after it has reached the phone)
 
     def _answer(self, status: int, payload: Any) -> None:
         body = json.dumps(payload).encode()
@@ -43,12 +46,21 @@ class Handler(BaseHTTPRequestHandler):
             return
         message = json.loads(raw)
         reference = str(message["reference"])
+        client = self.client_address[0]
         with lock:
             posts[reference] += 1
             if reference not in delivered:
                 delivered[reference] = message
                 by_phone.setdefault(str(message["to"]), []).append(str(message["body"]))
-        self._answer(200, {"id": f"op-{reference}"})
+            in_flight[client] += 1
+        # The message is on the phone; the worker learns it only after the delay (a worker killed
+        # now must hand it over again, and the operator must not send it twice).
+        try:
+            time.sleep(self.delay)
+            self._answer(200, {"id": f"op-{reference}"})
+        finally:
+            with lock:
+                in_flight[client] -= 1
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
@@ -56,6 +68,9 @@ class Handler(BaseHTTPRequestHandler):
             if url.path == "/_rehearsal/messages":
                 phone = parse_qs(url.query).get("to", [""])[0]
                 self._answer(200, {"bodies": list(by_phone.get(phone, []))})
+            elif url.path == "/_rehearsal/in-flight":
+                client = parse_qs(url.query).get("from", [""])[0]
+                self._answer(200, {"in_flight": in_flight[client]})
             elif url.path == "/_rehearsal/stats":
                 self._answer(
                     200,
@@ -77,8 +92,10 @@ def main() -> None:
     parser.add_argument("--bind", required=True)
     parser.add_argument("--port", type=int, default=9000)
     parser.add_argument("--token", required=True)
+    parser.add_argument("--delay", type=float, default=0.0)
     options = parser.parse_args()
     Handler.token = options.token
+    Handler.delay = options.delay
     ThreadingHTTPServer((options.bind, options.port), Handler).serve_forever()
 
 

@@ -43,8 +43,6 @@ E164 = re.compile(r"\+[1-9][0-9]{7,14}")
 # ID number, which must never be stored here in clear.
 SUBJECT_REF = re.compile(r"[A-Za-z0-9:._-]{1,64}")
 LOOKS_LIKE_ID_NUMBER = re.compile(r"[12][0-9]{9}")
-# How long an unfinished message may be overdue before the sweeper hands it to a worker again.
-STALLED_AFTER = dt.timedelta(minutes=2)
 
 
 def _language(language: str) -> str:
@@ -309,7 +307,7 @@ def _uuid_or_none(value: str | uuid.UUID) -> uuid.UUID | None:
         return None
 
 
-def sms_requeue_stalled(*, stalled_after: dt.timedelta = STALLED_AFTER, limit: int = 1000) -> int:
+def sms_requeue_stalled(*, stalled_after: dt.timedelta | None = None, limit: int = 1000) -> int:
     """Hand overdue unfinished messages to the worker again; returns how many.
 
     Catches the two ways a committed message can stall: the after-commit hand-over was lost, or a

@@ -16,7 +16,7 @@ from hawiya.notifications import errors
 from hawiya.notifications.errors import SmsRecipientInvalid, SmsTemplateError
 from hawiya.notifications.models import SmsMessage
 from hawiya.notifications.selectors import sms_outbox_recent, sms_status_for_holder
-from hawiya.notifications.services import sms_mark_delivered
+from hawiya.notifications.services import sms_mark_delivered, sms_requeue_stalled
 
 from .factories import queue_notice, queue_sms
 
@@ -207,3 +207,12 @@ def test_finished_messages_are_never_requeued() -> None:
         SmsMessage.objects.filter(pk=message.pk).update(status=status, next_attempt_at=long_ago)
         call_command("sms_requeue_stalled", verbosity=0)
         assert SmsMessage.objects.get(pk=message.pk).next_attempt_at == long_ago
+
+
+def test_the_grace_before_a_stalled_message_is_handed_over_again_is_a_setting(settings) -> None:
+    message = queue_notice()
+    SmsMessage.objects.filter(pk=message.pk).update(next_attempt_at=clock.now() - dt.timedelta(seconds=30))
+    settings.HAWIYA_SMS_STALLED_AFTER_SECONDS = 60
+    assert sms_requeue_stalled() == 0
+    settings.HAWIYA_SMS_STALLED_AFTER_SECONDS = 20
+    assert sms_requeue_stalled() == 1

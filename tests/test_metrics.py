@@ -348,3 +348,46 @@ def test_gunicorn_child_exit_forgets_the_dead_workers_live_gauges(tmp_path, monk
     gunicorn.child_exit(server=None, worker=type("Worker", (), {"pid": 4242})())
     # The dead worker's counters still count; only its live gauges go.
     assert sorted(path.name for path in tmp_path.iterdir()) == ["counter_4242.db", "gauge_livesum_4343.db"]
+
+
+def _get(app, path="/metrics", authorization=""):
+    from wsgiref.util import setup_testing_defaults
+
+    environ = {"PATH_INFO": path, "REQUEST_METHOD": "GET"}
+    if authorization:
+        environ["HTTP_AUTHORIZATION"] = authorization
+    setup_testing_defaults(environ)
+    answered = {}
+    body = b"".join(app(environ, lambda status, headers: answered.update(status=status)))
+    return answered["status"], body.decode()
+
+
+def test_a_worker_machine_serves_its_processes_counters_with_the_token(tmp_path):
+    # A worker pod: its processes' counters, served beside them by `manage.py serve_metrics`.
+    from prometheus_client import CollectorRegistry
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    from hawiya.core.management.commands.serve_metrics import metrics_app
+
+    _write_in_a_process(tmp_path)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(tmp_path))
+    app = metrics_app(registry, token="scrape-token", open_without_token=False)
+
+    assert _get(app)[0].startswith("401")
+    assert _get(app, authorization="Bearer wrong")[0].startswith("401")
+    assert _get(app, path="/", authorization="Bearer scrape-token")[0].startswith("404")
+    status, body = _get(app, authorization="Bearer scrape-token")
+    assert status.startswith("200")
+    assert 'hawiya_sms_failures_total{code="operator_503"} 1.0' in body
+    # No token configured: closed in production, open on one machine in demo mode.
+    assert _get(metrics_app(registry, token="", open_without_token=False))[0].startswith("404")
+    assert _get(metrics_app(registry, token="", open_without_token=True))[0].startswith("200")
+
+
+def test_serve_metrics_needs_the_processes_directory(monkeypatch):
+    from django.core.management import CommandError, call_command
+
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    with pytest.raises(CommandError, match="PROMETHEUS_MULTIPROC_DIR"):
+        call_command("serve_metrics", port=0)

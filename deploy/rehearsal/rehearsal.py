@@ -80,8 +80,15 @@ def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 def network_down() -> None:
+    """Remove the hosts, and whatever an earlier run left in them (a run with --keep, a crash)."""
     for host in HOSTS:
-        sh("ip", "netns", "delete", f"hwy-{host}", check=False)
+        ns = f"hwy-{host}"
+        pids = sh("ip", "netns", "pids", ns, check=False).stdout.split()
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+        sh("ip", "netns", "delete", ns, check=False)
+        sh("ip", "link", "delete", f"hv-{host}", check=False)
     sh("ip", "link", "delete", BRIDGE, check=False)
 
 
@@ -320,7 +327,7 @@ def haproxy_up(cluster: Cluster) -> None:
     config.write_text(
         f"""global
     maxconn 2000
-    log stdout format raw local0 notice
+    log stdout format raw local0 info
 defaults
     mode http
     log global

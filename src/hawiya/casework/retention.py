@@ -17,9 +17,8 @@ import datetime as dt
 import logging
 
 from hawiya.core.retention import Batches, task_results_prune
-from hawiya.identity.services.one_time_codes import one_time_codes_prune
+from hawiya.identity.services import one_time_codes_prune, sessions_prune_expired
 from hawiya.identity.services.passkeys import passkey_challenges_prune
-from hawiya.identity.services.sessions import sessions_prune_expired
 from hawiya.notifications.services import sms_prune_finished
 
 logger = logging.getLogger(__name__)

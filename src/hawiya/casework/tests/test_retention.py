@@ -176,6 +176,23 @@ def test_expired_sessions_go_and_live_ones_stay() -> None:
     assert _exists(signed_in_today)
 
 
+def test_another_session_engine_clears_its_own_and_the_sessions_list_is_still_pruned(settings: Any) -> None:
+    now = clock.now()
+    kept = dt.timedelta(hours=settings.HAWIYA_RETENTION_EXPIRED_HOURS)
+    lifetime = dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    left_in_the_database = _session(expire_date=now - kept - HOUR)
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    user = User.objects.create_user(username=f"retention.{secrets.token_hex(4)}", password=None)
+    stale = UserSession.objects.create(
+        user=user, session_key="s" * 40, created_at=now - lifetime - kept - HOUR
+    )
+
+    assert sessions_prune_expired(now=now) == 1
+
+    assert not _exists(stale)
+    assert Session.objects.filter(session_key=left_in_the_database).exists()
+
+
 def test_batches_are_bounded_and_the_next_run_goes_on() -> None:
     now = clock.now()
     old = now - dt.timedelta(days=settings.HAWIYA_RETENTION_SMS_DAYS) - DAY

@@ -271,6 +271,22 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 HAWIYA_SCHEDULER_PERIOD_SECONDS = int(os.environ.get("HAWIYA_SCHEDULER_PERIOD_SECONDS", "60"))
 HAWIYA_SCHEDULER_LEASE_SECONDS = int(os.environ.get("HAWIYA_SCHEDULER_LEASE_SECONDS", "600"))
 
+# --- Retention (casework/retention.py, the minute job `retention_prune`) ------------------------------
+# Rows that only grow are deleted once they are this old. Finished text messages (sent, delivered or
+# failed; secret bodies are blank already) are kept 90 days, counted from when they were queued: late
+# delivery reports and "I never got the text" at the help desk need them that long. Finished task
+# rows (successful or failed; never ready or running) are kept 7 days after they finished. Sign-in,
+# activation and passkey challenges, Django sessions and the signed-in sessions list are deleted
+# this many hours after they expired. The register, the audit trail, requests, bills, appointments,
+# shipments, document checks and relying parties are never pruned (docs/design.md §9).
+HAWIYA_RETENTION_SMS_DAYS = max(1, int(os.environ.get("HAWIYA_RETENTION_SMS_DAYS", "90")))
+HAWIYA_RETENTION_TASKS_DAYS = max(1, int(os.environ.get("HAWIYA_RETENTION_TASKS_DAYS", "7")))
+HAWIYA_RETENTION_EXPIRED_HOURS = max(1, int(os.environ.get("HAWIYA_RETENTION_EXPIRED_HOURS", "24")))
+# Each kind is deleted in batches of this many rows (one short transaction each), at most this many
+# batches a run, so a first run on a big table never holds it long; the next run goes on.
+HAWIYA_RETENTION_BATCH_SIZE = max(1, int(os.environ.get("HAWIYA_RETENTION_BATCH_SIZE", "1000")))
+HAWIYA_RETENTION_MAX_BATCHES = max(1, int(os.environ.get("HAWIYA_RETENTION_MAX_BATCHES", "5")))
+
 AUTH_USER_MODEL = "identity.User"
 LOGIN_URL = "portal:sign-in"
 # A refused form (expired page, double submit) gets the portal's styled page, in both languages.

@@ -27,11 +27,12 @@ from django.utils.translation import gettext_lazy as _
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.metrics import SMS_FAILURES, inc_on_commit
+from hawiya.core.retention import Batches, delete_in_batches
 from hawiya.core.signing import SignatureInvalid, signature_header, verify
 
 from . import errors
 from .clients import operator_webhook_secret, sms_client, sms_client_name
-from .models import InboxNotification, SmsMessage
+from .models import FINISHED_STATUSES, InboxNotification, SmsMessage
 from .subjects import Subject
 from .tasks import OUTBOX, deliver_sms
 from .templates import SECRET_TEMPLATES, render
@@ -329,6 +330,21 @@ def sms_requeue_stalled(*, stalled_after: dt.timedelta | None = None, limit: int
     if stalled:
         logger.warning("Re-queued %d stalled SMS messages", len(stalled))
     return len(stalled)
+
+
+def sms_prune_finished(
+    *, now: dt.datetime, kept_for: dt.timedelta | None = None, batches: Batches | None = None
+) -> int:
+    """Delete the text messages that are finished (sent, delivered or failed) and were queued more
+    than `kept_for` ago (HAWIYA_RETENTION_SMS_DAYS); returns how many. A queued or sending message
+    is never touched, however old: the sweeper still owes it a delivery. A challenge that named a
+    deleted message keeps going without it (OneTimeCode.sms is SET_NULL)."""
+    kept = kept_for if kept_for is not None else dt.timedelta(days=int(settings.HAWIYA_RETENTION_SMS_DAYS))
+    finished = SmsMessage.objects.filter(status__in=sorted(FINISHED_STATUSES), queued_at__lt=now - kept)
+    deleted = delete_in_batches(finished, batches=batches)
+    if deleted:
+        logger.info("Pruned %d finished SMS messages", deleted)
+    return deleted
 
 
 def notify(

@@ -65,6 +65,7 @@ from .one_time_codes import (
     CODE_MAX_WRONG_ATTEMPTS,
     CodeSent,
     one_time_code_send,
+    one_time_codes_prune,
     sign_in_send_sms_code,
 )
 from .passwords import (
@@ -82,6 +83,7 @@ from .sessions import (
     SessionEnd,
     citizen_session_ended,
     session_revoke,
+    sessions_prune_expired,
     sessions_revoke_all,
     user_session_end,
     user_session_record,
@@ -128,6 +130,7 @@ __all__ = [
     "mobile_change_verify_current",
     "normalise_username",
     "one_time_code_send",
+    "one_time_codes_prune",
     "password_change",
     "password_reset_complete",
     "password_reset_start",
@@ -137,6 +140,7 @@ __all__ = [
     "recovery_codes_generate",
     "security_event_report",
     "session_revoke",
+    "sessions_prune_expired",
     "sessions_revoke_all",
     "sign_in_method_lock",
     "sign_in_method_unlock",

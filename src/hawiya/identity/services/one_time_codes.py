@@ -7,9 +7,11 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import transaction
 
 from hawiya.core import clock
+from hawiya.core.retention import Batches, delete_in_batches
 from hawiya.core.text import mask_mobile
 from hawiya.notifications.services import sms_send
 
@@ -191,3 +193,17 @@ def _neutral_verify(*, challenge: str, code: str, purpose: str, ip: str) -> OneT
         problem = problem or errors.CODE_INVALID
         throttles.ip_record(ip)
     raise errors.error(problem, field="code")
+
+
+def one_time_codes_prune(
+    *, now: dt.datetime, kept_for: dt.timedelta | None = None, batches: Batches | None = None
+) -> int:
+    """Delete the challenges (sign-in, activation, password reset, reauthentication, mobile change)
+    that expired more than `kept_for` ago (HAWIYA_RETENTION_EXPIRED_HOURS); returns how many. An
+    expired challenge can no longer be verified, used or resent, and a verified reauthentication is
+    good for minutes, not hours: nothing reads it again. The account's security history is kept
+    elsewhere (SecurityEvent, the audit trail); the hourly send quota is CodeSendQuota's."""
+    kept = (
+        kept_for if kept_for is not None else dt.timedelta(hours=int(settings.HAWIYA_RETENTION_EXPIRED_HOURS))
+    )
+    return delete_in_batches(OneTimeCode.objects.filter(expires_at__lt=now - kept), batches=batches)

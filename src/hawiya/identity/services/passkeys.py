@@ -50,6 +50,7 @@ from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError
+from hawiya.core.retention import Batches, delete_in_batches
 from hawiya.notifications.services import notify
 
 from .. import errors, throttles
@@ -96,6 +97,18 @@ def expected_origins() -> list[str]:
 
 def _hash(challenge: str) -> str:
     return hashlib.sha256(challenge.encode()).hexdigest()
+
+
+def passkey_challenges_prune(
+    *, now: dt.datetime, kept_for: dt.timedelta | None = None, batches: Batches | None = None
+) -> int:
+    """Delete passkey challenges that expired more than `kept_for` ago (HAWIYA_RETENTION_EXPIRED_HOURS);
+    returns how many. New challenges sweep the old ones too (_new_challenge); this catches the rows
+    left when none come."""
+    kept = (
+        kept_for if kept_for is not None else dt.timedelta(hours=int(settings.HAWIYA_RETENTION_EXPIRED_HOURS))
+    )
+    return delete_in_batches(PasskeyChallenge.objects.filter(expires_at__lt=now - kept), batches=batches)
 
 
 def _new_challenge(purpose: str, user: User | None, now: dt.datetime) -> bytes:

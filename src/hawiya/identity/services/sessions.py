@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 
 from hawiya.core import clock
+from hawiya.core.retention import Batches, delete_in_batches
 
 from .. import errors
 from ..backchannel_logout import backchannel_logout_schedule
@@ -159,3 +160,34 @@ def sessions_revoke_all(
     many ended. When any did, the parties are told (citizen_session_ended)."""
     with transaction.atomic():
         return _revoke_sessions(user, except_session_key=except_session_key, reason=reason)
+
+
+def sessions_prune_expired(
+    *, now: dt.datetime, kept_for: dt.timedelta | None = None, batches: Batches | None = None
+) -> int:
+    """Delete sessions that ended long ago; returns how many rows went.
+
+    Django's session store: with the database engines (db, cached_db) the rows that expired more
+    than `kept_for` ago (HAWIYA_RETENTION_EXPIRED_HOURS), in batches; another engine clears its
+    own (`clear_expired`, not counted). The signed-in sessions list (UserSession): rows signed in
+    longer ago than the absolute session lifetime (SESSION_COOKIE_AGE, 12 hours: the portal signs
+    such a session out at its next request) plus `kept_for` — a browser closed without signing out
+    leaves its row behind, and the security page would list it for ever."""
+    kept = (
+        kept_for if kept_for is not None else dt.timedelta(hours=int(settings.HAWIYA_RETENTION_EXPIRED_HOURS))
+    )
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    deleted = 0
+    get_model_class = getattr(store, "get_model_class", None)
+    if get_model_class is not None:
+        session_model = get_model_class()
+        deleted += delete_in_batches(
+            session_model.objects.filter(expire_date__lt=now - kept), batches=batches
+        )
+    else:
+        store.clear_expired()
+    lifetime = dt.timedelta(seconds=int(settings.SESSION_COOKIE_AGE))
+    deleted += delete_in_batches(
+        UserSession.objects.filter(created_at__lt=now - lifetime - kept), batches=batches
+    )
+    return deleted

@@ -10,7 +10,8 @@ be booked again); stalled text messages, back-channel logouts and security event
 parties are handed to the worker again; documents past their expiry date expire; photos and
 answers (drafts) of abandoned journeys are deleted after a day; app approvals past their three
 minutes expire and their parties' callbacks whose hand-over was lost are handed over again;
-lost-document alarms whose hand-over was lost are sent.
+lost-document alarms whose hand-over was lost are sent; finished text messages and task rows,
+expired challenges and sessions are deleted after their retention (casework/retention.py).
 One job failing does not stop the others; the command then exits non-zero so cron reports it.
 """
 
@@ -24,6 +25,7 @@ from django.core.management.base import BaseCommand, CommandError
 from hawiya.appointments.services.sweeps import appointment_no_shows_mark_due, appointment_reminders_send_due
 from hawiya.approvals.callbacks import approval_callbacks_sweep
 from hawiya.approvals.services import approvals_expire_due
+from hawiya.casework.retention import retention_prune
 from hawiya.casework.scheduler import jobs_run_due
 from hawiya.core import clock
 from hawiya.delivery.services import shipments_announce_due
@@ -54,6 +56,7 @@ def periodic_jobs() -> dict[str, Callable[[], int]]:
         "approvals_expire_due": lambda: approvals_expire_due(),
         "approval_callbacks_sweep": lambda: len(approval_callbacks_sweep()),
         "lost_document_alarms_sweep": lambda: lost_document_alarms_sweep(now=clock.now()),
+        "retention_prune": lambda: sum(retention_prune(now=clock.now()).values()),
     }
 
 

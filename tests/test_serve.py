@@ -43,6 +43,8 @@ def _embedded_env(tmp_path: Path) -> dict[str, str]:
         "WEB_WORKERS": "1",
     }
     env.pop("SECRET_KEY", None)
+    # Set by the suite's browser tests; a deployment check rightly refuses it (async.E001).
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return env
 
 

@@ -24,6 +24,7 @@ import argparse
 import base64
 import collections
 import contextlib
+import html
 import json
 import os
 import random
@@ -344,6 +345,9 @@ defaults
     option forwardfor
     # A node that dies with a request in flight: the request goes to another node (the pages'
     # forms carry idempotency keys and CSRF tokens, so a repeated POST changes nothing twice).
+    # A request can be sent again only if HAProxy still holds all of it: wait for a POST's whole
+    # body before choosing a node (small forms), so it stays in the buffer until answered.
+    option http-buffer-request
     retry-on all-retryable-errors
     retries 3
     option redispatch 1
@@ -387,6 +391,7 @@ class Load:
     detours: list[tuple[float, str]] = field(default_factory=list)
     taken: int = 0
     busy: set[str] = field(default_factory=set)
+    booked: set[str] = field(default_factory=set)
 
     def take_citizen(self) -> dict[str, Any] | None:
         """The next citizen free to sign in (one journey at a time each, as one person with one
@@ -401,6 +406,14 @@ class Load:
                     self.busy.add(citizen["id_number"])
                     return citizen
             return None
+
+    def take_booking(self, citizen: dict[str, Any]) -> bool:
+        """True the first time: each paid request is booked once."""
+        with self.lock:
+            if citizen["replacement"] in self.booked:
+                return False
+            self.booked.add(citizen["replacement"])
+            return True
 
     def give_back(self, citizen: dict[str, Any]) -> None:
         with self.lock:
@@ -498,10 +511,49 @@ def citizen_journey(load: Load, citizen: dict[str, Any], client: httpx.Client) -
         for _ in range(3):
             expect(client.get("/en/account/"), 200)
             load.record("account page", None)
+        if citizen.get("replacement") and load.take_booking(citizen):
+            step = "booking"
+            book_visit(client, citizen["replacement"])
+            load.record("booking", None)
     except Detour as exc:
         load.detour(step, str(exc))
     except (httpx.HTTPError, RuntimeError) as exc:
         load.record(step, failure(exc))
+
+
+def form_fields(page: httpx.Response) -> dict[str, str]:
+    """The hidden fields of the page's forms (the last one of a name wins)."""
+    fields = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text)
+    return {name: html.unescape(value) for name, value in fields}
+
+
+def book_visit(client: httpx.Client, reference: str) -> None:
+    """Book the paid request's office visit as a person would: the offices near them, the first
+    office, its first day with times, a free time, then the check page's confirmation."""
+    start = f"/en/appointments/new/{reference}/"
+    page = expect(client.get(start), 200)
+    offices = re.findall(r'<input type="radio" name="office" id="[^"]+" value="(\d+)"', page.text)
+    if not offices:
+        raise Detour(f"no office offered near the citizen for {start}")
+    place = form_fields(page)
+    query = {"region": place.get("region", ""), "city": place.get("city", ""), "office": offices[0]}
+    page = expect(client.get(start, params=query), 200)
+    days = re.findall(r'<a class="hw-appointment-day" href="([^"#]+)', page.text)
+    if not days:
+        raise Detour("no day with times at the office")
+    chooser = html.unescape(days[0])
+    page = expect(client.get(chooser), 200)
+    free = re.findall(r'<input type="radio" name="slot" value="([^"]+)" id="[^"]+">', page.text)
+    if not free:
+        raise Detour("no free time that day")
+    chosen = html.unescape(random.choice(free))
+    answer = expect(
+        client.post(chooser, data={"csrfmiddlewaretoken": csrf(page), "slot": chosen}), 302, "/check/"
+    )
+    page = expect(client.get(answer.headers["location"]), 200)
+    fields = form_fields(page)
+    # Booked: the appointment's own page (its reference starts with AP).
+    expect(client.post(answer.headers["location"], data=fields), 302, "/appointments/AP")
 
 
 def load_worker(load: Load, number: int) -> None:
@@ -655,18 +707,25 @@ def main() -> int:
         )
         cluster.run_on("web1", [PYTHON, "manage.py", "seed_demo_relying_party"], env=direct)
         accounts = 80 if options.short else 300
+        bookers = 20 if options.short else 60  # with a paid replacement to book a visit for
         citizens_file = work / "citizens.jsonl"
         demo_sms = {**direct, "HAWIYA_SMS_CLIENT": "demo"}
         print(
             cluster.run_on(
                 "web1",
-                [PYTHON, "deploy/rehearsal/seed_accounts.py", str(accounts), PASSWORD, str(citizens_file)],
+                [
+                    PYTHON,
+                    "deploy/rehearsal/seed_accounts.py",
+                    str(accounts),
+                    PASSWORD,
+                    str(citizens_file),
+                    str(bookers),
+                ],
                 env=demo_sms,
             ).strip()
         )
         citizens = [json.loads(line) for line in citizens_file.read_text().splitlines() if line]
         lost_citizens, load_citizens = citizens[:10], citizens[10:]
-        # The activation codes went to the demo outbox: hand the operator only what the load sends.
         # What the image does at build: the static files, with their hashed names (one folder that
         # all three web nodes read, as each container has the same copy).
         cluster.run_on("web1", [PYTHON, "manage.py", "collectstatic", "--no-input", "-v", "0"])
@@ -752,7 +811,7 @@ def main() -> int:
             (
                 "requests answered",
                 " ".join(f"{k}={v}" for k, v in sorted(load.ok.items())),
-                load.ok["sign-in"] > 0,
+                load.ok["sign-in"] > 0 and load.ok["booking"] > 0,
             )
         )
         figures.append(("failed requests in the whole run", str(len(load.failures)), not load.failures))

@@ -3,7 +3,9 @@
 Run with the cluster's environment (and HAWIYA_SMS_CLIENT=demo, so each activation code can be
 read back from the outbox): picks `count` persons of the seeded register who hold a valid national
 ID card and a mobile number, activates each with `password`, and writes one JSON line per citizen
-(ID number, mobile, the card's serial, version and row) to `out`; no two share a mobile.
+(ID number, mobile, the card's serial, version and row) to `out`; no two share a mobile. The last
+`bookers` of them have lost their card and paid for its replacement (collected at an office), so
+the load can book their visit: their line carries the request's reference.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import os
 import re
 import sys
+import uuid
 from pathlib import Path
 
 import django
@@ -20,9 +23,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "src"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hawiya.config.settings")
 django.setup()
 
+from hawiya.audit.actors import Actor  # noqa: E402
+from hawiya.core import clock  # noqa: E402
+from hawiya.core.references import insert_with_reference  # noqa: E402
 from hawiya.identity import services as identity  # noqa: E402
 from hawiya.notifications.models import SmsMessage  # noqa: E402
 from hawiya.registry.models import Document, DocumentKind, DocumentStatus  # noqa: E402
+from hawiya.registry.services import document_mark_reported_lost  # noqa: E402
+from hawiya.replacements.models import Replacement, ReplacementState  # noqa: E402
+from hawiya.replacements.services import replacement_move  # noqa: E402
 
 
 def latest_code(mobile: str) -> str:
@@ -33,8 +42,26 @@ def latest_code(mobile: str) -> str:
     return match.group(1)
 
 
+def paid_replacement(card: Document) -> str:
+    """The card reported lost and its replacement paid, to be collected: the request's reference."""
+    system = Actor.system("rehearsal")
+    document_mark_reported_lost(document_id=card.pk, at=clock.now(), actor=system)
+    replacement = insert_with_reference(
+        Replacement(
+            applicant=card.holder,
+            document=card,
+            method="collection",
+            idempotency_key=uuid.uuid4().hex,
+            request_fingerprint="0" * 64,
+        ),
+        prefix="RP",
+    )
+    replacement_move(replacement_id=replacement.pk, to=ReplacementState.PAID, action="paid", actor=system)
+    return replacement.reference
+
+
 def main() -> None:
-    count, password, out = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
+    count, password, out, bookers = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3]), int(sys.argv[4])
     cards = (
         Document.objects.filter(
             kind=DocumentKind.NATIONAL_ID_CARD,
@@ -69,17 +96,16 @@ def main() -> None:
             accepted_terms=True,
             ip=ip,
         )
-        lines.append(
-            json.dumps(
-                {
-                    "id_number": person.id_number,
-                    "mobile": person.mobile,
-                    "card_serial": card.serial_number,
-                    "card_version": card.version,
-                    "card_id": card.pk,
-                }
-            )
-        )
+        citizen: dict[str, object] = {
+            "id_number": person.id_number,
+            "mobile": person.mobile,
+            "card_serial": card.serial_number,
+            "card_version": card.version,
+            "card_id": card.pk,
+        }
+        if index >= count - bookers:
+            citizen["replacement"] = paid_replacement(card)
+        lines.append(json.dumps(citizen))
     out.write_text("\n".join(lines) + "\n")
     print(f"{len(lines)} citizens activated")
 

@@ -18,7 +18,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.conf import settings
 from django.test import Client
 from PIL import Image
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import BrowserContext, Page, expect
 
 from hawiya.core import clock
 from hawiya.identity import services
@@ -184,7 +184,7 @@ def staff_check(page: Page, language: str) -> None:
 
 def error_state(page: Page, language: str) -> None:
     """After a form sent wrong: the error summary shown, the title starting with "Error:"."""
-    assert page.locator(".hw-error-summary").is_visible()
+    expect(page.locator(".hw-error-summary")).to_be_visible()
     assert page.title().startswith("خطأ:" if language == "ar" else "Error:")
 
 

@@ -7,6 +7,7 @@ import re
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 from hawiya.identity.models import AuthenticatorApp, RecoveryCode
 from hawiya.identity.tests.factories import person_of
@@ -47,7 +48,7 @@ def test_account_journey_in_arabic(live_server, open_page, artifacts):
     page.locator("#id_code").fill("000000")
     page.get_by_role("button", name="تفعيل تطبيق المصادقة").click()
     assert page.title().startswith("خطأ:")
-    assert page.locator(".hw-error-summary").is_visible()
+    expect(page.locator(".hw-error-summary")).to_be_visible()
     assert page.locator("#id_code").get_attribute("aria-invalid") == "true"
     check(page)
     page.screenshot(path=str(artifacts / "account-authenticator-error-ar.png"), full_page=True)
@@ -100,7 +101,7 @@ def test_account_pages_pass_axe(live_server, open_page, artifacts, language, wid
         check(page, language)
     # An error state: the empty form of the password page.
     page.get_by_role("button", name="متابعة" if language == "ar" else "Continue").click()
-    assert page.locator(".hw-error-summary").is_visible()
+    expect(page.locator(".hw-error-summary")).to_be_visible()
     check(page, language)
     # Changing the mobile number: the code page (after step 1) and the office route.
     page.goto(f"{live_server.url}/{language}/account/mobile/")

@@ -5,6 +5,7 @@ including the error state of the slot grid."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from hawiya.appointments.models import Appointment, AppointmentState
 from hawiya.appointments.tests.factories import at_riyadh, book, make_bookable_office, make_replacement
@@ -34,7 +35,7 @@ def test_book_and_reschedule_an_appointment_in_arabic(live_server, open_page, ar
     day = working_day(5)
     page.goto(f"{base}new/{replacement.reference}/?region=riyadh&city=Riyadh&office={office.pk}&day={day}")
     page.get_by_role("button", name="متابعة").click()  # no time chosen
-    assert page.locator(".hw-error-summary").is_visible()
+    expect(page.locator(".hw-error-summary")).to_be_visible()
     assert page.title().startswith("خطأ:")
     check(page)
     page.screenshot(path=str(artifacts / "appointments-grid-error-ar.png"), full_page=True)
@@ -45,13 +46,13 @@ def test_book_and_reschedule_an_appointment_in_arabic(live_server, open_page, ar
     check(page)
     page.get_by_role("button", name="حجز هذا الموعد").click()
     appointment = Appointment.objects.get(replacement=replacement)
-    assert page.locator(".hw-panel").is_visible()
+    expect(page.locator(".hw-panel")).to_be_visible()
     assert appointment.reference in page.locator("[data-reference]").inner_text()
     check(page)
     page.screenshot(path=str(artifacts / "appointments-confirmation-ar.png"), full_page=True)
 
     page.get_by_role("link", name="تغيير التاريخ أو الوقت أو المكتب").click()
-    assert page.locator("[data-current-appointment]").is_visible()
+    expect(page.locator("[data-current-appointment]")).to_be_visible()
     check(page)
     page.goto(
         f"{base}{appointment.reference}/reschedule/?region=riyadh&city=Riyadh&office={office.pk}&day={day}"
@@ -76,7 +77,7 @@ def test_appointment_pages_are_accessible(live_server, open_page, language, widt
     page.goto(f"{base}{booked.reference}/reschedule/?office={office.pk}&day={working_day(3)}")
     check(page, language)
     page.locator("#times button[type=submit]").click()  # the error state
-    assert page.locator(".hw-error-summary").is_visible()
+    expect(page.locator(".hw-error-summary")).to_be_visible()
     check(page, language)
     page.goto(f"{base}{booked.reference}/")
     check(page, language)

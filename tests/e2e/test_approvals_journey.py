@@ -8,6 +8,7 @@ import base64
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from hawiya.approvals.tests.helpers import register
 from hawiya.identity.tests.factories import person_of
@@ -43,7 +44,7 @@ def test_a_citizen_approves_on_a_phone_in_arabic(live_server, open_page, artifac
 
     page.goto(f"{live_server.url}/ar/account/approvals/")
     assert page.locator("h1").inner_text() == "طلبات الموافقة"
-    assert page.locator("[data-empty]").is_visible()
+    expect(page.locator("[data-empty]")).to_be_visible()
     check(page)
 
     # The party asks while the page is open; the page shows it without a reload.
@@ -76,8 +77,7 @@ def test_a_citizen_approves_on_a_phone_in_arabic(live_server, open_page, artifac
     numbers.filter(has_text=str(approval["number"])).click()
     page.wait_for_url(f"{live_server.url}/ar/account/approvals/")
     assert "وافقت على طلب" in page.locator("main").inner_text()
-    assert page.locator("[data-empty]").is_visible()
-
+    expect(page.locator("[data-empty]")).to_be_visible()
     status = httpx.get(f"{live_server.url}/api/v1/approvals/{approval['id']}", headers=bearer, timeout=10)
     assert status.status_code == 200
     assert status.json()["status"] == "COMPLETED"

@@ -16,7 +16,7 @@ from typing import Any
 
 import pyotp
 import pytest
-from playwright.sync_api import Browser, Playwright
+from playwright.sync_api import Browser, Playwright, expect
 
 from hawiya.appointments.tests.factories import at_riyadh, book, make_replacement
 from hawiya.casework.tests.factories import STAFF_PASSWORD, open_office, staff_user
@@ -74,8 +74,7 @@ def test_officer_checks_in_captures_approves_prints_and_the_citizen_sees_ready(
     page.get_by_role("button", name="Sign in").click()
     assert page.url == f"{base}/day/"
     assert appointment.reference in page.locator("[data-day-table]").inner_text()
-    assert page.locator(".hw-staff-marker").is_visible()
-
+    expect(page.locator(".hw-staff-marker")).to_be_visible()
     # Check in with the ticket's QR content (the appointment reference), the box first on the page.
     page.get_by_label("Check in a visitor").fill(appointment.reference)
     page.keyboard.press("Enter")
@@ -95,7 +94,7 @@ def test_officer_checks_in_captures_approves_prints_and_the_citizen_sees_ready(
     # Approve (issues the new document), then print from the queue.
     page.get_by_role("button", name="Approve and issue the new document").click()
     page.wait_for_url(f"{base}/cases/{replacement.reference}/")
-    assert page.locator("[data-new-document]").is_visible()
+    expect(page.locator("[data-new-document]")).to_be_visible()
     page.goto(f"{base}/print/")
     row = page.locator(f'[data-queue-row="{replacement.reference}"]')
     assert row.is_visible()
@@ -162,7 +161,7 @@ def test_the_biometrics_page_passes_axe_with_its_error_state(
                 page.screenshot(path=str(artifacts / f"backoffice-biometrics-{language}.png"), full_page=True)
     # Saving without a photo: the error summary, focused, and still accessible.
     page.locator("[data-biometrics-form] button[type=submit]").click()
-    assert page.locator(".hw-error-summary").is_visible()
+    expect(page.locator(".hw-error-summary")).to_be_visible()
     assert page.title().startswith("Error:")
     staff_check(page, "en")
     context.close()

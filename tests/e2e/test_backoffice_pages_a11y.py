@@ -19,7 +19,7 @@ from typing import Any
 
 import pyotp
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from hawiya.appointments.tests.factories import make_replacement
 from hawiya.audit.actors import Actor
@@ -317,7 +317,7 @@ def test_the_back_office_pages_pass_the_checklist(
     nobody = context_for(browser, live_server, width, data.nobody_looked, user_agent=UA)
     page = nobody.new_page()
     page.goto(f"{root}/account/access-history/")
-    assert page.locator("[data-empty]").is_visible()
+    expect(page.locator("[data-empty]")).to_be_visible()
     check(page, "access-history")  # the same page, empty
     nobody.close()
 

@@ -18,7 +18,7 @@ from typing import Any
 import pyotp
 import pytest
 from django.utils import translation
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from hawiya.casework import backoffice as casework
 from hawiya.casework.tests.factories import STAFF_PASSWORD, actor_of, apply, open_office, staff_user
@@ -123,7 +123,7 @@ def test_officer_approves_and_prints_the_courier_delivers_and_the_citizen_sees_d
     assert page.locator("[data-primary-action]").get_attribute("data-primary-action") == "approve"
     page.get_by_role("button", name="Approve and issue the new document").click()
     page.wait_for_url(f"{base}/cases/{reference}/")
-    assert page.locator("[data-new-document]").is_visible()
+    expect(page.locator("[data-new-document]")).to_be_visible()
     assert state_of(replacement) == ReplacementState.APPROVED
     page.screenshot(path=str(artifacts / "delivery-01-approved-en.png"), full_page=True)
 

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from hawiya.identity.tests.factories import make_account
 
@@ -104,7 +104,7 @@ def test_high_contrast_meets_the_enhanced_contrast_rule(live_server, open_page, 
     page.goto(f"{live_server.url}/{language}/sign-in/")
     page.locator("main form button[type=submit]").click()
     page.wait_for_load_state()
-    assert page.locator(".hw-error-summary").is_visible()
+    expect(page.locator(".hw-error-summary")).to_be_visible()
     assert_aaa_contrast(page)
 
 
@@ -123,7 +123,7 @@ def assert_prints_cleanly(page: Page) -> None:
                   getComputedStyle(document.querySelector('h1')).color]"""
     )
     assert colours == ["rgb(255, 255, 255)", "rgb(0, 0, 0)", "rgb(0, 0, 0)"]
-    assert page.locator("main h1").is_visible()
+    expect(page.locator("main h1")).to_be_visible()
     assert page.pdf(format="A4")[:4] == b"%PDF"
     page.emulate_media(media="screen")
 
@@ -179,7 +179,7 @@ def test_the_password_can_be_shown_and_is_sent_hidden(live_server, open_page, la
     assert toggle.get_attribute("aria-controls") == password.get_attribute("id")
     toggle.click()
     assert password.get_attribute("type") == "text"
-    assert page.get_by_role("button", name=hide, exact=True).is_visible()
+    expect(page.get_by_role("button", name=hide, exact=True)).to_be_visible()
     assert page.locator(".hw-password [aria-live]").inner_text() != ""
     form_check(page, language)
     # Sent as a password whatever was shown (our listener runs before this one stops the send).
@@ -189,7 +189,7 @@ def test_the_password_can_be_shown_and_is_sent_hidden(live_server, open_page, la
                    form.requestSubmit(); }"""
     )
     assert password.get_attribute("type") == "password"
-    assert page.get_by_role("button", name=show, exact=True).is_visible()
+    expect(page.get_by_role("button", name=show, exact=True)).to_be_visible()
 
 
 def test_without_javascript_there_is_no_toggle_and_the_field_is_a_password(live_server, page_without_js):
@@ -202,7 +202,7 @@ def test_without_javascript_there_is_no_toggle_and_the_field_is_a_password(live_
 def test_the_staff_sign_in_has_the_toggle_too(live_server, open_page):
     page = open_page(1280)
     page.goto(f"{live_server.url}/en/staff/sign-in/")
-    assert page.get_by_role("button", name="Show password", exact=True).is_visible()
+    expect(page.get_by_role("button", name="Show password", exact=True)).to_be_visible()
 
 
 def test_the_favicon_is_served(live_server, open_page):

@@ -4,7 +4,7 @@ the fieldset) and scrolls so that the question (legend) and the error message ar
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from .checklist import sign_in
 from .test_requests_pages import citizen_with_a_lost_card, open_at, submit
@@ -33,8 +33,7 @@ def test_a_radio_groups_summary_link_focuses_its_first_radio_with_the_question_i
     page.set_viewport_size({"width": 360, "height": 640})
     page.goto(f"{live_server.url}/{language}/requests/new/")
     submit(page)  # nothing chosen
-    assert page.locator(".hw-error-summary").is_visible()
-
+    expect(page.locator(".hw-error-summary")).to_be_visible()
     page.locator(".hw-error-summary a").first.click()
 
     focused = page.evaluate("() => [document.activeElement.tagName, document.activeElement.type]")

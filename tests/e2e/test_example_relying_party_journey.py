@@ -183,7 +183,7 @@ def test_the_citizen_removes_the_banks_access_from_connected_services(
     page.wait_for_url(f"{live_server.url}/ar/account/connected-services/")
     assert "بنك المثال" in page.get_by_role("status").inner_text()
     assert page.locator("li[data-connection]").count() == 0
-    assert page.locator("[data-no-connections]").is_visible()
+    expect(page.locator("[data-no-connections]")).to_be_visible()
     check(page)
     page.screenshot(path=str(artifacts / "example-bank-6-access-removed-ar.png"), full_page=True)
 
@@ -250,8 +250,7 @@ def test_a_card_reported_lost_in_hawiya_reaches_the_banks_security_event_receive
     page = open_page(360)
     sign_in_at_the_bank(page, live_server, bank, user)  # the citizen is now connected to the bank
     page.goto(f"{bank}/security-events")
-    assert page.locator("[data-no-events]").is_visible()
-
+    expect(page.locator("[data-no-events]")).to_be_visible()
     # Still signed in to Hawiya: the citizen reports the card lost there.
     report_the_loss(page, f"{live_server.url}/ar", "بطاقة الهوية الوطنية", Shots(artifacts, "bank-signals"))
     run_worker()  # pushes the Security Event Token to the bank's receiver

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from .checklist import demo_citizen_page, fonts_ready
 from .test_requests_pages import citizen_with_a_lost_card, open_at, submit
@@ -69,7 +69,7 @@ def test_form_controls_and_errors_draw_in_plex(live_server, open_page, language)
     page = open_at(open_page, live_server, user, 360)
     page.goto(f"{live_server.url}/{language}/requests/new/")
     submit(page)
-    assert page.locator(".hw-error-summary").is_visible()
+    expect(page.locator(".hw-error-summary")).to_be_visible()
     assert_only_plex(page)
     families = page.evaluate(
         """() => Array.from(document.querySelectorAll('input, button, select, textarea, summary'))

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from .checklist import (
     assert_accessible,
@@ -97,7 +97,7 @@ def test_the_menu_opens_and_holds_my_account_notifications_and_sign_out(live_ser
 
     assert menu.evaluate("(el) => el.open") is True
     assert page.locator("header").get_by_role("link", name=MY_ACCOUNT[language]).is_visible()
-    assert page.locator("header [data-inbox-link]").is_visible()
+    expect(page.locator("header [data-inbox-link]")).to_be_visible()
     assert page.locator("header").get_by_role("button", name=SIGN_OUT[language]).is_visible()
     assert_no_horizontal_scroll(page)
     assert_accessible(page)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from hawiya.identity.tests.factories import make_citizen
 
@@ -111,7 +111,8 @@ def test_identity_pages_pass_axe_with_and_without_errors(
     assert_accessible(page)
     page.get_by_role("button", name=CONTINUE[language]).click()
     summary = page.locator("[data-error-summary]")
-    assert summary.is_visible()
+    # The answer is a new page: wait for it (a busy machine may not have it drawn at once).
+    expect(summary).to_be_visible()
     assert page.evaluate("() => document.activeElement.hasAttribute('data-error-summary')")
     assert page.title().startswith("خطأ:" if language == "ar" else "Error:")
     assert_accessible(page)

@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from hawiya.core import clock
 from hawiya.identity.tests.factories import PASSWORD, last_code, make_account, person_of
@@ -151,7 +151,7 @@ def test_losses_pages_pass_axe(live_server, open_page, artifacts, language, widt
     page.fill("#id_month", "")
     page.fill("#id_year", "")
     page.get_by_role("button", name=CONTINUE[language]).click()
-    assert page.locator(".hw-error-summary").is_visible()
+    expect(page.locator(".hw-error-summary")).to_be_visible()
     form_check(page, language)
 
     page.goto(f"{base}/lost-documents/check/")

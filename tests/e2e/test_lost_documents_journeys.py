@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
 from hawiya.appointments.models import Appointment, AppointmentState
@@ -372,7 +372,7 @@ def test_a_head_of_family_replaces_a_childs_birth_certificate_books_moves_and_pr
     page.get_by_role("link", name="تغيير التاريخ أو الوقت أو المكتب").click()
     assert at(page, f"/ar/appointments/{appointment.reference}/reschedule/")
     assert h1(page) == "تغيير الموعد"
-    assert page.locator("[data-current-appointment]").is_visible()
+    expect(page.locator("[data-current-appointment]")).to_be_visible()
     form_check(page)
     shot(page, "reschedule-where")
     page.get_by_label("مكتب الأحوال المدنية بالملز").check()

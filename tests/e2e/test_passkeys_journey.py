@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings as django_settings
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from hawiya.approvals.models import ApprovalRequest, ApprovalStatus
 from hawiya.approvals.tests.helpers import ask, register
@@ -142,7 +142,7 @@ def test_without_webauthn_the_pages_say_so_and_offer_no_button(live_server, open
     page.add_init_script("delete window.PublicKeyCredential;")
     page.goto(f"{live_server.url}/ar/account/methods/passkeys/add/")
     page.wait_for_load_state("load")  # passkeys.js (deferred) has run
-    assert page.locator("[data-passkey-unsupported]").is_visible()
+    expect(page.locator("[data-passkey-unsupported]")).to_be_visible()
     assert page.locator("form[data-passkey-create]").is_hidden()
     page.goto(f"{live_server.url}/en/sign-in/")
     page.wait_for_load_state("load")

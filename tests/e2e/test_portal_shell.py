@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from .checklist import (
     SHELL_TARGETS,
@@ -164,7 +164,7 @@ def test_official_strip_expands_how_do_you_know(live_server, open_page, artifact
     page.locator(".hw-stamp summary").click()
 
     assert page.locator(".hw-stamp details").evaluate("(el) => el.open")
-    assert page.locator(".hw-stamp__body").is_visible()
+    expect(page.locator(".hw-stamp__body")).to_be_visible()
     assert_no_horizontal_scroll(page)
     assert_accessible(page)
     page.screenshot(path=str(artifacts / f"stamp-open-{language}-360.png"))

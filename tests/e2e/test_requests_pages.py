@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from hawiya.core import clock
 from hawiya.identity.models import User
@@ -57,7 +57,7 @@ def test_the_replacement_journey_pages_pass_axe(live_server, open_page, artifact
 
     # Track my requests, empty; then the first step, sent empty, then answered.
     page.goto(url)
-    assert page.locator("[data-empty]").is_visible()
+    expect(page.locator("[data-empty]")).to_be_visible()
     form_check(page, language)
     page.goto(f"{url}new/")
     form_check(page, language)
@@ -154,7 +154,7 @@ def test_the_blocked_pre_check_page_passes_axe(live_server, open_page, artifacts
     submit(page)
 
     assert at(page, f"/{language}/requests/new/checks/")
-    assert page.locator("[data-blocker=unpaid_fines]").is_visible()
+    expect(page.locator("[data-blocker=unpaid_fines]")).to_be_visible()
     form_check(page, language)
     if width == 360:
         page.screenshot(path=str(artifacts / f"requests-{language}-{width}-blocked.png"), full_page=True)
@@ -169,5 +169,5 @@ def test_no_lost_document_to_replace_passes_axe(live_server, open_page, language
     make_id_card(person_of(user))
     page = open_at(open_page, live_server, user, 360)
     page.goto(f"{live_server.url}/{language}/requests/new/")
-    assert page.locator("[data-empty]").is_visible()
+    expect(page.locator("[data-empty]")).to_be_visible()
     form_check(page, language)

@@ -4,10 +4,14 @@ selector, and answers errors as JSON `{"code", "message"}` with a stable code.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
 
 from hawiya.core.errors import ApplicationError
 
@@ -17,7 +21,24 @@ from .document_status import router as document_status_router
 from .payments import router as payments_router
 from .sms import router as sms_router
 
-api = NinjaAPI(
+
+class HawiyaAPI(NinjaAPI):
+    """The OpenAPI document is built once per process, root path and language, not at every
+    request: it changes only with the code, and a deployment restarts the processes. Building it
+    cost ~30 ms a request, 150 times a health check (issue 16: OpenAPI at 0.06x the bare view)."""
+
+    def get_openapi_schema(
+        self, *, path_prefix: str | None = None, path_params: dict[str, Any] | None = None
+    ) -> OpenAPISchema:
+        prefix = path_prefix if path_prefix is not None else self.get_root_path(path_params or {})
+        key = (prefix, translation.get_language() or "")
+        schemas: dict[tuple[str, str], OpenAPISchema] = self.__dict__.setdefault("_schemas", {})
+        if key not in schemas:
+            schemas[key] = super().get_openapi_schema(path_prefix=prefix, path_params=path_params)
+        return schemas[key]
+
+
+api = HawiyaAPI(
     title="Hawiya API",
     version="1",
     description="National digital identity and civil-affairs services.",

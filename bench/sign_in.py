@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -73,12 +72,13 @@ class HashTimer:
 
 def _latest_code(to: str) -> str:
     from hawiya.notifications.models import SmsMessage
+    from hawiya.notifications.templates import origin_bound_code
 
     body = SmsMessage.objects.filter(to=to).order_by("-id").values_list("body", flat=True).first() or ""
-    match = re.search(r"#([0-9]{6})", body)
-    if not match:
+    code = origin_bound_code(body)
+    if code is None:
         raise RuntimeError(f"no code in the outbox for {to}")
-    return match.group(1)
+    return code
 
 
 def _make_accounts(count: int) -> list[tuple[str, str]]:

@@ -362,8 +362,9 @@ def _get(app, path="/metrics", authorization=""):
     return answered["status"], body.decode()
 
 
-def test_a_worker_machine_serves_its_processes_counters_with_the_token(tmp_path):
-    # A worker pod: its processes' counters, served beside them by `manage.py serve_metrics`.
+def test_a_worker_machine_serves_its_processes_counters_with_the_token(tmp_path, settings):
+    # A worker pod: its processes' counters, served beside them by `manage.py serve_metrics`,
+    # under the same access rule as /metrics (core.metrics.scrape_access).
     from prometheus_client import CollectorRegistry
     from prometheus_client.multiprocess import MultiProcessCollector
 
@@ -372,7 +373,8 @@ def test_a_worker_machine_serves_its_processes_counters_with_the_token(tmp_path)
     _write_in_a_process(tmp_path)
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=str(tmp_path))
-    app = metrics_app(registry, token="scrape-token", open_without_token=False)
+    app = metrics_app(registry)
+    settings.HAWIYA_METRICS_TOKEN = "scrape-token"
 
     assert _get(app)[0].startswith("401")
     assert _get(app, authorization="Bearer wrong")[0].startswith("401")
@@ -381,8 +383,11 @@ def test_a_worker_machine_serves_its_processes_counters_with_the_token(tmp_path)
     assert status.startswith("200")
     assert 'hawiya_sms_failures_total{code="operator_503"} 1.0' in body
     # No token configured: closed in production, open on one machine in demo mode.
-    assert _get(metrics_app(registry, token="", open_without_token=False))[0].startswith("404")
-    assert _get(metrics_app(registry, token="", open_without_token=True))[0].startswith("200")
+    settings.HAWIYA_METRICS_TOKEN = ""
+    settings.HAWIYA_METRICS_OPEN = False
+    assert _get(app)[0].startswith("404")
+    settings.HAWIYA_METRICS_OPEN = True
+    assert _get(app)[0].startswith("200")
 
 
 def test_serve_metrics_needs_the_processes_directory(monkeypatch):

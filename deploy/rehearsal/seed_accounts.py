@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import sys
 import uuid
 from pathlib import Path
@@ -28,6 +27,7 @@ from hawiya.core import clock  # noqa: E402
 from hawiya.core.references import insert_with_reference  # noqa: E402
 from hawiya.identity import services as identity  # noqa: E402
 from hawiya.notifications.models import SmsMessage  # noqa: E402
+from hawiya.notifications.templates import origin_bound_code  # noqa: E402
 from hawiya.registry.models import Document, DocumentKind, DocumentStatus  # noqa: E402
 from hawiya.registry.services import document_mark_reported_lost  # noqa: E402
 from hawiya.replacements.models import Replacement, ReplacementState  # noqa: E402
@@ -36,10 +36,10 @@ from hawiya.replacements.services import replacement_move  # noqa: E402
 
 def latest_code(mobile: str) -> str:
     body = SmsMessage.objects.filter(to=mobile).order_by("-id").values_list("body", flat=True).first() or ""
-    match = re.search(r"#([0-9]{6})", body)
-    if not match:
+    code = origin_bound_code(body)
+    if code is None:
         raise SystemExit(f"no activation code in the outbox for citizen {mobile[-4:]}")
-    return match.group(1)
+    return code
 
 
 def paid_replacement(card: Document) -> str:

@@ -13,18 +13,16 @@ SMS outbox (notifications) and the last audit-chain check (audit).
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Iterator
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
 from hawiya.audit.selectors import audit_verification_last
-from hawiya.core.metrics import Exposition, age_gauge
+from hawiya.core.metrics import Exposition, ScrapeAccess, age_gauge, scrape_access
 from hawiya.notifications.selectors import sms_outbox_oldest_unsent_at
 
 logger = logging.getLogger(__name__)
@@ -64,20 +62,14 @@ def _plain(text: str, status: int) -> HttpResponse:
     return response
 
 
-def _authorised(request: HttpRequest, token: str) -> bool:
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
-
-
 @require_safe
 def metrics(request: HttpRequest) -> HttpResponse:
-    token = str(getattr(settings, "HAWIYA_METRICS_TOKEN", "") or "")
-    if token:
-        if not _authorised(request, token):
-            response = _plain("Unauthorized\n", 401)
-            response["WWW-Authenticate"] = 'Bearer realm="metrics"'
-            return response
-    elif not getattr(settings, "HAWIYA_METRICS_OPEN", False):
+    access = scrape_access(request.headers.get("Authorization", ""))
+    if access is ScrapeAccess.UNAUTHORIZED:
+        response = _plain("Unauthorized\n", 401)
+        response["WWW-Authenticate"] = 'Bearer realm="metrics"'
+        return response
+    if access is ScrapeAccess.CLOSED:
         return _plain("Not Found\n", 404)
     try:
         body = generate_latest(EXPOSITION)

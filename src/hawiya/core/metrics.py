@@ -20,10 +20,13 @@ code): no label value ever holds an ID number, a code or anything a person typed
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import hmac
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 
+from django.conf import settings
 from django.db import transaction
 from prometheus_client import Counter, Histogram, disable_created_metrics, values
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
@@ -204,3 +207,25 @@ class Exposition(Collector):
                 )
                 continue
             yield from metrics
+
+
+class ScrapeAccess(enum.Enum):
+    """What a scrape of the counters gets (/metrics, and `manage.py serve_metrics`)."""
+
+    ALLOWED = "allowed"
+    UNAUTHORIZED = "unauthorized"  # 401: a token is set, and this is not it
+    CLOSED = "closed"  # 404: no token set, outside demo, debug or embedded mode
+
+
+def scrape_access(authorization: str) -> ScrapeAccess:
+    """With HAWIYA_METRICS_TOKEN set, `Authorization: Bearer <token>` (compared in constant time);
+    without one, only on a machine in demo, debug or embedded mode (HAWIYA_METRICS_OPEN)."""
+    token = str(getattr(settings, "HAWIYA_METRICS_TOKEN", "") or "")
+    if not token:
+        return (
+            ScrapeAccess.ALLOWED if getattr(settings, "HAWIYA_METRICS_OPEN", False) else ScrapeAccess.CLOSED
+        )
+    scheme, _, given = authorization.partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode()):
+        return ScrapeAccess.ALLOWED
+    return ScrapeAccess.UNAUTHORIZED

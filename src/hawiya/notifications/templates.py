@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import string
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -45,6 +46,15 @@ RESERVED_PLACEHOLDERS = frozenset({"domain"})
 
 # The last line of a one-time-code message, read by phones to offer autofill on our domain only.
 ORIGIN_BOUND_LINE = "@{domain} #{code}"
+ORIGIN_BOUND_CODE = re.compile(r"^@\S+ #([0-9]{6})$", re.MULTILINE)
+
+
+def origin_bound_code(body: str) -> str | None:
+    """The code a phone would offer to fill in from a message's last line, if it has one (the
+    demo's and the benchmarks' "phone")."""
+    found = ORIGIN_BOUND_CODE.findall(body)
+    return found[-1] if found else None
+
 
 # Placeholders whose value is a key, written as the template's own words in each language.
 CODE_PURPOSES: dict[str, dict[str, str]] = {

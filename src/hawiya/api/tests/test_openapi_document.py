@@ -9,7 +9,7 @@ from hawiya.api import v1
 
 @pytest.fixture
 def fresh_api(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(v1.api.__dict__, "_schemas", {})
+    monkeypatch.setattr(v1.api, "schemas", {})
 
 
 def test_the_document_is_built_once_and_served_again(client, fresh_api, monkeypatch) -> None:
@@ -36,4 +36,4 @@ def test_each_language_gets_its_own_document(client, fresh_api) -> None:
     english = client.get("/api/v1/openapi.json", HTTP_ACCEPT_LANGUAGE="en")
     arabic = client.get("/api/v1/openapi.json", HTTP_ACCEPT_LANGUAGE="ar")
     assert english.status_code == arabic.status_code == 200
-    assert sorted(key[1] for key in v1.api.__dict__["_schemas"]) == ["ar", "en"]
+    assert sorted(language for _prefix, language in v1.api.schemas) == ["ar", "en"]

@@ -347,3 +347,12 @@ def test_non_plain_placeholders_are_refused(monkeypatch) -> None:
 )
 def test_segments_are_counted_as_phones_count_them(body: str, segments: int) -> None:
     assert templates.sms_segments(body) == segments
+
+
+def test_the_code_is_read_back_from_the_origin_bound_line_as_a_phone_would() -> None:
+    from hawiya.notifications.templates import origin_bound_code, render
+
+    for language in ("ar", "en"):
+        body = render("one_time_code", language, {"purpose": "sign_in", "code": "402913"})
+        assert origin_bound_code(body) == "402913"
+    assert origin_bound_code("Hawiya: your card 123456 was reported lost.") is None

@@ -10,24 +10,20 @@ point starts it beside the worker or the scheduler when HAWIYA_METRICS_PORT is s
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable, Iterable
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from hawiya.core.metrics import multiprocess_mode
+from hawiya.core.metrics import ScrapeAccess, multiprocess_mode, scrape_access
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
 
-def metrics_app(
-    registry: CollectorRegistry, token: str, open_without_token: bool
-) -> Callable[..., Iterable[bytes]]:
+def metrics_app(registry: CollectorRegistry) -> Callable[..., Iterable[bytes]]:
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         def answer(status: str, body: bytes, content_type: str = "text/plain; charset=utf-8") -> list[bytes]:
             start_response(status, [("Content-Type", content_type), ("Cache-Control", "no-store")])
@@ -35,11 +31,10 @@ def metrics_app(
 
         if environ.get("PATH_INFO") != "/metrics" or environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return answer("404 Not Found", b"Not Found\n")
-        if token:
-            scheme, _, given = str(environ.get("HTTP_AUTHORIZATION", "")).partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
-                return answer("401 Unauthorized", b"Unauthorized\n")
-        elif not open_without_token:
+        access = scrape_access(str(environ.get("HTTP_AUTHORIZATION", "")))
+        if access is ScrapeAccess.UNAUTHORIZED:
+            return answer("401 Unauthorized", b"Unauthorized\n")
+        if access is ScrapeAccess.CLOSED:
             return answer("404 Not Found", b"Not Found\n")
         return answer("200 OK", generate_latest(registry), CONTENT_TYPE_PLAIN_0_0_4)
 
@@ -65,7 +60,7 @@ class Command(BaseCommand):
             )
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        token = str(getattr(settings, "HAWIYA_METRICS_TOKEN", "") or "")
-        app = metrics_app(registry, token, bool(getattr(settings, "HAWIYA_METRICS_OPEN", False)))
-        with make_server(options["host"], options["port"], app, handler_class=QuietHandler) as server:
+        with make_server(
+            options["host"], options["port"], metrics_app(registry), handler_class=QuietHandler
+        ) as server:
             server.serve_forever()

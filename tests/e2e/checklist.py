@@ -9,6 +9,7 @@ Every page test runs `check` (portal pages), `form_check` (citizens' forms) or `
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from django.conf import settings
 from django.test import Client
 from PIL import Image
 from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from hawiya.core import clock
 from hawiya.identity import services
@@ -182,10 +184,27 @@ def staff_check(page: Page, language: str) -> None:
     assert_accessible(page)
 
 
+ERROR_TITLE = {"ar": re.compile(r"^خطأ:"), "en": re.compile(r"^Error:")}
+
+
 def error_state(page: Page, language: str) -> None:
-    """After a form sent wrong: the error summary shown, the title starting with "Error:"."""
+    """After a form sent wrong: the error summary shown, the title starting with "Error:".
+
+    Each check waits for the answer: a click that submits a form returns once the new page has
+    started, before its <title> is parsed (a busy machine showed an empty title).
+    """
     expect(page.locator(".hw-error-summary")).to_be_visible()
-    assert page.title().startswith("خطأ:" if language == "ar" else "Error:")
+    expect(page).to_have_title(ERROR_TITLE[language])
+
+
+def error_summary_focused(page: Page) -> None:
+    """hawiya.js (deferred) moves the focus to the error summary: wait until it has."""
+    try:
+        page.wait_for_function(
+            "() => !!document.activeElement?.closest('[data-error-summary]')", timeout=5000
+        )
+    except PlaywrightTimeoutError:
+        raise AssertionError("the error summary is not focused") from None
 
 
 def at(page: Page, path: str) -> bool:

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from hawiya.identity.models import AuthenticatorApp, RecoveryCode
 from hawiya.identity.tests.factories import person_of
 
-from .checklist import PORTAL_VARIANTS, check, citizen_page
+from .checklist import PORTAL_VARIANTS, check, citizen_page, error_state
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -47,7 +47,7 @@ def test_account_journey_in_arabic(live_server, open_page, artifacts):
     # A wrong code first: the error summary and the inline error, then the right one.
     page.locator("#id_code").fill("000000")
     page.get_by_role("button", name="تفعيل تطبيق المصادقة").click()
-    assert page.title().startswith("خطأ:")
+    error_state(page, "ar")
     expect(page.locator(".hw-error-summary")).to_be_visible()
     assert page.locator("#id_code").get_attribute("aria-invalid") == "true"
     check(page)

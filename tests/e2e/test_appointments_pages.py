@@ -11,7 +11,7 @@ from hawiya.appointments.models import Appointment, AppointmentState
 from hawiya.appointments.tests.factories import at_riyadh, book, make_bookable_office, make_replacement
 from hawiya.identity.tests.factories import person_of
 
-from .checklist import PORTAL_VARIANTS, check, citizen_page, working_day
+from .checklist import PORTAL_VARIANTS, check, citizen_page, error_state, working_day
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -35,8 +35,7 @@ def test_book_and_reschedule_an_appointment_in_arabic(live_server, open_page, ar
     day = working_day(5)
     page.goto(f"{base}new/{replacement.reference}/?region=riyadh&city=Riyadh&office={office.pk}&day={day}")
     page.get_by_role("button", name="متابعة").click()  # no time chosen
-    expect(page.locator(".hw-error-summary")).to_be_visible()
-    assert page.title().startswith("خطأ:")
+    error_state(page, "ar")
     check(page)
     page.screenshot(path=str(artifacts / "appointments-grid-error-ar.png"), full_page=True)
 

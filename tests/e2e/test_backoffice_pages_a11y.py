@@ -52,6 +52,8 @@ from .checklist import (
     assert_no_horizontal_scroll,
     assert_targets,
     context_for,
+    error_state,
+    error_summary_focused,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -98,11 +100,8 @@ class Checker:
     def error_state(self, page: Page, name: str) -> None:
         """After a bad submit: the summary is shown and focused, the title says "Error:"."""
         try:
-            assert page.locator(".hw-error-summary").is_visible(), "no error summary"
-            prefix = "خطأ:" if self.language == "ar" else "Error:"
-            assert page.title().startswith(prefix), f"title {page.title()!r}"
-            focused = page.evaluate("() => !!document.activeElement.closest('.hw-error-summary')")
-            assert focused, "the error summary is not focused"
+            error_state(page, self.language)
+            error_summary_focused(page)
             # Each link of the summary leads to its field (GOV.UK: the link moves focus there).
             dead = page.evaluate(
                 """() => Array.from(document.querySelectorAll('.hw-error-summary a'))

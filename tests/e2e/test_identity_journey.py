@@ -12,10 +12,12 @@ from hawiya.identity.tests.factories import make_citizen
 
 from .checklist import (
     CONTINUE,
+    ERROR_TITLE,
     PORTAL_VARIANTS,
     assert_accessible,
     assert_language,
     assert_no_horizontal_scroll,
+    error_summary_focused,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -113,8 +115,8 @@ def test_identity_pages_pass_axe_with_and_without_errors(
     summary = page.locator("[data-error-summary]")
     # The answer is a new page: wait for it (a busy machine may not have it drawn at once).
     expect(summary).to_be_visible()
-    assert page.evaluate("() => document.activeElement.hasAttribute('data-error-summary')")
-    assert page.title().startswith("خطأ:" if language == "ar" else "Error:")
+    error_summary_focused(page)
+    expect(page).to_have_title(ERROR_TITLE[language])
     assert_accessible(page)
     assert_no_horizontal_scroll(page)
     name = path.strip("/")
@@ -132,7 +134,8 @@ def test_code_page_passes_axe_with_and_without_errors(live_server, open_page, ar
     assert_accessible(page)
     page.screenshot(path=str(artifacts / f"identity-code-{language}-360.png"), full_page=True)
     page.get_by_role("button", name=CONTINUE[language]).click()
-    assert page.evaluate("() => document.activeElement.hasAttribute('data-error-summary')")
+    expect(page.locator("[data-error-summary]")).to_be_visible()
+    error_summary_focused(page)
     assert_accessible(page)
     page.screenshot(path=str(artifacts / f"identity-code-error-{language}-360.png"), full_page=True)
 

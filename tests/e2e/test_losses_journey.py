@@ -21,6 +21,8 @@ from .checklist import (
     PORTAL_VARIANTS,
     demo_citizen,
     demo_citizen_page,
+    error_state,
+    error_summary_focused,
     form_check,
     signed_in,
 )
@@ -37,9 +39,8 @@ def answer_questions(page: Page, language: str, *, screenshots: Any = None) -> N
     """From the first question to the check page (the first page's error state on the way)."""
     go = CONTINUE[language]
     page.get_by_role("button", name=go).click()
-    assert page.title().startswith("خطأ:" if language == "ar" else "Error:")
-    # hawiya.js (deferred) moves the focus to the error summary.
-    page.wait_for_function("() => document.activeElement?.hasAttribute('data-error-summary')", timeout=5000)
+    error_state(page, language)
+    error_summary_focused(page)
     form_check(page, language)
     if screenshots:
         page.screenshot(path=str(screenshots / f"losses-1-error-{language}.png"), full_page=True)

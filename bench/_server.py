@@ -134,6 +134,27 @@ class Server:
             self.process.terminate()
             self.process.wait(timeout=30)
 
+    def worker_pids(self) -> list[int]:
+        """The gunicorn master's children (the entry point execs gunicorn: our child is the master)."""
+        pid = self.process.pid
+        try:
+            return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        except OSError:
+            return []
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the worker processes have used so far: what a request costs the
+        server, whatever else the machine is running (throughput alone moves with the load)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0.0
+        for pid in self.worker_pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+        return total
+
     def responses_by_process(self) -> Counter[int]:
         """Responses counted so far by each worker process (hawiya_http_responses in the files
         the processes write under PROMETHEUS_MULTIPROC_DIR, one file per pid)."""
@@ -142,7 +163,8 @@ class Server:
         counts: Counter[int] = Counter()
         for path in self.metrics_dir.glob("counter_*.db"):
             pid = int(path.stem.rsplit("_", 1)[-1])
-            for key, value, _timestamp, _pos in MmapedDict.read_all_values_from_file(str(path)):
+            values = MmapedDict.read_all_values_from_file(str(path))  # type: ignore[no-untyped-call]
+            for key, value, _timestamp, _pos in values:
                 if json.loads(key)[0] == "hawiya_http_responses":
                     counts[pid] += int(value)
         return counts
@@ -155,10 +177,16 @@ class Result:
     latencies: list[float] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
     by_process: Counter[int] = field(default_factory=Counter)
+    cpu_seconds: float = 0.0  # used by the server's worker processes during the run
 
     @property
     def rate(self) -> float:
         return len(self.latencies) / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        """Server CPU milliseconds per answered request."""
+        return 1000 * self.cpu_seconds / max(1, len(self.latencies))
 
     def percentile(self, q: float) -> float:
         ordered = sorted(self.latencies)
@@ -167,11 +195,13 @@ class Result:
     def line(self) -> str:
         median = statistics.median(self.latencies) if self.latencies else float("nan")
         spread = " / ".join(str(count) for _pid, count in sorted(self.by_process.items()))
+        if not sum(self.by_process.values()):
+            spread = "(probe: not counted)"
         failed = f"   FAILED {dict(self.failures)}" if self.failures else ""
         return (
             f"  {self.name:<22} {len(self.latencies):>6} in {self.seconds:5.1f} s {self.rate:8.1f} req/s"
             f"   p50 {1000 * median:6.1f} ms  p95 {1000 * self.percentile(0.95):6.1f} ms"
-            f"   per process {spread}{failed}"
+            f"   server CPU {self.cpu_ms:5.2f} ms/req   per process {spread}{failed}"
         )
 
 
@@ -190,6 +220,7 @@ def load(
     result = Result(name, seconds)
     lock = threading.Lock()
     before = server.responses_by_process()
+    cpu_before = server.cpu_seconds()
     deadline = time.perf_counter() + seconds
 
     def worker() -> None:
@@ -221,6 +252,7 @@ def load(
     for thread in threads:
         thread.join()
     result.seconds = time.perf_counter() - started
+    result.cpu_seconds = server.cpu_seconds() - cpu_before
     after = server.responses_by_process()
     result.by_process = Counter({pid: after[pid] - before.get(pid, 0) for pid in after})
     return result

@@ -40,9 +40,10 @@ SIGNED_IN_MARK = b"/sign-out/"  # every signed-in page's header has the sign-out
 def _citizen() -> tuple[str, str]:
     """A card holder of the seeded register with an account, through the activation services;
     (ID number, mobile)."""
+    from sign_in import _latest_code
+
     from hawiya.identity import services as identity
     from hawiya.registry.models import Document, DocumentKind, DocumentStatus
-    from sign_in import _latest_code
 
     card = (
         Document.objects.filter(
@@ -76,7 +77,6 @@ def _signed_in_cookie(id_number: str, mobile: str) -> str:
     from django.test import Client
     from django.urls import reverse
     from django.utils import translation
-
     from sign_in import _expect, _latest_code
 
     with translation.override("ar"):
@@ -100,7 +100,9 @@ def main() -> None:
         "gunicorn", nargs="*", help="extra gunicorn options after --, e.g. -- --keep-alive 2 (measuring)"
     )
     options = parser.parse_args()
-    if not (1 <= options.seconds <= 120 and 1 <= options.concurrency <= 64 and 10 <= options.persons <= 10_000):
+    if not (
+        1 <= options.seconds <= 120 and 1 <= options.concurrency <= 64 and 10 <= options.persons <= 10_000
+    ):
         sys.exit("--seconds 1..120, --concurrency 1..64, --persons 10..10000")
     vendor = prepare_environment()
     port = options.port or free_port()
@@ -152,6 +154,11 @@ def main() -> None:
 
     bare = (results[0].rate + results[-1].rate) / 2
     print(f"  bare, mean of both runs: {bare:.1f} req/s")
+    bare_cpu = (results[0].cpu_ms + results[-1].cpu_ms) / 2
+    print(f"  bare, server CPU per request: {bare_cpu:.2f} ms (mean of both runs)")
+    print("  by server CPU per request (steadier than throughput on a busy machine):")
+    for result in results[1:-1]:
+        print(f"    {result.name.split(' (')[0]}/bare by CPU: {bare_cpu / result.cpu_ms:.2f}")
     for result in results[1:-1]:
         print(f"{result.name.split(' (')[0]}/bare: {result.rate / bare:.2f}")
     if any(result.failures for result in results):

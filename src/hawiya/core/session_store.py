@@ -22,11 +22,16 @@ process would leave the session in the others' caches, so settings keep the `db`
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.sessions.backends import cached_db
 from django.contrib.sessions.backends.db import SessionStore as DBStore
+from django.core.cache.backends.base import BaseCache
+
+if TYPE_CHECKING:
+    from django.contrib.sessions.base_session import AbstractBaseSession
 
 # How long a session stays in the cache after it was read from the database: an active person's
 # session is reread about once a minute anyway (the idle timeout's activity stamp saves it).
@@ -39,6 +44,11 @@ logger = logging.getLogger(__name__)
 
 class SessionStore(cached_db.SessionStore):
     cache_key_prefix = "hawiya.sessions."
+    _cache: BaseCache  # set by cached_db's __init__ (not in the type stubs)
+
+    if TYPE_CHECKING:
+
+        def _get_session_from_db(self) -> AbstractBaseSession | None: ...
 
     def _cache_ttl(self, age: int) -> int:
         return max(0, min(CACHE_SECONDS, age))
@@ -57,10 +67,10 @@ class SessionStore(cached_db.SessionStore):
         if row is None:
             return {}
         session: dict[str, Any] = self.decode(row.session_data)
-        try:
-            self._cache.add(self.cache_key, session, self._cache_ttl(self.get_expiry_age(expiry=row.expire_date)))
-        except Exception:  # noqa: S110 - the cache is only a shortcut: the row was read
-            pass
+        # The cache is only a shortcut: the row was read, whatever the cache answers.
+        with contextlib.suppress(Exception):
+            ttl = self._cache_ttl(self.get_expiry_age(expiry=row.expire_date))
+            self._cache.add(self.cache_key, session, ttl)
         return session
 
     def exists(self, session_key: str | None) -> bool:
@@ -79,8 +89,9 @@ class SessionStore(cached_db.SessionStore):
         DBStore.save(self, must_create)
         try:
             self._cache.delete(self.cache_key)
-        except Exception:  # noqa: S110 - nothing cached is the safe outcome; the row is saved
-            pass
+        except Exception:
+            # The row is saved; what the cache holds is this session's older data, for a minute.
+            logger.exception("could not drop a saved session from the cache")
 
     def delete(self, session_key: str | None = None) -> None:
         if session_key is None:

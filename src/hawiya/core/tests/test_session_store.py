@@ -7,14 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from django.conf import settings
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.db import SessionStore as DBStore
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from hawiya.config.settings import session_engine
 from hawiya.core.session_store import CACHE_SECONDS, TOMBSTONE, SessionStore
 
 pytestmark = pytest.mark.django_db
@@ -34,15 +32,6 @@ def _session(**data: Any) -> str:
     store.create()
     assert store.session_key
     return store.session_key
-
-
-def test_the_cache_is_used_only_when_every_process_shares_it() -> None:
-    assert session_engine("django.core.cache.backends.redis.RedisCache") == "hawiya.core.session_store"
-    assert session_engine("django.core.cache.backends.locmem.LocMemCache") == (
-        "django.contrib.sessions.backends.db"
-    )
-    # The running configuration follows the rule (Redis with REDIS_URL, LocMem without).
-    assert session_engine(settings.CACHES["default"]["BACKEND"]) == settings.SESSION_ENGINE
 
 
 def test_a_session_read_once_is_read_from_the_cache_then() -> None:

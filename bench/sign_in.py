@@ -11,6 +11,16 @@ deliberately slow and sized by its parameters, not by our code.
 SQLite runs in a temporary directory. With DATABASE_URL (its name must contain "bench") the
 database is dropped and created afresh. Each account signs in once: the per-account limit of
 five codes an hour is part of what is measured, not something to switch off.
+
+    .venv/bin/python bench/sign_in.py --flood 8 [--seconds 10] [--concurrency 4]
+
+--flood N: against the real server instead (deploy/entrypoint web, bench/_server.py), N threads
+post wrong passwords for the accounts in turn at full speed, each few tries from a new client
+address (X-Forwarded-For behind one trusted proxy), so every try runs Argon2; meanwhile a relying
+party's document-status lookups (bench/document_status.py's party and cards) are measured for
+`--seconds`, and before the flood for as long. It prints the lookups' flood/idle ratio, the
+sign-ins answered per second per core, the 503s (every password-hashing slot of a process busy:
+identity/hashers.py) apart from any other answer; any other answer (a 500) exits 1.
 """
 
 from __future__ import annotations
@@ -28,6 +38,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "a long demo pass phrase 2026"
+RATE_LIMIT = 1_000_000  # --flood: the party's documents a minute, counted, never reached
 
 
 def _prepare_environment() -> None:
@@ -146,10 +157,90 @@ def _expect(response: Any, status: int, location: str = "") -> None:
         raise RuntimeError(f"expected {status} {location}, got {got}")
 
 
+def _flood(options: argparse.Namespace) -> None:
+    """--flood: wrong passwords at full speed against the real server, while a relying party's
+    document-status lookups are measured on the same server, idle and during the flood."""
+    import json
+
+    from _server import Server, collect_static, free_port, load, prepare_environment
+
+    vendor = prepare_environment()
+    port = free_port()
+    # The flood names a new client address every few tries (X-Forwarded-For behind one trusted
+    # proxy), as many attackers behind a load balancer appear: every try runs Argon2.
+    os.environ["HAWIYA_TRUSTED_PROXIES"] = "1"
+    os.environ["HAWIYA_DOCUMENT_STATUS_RATE_LIMIT"] = str(RATE_LIMIT)
+
+    import django
+    from django.core.management import call_command
+    from django.db import connection
+    from django.urls import reverse
+    from django.utils import translation
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+    collect_static(options.static)
+    from document_status import SignInFlood, _issue_cards, _make_party, _party_token
+
+    logins = [id_number for id_number, _mobile in _make_accounts(options.accounts)]
+    checks = _issue_cards(logins)
+    client_id, secret = _make_party()
+    with translation.override("en"):
+        sign_in_path = reverse("portal:sign-in")
+    connection.close()  # the server's processes hold the database now (SQLite: one writer)
+
+    def valid(status: int, body: bytes) -> bool:
+        return status == 200 and json.loads(body).get("status") == "valid"
+
+    with Server(port) as server:
+        token = _party_token(port, client_id, secret)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        lookup = ("POST", "/api/v1/document-status", headers, json.dumps(checks[0]).encode())
+        load(server, "warm-up", lookup, 1.0, options.concurrency, valid)
+        idle = load(server, "lookup, idle", lookup, options.seconds, options.concurrency, valid)
+        with SignInFlood(port, logins, options.flood, sign_in_path, spread=True) as flood:
+            time.sleep(1.0)  # the flood's threads have their forms and are posting
+            counted_from = dict(flood.answers)
+            started = time.perf_counter()
+            during = load(server, "lookup, during flood", lookup, options.seconds, options.concurrency, valid)
+            flood_seconds = time.perf_counter() - started
+            answers = {name: flood.answers[name] - counted_from.get(name, 0) for name in flood.answers}
+    cores = os.cpu_count() or 1
+    refused = answers.get("wrong password", 0)
+    busy = answers.get("busy", 0)
+    throttled = answers.get("throttled", 0)  # refused before the hasher: not counted as sign-ins
+    expected = ("wrong password", "busy", "throttled")
+    others = {name: count for name, count in answers.items() if name not in expected}
+    print(
+        f"sign-in flood — {vendor}, {cores} cores, deploy/entrypoint web, {options.flood} flood threads "
+        f"(wrong passwords, a new address every few tries), {options.concurrency} lookup clients"
+    )
+    print(idle.line())
+    print(during.line())
+    print(f"  flood answers while measured ({flood_seconds:.1f} s): {answers}")
+    print(f"  503 (every password-hashing slot busy, Retry-After): {busy}; throttled: {throttled}")
+    print(f"  other answers (errors): {sum(others.values())} {others or ''}")
+    print(f"  sign-ins answered per second: {refused / flood_seconds:.1f} ({cores} cores)")
+    print(f"sign-ins/s per core: {refused / flood_seconds / cores:.1f}")
+    print(f"lookup flood/idle: {during.rate / idle.rate:.2f}")
+    if others or idle.failures or during.failures:
+        print("an answer other than the expected ones (no 500s allowed)", file=sys.stderr)
+        sys.exit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--accounts", type=int, default=40)
+    parser.add_argument("--flood", type=int, default=0, help="flood threads against the real server")
+    parser.add_argument("--seconds", type=float, default=10.0, help="--flood: time per measurement")
+    parser.add_argument("--concurrency", type=int, default=4, help="--flood: lookup clients")
+    parser.add_argument("--static", default="", help="--flood: a STATIC_ROOT collected by an earlier run")
     options = parser.parse_args()
+    if options.flood:
+        if not (1 <= options.flood <= 32 and 1 <= options.accounts <= 500 and 1 <= options.seconds <= 120):
+            sys.exit("--flood 1..32, --accounts 1..500, --seconds 1..120")
+        _flood(options)
+        return
     _prepare_environment()
 
     import django

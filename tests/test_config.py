@@ -88,6 +88,37 @@ def test_database_url_selects_postgresql(tmp_path: Path) -> None:
     assert "postgresql" in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("redis_url", "engine"),
+    [
+        ("redis://127.0.0.1:6379/0", "hawiya.core.session_store"),
+        # Each process's own memory: a sign-out on one would leave the session in the others'.
+        ("", "django.contrib.sessions.backends.db"),
+    ],
+)
+def test_sessions_go_through_the_cache_only_when_every_process_shares_it(
+    tmp_path: Path, redis_url: str, engine: str
+) -> None:
+    clean = {
+        key: value for key, value in os.environ.items() if not key.startswith(("HAWIYA_", "DATABASE_URL"))
+    }
+    clean.pop("REDIS_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-c", "import hawiya.config.settings as s; print(s.SESSION_ENGINE)"],
+        env={
+            **clean,
+            "PYTHONPATH": str(ROOT / "src"),
+            "HAWIYA_VAR_DIR": str(tmp_path),
+            "REDIS_URL": redis_url,
+        },
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == engine
+
+
 @pytest.mark.parametrize("hosts", [["127.0.0.1", "localhost"], ["[::1]"], ["hawiya.localhost"]])
 def test_demo_mode_on_local_hosts_is_allowed(hosts: list[str]) -> None:
     with override_settings(DEMO=True, ALLOWED_HOSTS=hosts):

@@ -263,6 +263,27 @@ if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Cache backends every web process reaches alike (one server for all of them).
+SHARED_CACHE_BACKENDS = frozenset(
+    {
+        "django.core.cache.backends.redis.RedisCache",
+        "django.core.cache.backends.memcached.PyMemcacheCache",
+        "django.core.cache.backends.memcached.PyLibMCCache",
+    }
+)
+
+
+def session_engine(cache_backend: str) -> str:
+    """Sessions live in the database; with a cache every process shares (Redis) they are read
+    through it, safely against sign-outs on another process (core/session_store.py). A
+    per-process cache (LocMem) would keep serving a session another process ended: the database
+    alone then."""
+    if cache_backend in SHARED_CACHE_BACKENDS:
+        return "hawiya.core.session_store"
+    return "django.contrib.sessions.backends.db"
+
+
+SESSION_ENGINE = session_engine(CACHES["default"]["BACKEND"])
 
 # --- Background work (Django Tasks API) -------------------------------------------------------
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}

@@ -1,7 +1,7 @@
 """The audit trail: one append-only row per change to the register, sealed into a Merkle log.
 
 Each event's `hash` is its RFC 9162 leaf hash, SHA-256(0x00 || canonical JSON of its own fields),
-the database id and a random salt included. Writing one takes no lock shared with other writers
+the database id included, who acted (actor, IP) as a salted commitment. Writing one takes no lock shared with other writers
 (`services.audit_record`). A minute job (`services.audit_seal`) appends each new batch of events,
 in id order, to one growing Merkle tree over the whole log and keeps a signed tree head
 (`AuditSeal`); `manage.py audit_verify` recomputes everything and names the first broken event.
@@ -100,8 +100,8 @@ class AuditEvent(models.Model):
         help_text=_("Ids, statuses and versions only; never personal data."),
     )
     prev_hash = models.CharField(_("previous hash"), max_length=64, null=True, blank=True, editable=False)
-    # Format 2: 128 random bits in the leaf, so that the neighbouring leaf hashes an inclusion
-    # proof shows cannot be matched against guessed events about other people.
+    # Format 2: 128 random bits in the actor commitment (`actor_commitment`), so that neither the
+    # staff member behind a citizen's proof nor the neighbouring leaves it shows can be guessed.
     salt = models.CharField(_("salt"), max_length=32, blank=True, default="", editable=False)
     hash = models.CharField(_("hash"), max_length=64, unique=True, editable=False)
 
@@ -145,22 +145,42 @@ class AuditEvent(models.Model):
     def format_version(self) -> int:
         return LEGACY_FORMAT_VERSION if self.prev_hash is not None else HASH_FORMAT_VERSION
 
+    def actor_commitment(self) -> str:
+        """Who acted and from where, as a salted SHA-256: a citizen's inclusion proof carries the
+        leaf without showing the staff member's id or address, and no one can test guesses of
+        them (or of a neighbouring leaf) without the salt."""
+        private = {"actor": self.actor, "ip": None if self.ip is None else str(self.ip), "salt": self.salt}
+        return hashlib.sha256(canonical_json(private)).hexdigest()
+
     def hashed_fields(self) -> dict[str, Any]:
         """Every field the hash covers, as JSON values."""
-        common = {
+        if self.format_version == LEGACY_FORMAT_VERSION:
+            return {
+                "v": LEGACY_FORMAT_VERSION,
+                "sequence": self.sequence,
+                "occurred_at": utc_iso(self.occurred_at),
+                "actor": self.actor,
+                "actor_role": self.actor_role,
+                "actor_office": self.actor_office,
+                "action": self.action,
+                "object_type": self.object_type,
+                "object_id": self.object_id,
+                "ip": None if self.ip is None else str(self.ip),
+                "detail": self.detail,
+                "prev_hash": self.prev_hash,
+            }
+        return {
+            "v": HASH_FORMAT_VERSION,
+            "id": self.pk,
             "occurred_at": utc_iso(self.occurred_at),
-            "actor": self.actor,
+            "actor_commitment": self.actor_commitment(),
             "actor_role": self.actor_role,
             "actor_office": self.actor_office,
             "action": self.action,
             "object_type": self.object_type,
             "object_id": self.object_id,
-            "ip": None if self.ip is None else str(self.ip),
             "detail": self.detail,
         }
-        if self.format_version == LEGACY_FORMAT_VERSION:
-            return {"v": LEGACY_FORMAT_VERSION, "sequence": self.sequence, "prev_hash": self.prev_hash, **common}
-        return {"v": HASH_FORMAT_VERSION, "id": self.pk, "salt": self.salt, **common}
 
     def leaf_data(self) -> bytes:
         """The bytes of this event's Merkle leaf: the canonical JSON of `hashed_fields()`."""

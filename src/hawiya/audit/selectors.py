@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -233,7 +232,7 @@ def audit_inclusion_proof(event: AuditEvent, *, using: str = DEFAULT_DB_ALIAS) -
     leaf = event.leaf_data()
     return {
         "format": "hawiya-audit-inclusion-proof/1",
-        "leaf": base64.b64encode(leaf).decode("ascii"),
+        "leaf": leaf.decode("utf-8"),
         "leaf_hash": merkle.leaf_hash(leaf).hex(),
         "leaf_index": index,
         "tree_size": latest.tree_size,
@@ -270,3 +269,19 @@ def staff_access_for_person(
 def audit_verification_last(*, using: str = DEFAULT_DB_ALIAS) -> AuditVerification | None:
     """The outcome of the last `manage.py audit_verify` run, or None if it never ran."""
     return AuditVerification.objects.using(using).filter(pk=VERIFICATION_PK).first()
+
+
+def staff_access_event_for_person(*, event_id: int, person_id: int) -> AuditEvent | None:
+    """One staff or courier event about this person (`detail.person_id`), or None: the only
+    events whose inclusion proof a citizen may download."""
+    return (
+        AuditEvent.objects.filter(pk=event_id, detail__person_id=person_id, actor_role__in=STAFF_ACCESS_ROLES)
+        .order_by()
+        .first()
+    )
+
+
+def audit_sealed_through(*, using: str = DEFAULT_DB_ALIAS) -> int:
+    """The highest event id the latest signed tree head covers (0 before the first seal)."""
+    latest = audit_latest_seal(using=using)
+    return latest.last_event_id if latest else 0

@@ -1,10 +1,11 @@
 """The audit trail: one append-only row per change to the register, sealed into a Merkle log.
 
 Each event's `hash` is its RFC 9162 leaf hash, SHA-256(0x00 || canonical JSON of its own fields),
-the database id included, who acted (actor, IP) as a salted commitment. Writing one takes no lock shared with other writers
-(`services.audit_record`). A minute job (`services.audit_seal`) appends each new batch of events,
-in id order, to one growing Merkle tree over the whole log and keeps a signed tree head
-(`AuditSeal`); `manage.py audit_verify` recomputes everything and names the first broken event.
+the database id included, who acted (actor, IP) as a salted commitment. Writing one takes no
+lock shared with other writers (`services.audit_record`). A minute job (`services.audit_seal`)
+appends each new batch of events, in id order, to one growing Merkle tree over the whole log and
+keeps a signed tree head (`AuditSeal`); `manage.py audit_verify` recomputes everything and names
+the first broken event.
 
 Events written before the Merkle log (format 1) keep their `sequence` and `prev_hash` chain and
 their plain SHA-256 `hash`; they are verified as they were and become the log's first leaves.
@@ -66,9 +67,7 @@ class AuditEvent(models.Model):
     """One thing that happened, who did it, to what. Write it with `services.audit_record`."""
 
     # Format 1 only: the chain position and link of events written before the Merkle log.
-    sequence = models.PositiveBigIntegerField(
-        _("sequence number"), unique=True, null=True, blank=True, editable=False
-    )
+    sequence = models.PositiveBigIntegerField(_("sequence number"), null=True, blank=True, editable=False)
     occurred_at = models.DateTimeField(_("occurred at"), editable=False)
     actor = models.CharField(
         _("actor"),
@@ -99,11 +98,16 @@ class AuditEvent(models.Model):
         editable=False,
         help_text=_("Ids, statuses and versions only; never personal data."),
     )
-    prev_hash = models.CharField(_("previous hash"), max_length=64, null=True, blank=True, editable=False)
+    # None marks a format-2 event (no chain), "" would be a format-1 event with an empty link.
+    prev_hash = models.CharField(  # noqa: DJ001
+        _("previous hash"), max_length=64, null=True, blank=True, editable=False
+    )
     # Format 2: 128 random bits in the actor commitment (`actor_commitment`), so that neither the
     # staff member behind a citizen's proof nor the neighbouring leaves it shows can be guessed.
     salt = models.CharField(_("salt"), max_length=32, blank=True, default="", editable=False)
-    hash = models.CharField(_("hash"), max_length=64, unique=True, editable=False)
+    # Not unique: the id is in the leaf, so two events never share a hash, and a unique index on
+    # random 64-character keys would cost every audited write a random B-tree insertion.
+    hash = models.CharField(_("hash"), max_length=64, editable=False)
 
     objects = AuditEventQuerySet.as_manager()
 
@@ -126,6 +130,12 @@ class AuditEvent(models.Model):
         )
         constraints = (
             models.CheckConstraint(condition=models.Q(sequence__gte=1), name="audit_event_sequence_positive"),
+            # Format 1 only; format-2 rows leave it empty and stay out of the index.
+            models.UniqueConstraint(
+                fields=["sequence"],
+                condition=models.Q(sequence__isnull=False),
+                name="audit_event_legacy_sequence_unique",
+            ),
         )
 
     def __str__(self) -> str:

@@ -156,9 +156,13 @@ def audit_log_verify(*, batch_size: int = VERIFY_BATCH_SIZE, using: str = DEFAUL
                     if legacy_over:
                         raise _Broken(event.pk, "a format-1 event after the Merkle log began (inserted)")
                     if event.sequence != expected_sequence:
-                        raise _Broken(event.pk, f"format-1 event #{expected_sequence} is missing (sequence gap)")
+                        raise _Broken(
+                            event.pk, f"format-1 event #{expected_sequence} is missing (sequence gap)"
+                        )
                     if event.prev_hash != previous_v1:
-                        raise _Broken(event.pk, "prev_hash does not match the previous event's hash (relinked)")
+                        raise _Broken(
+                            event.pk, "prev_hash does not match the previous event's hash (relinked)"
+                        )
                     previous_v1, expected_sequence = event.hash, expected_sequence + 1
                 else:
                     legacy_over = True
@@ -171,13 +175,17 @@ def audit_log_verify(*, batch_size: int = VERIFY_BATCH_SIZE, using: str = DEFAUL
                     if expected is None or event.pk < expected:
                         raise _Broken(event.pk, "not in the seal that covers its id (written after sealing)")
                     if event.pk > expected:
-                        raise _Broken(expected, f"event id {expected} is missing (removed after it was sealed)")
+                        raise _Broken(
+                            expected, f"event id {expected} is missing (removed after it was sealed)"
+                        )
                     walk.tree.append(event.leaf_hash())
                 count += 1
             while walk.seal is not None:
                 walk.close_seal()
         except _Broken as broken:
-            return VerifyResult(False, count, broken.event_id, broken.reason, len(walk.tree), pending, walk.index)
+            return VerifyResult(
+                False, count, broken.event_id, broken.reason, len(walk.tree), pending, walk.index
+            )
     return VerifyResult(True, count, sealed=len(walk.tree), pending=pending, seals=len(seals))
 
 

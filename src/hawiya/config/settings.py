@@ -278,6 +278,8 @@ HAWIYA_SCHEDULER_LEASE_SECONDS = int(os.environ.get("HAWIYA_SCHEDULER_LEASE_SECO
 HAWIYA_AUDIT_SIGNING_KEY = os.environ.get("HAWIYA_AUDIT_SIGNING_KEY", "")
 HAWIYA_AUDIT_SEAL_BATCH = int(os.environ.get("HAWIYA_AUDIT_SEAL_BATCH", "50000"))
 HAWIYA_AUDIT_SEAL_SETTLE_SECONDS = float(os.environ.get("HAWIYA_AUDIT_SEAL_SETTLE_SECONDS", "2"))
+# On PostgreSQL, how long a seal waits for the transactions open when it starts to end.
+HAWIYA_AUDIT_SEAL_WAIT_SECONDS = float(os.environ.get("HAWIYA_AUDIT_SEAL_WAIT_SECONDS", "10"))
 
 # --- Retention (casework/retention.py, the minute job `retention_prune`) ------------------------------
 # Rows that only grow are deleted once they are this old. Finished text messages (sent, delivered or

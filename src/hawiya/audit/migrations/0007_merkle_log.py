@@ -108,17 +108,26 @@ class Migration(migrations.Migration):
         ),
         migrations.AlterField(
             model_name='auditevent',
+            name='hash',
+            field=models.CharField(editable=False, max_length=64, verbose_name='hash'),
+        ),
+        migrations.AlterField(
+            model_name='auditevent',
             name='prev_hash',
             field=models.CharField(blank=True, editable=False, max_length=64, null=True, verbose_name='previous hash'),
         ),
         migrations.AlterField(
             model_name='auditevent',
             name='sequence',
-            field=models.PositiveBigIntegerField(blank=True, editable=False, null=True, unique=True, verbose_name='sequence number'),
+            field=models.PositiveBigIntegerField(blank=True, editable=False, null=True, verbose_name='sequence number'),
         ),
         migrations.AddIndex(
             model_name='auditevent',
             index=models.Index(django.db.models.fields.json.KeyTransform('person_id', 'detail'), models.OrderBy(models.F('id'), descending=True), condition=models.Q(('actor_role', ''), _negated=True), name='audit_event_person_id_idx'),
+        ),
+        migrations.AddConstraint(
+            model_name='auditevent',
+            constraint=models.UniqueConstraint(condition=models.Q(('sequence__isnull', False)), fields=('sequence',), name='audit_event_legacy_sequence_unique'),
         ),
         migrations.AddConstraint(
             model_name='auditseal',

@@ -15,4 +15,5 @@ TEST_SIGNING_SEED = base64.b64encode(bytes(range(32))).decode("ascii")
 def audit_signing_key(settings: Any) -> str:
     settings.HAWIYA_AUDIT_SIGNING_KEY = TEST_SIGNING_SEED
     settings.HAWIYA_AUDIT_SEAL_SETTLE_SECONDS = 0
+    settings.HAWIYA_AUDIT_SEAL_WAIT_SECONDS = 0.3
     return TEST_SIGNING_SEED

@@ -193,7 +193,11 @@ def test_an_old_row_rehashed_after_the_migration_is_named_by_the_next_link() -> 
     forged.object_id = "9"
     with connection.cursor() as cursor:
         for name in append_only_triggers():
-            cursor.execute(f"DROP TRIGGER {name} ON audit_auditevent" if connection.vendor == "postgresql" else f"DROP TRIGGER {name}")
+            cursor.execute(
+                f"DROP TRIGGER {name} ON audit_auditevent"
+                if connection.vendor == "postgresql"
+                else f"DROP TRIGGER {name}"
+            )
         cursor.execute(
             "UPDATE audit_auditevent SET object_id = %s, hash = %s WHERE id = %s",
             ["9", forged.compute_hash(), forged.pk],

@@ -12,8 +12,8 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.db.transaction import TransactionManagementError
 
-from hawiya.audit.actors import Actor
 from hawiya.audit import merkle
+from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent, AuditSeal, AuditTrailImmutable, canonical_json
 from hawiya.audit.selectors import audit_chain_verify, audit_events_for
 from hawiya.audit.services import _next_event_id, audit_record, audit_seal
@@ -65,7 +65,8 @@ def test_events_are_merkle_leaves_of_their_own_fields_in_id_order() -> None:
     first, second, third = (_record(n) for n in (1, 2, 3))
     assert first.pk < second.pk < third.pk
     for event in (first, second, third):
-        assert event.prev_hash is None and event.sequence is None
+        assert event.prev_hash is None
+        assert event.sequence is None
         data = canonical_json(event.hashed_fields())
         assert event.hash == merkle.leaf_hash(data).hex()
         assert event.hashed_fields()["id"] == event.pk
@@ -209,7 +210,10 @@ def test_a_stored_seal_cannot_be_changed_or_deleted() -> None:
         AuditSeal.objects.update(root_hash="0" * 64)
     with pytest.raises(AuditTrailImmutable):
         AuditSeal.objects.all().delete()
-    for statement in ("UPDATE audit_auditseal SET root_hash = %s", "DELETE FROM audit_auditseal WHERE root_hash <> %s"):
+    for statement in (
+        "UPDATE audit_auditseal SET root_hash = %s",
+        "DELETE FROM audit_auditseal WHERE root_hash <> %s",
+    ):
         with (
             pytest.raises(DatabaseError, match="append-only"),
             transaction.atomic(),
@@ -347,7 +351,9 @@ def test_verify_names_a_reordered_batch() -> None:
         cursor.execute("UPDATE audit_auditevent SET hash = %s WHERE id = %s", ["f" * 64, a.pk])
         for target, source in ((b.pk, a), (a.pk, b)):
             cursor.execute(
-                "UPDATE audit_auditevent SET " + ", ".join(f"{c} = %s" for c in columns) + " WHERE id = %s",
+                "UPDATE audit_auditevent SET "  # noqa: S608 - column names of the test's own list
+                + ", ".join(f"{c} = %s" for c in columns)
+                + " WHERE id = %s",
                 [
                     *(
                         canonical_json(getattr(source, c)).decode() if c == "detail" else getattr(source, c)
@@ -376,9 +382,11 @@ def test_verify_names_a_forged_seal() -> None:
             "UPDATE audit_auditseal SET root_hash = %s WHERE tree_size = 3",
             [merkle.root([e.leaf_hash() for e in events]).hex()],
         )
-        cursor.execute("UPDATE audit_auditseal SET signed_at = signed_at + interval '1 second'"
-                       if connection.vendor == "postgresql" else
-                       "UPDATE audit_auditseal SET signed_at = '2001-01-01 00:00:00'")
+        cursor.execute(
+            "UPDATE audit_auditseal SET signed_at = signed_at + interval '1 second'"
+            if connection.vendor == "postgresql"
+            else "UPDATE audit_auditseal SET signed_at = '2001-01-01 00:00:00'"
+        )
     result = audit_chain_verify()
     assert (result.ok, result.broken_id) == (False, events[0].pk)
     assert "not signed by the log's key" in result.reason

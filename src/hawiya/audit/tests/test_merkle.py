@@ -208,7 +208,9 @@ def test_every_proof_in_any_tree_verifies_and_a_changed_one_does_not(size: int, 
     path = tree.inclusion_path(index)
     merkle.verify_inclusion(leaves[index], index, size, path, root)
     with pytest.raises(merkle.ProofError):
-        merkle.verify_inclusion(leaves[(index + 1) % size] if size > 1 else b"x" * 32, index, size, path, root)
+        merkle.verify_inclusion(
+            leaves[(index + 1) % size] if size > 1 else b"x" * 32, index, size, path, root
+        )
     first = data.draw(st.integers(min_value=1, max_value=size))
     proof = tree.consistency_proof(first)
     merkle.verify_consistency(first, size, tree.root(first), root, proof)

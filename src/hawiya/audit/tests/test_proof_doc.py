@@ -33,7 +33,9 @@ DOC = Path(settings.BASE_DIR) / "docs" / "audit-proof.md"
 def _script(tmp_path: Path) -> Path:
     text = DOC.read_text(encoding="utf-8")
     match = re.search(
-        r"<!-- check_audit_proof.py: begin -->\n```python\n(.*?)```\n<!-- check_audit_proof.py: end -->", text, re.S
+        r"<!-- check_audit_proof.py: begin -->\n```python\n(.*?)```\n<!-- check_audit_proof.py: end -->",
+        text,
+        re.S,
     )
     assert match, "the checker is no longer in docs/audit-proof.md"
     path = tmp_path / "check_audit_proof.py"
@@ -55,11 +57,13 @@ def _events(count: int) -> list[AuditEvent]:
         ]
 
 
-def _run(script: Path, tmp_path: Path, proof: dict[str, Any], key: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+def _run(
+    script: Path, tmp_path: Path, proof: dict[str, Any], key: dict[str, Any]
+) -> subprocess.CompletedProcess[str]:
     proof_file, key_file = tmp_path / "proof.json", tmp_path / "key.json"
     proof_file.write_text(json.dumps(proof, ensure_ascii=False), encoding="utf-8")
     key_file.write_text(json.dumps(key), encoding="utf-8")
-    return subprocess.run(  # noqa: S603 - our own script, our own interpreter
+    return subprocess.run(
         [sys.executable, str(script), str(proof_file), str(key_file)],
         capture_output=True,
         text=True,
@@ -68,7 +72,9 @@ def _run(script: Path, tmp_path: Path, proof: dict[str, Any], key: dict[str, Any
     )
 
 
-def test_the_documented_checker_accepts_a_real_proof_and_refuses_tampered_ones(client: Client, tmp_path: Path) -> None:
+def test_the_documented_checker_accepts_a_real_proof_and_refuses_tampered_ones(
+    client: Client, tmp_path: Path
+) -> None:
     events = _events(6)
     audit_seal(limit=4)
     more = _events(1)
@@ -86,7 +92,8 @@ def test_the_documented_checker_accepts_a_real_proof_and_refuses_tampered_ones(c
     proof = audit_inclusion_proof(events[2])
     assert proof is not None
     leaf = json.loads(proof["leaf"])
-    assert "user:7" not in proof["leaf"] and "192.0.2.7" not in proof["leaf"]
+    assert "user:7" not in proof["leaf"]
+    assert "192.0.2.7" not in proof["leaf"]
     assert leaf["detail"] == {"person_id": 3}
 
     def tampered(change: Any) -> dict[str, Any]:
@@ -107,7 +114,9 @@ def test_the_documented_checker_accepts_a_real_proof_and_refuses_tampered_ones(c
         "size": lambda p: p.update(tree_size=8),
         "root": lambda p: p["signed_tree_head"].update(root_hash="11" * 32),
         "head size": lambda p: p["signed_tree_head"].update(tree_size=9),
-        "signature": lambda p: p["signed_tree_head"].update(signature=p["signed_tree_head"]["signature"][::-1]),
+        "signature": lambda p: p["signed_tree_head"].update(
+            signature=p["signed_tree_head"]["signature"][::-1]
+        ),
         "unknown key": lambda p: p["signed_tree_head"].update(key_id="ab" * 32),
     }
     for name, change in cases.items():
@@ -136,12 +145,20 @@ def test_the_well_known_key_is_public_cacheable_and_personal_data_free(client: C
     assert seal is not None
     document = client.get("/.well-known/hawiya-audit-key").json()
     assert set(document["signed_tree_head"]) == {
-        "log", "v", "tree_size", "root_hash", "timestamp", "key_id", "signature"
+        "log",
+        "v",
+        "tree_size",
+        "root_hash",
+        "timestamp",
+        "key_id",
+        "signature",
     }
     assert document["signed_tree_head"]["tree_size"] == 2
     assert document["keys"][0]["key_id"] == seal.key_id
     text = json.dumps(document)
-    assert "person_id" not in text and "user:" not in text and "192.0.2" not in text
+    assert "person_id" not in text
+    assert "user:" not in text
+    assert "192.0.2" not in text
     assert client.post("/.well-known/hawiya-audit-key").status_code == 405
 
 
@@ -165,7 +182,9 @@ def test_a_pem_key_signs_too(settings: Any) -> None:
 
     settings.HAWIYA_AUDIT_SIGNING_KEY = (
         Ed25519PrivateKey.generate()
-        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
         .decode()
     )
     assert audit_signing_key_configured(None) == []

@@ -22,8 +22,9 @@ id order. The rule on PostgreSQL (`_sealable_bound`):
 Every id <= L was handed out before t, inside a transaction (audit_record refuses to run outside
 one) that had therefore started before t. If every transaction open at step 2 started after t,
 every transaction that started before t is over: committed (its rows are visible to the seal's
-reads, which begin after step 2) or rolled back (its ids are gone for ever). Ids handed out later are > L. A long
-transaction anywhere in the database only delays sealing; it never lets a seal skip an event.
+reads, which begin after step 2) or rolled back (its ids are gone for ever). Ids handed out
+later are > L. A long transaction anywhere in the database only delays sealing; it never lets a
+seal skip an event.
 The sealer's role must see other sessions' `xact_start` (same role, or pg_read_all_stats): when it
 cannot, it seals nothing and says so. Identity sequences must keep CACHE 1 (the default), or
 sessions would hand out ids from private ranges out of order.

@@ -614,6 +614,7 @@ def main() -> int:
         "REDIS_URL": f"redis://{ip('redis')}:6379/0",
         "SECRET_KEY": secrets.token_urlsafe(40),
         "HAWIYA_FIELD_KEYS": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+        "HAWIYA_AUDIT_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
         "ALLOWED_HOSTS": ip("lb"),
         "HAWIYA_OIDC_ISSUER": f"https://{ip('lb')}",
         "HAWIYA_BEHIND_PROXY": "1",

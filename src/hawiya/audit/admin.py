@@ -12,7 +12,7 @@ from .models import AuditEvent
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     list_display = (
-        "sequence",
+        "id",
         "occurred_at",
         "actor",
         "actor_role",
@@ -27,7 +27,7 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     show_full_result_count = False
     list_per_page = 100
     fields = (
-        "sequence",
+        "id",
         "occurred_at",
         "actor",
         "actor_role",
@@ -37,7 +37,9 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
         "object_id",
         "ip",
         "detail",
+        "sequence",
         "prev_hash",
+        "salt",
         "hash",
     )
     readonly_fields = fields

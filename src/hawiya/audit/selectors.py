@@ -1,42 +1,64 @@
-"""Reading the audit trail: chain verification and an object's events."""
+"""Reading the audit trail: verification of the Merkle log, inclusion proofs, an object's events."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Q, QuerySet
 
-from .models import GENESIS_HASH, HEAD_PK, VERIFICATION_PK, AuditChainHead, AuditEvent, AuditVerification
+from . import merkle
+from .models import (
+    GENESIS_HASH,
+    LEGACY_FORMAT_VERSION,
+    VERIFICATION_PK,
+    AuditEvent,
+    AuditSeal,
+    AuditVerification,
+    utc_iso,
+)
+from .signing import LOG_NAME, STH_VERSION, SigningKey, signing_key, sth_signature_valid
 
 VERIFY_BATCH_SIZE = 2000
 
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """What `audit_chain_verify` found: `ok`, how many events it checked, and where it broke."""
+    """What `audit_log_verify` found: `ok`, how many events it checked (sealed and pending), and
+    the first broken event by id with the reason."""
 
     ok: bool
     count: int
-    broken_sequence: int | None = None
     broken_id: int | None = None
     reason: str = ""
+    sealed: int = 0
+    pending: int = 0
+    seals: int = 0
 
     @property
     def message(self) -> str:
         if self.ok:
-            return f"audit chain intact: {self.count} events"
-        event_id = "none" if self.broken_id is None else self.broken_id
-        return f"audit chain broken at event #{self.broken_sequence} (id {event_id}): {self.reason}"
+            return (
+                f"audit log intact: {self.count} events, {self.sealed} sealed under {self.seals} "
+                f"signed tree heads, {self.pending} pending"
+            )
+        return f"audit log broken at event id {self.broken_id}: {self.reason}"
+
+
+class _Broken(Exception):
+    def __init__(self, event_id: int | None, reason: str) -> None:
+        super().__init__(reason)
+        self.event_id, self.reason = event_id, reason
 
 
 @contextmanager
 def _snapshot(using: str) -> Iterator[None]:
-    """On PostgreSQL, one read-only REPEATABLE READ transaction: the head and every event as of one
-    instant, however long the walk, while writers carry on. Elsewhere (SQLite, the single-machine
-    mode) or inside a caller's transaction, the reads run as they are."""
+    """On PostgreSQL, one read-only REPEATABLE READ transaction: the seals and every event as of
+    one instant, however long the walk, while writers carry on. Elsewhere (SQLite, the
+    single-machine mode) or inside a caller's transaction, the reads run as they are."""
     connection = connections[using]
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         yield
@@ -47,74 +69,189 @@ def _snapshot(using: str) -> Iterator[None]:
         yield
 
 
-def audit_chain_verify(*, batch_size: int = VERIFY_BATCH_SIZE, using: str = DEFAULT_DB_ALIAS) -> VerifyResult:
-    """Walk the chain in sequence order in constant memory and check every link.
+def _expected_ids(runs: Any) -> Iterator[int]:
+    for first, last in runs:
+        yield from range(int(first), int(last) + 1)
 
-    For each event: its sequence number follows the previous one (no gap), its stored hash is the
-    hash of its fields (not altered), and its prev_hash is the previous event's hash (not
-    reordered or spliced). Then the head row must name the last event (nothing removed from the
-    end, nothing appended past the lock). Stops at the first break.
+
+class _Walk:
+    """The state of one verification walk over the seals, in tree-size order."""
+
+    def __init__(self, seals: list[AuditSeal], key: SigningKey | None) -> None:
+        self.seals, self.key = seals, key
+        self.tree = merkle.Tree()
+        self.index = 0  # the seal whose batch the walk is in
+        self.expected: Iterator[int] = iter(())
+        self.previous_size, self.previous_root = 0, merkle.EMPTY_ROOT
+        if seals:
+            self.expected = _expected_ids(seals[0].event_ids)
+
+    @property
+    def seal(self) -> AuditSeal | None:
+        return self.seals[self.index] if self.index < len(self.seals) else None
+
+    def close_seal(self) -> None:
+        """The walk has passed the current seal's last event: check its tree head."""
+        seal = self.seals[self.index]
+        missing = next(self.expected, None)
+        if missing is not None:
+            raise _Broken(missing, f"event id {missing} is missing (removed after it was sealed)")
+        if len(self.tree) != seal.tree_size:
+            raise _Broken(
+                seal.first_event_id,
+                f"the tree head of size {seal.tree_size} covers {len(self.tree)} events (seal altered)",
+            )
+        root = self.tree.root()
+        if root.hex() != seal.root_hash:
+            raise _Broken(
+                seal.first_event_id,
+                f"the batch sealed at size {seal.tree_size} does not hash to its signed root "
+                "(events reordered or the seal altered)",
+            )
+        if self.key is None or not sth_signature_valid(
+            tree_size=seal.tree_size,
+            root_hash=seal.root_hash,
+            timestamp=seal.signed_at,
+            key_id=seal.key_id,
+            signature=seal.signature,
+            public_raw=self.key.public_raw,
+        ):
+            raise _Broken(
+                seal.first_event_id, f"the tree head of size {seal.tree_size} is not signed by the log's key"
+            )
+        if self.previous_size:
+            proof = self.tree.consistency_proof(self.previous_size, seal.tree_size)
+            try:
+                merkle.verify_consistency(self.previous_size, seal.tree_size, self.previous_root, root, proof)
+            except merkle.ProofError as error:
+                raise _Broken(seal.first_event_id, f"tree head {seal.tree_size}: {error}") from error
+        self.previous_size, self.previous_root = seal.tree_size, root
+        self.index += 1
+        if self.seal is not None:
+            self.expected = _expected_ids(self.seal.event_ids)
+
+
+def audit_log_verify(*, batch_size: int = VERIFY_BATCH_SIZE, using: str = DEFAULT_DB_ALIAS) -> VerifyResult:
+    """Walk every event in id order and every seal, and stop at the first break.
+
+    For each event: its stored hash is recomputed from its fields (altered?); a format-1 event
+    also follows the previous one in its chain. A sealed event must be the next id its seal
+    lists (removed? inserted after sealing?); when a seal's batch is complete, the tree over all
+    events so far must have its signed root, its signature must verify with the log's key, and
+    an RFC 9162 consistency proof from the previous tree head must verify. Events after the last
+    seal are pending, not broken. Memory grows with the log: one hash per event and per subtree.
     """
     with _snapshot(using):
-        head = AuditChainHead.objects.using(using).filter(pk=HEAD_PK).first()
-        events = AuditEvent.objects.using(using).order_by("sequence").iterator(chunk_size=batch_size)
-        expected_sequence, previous_hash, count = 1, GENESIS_HASH, 0
-        for event in events:
-            if event.sequence != expected_sequence:
-                if event.sequence < expected_sequence:
-                    reason = f"sequence number #{event.sequence} repeats"
-                elif event.sequence == expected_sequence + 1:
-                    reason = f"event #{expected_sequence} is missing (sequence gap)"
+        seals = list(AuditSeal.objects.using(using).order_by("tree_size"))
+        key = signing_key() if seals else None
+        walk = _Walk(seals, key)
+        count = pending = 0
+        previous_v1, expected_sequence, legacy_over = GENESIS_HASH, 1, False
+        events = AuditEvent.objects.using(using).order_by("id").iterator(chunk_size=batch_size)
+        try:
+            for event in events:
+                if event.compute_hash() != event.hash:
+                    raise _Broken(event.pk, "stored hash does not match its content (altered)")
+                if event.format_version == LEGACY_FORMAT_VERSION:
+                    if legacy_over:
+                        raise _Broken(event.pk, "a format-1 event after the Merkle log began (inserted)")
+                    if event.sequence != expected_sequence:
+                        raise _Broken(
+                            event.pk, f"format-1 event #{expected_sequence} is missing (sequence gap)"
+                        )
+                    if event.prev_hash != previous_v1:
+                        raise _Broken(
+                            event.pk, "prev_hash does not match the previous event's hash (relinked)"
+                        )
+                    previous_v1, expected_sequence = event.hash, expected_sequence + 1
                 else:
-                    reason = f"events #{expected_sequence}-#{event.sequence - 1} are missing (sequence gap)"
-                return VerifyResult(False, count, event.sequence, event.pk, reason)
-            if event.compute_hash() != event.hash:
-                return VerifyResult(
-                    False, count, event.sequence, event.pk, "stored hash does not match its content (altered)"
-                )
-            if event.prev_hash != previous_hash:
-                return VerifyResult(
-                    False,
-                    count,
-                    event.sequence,
-                    event.pk,
-                    "prev_hash does not match the previous event's hash (chain relinked)",
-                )
-            previous_hash, expected_sequence, count = event.hash, expected_sequence + 1, count + 1
+                    legacy_over = True
+                while walk.seal is not None and event.pk > walk.seal.last_event_id:
+                    walk.close_seal()
+                if walk.seal is None:
+                    pending += 1
+                else:
+                    expected = next(walk.expected, None)
+                    if expected is None or event.pk < expected:
+                        raise _Broken(event.pk, "not in the seal that covers its id (written after sealing)")
+                    if event.pk > expected:
+                        raise _Broken(
+                            expected, f"event id {expected} is missing (removed after it was sealed)"
+                        )
+                    walk.tree.append(event.leaf_hash())
+                count += 1
+            while walk.seal is not None:
+                walk.close_seal()
+        except _Broken as broken:
+            return VerifyResult(
+                False, count, broken.event_id, broken.reason, len(walk.tree), pending, walk.index
+            )
+    return VerifyResult(True, count, sealed=len(walk.tree), pending=pending, seals=len(seals))
 
-    last_sequence = expected_sequence - 1
-    if head is None:
-        if count:
-            return VerifyResult(False, count, last_sequence, None, "the chain head row is missing")
-        return VerifyResult(True, 0)
-    if head.sequence > last_sequence:
-        return VerifyResult(
-            False,
-            count,
-            last_sequence + 1,
-            None,
-            f"the chain head records event #{head.sequence} but the chain ends at #{last_sequence} "
-            "(events removed from the end)",
-        )
-    if head.sequence < last_sequence:
-        return VerifyResult(
-            False,
-            count,
-            head.sequence + 1,
-            None,
-            f"the chain head records event #{head.sequence} but the chain goes on to #{last_sequence} "
-            "(events written past the head)",
-        )
-    if head.hash != previous_hash:
-        return VerifyResult(
-            False, count, last_sequence, None, "the chain head's hash does not match the last event's hash"
-        )
-    return VerifyResult(True, count)
+
+# The name the rest of the platform (and its tests) knows.
+audit_chain_verify = audit_log_verify
+
+
+def audit_public_key() -> dict[str, str]:
+    """The log's public key as published at /.well-known/hawiya-audit-key."""
+    key = signing_key()
+    return {"algorithm": "Ed25519", "key_id": key.key_id, "public_key": key.public_b64}
+
+
+def signed_tree_head(seal: AuditSeal) -> dict[str, Any]:
+    """A seal as a signed tree head document (no personal data: sizes, hashes, a time)."""
+    return {
+        "log": LOG_NAME,
+        "v": STH_VERSION,
+        "tree_size": seal.tree_size,
+        "root_hash": seal.root_hash,
+        "timestamp": utc_iso(seal.signed_at),
+        "key_id": seal.key_id,
+        "signature": seal.signature,
+    }
+
+
+def audit_latest_seal(*, using: str = DEFAULT_DB_ALIAS) -> AuditSeal | None:
+    return AuditSeal.objects.using(using).order_by("-tree_size").first()
+
+
+def audit_inclusion_proof(event: AuditEvent, *, using: str = DEFAULT_DB_ALIAS) -> dict[str, Any] | None:
+    """The JSON inclusion proof of a sealed event under the latest signed tree head
+    (docs/audit-proof.md), or None while the event waits for its seal.
+
+    It reads the hashes of every sealed event up to the tree head: fine for a citizen's page
+    today; a log of hundreds of millions would keep its subtree hashes instead (design.md)."""
+    latest = audit_latest_seal(using=using)
+    if latest is None or event.pk > latest.last_event_id:
+        return None
+    sealed = AuditEvent.objects.using(using).filter(id__lte=latest.last_event_id).order_by("id")
+    tree = merkle.Tree()
+    index = None
+    for other in sealed.iterator(chunk_size=VERIFY_BATCH_SIZE):
+        if other.pk == event.pk:
+            index = len(tree)
+        # Format-1 events store their chain hash; their leaf is recomputed.
+        is_legacy = other.format_version == LEGACY_FORMAT_VERSION
+        tree.append(other.leaf_hash() if is_legacy else bytes.fromhex(other.hash))
+    if index is None or len(tree) != latest.tree_size or tree.root().hex() != latest.root_hash:
+        # The log does not match its head: `audit_verify` will say where; no proof is given.
+        return None
+    leaf = event.leaf_data()
+    return {
+        "format": "hawiya-audit-inclusion-proof/1",
+        "leaf": leaf.decode("utf-8"),
+        "leaf_hash": merkle.leaf_hash(leaf).hex(),
+        "leaf_index": index,
+        "tree_size": latest.tree_size,
+        "audit_path": [node.hex() for node in tree.inclusion_path(index)],
+        "signed_tree_head": signed_tree_head(latest),
+    }
 
 
 def audit_events_for(*, object_type: str, object_id: str | int) -> QuerySet[AuditEvent]:
     """An object's events, newest first."""
-    return AuditEvent.objects.filter(object_type=object_type, object_id=str(object_id)).order_by("-sequence")
+    return AuditEvent.objects.filter(object_type=object_type, object_id=str(object_id)).order_by("-id")
 
 
 # The roles whose events about a person the person sees ("who accessed my data").
@@ -134,9 +271,25 @@ def staff_access_for_person(
         keys = [str(pk) for pk in ids]
         if keys:
             about |= Q(object_type=object_type, object_id__in=keys)
-    return AuditEvent.objects.filter(about, actor_role__in=STAFF_ACCESS_ROLES).order_by("-sequence")
+    return AuditEvent.objects.filter(about, actor_role__in=STAFF_ACCESS_ROLES).order_by("-id")
 
 
 def audit_verification_last(*, using: str = DEFAULT_DB_ALIAS) -> AuditVerification | None:
     """The outcome of the last `manage.py audit_verify` run, or None if it never ran."""
     return AuditVerification.objects.using(using).filter(pk=VERIFICATION_PK).first()
+
+
+def staff_access_event_for_person(*, event_id: int, person_id: int) -> AuditEvent | None:
+    """One staff or courier event about this person (`detail.person_id`), or None: the only
+    events whose inclusion proof a citizen may download."""
+    return (
+        AuditEvent.objects.filter(pk=event_id, detail__person_id=person_id, actor_role__in=STAFF_ACCESS_ROLES)
+        .order_by()
+        .first()
+    )
+
+
+def audit_sealed_through(*, using: str = DEFAULT_DB_ALIAS) -> int:
+    """The highest event id the latest signed tree head covers (0 before the first seal)."""
+    latest = audit_latest_seal(using=using)
+    return latest.last_event_id if latest else 0

@@ -1,31 +1,64 @@
-"""Writing to the audit trail: `audit_record`, called by every domain service that changes state.
+"""Writing to the audit trail: `audit_record`, called by every domain service that changes state,
+and `audit_seal`, the minute job that seals new events into the signed Merkle log.
 
-Call it inside the transaction that makes the change (the event commits or rolls back with it)
-and as late in that transaction as possible: it locks the chain head, so every audited write on
-the platform queues behind it until the caller commits. Domain rows are locked first and the head
-last, in every service, so two services can never wait on each other in a cycle.
+`audit_record` runs inside the transaction that makes the change (the event commits or rolls back
+with it). It takes a database-generated id (PostgreSQL: `nextval` of the table's identity
+sequence; SQLite, where writers are serialised: one past the largest id) and inserts one row:
+no lock shared with unrelated writers, so audited writes no longer queue behind one another.
+
+Sealing and out-of-order commits. Ids are allocated when a transaction asks, but transactions
+commit in any order: event 41 may commit after event 42 is visible. A seal must never cover an id
+that a transaction still open could commit below it, or that event could never join the tree in
+id order. The rule on PostgreSQL (`_sealable_bound`):
+
+  1. read L, the last value the id sequence handed out, then t = clock_timestamp();
+  2. read T0, the start (`pg_stat_activity.xact_start`) of the oldest transaction still open in
+     this database on another connection;
+  3. if there is none, or T0 > t, seal up to id L; otherwise read T0 again, a few times a second,
+     for at most HAWIYA_AUDIT_SEAL_WAIT_SECONDS (transactions that began after t do not count,
+     so under a steady stream of short ones this waits about the longest one's duration), and
+     if a transaction open since before t is still open then, seal nothing this time.
+
+Every id <= L was handed out before t, inside a transaction (audit_record refuses to run outside
+one) that had therefore started before t. If every transaction open at step 2 started after t,
+every transaction that started before t is over: committed (its rows are visible to the seal's
+reads, which begin after step 2) or rolled back (its ids are gone for ever). Ids handed out
+later are > L. A long transaction anywhere in the database only delays sealing; it never lets a
+seal skip an event.
+The sealer's role must see other sessions' `xact_start` (same role, or pg_read_all_stats): when it
+cannot, it seals nothing and says so. Identity sequences must keep CACHE 1 (the default), or
+sessions would hand out ids from private ranges out of order.
+
+On SQLite one writer at a time holds the database, and the id is one past the committed maximum,
+so no open transaction can ever commit below a visible event; a settle margin
+(HAWIYA_AUDIT_SEAL_SETTLE_SECONDS) is kept all the same.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import re
+import secrets
+import time
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, transaction
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.transaction import TransactionManagementError
 
 from hawiya.core import clock
 
+from . import merkle
 from .actors import Actor
-from .models import (
-    GENESIS_HASH,
-    HEAD_PK,
-    VERIFICATION_PK,
-    AuditChainHead,
-    AuditEvent,
-    AuditVerification,
-    canonical_json,
-)
+from .models import VERIFICATION_PK, AuditEvent, AuditSeal, AuditVerification, canonical_json
+from .signing import sth_sign
+
+logger = logging.getLogger(__name__)
+
+EVENT_TABLE = "audit_auditevent"
+# pg_advisory_xact_lock key of the sealers (only sealers take it; writers never do).
+SEAL_LOCK_KEY = 0x68617769_79610001
 
 ACTION_CODE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 OBJECT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
@@ -74,16 +107,24 @@ def _check_detail(value: Any, path: str = "detail") -> None:
         raise ValueError(f"{path}: only strings, integers, booleans, null, lists and objects")
 
 
-def _locked_head(using: str) -> AuditChainHead:
-    head = AuditChainHead.objects.using(using).select_for_update().filter(pk=HEAD_PK).first()
-    if head is None:
-        # Migration 0002 creates the row; a flushed test database has lost it. Recreating it
-        # cannot fork a non-empty chain: event #1 already exists and `sequence` is unique.
-        AuditChainHead.objects.using(using).bulk_create(
-            [AuditChainHead(pk=HEAD_PK, sequence=0, hash=GENESIS_HASH)], ignore_conflicts=True
-        )
-        head = AuditChainHead.objects.using(using).select_for_update().get(pk=HEAD_PK)
-    return head
+_sequence_names: dict[str, str] = {}
+
+
+def _next_event_id(using: str) -> int:
+    """A fresh id for an event, taken before the insert because the id is part of the hash."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            name = _sequence_names.get(using)
+            if name is None:
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [EVENT_TABLE])
+                name = _sequence_names[using] = str(cursor.fetchone()[0])
+            cursor.execute("SELECT nextval(%s::regclass)", [name])
+        else:
+            # SQLite: the connection holds (or is about to take) the only write lock; an id that
+            # another writer took meanwhile makes the insert fail, never a fork.
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) + 1 FROM {EVENT_TABLE}")  # noqa: S608 - constant
+        return int(cursor.fetchone()[0])
 
 
 def audit_record(
@@ -95,7 +136,7 @@ def audit_record(
     detail: dict[str, Any] | None = None,
     using: str = DEFAULT_DB_ALIAS,
 ) -> AuditEvent:
-    """Append one event to the chain and return it.
+    """Append one event to the trail and return it (no lock shared with other writers).
 
     `actor` says who acts (its columns: `audit.actors`), `action` a stable dotted code
     ("document.reported_lost"), `object_type` a dotted model label ("registry.document") and
@@ -126,9 +167,8 @@ def audit_record(
         raise ValueError(f"detail is limited to {MAX_DETAIL_BYTES} bytes")
 
     columns = actor.columns()
-    head = _locked_head(using)
     event = AuditEvent(
-        sequence=head.sequence + 1,
+        id=_next_event_id(using),
         occurred_at=clock.now(),
         actor=columns.actor,
         actor_role=columns.actor_role,
@@ -138,14 +178,155 @@ def audit_record(
         object_id=object_id,
         ip=columns.ip,
         detail=detail,
-        prev_hash=head.hash,
+        salt=secrets.token_hex(16),
     )
     event.hash = event.compute_hash()
-    event.save(using=using)
-    head.sequence = event.sequence
-    head.hash = event.hash
-    head.save(using=using, update_fields=["sequence", "hash"])
+    _insert(event, using)
     return event
+
+
+_INSERT_FIELDS = (
+    "id", "occurred_at", "actor", "actor_role", "actor_office", "action", "object_type", "object_id",
+    "ip", "detail", "salt", "hash",
+)  # fmt: skip
+
+
+def _insert(event: AuditEvent, using: str) -> None:
+    """One plain INSERT: what `Model.save(force_insert=True)` sends, without its per-call work
+    (signals, field walks, SQL compilation) on the path of every audited write."""
+    connection = connections[using]
+    fields = [field for field in AuditEvent._meta.concrete_fields if field.name in _INSERT_FIELDS]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(EVENT_TABLE)} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    params = [field.get_db_prep_save(getattr(event, field.attname), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    event._state.adding = False
+    event._state.db = using
+
+
+class AuditSealRefused(RuntimeError):
+    """An event waiting to be sealed does not match its own hash: it was changed after it was
+    written. Nothing is sealed until an investigator has looked (`manage.py audit_verify`)."""
+
+
+def _sealable_bound(using: str) -> int | None:
+    """The highest id no open transaction can still commit below (module docstring), or None."""
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            settle = dt.timedelta(seconds=float(settings.HAWIYA_AUDIT_SEAL_SETTLE_SECONDS))
+            cursor.execute(
+                f"SELECT MAX(id) FROM {EVENT_TABLE} WHERE occurred_at <= %s",  # noqa: S608 - constant
+                [clock.now() - settle],
+            )
+            row = cursor.fetchone()
+            return None if row is None or row[0] is None else int(row[0])
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [EVENT_TABLE])
+        sequence = str(cursor.fetchone()[0])
+        # 1. The last id handed out, then the time: every id <= L was taken before t.
+        cursor.execute(f"SELECT last_value, is_called FROM {sequence}")  # noqa: S608 - catalog name
+        last_value, is_called = cursor.fetchone()
+        cursor.execute("SELECT clock_timestamp()")
+        (read_at,) = cursor.fetchone()
+        # 2. Wait (a little) for every transaction open at t to end: the oldest transaction open
+        # elsewhere in this database must have started after t. Transactions that start later
+        # do not matter, so under a steady stream of short ones this takes about the longest
+        # one's duration. pg_stat_activity is read once per transaction and kept: drop that
+        # copy each time (the caller may be inside a transaction).
+        deadline = time.monotonic() + float(settings.HAWIYA_AUDIT_SEAL_WAIT_SECONDS)
+        while True:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT min(xact_start), count(*) FILTER (WHERE state IS NULL) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                " AND backend_type = 'client backend'"
+            )
+            oldest, hidden = cursor.fetchone()
+            if hidden:
+                logger.warning("Audit sealing waits: %d sessions are hidden from this role", hidden)
+                return None
+            if oldest is None or oldest > read_at:
+                return int(last_value) if is_called else None
+            if time.monotonic() >= deadline:
+                logger.info("Audit sealing waits for a transaction open since %s", oldest.isoformat())
+                return None
+            time.sleep(0.02)
+
+
+def _id_runs(ids: list[int]) -> list[list[int]]:
+    runs: list[list[int]] = []
+    for event_id in ids:
+        if runs and runs[-1][1] == event_id - 1:
+            runs[-1][1] = event_id
+        else:
+            runs.append([event_id, event_id])
+    return runs
+
+
+def audit_seal(*, using: str = DEFAULT_DB_ALIAS, limit: int | None = None) -> AuditSeal | None:
+    """Seal the events written since the last seal, up to the sealable bound, into the Merkle
+    log, and keep the signed tree head. Returns the new seal, or None when nothing could be
+    sealed. Raises AuditSealRefused if a waiting event no longer matches its hash."""
+    limit = int(settings.HAWIYA_AUDIT_SEAL_BATCH) if limit is None else limit
+    bound = _sealable_bound(using)
+    if bound is None:
+        return None
+    connection = connections[using]
+    with transaction.atomic(using=using):
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [SEAL_LOCK_KEY])
+        last = AuditSeal.objects.using(using).order_by("-tree_size").first()
+        after = last.last_event_id if last else 0
+        events = list(
+            AuditEvent.objects.using(using).filter(id__gt=after, id__lte=bound).order_by("id")[:limit]
+        )
+        if not events:
+            return None
+        leaves = []
+        for event in events:
+            if event.compute_hash() != event.hash:
+                raise AuditSealRefused(f"audit event #{event.pk} does not match its hash; not sealing")
+            leaves.append(event.leaf_hash())
+        size = last.tree_size if last else 0
+        frontier = merkle.frontier_extend(
+            [bytes.fromhex(node) for node in (last.frontier if last else [])], size, leaves
+        )
+        tree_size = size + len(leaves)
+        root_hash = merkle.frontier_root(frontier).hex()
+        signed_at = clock.now()
+        key_id, signature = sth_sign(tree_size=tree_size, root_hash=root_hash, timestamp=signed_at)
+        seal = AuditSeal(
+            tree_size=tree_size,
+            root_hash=root_hash,
+            first_event_id=events[0].pk,
+            last_event_id=events[-1].pk,
+            event_ids=_id_runs([event.pk for event in events]),
+            frontier=[node.hex() for node in frontier],
+            signed_at=signed_at,
+            key_id=key_id,
+            signature=signature,
+        )
+        seal.save(using=using)
+    return seal
+
+
+def audit_seal_due(*, using: str = DEFAULT_DB_ALIAS, max_seals: int = 20) -> int:
+    """The minute job: seal everything sealable, batch after batch; how many events it sealed."""
+    sealed = 0
+    previous = AuditSeal.objects.using(using).order_by("-tree_size").first()
+    size = previous.tree_size if previous else 0
+    for _ in range(max_seals):
+        seal = audit_seal(using=using)
+        if seal is None:
+            break
+        sealed += seal.tree_size - size
+        size = seal.tree_size
+    return sealed
 
 
 def audit_verification_record(

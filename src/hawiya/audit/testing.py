@@ -10,23 +10,23 @@ from __future__ import annotations
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 EVENT_TABLE = "audit_auditevent"
-HEAD_TABLE = "audit_auditchainhead"
+SEAL_TABLE = "audit_auditseal"
 
 
-def append_only_triggers(using: str = DEFAULT_DB_ALIAS) -> list[str]:
-    """Names of the triggers guarding the event table (PostgreSQL or SQLite)."""
+def append_only_triggers(using: str = DEFAULT_DB_ALIAS, table: str = EVENT_TABLE) -> list[str]:
+    """Names of the triggers guarding an audit table (PostgreSQL or SQLite)."""
     connection = connections[using]
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s ORDER BY name",
-                [EVENT_TABLE],
+                [table],
             )
         elif connection.vendor == "postgresql":
             cursor.execute(
                 "SELECT tgname FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal"
                 " ORDER BY tgname",
-                [EVENT_TABLE],
+                [table],
             )
         else:
             return []
@@ -34,21 +34,21 @@ def append_only_triggers(using: str = DEFAULT_DB_ALIAS) -> list[str]:
 
 
 def clear_audit_trail(using: str = DEFAULT_DB_ALIAS) -> None:
-    """Empty the event table and the head, lifting SQLite's triggers for that moment only."""
+    """Empty the event and seal tables, lifting SQLite's triggers for that moment only."""
     connection = connections[using]
     quote = connection.ops.quote_name
     with transaction.atomic(using=using), connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [EVENT_TABLE]
-            )
-            triggers = cursor.fetchall()
-            for name, _sql in triggers:
-                cursor.execute(f"DROP TRIGGER {quote(name)}")
-            cursor.execute(f"DELETE FROM {quote(EVENT_TABLE)}")  # noqa: S608 - constant table name
-            for _name, sql in triggers:
-                cursor.execute(sql)
-        else:
-            # Row triggers do not fire on TRUNCATE.
-            cursor.execute(f"TRUNCATE {quote(EVENT_TABLE)}")
-        cursor.execute(f"DELETE FROM {quote(HEAD_TABLE)}")  # noqa: S608 - constant table name
+        for table in (SEAL_TABLE, EVENT_TABLE):
+            if connection.vendor == "sqlite":
+                cursor.execute(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [table]
+                )
+                triggers = cursor.fetchall()
+                for name, _sql in triggers:
+                    cursor.execute(f"DROP TRIGGER {quote(name)}")
+                cursor.execute(f"DELETE FROM {quote(table)}")  # noqa: S608 - constant table name
+                for _name, sql in triggers:
+                    cursor.execute(sql)
+            else:
+                # Row triggers do not fire on TRUNCATE.
+                cursor.execute(f"TRUNCATE {quote(table)}")

@@ -292,6 +292,16 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["d
 HAWIYA_SCHEDULER_PERIOD_SECONDS = int(os.environ.get("HAWIYA_SCHEDULER_PERIOD_SECONDS", "60"))
 HAWIYA_SCHEDULER_LEASE_SECONDS = int(os.environ.get("HAWIYA_SCHEDULER_LEASE_SECONDS", "600"))
 
+# The audit log (audit/services.py, audit/signing.py): the Ed25519 key that signs its tree heads
+# (a base64 32-byte seed or a PEM, from the environment; required on a server, system check
+# audit.E001; derived from SECRET_KEY in demo, debug or embedded mode), the events one seal takes
+# at most, and on SQLite how old an event must be before it is sealed.
+HAWIYA_AUDIT_SIGNING_KEY = os.environ.get("HAWIYA_AUDIT_SIGNING_KEY", "")
+HAWIYA_AUDIT_SEAL_BATCH = int(os.environ.get("HAWIYA_AUDIT_SEAL_BATCH", "50000"))
+HAWIYA_AUDIT_SEAL_SETTLE_SECONDS = float(os.environ.get("HAWIYA_AUDIT_SEAL_SETTLE_SECONDS", "2"))
+# On PostgreSQL, how long a seal waits for the transactions open when it starts to end.
+HAWIYA_AUDIT_SEAL_WAIT_SECONDS = float(os.environ.get("HAWIYA_AUDIT_SEAL_WAIT_SECONDS", "10"))
+
 # --- Retention (casework/retention.py, the minute job `retention_prune`) ------------------------------
 # Rows that only grow are deleted once they are this old. Finished text messages (sent, delivered or
 # failed; secret bodies are blank already) are kept 90 days, counted from when they were queued: late

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
 
 from hawiya.api.v1 import api as api_v1
+from hawiya.audit import views as audit_views
 from hawiya.config.metrics_view import metrics
 from hawiya.oidc import views as oidc_views
 from hawiya.portal import signin_views as portal_signin_views
@@ -22,6 +23,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # The OpenID Connect provider speaks to relying parties: outside the language prefix too.
     path(".well-known/openid-configuration", oidc_views.discovery, name="oidc-discovery"),
     path(".well-known/ssf-configuration", oidc_views.ssf_configuration, name="ssf-configuration"),
+    path(".well-known/hawiya-audit-key", audit_views.audit_key, name="audit-key"),
     path("oidc/", include("hawiya.oidc.urls")),
 ]
 

@@ -10,6 +10,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.account, name="account"),
     path("security/", views.security, name="account-security"),
     path("access-history/", views.access_history, name="account-access-history"),
+    path("access-history/<int:event_id>/proof.json", views.access_proof, name="account-access-proof"),
     path("document-checks/", document_checks_views.document_checks, name="account-document-checks"),
     path("approvals/", approvals_views.approvals, name="account-approvals"),
     path("approvals/pending/", approvals_views.approvals_pending, name="account-approvals-pending"),

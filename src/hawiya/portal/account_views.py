@@ -15,7 +15,7 @@ import segno
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
@@ -827,16 +827,38 @@ def access_history(request: HttpRequest) -> HttpResponse:
     ).get_page(request.GET.get("page"))
     events = list(page.object_list)
     offices = registry_selectors.offices_by_code(codes=(event.actor_office for event in events))
+    sealed_through = audit_selectors.audit_sealed_through()
     rows = [
         {
             "occurred_at": event.occurred_at,
             "office": offices.get(event.actor_office),
             "role": ACCESS_ROLE_LABELS.get(event.actor_role, ACCESS_ROLE_LABELS["officer"]),
             "action": ACCESS_ACTION_LABELS.get(event.action, ACCESS_ACTION_GENERIC),
+            # A proof of a sealed entry about this person themselves (not about a child of theirs).
+            "proof_url": reverse("portal:account-access-proof", args=[event.pk])
+            if event.pk <= sealed_through and (event.detail or {}).get("person_id") == person.pk
+            else None,
         }
         for event in events
     ]
     return _render(request, "access_history.html", {"rows": rows, "page": page})
+
+
+@citizen_required
+@require_http_methods(["GET", "HEAD"])
+def access_proof(request: HttpRequest, event_id: int) -> HttpResponse:
+    """The inclusion proof (docs/audit-proof.md) of one sealed "who accessed my data" entry, as a
+    JSON download: only for the person the entry is about; 404 for any other entry, or one not
+    sealed yet."""
+    person = citizen_of(request)
+    event = audit_selectors.staff_access_event_for_person(event_id=event_id, person_id=person.pk)
+    proof = None if event is None else audit_selectors.audit_inclusion_proof(event)
+    if proof is None:
+        raise Http404
+    response = JsonResponse(proof, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="hawiya-audit-proof-{event_id}.json"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 # --- Connected services (relying parties the holder signed in to with Hawiya) -----------------

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from typing import Any
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from hawiya.audit.actors import Actor, ActorKind, AuditColumns
-from hawiya.audit.models import AuditChainHead, AuditEvent
+from hawiya.audit.models import GENESIS_HASH, AuditEvent, canonical_json
 from hawiya.audit.selectors import audit_chain_verify
-from hawiya.audit.services import audit_record
+from hawiya.audit.services import audit_record, audit_seal
+from hawiya.audit.testing import append_only_triggers
 from hawiya.core import clock
 
 
@@ -137,10 +139,11 @@ def test_audit_record_refuses_anything_but_an_actor(actor: Any) -> None:
 
 
 def _append_as_before(*, actor: str, actor_role: str = "", action: str, object_id: int) -> AuditEvent:
-    """Append a row the way `audit_record` wrote it from loose strings, before the typed actor."""
-    head = AuditChainHead.objects.select_for_update().get()
+    """Append a format-1 row the way `audit_record` wrote it from loose strings, before the typed
+    actor and before the Merkle log: chained to the previous format-1 row."""
+    last = AuditEvent.objects.filter(sequence__isnull=False).order_by("-sequence").first()
     event = AuditEvent(
-        sequence=head.sequence + 1,
+        sequence=1 if last is None else (last.sequence or 0) + 1,
         occurred_at=clock.now(),
         actor=actor,
         actor_role=actor_role,
@@ -150,29 +153,55 @@ def _append_as_before(*, actor: str, actor_role: str = "", action: str, object_i
         object_id=str(object_id),
         ip=None,
         detail={},
-        prev_hash=head.hash,
+        prev_hash=GENESIS_HASH if last is None else last.hash,
     )
     event.hash = event.compute_hash()
     event.save()
-    head.sequence, head.hash = event.sequence, event.hash
-    head.save(update_fields=["sequence", "hash"])
     return event
 
 
 @pytest.mark.django_db
-def test_old_and_new_rows_verify_in_one_chain_and_read_back() -> None:
+def test_old_and_new_rows_verify_in_one_log_and_read_back() -> None:
     with transaction.atomic():
+        old_system = _append_as_before(actor="system", action="person.created", object_id=2)
+        old_citizen = _append_as_before(actor="user:42", action="person.mobile_changed", object_id=3)
         audit_record(
             actor=Actor.citizen(1), action="person.created", object_type="registry.person", object_id=1
         )
-        old_system = _append_as_before(actor="system", action="person.created", object_id=2)
-        old_citizen = _append_as_before(actor="user:42", action="person.mobile_changed", object_id=3)
         audit_record(
             actor=Actor.system("tests"), action="person.created", object_type="registry.person", object_id=4
         )
     result = audit_chain_verify()
-    assert (result.ok, result.count) == (True, 4)
+    assert (result.ok, result.count, result.pending) == (True, 4, 4)
+    # The old rows keep their chain hash and become the Merkle log's first leaves.
+    assert old_system.hash == hashlib.sha256(canonical_json(old_system.hashed_fields())).hexdigest()
+    assert audit_seal() is not None
+    result = audit_chain_verify()
+    assert (result.ok, result.count, result.sealed) == (True, 4, 4), result.message
     stored = AuditEvent.objects.get(pk=old_system.pk)
     assert Actor.from_columns(stored.actor, stored.actor_role) == Actor(kind=ActorKind.SYSTEM)
     stored = AuditEvent.objects.get(pk=old_citizen.pk)
     assert Actor.from_columns(stored.actor, stored.actor_role) == Actor.citizen(42)
+
+
+@pytest.mark.django_db
+def test_an_old_row_rehashed_after_the_migration_is_named_by_the_next_link() -> None:
+    with transaction.atomic():
+        first = _append_as_before(actor="system", action="person.created", object_id=2)
+        second = _append_as_before(actor="user:42", action="person.mobile_changed", object_id=3)
+    forged = AuditEvent.objects.get(pk=first.pk)
+    forged.object_id = "9"
+    with connection.cursor() as cursor:
+        for name in append_only_triggers():
+            cursor.execute(
+                f"DROP TRIGGER {name} ON audit_auditevent"
+                if connection.vendor == "postgresql"
+                else f"DROP TRIGGER {name}"
+            )
+        cursor.execute(
+            "UPDATE audit_auditevent SET object_id = %s, hash = %s WHERE id = %s",
+            ["9", forged.compute_hash(), forged.pk],
+        )
+    result = audit_chain_verify()
+    assert (result.ok, result.broken_id) == (False, second.pk)
+    assert "relinked" in result.reason

@@ -1,4 +1,4 @@
-"""The audit trail: appending, verifying, and what the database refuses."""
+"""The audit trail: appending without a lock, sealing, verifying, and what the database refuses."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 from django.db.transaction import TransactionManagementError
 
+from hawiya.audit import merkle
 from hawiya.audit.actors import Actor
-from hawiya.audit.models import GENESIS_HASH, AuditChainHead, AuditEvent, AuditTrailImmutable
+from hawiya.audit.models import AuditEvent, AuditSeal, AuditTrailImmutable, canonical_json
 from hawiya.audit.selectors import audit_chain_verify, audit_events_for
-from hawiya.audit.services import audit_record
+from hawiya.audit.services import _next_event_id, audit_record, audit_seal
 from hawiya.audit.testing import append_only_triggers
+from hawiya.core import clock
 from hawiya.core.testing import race
 
 pytestmark = pytest.mark.django_db
@@ -39,11 +41,18 @@ def _drop_triggers() -> None:
     """Tamper the way someone with the database owner's rights could; the test's transaction
     puts the triggers back."""
     with connection.cursor() as cursor:
-        for name in append_only_triggers():
-            if connection.vendor == "postgresql":
-                cursor.execute(f"DROP TRIGGER {name} ON audit_auditevent")
-            else:
-                cursor.execute(f"DROP TRIGGER {name}")
+        for table in ("audit_auditevent", "audit_auditseal"):
+            for name in append_only_triggers(table=table):
+                if connection.vendor == "postgresql":
+                    cursor.execute(f"DROP TRIGGER {name} ON {table}")
+                else:
+                    cursor.execute(f"DROP TRIGGER {name}")
+
+
+def _sealed(numbers: range) -> list[AuditEvent]:
+    events = [_record(number) for number in numbers]
+    assert audit_seal() is not None
+    return events
 
 
 def _verify_command() -> str:
@@ -52,15 +61,18 @@ def _verify_command() -> str:
     return out.getvalue()
 
 
-def test_events_form_a_gapless_hash_chain() -> None:
+def test_events_are_merkle_leaves_of_their_own_fields_in_id_order() -> None:
     first, second, third = (_record(n) for n in (1, 2, 3))
-    assert [first.sequence, second.sequence, third.sequence] == [1, 2, 3]
-    assert first.prev_hash == GENESIS_HASH
-    assert second.prev_hash == first.hash
-    assert third.prev_hash == second.hash
+    assert first.pk < second.pk < third.pk
+    for event in (first, second, third):
+        assert event.prev_hash is None
+        assert event.sequence is None
+        data = canonical_json(event.hashed_fields())
+        assert event.hash == merkle.leaf_hash(data).hex()
+        assert event.hashed_fields()["id"] == event.pk
+        assert event.hashed_fields()["v"] == 2
+        assert len(event.salt) == 32
     assert len({first.hash, second.hash, third.hash}) == 3
-    head = AuditChainHead.objects.get()
-    assert (head.sequence, head.hash) == (3, third.hash)
 
 
 def test_stored_event_hashes_to_the_same_value_after_a_round_trip() -> None:
@@ -82,8 +94,8 @@ def test_hash_covers_every_field() -> None:
         ("object_id", "2"),
         ("ip", "10.0.0.1"),
         ("detail", {"version": 2, "status": "reported_lost"}),
-        ("prev_hash", "f" * 64),
-        ("sequence", 2),
+        ("salt", "0" * 32),
+        ("id", event.pk + 1),
     ]:
         saved = getattr(event, field)
         setattr(event, field, value)
@@ -93,16 +105,22 @@ def test_hash_covers_every_field() -> None:
     assert event.compute_hash() != original
 
 
-def test_verify_passes_on_an_intact_chain() -> None:
+def test_verify_passes_on_an_intact_log_sealed_in_batches_with_pending_events() -> None:
     for number in range(1, 8):
         _record(number)
+        if number in (1, 4):
+            assert audit_seal() is not None
     result = audit_chain_verify(batch_size=3)
-    assert result.ok
-    assert result.count == 7
-    assert _verify_command().strip() == "audit chain intact: 7 events"
+    assert result.ok, result.message
+    assert (result.count, result.sealed, result.pending, result.seals) == (7, 4, 3, 2)
+    assert audit_seal() is not None
+    assert audit_seal() is None  # nothing new
+    assert _verify_command().strip() == (
+        "audit log intact: 7 events, 7 sealed under 3 signed tree heads, 0 pending"
+    )
 
 
-def test_verify_passes_on_an_empty_chain() -> None:
+def test_verify_passes_on_an_empty_log() -> None:
     assert audit_chain_verify().ok
     assert "intact: 0 events" in _verify_command()
 
@@ -173,10 +191,36 @@ def test_save_of_a_stored_event_is_refused() -> None:
 
 def test_append_only_triggers_are_installed() -> None:
     expected = {
-        "postgresql": ["audit_auditevent_append_only"],
-        "sqlite": ["audit_auditevent_no_delete", "audit_auditevent_no_update"],
+        "postgresql": ["{}_append_only"],
+        "sqlite": ["{}_no_delete", "{}_no_update"],
     }
-    assert append_only_triggers() == expected[connection.vendor]
+    for table in ("audit_auditevent", "audit_auditseal"):
+        names = [name.format(table) for name in expected[connection.vendor]]
+        assert append_only_triggers(table=table) == names
+
+
+def test_a_stored_seal_cannot_be_changed_or_deleted() -> None:
+    _sealed(range(1, 3))
+    seal = AuditSeal.objects.get()
+    with pytest.raises(AuditTrailImmutable):
+        seal.save()
+    with pytest.raises(AuditTrailImmutable):
+        seal.delete()
+    with pytest.raises(AuditTrailImmutable):
+        AuditSeal.objects.update(root_hash="0" * 64)
+    with pytest.raises(AuditTrailImmutable):
+        AuditSeal.objects.all().delete()
+    for statement in (
+        "UPDATE audit_auditseal SET root_hash = %s",
+        "DELETE FROM audit_auditseal WHERE root_hash <> %s",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="append-only"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(statement, ["0" * 64])
+    assert AuditSeal.objects.get().root_hash == seal.root_hash
 
 
 def test_database_refuses_update_through_raw_sql() -> None:
@@ -202,7 +246,7 @@ def test_database_refuses_delete_through_raw_sql() -> None:
 
 
 def test_verify_names_the_altered_event() -> None:
-    events = [_record(number) for number in range(1, 6)]
+    events = _sealed(range(1, 6))
     _drop_triggers()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -211,17 +255,16 @@ def test_verify_names_the_altered_event() -> None:
         )
     result = audit_chain_verify()
     assert not result.ok
-    assert (result.broken_sequence, result.broken_id, result.count) == (3, events[2].pk, 2)
+    assert (result.broken_id, result.count) == (events[2].pk, 2)
     with pytest.raises(CommandError) as failure:
         _verify_command()
     assert str(failure.value) == (
-        f"audit chain broken at event #3 (id {events[2].pk}): "
-        "stored hash does not match its content (altered)"
+        f"audit log broken at event id {events[2].pk}: stored hash does not match its content (altered)"
     )
 
 
-def test_verify_command_exits_1_on_a_broken_chain() -> None:
-    events = [_record(number) for number in range(1, 4)]
+def test_verify_command_exits_1_on_a_broken_log() -> None:
+    events = _sealed(range(1, 4))
     _drop_triggers()
     with connection.cursor() as cursor:
         cursor.execute("UPDATE audit_auditevent SET actor = %s WHERE id = %s", ["user:1", events[0].pk])
@@ -230,22 +273,20 @@ def test_verify_command_exits_1_on_a_broken_chain() -> None:
     assert exit_status.value.code == 1
 
 
-def test_verify_reports_a_gap_where_an_event_was_deleted() -> None:
-    events = [_record(number) for number in range(1, 6)]
+def test_verify_names_an_event_deleted_after_sealing() -> None:
+    events = _sealed(range(1, 6))
     _drop_triggers()
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[1].pk])
     result = audit_chain_verify()
-    assert (result.ok, result.broken_sequence, result.broken_id) == (False, 3, events[2].pk)
-    assert "event #2 is missing" in result.reason
-    with pytest.raises(CommandError, match=r"broken at event #3 .*event #2 is missing \(sequence gap\)"):
-        _verify_command()
+    assert (result.ok, result.broken_id) == (False, events[1].pk)
+    assert "missing (removed after it was sealed)" in result.reason
 
 
-def test_verify_reports_a_relinked_event() -> None:
-    events = [_record(number) for number in range(1, 4)]
+def test_verify_names_a_rehashed_event() -> None:
+    """Rewritten consistently (new content, recomputed leaf hash): the signed root no longer matches."""
+    events = _sealed(range(1, 4))
     _drop_triggers()
-    # Rewrite event 2 consistently (new content, recomputed hash): event 3 no longer links to it.
     forged = AuditEvent.objects.get(pk=events[1].pk)
     forged.detail = {"version": 2, "status": "valid"}
     with connection.cursor() as cursor:
@@ -254,21 +295,104 @@ def test_verify_reports_a_relinked_event() -> None:
             ['{"version": 2, "status": "valid"}', forged.compute_hash(), forged.pk],
         )
     result = audit_chain_verify()
-    assert (result.ok, result.broken_sequence) == (False, 3)
-    assert "prev_hash" in result.reason
+    assert (result.ok, result.broken_id) == (False, events[0].pk)
+    assert "does not hash to its signed root" in result.reason
 
 
-def test_verify_reports_events_removed_from_the_end() -> None:
-    events = [_record(number) for number in range(1, 4)]
+def test_verify_names_the_last_events_removed_from_a_seal() -> None:
+    events = _sealed(range(1, 4))
     _drop_triggers()
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM audit_auditevent WHERE id = %s", [events[2].pk])
     result = audit_chain_verify()
-    assert (result.ok, result.broken_sequence, result.count) == (False, 3, 2)
-    assert "removed from the end" in result.reason
+    assert (result.ok, result.broken_id, result.count) == (False, events[2].pk, 2)
+    assert "missing" in result.reason
 
 
-def test_a_rolled_back_transaction_leaves_no_event_and_no_gap() -> None:
+def _late_event(event_id: int) -> AuditEvent:
+    """An event with a given id, as an out-of-order commit would write it: a valid leaf."""
+    event = AuditEvent(
+        id=event_id,
+        occurred_at=clock.now(),
+        actor="user:1",
+        action="document.reported_lost",
+        object_type="registry.document",
+        object_id="1",
+        salt="0" * 32,
+    )
+    event.hash = event.compute_hash()
+    event.save()
+    return event
+
+
+def test_an_unsealed_event_below_the_last_sealed_id_is_an_error() -> None:
+    first = _record(1)
+    if connection.vendor == "postgresql":
+        held = _next_event_id("default")  # handed out to a transaction still open
+        _record(2)
+    else:
+        held = first.pk + 1
+        _late_event(first.pk + 2)
+    assert audit_seal() is not None
+    assert audit_chain_verify().ok
+    late = _late_event(held)  # which commits after the seal: below the sealed ids
+    result = audit_chain_verify()
+    assert (result.ok, result.broken_id) == (False, late.pk)
+    assert "not in the seal that covers its id" in result.reason
+
+
+def test_verify_names_a_reordered_batch() -> None:
+    events = _sealed(range(1, 5))
+    _drop_triggers()
+    # Swap the contents (hash included) of the second and third events.
+    a, b = (AuditEvent.objects.get(pk=events[i].pk) for i in (1, 2))
+    columns = ["occurred_at", "actor", "action", "object_type", "object_id", "detail", "salt", "hash"]
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditevent SET hash = %s WHERE id = %s", ["f" * 64, a.pk])
+        for target, source in ((b.pk, a), (a.pk, b)):
+            cursor.execute(
+                "UPDATE audit_auditevent SET "  # noqa: S608 - column names of the test's own list
+                + ", ".join(f"{c} = %s" for c in columns)
+                + " WHERE id = %s",
+                [
+                    *(
+                        canonical_json(getattr(source, c)).decode() if c == "detail" else getattr(source, c)
+                        for c in columns
+                    ),
+                    target,
+                ],
+            )
+    result = audit_chain_verify()
+    assert (result.ok, result.broken_id) == (False, events[1].pk)
+    assert "altered" in result.reason
+
+
+def test_verify_names_a_forged_seal() -> None:
+    events = _sealed(range(1, 4))
+    _record(4)
+    audit_seal()
+    _drop_triggers()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE audit_auditseal SET root_hash = %s WHERE tree_size = 3", ["ab" * 32])
+    result = audit_chain_verify()
+    assert (result.ok, result.broken_id) == (False, events[0].pk)
+    assert "signed root" in result.reason
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE audit_auditseal SET root_hash = %s WHERE tree_size = 3",
+            [merkle.root([e.leaf_hash() for e in events]).hex()],
+        )
+        cursor.execute(
+            "UPDATE audit_auditseal SET signed_at = signed_at + interval '1 second'"
+            if connection.vendor == "postgresql"
+            else "UPDATE audit_auditseal SET signed_at = '2001-01-01 00:00:00'"
+        )
+    result = audit_chain_verify()
+    assert (result.ok, result.broken_id) == (False, events[0].pk)
+    assert "not signed by the log's key" in result.reason
+
+
+def test_a_rolled_back_transaction_leaves_no_event() -> None:
     _record(1)
 
     def failing_change() -> None:
@@ -283,13 +407,10 @@ def test_a_rolled_back_transaction_leaves_no_event_and_no_gap() -> None:
 
     with pytest.raises(RuntimeError):
         failing_change()
-    assert _record(2).sequence == 2
-    assert audit_chain_verify().ok
-
-
-def test_head_row_is_recreated_when_missing_on_an_empty_trail() -> None:
-    AuditChainHead.objects.all().delete()
-    assert _record().sequence == 1
+    assert AuditEvent.objects.count() == 1
+    _record(2)
+    assert audit_seal() is not None
+    assert AuditEvent.objects.count() == 2
     assert audit_chain_verify().ok
 
 
@@ -312,7 +433,7 @@ def test_a_transactional_test_can_end_with_events_in_the_trail() -> None:
     reason="needs concurrent writers on separate connections; SQLite serialises all writers at BEGIN",
 )
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_writers_extend_one_unforked_chain() -> None:
+def test_concurrent_writers_append_without_waiting_for_each_other() -> None:
     writers, per_writer = 8, 10
 
     def writer(number: int) -> Callable[[], None]:
@@ -330,9 +451,8 @@ def test_concurrent_writers_extend_one_unforked_chain() -> None:
 
     failures = [result for result in race([writer(number) for number in range(writers)]) if result]
     assert failures == []
-    sequences = list(AuditEvent.objects.order_by("sequence").values_list("sequence", flat=True))
-    assert sequences == list(range(1, writers * per_writer + 1))
-    assert AuditEvent.objects.values("prev_hash").distinct().count() == writers * per_writer
+    assert AuditEvent.objects.count() == writers * per_writer
+    assert audit_seal() is not None
     result = audit_chain_verify()
-    assert result.ok
-    assert result.count == writers * per_writer
+    assert result.ok, result.message
+    assert (result.count, result.sealed) == (writers * per_writer, writers * per_writer)

@@ -158,7 +158,7 @@ def test_the_whole_path_to_delivered() -> None:
     )
     assert {"shipment_dispatched", "handover_code_delivery", "shipment_delivered"} <= templates
     assert InboxNotification.objects.filter(template="shipment_out_for_delivery").exists()
-    audits = AuditEvent.objects.filter(action="shipment.updated").order_by("sequence")
+    audits = AuditEvent.objects.filter(action="shipment.updated").order_by("id")
     assert [a.detail["event"] for a in audits] == ["picked_up", "out_for_delivery", "delivered"]
     assert all(a.detail["person_id"] == replacement.document.holder_id for a in audits)
     assert {a.actor for a in audits} == {COURIER}

@@ -11,7 +11,8 @@ parties are handed to the worker again; documents past their expiry date expire;
 answers (drafts) of abandoned journeys are deleted after a day; app approvals past their three
 minutes expire and their parties' callbacks whose hand-over was lost are handed over again;
 lost-document alarms whose hand-over was lost are sent; finished text messages and task rows,
-expired challenges and sessions are deleted after their retention (casework/retention.py).
+expired challenges and sessions are deleted after their retention (casework/retention.py); new
+audit events are sealed into the signed Merkle log (audit/services.py).
 One job failing does not stop the others; the command then exits non-zero so cron reports it.
 """
 
@@ -25,6 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 from hawiya.appointments.services.sweeps import appointment_no_shows_mark_due, appointment_reminders_send_due
 from hawiya.approvals.callbacks import approval_callbacks_sweep
 from hawiya.approvals.services import approvals_expire_due
+from hawiya.audit.services import audit_seal_due
 from hawiya.casework.retention import retention_prune
 from hawiya.casework.scheduler import jobs_run_due
 from hawiya.core import clock
@@ -57,6 +59,7 @@ def periodic_jobs() -> dict[str, Callable[[], int]]:
         "approval_callbacks_sweep": lambda: len(approval_callbacks_sweep()),
         "lost_document_alarms_sweep": lambda: lost_document_alarms_sweep(now=clock.now()),
         "retention_prune": lambda: sum(retention_prune(now=clock.now()).values()),
+        "audit_seal_due": lambda: audit_seal_due(),
     }
 
 

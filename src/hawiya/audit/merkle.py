@@ -67,9 +67,9 @@ class Tree:
 
     def root(self, size: int | None = None) -> bytes:
         """MTH(D[size]) over the first `size` leaves (all by default)."""
-        size = len(self.leaves) if size is None else size
-        if not 0 <= size <= len(self.leaves):
-            raise ValueError(f"no tree of {size} in {len(self.leaves)} leaves")
+        size = len(self) if size is None else size
+        if not 0 <= size <= len(self):
+            raise ValueError(f"no tree of {size} in {len(self)} leaves")
         return self._root(0, size)
 
     def _path(self, index: int, start: int, end: int) -> list[bytes]:
@@ -83,8 +83,8 @@ class Tree:
 
     def inclusion_path(self, index: int, size: int | None = None) -> list[bytes]:
         """PATH(m, D[n]) of RFC 9162 §2.1.3.1: the audit path of leaf `index` in the tree of `size`."""
-        size = len(self.leaves) if size is None else size
-        if not 0 <= index < size <= len(self.leaves):
+        size = len(self) if size is None else size
+        if not 0 <= index < size <= len(self):
             raise ValueError(f"leaf {index} is not in a tree of {size}")
         return self._path(index, 0, size)
 
@@ -99,10 +99,50 @@ class Tree:
 
     def consistency_proof(self, first: int, size: int | None = None) -> list[bytes]:
         """PROOF(m, D[n]) of RFC 9162 §2.1.4.1: the tree of `first` leaves is a prefix of that of `size`."""
-        size = len(self.leaves) if size is None else size
-        if not 0 < first <= size <= len(self.leaves):
+        size = len(self) if size is None else size
+        if not 0 < first <= size <= len(self):
             raise ValueError(f"no consistency proof from {first} to {size} leaves")
         return self._subproof(first, 0, size, True)
+
+
+class FrontierTree(Tree):
+    """A tree whose first `size` leaves are known only by their frontier (the roots of the
+    perfect subtrees that make them up, as `frontier_extend` keeps them), followed by `leaves`.
+
+    Enough for the audit path of any leaf after the frontier: each of its siblings is either
+    among the new leaves, or one of the frontier's subtrees, or a union of them (a subtree that
+    holds a new leaf never lies strictly inside a frontier subtree). So a proof against the seal
+    that took an event in costs that seal's batch, not the whole log."""
+
+    def __init__(self, frontier: Sequence[bytes], size: int, leaves: Sequence[bytes]) -> None:
+        super().__init__(leaves)
+        if len(frontier) != size.bit_count():
+            raise ValueError(f"a frontier of {len(frontier)} subtrees cannot describe {size} leaves")
+        self.offset = size
+        start = 0
+        nodes = iter(frontier)
+        for bit in reversed(range(size.bit_length())):
+            if size >> bit & 1:
+                self._perfect[(start, 1 << bit)] = next(nodes)
+                start += 1 << bit
+
+    def __len__(self) -> int:
+        return self.offset + len(self.leaves)
+
+    def _root(self, start: int, end: int) -> bytes:
+        known = self._perfect.get((start, end - start))
+        if known is not None:
+            return known
+        if end - start == 1:
+            if start < self.offset:
+                raise ValueError(f"leaf {start} is inside the frontier: only its subtree's root is known")
+            return self.leaves[start - self.offset]
+        return super()._root(start, end)
+
+    def inclusion_path(self, index: int, size: int | None = None) -> list[bytes]:
+        if index < self.offset:
+            raise ValueError(f"leaf {index} is inside the frontier: no path from here")
+        return super().inclusion_path(index, size)
 
 
 def root(leaves: Sequence[bytes]) -> bytes:

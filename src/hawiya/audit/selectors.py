@@ -217,25 +217,40 @@ def audit_latest_seal(*, using: str = DEFAULT_DB_ALIAS) -> AuditSeal | None:
 
 
 def audit_inclusion_proof(event: AuditEvent, *, using: str = DEFAULT_DB_ALIAS) -> dict[str, Any] | None:
-    """The JSON inclusion proof of a sealed event under the latest signed tree head
-    (docs/audit-proof.md), or None while the event waits for its seal.
+    """The JSON inclusion proof of a sealed event (docs/audit-proof.md) under the signed tree head
+    of the seal that took it in, or None while the event waits for its seal.
 
-    It reads the hashes of every sealed event up to the tree head: fine for a citizen's page
-    today; a log of hundreds of millions would keep its subtree hashes instead (design.md)."""
-    latest = audit_latest_seal(using=using)
-    if latest is None or event.pk > latest.last_event_id:
+    It reads only that seal's batch (at most HAWIYA_AUDIT_SEAL_BATCH events): the leaves before
+    it are summed up by the previous seal's frontier (`merkle.FrontierTree`). That the head it
+    names is a prefix of every later one is what `audit_verify` checks (consistency proofs)."""
+    seal = AuditSeal.objects.using(using).filter(last_event_id__gte=event.pk).order_by("tree_size").first()
+    if seal is None or event.pk < seal.first_event_id:
         return None
-    sealed = AuditEvent.objects.using(using).filter(id__lte=latest.last_event_id).order_by("id")
-    tree = merkle.Tree()
+    previous = (
+        AuditSeal.objects.using(using).filter(tree_size__lt=seal.tree_size).order_by("-tree_size").first()
+    )
+    prior_size = previous.tree_size if previous else 0
+    batch = (
+        AuditEvent.objects.using(using)
+        .filter(id__gte=seal.first_event_id, id__lte=seal.last_event_id)
+        .order_by("id")
+    )
+    leaves: list[bytes] = []
     index = None
-    for other in sealed.iterator(chunk_size=VERIFY_BATCH_SIZE):
+    for other in batch.iterator(chunk_size=VERIFY_BATCH_SIZE):
         if other.pk == event.pk:
-            index = len(tree)
+            index = prior_size + len(leaves)
         # Format-1 events store their chain hash; their leaf is recomputed.
         is_legacy = other.format_version == LEGACY_FORMAT_VERSION
-        tree.append(other.leaf_hash() if is_legacy else bytes.fromhex(other.hash))
-    if index is None or len(tree) != latest.tree_size or tree.root().hex() != latest.root_hash:
-        # The log does not match its head: `audit_verify` will say where; no proof is given.
+        leaves.append(other.leaf_hash() if is_legacy else bytes.fromhex(other.hash))
+    frontier = [bytes.fromhex(node) for node in (previous.frontier if previous else [])]
+    try:
+        tree = merkle.FrontierTree(frontier, prior_size, leaves)
+        intact = index is not None and len(tree) == seal.tree_size and tree.root().hex() == seal.root_hash
+    except ValueError:
+        intact = False
+    if not intact or index is None:
+        # The batch does not match its seal: `audit_verify` will say where; no proof is given.
         return None
     leaf = event.leaf_data()
     return {
@@ -243,9 +258,9 @@ def audit_inclusion_proof(event: AuditEvent, *, using: str = DEFAULT_DB_ALIAS) -
         "leaf": leaf.decode("utf-8"),
         "leaf_hash": merkle.leaf_hash(leaf).hex(),
         "leaf_index": index,
-        "tree_size": latest.tree_size,
+        "tree_size": seal.tree_size,
         "audit_path": [node.hex() for node in tree.inclusion_path(index)],
-        "signed_tree_head": signed_tree_head(latest),
+        "signed_tree_head": signed_tree_head(seal),
     }
 
 

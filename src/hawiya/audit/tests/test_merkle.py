@@ -217,3 +217,23 @@ def test_every_proof_in_any_tree_verifies_and_a_changed_one_does_not(size: int, 
     if first < size:
         with pytest.raises(merkle.ProofError):
             merkle.verify_consistency(first, size, tree.root(first), tree.root(size - 1), proof)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(min_value=0, max_value=300), st.integers(min_value=1, max_value=80), st.data())
+def test_a_frontier_tree_gives_the_same_paths_as_the_whole_tree(
+    prior: int, batch: int, data: st.DataObject
+) -> None:
+    """A proof built from the previous seal's frontier and one batch equals the one built from
+    every leaf, for any leaf of the batch (merkle.FrontierTree)."""
+    leaves = [merkle.leaf_hash(i.to_bytes(2, "big")) for i in range(prior + batch)]
+    whole = merkle.Tree(leaves)
+    frontier = merkle.frontier_extend([], 0, leaves[:prior])
+    partial = merkle.FrontierTree(frontier, prior, leaves[prior:])
+    assert len(partial) == prior + batch
+    assert partial.root() == whole.root()
+    index = data.draw(st.integers(min_value=prior, max_value=prior + batch - 1))
+    assert partial.inclusion_path(index) == whole.inclusion_path(index)
+    if prior:
+        with pytest.raises(ValueError, match="inside the frontier"):
+            partial.inclusion_path(data.draw(st.integers(min_value=0, max_value=prior - 1)))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.models import Q, QuerySet
 
@@ -23,6 +24,7 @@ from .models import (
 from .signing import LOG_NAME, STH_VERSION, SigningKey, signing_key, sth_signature_valid
 
 VERIFY_BATCH_SIZE = 2000
+PROOF_CACHE_SECONDS = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -223,6 +225,18 @@ def audit_inclusion_proof(event: AuditEvent, *, using: str = DEFAULT_DB_ALIAS) -
     It reads only that seal's batch (at most HAWIYA_AUDIT_SEAL_BATCH events): the leaves before
     it are summed up by the previous seal's frontier (`merkle.FrontierTree`). That the head it
     names is a prefix of every later one is what `audit_verify` checks (consistency proofs)."""
+    key = f"hawiya.audit.proof.{using}.{event.pk}.{event.hash}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cast(dict[str, Any], cached)
+    proof = _inclusion_proof(event, using)
+    if proof is not None:
+        # A proof never changes once its seal exists: repeated downloads cost one read of the cache.
+        cache.set(key, proof, PROOF_CACHE_SECONDS)
+    return proof
+
+
+def _inclusion_proof(event: AuditEvent, using: str) -> dict[str, Any] | None:
     seal = AuditSeal.objects.using(using).filter(last_event_id__gte=event.pk).order_by("tree_size").first()
     if seal is None or event.pk < seal.first_event_id:
         return None

@@ -194,3 +194,12 @@ def test_a_pem_key_signs_too(settings: Any) -> None:
     from hawiya.audit.selectors import audit_log_verify
 
     assert audit_log_verify().ok
+
+
+def test_a_proof_is_built_once_then_read_from_the_cache(django_assert_num_queries: Any) -> None:
+    (event,) = _events(1)
+    audit_seal()
+    first = audit_inclusion_proof(event)
+    assert first is not None
+    with django_assert_num_queries(0):
+        assert audit_inclusion_proof(event) == first

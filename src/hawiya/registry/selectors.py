@@ -168,6 +168,11 @@ SEARCH_MAX_QUERY_LENGTH: Final = 200
 SEARCH_MAX_TOKENS: Final = 10
 # Single letters match almost everyone (and nothing through the trigram index): left out.
 SEARCH_MIN_TOKEN_LENGTH: Final = 2
+# From this length a query word is matched as a whole word with one letter allowed wrong
+# (strict word similarity ≥ 0.5 holds for one substitution in eight letters or more).
+SEARCH_TYPO_MIN_LENGTH: Final = 8
+# The matches PostgreSQL ranks at most: every page down to SEARCH_MAX_OFFSET, and one more.
+SEARCH_CANDIDATES: Final = SEARCH_MAX_OFFSET + SEARCH_PAGE_SIZE + 1
 # A search PostgreSQL cannot answer in this time is refused as too broad, not left running.
 SEARCH_TIME_LIMIT_MS: Final = 3_000
 
@@ -240,10 +245,10 @@ def person_search_queryset(
 
     An ID number (any form: Eastern digits, spaces, hyphens) is looked up exactly. Anything else
     is a name search: each word of the query, normalised (name_search.py), must match a word of
-    the person's name in either script. On PostgreSQL a word matches by trigram word similarity
-    or strict word similarity through the GIN index (part of a word, or a whole word with a
-    letter wrong when it is long: eight letters and more) and results are ranked by the sum of
-    both similarities; on SQLite a word matches as a substring (no typo tolerance), ordered by ID
+    the person's name in either script. On PostgreSQL a word matches through the GIN trigram
+    index: a word of eight letters or more by strict word similarity (a whole word, one letter
+    may be wrong), a shorter one by word similarity (a word or part of one); results are ranked
+    by the sum of the similarities; on SQLite a word matches as a substring (no typo tolerance), ordered by ID
     number. Raises ApplicationError `search_query_invalid` or `id_number_invalid` for a query
     that cannot find anyone.
     """
@@ -263,11 +268,23 @@ def person_search_queryset(
     if connections[persons.db].vendor == "postgresql":
         similarities: list[Any] = []
         for token in tokens:
-            column, word = F("search_name"), Value(token)
-            persons = persons.filter(_WordSimilar(column, word) | _StrictWordSimilar(column, word))
-            similarities += [TrigramWordSimilarity(token, column), TrigramStrictWordSimilarity(token, column)]
+            # One operator per word (each costs a scan of the index): a long word is matched
+            # whole and forgives a wrong letter; a short one may be part of a word ("قحطاني" in
+            # "القحطاني", "moham"), where one wrong letter would be too much to forgive anyway.
+            column = F("search_name")
+            if len(token) >= SEARCH_TYPO_MIN_LENGTH:
+                persons = persons.filter(_StrictWordSimilar(column, Value(token)))
+                similarities.append(TrigramStrictWordSimilarity(token, column))
+            else:
+                persons = persons.filter(_WordSimilar(column, Value(token)))
+                similarities.append(TrigramWordSimilarity(token, column))
         rank = sum(similarities[1:], start=similarities[0])
-        return persons.annotate(search_rank=rank).order_by("-search_rank", "id_number"), False
+        # Rank at most SEARCH_CANDIDATES matches: a name shared by tens of thousands ("فاطمة"
+        # alone) would otherwise fetch and score every one of them to show fifty. The first
+        # candidates in table order are the same for every page, so paging stays consistent.
+        candidates = persons.order_by().values("pk")[:SEARCH_CANDIDATES]
+        ranked = Person.objects.filter(pk__in=candidates).annotate(search_rank=rank)
+        return ranked.order_by("-search_rank", "id_number"), False
     for token in tokens:
         # Stored lower-case and unaccented like the token; LIKE escapes are Django's.
         persons = persons.filter(search_name__contains=token)

@@ -120,6 +120,38 @@ def test_the_closest_names_come_first() -> None:
     assert _found("qahtaniya") == [longer.pk, exact.pk]
 
 
+@on_postgresql
+def test_at_most_the_candidates_are_ranked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(selectors, "SEARCH_CANDIDATES", 2)
+    for _ in range(3):
+        make_person()
+    page = person_search("العتيبي")
+    assert len(page.persons) == 2
+    assert not page.has_next
+
+
+@on_postgresql
+def test_the_search_time_limit_is_put_back_afterwards() -> None:
+    make_person()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL statement_timeout = '7s'")
+        assert _found("العتيبي")
+        cursor.execute("SELECT current_setting('statement_timeout')")
+        assert cursor.fetchone()[0] == "7s"
+
+
+@on_postgresql
+def test_a_search_slower_than_the_limit_is_refused_as_too_broad(monkeypatch: pytest.MonkeyPatch) -> None:
+    make_person()
+    # pg_sleep in the search's place: the limit cancels it, the searcher is told to narrow it.
+    monkeypatch.setattr(selectors, "SEARCH_TIME_LIMIT_MS", 50)
+    slow = Person.objects.extra(where=["pg_sleep(0.2) IS NOT NULL"])
+    monkeypatch.setattr(selectors, "person_search_queryset", lambda query: (slow, False))
+    with pytest.raises(ApplicationError) as refused:
+        person_search("العتيبي")
+    assert refused.value.code == "search_too_broad"
+
+
 # --- ID numbers ----------------------------------------------------------------------------------------
 
 

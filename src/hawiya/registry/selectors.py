@@ -248,9 +248,9 @@ def person_search_queryset(
     the person's name in either script. On PostgreSQL a word matches through the GIN trigram
     index: a word of eight letters or more by strict word similarity (a whole word, one letter
     may be wrong), a shorter one by word similarity (a word or part of one); results are ranked
-    by the sum of the similarities; on SQLite a word matches as a substring (no typo tolerance), ordered by ID
-    number. Raises ApplicationError `search_query_invalid` or `id_number_invalid` for a query
-    that cannot find anyone.
+    by the sum of the similarities. On SQLite a word matches as a substring (no typo tolerance),
+    ordered by ID number. Raises ApplicationError `search_query_invalid` or `id_number_invalid`
+    for a query that cannot find anyone.
     """
     if len(query) > SEARCH_MAX_QUERY_LENGTH:
         raise _invalid_query(

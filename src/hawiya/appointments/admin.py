@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from hawiya.core.pagination import EstimatedCountPaginator
+
 from .models import Appointment, AppointmentMove, OfficeHoliday, OfficeSchedule, Slot
 
 
@@ -56,6 +58,7 @@ class AppointmentAdmin(_ReadOnly, admin.ModelAdmin[Appointment]):
     exclude = ("applicant", "idempotency_key", "request_fingerprint")
     inlines = (AppointmentMoveInline,)
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
 
 @admin.register(Slot)
@@ -65,3 +68,4 @@ class SlotAdmin(_ReadOnly, admin.ModelAdmin[Slot]):
     list_select_related = ("office", "service")
     date_hierarchy = "starts_at"
     show_full_result_count = False
+    paginator = EstimatedCountPaginator

@@ -6,6 +6,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.core.pagination import EstimatedCountPaginator
+
 from .models import AuditEvent
 
 
@@ -25,6 +27,7 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     search_fields = ("=object_id", "=actor")
     search_help_text = _("An object id or an actor id (exact).")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     list_per_page = 100
     fields = (
         "id",

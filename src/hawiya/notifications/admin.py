@@ -10,6 +10,8 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.core.pagination import EstimatedCountPaginator
+
 from .models import SmsMessage
 
 
@@ -34,6 +36,7 @@ class SmsMessageAdmin(admin.ModelAdmin[SmsMessage]):
     date_hierarchy = "queued_at"
     ordering = ("-queued_at", "-id")
     show_full_result_count = False  # counting a national outbox on every page is too slow
+    paginator = EstimatedCountPaginator
     fields = (
         "reference",
         "masked_to",

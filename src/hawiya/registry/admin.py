@@ -3,7 +3,9 @@
 Staff only (Django's admin requires `is_staff`). Built for a register of millions: every list
 joins what it shows (`list_select_related`), persons are picked by search (`autocomplete_fields`)
 never from a dropdown, ID numbers and serials are looked up exactly through their unique index,
-and the changelist skips the second, unfiltered count. The autocomplete widgets are
+and the changelist skips the second, unfiltered count and estimates the first on PostgreSQL
+(core.pagination). Persons are found by registry.selectors.person_search_queryset: an ID number
+exactly, a name through the normalised, trigram-indexed `search_name`. The autocomplete widgets are
 core.admin_widgets', which survive any submitted value (Django's own answered 500 to a non-number).
 
 Document statuses are never edited here: status, version, `replaces` and the loss report are
@@ -19,6 +21,7 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ORDER_VAR
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
 from django.db.models import Count, QuerySet
@@ -34,6 +37,7 @@ from hawiya.core.admin_widgets import CheckedAutocompleteMixin
 from hawiya.core.calendars import format_dual
 from hawiya.core.digits import normalise_number
 from hawiya.core.errors import ApplicationError
+from hawiya.core.pagination import EstimatedCountPaginator
 
 from .addresses import normalise_address_code
 from .id_numbers import CITIZEN_PREFIX, RESIDENT_PREFIX, normalise_id_number
@@ -49,7 +53,7 @@ from .models import (
     Person,
 )
 from .phones import normalise_mobile
-from .selectors import document_history
+from .selectors import document_history, person_search_queryset
 from .services import document_mark_reported_lost
 
 _DIGITS_ONLY = re.compile(r"[0-9]+")
@@ -221,10 +225,15 @@ class DocumentInline(admin.TabularInline[Document, Person]):
 class PersonAdmin(NormalisingFormMixin, admin.ModelAdmin[Person]):
     list_display = ("id_number", "name_ar", "name_en", "sex", "date_of_birth_shown", "is_alive")
     list_filter = (CitizenshipFilter, AliveFilter, "sex")
-    # Name parts in both languages; an ID number is matched exactly in get_search_results.
-    search_fields = Person.NAME_FIELDS
-    search_help_text = _("An ID number (exact), or parts of the name in Arabic or English.")
+    # Searched by get_search_results (person_search_queryset); listed here so the admin shows
+    # the search box and the autocomplete widgets may search persons.
+    search_fields = ("search_name",)
+    search_help_text = _(
+        "An ID number (exact), or parts of the name in Arabic or English: spelling variants "
+        "and small typos are found."
+    )
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     list_per_page = 50
     inlines = (NationalAddressInline, DocumentInline)
     normalised_fields: ClassVar[Mapping[str, Callable[[str], str]]] = {
@@ -287,11 +296,18 @@ class PersonAdmin(NormalisingFormMixin, admin.ModelAdmin[Person]):
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Person], search_term: str
     ) -> tuple[QuerySet[Person], bool]:
-        number = normalise_id_number(search_term)
-        if number and _DIGITS_ONLY.fullmatch(number):
-            # Exact, through the unique index (iexact would wrap the column in UPPER()).
-            return queryset.filter(id_number=number), False
-        return super().get_search_results(request, queryset, search_term)
+        if not search_term.strip():
+            return queryset, False
+        try:
+            found, _by_id_number = person_search_queryset(search_term, within=queryset)
+        except ApplicationError:
+            # An impossible ID number, punctuation only, a pasted page: nobody matches.
+            return queryset.none(), False
+        if request.GET.get(ORDER_VAR):
+            # The changelist orders before it searches: a column chosen to sort by wins over
+            # the best-match order the search sets.
+            found = found.order_by(*queryset.query.order_by)
+        return found, False
 
     def has_delete_permission(self, request: HttpRequest, obj: Person | None = None) -> bool:
         # The register keeps everyone; a death is recorded, not deleted.
@@ -353,6 +369,7 @@ class DocumentAdmin(CheckedAutocompleteMixin, admin.ModelAdmin[Document]):
     search_fields = ("=serial_number", "=holder__id_number")
     search_help_text = _("A serial number or the holder's ID number (exact).")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     list_per_page = 50
     actions = (report_lost,)
     autocomplete_fields = ("issuing_office",)
@@ -492,6 +509,7 @@ class FamilyRecordAdmin(CheckedAutocompleteMixin, NormalisingFormMixin, admin.Mo
     search_fields = ("=number", "=head__id_number")
     search_help_text = _("A family record number or the head's ID number (exact).")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     autocomplete_fields = ("head",)
     inlines = (FamilyMemberInline,)
     normalised_fields: ClassVar[Mapping[str, Callable[[str], str]]] = {"number": normalise_number}
@@ -537,6 +555,7 @@ class NationalAddressAdmin(CheckedAutocompleteMixin, NormalisingFormMixin, admin
     search_fields = ("=short_address", "=postal_code", "=person__id_number")
     search_help_text = _("A short address, postal code or the person's ID number (exact).")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     autocomplete_fields = ("person",)
     normalised_fields: ClassVar[Mapping[str, Callable[[str], str]]] = ADDRESS_NORMALISERS
 
@@ -582,6 +601,7 @@ class CivilFineAdmin(CheckedAutocompleteMixin, admin.ModelAdmin[CivilFine]):
     search_fields = ("=person__id_number",)
     search_help_text = _("The person's ID number (exact).")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     @admin.display(description=_("ID number"), ordering="person__id_number")
     def person_id_number(self, fine: CivilFine) -> str:

@@ -13,6 +13,8 @@ PERSON_NOT_FOUND: Final = "person_not_found"
 PERSON_ALREADY_REGISTERED: Final = "person_already_registered"
 PERSON_INVALID: Final = "person_invalid"
 ID_NUMBER_INVALID: Final = "id_number_invalid"
+SEARCH_QUERY_INVALID: Final = "search_query_invalid"
+SEARCH_TOO_BROAD: Final = "search_too_broad"
 
 # National addresses
 NATIONAL_ADDRESS_INVALID: Final = "national_address_invalid"

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -38,6 +39,7 @@ from .id_numbers import (
     validate_family_record_number,
     validate_id_number,
 )
+from .name_search import search_name_of
 from .names import validate_arabic_name, validate_latin_name
 from .phones import validate_mobile
 from .regions import Region
@@ -233,6 +235,9 @@ class Person(TimeStamped):
     email = models.EmailField(_("e-mail"), blank=True)
     photo_ref = models.CharField(_("photo reference"), max_length=120, blank=True)
     biometrics_captured_on = models.DateField(_("biometrics captured on"), null=True, blank=True)
+    # Every word of the name in both scripts, normalised (name_search.py): what name search reads,
+    # through a trigram index on PostgreSQL (migration 0008). Written by `save` and the seeder.
+    search_name = models.TextField(_("name for search"), blank=True, default="", editable=False)
 
     class Meta:
         ordering = ("id_number",)
@@ -282,6 +287,18 @@ class Person(TimeStamped):
 
     def __str__(self) -> str:
         return f"{self.id_number} {self.full_name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every save through the ORM (services, admin, shell) keeps the search column in step;
+        # a save limited to other fields (a new mobile) leaves it alone.
+        self.search_name = self.computed_search_name()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and set(update_fields) & set(self.NAME_FIELDS):
+            kwargs["update_fields"] = {*update_fields, "search_name"}
+        super().save(*args, **kwargs)
+
+    def computed_search_name(self) -> str:
+        return search_name_of(getattr(self, field) for field in self.NAME_FIELDS)
 
     @property
     def is_citizen(self) -> bool:

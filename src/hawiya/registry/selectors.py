@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any, Final
 
+from django.contrib.postgres.search import TrigramStrictWordSimilarity, TrigramWordSimilarity
 from django.core.exceptions import ValidationError
+from django.db import OperationalError, connections, transaction
+from django.db.models import BooleanField, F, Func, QuerySet, Value
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core.errors import ApplicationError, NotFound
 
 from . import errors
-from .id_numbers import parse_id_number
+from .id_numbers import normalise_id_number, parse_id_number, validate_id_number
 from .models import BiometricCapture, CivilFine, Document, DocumentKind, DocumentStatus, Office, Person
+from .name_search import search_tokens
 
 
 def person_get_by_id_number(id_number: str) -> Person:
@@ -149,3 +156,185 @@ def offices_by_code(*, codes: Iterable[str]) -> dict[str, Office]:
     if not wanted:
         return {}
     return {office.code: office for office in Office.objects.filter(code__in=wanted)}
+
+
+# --- Finding a person by ID number or name (docs/design.md, "Finding a person") -------------------
+
+SEARCH_PAGE_SIZE: Final = 50
+# Deeper than this, a name is too common to browse: the searcher adds another part of it.
+SEARCH_MAX_OFFSET: Final = 450
+# Longer queries are refused before any work; more words than this are not looked at.
+SEARCH_MAX_QUERY_LENGTH: Final = 200
+SEARCH_MAX_TOKENS: Final = 10
+# Single letters match almost everyone (and nothing through the trigram index): left out.
+SEARCH_MIN_TOKEN_LENGTH: Final = 2
+# From this length a query word is matched as a whole word with one letter allowed wrong
+# (strict word similarity ≥ 0.5 holds for one substitution in eight letters or more).
+SEARCH_TYPO_MIN_LENGTH: Final = 8
+# The matches PostgreSQL ranks at most: every page down to SEARCH_MAX_OFFSET, and one more.
+SEARCH_CANDIDATES: Final = SEARCH_MAX_OFFSET + SEARCH_PAGE_SIZE + 1
+# A search PostgreSQL cannot answer in this time is refused as too broad, not left running.
+SEARCH_TIME_LIMIT_MS: Final = 3_000
+
+
+class _WordSimilar(Func):
+    """`search_name %> 'token'` (pg_trgm): the token is close to some extent of the column's
+    words (word_similarity ≥ pg_trgm.word_similarity_threshold, 0.6): a whole word, the start or
+    end of one ("عبد", "qahtani" in "alqahtani"). Written as the operator, not the function:
+    only the operator is answered by the GIN index."""
+
+    arg_joiner = " %%> "
+    template = "(%(expressions)s)"
+    output_field = BooleanField()
+
+
+class _StrictWordSimilar(_WordSimilar):
+    """`search_name %>> 'token'`: the token is close to one whole word of the column
+    (strict_word_similarity ≥ 0.5), which is what forgives a wrong letter inside a long name
+    part ("الشمزاني" for "الشمراني": 0.5 strict, but only 0.5 < 0.6 by the measure above)."""
+
+    arg_joiner = " %%>> "
+
+
+@dataclass(frozen=True)
+class PersonSearchPage:
+    """One page of search results: at most `limit` persons, best first, and whether more follow.
+
+    Never a total: counting every match of a common name in a register of millions costs more
+    than finding the page (the page fetches one row more than it shows to know about the next).
+    """
+
+    persons: list[Person]
+    by_id_number: bool
+    offset: int
+    limit: int
+    has_next: bool
+
+    @property
+    def next_offset(self) -> int | None:
+        following = self.offset + self.limit
+        return following if self.has_next and following <= SEARCH_MAX_OFFSET else None
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(self.offset - self.limit, 0) if self.offset > 0 else None
+
+
+def _invalid_query(message: str | Promise) -> ApplicationError:
+    return ApplicationError(errors.SEARCH_QUERY_INVALID, message, field="query")
+
+
+def _id_number_query(query: str) -> str | None:
+    """The ten digits of a query that is an ID number (typed in any form), None for a name
+    query; ApplicationError `id_number_invalid` for digits that cannot be an ID number."""
+    digits = normalise_id_number(query.strip())
+    if not digits or not digits.isascii() or not digits.isdigit():
+        return None
+    try:
+        validate_id_number(digits)
+    except ValidationError as exc:
+        raise ApplicationError(errors.ID_NUMBER_INVALID, exc.messages[0], field="query") from exc
+    return digits
+
+
+def person_search_queryset(
+    query: str, *, within: QuerySet[Person] | None = None
+) -> tuple[QuerySet[Person], bool]:
+    """The persons a query finds (among `within`, default everyone), best first, and whether it
+    was an ID-number search.
+
+    An ID number (any form: Eastern digits, spaces, hyphens) is looked up exactly. Anything else
+    is a name search: each word of the query, normalised (name_search.py), must match a word of
+    the person's name in either script. On PostgreSQL a word matches through the GIN trigram
+    index: a word of eight letters or more by strict word similarity (a whole word, one letter
+    may be wrong), a shorter one by word similarity (a word or part of one); results are ranked
+    by the sum of the similarities. On SQLite a word matches as a substring (no typo tolerance),
+    ordered by ID number. Raises ApplicationError `search_query_invalid` or `id_number_invalid`
+    for a query that cannot find anyone.
+    """
+    if len(query) > SEARCH_MAX_QUERY_LENGTH:
+        raise _invalid_query(
+            _("The search is too long: enter an ID number or up to %(count)d characters of a name.")
+            % {"count": SEARCH_MAX_QUERY_LENGTH}
+        )
+    persons = Person.objects.all() if within is None else within
+    number = _id_number_query(query)
+    if number is not None:
+        return persons.filter(id_number=number), True
+    tokens = [token for token in search_tokens(query) if len(token) >= SEARCH_MIN_TOKEN_LENGTH]
+    if not tokens:
+        raise _invalid_query(_("Enter an ID number, or at least two letters of a name."))
+    tokens = tokens[:SEARCH_MAX_TOKENS]
+    if connections[persons.db].vendor == "postgresql":
+        similarities: list[Any] = []
+        for token in tokens:
+            # One operator per word (each costs a scan of the index): a long word is matched
+            # whole and forgives a wrong letter; a short one may be part of a word ("قحطاني" in
+            # "القحطاني", "moham"), where one wrong letter would be too much to forgive anyway.
+            column = F("search_name")
+            if len(token) >= SEARCH_TYPO_MIN_LENGTH:
+                persons = persons.filter(_StrictWordSimilar(column, Value(token)))
+                similarities.append(TrigramStrictWordSimilarity(token, column))
+            else:
+                persons = persons.filter(_WordSimilar(column, Value(token)))
+                similarities.append(TrigramWordSimilarity(token, column))
+        rank = sum(similarities[1:], start=similarities[0])
+        # Rank at most SEARCH_CANDIDATES matches: a name shared by tens of thousands ("فاطمة"
+        # alone) would otherwise fetch and score every one of them to show fifty. The first
+        # candidates in table order are the same for every page, so paging stays consistent.
+        candidates = persons.order_by().values("pk")[:SEARCH_CANDIDATES]
+        ranked = Person.objects.filter(pk__in=candidates).annotate(search_rank=rank)
+        return ranked.order_by("-search_rank", "id_number"), False
+    for token in tokens:
+        # Stored lower-case and unaccented like the token; LIKE escapes are Django's.
+        persons = persons.filter(search_name__contains=token)
+    return persons.order_by("id_number"), False
+
+
+@contextmanager
+def _time_limit(alias: str) -> Iterator[None]:
+    """On PostgreSQL, cancel a statement inside after SEARCH_TIME_LIMIT_MS (SET LOCAL in a
+    savepoint or transaction of its own, put back afterwards: a caller's transaction keeps its
+    own limit). Nothing on SQLite."""
+    connection = connections[alias]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(using=alias), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('statement_timeout')")
+        previous = cursor.fetchone()[0]
+        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{SEARCH_TIME_LIMIT_MS}ms"])
+        yield
+        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+
+
+def person_search(query: str, *, limit: int = SEARCH_PAGE_SIZE, offset: int = 0) -> PersonSearchPage:
+    """A page of the persons `query` finds (see `person_search_queryset`), from `offset`.
+
+    `limit` is capped at SEARCH_PAGE_SIZE and `offset` at SEARCH_MAX_OFFSET. Fetches limit + 1
+    rows to tell whether a next page exists; never counts. Raises ApplicationError
+    `search_query_invalid`, `id_number_invalid`, or `search_too_broad` when PostgreSQL cannot
+    rank the matches within SEARCH_TIME_LIMIT_MS (a very common name alone).
+    """
+    limit = min(max(limit, 1), SEARCH_PAGE_SIZE)
+    offset = min(max(offset, 0), SEARCH_MAX_OFFSET)
+    persons, by_id_number = person_search_queryset(query)
+    try:
+        with _time_limit(persons.db):
+            found = list(persons[offset : offset + limit + 1])
+    except OperationalError as exc:
+        # psycopg's QueryCanceled (statement_timeout) arrives as Django's OperationalError.
+        if connections[persons.db].vendor != "postgresql" or "statement timeout" not in str(exc):
+            raise
+        raise ApplicationError(
+            errors.SEARCH_TOO_BROAD,
+            _("Too many persons match this search: add another part of the name."),
+            field="query",
+        ) from exc
+    return PersonSearchPage(
+        persons=found[:limit],
+        by_id_number=by_id_number,
+        offset=offset,
+        limit=limit,
+        has_next=len(found) > limit,
+    )

@@ -11,6 +11,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from hawiya.core.pagination import EstimatedCountPaginator
+
 from .models import FeeCode, FeeRate, Replacement, ReplacementEvent
 
 # The amounts MOI publishes; the others are ours to set and start as placeholders.
@@ -75,6 +77,7 @@ class ReplacementAdmin(admin.ModelAdmin[Replacement]):
     search_fields = ("=reference",)
     search_help_text = _("The request's reference, like RP12345678 (exact).")
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     inlines = (ReplacementEventInline,)
     exclude = ("idempotency_key", "request_fingerprint")
 

@@ -111,6 +111,10 @@ EXPECTED: dict[str, dict[str, tuple[int, ...]]] = {
     "counter-activate": {"GET": (302, 403, 302, 302, 302, 403), "POST": (302, 403, 302, 302, 302, 403)},
     "counter-done": {"GET": (302, 403, 404, 404, 404, 403), "POST": (302, 403, 405, 405, 405, 403)},
     "counter-rebind": {"GET": (302, 403, 302, 302, 302, 403), "POST": (302, 403, 302, 302, 302, 403)},
+    # Find a person: the counter's roles; searching is a POST (an empty one is a form error),
+    # opening a result without one is "no such person".
+    "people-search": {"GET": WORK_PAGE, "POST": (302, 403, 400, 400, 400, 403)},
+    "people-open": {"GET": (302, 403, 405, 405, 405, 403), "POST": (302, 403, 404, 404, 404, 403)},
     # Relying parties: administrators only. The sample party does not exist (404); an empty
     # registration form is refused (400).
     "parties": {"GET": administrator_only(200), "POST": administrator_only(405)},

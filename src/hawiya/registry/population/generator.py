@@ -32,6 +32,7 @@ from ..models import (
     Relation,
     Sex,
 )
+from ..name_search import search_name_of
 from .data import (
     CITIES,
     GENERIC_STREETS,
@@ -195,6 +196,8 @@ PERSON_COLUMNS: Final = (
     "mobile",
     "email",
     "biometrics_captured_on",
+    # Derived from the name parts above, as Person.save would (name_search.search_name_of).
+    "search_name",
 )
 
 
@@ -751,6 +754,19 @@ class PopulationBuilder:
     ) -> Row:
         father = draft.father or ("", "")
         grandfather = draft.grandfather or ("", "")
+        # In Person.NAME_FIELDS order; each part's words are cached, so this is a join per row.
+        search_name = search_name_of(
+            (
+                draft.first[0],
+                father[0],
+                grandfather[0],
+                draft.family[0],
+                draft.first[1],
+                father[1],
+                grandfather[1],
+                draft.family[1],
+            )
+        )
         return (
             draft.pk,
             draft.id_number,
@@ -773,6 +789,7 @@ class PopulationBuilder:
             mobile,
             email,
             biometrics_captured_on,
+            search_name,
         )
 
     def _emit_person(self, draft: _Draft, offices: list[int], address: _AddressDraft | None) -> None:

@@ -53,6 +53,7 @@ from hawiya.registry.population.generator import PERSON_COLUMNS, age_on
 from hawiya.registry.population.parameters import POPULATION_AS_OF
 from hawiya.registry.population.writer import RegisterNotEmpty, seed_population
 from hawiya.registry.regions import REGION_FACTS
+from hawiya.registry.selectors import person_search
 
 from .factories import make_address, make_document, make_person, next_id_number
 
@@ -211,6 +212,16 @@ def test_every_generated_value_passes_the_registers_validators(seeded: None) -> 
         )
     for office in Office.objects.all():
         office.full_clean(validate_unique=False, validate_constraints=False)
+
+
+def test_the_seeder_writes_the_search_column_as_save_would(seeded: None) -> None:
+    persons = list(Person.objects.all())
+    assert len(persons) > PERSONS
+    for person in persons:
+        assert person.search_name
+        assert person.search_name == person.computed_search_name()
+    demo = next(person for person in persons if person.id_number == DEMO_PERSONS[0].id_number)
+    assert demo.pk in [found.pk for found in person_search(demo.full_name_ar).persons]
 
 
 def test_numbers_that_must_be_unique_are_unique(seeded: None) -> None:

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
-from django.db import OperationalError
+from django.db import OperationalError, transaction
 from django.test import Client
 from django_tasks_db.models import DBTaskResult
 from prometheus_client import REGISTRY
@@ -25,7 +25,7 @@ from hawiya.appointments.services.citizen import appointment_cancel
 from hawiya.appointments.tests.factories import at_riyadh, book, make_bookable_office, next_weekday
 from hawiya.appointments.tests.factories import make_replacement as make_bookable_replacement
 from hawiya.audit.actors import Actor
-from hawiya.audit.services import audit_verification_record
+from hawiya.audit.services import audit_record, audit_seal, audit_verification_record
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError
 from hawiya.identity import services as identity
@@ -112,6 +112,7 @@ def test_exposition_parses_and_names_every_family(client):
         "hawiya_payments",
         "hawiya_audit_verify_ok",
         "hawiya_audit_verify_last_run_timestamp_seconds",
+        "hawiya_audit_unsealed_age_seconds",
     } <= names
 
 
@@ -121,7 +122,9 @@ def test_a_failing_gauge_is_left_out_and_the_rest_answers(client, monkeypatch):
 
     monkeypatch.setattr("hawiya.config.metrics_view.sms_outbox_oldest_unsent_at", down)
     monkeypatch.setattr("hawiya.config.metrics_view.audit_verification_last", down)
+    monkeypatch.setattr("hawiya.config.metrics_view.audit_oldest_unsealed_at", down)
     samples = scrape(client)
+    assert "hawiya_audit_unsealed_age_seconds" not in samples
     assert "hawiya_sms_outbox_lag_seconds" not in samples
     assert "hawiya_audit_verify_ok" not in samples
     assert "hawiya_task_queue_depth" in samples
@@ -208,6 +211,25 @@ def test_audit_verify_outcome_is_exposed(client):
     assert abs(ran - clock.now().timestamp()) < 60
     audit_verification_record(ok=False, events_checked=3)
     assert scrape(client)["hawiya_audit_verify_ok"][()] == 0
+
+
+def test_the_sealing_lag_is_the_age_of_the_oldest_unsealed_event(client, monkeypatch):
+    assert scrape(client)["hawiya_audit_unsealed_age_seconds"][()] == 0
+    real_now = clock.now
+    for minutes_ago, object_id in ((10, 1), (5, 2)):
+        monkeypatch.setattr(clock, "now", lambda ago=minutes_ago: real_now() - dt.timedelta(minutes=ago))
+        with transaction.atomic():
+            audit_record(
+                actor=Actor.system("metrics.test"),
+                action="test.done",
+                object_type="test.thing",
+                object_id=object_id,
+            )
+    monkeypatch.setattr(clock, "now", real_now)
+    lag = scrape(client)["hawiya_audit_unsealed_age_seconds"][()]
+    assert 600 <= lag < 700
+    assert audit_seal() is not None
+    assert scrape(client)["hawiya_audit_unsealed_age_seconds"][()] == 0
 
 
 # --- Domain counters -------------------------------------------------------------------------------

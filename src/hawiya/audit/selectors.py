@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -301,6 +302,15 @@ def staff_access_for_person(
         if keys:
             about |= Q(object_type=object_type, object_id__in=keys)
     return AuditEvent.objects.filter(about, actor_role__in=STAFF_ACCESS_ROLES).order_by("-id")
+
+
+def audit_oldest_unsealed_at(*, using: str = DEFAULT_DB_ALIAS) -> dt.datetime | None:
+    """When the oldest event not yet sealed was written (None when every event is sealed): the
+    sealing lag /metrics shows. Ids grow with time, so the first id past the last seal is it."""
+    latest = audit_latest_seal(using=using)
+    after = latest.last_event_id if latest else 0
+    first = AuditEvent.objects.using(using).filter(id__gt=after).order_by("id").values_list("occurred_at")[:1]
+    return next(iter(first), (None,))[0]
 
 
 def audit_verification_last(*, using: str = DEFAULT_DB_ALIAS) -> AuditVerification | None:

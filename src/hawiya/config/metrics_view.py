@@ -8,7 +8,7 @@ metrics (core/request_id.py). It never fails: a scrape-time gauge whose read fai
 is down) is left out, and the counters still answer.
 
 The scrape-time gauges read the database where the truth is: the task queue (core/metrics.py), the
-SMS outbox (notifications) and the last audit-chain check (audit).
+SMS outbox (notifications), the last audit-trail check and the sealing lag (audit).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.metrics_core import GaugeMetricFamily, Metric
 
-from hawiya.audit.selectors import audit_verification_last
+from hawiya.audit.selectors import audit_oldest_unsealed_at, audit_verification_last
 from hawiya.core.metrics import Exposition, ScrapeAccess, age_gauge, scrape_access
 from hawiya.notifications.selectors import sms_outbox_oldest_unsent_at
 
@@ -53,7 +53,15 @@ def audit_verify_gauges() -> Iterator[Metric]:
     )
 
 
-EXPOSITION = Exposition([sms_outbox_gauges, audit_verify_gauges])
+def audit_seal_gauges() -> Iterator[Metric]:
+    yield age_gauge(
+        "hawiya_audit_unsealed_age_seconds",
+        "Age of the oldest audit event not yet sealed into the signed Merkle log (0 when none waits).",
+        audit_oldest_unsealed_at(),
+    )
+
+
+EXPOSITION = Exposition([sms_outbox_gauges, audit_verify_gauges, audit_seal_gauges])
 
 
 def _plain(text: str, status: int) -> HttpResponse:

@@ -1,5 +1,6 @@
 """Suite-wide test settings."""
 
+import base64
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +39,21 @@ def plain_static_files() -> Iterator[None]:
             "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
             "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
         },
+    ):
+        yield
+
+
+# The audit log's signing key of the whole suite (a server configuration, as on PostgreSQL here,
+# has no key derived from SECRET_KEY; audit/tests set their own and test its absence).
+TEST_AUDIT_SIGNING_SEED = base64.b64encode(bytes(range(32))).decode("ascii")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def audit_signing_key() -> Iterator[None]:
+    """Every test that runs the minute jobs seals the audit log, which needs the key; and a sealer
+    waits at most 0.3 s for another connection's open transaction instead of 10 s."""
+    with override_settings(
+        HAWIYA_AUDIT_SIGNING_KEY=TEST_AUDIT_SIGNING_SEED, HAWIYA_AUDIT_SEAL_WAIT_SECONDS=0.3
     ):
         yield
 

@@ -11,6 +11,7 @@ from typing import Generic, TypeVar
 
 import pytest
 from django.db import connections
+from django.test.utils import CaptureQueriesContext
 
 from hawiya.core import clock
 from hawiya.core.errors import ApplicationError
@@ -106,3 +107,17 @@ def outcome(result: object, ok: str = "ok") -> str:
     if isinstance(result, Exception):
         return f"error: {result!r}"
     return ok
+
+
+SESSION_TABLE = '"django_session"'
+
+
+def page_queries(captured: CaptureQueriesContext) -> list[str]:
+    """The SQL a request ran, less the reads of its session: with a shared cache the session comes
+    from the cache or the table depending on when it was last saved (core/session_store.py), so
+    only the page's own queries are compared."""
+    return [
+        query["sql"]
+        for query in captured.captured_queries
+        if not (query["sql"].startswith("SELECT") and SESSION_TABLE in query["sql"])
+    ]

@@ -26,6 +26,7 @@ from hawiya.casework.tests.factories import (
 )
 from hawiya.core import clock
 from hawiya.core.calendars import to_hijri
+from hawiya.core.testing import page_queries
 from hawiya.identity.models import StaffRole
 from hawiya.identity.tests.factories import make_account
 from hawiya.registry.tests.factories import portrait_photo as photo_bytes
@@ -109,7 +110,7 @@ def test_the_day_page_costs_the_same_queries_for_many_appointments(office, clien
         response = client_officer.get("/en/staff/day/")
 
     assert response.content.decode().count("data-appointment=") == 10
-    assert len(many) == len(few)
+    assert len(page_queries(many)) == len(page_queries(few))
 
 
 @pytest.mark.parametrize("how", ["appointment", "request", "id_number", "qr_with_spaces"])

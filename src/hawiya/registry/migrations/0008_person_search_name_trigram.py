@@ -13,6 +13,16 @@ from django.db import migrations
 INDEX = "registry_person_search_name_trgm"
 
 
+class TrigramExtensionOnPostgres(TrigramExtension):
+    """Django's operation skips other databases going forwards but not backwards (it would ask
+    SQLite for pg_extension): skip them both ways."""
+
+    def database_backwards(self, app_label, schema_editor, from_state, to_state):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
 def create_index(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -36,7 +46,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        # CREATE EXTENSION IF NOT EXISTS; Django skips it on any other database.
-        TrigramExtension(),
+        # CREATE EXTENSION IF NOT EXISTS; skipped on any other database.
+        TrigramExtensionOnPostgres(),
         migrations.RunPython(create_index, drop_index),
     ]

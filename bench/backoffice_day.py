@@ -27,35 +27,17 @@ import datetime as dt
 import math
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from _server import prepare_environment  # the run's database and demo settings, shared by the benches
+
 ROOT = Path(__file__).resolve().parents[1]
 SLOT_MINUTES = 20
 PLACES_PER_SLOT = 20
-
-
-def _prepare_environment() -> None:
-    os.environ["HAWIYA_DEMO"] = "1"
-    os.environ.setdefault("HAWIYA_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hawiya.config.settings")
-    url = os.environ.get("DATABASE_URL", "")
-    if url:
-        name = url.rsplit("/", 1)[-1]
-        if "bench" not in name:
-            sys.exit(f"refusing to drop {name!r}: the benchmark database's name must contain 'bench'")
-        base = url.rsplit("/", 1)[0]
-        for statement in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
-            subprocess.run(["psql", f"{base}/postgres", "-q", "-c", statement], check=True)
-        os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)
-    else:
-        os.environ["HAWIYA_VAR_DIR"] = tempfile.mkdtemp(prefix="hawiya-bench-")
-    sys.path.insert(0, str(ROOT / "src"))
 
 
 def _make_day(count: int) -> tuple[Any, dt.date]:
@@ -170,7 +152,7 @@ def main() -> None:
     parser.add_argument("--appointments", type=int, default=500)
     parser.add_argument("--renders", type=int, default=30)
     options = parser.parse_args()
-    _prepare_environment()
+    prepare_environment()
 
     import django
 

@@ -31,13 +31,13 @@ import secrets
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
+from _server import prepare_environment  # the run's database and demo settings, shared by the benches
 from sign_in import _make_accounts  # the bench's way of making activated accounts (services)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,24 +53,9 @@ Request = tuple[str, str, dict[str, str], bytes]  # method, path, headers, body
 
 
 def _prepare_environment(port: int) -> None:
-    os.environ["HAWIYA_DEMO"] = "1"
-    os.environ.setdefault("HAWIYA_LOG_LEVEL", "WARNING")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "oidc_site"
+    """The bench's own settings (oidc_site), with the issuer where the server will answer."""
     os.environ["HAWIYA_OIDC_ISSUER"] = f"http://127.0.0.1:{port}"
-    url = os.environ.get("DATABASE_URL", "")
-    if url:
-        name = url.rsplit("/", 1)[-1]
-        if "bench" not in name:
-            sys.exit(f"refusing to drop {name!r}: the benchmark database's name must contain 'bench'")
-        base = url.rsplit("/", 1)[0]
-        for statement in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
-            subprocess.run(["psql", f"{base}/postgres", "-q", "-c", statement], check=True)
-        os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)
-        # The server process must decrypt what this one encrypts (the signing key): one key for both.
-        os.environ.setdefault("HAWIYA_FIELD_KEYS", base64.urlsafe_b64encode(secrets.token_bytes(32)).decode())
-    else:
-        os.environ["HAWIYA_VAR_DIR"] = tempfile.mkdtemp(prefix="hawiya-bench-")
-    sys.path[:0] = [str(ROOT / "src"), str(BENCH)]
+    prepare_environment("oidc_site")
 
 
 def _free_port() -> int:

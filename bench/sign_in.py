@@ -29,34 +29,16 @@ import argparse
 import datetime as dt
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from _server import prepare_environment  # the run's database and demo settings, shared by the benches
+
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "a long demo pass phrase 2026"
 RATE_LIMIT = 1_000_000  # --flood: the party's documents a minute, counted, never reached
-
-
-def _prepare_environment() -> None:
-    os.environ["HAWIYA_DEMO"] = "1"
-    os.environ.setdefault("HAWIYA_LOG_LEVEL", "WARNING")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hawiya.config.settings")
-    url = os.environ.get("DATABASE_URL", "")
-    if url:
-        name = url.rsplit("/", 1)[-1]
-        if "bench" not in name:
-            sys.exit(f"refusing to drop {name!r}: the benchmark database's name must contain 'bench'")
-        base = url.rsplit("/", 1)[0]
-        for statement in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
-            subprocess.run(["psql", f"{base}/postgres", "-q", "-c", statement], check=True)
-        os.environ.setdefault("SECRET_KEY", "bench-only-" + "x" * 40)
-    else:
-        os.environ["HAWIYA_VAR_DIR"] = tempfile.mkdtemp(prefix="hawiya-bench-")
-    sys.path.insert(0, str(ROOT / "src"))
 
 
 class HashTimer:
@@ -162,7 +144,7 @@ def _flood(options: argparse.Namespace) -> None:
     document-status lookups are measured on the same server, idle and during the flood."""
     import json
 
-    from _server import Server, collect_static, free_port, load, prepare_environment
+    from _server import Server, collect_static, free_port, load
 
     vendor = prepare_environment()
     port = free_port()
@@ -241,7 +223,7 @@ def main() -> None:
             sys.exit("--flood 1..32, --accounts 1..500, --seconds 1..120")
         _flood(options)
         return
-    _prepare_environment()
+    prepare_environment()
 
     import django
     from django.core.management import call_command

@@ -1,5 +1,6 @@
 """Writing to the audit trail: `audit_record`, called by every domain service that changes state,
-and `audit_seal`, the minute job that seals new events into the signed Merkle log.
+`audit_seal`, the minute job that seals new events into the signed Merkle log, and
+`audit_ensure_partitions`, the minute job that keeps the monthly partitions ahead (PostgreSQL).
 
 `audit_record` runs inside the transaction that makes the change (the event commits or rolls back
 with it). It takes a database-generated id (PostgreSQL: `nextval` of the table's identity

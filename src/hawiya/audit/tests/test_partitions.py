@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 
+from hawiya.audit import services
 from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent, AuditSeal
 from hawiya.audit.selectors import audit_chain_verify, audit_inclusion_proof
@@ -23,7 +25,7 @@ from hawiya.audit.services import (
 from hawiya.audit.testing import clear_audit_trail
 from hawiya.casework.management.commands.run_periodic import periodic_jobs
 from hawiya.core import clock
-from hawiya.core.testing import race
+from hawiya.core.testing import in_thread, race
 
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="table partitioning is PostgreSQL's (SQLite keeps one table)"
@@ -148,6 +150,37 @@ def test_two_schedulers_making_the_same_partitions_at_once_make_each_once() -> N
         with connection.cursor() as cursor:
             for month in ("03", "04", "05"):
                 cursor.execute(f"DROP TABLE IF EXISTS audit_auditevent_2033_{month}")
+
+
+@postgresql_only
+@pytest.mark.django_db(transaction=True)
+def test_behind_a_transaction_writing_events_the_job_gives_up_and_makes_the_partition_next_time(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(services, "PARTITION_LOCK_TIMEOUT", "100ms")
+    at = dt.datetime(2034, 1, 1, tzinfo=UTC)
+    written, done = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with transaction.atomic():
+            _record_at(clock.now(), 1)
+            written.set()
+            done.wait(timeout=30)
+
+    running = in_thread(writer, name="writer")
+    try:
+        assert written.wait(timeout=30)
+        with caplog.at_level(logging.WARNING, logger="hawiya.audit.services"):
+            assert audit_ensure_partitions(now=at, months_ahead=0) == 0
+        assert "audit_auditevent_2034_01 not created this time" in caplog.text
+        done.set()
+        running.result()
+        assert audit_ensure_partitions(now=at, months_ahead=0) == 1
+        assert "audit_auditevent_2034_01" in _partitions()
+    finally:
+        done.set()
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS audit_auditevent_2034_01")
 
 
 def test_ensure_partitions_does_nothing_on_sqlite() -> None:

@@ -89,9 +89,34 @@ def _carry_sequence(cursor, old: str, new: str) -> None:
     cursor.execute("SELECT setval(%s::regclass, %s, %s)", [new_sequence, last_value, is_called])
 
 
+def _copy_privileges(cursor, old: str, new: str, kind: str = "TABLE") -> None:
+    """The old relation's owner and grants, onto the new one (a LIKE copies neither): a role
+    that may only insert and select keeps exactly that. An identity sequence follows its
+    table's owner."""
+    if kind == "TABLE":
+        (owner,) = _fetch(
+            cursor, "SELECT quote_ident(pg_get_userbyid(relowner)) FROM pg_class WHERE oid = %s::regclass", [old]
+        )[0]
+        cursor.execute(f"ALTER TABLE {new} OWNER TO {owner}")
+    grants = _fetch(
+        cursor,
+        "SELECT CASE WHEN acl.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(acl.grantee)) END,"
+        " acl.privilege_type, acl.is_grantable"
+        " FROM pg_class, aclexplode(relacl) AS acl WHERE pg_class.oid = %s::regclass AND acl.grantee <> relowner",
+        [old],
+    )
+    for grantee, privilege, grantable in grants:
+        option = " WITH GRANT OPTION" if grantable else ""
+        cursor.execute(f"GRANT {privilege} ON {kind} {new} TO {grantee}{option}")
+
+
 def _take_names(cursor, old: str, new: str) -> None:
     """Drop the old table (its indexes, trigger and sequence go with it); the new one takes the
-    table's and the sequence's names."""
+    table's and the sequence's names, owners and grants."""
+    _copy_privileges(cursor, old, new)
+    (old_sequence,) = _fetch(cursor, "SELECT pg_get_serial_sequence(%s, 'id')", [old])[0]
+    (new_sequence,) = _fetch(cursor, "SELECT pg_get_serial_sequence(%s, 'id')", [new])[0]
+    _copy_privileges(cursor, old_sequence, new_sequence, kind="SEQUENCE")
     cursor.execute(f"DROP TABLE {old}")
     cursor.execute(f"ALTER TABLE {new} RENAME TO {TABLE}")
     (sequence,) = _fetch(cursor, "SELECT pg_get_serial_sequence(%s, 'id')", [TABLE])[0]

@@ -17,7 +17,9 @@ Rows are never changed or deleted: `save()` of a stored row, `delete()`, `QueryS
 On PostgreSQL the event table is partitioned by month of `occurred_at` (migration 0008, and
 `services.audit_ensure_partitions` ahead of time); there its primary key is (id, occurred_at), the
 partition key being part of every unique index, while Django knows `id` as the key: ids come from
-the identity sequence only.
+the identity sequence only. PostgreSQL cannot build an index CONCURRENTLY on a partitioned table:
+a later index that must not block writes is `CREATE INDEX … ON ONLY` the parent, then one built
+CONCURRENTLY on each partition and attached (`ALTER INDEX … ATTACH PARTITION`).
 
 `detail` holds a few small values that help an investigator: ids, statuses, versions, codes.
 It NEVER holds personal data: no names, no full ID numbers, mobile numbers or e-mail addresses,

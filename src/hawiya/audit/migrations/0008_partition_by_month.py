@@ -64,7 +64,7 @@ def _fetch(cursor, sql, params=None):
 
 
 def _copy_into(cursor, old: str, new: str) -> None:
-    """Every row of `old` into `new`, column by column by name, then the sequence's position."""
+    """Every row of `old` into `new`, column by column by name, counted."""
     columns = [
         row[0]
         for row in _fetch(

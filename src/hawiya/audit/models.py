@@ -14,6 +14,13 @@ Rows are never changed or deleted: `save()` of a stored row, `delete()`, `QueryS
 `QuerySet.delete()` raise `AuditTrailImmutable`, the admin is read-only, and database triggers
 (migrations 0003 and 0007) refuse UPDATE and DELETE on the event and seal tables themselves.
 
+On PostgreSQL the event table is partitioned by month of `occurred_at` (migration 0008, and
+`services.audit_ensure_partitions` ahead of time); there its primary key is (id, occurred_at), the
+partition key being part of every unique index, while Django knows `id` as the key: ids come from
+the identity sequence only. PostgreSQL cannot build an index CONCURRENTLY on a partitioned table:
+a later index that must not block writes is `CREATE INDEX … ON ONLY` the parent, then one built
+CONCURRENTLY on each partition and attached (`ALTER INDEX … ATTACH PARTITION`).
+
 `detail` holds a few small values that help an investigator: ids, statuses, versions, codes.
 It NEVER holds personal data: no names, no full ID numbers, mobile numbers or e-mail addresses,
 no codes or passwords. The trail outlives corrections to the register and cannot be edited, so

@@ -1,5 +1,6 @@
 """Writing to the audit trail: `audit_record`, called by every domain service that changes state,
-and `audit_seal`, the minute job that seals new events into the signed Merkle log.
+`audit_seal`, the minute job that seals new events into the signed Merkle log, and
+`audit_ensure_partitions`, the minute job that keeps the monthly partitions ahead (PostgreSQL).
 
 `audit_record` runs inside the transaction that makes the change (the event commits or rolls back
 with it). It takes a database-generated id (PostgreSQL: `nextval` of the table's identity
@@ -44,7 +45,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.db.transaction import TransactionManagementError
 
 from hawiya.core import clock
@@ -59,6 +60,14 @@ logger = logging.getLogger(__name__)
 EVENT_TABLE = "audit_auditevent"
 # pg_advisory_xact_lock key of the sealers (only sealers take it; writers never do).
 SEAL_LOCK_KEY = 0x68617769_79610001
+# ...and of `audit_ensure_partitions`, so that two schedulers never create a partition together.
+PARTITION_LOCK_KEY = 0x68617769_79610002
+DEFAULT_PARTITION = f"{EVENT_TABLE}_default"
+# How many months' partitions `audit_ensure_partitions` keeps ready beyond the current one.
+PARTITION_MONTHS_AHEAD = 3
+# Creating a partition locks the whole event table for a moment; behind a long transaction that
+# touches it, give up (and try again at the next run) rather than queue every audited write.
+PARTITION_LOCK_TIMEOUT = "2s"
 
 ACTION_CODE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 OBJECT_TYPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*")
@@ -338,3 +347,103 @@ def audit_verification_record(
         defaults={"ok": ok, "events_checked": events_checked, "ran_at": clock.now()},
     )
     return verification
+
+
+def _month_start(value: dt.datetime) -> dt.datetime:
+    value = value.astimezone(dt.UTC)
+    return dt.datetime(value.year, value.month, 1, tzinfo=dt.UTC)
+
+
+def _next_month(month: dt.datetime) -> dt.datetime:
+    return dt.datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=dt.UTC)
+
+
+def audit_partition_name(month: dt.datetime) -> str:
+    """The partition holding the events of `month` (UTC): audit_auditevent_YYYY_MM."""
+    month = _month_start(month)
+    return f"{EVENT_TABLE}_{month.year:04d}_{month.month:02d}"
+
+
+def _partitions(cursor: Any) -> set[str] | None:
+    """The event table's partitions by name, or None when it is not partitioned."""
+    cursor.execute("SELECT relkind FROM pg_class WHERE oid = %s::regclass", [EVENT_TABLE])
+    if cursor.fetchone()[0] != "p":
+        return None
+    cursor.execute(
+        "SELECT child.relname FROM pg_inherits JOIN pg_class child ON child.oid = inhrelid"
+        " WHERE inhparent = %s::regclass",
+        [EVENT_TABLE],
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
+def audit_ensure_partitions(
+    *,
+    months_ahead: int = PARTITION_MONTHS_AHEAD,
+    now: dt.datetime | None = None,
+    using: str = DEFAULT_DB_ALIAS,
+) -> int:
+    """On PostgreSQL, make the partitions of the current month (UTC) and of the next
+    `months_ahead` months that do not exist yet; how many it made. Nothing elsewhere.
+
+    Cheap when there is nothing to do (one catalog query, no lock on the table), idempotent, and
+    safe beside another scheduler doing the same (a transaction-scoped advisory lock, then
+    CREATE TABLE IF NOT EXISTS). A month whose events already sit in the DEFAULT partition (the
+    job did not run for months) is left alone and logged as an error: PostgreSQL would refuse
+    the partition, and the trail is never rewritten to move them; they stay in the DEFAULT
+    partition, read like any other. Partitions are never dropped: the trail is never pruned."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return 0
+    month = _month_start(now or clock.now())
+    wanted = []
+    for _ in range(months_ahead + 1):
+        wanted.append(month)
+        month = _next_month(month)
+    with connection.cursor() as cursor:
+        existing = _partitions(cursor)
+    if existing is None:
+        return 0
+    created = 0
+    for month in wanted:
+        name = audit_partition_name(month)
+        if name in existing:
+            continue
+        try:
+            created += _partition_create(name, month, using)
+        except DatabaseError as error:
+            # Lock timeout behind a long transaction, or an event that reached the DEFAULT
+            # partition between the check and the creation: the next run tries again.
+            logger.warning("Audit partition %s not created this time: %s", name, error)
+    return created
+
+
+def _partition_create(name: str, month: dt.datetime, using: str) -> int:
+    connection = connections[using]
+    with transaction.atomic(using=using), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [PARTITION_LOCK_KEY])
+        existing = _partitions(cursor) or set()
+        if name in existing:
+            return 0  # another scheduler made it meanwhile
+        end = _next_month(month)
+        if DEFAULT_PARTITION in existing:
+            cursor.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {DEFAULT_PARTITION}"  # noqa: S608 - constant
+                " WHERE occurred_at >= %s AND occurred_at < %s)",
+                [month, end],
+            )
+            if cursor.fetchone()[0]:
+                logger.error(
+                    "Audit partition %s not created: events of that month are in %s already "
+                    "(they stay there; keep audit_ensure_partitions running so this cannot recur)",
+                    name,
+                    DEFAULT_PARTITION,
+                )
+                return 0
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [PARTITION_LOCK_TIMEOUT])
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {EVENT_TABLE} FOR VALUES FROM (%s) TO (%s)",
+            [month.isoformat(), end.isoformat()],
+        )
+    logger.info("Audit partition %s created", name)
+    return 1

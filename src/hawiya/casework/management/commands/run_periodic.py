@@ -12,7 +12,8 @@ answers (drafts) of abandoned journeys are deleted after a day; app approvals pa
 minutes expire and their parties' callbacks whose hand-over was lost are handed over again;
 lost-document alarms whose hand-over was lost are sent; finished text messages and task rows,
 expired challenges and sessions are deleted after their retention (casework/retention.py); new
-audit events are sealed into the signed Merkle log (audit/services.py).
+audit events are sealed into the signed Merkle log, and on PostgreSQL the audit trail's monthly
+partitions are made three months ahead (audit/services.py; a catalog read when they exist).
 One job failing does not stop the others; the command then exits non-zero so cron reports it.
 """
 
@@ -26,7 +27,7 @@ from django.core.management.base import BaseCommand, CommandError
 from hawiya.appointments.services.sweeps import appointment_no_shows_mark_due, appointment_reminders_send_due
 from hawiya.approvals.callbacks import approval_callbacks_sweep
 from hawiya.approvals.services import approvals_expire_due
-from hawiya.audit.services import audit_seal_due
+from hawiya.audit.services import audit_ensure_partitions, audit_seal_due
 from hawiya.casework.retention import retention_prune
 from hawiya.casework.scheduler import jobs_run_due
 from hawiya.core import clock
@@ -60,6 +61,7 @@ def periodic_jobs() -> dict[str, Callable[[], int]]:
         "lost_document_alarms_sweep": lambda: lost_document_alarms_sweep(now=clock.now()),
         "retention_prune": lambda: sum(retention_prune(now=clock.now()).values()),
         "audit_seal_due": lambda: audit_seal_due(),
+        "audit_ensure_partitions": lambda: audit_ensure_partitions(),
     }
 
 

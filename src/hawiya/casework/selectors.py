@@ -246,7 +246,8 @@ def case_file(*, staff: StaffActor, replacement: Replacement) -> CaseFile:
     )
     if appointments:
         audit_filter |= Q(object_type=OBJECT_APPOINTMENT, object_id__in=[str(a.pk) for a in appointments])
-    events = list(AuditEvent.objects.filter(audit_filter).order_by("-sequence")[:CASE_AUDIT_LIMIT])
+    # Newest first by id, the write order of every event (format-2 events have no sequence).
+    events = list(AuditEvent.objects.filter(audit_filter).order_by("-id")[:CASE_AUDIT_LIMIT])
     return CaseFile(
         replacement=replacement,
         holder=holder,

@@ -3,6 +3,8 @@ queue and print file, ready and handover; errors, other offices, citizens and an
 
 from __future__ import annotations
 
+import re
+
 import datetime as dt
 from typing import Any
 
@@ -191,6 +193,23 @@ def test_who_did_what_names_the_office_and_dates_in_both_calendars(office, clien
     hijri_year = str(to_hijri(clock.today()).year)  # type: ignore[union-attr]
     assert hijri_year in table
     assert ("هـ" if language == "ar" else " AH") in table
+
+
+def test_the_case_audit_table_is_newest_first(office, client_officer) -> None:
+    """Events are ordered by id: they have no sequence number since the Merkle log (format 2)."""
+    visit = booked_today(office)
+    for _ in range(3):
+        client_officer.get(case_url(visit.replacement))  # each read is audited
+
+    body = client_officer.get(case_url(visit.replacement)).content.decode()
+    table = body[body.index("data-audit>") : body.index("</table>", body.index("data-audit>"))]
+
+    times = re.findall(r'<time datetime="([^"]+)"', table)
+    assert len(times) >= 4
+    assert times == sorted(times, reverse=True)
+    assert table.index('data-audit-action="person.record_viewed"') < table.index(
+        'data-audit-action="appointment.booked"'
+    )
 
 
 def test_show_reveals_the_full_id_number_once_and_is_audited(office, client_officer) -> None:

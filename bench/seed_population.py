@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/seed_population.py [--persons 100000] [--seed 1] [--max-seconds 60]
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hawiya_bench .venv/bin/python bench/seed_population.py
+    DATABASE_URL=... .venv/bin/python bench/seed_population.py --persons 10000000 --engine postgres
 
 Each run is what an operator would type, in a child process: `manage.py migrate`, then
 `manage.py seed_population --persons N --seed S`, timed from the outside (wall clock, Django
@@ -54,6 +55,7 @@ class Run:
     database_bytes: int = 0
     tables: dict[str, int] = field(default_factory=dict)
     summary: str = ""
+    index_builds: list[str] = field(default_factory=list)  # PostgreSQL: "built NAME in S s", slowest first
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
@@ -73,9 +75,11 @@ def _run(engine: str, env: dict[str, str], persons: int, seed: int) -> Run:
     _manage(env, "migrate", "--no-input", "-v", "0")
     run.migrate_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    output = _manage(env, "seed_population", "--persons", str(persons), "--seed", str(seed))
+    output = _manage(env, "seed_population", "--persons", str(persons), "--seed", str(seed), "-v", "2")
     run.total_seconds = time.perf_counter() - started
-    run.summary = output.strip().splitlines()[-1]
+    lines = output.strip().splitlines()
+    run.summary = lines[-1]
+    run.index_builds = [line for line in lines if line.startswith("built ")]
     match = SUMMARY.search(run.summary)
     if match is None:
         raise SystemExit(f"unexpected output from seed_population: {output!r}")
@@ -141,6 +145,10 @@ def report(runs: list[Run]) -> None:
         print(f"  seconds (total)   {run.total_seconds:.1f}   (process start to exit)")
         print(f"  migrate (before)  {run.migrate_seconds:.1f} s")
         print(f"  database size     {run.database_bytes / 1e6:,.0f} MB")
+        if run.index_builds:
+            print("  slowest index and key builds after the load:")
+            for line in run.index_builds[:6]:
+                print(f"    {line}")
         for table, count in sorted(run.tables.items()):
             print(f"  {table:<36}{count:>10,}")
 
@@ -150,10 +158,13 @@ def main() -> int:
     parser.add_argument("--persons", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-seconds", type=float, default=None, help="fail if a run's total is slower")
+    parser.add_argument(
+        "--engine", choices=("both", "sqlite", "postgres"), default="both", help="which engines to run"
+    )
     options = parser.parse_args()
-    runs = [bench_sqlite(options.persons, options.seed)]
+    runs = [bench_sqlite(options.persons, options.seed)] if options.engine != "postgres" else []
     url = os.environ.get("DATABASE_URL", "")
-    if url.startswith(("postgres://", "postgresql://")):
+    if options.engine != "sqlite" and url.startswith(("postgres://", "postgresql://")):
         postgres = bench_postgres(url, options.persons, options.seed)
         if postgres is not None:
             runs.append(postgres)

@@ -41,6 +41,11 @@ LATE_BIRTH_REGISTRATION_BEFORE: Final = dt.date(1980, 1, 1)
 # How many persons are built before they are written; bounds memory, not the transaction.
 PERSONS_PER_WRITE: Final = 5000
 BULK_BATCH_SIZE: Final = 2000
+# A large load, from this many persons: the rows are built in a child process while this one
+# writes (population/pipeline.py), and on PostgreSQL the tables' secondary indexes and foreign
+# keys are dropped and built again at the end (population/deferred_indexes.py). Below it, the
+# fork and the rebuilds cost more than they save.
+LARGE_LOAD_FROM_PERSONS: Final = 20_000
 # SQLite page cache during the load, in KiB (PRAGMA cache_size takes it negated): the random-order
 # unique indexes (ID numbers, serials) then stay in memory instead of being re-read page by page.
 SQLITE_LOAD_CACHE_KIB: Final = 262_144

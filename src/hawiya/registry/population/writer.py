@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final
 
@@ -27,6 +27,7 @@ from ..models import (
     Person,
 )
 from .data import CITIES, OFFICE_WORKING_DAYS, OFFICES, SERVICES_OF_EVERY_OFFICE, SERVICES_OF_MAIN_OFFICES
+from .deferred_indexes import indexes_built_after_load
 from .demo import DEMO_FINES, DEMO_PERSONS
 from .generator import (
     ADDRESS_COLUMNS,
@@ -39,7 +40,8 @@ from .generator import (
     _Batch,
     _days,
 )
-from .parameters import BULK_BATCH_SIZE, POPULATION_AS_OF, SQLITE_LOAD_CACHE_KIB
+from .parameters import BULK_BATCH_SIZE, LARGE_LOAD_FROM_PERSONS, POPULATION_AS_OF, SQLITE_LOAD_CACHE_KIB
+from .pipeline import built_here, built_in_child
 
 
 class RegisterNotEmpty(Exception):
@@ -62,6 +64,8 @@ class SeedReport:
     family_members: int = 0
     offices: int = 0
     seconds: float = 0.0
+    # Large loads into PostgreSQL: the seconds each index or constraint took to build after it.
+    index_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def persons_per_second(self) -> float:
@@ -69,9 +73,15 @@ class SeedReport:
 
     def summary(self) -> str:
         demo = f" ({self.demo_persons} demo)" if self.demo_persons else ""
+        indexes = (
+            f", indexes built after the load: {sum(self.index_seconds.values()):.1f} s"
+            if self.index_seconds
+            else ""
+        )
         return (
             f"seeded {self.persons} persons{demo}, {self.documents} documents, {self.addresses} addresses, "
-            f"{self.offices} offices in {self.seconds:.1f} s ({self.persons_per_second:.0f} persons/s)"
+            f"{self.offices} offices{indexes} in {self.seconds:.1f} s "
+            f"({self.persons_per_second:.0f} persons/s)"
         )
 
 
@@ -287,6 +297,13 @@ def _bulk_load_settings() -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {previous}")
 
 
+def _index_upkeep(large: bool, report: SeedReport) -> AbstractContextManager[None]:
+    """A large load into PostgreSQL builds the indexes and foreign keys once at the end."""
+    if large and connection.vendor == "postgresql":
+        return indexes_built_after_load(_WRITTEN_MODELS, report.index_seconds)
+    return nullcontext()
+
+
 def seed_population(
     *, persons: int, seed: int, demo: bool = False, as_of: dt.date = POPULATION_AS_OF
 ) -> SeedReport:
@@ -313,12 +330,14 @@ def seed_population(
             seed=seed, as_of=as_of, offices_by_code=offices_by_code, first_pks=first_pks
         )
         writer = _RegisterWriter(now=timezone.now())
-        for batch in builder.batches(persons):
-            writer.write(batch, report)
+        large = persons >= LARGE_LOAD_FROM_PERSONS
+        with _index_upkeep(large, report):
+            for kind, batch in (built_in_child if large else built_here)(builder, persons, demo):
+                before = report.persons
+                writer.write(batch, report)
+                if kind == "demo":
+                    report.demo_persons = report.persons - before
         if demo:
-            generated = report.persons
-            writer.write(builder.demo_batch(), report)
-            report.demo_persons = report.persons - generated
             _write_demo_fines(as_of)
         _reset_sequences()
         report.offices = Office.objects.count()

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 
 from hawiya.core.calendars import add_years, from_hijri, to_hijri
 from hawiya.registry.addresses import (
@@ -25,6 +25,7 @@ from hawiya.registry.addresses import (
 )
 from hawiya.registry.id_numbers import is_valid_id_number, validate_id_number
 from hawiya.registry.models import (
+    SERIAL_PREFIXES,
     Calendar,
     DatePrecision,
     Document,
@@ -40,6 +41,7 @@ from hawiya.registry.models import (
 )
 from hawiya.registry.names import validate_arabic_name, validate_latin_name
 from hawiya.registry.phones import validate_mobile
+from hawiya.registry.population import writer
 from hawiya.registry.population.data import (
     CITIES,
     NATIONALITIES,
@@ -49,8 +51,9 @@ from hawiya.registry.population.data import (
     SAUDI_MALE_FIRST_NAMES,
 )
 from hawiya.registry.population.demo import DEMO_ADDRESSES, DEMO_PERSONS
-from hawiya.registry.population.generator import PERSON_COLUMNS, age_on
+from hawiya.registry.population.generator import PERSON_COLUMNS, PopulationBuilder, age_on
 from hawiya.registry.population.parameters import POPULATION_AS_OF
+from hawiya.registry.population.pipeline import GeneratorFailed
 from hawiya.registry.population.writer import RegisterNotEmpty, seed_population
 from hawiya.registry.regions import REGION_FACTS
 from hawiya.registry.selectors import person_search
@@ -142,6 +145,100 @@ def test_same_seed_and_size_give_the_same_register_row_for_row() -> None:
 
 def test_different_seeds_give_different_registers() -> None:
     assert seed_and_digest(persons=400, seed=11) != seed_and_digest(persons=400, seed=12)
+
+
+# --- a large load: rows built in a child process; on PostgreSQL, indexes built after the load ---------
+
+
+@pytest.fixture
+def every_load_large(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(writer, "LARGE_LOAD_FROM_PERSONS", 1)
+
+
+def _registry_schema() -> set[tuple[str, str]]:
+    """Every index and constraint of the loaded tables, as PostgreSQL would make them again."""
+    tables = [
+        model._meta.db_table for model in (Person, FamilyRecord, FamilyMember, Document, NationalAddress)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = ANY(%s::regclass[])"
+            " UNION ALL SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index"
+            " WHERE indrelid = ANY(%s::regclass[])",
+            [tables, tables],
+        )
+        return set(cursor.fetchall())
+
+
+def test_a_large_load_gives_the_same_register_row_for_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    built_here = seed_and_digest(persons=400, seed=11, demo=True)
+    monkeypatch.setattr(writer, "LARGE_LOAD_FROM_PERSONS", 1)
+    assert seed_and_digest(persons=400, seed=11, demo=True) == built_here
+
+
+@pytest.mark.usefixtures("every_load_large")
+def test_a_large_load_counts_the_demo_persons_apart() -> None:
+    report = seed_population(persons=200, seed=3, demo=True)
+    assert (report.persons, report.demo_persons) == (200 + len(DEMO_PERSONS), len(DEMO_PERSONS))
+    assert Person.objects.count() == report.persons
+
+
+@pytest.mark.usefixtures("every_load_large")
+def test_a_failure_while_building_rows_stops_the_load_and_writes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    household = PopulationBuilder.household
+    calls = itertools.count()
+
+    def failing(self: PopulationBuilder, remaining: int) -> Any:
+        if next(calls) == 50:
+            raise RuntimeError("a broken name table")
+        return household(self, remaining)
+
+    monkeypatch.setattr(PopulationBuilder, "household", failing)
+    with pytest.raises(GeneratorFailed, match="a broken name table"):
+        seed_population(persons=400, seed=3)
+    assert not Person.objects.exists()
+    assert not Document.objects.exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="indexes are built after the load on PostgreSQL"
+)
+@pytest.mark.usefixtures("every_load_large")
+def test_a_large_load_into_postgresql_builds_every_index_and_key_again() -> None:
+    before = _registry_schema()
+
+    report = seed_population(persons=300, seed=3)
+
+    assert _registry_schema() == before
+    assert {
+        "registry_person_id_number_key",
+        "registry_person_search_name_trgm",
+        "document_one_valid_per_kind",
+        "registry_document_holder_id_e9aa7536_fk_registry_person_id",
+    } <= set(report.index_seconds)
+    assert "indexes built after the load" in report.summary()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="indexes are built after the load on PostgreSQL"
+)
+@pytest.mark.usefixtures("every_load_large")
+def test_a_large_load_that_breaks_a_unique_rule_fails_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rules are checked when the indexes are built again: a repeated serial number fails the
+    load, which leaves neither rows nor a missing index behind."""
+    before = _registry_schema()
+    monkeypatch.setattr(
+        PopulationBuilder, "_serial", lambda self, kind, *, demo=False: f"{SERIAL_PREFIXES[kind]}000000001"
+    )
+
+    with pytest.raises(IntegrityError):
+        seed_population(persons=300, seed=3)
+
+    assert not Person.objects.exists()
+    assert _registry_schema() == before
 
 
 def test_demo_persons_leave_the_generated_register_unchanged() -> None:

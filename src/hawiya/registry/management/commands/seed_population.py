@@ -79,4 +79,7 @@ class Command(BaseCommand):
                 "register, because generated ID numbers could collide with existing ones. Use --if-empty "
                 "to skip seeding when persons exist, or start from an empty database."
             ) from exc
+        if options["verbosity"] >= 2:
+            for name, seconds in sorted(report.index_seconds.items(), key=lambda item: -item[1]):
+                self.stdout.write(f"built {name} in {seconds:.1f} s")
         self.stdout.write(report.summary())

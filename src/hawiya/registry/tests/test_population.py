@@ -241,6 +241,24 @@ def test_a_large_load_that_breaks_a_unique_rule_fails_whole(monkeypatch: pytest.
     assert _registry_schema() == before
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="VACUUM is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("every_load_large")
+def test_a_large_load_into_postgresql_is_vacuumed_once_committed() -> None:
+    """Frozen and marked all-visible by the seeder, not by the first readers or by autovacuum."""
+    report = seed_population(persons=300, seed=3)
+
+    assert report.vacuum_seconds > 0
+    assert "vacuumed after it" in report.summary()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relpages, relallvisible FROM pg_class WHERE oid = %s::regclass", [Person._meta.db_table]
+        )
+        pages, all_visible = cursor.fetchone()
+    assert pages > 0
+    assert all_visible == pages
+
+
 def test_demo_persons_leave_the_generated_register_unchanged() -> None:
     with transaction.atomic():
         seed_population(persons=300, seed=5)

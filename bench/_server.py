@@ -208,29 +208,35 @@ class Result:
 def load(
     server: Server,
     name: str,
-    request: Request,
+    request: Request | Sequence[Request],
     seconds: float,
     concurrency: int,
     check: Callable[[int, bytes], bool],
 ) -> Result:
     """`concurrency` threads, each with one kept-alive connection, send `request` again and again
-    for `seconds`; an answer `check` refuses (or a broken connection) counts as a failure."""
+    for `seconds` (a list of requests: each thread goes round it, starting at its own place); an
+    answer `check` refuses (or a broken connection) counts as a failure."""
     if not 1 <= concurrency <= MAX_CONCURRENCY:
         raise ValueError(f"concurrency 1..{MAX_CONCURRENCY}")
+    requests: Sequence[Request] = [request] if isinstance(request, tuple) else request
+    if not requests:
+        raise ValueError("no request to send")
     result = Result(name, seconds)
     lock = threading.Lock()
     before = server.responses_by_process()
     cpu_before = server.cpu_seconds()
     deadline = time.perf_counter() + seconds
 
-    def worker() -> None:
+    def worker(first: int) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
         latencies: list[float] = []
         failures: Counter[str] = Counter()
+        turn = first
         try:
             while (started := time.perf_counter()) < deadline:
+                turn += 1
                 try:
-                    status, body = send(connection, request)
+                    status, body = send(connection, requests[turn % len(requests)])
                     if check(status, body):
                         latencies.append(time.perf_counter() - started)
                     else:
@@ -245,7 +251,7 @@ def load(
                 result.latencies.extend(latencies)
                 result.failures.update(failures)
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(index,)) for index in range(concurrency)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()

@@ -40,8 +40,14 @@ SLOT_MINUTES = 20
 PLACES_PER_SLOT = 20
 
 
-def _make_day(count: int) -> tuple[Any, dt.date]:
-    """An office open today with room for `count` appointments, and `count` of them booked."""
+def _make_day(
+    count: int, *, office_code: str = "bench-day-office", id_prefix: str = "17"
+) -> tuple[Any, dt.date]:
+    """An office open today with room for `count` appointments, and `count` of them booked.
+
+    The applicants' ID numbers are `id_prefix` and 7 digits (and a check digit): bench/scale.py
+    adds them to a generated register, whose citizens' numbers start 10 or 11 (population/generator.py).
+    """
     from decimal import Decimal
 
     from django.utils import timezone
@@ -61,7 +67,7 @@ def _make_day(count: int) -> tuple[Any, dt.date]:
     today = now.astimezone(RIYADH).date()
     yesterday = now - dt.timedelta(days=1)
     office = Office.objects.create(
-        code="bench-day-office",
+        code=office_code,
         name_ar="مكتب الأحوال المدنية التجريبي",
         name_en="Benchmark Civil Affairs Office",
         region="riyadh",
@@ -88,7 +94,7 @@ def _make_day(count: int) -> tuple[Any, dt.date]:
         capacity=PLACES_PER_SLOT,
     )
     for index in range(count):
-        first_nine = f"17{index:07d}"
+        first_nine = f"{id_prefix}{index:07d}"
         person = person_create(
             id_number=first_nine + check_digit(first_nine),
             first_name_ar="سعد",

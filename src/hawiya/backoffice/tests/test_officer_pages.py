@@ -3,9 +3,8 @@ queue and print file, ready and handover; errors, other offices, citizens and an
 
 from __future__ import annotations
 
-import re
-
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -13,6 +12,9 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
+from django.utils.html import escape
+from django.utils.translation import gettext
 
 from hawiya.appointments.models import Appointment
 from hawiya.audit.models import AuditEvent
@@ -32,7 +34,7 @@ from hawiya.core.testing import page_queries
 from hawiya.identity.models import StaffRole
 from hawiya.identity.tests.factories import make_account
 from hawiya.registry.tests.factories import portrait_photo as photo_bytes
-from hawiya.replacements.models import Replacement
+from hawiya.replacements.models import Replacement, ReplacementState
 
 pytestmark = pytest.mark.django_db
 
@@ -210,6 +212,27 @@ def test_the_case_audit_table_is_newest_first(office, client_officer) -> None:
     assert table.index('data-audit-action="person.record_viewed"') < table.index(
         'data-audit-action="appointment.booked"'
     )
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_the_case_audit_table_names_each_action_in_the_page_language(
+    office, client_officer, language
+) -> None:
+    visit = booked_today(office)
+    client_officer.get(case_url(visit.replacement))
+
+    body = client_officer.get(case_url(visit.replacement).replace("/en/", f"/{language}/")).content.decode()
+    table = body[body.index("data-audit>") : body.index("</table>", body.index("data-audit>"))]
+
+    with translation.override(language):
+        booked = gettext("Appointment booked")
+        opened = gettext("Opened the person's record")
+        paid = gettext("Status changed to “%(state)s”") % {"state": ReplacementState.PAID.label}
+    assert escape(booked) in table
+    assert escape(opened) in table
+    assert escape(paid) in table
+    if language == "ar":
+        assert "Appointment booked" not in table
 
 
 def test_show_reveals_the_full_id_number_once_and_is_audited(office, client_officer) -> None:

@@ -51,11 +51,11 @@ import time
 from collections import Counter
 from urllib.parse import quote, urlencode
 
+from _server import free_port
 from oidc import (  # the server, the load and the measuring of the OIDC benchmark
     WEB_THREADS,
     WEB_WORKERS,
     Request,
-    _free_port,
     _load,
     _measure,
     _prepare_environment,
@@ -240,7 +240,7 @@ def main() -> None:
         sys.exit("--requests 1..100000, --concurrency 1..64")
     if not (1 <= options.accounts <= 500 and 1 <= options.flood <= 32):
         sys.exit("--accounts 1..500, --flood 1..32")
-    port = options.port or _free_port()
+    port = options.port or free_port()
     _prepare_environment(port)
     os.environ["HAWIYA_DOCUMENT_STATUS_RATE_LIMIT"] = str(RATE_LIMIT)
     os.environ["HAWIYA_TRUSTED_PROXIES"] = "1"

@@ -28,7 +28,6 @@ import http.client
 import json
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import threading
@@ -37,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from _server import prepare_environment  # the run's database and demo settings, shared by the benches
+from _server import free_port, prepare_environment  # shared by the benches
 from sign_in import _make_accounts  # the bench's way of making activated accounts (services)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,12 +55,6 @@ def _prepare_environment(port: int) -> None:
     """The bench's own settings (oidc_site), with the issuer where the server will answer."""
     os.environ["HAWIYA_OIDC_ISSUER"] = f"http://127.0.0.1:{port}"
     prepare_environment("oidc_site")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _make_party() -> None:
@@ -227,7 +220,7 @@ def main() -> None:
     options = parser.parse_args()
     if not (1 <= options.requests <= 100_000 and 1 <= options.concurrency <= 64):
         sys.exit("--requests 1..100000, --concurrency 1..64")
-    port = options.port or _free_port()
+    port = options.port or free_port()
     _prepare_environment(port)
 
     import django

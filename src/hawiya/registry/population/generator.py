@@ -754,22 +754,8 @@ class PopulationBuilder:
     ) -> Row:
         father = draft.father or ("", "")
         grandfather = draft.grandfather or ("", "")
-        # In Person.NAME_FIELDS order; each part's words are cached, so this is a join per row.
-        search_name = search_name_of(
-            (
-                draft.first[0],
-                father[0],
-                grandfather[0],
-                draft.family[0],
-                draft.first[1],
-                father[1],
-                grandfather[1],
-                draft.family[1],
-            )
-        )
-        return (
-            draft.pk,
-            draft.id_number,
+        # In Person.NAME_FIELDS order (Arabic parts, then Latin), as PERSON_COLUMNS lists them.
+        names = (
             draft.first[0],
             father[0],
             grandfather[0],
@@ -778,6 +764,11 @@ class PopulationBuilder:
             father[1],
             grandfather[1],
             draft.family[1],
+        )
+        return (
+            draft.pk,
+            draft.id_number,
+            *names,
             str(draft.sex),
             draft.born,
             str(draft.precision),
@@ -789,7 +780,8 @@ class PopulationBuilder:
             mobile,
             email,
             biometrics_captured_on,
-            search_name,
+            # Each part's words are cached (name_search), so this is a join per row.
+            search_name_of(names),
         )
 
     def _emit_person(self, draft: _Draft, offices: list[int], address: _AddressDraft | None) -> None:

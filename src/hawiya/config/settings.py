@@ -308,11 +308,18 @@ HAWIYA_AUDIT_SEAL_WAIT_SECONDS = float(os.environ.get("HAWIYA_AUDIT_SEAL_WAIT_SE
 # delivery reports and "I never got the text" at the help desk need them that long. Finished task
 # rows (successful or failed; never ready or running) are kept 7 days after they finished. Sign-in,
 # activation and passkey challenges, Django sessions and the signed-in sessions list are deleted
-# this many hours after they expired. The register, the audit trail, requests, bills, appointments,
-# shipments, document checks and relying parties are never pruned (docs/design.md §9).
+# this many hours after they expired; so are authorization codes and access tokens (one without a
+# refresh token), and refresh tokens that many hours after the toolkit's REFRESH_TOKEN_EXPIRE_SECONDS
+# (counted from their revocation, or from their access token's expiry). An exchanged code's row
+# (RedeemedCode, for a replay) goes that long after every token it gave could no longer be used. An
+# hourly code send quota goes once its newest send is an hour old. ID tokens are kept 30 days past
+# their expiry: a party names the citizen by one (id_token_hint) when it signs them out, and the
+# toolkit refuses a hint whose row is gone. The register, the audit trail, requests, bills,
+# appointments, shipments, document checks and relying parties are never pruned (docs/design.md §9).
 HAWIYA_RETENTION_SMS_DAYS = max(1, int(os.environ.get("HAWIYA_RETENTION_SMS_DAYS", "90")))
 HAWIYA_RETENTION_TASKS_DAYS = max(1, int(os.environ.get("HAWIYA_RETENTION_TASKS_DAYS", "7")))
 HAWIYA_RETENTION_EXPIRED_HOURS = max(1, int(os.environ.get("HAWIYA_RETENTION_EXPIRED_HOURS", "24")))
+HAWIYA_RETENTION_ID_TOKENS_DAYS = max(1, int(os.environ.get("HAWIYA_RETENTION_ID_TOKENS_DAYS", "30")))
 # Each kind is deleted in batches of this many rows (one short transaction each), at most this many
 # batches a run, so a first run on a big table never holds it long; the next run goes on.
 HAWIYA_RETENTION_BATCH_SIZE = max(1, int(os.environ.get("HAWIYA_RETENTION_BATCH_SIZE", "1000")))

@@ -152,10 +152,13 @@ class CodeSendQuota(models.Model):
 
     One row per key, locked while a send is decided, so parallel requests cannot both take the
     last place. Keys are opaque (an account id, or an HMAC of an ID number), never an ID number.
+    `last_send_at` is the newest of `recent_sends` (kept by the service, indexed): once it is older
+    than the quota's hour, the row limits nothing and the retention prune deletes it.
     """
 
     key = models.CharField(_("key"), max_length=80, unique=True)
     recent_sends = models.JSONField(_("recent sends"), default=list)
+    last_send_at = models.DateTimeField(_("last send"), null=True, blank=True, db_index=True)
 
     class Meta:
         verbose_name = _("code send quota")

@@ -244,6 +244,10 @@ class Connection:
     last_signed_in_at: dt.datetime | None
 
 
+def _latest(*moments: dt.datetime | None) -> dt.datetime | None:
+    return max((moment for moment in moments if moment is not None), default=None)
+
+
 def connections_for_user(*, user: User) -> list[Connection]:
     """The holder's live consents, most recently used first."""
     consents = list(
@@ -257,12 +261,26 @@ def connections_for_user(*, user: User) -> list[Connection]:
         .annotate(latest=Max("created"))
         .values_list("application_id", "latest")
     )
+    # The tokens are pruned once dead (docs/design.md §9): each code exchange is also in the
+    # account's security history (kept), so the date outlives the party's last token.
+    signed_in = dict(
+        SecurityEvent.objects.filter(
+            user=user,
+            kind=SecurityEvent.Kind.PARTY_SIGN_IN,
+            detail__in=[str(consent.party_id) for consent in consents],
+        )
+        .values("detail")
+        .annotate(latest=Max("occurred_at"))
+        .values_list("detail", "latest")
+    )
     connections = [
         Connection(
             party=consent.party,
             scopes=tuple(scope for scope in consent.scopes if isinstance(scope, str)),
             granted_at=consent.granted_at,
-            last_signed_in_at=last.get(consent.party.application_id),
+            last_signed_in_at=_latest(
+                last.get(consent.party.application_id), signed_in.get(str(consent.party_id))
+            ),
         )
         for consent in consents
     ]

@@ -167,9 +167,20 @@ def quota_claim(*, key: str, now: dt.datetime) -> int:
 
     Raises `too_many_codes` (with the seconds until a send frees up) when none is left. The row is
     locked, so two parallel sends cannot both take the last one. Call inside a transaction.
+
+    The retention prune deletes a row whose newest send left the hour (code_send_quotas_prune):
+    such a row limits nothing, so a send that finds it gone creates it again with the same outcome.
     """
-    CodeSendQuota.objects.bulk_create([CodeSendQuota(key=key)], ignore_conflicts=True)
-    quota = CodeSendQuota.objects.select_for_update().get(key=key)
+    quota = None
+    for _attempt in range(3):
+        CodeSendQuota.objects.bulk_create([CodeSendQuota(key=key)], ignore_conflicts=True)
+        # `first()`, not `get()`: on PostgreSQL the prune may delete the row between the insert
+        # that found it there and this lock, which then returns nothing; insert it again.
+        quota = CodeSendQuota.objects.select_for_update().filter(key=key).order_by().first()
+        if quota is not None:
+            break
+    if quota is None:
+        raise RuntimeError("the code send quota row could not be created")
     recent = sorted(
         sent
         for sent in (_aware(value) for value in quota.recent_sends)
@@ -180,5 +191,6 @@ def quota_claim(*, key: str, now: dt.datetime) -> int:
         raise errors.too_many_codes(int(wait.total_seconds()) + 1)
     recent.append(now)
     quota.recent_sends = [sent.isoformat() for sent in recent]
-    quota.save(update_fields=["recent_sends"])
+    quota.last_send_at = max(recent)
+    quota.save(update_fields=["recent_sends", "last_send_at"])
     return CODE_SENDS_PER_HOUR - len(recent)

@@ -15,6 +15,7 @@ from django.contrib.sessions.models import Session
 from django.db import models, transaction
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
+from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 
 from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
@@ -25,7 +26,19 @@ from hawiya.core import clock
 from hawiya.core.retention import Batches, task_results_prune
 from hawiya.delivery.models import Shipment
 from hawiya.delivery.tests.factories import make_shipment
-from hawiya.identity.models import OneTimeCode, PasskeyChallenge, Purpose, User, UserSession
+from hawiya.identity.models import (
+    CodeSendQuota,
+    Consent,
+    OneTimeCode,
+    PasskeyChallenge,
+    Purpose,
+    RedeemedCode,
+    RelyingParty,
+    SecurityEvent,
+    User,
+    UserSession,
+)
+from hawiya.identity.services import relying_parties
 from hawiya.identity.services.one_time_codes import one_time_codes_prune
 from hawiya.identity.services.passkeys import passkey_challenges_prune
 from hawiya.identity.services.sessions import sessions_prune_expired
@@ -45,7 +58,20 @@ pytestmark = pytest.mark.django_db
 DAY = dt.timedelta(days=1)
 HOUR = dt.timedelta(hours=1)
 # The only models a prune may delete from; every other table keeps every row.
-PRUNED = {SmsMessage, DBTaskResult, OneTimeCode, PasskeyChallenge, Session, UserSession}
+PRUNED = {
+    SmsMessage,
+    DBTaskResult,
+    OneTimeCode,
+    PasskeyChallenge,
+    CodeSendQuota,
+    Session,
+    UserSession,
+    RedeemedCode,
+    AccessToken,
+    RefreshToken,
+    IDToken,
+    Grant,
+}
 
 
 def _sms(status: str, *, queued_at: dt.datetime) -> SmsMessage:
@@ -218,7 +244,34 @@ def test_retention_never_deletes_what_it_must_keep() -> None:
     # A citizen with an account (its activation challenge and texts), a loss report, replacement
     # requests with a bill and a shipment, an audit trail; then a prune ten years on, when every
     # row is long past any retention.
-    make_account()
+    citizen = make_account()
+    # A citizen signed in to a relying party they consented to: the party, the consent and the
+    # sign-in in their security history stay; its codes and tokens die and go.
+    party = relying_parties.party_register(
+        actor=Actor.system("tests"),
+        name_ar="بنك المثال",
+        name_en="Example Bank",
+        redirect_uris=["https://bank.example/callback"],
+        allowed_scopes=["openid"],
+        token_endpoint_auth_method="client_secret_basic",
+    ).party
+    Consent.objects.create(user=citizen, party=party, scopes=["openid"])
+    SecurityEvent.objects.create(user=citizen, kind=SecurityEvent.Kind.PARTY_SIGN_IN, detail=str(party.pk))
+    id_token = IDToken.objects.create(user=citizen, application=party.application, expires=clock.now())
+    access = AccessToken.objects.create(
+        user=citizen, application=party.application, token="a", expires=clock.now(), id_token=id_token
+    )
+    RefreshToken.objects.create(user=citizen, application=party.application, token="r", access_token=access)
+    RedeemedCode.objects.create(code_hash="0" * 64, application=party.application, access_token=access)
+    Grant.objects.create(
+        user=citizen,
+        application=party.application,
+        code="c",
+        expires=clock.now(),
+        redirect_uri="https://bank.example/callback",
+        code_challenge="x" * 43,
+        code_challenge_method="S256",
+    )
     make_bill()
     reporter = make_reporter()
     make_report(reporter, [make_id_card(reporter)])
@@ -235,6 +288,9 @@ def test_retention_never_deletes_what_it_must_keep() -> None:
     for model in (Person, Document, AuditEvent, LossReport, Replacement, Bill, Shipment, User):
         assert before[model._meta.label] > 0, model
     assert OneTimeCode.objects.exists()
+    assert CodeSendQuota.objects.exists()
+    for kept in (Consent, SecurityEvent, RelyingParty):
+        assert before[kept._meta.label] > 0, kept
 
     later = clock.now() + 3650 * DAY
     for _run in range(5):
@@ -245,6 +301,8 @@ def test_retention_never_deletes_what_it_must_keep() -> None:
     assert list(SmsMessage.objects.values_list("pk", flat=True)) == [in_flight.pk]
     assert list(DBTaskResult.objects.values_list("pk", flat=True)) == [ready.pk]
     assert not OneTimeCode.objects.exists()
+    for pruned in (CodeSendQuota, RedeemedCode, AccessToken, RefreshToken, IDToken, Grant):
+        assert not pruned._base_manager.exists(), pruned
 
 
 def test_the_minute_jobs_run_the_prune() -> None:

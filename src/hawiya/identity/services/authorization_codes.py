@@ -5,18 +5,34 @@ previously issued from it. django-oauth-toolkit deletes the code when it is exch
 oidc validator records here which access token each exchanged code gave (only the code's SHA-256
 is kept), and a replay revokes that token, its refresh token and the refresh tokens rotated from
 it (the refresh-token family).
+
+The retention prune (docs/design.md §9) deletes here what only grows: the exchanged codes once a
+replay could do nothing with them (redeemed_codes_prune), and the toolkit's expired codes and
+tokens, in bounded batches (oauth_tokens_prune).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
+from django.conf import settings
 from django.db import transaction
-from oauth2_provider.models import AccessToken, Application, Grant, RefreshToken
+from django.db.models import Exists, OuterRef, Q
+from oauth2_provider.models import (
+    AccessToken,
+    Application,
+    Grant,
+    IDToken,
+    RefreshToken,
+    refresh_token_expire_timedelta,
+)
+from oauth2_provider.settings import oauth2_settings
 
 from hawiya.audit.actors import Actor
 from hawiya.audit.services import audit_record
 from hawiya.core import clock
+from hawiya.core.retention import Batches, delete_in_batches
 
 from ..models import RedeemedCode, RelyingParty, SecurityEvent
 
@@ -150,3 +166,94 @@ def token_event_record(*, client_id: str, action: str, user_id: int | None, deta
             object_id=user_id if user_id is not None else "-",
             detail=detail,
         )
+
+
+# --- Retention ----------------------------------------------------------------------------------
+
+
+def _margin() -> dt.timedelta:
+    return dt.timedelta(hours=int(settings.HAWIYA_RETENTION_EXPIRED_HOURS))
+
+
+def _seconds(name: str) -> dt.timedelta:
+    return dt.timedelta(seconds=int(getattr(oauth2_settings, name)))
+
+
+def redeemed_codes_prune(*, now: dt.datetime, batches: Batches | None = None) -> int:
+    """Delete the exchanged codes (RedeemedCode) a replay could no longer do anything with;
+    returns how many.
+
+    A row serves one thing: a second exchange of its code revokes, through `access_token`, the
+    token the first exchange gave, its refresh token and their family (code_replayed). A row is
+    deleted only when both hold:
+
+    - it was redeemed longer ago than the code's own lifetime (AUTHORIZATION_CODE_EXPIRE_SECONDS)
+      and longer than the access token's plus the refresh token's (ACCESS_TOKEN_EXPIRE_SECONDS,
+      REFRESH_TOKEN_EXPIRE_SECONDS: a refresh token dies that long after its access token
+      expired), plus HAWIYA_RETENTION_EXPIRED_HOURS: by then the code is long dead and so is every
+      token it gave that was not refreshed;
+    - its access token is gone (refreshed, revoked, or pruned: the reference is SET_NULL), or it
+      expired longer ago than the refresh token's lifetime plus that margin, so its refresh token
+      can no longer be used either. A row whose token could still be refreshed is kept, whatever
+      its age; with refresh tokens that never expire, until the token is gone.
+
+    A replay after that is an unknown code: invalid_grant, with no row to audit it by.
+    """
+    margin = _margin()
+    refresh_life = refresh_token_expire_timedelta()
+    token_life = _seconds("ACCESS_TOKEN_EXPIRE_SECONDS") + (refresh_life or dt.timedelta(0))
+    kept = max(_seconds("AUTHORIZATION_CODE_EXPIRE_SECONDS"), token_life) + margin
+    harmless = Q(access_token__isnull=True)
+    if refresh_life is not None:
+        dead = AccessToken.objects.filter(expires__lt=now - refresh_life - margin).values("pk")
+        harmless |= Q(access_token_id__in=dead)
+    old = RedeemedCode.objects.filter(harmless, redeemed_at__lt=now - kept)
+    return delete_in_batches(old, batches=batches)
+
+
+def oauth_tokens_prune(*, now: dt.datetime, batches: Batches | None = None) -> dict[str, int]:
+    """Delete django-oauth-toolkit's codes and tokens that can no longer be used, in bounded
+    batches; returns how many of each went (refresh, access and ID tokens, codes).
+
+    The rules are the toolkit's `clear_expired` (the `cleartokens` command) with a margin of
+    HAWIYA_RETENTION_EXPIRED_HOURS; that function itself is not used, since it deletes until
+    nothing is left in one go (its batches have no limit per run) and locks nothing first.
+
+    - Refresh tokens: revoked longer ago than their lifetime (REFRESH_TOKEN_EXPIRE_SECONDS) plus
+      the margin — a revoked one is what lets a replay of a rotated token revoke its family
+      (REFRESH_TOKEN_REUSE_PROTECTION), and it could not be used after its lifetime anyway; live
+      ones whose access token expired longer ago than that (the toolkit refuses them from then);
+      and orphans, live but without an access token, which the toolkit refuses. With refresh
+      tokens that never expire only orphans go.
+    - Access tokens: expired longer ago than the margin and without a refresh token (a live
+      refresh token needs its access token, expired or not, to be refreshed).
+    - ID tokens: without an access token and expired longer ago than HAWIYA_RETENTION_ID_TOKENS_DAYS:
+      a party names the citizen by one (id_token_hint) when it signs them out (RP-initiated logout),
+      expired or not, and the toolkit refuses a hint whose row is gone.
+    - Authorization codes: expired longer ago than the margin (an exchanged one is deleted at once).
+
+    Deleting a token clears what refers to it: RedeemedCode.access_token and the successor's
+    `source_refresh_token` are SET_NULL. The connected-services page reads a party's last
+    sign-in from the security history too (selectors.connections_for_user), so it survives.
+    """
+    margin = _margin()
+    refresh_life = refresh_token_expire_timedelta()
+    refresh = Q(revoked__isnull=True, access_token__isnull=True)
+    if refresh_life is not None:
+        refresh |= Q(revoked__lt=now - refresh_life - margin)
+        dormant = AccessToken.objects.filter(expires__lt=now - refresh_life - margin).values("pk")
+        refresh |= Q(revoked__isnull=True, access_token_id__in=dormant)
+    counts = {
+        "oauth_refresh_tokens": delete_in_batches(RefreshToken.objects.filter(refresh), batches=batches)
+    }
+    with_refresh = Exists(RefreshToken.objects.filter(access_token_id=OuterRef("pk")))
+    counts["oauth_access_tokens"] = delete_in_batches(
+        AccessToken.objects.filter(~with_refresh, expires__lt=now - margin), batches=batches
+    )
+    id_kept = dt.timedelta(days=int(settings.HAWIYA_RETENTION_ID_TOKENS_DAYS))
+    with_access = Exists(AccessToken.objects.filter(id_token_id=OuterRef("pk")))
+    counts["oauth_id_tokens"] = delete_in_batches(
+        IDToken.objects.filter(~with_access, expires__lt=now - id_kept), batches=batches
+    )
+    counts["oauth_codes"] = delete_in_batches(Grant.objects.filter(expires__lt=now - margin), batches=batches)
+    return counts

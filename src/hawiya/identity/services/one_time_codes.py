@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from hawiya.core import clock
 from hawiya.core.retention import Batches, delete_in_batches
@@ -16,7 +17,7 @@ from hawiya.core.text import mask_mobile
 from hawiya.notifications.services import sms_send
 
 from .. import codes, errors, throttles
-from ..models import Method, MethodLock, OneTimeCode, Purpose
+from ..models import CodeSendQuota, Method, MethodLock, OneTimeCode, Purpose
 from ._common import (
     Event,
     _challenge_for_update,
@@ -207,3 +208,19 @@ def one_time_codes_prune(
         kept_for if kept_for is not None else dt.timedelta(hours=int(settings.HAWIYA_RETENTION_EXPIRED_HOURS))
     )
     return delete_in_batches(OneTimeCode.objects.filter(expires_at__lt=now - kept), batches=batches)
+
+
+def code_send_quotas_prune(*, now: dt.datetime, batches: Batches | None = None) -> int:
+    """Delete the hourly send quotas (CodeSendQuota) none of whose sends is within the hour any
+    more; returns how many. Such a row counts nothing towards the limit, so no period is added.
+
+    Each batch locks its rows, skipping those a send holds, and deletes them only if still idle
+    (delete_in_batches asks the condition again): a row a send refreshed before the lock is kept,
+    and a send that waited on a row being deleted finds it gone and creates it again, with the
+    same outcome (throttles.quota_claim). A row without a send (one filled by migration 0014 from
+    an empty list) limits nothing either.
+    """
+    idle = CodeSendQuota.objects.filter(
+        Q(last_send_at__lt=now - throttles.QUOTA_WINDOW) | Q(last_send_at__isnull=True)
+    )
+    return delete_in_batches(idle, batches=batches)

@@ -18,7 +18,7 @@ from django.urls import reverse
 from django_tasks_db.models import DBTaskResult
 from joserfc import jwt
 from joserfc.jwk import KeySet
-from oauth2_provider.models import AccessToken
+from oauth2_provider.models import AccessToken, IDToken
 
 from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
@@ -38,6 +38,7 @@ from hawiya.identity.models import (
     UserSession,
 )
 from hawiya.identity.oidc_claims import pairwise_subject
+from hawiya.identity.services.authorization_codes import oauth_tokens_prune
 from hawiya.identity.services.relying_parties import connection_revoke
 from hawiya.identity.services.sessions import SessionEnd, citizen_session_ended
 from hawiya.identity.tests.factories import PASSWORD, last_code, make_account, make_staff, next_mobile
@@ -199,6 +200,34 @@ def test_rp_initiated_logout_tells_the_parties(flow, party, citizen):
     row = BackchannelLogout.objects.get()
     assert row.party == party
     assert row.subject == pairwise_subject(citizen, party)
+
+
+def test_rp_initiated_logout_with_an_old_hint_works_after_the_retention_prune(flow, party, citizen):
+    # Days after the sign-in, its ID token has expired and its access token was refreshed away;
+    # the prune keeps the ID token (HAWIYA_RETENTION_ID_TOKENS_DAYS), so the party can still name
+    # the citizen with it when it signs them out (docs/design.md §9).
+    party.application.post_logout_redirect_uris = "https://bank.example/signed-out"
+    party.application.save()
+    with_backchannel(party, "https://bank.example/bc")
+    first = flow.tokens(flow.code_redirect())
+    flow.session.refresh_token(f"{ISSUER}/oidc/token/", refresh_token=first["refresh_token"])
+    IDToken.objects.update(expires=clock.now() - dt.timedelta(days=3))
+
+    ids = set(IDToken.objects.values_list("pk", flat=True))
+
+    # The tokens' prune only: the browser's own session would have ended by then.
+    pruned = oauth_tokens_prune(now=clock.now() + dt.timedelta(days=3))
+    assert pruned["oauth_id_tokens"] == 0
+    assert set(IDToken.objects.values_list("pk", flat=True)) == ids
+
+    page = flow.get(f"{ISSUER}/oidc/logout/?id_token_hint={first['id_token']}")
+    assert page.status_code == 200
+    data = {k: v for k, v in page.context["form"].initial.items() if v is not None}
+    flow.browser.post(
+        "/oidc/logout/?" + page.request["QUERY_STRING"], {**data, "allow": "Logout"}, headers={"host": HOST}
+    )
+    assert "_auth_user_id" not in flow.browser.session
+    assert BackchannelLogout.objects.get().party == party
 
 
 def test_a_sign_in_through_a_party_is_in_the_security_history(flow, party, citizen):

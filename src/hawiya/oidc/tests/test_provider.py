@@ -21,12 +21,13 @@ from joserfc import jwt
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet
 from jwcrypto import jwk
-from oauth2_provider.models import AccessToken, RefreshToken
+from oauth2_provider.models import AccessToken, IDToken, RefreshToken
 from PIL import Image
 
 from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
-from hawiya.identity.models import Consent, SigningKey
+from hawiya.casework.retention import retention_prune
+from hawiya.identity.models import Consent, RedeemedCode, SigningKey
 from hawiya.identity.oidc_claims import pairwise_subject
 from hawiya.identity.services.relying_parties import connection_revoke
 from hawiya.identity.tests.factories import make_account
@@ -440,6 +441,38 @@ def test_refresh_token_rotation(flow):
         )
         == "invalid_grant"
     )
+
+
+def refresh_error(flow: Flow, refresh_token: str) -> str:
+    endpoint = f"{ISSUER}/oidc/token/"
+    return oauth_error(lambda: flow.session.refresh_token(endpoint, refresh_token=refresh_token))
+
+
+def test_the_retention_prune_keeps_usable_tokens_and_then_ends_them_cleanly(flow, citizen):
+    # docs/design.md §9: a prune within the tokens' lifetimes changes nothing the party uses; one
+    # past them deletes every code and token of the sign-in, and each use then fails as an OAuth
+    # error, never as a server error.
+    location = flow.code_redirect()
+    first = flow.tokens(location)
+    second = flow.session.refresh_token(f"{ISSUER}/oidc/token/", refresh_token=first["refresh_token"])
+
+    soon = retention_prune(now=timezone.now() + dt.timedelta(hours=2))
+    assert not any(
+        count for kind, count in soon.items() if kind.startswith("oauth_") or kind == "redeemed_codes"
+    )
+    assert userinfo_with(flow, second).status_code == 200
+    third = flow.session.refresh_token(f"{ISSUER}/oidc/token/", refresh_token=second["refresh_token"])
+
+    later = timezone.now() + dt.timedelta(days=90)
+    for _run in range(3):
+        retention_prune(now=later)
+    for model in (AccessToken, RefreshToken, IDToken, RedeemedCode):
+        assert not model.objects.exists(), model
+    assert userinfo_with(flow, third).status_code == 401
+    for stale in (first, second, third):
+        assert refresh_error(flow, stale["refresh_token"]) == "invalid_grant"
+    assert oauth_error(lambda: flow.tokens(location)) == "invalid_grant"
+    assert Consent.objects.filter(user=citizen, revoked_at__isnull=True).exists()
 
 
 # --- PKCE ------------------------------------------------------------------------------------------

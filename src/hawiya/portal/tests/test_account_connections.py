@@ -16,8 +16,10 @@ from oauth2_provider.models import AccessToken, RefreshToken
 from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.core import clock
-from hawiya.identity.models import Consent, RelyingParty, User
+from hawiya.core.clock import RIYADH
+from hawiya.identity.models import Consent, RelyingParty, SecurityEvent, User
 from hawiya.identity.services import relying_parties
+from hawiya.identity.services.authorization_codes import oauth_tokens_prune
 from hawiya.identity.tests.factories import make_account
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +88,37 @@ def test_the_page_lists_each_service_with_what_it_receives(language: str, words:
     assert words in html
     assert "data-last-sign-in" in html
     assert url("account-connection-revoke", language, party_id=str(party.pk)) in html
+
+
+def test_a_service_whose_tokens_were_pruned_still_shows_when_it_last_signed_you_in() -> None:
+    # Months on, the retention prune (docs/design.md §9) has deleted the party's dead tokens; the
+    # sign-in is still in the security history, and the service can still be withdrawn.
+    user = make_account()
+    party = a_party()
+    connect(user, party, "openid", "national_id")
+    signed_in_at = clock.now() - dt.timedelta(days=90)
+    SecurityEvent.objects.create(
+        user=user, kind=SecurityEvent.Kind.PARTY_SIGN_IN, occurred_at=signed_in_at, detail=str(party.pk)
+    )
+    access = AccessToken.objects.create(
+        user=user,
+        application=party.application,
+        token="t-old",
+        expires=signed_in_at + dt.timedelta(minutes=10),
+        scope="openid",
+    )
+    RefreshToken.objects.create(user=user, application=party.application, token="r-old", access_token=access)
+    pruned = oauth_tokens_prune(now=clock.now())
+    assert pruned["oauth_access_tokens"] == pruned["oauth_refresh_tokens"] == 1
+
+    response = signed_in(user).get(url("account-connections"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'data-connection="{party.pk}"' in html
+    shown = html.split("data-last-sign-in>", 1)[1].split("</dd>", 1)[0]
+    assert "Not yet" not in shown
+    assert str(signed_in_at.astimezone(RIYADH).year) in shown
+    assert url("account-connection-revoke", party_id=str(party.pk)) in html
 
 
 def test_the_page_says_when_there_is_nothing_connected() -> None:

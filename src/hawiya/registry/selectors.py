@@ -8,10 +8,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Final
 
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import TrigramStrictWordSimilarity, TrigramWordSimilarity
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connections, transaction
-from django.db.models import BooleanField, F, Func, QuerySet, Value
+from django.db.models import BooleanField, Case, Exists, F, FloatField, Func, QuerySet, TextField, Value, When
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -196,6 +197,20 @@ class _StrictWordSimilar(_WordSimilar):
     arg_joiner = " %%>> "
 
 
+class _HasEveryWord(Func):
+    """`string_to_array(search_name, ' ') @> 'tokens'::text[]`: every token is one whole word of
+    the column. Written as the expression of migration 0009's GIN index (exactly: the index is
+    only used for the same expression), which answers it from one posting list per token."""
+
+    arg_joiner = ", ' ') @> "
+    template = "(string_to_array(%(expressions)s)"
+    output_field = BooleanField()
+
+
+def _has_every_word(tokens: list[str]) -> _HasEveryWord:
+    return _HasEveryWord(F("search_name"), Value(tokens, output_field=ArrayField(TextField())))
+
+
 @dataclass(frozen=True)
 class PersonSearchPage:
     """One page of search results: at most `limit` persons, best first, and whether more follow.
@@ -266,23 +281,43 @@ def person_search_queryset(
         raise _invalid_query(_("Enter an ID number, or at least two letters of a name."))
     tokens = tokens[:SEARCH_MAX_TOKENS]
     if connections[persons.db].vendor == "postgresql":
+        # First every word whole, through the words index (0009): the common case, since the
+        # normal form already absorbs spelling variants, case and accents; its candidates are
+        # the first in table order, like the trigram path's. Only when it finds nobody does the
+        # trigram path run (a typo, a part of a word): `NOT EXISTS` over the same condition is a
+        # one-time filter in PostgreSQL's plan, so the trigram scan is skipped altogether when
+        # the exact path found someone. One statement, so the admin's paging and counting and
+        # the search's time limit apply to both paths alike.
+        has_every_word = _has_every_word(tokens)
+        exact = persons.filter(has_every_word)
         similarities: list[Any] = []
+        fallback = persons.filter(~Exists(exact.order_by().values("pk")))
         for token in tokens:
             # One operator per word (each costs a scan of the index): a long word is matched
             # whole and forgives a wrong letter; a short one may be part of a word ("قحطاني" in
             # "القحطاني", "moham"), where one wrong letter would be too much to forgive anyway.
             column = F("search_name")
             if len(token) >= SEARCH_TYPO_MIN_LENGTH:
-                persons = persons.filter(_StrictWordSimilar(column, Value(token)))
+                fallback = fallback.filter(_StrictWordSimilar(column, Value(token)))
                 similarities.append(TrigramStrictWordSimilarity(token, column))
             else:
-                persons = persons.filter(_WordSimilar(column, Value(token)))
+                fallback = fallback.filter(_WordSimilar(column, Value(token)))
                 similarities.append(TrigramWordSimilarity(token, column))
-        rank = sum(similarities[1:], start=similarities[0])
         # Rank at most SEARCH_CANDIDATES matches: a name shared by tens of thousands ("فاطمة"
         # alone) would otherwise fetch and score every one of them to show fifty. The first
         # candidates in table order are the same for every page, so paging stays consistent.
-        candidates = persons.order_by().values("pk")[:SEARCH_CANDIDATES]
+        candidates = (
+            exact.order_by()
+            .values("pk")[:SEARCH_CANDIDATES]
+            .union(fallback.order_by().values("pk")[:SEARCH_CANDIDATES], all=True)
+        )
+        # Whole-word matches rank equal (each word's similarity would be 1): ordered by ID
+        # number, without computing a similarity.
+        rank = Case(
+            When(_has_every_word(tokens), then=Value(float(len(tokens)))),
+            default=sum(similarities[1:], start=similarities[0]),
+            output_field=FloatField(),
+        )
         ranked = Person.objects.filter(pk__in=candidates).annotate(search_rank=rank)
         return ranked.order_by("-search_rank", "id_number"), False
     for token in tokens:

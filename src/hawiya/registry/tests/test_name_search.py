@@ -105,3 +105,14 @@ def test_every_word_of_a_spelling_is_inside_a_stored_word(data: st.DataObject) -
     stored = search_name_of([part]).split()
     for token in search_tokens(spelling):
         assert token in stored
+
+
+@given(st.lists(st.text(max_size=40), max_size=8))
+def test_the_stored_name_splits_on_one_space_into_its_words(parts: list[str]) -> None:
+    """What the PostgreSQL words index relies on (`string_to_array(search_name, ' ')`, migration
+    0009): one space between words, none around them, and the words are those of the parts in
+    the same normal form as a query's tokens (so a token equals a stored word exactly)."""
+    stored = search_name_of(parts)
+    words = stored.split(" ") if stored else []
+    assert words == stored.split()
+    assert all(search_tokens(word) == [word] for word in words)

@@ -28,6 +28,10 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 on_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="trigram similarity needs PostgreSQL's pg_trgm"
 )
+on_postgresql_words = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the exact-word path and its GIN index are PostgreSQL's (migration 0009); SQLite uses LIKE",
+)
 # Each example writes a person inside a savepoint it rolls back: the test's database fixture
 # is shared by the examples on purpose.
 db_examples = settings(
@@ -116,8 +120,96 @@ def test_a_typo_in_a_long_name_part_still_finds_the_person(
 def test_the_closest_names_come_first() -> None:
     exact = _person_named(("خالد", "Khalid"), ("القحطاني", "Al-Qahtani"))
     longer = _person_named(("خالد", "Khalid"), ("القحطانيه", "Al-Qahtaniya"))
-    assert _found("القحطاني خالد") == [exact.pk, longer.pk]
-    assert _found("qahtaniya") == [longer.pk, exact.pk]
+    # A letter wrong: nobody has every word whole, the trigram path ranks both, closest first.
+    assert _found("alqahtanu khalid") == [exact.pk, longer.pk]
+
+
+# --- the exact-word path before the trigram one (PostgreSQL) ----------------------------------------
+
+
+@on_postgresql_words
+def test_whole_words_are_answered_by_the_exact_path_alone() -> None:
+    exact = _person_named(("خالد", "Khalid"), ("القحطاني", "Al-Qahtani"))
+    longer = _person_named(("خالد", "Khalid"), ("القحطانيه", "Al-Qahtaniya"))
+    # Every word is someone's whole word: only they are listed, not the near names the trigram
+    # path would add (docs/design.md §10, the trade-off).
+    assert _found("القحطاني خالد") == [exact.pk]
+    assert _found("qahtaniya") == [longer.pk]
+    # No one has every word whole: the trigram path answers, with both.
+    assert _found("القحطاني خالد الحربي") == []
+    assert _found("alqahtanu khalid") == [exact.pk, longer.pk]
+
+
+@on_postgresql_words
+def test_whole_word_matches_are_ordered_by_id_number() -> None:
+    later = make_person(id_number="1058529940")
+    earlier = make_person(id_number="1001244019")
+    assert _found("محمد العتيبي") == [earlier.pk, later.pk]
+
+
+def test_a_start_of_a_word_still_finds_the_person() -> None:
+    person = make_person()  # محمد … العتيبي / Mohammed … Alotaibi
+    make_person(first_name_ar="خالد", first_name_en="Khalid")
+    assert _found("moham") == [person.pk]
+    assert _found("محم عتيبي") == [person.pk]
+
+
+@on_postgresql
+def test_a_typo_falls_back_to_the_trigram_path() -> None:
+    person = make_person(family_name_ar="الشمراني", family_name_en="Al-Shamrani")
+    make_person(first_name_ar="خالد", first_name_en="Khalid", family_name_ar="الحربي")
+    assert _found("الشمزاني") == [person.pk]
+    assert _found("محمد الشمزاني") == [person.pk]
+
+
+@on_postgresql_words
+def test_a_whole_word_search_reads_the_words_index() -> None:
+    make_person()
+    persons, _by_id_number = person_search_queryset("محمد العتيبي")
+    sql, params = persons[:51].query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        # A test table is a few rows, which PostgreSQL would rather scan: forbid that.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "registry_person_search_words" in plan
+    # The trigram scan stands behind the one-time filter: it runs only if nobody matched whole.
+    assert "One-Time Filter" in plan
+
+
+@on_postgresql_words
+def test_the_words_index_is_made_by_the_migrations() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'registry_person_search_words'")
+        (definition,) = cursor.fetchone()
+    # The selector's condition must be this very expression, or PostgreSQL ignores the index.
+    assert "gin (string_to_array(search_name, ' '::text))" in definition
+
+
+def test_the_words_index_migration_does_nothing_on_other_databases() -> None:
+    migration: Any = importlib.import_module("hawiya.registry.migrations.0009_person_search_words")
+
+    def refuse(sql: str) -> None:
+        raise AssertionError(sql)
+
+    editor = SimpleNamespace(connection=SimpleNamespace(vendor="sqlite"), execute=refuse)
+    migration.create_index(None, editor)
+    migration.drop_index(None, editor)
+
+
+@pytest.mark.parametrize("query", ["العتيبي", "alotai"])  # the exact path, and the trigram one
+def test_both_paths_page_with_one_statement_and_one_row_more(query: str) -> None:
+    persons = sorted((make_person() for _ in range(3)), key=lambda person: person.id_number)
+    with CaptureQueriesContext(connection) as queries:
+        first = person_search(query, limit=2)
+    second = person_search(query, limit=2, offset=2)
+    assert [person.pk for person in first.persons + second.persons] == [person.pk for person in persons]
+    assert first.has_next
+    assert not second.has_next
+    selects = [captured["sql"] for captured in queries if "registry_person" in captured["sql"]]
+    assert len(selects) == 1
+    assert "LIMIT 3" in selects[0]
+    assert "COUNT(" not in selects[0].upper()
 
 
 @on_postgresql

@@ -701,6 +701,9 @@ class RedeemedCode(models.Model):
         related_name="+",
         verbose_name=_("access token"),
     )
+    # The family of the refresh token the exchange gave (django-oauth-toolkit's token_family):
+    # rotation replaces the access token above, so a replay revokes through the family.
+    token_family = models.UUIDField(_("refresh token family"), null=True, blank=True, editable=False)
     redeemed_at = models.DateTimeField(_("redeemed at"), default=clock.now, db_index=True)
 
     class Meta:

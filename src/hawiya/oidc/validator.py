@@ -398,6 +398,16 @@ class HawiyaOAuth2Validator(OAuth2Validator):
         request.hawiya_access_token = access_token
         return access_token
 
+    def _create_refresh_token(
+        self, request: Request, refresh_token_code: str, access_token: Any, previous_refresh_token: Any
+    ) -> Any:
+        refresh_token = super()._create_refresh_token(
+            request, refresh_token_code, access_token, previous_refresh_token
+        )
+        # The exchange of a code remembers its family (code_redeemed), without reading it back.
+        request.hawiya_refresh_token = refresh_token
+        return refresh_token
+
     def save_bearer_token(self, token: dict[str, Any], request: Request, *args: Any, **kwargs: Any) -> Any:
         """Everything an exchange writes, in one transaction: the code is deleted first, so of two
         exchanges of one code only one issues tokens; the other finds it gone and, as a replay,
@@ -411,10 +421,12 @@ class HawiyaOAuth2Validator(OAuth2Validator):
                     id_token.save()
                 result = super().save_bearer_token(token, request, *args, **kwargs)
                 if exchanging_code:
+                    refresh_token = getattr(request, "hawiya_refresh_token", None)
                     code_redeemed(
                         code=request.code,
                         application=request.client,
                         access_token=request.hawiya_access_token,
+                        token_family=refresh_token.token_family if refresh_token is not None else None,
                         party=party_of(request.client),
                     )
                 token_event_record(

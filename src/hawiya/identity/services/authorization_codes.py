@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import uuid
 
 from django.conf import settings
 from django.db import transaction
@@ -114,12 +115,20 @@ def code_claim(*, code: str, application: Application) -> bool:
 
 
 def code_redeemed(
-    *, code: str, application: Application, access_token: AccessToken, party: RelyingParty | None
+    *,
+    code: str,
+    application: Application,
+    access_token: AccessToken,
+    party: RelyingParty | None,
+    token_family: uuid.UUID | None = None,
 ) -> None:
-    """Remember that `code` was exchanged for `access_token`."""
+    """Remember that `code` was exchanged for `access_token` and the refresh-token family
+    `token_family` (None when no refresh token was issued)."""
     # The caller deleted the code in this transaction (code_claim), so no other exchange of it
     # can reach here: a plain insert.
-    RedeemedCode.objects.create(code_hash=_sha256(code), application=application, access_token=access_token)
+    RedeemedCode.objects.create(
+        code_hash=_sha256(code), application=application, access_token=access_token, token_family=token_family
+    )
     if access_token.user_id is not None and party is not None:
         # A sign-in through the party, in the citizen's security history. The token request
         # comes from the party's server, so its address and browser say nothing about the citizen.
@@ -138,19 +147,26 @@ def code_replayed(*, code: str, application: Application) -> bool:
         return False
     with transaction.atomic():
         token = redeemed.access_token
+        family = redeemed.token_family
+        refresh = None
+        if family is None and token is not None:
+            # A row from before the family was kept: find it through the first access token.
+            refresh = RefreshToken.objects.filter(access_token=token).first()
+            family = refresh.token_family if refresh is not None else None
         audit_record(
             actor=Actor.relying_party(application.client_id),
             action="oidc.code_replayed",
             object_type="oauth2_provider.application",
             object_id=application.pk,
-            detail={"redeemed_code": redeemed.pk, "revoked": token is not None},
+            detail={"redeemed_code": redeemed.pk, "revoked": token is not None or family is not None},
         )
+        if family:
+            # Every live refresh token of the family, and their access tokens: also those that
+            # rotation gave after the first exchange's access token was replaced.
+            RefreshToken.revoke_family(family)
+        elif refresh is not None:
+            refresh.revoke()
         if token is not None:
-            refresh = RefreshToken.objects.filter(access_token=token).first()
-            if refresh is not None and refresh.token_family:
-                RefreshToken.revoke_family(refresh.token_family)
-            elif refresh is not None:
-                refresh.revoke()
             AccessToken.objects.filter(pk=token.pk).delete()
     return True
 
@@ -207,7 +223,12 @@ def redeemed_codes_prune(*, now: dt.datetime, batches: Batches | None = None) ->
     if refresh_life is not None:
         dead = AccessToken.objects.filter(expires__lt=now - refresh_life - margin).values("pk")
         harmless |= Q(access_token_id__in=dead)
-    old = RedeemedCode.objects.filter(harmless, redeemed_at__lt=now - kept)
+    # While a refresh token of the family the code gave is live, a replay still has something to
+    # revoke (rotation replaced the access token above long ago): keep the row.
+    live_family = Exists(
+        RefreshToken.objects.filter(token_family=OuterRef("token_family"), revoked__isnull=True)
+    )
+    old = RedeemedCode.objects.filter(harmless, ~live_family, redeemed_at__lt=now - kept)
     return delete_in_batches(old, batches=batches)
 
 

@@ -8,6 +8,7 @@ import datetime as dt
 import hashlib
 import importlib
 import secrets
+import uuid
 from typing import Any
 
 import pytest
@@ -183,12 +184,18 @@ def _grant(party: RelyingParty, user: User, *, expires: dt.datetime) -> Grant:
 
 
 def _redeemed(
-    party: RelyingParty, *, at: dt.datetime, access: AccessToken | None, code: str = ""
+    party: RelyingParty,
+    *,
+    at: dt.datetime,
+    access: AccessToken | None,
+    code: str = "",
+    family: uuid.UUID | None = None,
 ) -> RedeemedCode:
     return RedeemedCode.objects.create(
         code_hash=hashlib.sha256((code or secrets.token_urlsafe(24)).encode()).hexdigest(),
         application=party.application,
         access_token=access,
+        token_family=family,
         redeemed_at=at,
     )
 
@@ -329,6 +336,25 @@ def test_a_kept_exchanged_code_still_revokes_its_tokens_when_replayed() -> None:
     refresh.refresh_from_db()
     assert refresh.revoked is not None
     assert not _exists(access)
+
+
+def test_an_exchanged_code_stays_while_its_refresh_family_lives() -> None:
+    """Rotation replaced the access token the code gave (the reference is empty), but a refresh
+    token of its family is live: a replay still has it to revoke."""
+    now = clock.now()
+    kept_for = max(CODE_LIFE, ACCESS_LIFE + REFRESH_LIFE) + MARGIN
+    party, user = _party(), make_account()
+    family = uuid.uuid4()
+    rotated = _access(party, user, expires=now + HOUR)
+    live = _refresh(party, user, access=rotated)
+    RefreshToken.objects.filter(pk=live.pk).update(token_family=family)
+    living = _redeemed(party, at=now - kept_for - HOUR, access=None, family=family)
+    ended = _redeemed(party, at=now - kept_for - HOUR, access=None, family=uuid.uuid4())
+
+    assert redeemed_codes_prune(now=now) == 1
+
+    assert _exists(living)
+    assert not _exists(ended)
 
 
 # --- What the citizen's pages read ------------------------------------------------------------------

@@ -393,6 +393,22 @@ def test_code_reuse_is_refused_and_revokes_the_tokens_it_gave(flow):
     assert RefreshToken.objects.get().revoked is not None
 
 
+def test_a_replayed_code_revokes_the_tokens_rotated_from_it(flow):
+    """RFC 6749 §4.1.2 after a refresh: rotation replaced the first access token, so the replay
+    revokes through the refresh-token family the exchange gave."""
+    location = flow.code_redirect()
+    first = flow.tokens(location)
+    second = flow.session.refresh_token(f"{ISSUER}/oidc/token/", refresh_token=first["refresh_token"])
+    assert userinfo_with(flow, second).status_code == 200
+
+    assert oauth_error(lambda: flow.tokens(location)) == "invalid_grant"
+
+    assert userinfo_with(flow, second).status_code == 401
+    assert refresh_error(flow, second["refresh_token"]) == "invalid_grant"
+    assert not RefreshToken.objects.filter(revoked__isnull=True).exists()
+    assert AuditEvent.objects.filter(action="oidc.code_replayed", detail__revoked=True).exists()
+
+
 def test_only_a_registered_redirect_uri(flow):
     flow.session.redirect_uri = "https://evil.example/callback"
     answer = flow.get(flow.authorize_url())

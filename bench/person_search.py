@@ -75,13 +75,8 @@ def _seed(url: str, persons: int, seed: int) -> None:
     env = _environment(url)
     _recreate_database(url)
     _manage(env, "migrate", "--no-input", "-v", "0")
+    # A large load is vacuumed and analysed by the seeder itself (population/writer.py).
     _manage(env, "seed_population", "--persons", str(persons), "--seed", str(seed))
-    import psycopg
-
-    started = time.perf_counter()
-    with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute("VACUUM ANALYZE registry_person")
-    print(f"VACUUM ANALYZE registry_person: {time.perf_counter() - started:.0f} s", flush=True)
 
 
 # --- the searches --------------------------------------------------------------------------------

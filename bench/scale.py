@@ -119,44 +119,18 @@ def _officer_cookie(office: Any) -> str:
 
 
 def _citizen_cookie() -> str:
-    """A generated card holder with an account (activated once, through the services), signed in
-    through the real pages."""
-    from pages import PASSWORD, _signed_in_cookie
-    from sign_in import _latest_code
+    """A generated card holder with an account (activated once, by bench/pages.py's way), signed
+    in through the real pages."""
+    from pages import _citizen, _signed_in_cookie
 
-    from hawiya.identity import services as identity
     from hawiya.identity.models import User
-    from hawiya.registry.models import Document, DocumentKind, DocumentStatus
 
     user = User.objects.filter(username=CITIZEN).select_related("person").first()
     if user is None:
-        card = (
-            Document.objects.filter(
-                kind=DocumentKind.NATIONAL_ID_CARD,
-                status=DocumentStatus.VALID,
-                holder__date_of_death__isnull=True,
-                holder_id__gte=1000,  # the register's index order, not its first rows
-            )
-            .exclude(holder__mobile="")
-            .select_related("holder")
-            .order_by("holder_id")
-            .first()
-        )
-        if card is None:
-            raise RuntimeError("the register has no card holder with a mobile number")
-        person, ip = card.holder, "127.3.0.1"
-        started = identity.activation_start(
-            id_number=person.id_number, date_of_birth=person.date_of_birth, mobile=person.mobile, ip=ip
-        )
-        identity.activation_verify(challenge=started.challenge, code=_latest_code(person.mobile), ip=ip)
-        identity.activation_complete(
-            challenge=started.challenge, username=CITIZEN, password=PASSWORD, accepted_terms=True, ip=ip
-        )
-    elif user.person is None:
+        return _signed_in_cookie(*_citizen(CITIZEN))
+    if user.person is None:
         raise RuntimeError(f"{CITIZEN} is not a citizen's account: drop the database (no --reuse)")
-    else:
-        person = user.person
-    return _signed_in_cookie(person.id_number, person.mobile)
+    return _signed_in_cookie(user.person.id_number, user.person.mobile)
 
 
 def _spread(persons: int) -> tuple[list[str], list[dict[str, str]]]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -121,3 +122,20 @@ def page_queries(captured: CaptureQueriesContext) -> list[str]:
         for query in captured.captured_queries
         if not (query["sql"].startswith("SELECT") and SESSION_TABLE in query["sql"])
     ]
+
+
+def wait_until_blocked_on_a_lock(timeout: float = 20) -> None:
+    """Until another connection to this database waits on a lock (the race is then real); fails
+    the test after `timeout` seconds. PostgreSQL only (it reads pg_stat_activity)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            row = cursor.fetchone()
+        if row and row[0] > 0:
+            return
+        time.sleep(0.05)
+    raise AssertionError("no other transaction waited on a lock")

@@ -12,7 +12,19 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import TrigramStrictWordSimilarity, TrigramWordSimilarity
 from django.core.exceptions import ValidationError
 from django.db import OperationalError, connections, transaction
-from django.db.models import BooleanField, Case, Exists, F, FloatField, Func, QuerySet, TextField, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -197,18 +209,15 @@ class _StrictWordSimilar(_WordSimilar):
     arg_joiner = " %%>> "
 
 
-class _HasEveryWord(Func):
-    """`string_to_array(search_name, ' ') @> 'tokens'::text[]`: every token is one whole word of
-    the column. Written as the expression of migration 0009's GIN index (exactly: the index is
-    only used for the same expression), which answers it from one posting list per token."""
+class _SearchWords(Func):
+    """`string_to_array(search_name, ' ')`: the words of the search column, exactly the
+    expression of migration 0009's GIN index (PostgreSQL uses an index only for the same
+    expression). Its `__contains` lookup is PostgreSQL's `@>`, answered from one posting list per
+    word."""
 
-    arg_joiner = ", ' ') @> "
-    template = "(string_to_array(%(expressions)s)"
-    output_field = BooleanField()
-
-
-def _has_every_word(tokens: list[str]) -> _HasEveryWord:
-    return _HasEveryWord(F("search_name"), Value(tokens, output_field=ArrayField(TextField())))
+    function = "string_to_array"
+    template = "%(function)s(%(expressions)s, ' ')"
+    output_field = ArrayField(TextField())
 
 
 @dataclass(frozen=True)
@@ -288,7 +297,8 @@ def person_search_queryset(
         # one-time filter in PostgreSQL's plan, so the trigram scan is skipped altogether when
         # the exact path found someone. One statement, so the admin's paging and counting and
         # the search's time limit apply to both paths alike.
-        has_every_word = _has_every_word(tokens)
+        has_every_word = Q(search_words__contains=tokens)
+        persons = persons.alias(search_words=_SearchWords("search_name"))
         exact = persons.filter(has_every_word)
         similarities: list[Any] = []
         fallback = persons.filter(~Exists(exact.order_by().values("pk")))
@@ -314,11 +324,15 @@ def person_search_queryset(
         # Whole-word matches rank equal (each word's similarity would be 1): ordered by ID
         # number, without computing a similarity.
         rank = Case(
-            When(_has_every_word(tokens), then=Value(float(len(tokens)))),
+            When(has_every_word, then=Value(float(len(tokens)))),
             default=sum(similarities[1:], start=similarities[0]),
             output_field=FloatField(),
         )
-        ranked = Person.objects.filter(pk__in=candidates).annotate(search_rank=rank)
+        ranked = (
+            Person.objects.filter(pk__in=candidates)
+            .alias(search_words=_SearchWords("search_name"))
+            .annotate(search_rank=rank)
+        )
         return ranked.order_by("-search_rank", "id_number"), False
     for token in tokens:
         # Stored lower-case and unaccented like the token; LIKE escapes are Django's.

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +29,7 @@ from hawiya.appointments.services.schedule import (
     office_holiday_preview,
 )
 from hawiya.audit.services import audit_record
-from hawiya.core.testing import in_thread, outcome, race
+from hawiya.core.testing import in_thread, outcome, race, wait_until_blocked_on_a_lock
 from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import StaffActor
 from hawiya.identity.tests.factories import make_staff
@@ -50,22 +49,6 @@ NOW = at_riyadh(dt.date(2030, 3, 4), 9)  # a Monday
 TUESDAY = next_weekday(NOW.date(), Weekday.TUESDAY)
 NINE = at_riyadh(TUESDAY, 9)
 TEN = at_riyadh(TUESDAY, 10)
-
-
-def _wait_until_blocked_on_a_lock(timeout: float = 20) -> None:
-    """Until another connection of this database waits on a row lock (the race is then real)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            row = cursor.fetchone()
-        if row and row[0] > 0:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the second transaction never waited on a lock")
 
 
 def _booked_on_holidays(office: Office) -> list[str]:
@@ -127,7 +110,7 @@ def test_a_booking_holding_its_place_when_the_holiday_is_saved_is_never_left_on_
     booker = in_thread(booking, name="booking")
     assert place_taken.wait(timeout=30)
     adder = in_thread(_add_holiday(supervisor, office, token), name="holiday")
-    _wait_until_blocked_on_a_lock()
+    wait_until_blocked_on_a_lock()
     go_on.set()
     outcomes = {"booking": outcome(booker.result(60)), "holiday": outcome(adder.result(60))}
 
@@ -153,7 +136,7 @@ def test_a_booking_made_while_the_holiday_is_being_saved_is_refused_once_it_is_s
     adder = in_thread(_add_holiday(supervisor, office, token), name="holiday")
     assert saving.wait(timeout=30)
     booker = in_thread(booking, name="booking")
-    _wait_until_blocked_on_a_lock()
+    wait_until_blocked_on_a_lock()
     go_on.set()
     outcomes = {"holiday": outcome(adder.result(60)), "booking": outcome(booker.result(60))}
 

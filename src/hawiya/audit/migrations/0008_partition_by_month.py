@@ -95,7 +95,9 @@ def _copy_privileges(cursor, old: str, new: str, kind: str = "TABLE") -> None:
     table's owner."""
     if kind == "TABLE":
         (owner,) = _fetch(
-            cursor, "SELECT quote_ident(pg_get_userbyid(relowner)) FROM pg_class WHERE oid = %s::regclass", [old]
+            cursor,
+            "SELECT quote_ident(pg_get_userbyid(relowner)) FROM pg_class WHERE oid = %s::regclass",
+            [old],
         )[0]
         cursor.execute(f"ALTER TABLE {new} OWNER TO {owner}")
     grants = _fetch(
@@ -135,6 +137,23 @@ def _refuse_foreign_keys(cursor) -> None:
         raise RuntimeError(f"foreign keys point at {TABLE}: {referencing}; partitioning would break them")
 
 
+def _move_rows(cursor, new: str, *, primary_key: str, sequence_unique: str) -> None:
+    """Every event into `new`, which then takes the table's names; then its keys, indexes and
+    trigger, made after the copy (one sort per index instead of one insertion per row)."""
+    _copy_into(cursor, TABLE, new)
+    _carry_sequence(cursor, TABLE, new)
+    _take_names(cursor, TABLE, new)
+    cursor.execute(f"ALTER TABLE {TABLE} ADD CONSTRAINT audit_auditevent_pkey PRIMARY KEY ({primary_key})")
+    for statement in INDEXES:
+        cursor.execute(statement.format(table=TABLE))
+    cursor.execute(
+        f"CREATE UNIQUE INDEX audit_event_legacy_sequence_unique ON {TABLE} ({sequence_unique})"
+        " WHERE sequence IS NOT NULL"
+    )
+    cursor.execute(TRIGGER)
+    cursor.execute(f"ANALYZE {TABLE}")
+
+
 def partition(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
@@ -148,9 +167,7 @@ def partition(apps, schema_editor):
         )
         months = {
             month_start(row[0])
-            for row in _fetch(
-                cursor, f"SELECT DISTINCT date_trunc('month', occurred_at, 'UTC') FROM {TABLE}"
-            )
+            for row in _fetch(cursor, f"SELECT DISTINCT date_trunc('month', occurred_at, 'UTC') FROM {TABLE}")
         }
         (now,) = _fetch(cursor, "SELECT now()")[0]
         month = month_start(now)
@@ -163,19 +180,7 @@ def partition(apps, schema_editor):
                 [month.isoformat(), next_month(month).isoformat()],
             )
         cursor.execute(f"CREATE TABLE {DEFAULT_PARTITION} PARTITION OF {new} DEFAULT")
-        _copy_into(cursor, TABLE, new)
-        _carry_sequence(cursor, TABLE, new)
-        _take_names(cursor, TABLE, new)
-        # Made after the copy: one sort per index instead of one insertion per row.
-        cursor.execute(f"ALTER TABLE {TABLE} ADD CONSTRAINT audit_auditevent_pkey PRIMARY KEY (id, occurred_at)")
-        for statement in INDEXES:
-            cursor.execute(statement.format(table=TABLE))
-        cursor.execute(
-            f"CREATE UNIQUE INDEX audit_event_legacy_sequence_unique ON {TABLE} (sequence, occurred_at)"
-            " WHERE sequence IS NOT NULL"
-        )
-        cursor.execute(TRIGGER)
-        cursor.execute(f"ANALYZE {TABLE}")
+        _move_rows(cursor, new, primary_key="id, occurred_at", sequence_unique="sequence, occurred_at")
 
 
 def unpartition(apps, schema_editor):
@@ -188,18 +193,7 @@ def unpartition(apps, schema_editor):
             f"CREATE TABLE {new} (LIKE {TABLE} INCLUDING DEFAULTS INCLUDING CONSTRAINTS"
             " INCLUDING IDENTITY INCLUDING STORAGE INCLUDING COMMENTS)"
         )
-        _copy_into(cursor, TABLE, new)
-        _carry_sequence(cursor, TABLE, new)
-        _take_names(cursor, TABLE, new)
-        cursor.execute(f"ALTER TABLE {TABLE} ADD CONSTRAINT audit_auditevent_pkey PRIMARY KEY (id)")
-        for statement in INDEXES:
-            cursor.execute(statement.format(table=TABLE))
-        cursor.execute(
-            f"CREATE UNIQUE INDEX audit_event_legacy_sequence_unique ON {TABLE} (sequence)"
-            " WHERE sequence IS NOT NULL"
-        )
-        cursor.execute(TRIGGER)
-        cursor.execute(f"ANALYZE {TABLE}")
+        _move_rows(cursor, new, primary_key="id", sequence_unique="sequence")
 
 
 class Migration(migrations.Migration):

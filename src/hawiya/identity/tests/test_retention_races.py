@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 from typing import Any
 
 import pytest
 from django.db import connection, transaction
 
 from hawiya.core import clock
-from hawiya.core.testing import in_thread
+from hawiya.core.testing import in_thread, wait_until_blocked_on_a_lock
 from hawiya.identity import throttles
 from hawiya.identity.models import CodeSendQuota
 from hawiya.identity.services import code_send_quotas_prune
@@ -30,21 +29,6 @@ pytestmark = [
 ]
 
 HOUR = dt.timedelta(hours=1)
-
-
-def _wait_until_blocked_on_a_lock(timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-            )
-            row = cursor.fetchone()
-        if row and row[0] > 0:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the other transaction never waited on a lock")
 
 
 def _claim(key: str, now: dt.datetime) -> int:
@@ -91,7 +75,7 @@ def test_a_send_that_waited_on_a_row_being_deleted_creates_it_again() -> None:
     pruner = in_thread(prune, name="pruner")
     assert deleted.wait(30)
     sender = in_thread(lambda: _claim("raced", now), name="sender")
-    _wait_until_blocked_on_a_lock()
+    wait_until_blocked_on_a_lock()
     release.set()
 
     assert pruner.result() == 1
@@ -130,7 +114,7 @@ def test_a_send_that_found_the_row_then_waited_on_its_deletion_creates_it_again(
     pruner = in_thread(prune, name="pruner")
     assert deleted.wait(30)
     go.set()
-    _wait_until_blocked_on_a_lock()
+    wait_until_blocked_on_a_lock()
     release.set()
 
     assert pruner.result() == 1

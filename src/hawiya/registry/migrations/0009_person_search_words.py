@@ -3,7 +3,7 @@ asks first for whole words (`string_to_array(search_name, ' ') @> ARRAY[...]`: o
 per word) before its trigram conditions. Nothing on SQLite (docs/design.md, "Finding a person").
 
 An expression index: no new column and nothing to backfill, and the expression must stay the one
-`registry.selectors._HasEveryWord` writes. Not in the model's Meta for the same reason as 0008's
+`registry.selectors._SearchWords` writes. Not in the model's Meta for the same reason as 0008's
 trigram index; built CONCURRENTLY (hence not atomic) so that writes to persons go on meanwhile.
 """
 

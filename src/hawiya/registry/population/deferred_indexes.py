@@ -18,7 +18,6 @@ whatever a migration adds later is dropped and rebuilt exactly as it was.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -46,8 +45,8 @@ ORDER BY c.contype = 'f' DESC, c.conrelid::regclass::text, c.conname
 # Indexes that belong to no constraint (those come back with their constraint) and that no
 # foreign key relies on.
 _INDEXES_SQL = """
-SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-FROM pg_index i
+SELECT i.indexrelid::regclass::text, c.relname, pg_get_indexdef(i.indexrelid)
+FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
 WHERE i.indrelid = ANY(%s::regclass[])
   AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid
                   AND (c.conrelid = i.indrelid OR c.contype = 'f'))
@@ -57,10 +56,10 @@ ORDER BY i.indrelid::regclass::text, i.indexrelid::regclass::text
 
 @dataclass(frozen=True)
 class DeferredSchema:
-    """What was dropped, as the statements that build it again (indexes first, foreign keys last)."""
+    """What was dropped, and what builds it again by name (indexes first, foreign keys last)."""
 
     drops: tuple[str, ...]
-    rebuilds: tuple[str, ...]
+    rebuilds: tuple[tuple[str, str], ...]  # (index or constraint name, statement)
 
 
 def read_deferred_schema(models: Sequence[type[Model]]) -> DeferredSchema:
@@ -68,8 +67,8 @@ def read_deferred_schema(models: Sequence[type[Model]]) -> DeferredSchema:
     quote = connection.ops.quote_name
     tables = [model._meta.db_table for model in models]
     drops: list[str] = []
-    index_rebuilds: list[str] = []
-    key_rebuilds: list[str] = []
+    index_rebuilds: list[tuple[str, str]] = []
+    key_rebuilds: list[tuple[str, str]] = []
     with connection.cursor() as cursor:
         cursor.execute(_CONSTRAINTS_SQL, [tables])
         constraints = cursor.fetchall()
@@ -79,21 +78,12 @@ def read_deferred_schema(models: Sequence[type[Model]]) -> DeferredSchema:
     # constraint of a table loaded here.
     for table, name, kind, definition in constraints:
         drops.append(f"ALTER TABLE {table} DROP CONSTRAINT {quote(name)}")
-        rebuild = f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}"
+        rebuild = (name, f"ALTER TABLE {table} ADD CONSTRAINT {quote(name)} {definition}")
         (key_rebuilds if kind == "f" else index_rebuilds).append(rebuild)
-    for name, definition in indexes:
+    for name, index_name, definition in indexes:
         drops.append(f"DROP INDEX {name}")
-        index_rebuilds.append(definition)
+        index_rebuilds.append((index_name, definition))
     return DeferredSchema(drops=tuple(drops), rebuilds=tuple(index_rebuilds + key_rebuilds))
-
-
-_BUILT_NAME = re.compile(r"(?:ADD CONSTRAINT|INDEX) (\S+)")
-
-
-def built_name(statement: str) -> str:
-    """The constraint or index a rebuild statement creates, for the timings."""
-    match = _BUILT_NAME.search(statement)
-    return match.group(1).strip('"') if match else statement[:60]
 
 
 @contextmanager
@@ -117,14 +107,9 @@ def indexes_built_after_load(
     with connection.cursor() as cursor:
         # set_config(..., true) is SET LOCAL with a bound value.
         cursor.execute("SELECT set_config('maintenance_work_mem', %s, true)", [LOAD_MAINTENANCE_WORK_MEM])
-        for statement in schema.rebuilds:
+        for name, statement in schema.rebuilds:
             started = time.perf_counter()
             cursor.execute(statement)
             if timings is not None:
-                timings[built_name(statement)] = time.perf_counter() - started
-        started = time.perf_counter()
-        for model in models:
-            # Fresh statistics, so the first queries after a load plan with the real sizes.
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
-        if timings is not None:
-            timings["ANALYZE"] = time.perf_counter() - started
+                timings[name] = time.perf_counter() - started
+    # Statistics come from the seeder's VACUUM (ANALYZE) once the load has committed.

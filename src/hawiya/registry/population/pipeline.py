@@ -42,21 +42,17 @@ class GeneratorFailed(RuntimeError):
     """The child process building the rows failed; the message holds its traceback."""
 
 
-def _build(builder: PopulationBuilder, persons: int, demo: bool) -> Iterator[tuple[Kind, _Batch]]:
+def built_here(builder: PopulationBuilder, persons: int, demo: bool) -> Iterator[tuple[Kind, _Batch]]:
+    """The batches, built in this process as they are asked for."""
     for batch in builder.batches(persons):
         yield "generated", batch
     if demo:
         yield "demo", builder.demo_batch()
 
 
-def built_here(builder: PopulationBuilder, persons: int, demo: bool) -> Iterator[tuple[Kind, _Batch]]:
-    """The batches, built in this process as they are asked for."""
-    yield from _build(builder, persons, demo)
-
-
 def _child(builder: PopulationBuilder, persons: int, demo: bool, out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     try:
-        for item in _build(builder, persons, demo):
+        for item in built_here(builder, persons, demo):
             out.put(item)
         out.put(_Done())
     except BaseException:  # everything goes back to the parent, which raises it

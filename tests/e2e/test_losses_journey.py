@@ -73,7 +73,9 @@ def answer_questions(page: Page, language: str, *, screenshots: Any = None) -> N
     if screenshots:
         page.screenshot(path=str(screenshots / f"losses-3-declaration-{language}.png"), full_page=True)
     page.get_by_role("button", name=go).click()
-    assert page.url.endswith(f"/{language}/lost-documents/check/")
+    # Waits for the check page's load too: a reload issued while it was still committing failed in
+    # CI with "Not attached to an active page".
+    page.wait_for_url(f"**/{language}/lost-documents/check/")
 
 
 def test_report_a_lost_id_card_in_arabic(live_server, open_page, artifacts):

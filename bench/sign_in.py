@@ -16,11 +16,14 @@ five codes an hour is part of what is measured, not something to switch off.
 
 --flood N: against the real server instead (deploy/entrypoint web, bench/_server.py), N threads
 post wrong passwords for the accounts in turn at full speed, each few tries from a new client
-address (X-Forwarded-For behind one trusted proxy), so every try runs Argon2; meanwhile a relying
-party's document-status lookups (bench/document_status.py's party and cards) are measured for
-`--seconds`, and before the flood for as long. It prints the lookups' flood/idle ratio, the
-sign-ins answered per second per core, the 503s (every password-hashing slot of a process busy:
-identity/hashers.py) apart from any other answer; any other answer (a 500) exits 1.
+address (X-Forwarded-For behind one trusted proxy), so every try runs Argon2. A relying party's
+document-status lookups (bench/document_status.py's party and cards) are measured for `--seconds`
+before the flood, then the flood runs alone as long (the sign-ins answered per second per core:
+the server's capacity), then the lookups are measured again during the flood. It prints the
+lookups' flood/idle ratio, the sign-ins per second per core, the 503s (every password-hashing slot
+of a process busy: identity/hashers.py) apart from any other answer; any other answer (a 500)
+exits 1. HAWIYA_PASSWORD_HASH_NICE in the environment reaches the server (0: hashes at the pages'
+priority, as before the hashing threads).
 """
 
 from __future__ import annotations
@@ -182,6 +185,15 @@ def _flood(options: argparse.Namespace) -> None:
         idle = load(server, "lookup, idle", lookup, options.seconds, options.concurrency, valid)
         with SignInFlood(port, logins, options.flood, sign_in_path, spread=True) as flood:
             time.sleep(1.0)  # the flood's threads have their forms and are posting
+            # First the flood alone: how many sign-ins the server answers with nothing else to do.
+            counted_from = dict(flood.answers)
+            cpu_before = server.cpu_seconds()
+            started = time.perf_counter()
+            time.sleep(options.seconds)
+            alone_seconds = time.perf_counter() - started
+            alone_cpu = server.cpu_seconds() - cpu_before
+            alone = {name: flood.answers[name] - counted_from.get(name, 0) for name in flood.answers}
+            # Then the lookups during the flood.
             counted_from = dict(flood.answers)
             started = time.perf_counter()
             during = load(server, "lookup, during flood", lookup, options.seconds, options.concurrency, valid)
@@ -189,21 +201,32 @@ def _flood(options: argparse.Namespace) -> None:
             answers = {name: flood.answers[name] - counted_from.get(name, 0) for name in flood.answers}
     cores = os.cpu_count() or 1
     refused = answers.get("wrong password", 0)
+    refused_alone = alone.get("wrong password", 0)
     busy = answers.get("busy", 0)
     throttled = answers.get("throttled", 0)  # refused before the hasher: not counted as sign-ins
     expected = ("wrong password", "busy", "throttled")
     others = {name: count for name, count in answers.items() if name not in expected}
+    others.update({f"alone: {name}": count for name, count in alone.items() if name not in expected})
     print(
         f"sign-in flood — {vendor}, {cores} cores, deploy/entrypoint web, {options.flood} flood threads "
-        f"(wrong passwords, a new address every few tries), {options.concurrency} lookup clients"
+        f"(wrong passwords, a new address every few tries), {options.concurrency} lookup clients, "
+        f"hashing threads' nice {os.environ.get('HAWIYA_PASSWORD_HASH_NICE', 'default')}"
     )
     print(idle.line())
+    print(f"  flood alone ({alone_seconds:.1f} s): {alone}")
+    tries_alone = max(1, sum(alone.values()))
+    print(
+        f"  the server workers' CPU during it: {alone_cpu:.1f} s, "
+        f"{1000 * alone_cpu / tries_alone:.1f} ms a try "
+        f"(so {tries_alone / alone_cpu if alone_cpu else 0:.1f} sign-ins per second of one core's CPU)"
+    )
     print(during.line())
-    print(f"  flood answers while measured ({flood_seconds:.1f} s): {answers}")
+    print(f"  flood answers during the lookups ({flood_seconds:.1f} s): {answers}")
     print(f"  503 (every password-hashing slot busy, Retry-After): {busy}; throttled: {throttled}")
     print(f"  other answers (errors): {sum(others.values())} {others or ''}")
-    print(f"  sign-ins answered per second: {refused / flood_seconds:.1f} ({cores} cores)")
-    print(f"sign-ins/s per core: {refused / flood_seconds / cores:.1f}")
+    print(f"  sign-ins answered per second during the lookups: {refused / flood_seconds:.1f} ({cores} cores)")
+    # The machine runs the flood's client too: this per-core figure counts every core of the machine.
+    print(f"sign-ins/s per core: {refused_alone / alone_seconds / cores:.1f}")
     print(f"lookup flood/idle: {during.rate / idle.rate:.2f}")
     if others or idle.failures or during.failures:
         print("an answer other than the expected ones (no 500s allowed)", file=sys.stderr)

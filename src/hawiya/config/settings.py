@@ -447,6 +447,10 @@ HAWIYA_ARGON2_PARALLELISM = int(os.environ.get("HAWIYA_ARGON2_PARALLELISM", "1")
 # cores' worth of a process and 2 x 19 MiB; the rest wait this long, then get "try again" (503).
 HAWIYA_PASSWORD_HASH_CONCURRENCY = int(os.environ.get("HAWIYA_PASSWORD_HASH_CONCURRENCY", "2"))
 HAWIYA_PASSWORD_HASH_WAIT_SECONDS = float(os.environ.get("HAWIYA_PASSWORD_HASH_WAIT_SECONDS", "3"))
+# The hashing threads' nice (0-19; identity/hashers.py): during a flood of wrong passwords the
+# other pages on the same cores come first (this much below the process). 0 hashes in the
+# request's own thread, at its priority.
+HAWIYA_PASSWORD_HASH_NICE = int(os.environ.get("HAWIYA_PASSWORD_HASH_NICE", "10"))
 # The server key of relying parties' client secrets (HMAC-SHA256, identity/client_secrets.py),
 # from the environment; SECRET_KEY when unset. Set it on servers, so that a new
 # SECRET_KEY does not void every party's secret; changing it voids them all (rotate each one).

@@ -14,14 +14,24 @@ Each process lets at most HAWIYA_PASSWORD_HASH_CONCURRENCY hashes run at once; a
 cannot start one within HAWIYA_PASSWORD_HASH_WAIT_SECONDS gets a "try again in a moment" answer
 (503 with Retry-After: `PasswordHashingBusy`, answered by portal.middleware.ServiceBusyMiddleware),
 so memory stays bounded and the other pages keep their threads.
+
+The hashes themselves run on that many threads of the process kept at a lower CPU priority
+(HAWIYA_PASSWORD_HASH_NICE, Linux's per-thread nice), not on the request's thread: Argon2 runs in C
+without holding Python's lock, so when a flood of wrong passwords meets the other pages on the same
+cores, the kernel gives the pages the CPU first and the hashes what is left; with nothing else to
+do, the hashes still get every core. The request's thread waits for its hash, and a thread cannot
+raise its own priority again without privileges, hence threads of their own.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.hashers import Argon2PasswordHasher
@@ -36,8 +46,14 @@ OWASP_TIME_COST = 2
 OWASP_PARALLELISM = 1
 RETRY_AFTER_SECONDS = 2
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
 _slots_lock = threading.Lock()
 _slots: tuple[int, threading.BoundedSemaphore] | None = None
+# (process id, threads, nice) -> the executor: made again after a fork (gunicorn's workers) or when
+# the settings change (tests change them).
+_hashing_threads: tuple[tuple[int, int, int], ThreadPoolExecutor] | None = None
 
 
 class PasswordHashingBusy(ServiceBusy):
@@ -70,6 +86,50 @@ def hashing_slot() -> Iterator[None]:
         semaphore.release()
 
 
+def _lower_priority(nice: int) -> None:
+    """A hashing thread's start: lower this thread's CPU priority by `nice` (on Linux, nice is per
+    thread; relative, so a server already started under nice stays below its pages)."""
+    thread = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + nice))
+    except (AttributeError, OSError) as error:  # not Linux, or a sandbox refuses it: hash anyway
+        logger.warning("password hashing runs at normal priority: %s", error)
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _hashing_threads
+    key = (
+        os.getpid(),
+        max(1, int(settings.HAWIYA_PASSWORD_HASH_CONCURRENCY)),
+        int(settings.HAWIYA_PASSWORD_HASH_NICE),
+    )
+    with _slots_lock:
+        if _hashing_threads is None or _hashing_threads[0] != key:
+            old = _hashing_threads
+            _hashing_threads = (
+                key,
+                ThreadPoolExecutor(
+                    max_workers=key[1],
+                    thread_name_prefix="password-hashing",
+                    initializer=_lower_priority,
+                    initargs=(key[2],),
+                ),
+            )
+            if old is not None and old[0][0] == key[0]:
+                old[1].shutdown(wait=False)  # its running hashes finish; no new ones start there
+        return _hashing_threads[1]
+
+
+def run_hash(function: Callable[[], T]) -> T:
+    """Run one hash in a hashing slot, on a lower-priority hashing thread (or in this thread when
+    HAWIYA_PASSWORD_HASH_NICE is 0), and give back its result or its exception."""
+    with hashing_slot():
+        if int(settings.HAWIYA_PASSWORD_HASH_NICE) == 0:
+            return function()
+        # The slot bounds the hashes submitted to as many threads: each starts at once.
+        return _executor().submit(function).result()
+
+
 class Argon2idHasher(Argon2PasswordHasher):
     """Django's Argon2 hasher (Argon2id) with the parameters from settings, in a hashing slot."""
 
@@ -86,17 +146,15 @@ class Argon2idHasher(Argon2PasswordHasher):
         return params
 
     def encode(self, password: str, salt: str) -> str:
-        with hashing_slot():
-            return str(super().encode(password, salt))
+        return str(run_hash(lambda: super(Argon2idHasher, self).encode(password, salt)))
 
     def verify(self, password: str, encoded: str) -> bool:
-        with hashing_slot():
-            return bool(super().verify(password, encoded))
+        return bool(run_hash(lambda: super(Argon2idHasher, self).verify(password, encoded)))
 
 
 @register()
 def argon2_parameters_check(**kwargs: Any) -> list[CheckMessage]:
-    """Refuse parameters weaker than OWASP's, and a hashing limit below one."""
+    """Refuse parameters weaker than OWASP's, a hashing limit below one, and a nice Linux lacks."""
     errors: list[CheckMessage] = []
     floors = {
         "HAWIYA_ARGON2_MEMORY_KIB": OWASP_MEMORY_KIB,
@@ -114,4 +172,13 @@ def argon2_parameters_check(**kwargs: Any) -> list[CheckMessage]:
                     id="hawiya.E101",
                 )
             )
+    nice = getattr(settings, "HAWIYA_PASSWORD_HASH_NICE", None)
+    if not isinstance(nice, int) or not 0 <= nice <= 19:
+        errors.append(
+            Error(
+                f"HAWIYA_PASSWORD_HASH_NICE is {nice!r}; it must be a whole number from 0 to 19.",
+                hint="Linux's nice values: 0 hashes at the request's priority, 19 at the lowest.",
+                id="hawiya.E101",
+            )
+        )
     return errors

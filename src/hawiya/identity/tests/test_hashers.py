@@ -4,6 +4,7 @@ gets "try again in a moment" (503 with Retry-After), never a 500."""
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -55,6 +56,9 @@ def test_an_operator_may_set_stronger_parameters(settings: Any) -> None:
         ("HAWIYA_ARGON2_PARALLELISM", 0),
         ("HAWIYA_PASSWORD_HASH_CONCURRENCY", 0),
         ("HAWIYA_ARGON2_MEMORY_KIB", "lots"),
+        ("HAWIYA_PASSWORD_HASH_NICE", -1),
+        ("HAWIYA_PASSWORD_HASH_NICE", 20),
+        ("HAWIYA_PASSWORD_HASH_NICE", "low"),
     ],
 )
 def test_weaker_parameters_are_refused_by_the_system_check(settings: Any, name: str, value: object) -> None:
@@ -112,3 +116,42 @@ def test_a_slot_is_given_back_when_the_hash_fails(monkeypatch: pytest.MonkeyPatc
         Argon2idHasher().verify("x", make_password("y"))
     # With one slot and a 50 ms wait, a slot kept by the failed hash would make this one busy.
     assert make_password("the slot is free again").startswith("argon2$")
+
+
+def _where_hashes_run(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """Each Argon2 verify's (native thread id, that thread's nice), recorded as it runs."""
+    seen: list[tuple[int, int]] = []
+    real_verify = Argon2PasswordHasher.verify
+
+    def recording(self: Argon2PasswordHasher, password: str, encoded: str) -> bool:
+        thread = threading.get_native_id()
+        seen.append((thread, os.getpriority(os.PRIO_PROCESS, thread)))
+        return bool(real_verify(self, password, encoded))
+
+    monkeypatch.setattr(Argon2PasswordHasher, "verify", recording)
+    return seen
+
+
+def test_a_hash_runs_on_a_hashing_thread_at_the_lower_priority_and_gives_back_its_answer(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.HAWIYA_PASSWORD_HASH_NICE = 7
+    seen = _where_hashes_run(monkeypatch)
+    encoded = make_password("a long passphrase")
+    assert check_password("a long passphrase", encoded)
+    assert not check_password("another passphrase", encoded)
+    assert len(seen) == 2
+    for thread, nice in seen:
+        assert thread != threading.get_native_id()
+        assert nice == min(19, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + 7)
+    # The request's own thread keeps its priority.
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) < seen[0][1]
+
+
+def test_with_nice_0_a_hash_runs_in_the_requests_own_thread(
+    settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings.HAWIYA_PASSWORD_HASH_NICE = 0
+    seen = _where_hashes_run(monkeypatch)
+    assert check_password("a long passphrase", make_password("a long passphrase"))
+    assert seen == [(threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))]

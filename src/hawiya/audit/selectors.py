@@ -78,11 +78,17 @@ def _expected_ids(runs: Any) -> Iterator[int]:
 
 
 class _Walk:
-    """The state of one verification walk over the seals, in tree-size order."""
+    """The state of one verification walk over the seals, in tree-size order.
+
+    It keeps the tree's frontier (one root per perfect subtree, as the sealer does) and only the
+    current seal's batch of leaves: the roots and the consistency proof from the previous tree
+    head need nothing else (merkle.FrontierTree), so memory stays the size of a batch however
+    long the log grows."""
 
     def __init__(self, seals: list[AuditSeal], key: SigningKey | None) -> None:
         self.seals, self.key = seals, key
-        self.tree = merkle.Tree()
+        self.frontier: list[bytes] = []
+        self.tree = merkle.FrontierTree([], 0, [])  # the sealed tree so far, then this batch
         self.index = 0  # the seal whose batch the walk is in
         self.expected: Iterator[int] = iter(())
         self.previous_size, self.previous_root = 0, merkle.EMPTY_ROOT
@@ -128,6 +134,14 @@ class _Walk:
                 merkle.verify_consistency(self.previous_size, seal.tree_size, self.previous_root, root, proof)
             except merkle.ProofError as error:
                 raise _Broken(seal.first_event_id, f"tree head {seal.tree_size}: {error}") from error
+        self.frontier = merkle.frontier_extend(self.frontier, self.tree.offset, self.tree.leaves)
+        if [node.hex() for node in self.frontier] != list(seal.frontier):
+            raise _Broken(
+                seal.first_event_id,
+                f"the subtree roots kept with the tree head of size {seal.tree_size} are not the tree's "
+                "(seal altered)",
+            )
+        self.tree = merkle.FrontierTree(self.frontier, seal.tree_size, [])
         self.previous_size, self.previous_root = seal.tree_size, root
         self.index += 1
         if self.seal is not None:
@@ -142,7 +156,7 @@ def audit_log_verify(*, batch_size: int = VERIFY_BATCH_SIZE, using: str = DEFAUL
     lists (removed? inserted after sealing?); when a seal's batch is complete, the tree over all
     events so far must have its signed root, its signature must verify with the log's key, and
     an RFC 9162 consistency proof from the previous tree head must verify. Events after the last
-    seal are pending, not broken. Memory grows with the log: one hash per event and per subtree.
+    seal are pending, not broken. Memory is one seal's batch of hashes, whatever the log's length.
     """
     with _snapshot(using):
         seals = list(AuditSeal.objects.using(using).order_by("tree_size"))

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, transaction
+from django.db.models import QuerySet
 
 from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent, AuditSeal
@@ -148,6 +149,49 @@ def test_a_batch_limit_seals_in_several_tree_heads_that_extend_each_other() -> N
     assert [s.tree_size for s in AuditSeal.objects.order_by("tree_size")] == [3, 7]
     assert AuditSeal.objects.get(tree_size=7).first_event_id == events[3].pk
     assert audit_log_verify().ok
+
+
+@pytest.mark.django_db
+def test_verify_holds_one_batch_of_leaves_and_finds_an_altered_frontier(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from hawiya.audit import merkle
+    from hawiya.audit.testing import append_only_triggers
+
+    with transaction.atomic():
+        for n in range(1, 12):
+            _write(n)
+    while audit_seal(limit=3) is not None:
+        pass
+    assert [s.tree_size for s in AuditSeal.objects.order_by("tree_size")] == [3, 6, 9, 11]
+    # The walk's trees never hold more leaves than one seal's batch.
+    held: list[int] = []
+    append = merkle.FrontierTree.append
+
+    def counting(self: merkle.FrontierTree, leaf: bytes) -> None:
+        append(self, leaf)
+        held.append(len(self.leaves))
+
+    monkeypatch.setattr(merkle.FrontierTree, "append", counting)
+    assert audit_log_verify().ok
+    assert max(held) == 3
+
+    # The subtree roots kept with a tree head are the next seal's starting point: altering them
+    # is found even though that head's own root and signature are intact.
+    seal = AuditSeal.objects.get(tree_size=6)
+    with connection.cursor() as cursor:
+        for name in append_only_triggers(table="audit_auditseal"):
+            cursor.execute(
+                f"DROP TRIGGER {name} ON audit_auditseal"
+                if connection.vendor == "postgresql"
+                else f"DROP TRIGGER {name}"
+            )
+    # A plain queryset: the model's own refuses updates, as the dropped triggers would.
+    QuerySet(AuditSeal).filter(pk=seal.pk).update(frontier=[*seal.frontier[:-1], "00" * 32])
+    result = audit_log_verify()
+    assert not result.ok
+    assert result.broken_id == seal.first_event_id
+    assert "subtree roots" in result.message
 
 
 @pytest.mark.django_db

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.html import conditional_escape, format_html
@@ -31,6 +31,7 @@ from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.core.client import client_ip, client_user_agent
 from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.ratelimit import RateLimit
 from hawiya.core.text import mask_id_number
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import selectors, services
@@ -844,12 +845,23 @@ def access_history(request: HttpRequest) -> HttpResponse:
     return _render(request, "access_history.html", {"rows": rows, "page": page})
 
 
+# A proof not built yet reads its seal's whole batch of events: a person may download this many
+# in a window, far more than anyone checks by hand, so one account cannot keep the database busy.
+ACCESS_PROOFS_PER_WINDOW = 60
+ACCESS_PROOF_WINDOW_SECONDS = 600
+
+
 @citizen_required
 @require_http_methods(["GET", "HEAD"])
 def access_proof(request: HttpRequest, event_id: int) -> HttpResponse:
     """The inclusion proof (docs/audit-proof.md) of one sealed "who accessed my data" entry, as a
     JSON download: only for the person the entry is about; 404 for any other entry, or one not
-    sealed yet."""
+    sealed yet; 429 past ACCESS_PROOFS_PER_WINDOW downloads of the account in the window."""
+    limit = RateLimit("portal:audit-proof", ACCESS_PROOFS_PER_WINDOW, ACCESS_PROOF_WINDOW_SECONDS)
+    if not limit.hit(str(request.user.pk)).allowed:
+        response = render(request, "portal/errors/429.html", status=429)
+        response["Retry-After"] = str(ACCESS_PROOF_WINDOW_SECONDS)
+        return response
     person = citizen_of(request)
     event = audit_selectors.staff_access_event_for_person(event_id=event_id, person_id=person.pk)
     proof = None if event is None else audit_selectors.audit_inclusion_proof(event)

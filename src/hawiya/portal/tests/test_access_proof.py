@@ -122,3 +122,25 @@ def test_anonymous_visitors_get_no_proof(client: Client, user: User) -> None:
     response = client.get(_proof_url(event.pk))
     assert response.status_code == 302
     assert "leaf" not in response.content.decode()
+
+
+def test_past_the_window_limit_a_citizen_gets_a_429_and_others_still_get_theirs(
+    client: Client, user: User, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hawiya.portal import account_views
+
+    monkeypatch.setattr(account_views, "ACCESS_PROOFS_PER_WINDOW", 3)
+    event = _event(person_of(user).pk)
+    other = make_account()
+    theirs = _event(person_of(other).pk)
+    audit_seal()
+    client.force_login(user)
+    assert [client.get(_proof_url(event.pk)).status_code for _ in range(3)] == [200, 200, 200]
+    refused = client.get(_proof_url(event.pk, "ar"))
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "600"
+    assert "leaf" not in refused.content.decode()
+    assert 'lang="ar"' in refused.content.decode()
+    other_client = Client()
+    other_client.force_login(other)
+    assert other_client.get(_proof_url(theirs.pk)).status_code == 200

@@ -32,6 +32,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -322,15 +323,17 @@ def certificate(cluster: Cluster) -> Path:
     return cert
 
 
-def haproxy_config(bind: str, servers: dict[str, str]) -> str:
+def haproxy_config(bind: str, servers: dict[str, str], admin_socket: Path | None = None) -> str:
     """The balancer's configuration: `bind` is the frontend's address and options, `servers` each
-    web node's name and address (tests/test_rehearsal_balancer.py runs it in front of fake nodes)."""
+    web node's name and address, `admin_socket` where its runtime API listens (a node is taken out
+    before it is restarted). tests/test_rehearsal_balancer.py runs it in front of fake nodes."""
     lines = "\n".join(
         f"    server {name} {address} check inter 500 fall 2 rise 2" for name, address in servers.items()
     )
+    admin = f"\n    stats socket {admin_socket} mode 600 level admin" if admin_socket else ""
     return f"""global
     maxconn 2000
-    log stdout format raw local0 info
+    log stdout format raw local0 info{admin}
 defaults
     mode http
     log global
@@ -373,7 +376,9 @@ def haproxy_up(cluster: Cluster) -> None:
     config = cluster.work / "haproxy.cfg"
     config.write_text(
         haproxy_config(
-            f"{ip('lb')}:443 ssl crt {cluster.work / 'lb.pem'}", {web: f"{ip(web)}:8000" for web in WEBS}
+            f"{ip('lb')}:443 ssl crt {cluster.work / 'lb.pem'}",
+            {web: f"{ip(web)}:8000" for web in WEBS},
+            admin_socket=cluster.work / "haproxy.sock",
         )
     )
     cluster.start("haproxy", "lb", ["haproxy", "-db", "-f", str(config)])
@@ -383,6 +388,36 @@ def haproxy_up(cluster: Cluster) -> None:
             httpx.get(f"{LB_URL}/healthz", verify=str(cluster.work / "lb.crt"), timeout=2).status_code == 200
         ),
     )
+
+
+def haproxy_admin(cluster: Cluster, command: str) -> str:
+    """One command to HAProxy's runtime API (its socket is a file, reachable from any namespace)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as admin:
+        admin.settimeout(5)
+        admin.connect(str(cluster.work / "haproxy.sock"))
+        admin.sendall(f"{command}\n".encode())
+        chunks = []
+        while chunk := admin.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
+def web_sessions(cluster: Cluster, web: str) -> int:
+    """The requests HAProxy has on `web` now (show stat's scur)."""
+    for line in haproxy_admin(cluster, "show stat").splitlines():
+        fields = line.split(",")
+        if fields[:2] == ["web", web]:
+            return int(fields[4] or 0)
+    raise RuntimeError(f"HAProxy does not list {web}")
+
+
+def web_drain(cluster: Cluster, web: str) -> None:
+    """Take `web` out of the balancer before a planned stop, as the Deployment's preStop wait does:
+    no request is sent to it any more (nor on a kept-alive connection it is about to close), and
+    those it has finish. A POST sent on a connection the node closes is not sent again (it might
+    have been applied), so a restart without this loses the POSTs that meet that race."""
+    haproxy_admin(cluster, f"set server web/{web} state maint")
+    wait_for(f"{web}'s requests to finish", lambda: web_sessions(cluster, web) == 0, timeout=20)
 
 
 def web_start(cluster: Cluster, web: str) -> None:
@@ -838,8 +873,10 @@ def main() -> int:
         phase("rolling restart of every web node")
         since = time.time()
         for web in WEBS:
+            web_drain(cluster, web)
             cluster.stop(web, signal.SIGTERM)
             web_start(cluster, web)
+            haproxy_admin(cluster, f"set server web/{web} state ready")
             time.sleep(2)  # HAProxy's checks see it up (rise 2 x inter 500 ms)
         failed = count_failures(load, since)
         figures.append(("failed requests during the rolling restart", str(len(failed)), not failed))

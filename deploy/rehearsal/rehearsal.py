@@ -2,7 +2,7 @@
 
 Each host is a network namespace joined to one bridge by a veth pair:
 
-    lb      10.89.0.10  HAProxy: health checks on /readyz, retries, redispatch
+    lb      10.89.0.10  HAProxy: health checks on /readyz, retries of safe requests, redispatch
     web1-3  10.89.0.11-13  deploy/entrypoint web
     db1     10.89.0.21  PostgreSQL primary, PgBouncer (transaction mode) on :6432
     db2     10.89.0.22  PostgreSQL streaming replica (pg_basebackup -R)
@@ -32,6 +32,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -322,13 +323,17 @@ def certificate(cluster: Cluster) -> Path:
     return cert
 
 
-def haproxy_up(cluster: Cluster) -> None:
-    servers = "\n".join(f"    server {web} {ip(web)}:8000 check inter 500 fall 2 rise 2" for web in WEBS)
-    config = cluster.work / "haproxy.cfg"
-    config.write_text(
-        f"""global
+def haproxy_config(bind: str, servers: dict[str, str], admin_socket: Path | None = None) -> str:
+    """The balancer's configuration: `bind` is the frontend's address and options, `servers` each
+    web node's name and address, `admin_socket` where its runtime API listens (a node is taken out
+    before it is restarted). tests/test_rehearsal_balancer.py runs it in front of fake nodes."""
+    lines = "\n".join(
+        f"    server {name} {address} check inter 500 fall 2 rise 2" for name, address in servers.items()
+    )
+    admin = f"\n    stats socket {admin_socket} mode 600 level admin" if admin_socket else ""
+    return f"""global
     maxconn 2000
-    log stdout format raw local0 info
+    log stdout format raw local0 info{admin}
 defaults
     mode http
     log global
@@ -343,24 +348,38 @@ defaults
     timeout http-keep-alive 60s
     timeout check 2s
     option forwardfor
-    # A node that dies with a request in flight: the request goes to another node (the pages'
-    # forms carry idempotency keys and CSRF tokens, so a repeated POST changes nothing twice).
-    # A request can be sent again only if HAProxy still holds all of it: wait for a POST's whole
-    # body before choosing a node (small forms), so it stays in the buffer until answered.
+    # A node that dies with a request in flight: a safe request (GET, HEAD, OPTIONS) goes to
+    # another node. A request can be sent again only if HAProxy still holds all of it: wait for a
+    # request's whole body before choosing a node (small forms), so it stays in the buffer.
     option http-buffer-request
     retry-on all-retryable-errors
     retries 3
     option redispatch 1
 frontend public
-    bind {ip("lb")}:443 ssl crt {cluster.work / "lb.pem"}
+    bind {bind}
     http-request set-header X-Forwarded-Proto https
     default_backend web
 backend web
     balance roundrobin
+    # Never send a non-idempotent request twice: a POST that reached a node which then died may
+    # have been applied (a booking, a payment, a loss report), so it is answered 502, not replayed
+    # elsewhere. disable-l7-retry leaves the connection-failure retries (the request never left
+    # HAProxy), so a POST to a node already gone still goes to another one (docs/design.md §8).
+    http-request disable-l7-retry if !METH_GET !METH_HEAD !METH_OPTIONS
     option httpchk GET /readyz
     http-check expect status 200
-{servers}
+{lines}
 """
+
+
+def haproxy_up(cluster: Cluster) -> None:
+    config = cluster.work / "haproxy.cfg"
+    config.write_text(
+        haproxy_config(
+            f"{ip('lb')}:443 ssl crt {cluster.work / 'lb.pem'}",
+            {web: f"{ip(web)}:8000" for web in WEBS},
+            admin_socket=cluster.work / "haproxy.sock",
+        )
     )
     cluster.start("haproxy", "lb", ["haproxy", "-db", "-f", str(config)])
     wait_for(
@@ -369,6 +388,36 @@ backend web
             httpx.get(f"{LB_URL}/healthz", verify=str(cluster.work / "lb.crt"), timeout=2).status_code == 200
         ),
     )
+
+
+def haproxy_admin(cluster: Cluster, command: str) -> str:
+    """One command to HAProxy's runtime API (its socket is a file, reachable from any namespace)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as admin:
+        admin.settimeout(5)
+        admin.connect(str(cluster.work / "haproxy.sock"))
+        admin.sendall(f"{command}\n".encode())
+        chunks = []
+        while chunk := admin.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
+def web_sessions(cluster: Cluster, web: str) -> int:
+    """The requests HAProxy has on `web` now (show stat's scur)."""
+    for line in haproxy_admin(cluster, "show stat").splitlines():
+        fields = line.split(",")
+        if fields[:2] == ["web", web]:
+            return int(fields[4] or 0)
+    raise RuntimeError(f"HAProxy does not list {web}")
+
+
+def web_drain(cluster: Cluster, web: str) -> None:
+    """Take `web` out of the balancer before a planned stop, as the Deployment's preStop wait does:
+    no request is sent to it any more (nor on a kept-alive connection it is about to close), and
+    those it has finish. A POST sent on a connection the node closes is not sent again (it might
+    have been applied), so a restart without this loses the POSTs that meet that race."""
+    haproxy_admin(cluster, f"set server web/{web} state maint")
+    wait_for(f"{web}'s requests to finish", lambda: web_sessions(cluster, web) == 0, timeout=20)
 
 
 def web_start(cluster: Cluster, web: str) -> None:
@@ -392,6 +441,15 @@ class Load:
     taken: int = 0
     busy: set[str] = field(default_factory=set)
     booked: set[str] = field(default_factory=set)
+    # The POSTs on their way (a number each), and those on their way when a node was killed: such a
+    # POST may have been applied by the node, so HAProxy answers 502 instead of sending it again.
+    posts: int = 0
+    in_flight: set[int] = field(default_factory=set)
+    cut: set[int] = field(default_factory=set)
+    cut_failures: list[tuple[float, str]] = field(default_factory=list)
+    # Per phone: the passwords posted (each sends one sign-in code), to check none was applied twice.
+    password_posts: collections.Counter[str] = field(default_factory=collections.Counter)
+    local: threading.local = field(default_factory=threading.local)
 
     def take_citizen(self) -> dict[str, Any] | None:
         """The next citizen free to sign in (one journey at a time each, as one person with one
@@ -419,10 +477,37 @@ class Load:
         with self.lock:
             self.busy.discard(citizen["id_number"])
 
+    def post(self, client: httpx.Client, url: str, **kwargs: Any) -> httpx.Response:
+        """client.post, counted while it is on its way."""
+        with self.lock:
+            self.posts += 1
+            number = self.posts
+            self.in_flight.add(number)
+        self.local.post = number
+        try:
+            return client.post(url, **kwargs)
+        finally:
+            with self.lock:
+                self.in_flight.discard(number)
+
+    def killing(self, kill: Any) -> int:
+        """Run `kill` (a node's SIGKILL), marking the POSTs that may be on that node as cut: those on
+        their way before it and those started while it was sent. Returns how many."""
+        with self.lock:
+            before, first = set(self.in_flight), self.posts + 1
+        kill()
+        with self.lock:
+            cut = before | set(range(first, self.posts + 1))
+            self.cut |= cut
+        return len(cut)
+
     def record(self, what: str, error: str | None) -> None:
         with self.lock:
             if error is None:
                 self.ok[what] += 1
+            elif error.startswith("POST ") and getattr(self.local, "post", None) in self.cut:
+                # This thread's last POST, on its way when its node was killed, failed.
+                self.cut_failures.append((time.time(), f"{what}: {error}"))
             else:
                 self.failures.append((time.time(), f"{what}: {error}"))
 
@@ -444,6 +529,12 @@ def code_on_phone(mobile: str, seen: int, timeout: float = 20) -> str:
                 return match.group(1)
         time.sleep(0.2)
     raise RuntimeError("no code reached the phone")
+
+
+def codes_on_phone(mobile: str) -> int:
+    """How many codes the SMS operator has delivered to `mobile`."""
+    bodies = httpx.get(f"{SMS_URL}/_rehearsal/messages", params={"to": mobile}, timeout=5).json()["bodies"]
+    return sum(1 for body in bodies if re.search(r"#([0-9]{6})", body))
 
 
 def csrf(page: httpx.Response) -> str:
@@ -489,8 +580,11 @@ def citizen_journey(load: Load, citizen: dict[str, Any], client: httpx.Client) -
             ]
         )
         page = expect(client.get("/en/sign-in/"), 200)
+        with load.lock:
+            load.password_posts[citizen["mobile"]] += 1
         expect(
-            client.post(
+            load.post(
+                client,
                 "/en/sign-in/",
                 data={"csrfmiddlewaretoken": csrf(page), "login": citizen["id_number"], "password": PASSWORD},
             ),
@@ -500,8 +594,10 @@ def citizen_journey(load: Load, citizen: dict[str, Any], client: httpx.Client) -
         page = expect(client.get("/en/sign-in/code/"), 200)
         code = code_on_phone(citizen["mobile"], seen)
         expect(
-            client.post(
-                "/en/sign-in/code/", data={"csrfmiddlewaretoken": csrf(page), "code": code, "method": "sms"}
+            load.post(
+                client,
+                "/en/sign-in/code/",
+                data={"csrfmiddlewaretoken": csrf(page), "code": code, "method": "sms"},
             ),
             302,
             "/account/",
@@ -513,7 +609,7 @@ def citizen_journey(load: Load, citizen: dict[str, Any], client: httpx.Client) -
             load.record("account page", None)
         if citizen.get("replacement") and load.take_booking(citizen):
             step = "booking"
-            book_visit(client, citizen["replacement"])
+            book_visit(load, client, citizen["replacement"])
             load.record("booking", None)
     except Detour as exc:
         load.detour(step, str(exc))
@@ -527,7 +623,7 @@ def form_fields(page: httpx.Response) -> dict[str, str]:
     return {name: html.unescape(value) for name, value in fields}
 
 
-def book_visit(client: httpx.Client, reference: str) -> None:
+def book_visit(load: Load, client: httpx.Client, reference: str) -> None:
     """Book the paid request's office visit as a person would: the offices near them, the first
     office, its first day with times, a free time, then the check page's confirmation."""
     start = f"/en/appointments/new/{reference}/"
@@ -548,12 +644,12 @@ def book_visit(client: httpx.Client, reference: str) -> None:
         raise Detour("no free time that day")
     chosen = html.unescape(random.choice(free))
     answer = expect(
-        client.post(chooser, data={"csrfmiddlewaretoken": csrf(page), "slot": chosen}), 302, "/check/"
+        load.post(client, chooser, data={"csrfmiddlewaretoken": csrf(page), "slot": chosen}), 302, "/check/"
     )
     page = expect(client.get(answer.headers["location"]), 200)
     fields = form_fields(page)
     # Booked: the appointment's own page (its reference starts with AP).
-    expect(client.post(answer.headers["location"], data=fields), 302, "/appointments/AP")
+    expect(load.post(client, answer.headers["location"], data=fields), 302, "/appointments/AP")
 
 
 def load_worker(load: Load, number: int) -> None:
@@ -757,6 +853,7 @@ def main() -> int:
         wait_for("the outbox to drain", lambda: outbox_drained(cluster), timeout=120)
         phase("steady load through HAProxy")
         load = Load(citizens=load_citizens, verify=str(certificate_file))
+        codes_before = {citizen["mobile"]: codes_on_phone(citizen["mobile"]) for citizen in load_citizens}
         threads = [threading.Thread(target=load_worker, args=(load, n), daemon=True) for n in range(6)]
         for thread in threads:
             thread.start()
@@ -764,18 +861,32 @@ def main() -> int:
 
         phase("kill web2 (SIGKILL, no warning)")
         since = time.time()
+        in_flight = load.killing(lambda: cluster.send("web2", signal.SIGKILL))
         cluster.stop("web2", signal.SIGKILL)
         time.sleep(5 if options.short else 20)
         failed = count_failures(load, since)
         figures.append(("failed requests after a web node was killed", str(len(failed)), not failed))
+        # A POST the killed node had taken is not sent to another node (it may have been applied):
+        # it fails, and only those may; none of the safe requests.
+        with load.lock:
+            cut_failed = len(load.cut_failures)
+        figures.append(
+            (
+                "POSTs on their way at the kill that failed (not replayed) / POSTs on their way",
+                f"{cut_failed} / {in_flight}",
+                cut_failed <= in_flight,
+            )
+        )
         web_start(cluster, "web2")
         time.sleep(2)  # HAProxy's checks see it up (rise 2 x inter 500 ms)
 
         phase("rolling restart of every web node")
         since = time.time()
         for web in WEBS:
+            web_drain(cluster, web)
             cluster.stop(web, signal.SIGTERM)
             web_start(cluster, web)
+            haproxy_admin(cluster, f"set server web/{web} state ready")
             time.sleep(2)  # HAProxy's checks see it up (rise 2 x inter 500 ms)
         failed = count_failures(load, since)
         figures.append(("failed requests during the rolling restart", str(len(failed)), not failed))
@@ -841,6 +952,19 @@ def main() -> int:
         outbox = django_value(cluster, OUTBOX_BY_STATUS)
         stats = httpx.get(f"{SMS_URL}/_rehearsal/stats", timeout=5).json()
         sent = outbox.get("sent", 0) + outbox.get("delivered", 0)
+        # No POST applied twice: each password posted sent at most one code to its phone.
+        twice_sent = [
+            mobile
+            for mobile, before in codes_before.items()
+            if codes_on_phone(mobile) - before > load.password_posts[mobile]
+        ]
+        figures.append(
+            (
+                "phones with more sign-in codes than passwords posted (a POST applied twice)",
+                str(len(twice_sent)),
+                not twice_sent,
+            )
+        )
         figures.append(
             (
                 "text messages: outbox by status / reached a phone / handed over (operator de-duplicates)",
@@ -890,6 +1014,7 @@ def main() -> int:
 
     for title, happened in (
         ("failed requests", load.failures if load else []),
+        ("POSTs cut by the kill", load.cut_failures if load else []),
         ("detours", load.detours if load else []),
     ):
         if happened:

@@ -16,11 +16,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext_lazy
 
 from hawiya.core.clock import RIYADH
-from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.errors import ApplicationError, NotFound, ServiceBusy
 
 # Codes and limits
 RESEND_TOO_SOON = "resend_too_soon"
 TOO_MANY_CODES = "too_many_codes"
+CODE_SEND_BUSY = "code_send_busy"
+# A send that lost its quota row to the prune: the prune's batch is over within a second or two.
+CODE_SEND_RETRY_AFTER_SECONDS = 2
 CODE_INVALID = "code_invalid"
 CODE_REQUIRED = "code_required"
 CODE_ATTEMPTS_EXCEEDED = "code_attempts_exceeded"
@@ -249,6 +252,15 @@ def too_many_codes(seconds: int) -> ApplicationError:
     minutes = max(1, -(-seconds // 60))
     return ApplicationError(
         TOO_MANY_CODES, _lazy_format(_TOO_MANY_CODES, {"minutes": minutes}), seconds=seconds
+    )
+
+
+def code_send_busy() -> ServiceBusy:
+    """The send's quota row kept vanishing under the retention prune: Hawiya busy, not a fault (503)."""
+    return ServiceBusy(
+        CODE_SEND_BUSY,
+        _("We could not send a code just now. Wait a moment and try again."),
+        retry_after=CODE_SEND_RETRY_AFTER_SECONDS,
     )
 
 

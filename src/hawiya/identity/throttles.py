@@ -165,7 +165,8 @@ def guard_for_update(*, user_id: int) -> SignInGuard:
 def quota_claim(*, key: str, now: dt.datetime) -> int:
     """Take one of the hourly code sends of `key`; returns how many are left afterwards.
 
-    Raises `too_many_codes` (with the seconds until a send frees up) when none is left. The row is
+    Raises `too_many_codes` (with the seconds until a send frees up) when none is left, and
+    `code_send_busy` (ServiceBusy, a 503) if the row vanished under the prune at every try. The row is
     locked, so two parallel sends cannot both take the last one. Call inside a transaction.
 
     The retention prune deletes a row whose newest send left the hour (code_send_quotas_prune):
@@ -180,7 +181,9 @@ def quota_claim(*, key: str, now: dt.datetime) -> int:
         if quota is not None:
             break
     if quota is None:
-        raise RuntimeError("the code send quota row could not be created")
+        # Three lost races in a row: the prune is busy on this key's rows. Ask the person to send
+        # again in a moment (503 with Retry-After) rather than fail the request.
+        raise errors.code_send_busy()
     recent = sorted(
         sent
         for sent in (_aware(value) for value in quota.recent_sends)

@@ -26,7 +26,8 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_safe
-from oauth2_provider.exceptions import OAuthToolkitError
+from oauth2_provider.exceptions import ClientIdMissmatch, InvalidIDTokenError, OAuthToolkitError, OIDCError
+from oauth2_provider.models import Application
 from oauth2_provider.views import AuthorizationView as ToolkitAuthorizationView
 from oauth2_provider.views import RPInitiatedLogoutView
 from oauth2_provider.views import TokenView as ToolkitTokenView
@@ -305,9 +306,27 @@ class TokenView(ToolkitTokenView):
         return response
 
 
+def _hint_audience(claims: dict[str, Any]) -> str | None:
+    """The client id an ID token was issued to: its `aud`, or `azp` when it has several."""
+    audience = claims.get("aud")
+    if isinstance(audience, list):
+        audience = claims.get("azp") if len(audience) != 1 else audience[0]
+    return audience if isinstance(audience, str) and audience else None
+
+
 class LogoutView(RPInitiatedLogoutView):
     """/oidc/logout/ (RP-initiated logout): the toolkit's view; its confirmation page may send the
-    person back to the party's post_logout_redirect_uri, so that origin may be a form's target."""
+    person back to the party's post_logout_redirect_uri, so that origin may be a form's target.
+
+    The toolkit knows an id_token_hint only by its row, which the retention deletes some weeks
+    after the token expired (HAWIYA_RETENTION_ID_TOKENS_DAYS), while a party may keep its session,
+    and so the token, longer. A hint with no row but Hawiya's valid signature and issuer still
+    names its party (its audience): the person is asked, signed out, and sent back to that party's
+    registered post_logout_redirect_uri (to no other). A hint Hawiya did not sign is refused with a
+    page that says so. An unknown client_id is refused too (the toolkit raised DoesNotExist: a 500).
+    """
+
+    hint_client_id: str | None = None
 
     def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = cast(HttpResponse, super().get(request, *args, **kwargs))
@@ -318,6 +337,34 @@ class LogoutView(RPInitiatedLogoutView):
             origin = urlsplit(target)
             response._csp_update = {"form-action": [f"{origin.scheme}://{origin.netloc}"]}  # type: ignore[attr-defined]
         return response
+
+    def validate_logout_request_user(self, id_token_hint: Any, client_id: Any) -> Any:
+        self.hint_client_id = None
+        try:
+            return super().validate_logout_request_user(id_token_hint, client_id)
+        except InvalidIDTokenError:
+            # No row (pruned), or not Hawiya's at all: only the signature and issuer can tell.
+            claims = id_token_claims(id_token_hint)
+            audience = _hint_audience(claims) if claims is not None else None
+            if claims is None or claims.get("iss") != settings.HAWIYA_OIDC_ISSUER or audience is None:
+                raise
+            if client_id and client_id != audience:
+                raise ClientIdMissmatch() from None
+            # The token names no session or user the toolkit can find: token_user stays None,
+            # so a signed-in person is asked before being signed out (must_prompt).
+            self.hint_client_id = audience
+            return None
+
+    def get_request_application(self, id_token: Any, client_id: Any) -> Application | None:
+        if id_token is not None and not client_id:
+            return cast(Application, id_token.application)
+        wanted = client_id or self.hint_client_id
+        # None for an unknown party: a post_logout_redirect_uri is then refused (400).
+        return application_by_client_id(wanted) if wanted else None
+
+    def error_response(self, error: OIDCError) -> HttpResponse:
+        context = {"error": error, "bad_hint": isinstance(error, InvalidIDTokenError)}
+        return cast(HttpResponse, self.render_to_response(context, status=error.status_code))
 
     def do_logout(
         self,

@@ -234,7 +234,8 @@ def redeemed_codes_prune(*, now: dt.datetime, batches: Batches | None = None) ->
 
 def oauth_tokens_prune(*, now: dt.datetime, batches: Batches | None = None) -> dict[str, int]:
     """Delete django-oauth-toolkit's codes and tokens that can no longer be used, in bounded
-    batches; returns how many of each went (refresh, access and ID tokens, codes).
+    batches (each rule below its own `batches`); returns how many of each went (refresh, access and
+    ID tokens, codes). Every rule's select is answered by an index (migration identity/0016).
 
     The rules are the toolkit's `clear_expired` (the `cleartokens` command) with a margin of
     HAWIYA_RETENTION_EXPIRED_HOURS; that function itself is not used, since it deletes until
@@ -259,13 +260,17 @@ def oauth_tokens_prune(*, now: dt.datetime, batches: Batches | None = None) -> d
     """
     margin = _margin()
     refresh_life = refresh_token_expire_timedelta()
-    refresh = Q(revoked__isnull=True, access_token__isnull=True)
+    # One query per rule, each answered by an index (migration identity/0016): joined by OR, the
+    # rule with a sub-select made PostgreSQL read every live refresh token.
+    refresh_rules = [Q(revoked__isnull=True, access_token__isnull=True)]
     if refresh_life is not None:
-        refresh |= Q(revoked__lt=now - refresh_life - margin)
+        refresh_rules.append(Q(revoked__lt=now - refresh_life - margin))
         dormant = AccessToken.objects.filter(expires__lt=now - refresh_life - margin).values("pk")
-        refresh |= Q(revoked__isnull=True, access_token_id__in=dormant)
+        refresh_rules.append(Q(revoked__isnull=True, access_token_id__in=dormant))
     counts = {
-        "oauth_refresh_tokens": delete_in_batches(RefreshToken.objects.filter(refresh), batches=batches)
+        "oauth_refresh_tokens": sum(
+            delete_in_batches(RefreshToken.objects.filter(rule), batches=batches) for rule in refresh_rules
+        )
     }
     with_refresh = Exists(RefreshToken.objects.filter(access_token_id=OuterRef("pk")))
     counts["oauth_access_tokens"] = delete_in_batches(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib
+import re
 import secrets
 import uuid
 from typing import Any
@@ -14,7 +15,9 @@ from typing import Any
 import pytest
 from django.apps import apps
 from django.conf import settings
-from django.db import transaction
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from oauth2_provider.models import AccessToken, Grant, IDToken, RefreshToken
 from oauth2_provider.settings import oauth2_settings
 
@@ -377,3 +380,109 @@ def test_a_connection_keeps_its_last_sign_in_and_its_logout_once_its_tokens_are_
     [connection] = connections_for_user(user=user)
     assert connection.last_signed_in_at == signed_in_at
     assert [p.pk for p in parties_to_tell(user)] == [party.pk]
+
+
+# --- The token prune's indexes (migration identity/0016) -----------------------------------------
+
+PRUNE_INDEXES = {
+    "oauth2_provider_accesstoken": ("hawiya_oauth_accesstoken_expires",),
+    "oauth2_provider_idtoken": ("hawiya_oauth_idtoken_expires",),
+    "oauth2_provider_grant": ("hawiya_oauth_grant_expires",),
+    "oauth2_provider_refreshtoken": (
+        "hawiya_oauth_refreshtoken_revoked",
+        "hawiya_oauth_refreshtoken_orphans",
+    ),
+}
+# Partial indexes whose condition is the whole rule: read without a further condition.
+EXACT_INDEXES = ("hawiya_oauth_refreshtoken_orphans",)
+LIVE_ROWS = 300
+INDEX_SCAN = re.compile(r"(?:Index (?:Only )?Scan using|Bitmap Index Scan on) (\w+)")
+
+
+def test_the_token_tables_have_the_prune_indexes() -> None:
+    with connection.cursor() as cursor:
+        for table, indexes in PRUNE_INDEXES.items():
+            for index in indexes:
+                assert index in connection.introspection.get_constraints(cursor, table), (table, index)
+
+
+def _prune_selects(now: dt.datetime) -> list[str]:
+    """The SQL of each batch's candidate select of the token prune (delete_in_batches), with one
+    row of every kind to delete so that each one runs."""
+    party, user = _party(), make_account()
+    dormant = _access(party, user, expires=now - REFRESH_LIFE - MARGIN - HOUR)
+    _refresh(party, user, access=dormant)
+    _refresh(party, user, access=None, revoked=now - REFRESH_LIFE - MARGIN - HOUR)
+    _refresh(party, user, access=None)
+    _access(party, user, expires=now - MARGIN - HOUR)
+    _id_token(party, user, expires=now - ID_TOKENS_KEPT - HOUR)
+    _grant(party, user, expires=now - MARGIN - HOUR)
+    # And what a national table is mostly made of: live codes and tokens, each access token with
+    # its ID token and refresh token.
+    app, later = party.application, now + HOUR
+    Grant.objects.bulk_create(
+        Grant(
+            user=user,
+            application=app,
+            code=secrets.token_urlsafe(24),
+            expires=later,
+            redirect_uri="https://bank.example/callback",
+            scope="openid",
+        )
+        for _ in range(LIVE_ROWS)
+    )
+    ids = IDToken.objects.bulk_create(
+        IDToken(user=user, application=app, expires=later, scope="openid") for _ in range(LIVE_ROWS)
+    )
+    live = AccessToken.objects.bulk_create(
+        AccessToken(
+            user=user, application=app, token=secrets.token_urlsafe(24), expires=later, id_token=id_token
+        )
+        for id_token in ids
+    )
+    RefreshToken.objects.bulk_create(
+        RefreshToken(user=user, application=app, token=secrets.token_urlsafe(24), access_token=access)
+        for access in live
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for table in PRUNE_INDEXES:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+    with CaptureQueriesContext(connection) as queries:
+        oauth_tokens_prune(now=now)
+    return [query["sql"] for query in queries.captured_queries if "SKIP LOCKED" in query["sql"]]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans (EXPLAIN)")
+def test_every_select_of_the_token_prune_is_answered_by_an_index() -> None:
+    selects = _prune_selects(clock.now())
+    plans: dict[str, list[str]] = {table: [] for table in PRUNE_INDEXES}
+    with connection.cursor() as cursor:
+        # A few rows: left to itself the planner rightly reads the whole (tiny) table, or hashes one
+        # side of a join. Made to use indexes, it can only use those that answer the conditions.
+        for method in ("seqscan", "hashjoin", "mergejoin"):
+            cursor.execute(f"SET LOCAL enable_{method} = off")
+        for sql in selects:
+            found = re.search(r'FROM "(oauth2_provider_\w+)"', sql)
+            assert found is not None, sql
+            cursor.execute(f"EXPLAIN {sql}")
+            plans[found.group(1)].append("\n".join(row[0] for row in cursor.fetchall()))
+    for table, indexes in PRUNE_INDEXES.items():
+        assert plans[table], f"no select of {table}"
+        for plan in plans[table]:
+            lines = plan.splitlines()
+            assert "Seq Scan" not in plan, plan
+            # No index read whole: every index scan has its condition, or is an exact partial one.
+            for number, line in enumerate(lines):
+                scan = INDEX_SCAN.search(line)
+                if scan and scan.group(1) not in EXACT_INDEXES:
+                    assert "Index Cond:" in lines[number + 1], plan
+            # Nor one that only says "live" (most of the refresh tokens).
+            assert "Index Cond: (revoked IS NULL)" not in plan, plan
+        for index in indexes:
+            assert any(index in plan for plan in plans[table]), (index, plans[table])
+
+
+def test_makemigrations_has_nothing_to_add() -> None:
+    # The indexes are SQL on the toolkit's tables, not fields: no model change, no migration due.
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)

@@ -447,6 +447,12 @@ HAWIYA_ARGON2_PARALLELISM = int(os.environ.get("HAWIYA_ARGON2_PARALLELISM", "1")
 # cores' worth of a process and 2 x 19 MiB; the rest wait this long, then get "try again" (503).
 HAWIYA_PASSWORD_HASH_CONCURRENCY = int(os.environ.get("HAWIYA_PASSWORD_HASH_CONCURRENCY", "2"))
 HAWIYA_PASSWORD_HASH_WAIT_SECONDS = float(os.environ.get("HAWIYA_PASSWORD_HASH_WAIT_SECONDS", "3"))
+# How many requests of a process may wait for a hashing slot; the next gets the 503 at once. The
+# slots plus this must stay below the web process's threads (WEB_THREADS, deploy/entrypoint; a
+# system check), so that a flood of sign-ins never holds every thread and the other pages still
+# get one.
+HAWIYA_PASSWORD_HASH_QUEUE = int(os.environ.get("HAWIYA_PASSWORD_HASH_QUEUE", "1"))
+HAWIYA_WEB_THREADS = int(os.environ.get("WEB_THREADS", "4"))
 # The hashing threads' nice (0-19; identity/hashers.py): during a flood of wrong passwords the
 # other pages on the same cores come first (this much below the process). 0 hashes in the
 # request's own thread, at its priority.

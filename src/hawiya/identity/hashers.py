@@ -10,8 +10,9 @@ ones (HAWIYA_ARGON2_MEMORY_KIB, HAWIYA_ARGON2_TIME_COST, HAWIYA_ARGON2_PARALLELI
 still verifies, and one made with other parameters is re-made at the holder's next sign-in
 (Django's `must_update`).
 
-Each process lets at most HAWIYA_PASSWORD_HASH_CONCURRENCY hashes run at once; a request that
-cannot start one within HAWIYA_PASSWORD_HASH_WAIT_SECONDS gets a "try again in a moment" answer
+Each process lets at most HAWIYA_PASSWORD_HASH_CONCURRENCY hashes run at once and at most
+HAWIYA_PASSWORD_HASH_QUEUE requests wait for one; a request that finds the queue full, or
+cannot start a hash within HAWIYA_PASSWORD_HASH_WAIT_SECONDS, gets a "try again in a moment" answer
 (503 with Retry-After: `PasswordHashingBusy`, answered by portal.middleware.ServiceBusyMiddleware),
 so memory stays bounded and the other pages keep their threads.
 
@@ -51,6 +52,7 @@ T = TypeVar("T")
 
 _slots_lock = threading.Lock()
 _slots: tuple[int, threading.BoundedSemaphore] | None = None
+_waiting = 0  # requests of this process waiting for a slot (guarded by _slots_lock)
 # (process id, threads, nice) -> the executor: made again after a fork (gunicorn's workers) or when
 # the settings change (tests change them).
 _hashing_threads: tuple[tuple[int, int, int], ThreadPoolExecutor] | None = None
@@ -70,16 +72,38 @@ def _semaphore() -> threading.BoundedSemaphore:
         return _slots[1]
 
 
+def _busy() -> PasswordHashingBusy:
+    return PasswordHashingBusy(
+        "password_hashing_busy",
+        _("Many people are signing in right now. Wait a moment and try again."),
+        retry_after=RETRY_AFTER_SECONDS,
+    )
+
+
 @contextmanager
 def hashing_slot() -> Iterator[None]:
-    """Hold one of the process's hashing slots while the block runs, or raise PasswordHashingBusy."""
+    """Hold one of the process's hashing slots while the block runs, or raise PasswordHashingBusy.
+
+    A request that finds every slot taken waits for one, but at most HAWIYA_PASSWORD_HASH_QUEUE
+    requests of the process wait at once; the next is refused at once. A waiting request holds one
+    of the web process's few threads (gunicorn's gthread worker): during a flood of wrong passwords,
+    unbounded waiting took every thread and the other pages queued behind the flood however low
+    the hashes' CPU priority. With the slots and the queue below the threads, some always stay free.
+    """
+    global _waiting
     semaphore = _semaphore()
-    if not semaphore.acquire(timeout=float(settings.HAWIYA_PASSWORD_HASH_WAIT_SECONDS)):
-        raise PasswordHashingBusy(
-            "password_hashing_busy",
-            _("Many people are signing in right now. Wait a moment and try again."),
-            retry_after=RETRY_AFTER_SECONDS,
-        )
+    if not semaphore.acquire(blocking=False):
+        with _slots_lock:
+            if _waiting >= int(settings.HAWIYA_PASSWORD_HASH_QUEUE):
+                raise _busy()
+            _waiting += 1
+        try:
+            acquired = semaphore.acquire(timeout=float(settings.HAWIYA_PASSWORD_HASH_WAIT_SECONDS))
+        finally:
+            with _slots_lock:
+                _waiting -= 1
+        if not acquired:
+            raise _busy()
     try:
         yield
     finally:
@@ -172,6 +196,26 @@ def argon2_parameters_check(**kwargs: Any) -> list[CheckMessage]:
                     id="hawiya.E101",
                 )
             )
+    queue = getattr(settings, "HAWIYA_PASSWORD_HASH_QUEUE", None)
+    slots = getattr(settings, "HAWIYA_PASSWORD_HASH_CONCURRENCY", None)
+    threads = getattr(settings, "HAWIYA_WEB_THREADS", None)
+    if not isinstance(queue, int) or queue < 0:
+        errors.append(
+            Error(
+                f"HAWIYA_PASSWORD_HASH_QUEUE is {queue!r}; it must be a whole number of at least 0.",
+                id="hawiya.E101",
+            )
+        )
+    elif isinstance(slots, int) and isinstance(threads, int) and slots + queue >= threads:
+        errors.append(
+            Error(
+                f"HAWIYA_PASSWORD_HASH_CONCURRENCY ({slots}) plus HAWIYA_PASSWORD_HASH_QUEUE ({queue}) "
+                f"must stay below WEB_THREADS ({threads}).",
+                hint="Otherwise a flood of sign-ins can hold every thread of a web process and the "
+                "other pages wait behind it.",
+                id="hawiya.E101",
+            )
+        )
     nice = getattr(settings, "HAWIYA_PASSWORD_HASH_NICE", None)
     if not isinstance(nice, int) or not 0 <= nice <= 19:
         errors.append(

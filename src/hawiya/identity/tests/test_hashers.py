@@ -59,6 +59,8 @@ def test_an_operator_may_set_stronger_parameters(settings: Any) -> None:
         ("HAWIYA_PASSWORD_HASH_NICE", -1),
         ("HAWIYA_PASSWORD_HASH_NICE", 20),
         ("HAWIYA_PASSWORD_HASH_NICE", "low"),
+        ("HAWIYA_PASSWORD_HASH_QUEUE", -1),
+        ("HAWIYA_PASSWORD_HASH_QUEUE", 3),  # 1 slot (the fixture) + 3 waiting = the 4 threads
     ],
 )
 def test_weaker_parameters_are_refused_by_the_system_check(settings: Any, name: str, value: object) -> None:
@@ -155,3 +157,29 @@ def test_with_nice_0_a_hash_runs_in_the_requests_own_thread(
     seen = _where_hashes_run(monkeypatch)
     assert check_password("a long passphrase", make_password("a long passphrase"))
     assert seen == [(threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))]
+
+
+def test_past_the_queue_a_hash_is_refused_at_once_while_the_waiting_one_gets_the_slot(settings: Any) -> None:
+    from hawiya.identity import hashers
+
+    settings.HAWIYA_PASSWORD_HASH_QUEUE = 1
+    settings.HAWIYA_PASSWORD_HASH_WAIT_SECONDS = 30  # the waiting request would wait that long
+    results: list[object] = []
+
+    def hash_in_another_request() -> None:
+        results.append(make_password("a long passphrase"))
+
+    with hashing_slot():  # the one slot, held by a request hashing
+        waiting = threading.Thread(target=hash_in_another_request)
+        waiting.start()
+        for _ in range(2000):  # bounded: the thread is queued within milliseconds
+            if hashers._waiting == 1:
+                break
+            threading.Event().wait(0.005)
+        assert hashers._waiting == 1
+        # The queue is full: this request is refused without waiting for the slot.
+        with pytest.raises(PasswordHashingBusy):
+            make_password("a long passphrase")
+    waiting.join()
+    assert isinstance(results[0], str)
+    assert hashers._waiting == 0

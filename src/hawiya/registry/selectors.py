@@ -277,7 +277,8 @@ def _id_number_query(query: str) -> str | None:
 def close_name_words(token: str, *, using: str = "default") -> QuerySet[NameWord]:
     """On PostgreSQL, the lexicon's words (NameWord) close to a query word that is no whole word
     of it, best first, at most SEARCH_ALTERNATIVES, through the lexicon's GIN trigram index
-    (migration 0012). The same rules as a person's name once met: a word of
+    (migration 0012; a lexicon of a few thousand words PostgreSQL may rather read whole, in a
+    few milliseconds). The same rules as a person's name once met: a word of
     SEARCH_TYPO_MIN_LENGTH letters or more by strict word similarity (a whole word, one letter
     may be wrong), a shorter one by word similarity (the start or end of a word: "moham")."""
     words = NameWord.objects.using(using)
@@ -294,7 +295,7 @@ def close_name_words(token: str, *, using: str = "default") -> QuerySet[NameWord
 def _lexicon_alternatives(tokens: list[str], using: str) -> tuple[list[str], list[list[str]]]:
     """The query words found whole in the lexicon, and for each other word its close lexicon
     words (an empty list: no word is close, the search finds nobody). One query for the whole
-    words, one per other word; each is answered by an index of the small lexicon."""
+    words, one per other word, each reading only the small lexicon."""
     whole = set(NameWord.objects.using(using).filter(word__in=tokens).values_list("word", flat=True))
     alternatives: list[list[str]] = []
     for token in tokens:

@@ -5,7 +5,8 @@ joins what it shows (`list_select_related`), persons are picked by search (`auto
 never from a dropdown, ID numbers and serials are looked up exactly through their unique index,
 and the changelist skips the second, unfiltered count and estimates the first on PostgreSQL
 (core.pagination). Persons are found by registry.selectors.person_search_queryset: an ID number
-exactly, a name through the normalised, trigram-indexed `search_name`. The autocomplete widgets are
+exactly, a name through the normalised `search_name` (its words' GIN index, and the lexicon of name
+words for a typo or a part of a word). The autocomplete widgets are
 core.admin_widgets', which survive any submitted value (Django's own answered 500 to a non-number).
 
 Document statuses are never edited here: status, version, `replaces` and the loss report are

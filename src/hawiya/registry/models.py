@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
@@ -167,6 +167,35 @@ class Office(TimeStamped):
             )
 
 
+class NameWord(models.Model):
+    """One word of some person's `search_name`: the lexicon of name words (docs/design.md,
+    "Finding a person"). Name search looks a mistyped or partial word up here, through a trigram
+    index on PostgreSQL (migration 0012), and then finds persons by whole words only.
+
+    Kept complete by `Person.save`, the population seeder and migration 0011; never pruned (a
+    word nobody bears any more only finds nobody)."""
+
+    word = models.TextField(_("word"), primary_key=True)
+
+    class Meta:
+        verbose_name = _("name word")
+        verbose_name_plural = _("name words")
+
+    def __str__(self) -> str:
+        return self.word
+
+    @staticmethod
+    def add_words(words: Iterable[str], *, using: str | None = None) -> None:
+        """Add these words, those already present left alone (ON CONFLICT DO NOTHING / INSERT OR
+        IGNORE). Inserted in sorted order, so that two transactions adding the same new words
+        wait for each other instead of deadlocking."""
+        unique = sorted(set(words))
+        if unique:
+            NameWord.objects.using(using).bulk_create(
+                [NameWord(word=word) for word in unique], ignore_conflicts=True
+            )
+
+
 class Person(TimeStamped):
     """Someone in the civil register, citizen or resident (فرد).
 
@@ -236,7 +265,8 @@ class Person(TimeStamped):
     photo_ref = models.CharField(_("photo reference"), max_length=120, blank=True)
     biometrics_captured_on = models.DateField(_("biometrics captured on"), null=True, blank=True)
     # Every word of the name in both scripts, normalised (name_search.py): what name search reads,
-    # through a trigram index on PostgreSQL (migration 0008). Written by `save` and the seeder.
+    # through a GIN index on its words on PostgreSQL (migration 0009). Written by `save` and the
+    # seeder, which also add its words to the lexicon (NameWord).
     search_name = models.TextField(_("name for search"), blank=True, default="", editable=False)
 
     class Meta:
@@ -296,6 +326,9 @@ class Person(TimeStamped):
         if update_fields is not None and set(update_fields) & set(self.NAME_FIELDS):
             kwargs["update_fields"] = {*update_fields, "search_name"}
         super().save(*args, **kwargs)
+        if update_fields is None or "search_name" in kwargs["update_fields"]:
+            # In the same transaction as the row: the lexicon stays complete (NameWord).
+            NameWord.add_words(self.search_name.split(), using=self._state.db)
 
     def computed_search_name(self) -> str:
         return search_name_of(getattr(self, field) for field in self.NAME_FIELDS)

@@ -22,6 +22,7 @@ from ..models import (
     Document,
     FamilyMember,
     FamilyRecord,
+    NameWord,
     NationalAddress,
     Office,
     Person,
@@ -67,6 +68,7 @@ class SeedReport:
     # Large loads into PostgreSQL: the seconds each index or constraint took to build after it.
     index_seconds: dict[str, float] = field(default_factory=dict)
     vacuum_seconds: float = 0.0  # large loads into PostgreSQL, after the commit
+    lexicon_seconds: float = 0.0  # adding the persons' name words to NameWord
 
     @property
     def persons_per_second(self) -> float:
@@ -81,6 +83,8 @@ class SeedReport:
         )
         if self.vacuum_seconds:
             indexes += f", vacuumed after it: {self.vacuum_seconds:.1f} s"
+        if self.lexicon_seconds >= 0.1:
+            indexes += f", name words listed: {self.lexicon_seconds:.1f} s"
         return (
             f"seeded {self.persons} persons{demo}, {self.documents} documents, {self.addresses} addresses, "
             f"{self.offices} offices{indexes} in {self.seconds:.1f} s "
@@ -307,6 +311,30 @@ def _index_upkeep(large: bool, report: SeedReport) -> AbstractContextManager[Non
     return nullcontext()
 
 
+def _fill_name_words(report: SeedReport) -> None:
+    """Add the words of every person's `search_name` to the lexicon (NameWord), once the rows are
+    in (same transaction). PostgreSQL does it in one statement (the lexicon's own indexes stay:
+    it is small, and the person indexes are not needed for a sequential read); SQLite, whose
+    loads are small, through the words split here. Words already there are left alone."""
+    started = time.perf_counter()
+    if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        lexicon, persons = quote(NameWord._meta.db_table), quote(Person._meta.db_table)
+        with connection.cursor() as cursor:
+            # Table names from _meta, quoted; no value is spliced in.
+            cursor.execute(
+                f"INSERT INTO {lexicon} (word) "  # noqa: S608
+                f"SELECT DISTINCT unnest(string_to_array(search_name, ' ')) FROM {persons} "
+                "ON CONFLICT DO NOTHING"
+            )
+    else:
+        words: set[str] = set()
+        for search_name in Person.objects.values_list("search_name", flat=True).iterator(chunk_size=10_000):
+            words.update(search_name.split())
+        NameWord.add_words(words)
+    report.lexicon_seconds = time.perf_counter() - started
+
+
 def _vacuum_after_load(report: SeedReport) -> None:
     """On PostgreSQL, after a large load has committed: VACUUM (FREEZE, ANALYZE) the tables.
 
@@ -319,7 +347,8 @@ def _vacuum_after_load(report: SeedReport) -> None:
         return
     started = time.perf_counter()
     quote = connection.ops.quote_name
-    tables = ", ".join(quote(model._meta.db_table) for model in _WRITTEN_MODELS)
+    vacuumed: tuple[type[Model], ...] = (*_WRITTEN_MODELS, NameWord)
+    tables = ", ".join(quote(model._meta.db_table) for model in vacuumed)
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM (FREEZE, ANALYZE) {tables}")
     report.vacuum_seconds = time.perf_counter() - started
@@ -358,6 +387,7 @@ def seed_population(
                 writer.write(batch, report)
                 if kind == "demo":
                     report.demo_persons = report.persons - before
+        _fill_name_words(report)
         if demo:
             _write_demo_fines(as_of)
         _reset_sequences()

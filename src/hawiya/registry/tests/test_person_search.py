@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from hawiya.core.errors import ApplicationError
 from hawiya.core.pagination import EstimatedCountPaginator
 from hawiya.registry import selectors
-from hawiya.registry.models import Person
+from hawiya.registry.models import NameWord, Person
 from hawiya.registry.selectors import person_search, person_search_queryset
 
 from .factories import make_person, make_resident
@@ -162,6 +163,35 @@ def test_a_typo_falls_back_to_the_trigram_path() -> None:
     assert _found("محمد الشمزاني") == [person.pk]
 
 
+@on_postgresql
+def test_a_word_close_to_no_word_of_the_lexicon_finds_nobody() -> None:
+    make_person()  # محمد … العتيبي / Mohammed … Alotaibi
+    assert _found("محمد qxzvkjwp") == []
+    assert _found("qxzvkjwpqq") == []
+    assert _found("zq") == []
+
+
+@on_postgresql
+def test_a_typo_and_a_part_of_a_word_together_still_find_the_person() -> None:
+    person = make_person(family_name_ar="الشمراني", family_name_en="Al-Shamrani")
+    other = make_person(
+        first_name_ar="خالد", first_name_en="Khalid", family_name_ar="الحربي", family_name_en="Alharbi"
+    )
+    # "moham" and "khal" are parts of words only, "alshamrany" a long word with one letter wrong.
+    assert _found("moham alshamrany") == [person.pk]
+    assert _found("khal alharbi") == [other.pk]
+
+
+@on_postgresql
+def test_a_tokens_close_words_are_capped_best_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    for first in ("Mohammed", "Mohammad", "Mohamed"):
+        make_person(first_name_en=first)
+    monkeypatch.setattr(selectors, "SEARCH_ALTERNATIVES", 2)
+    close = list(selectors.close_name_words("mohammd").values_list("word", flat=True))
+    assert len(close) == 2
+    assert set(close) <= {"mohammed", "mohammad", "mohamed"}
+
+
 @on_postgresql_words
 def test_a_whole_word_search_reads_the_words_index() -> None:
     make_person()
@@ -173,8 +203,33 @@ def test_a_whole_word_search_reads_the_words_index() -> None:
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "registry_person_search_words" in plan
-    # The trigram scan stands behind the one-time filter: it runs only if nobody matched whole.
+    # Every word is in the lexicon: no fallback, no trigram scan of the persons at all.
+    assert "trgm" not in plan
+
+
+@on_postgresql_words
+def test_a_typo_search_reads_the_words_index_and_the_lexicons_trigram_index() -> None:
+    make_person(family_name_ar="الشمراني", family_name_en="Al-Shamrani")
+    persons, _by_id_number = person_search_queryset("محمد الشمزاني")
+    sql, params = persons[:51].query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        # A lexicon of a real register's size (analysed): a few thousand words PostgreSQL would
+        # rather read whole, and so would the test's few words.
+        cursor.execute("RESET enable_seqscan")
+        NameWord.add_words(f"{number:x}word" for number in range(20_000))
+        cursor.execute("ANALYZE registry_nameword")
+        close_sql, close_params = selectors.close_name_words("الشمزاني").query.sql_with_params()
+        cursor.execute(f"EXPLAIN {close_sql}", close_params)
+        close_plan = "\n".join(row[0] for row in cursor.fetchall())
+    # The persons through their words only (the exact path, then the fallback behind the
+    # one-time filter); the trigram work on the lexicon alone.
+    assert "registry_person_search_words" in plan
     assert "One-Time Filter" in plan
+    assert "registry_person_search_name_trgm" not in plan
+    assert "registry_nameword_word_trgm" in close_plan
 
 
 @on_postgresql_words
@@ -186,8 +241,17 @@ def test_the_words_index_is_made_by_the_migrations() -> None:
     assert "gin (string_to_array(search_name, ' '::text))" in definition
 
 
-def test_the_words_index_migration_does_nothing_on_other_databases() -> None:
-    migration: Any = importlib.import_module("hawiya.registry.migrations.0009_person_search_words")
+@on_postgresql_words
+def test_the_lexicons_trigram_index_is_made_by_the_migrations() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'registry_nameword_word_trgm'")
+        (definition,) = cursor.fetchone()
+    assert "gin (word gin_trgm_ops)" in definition
+
+
+@pytest.mark.parametrize("name", ["0009_person_search_words", "0012_name_word_trigram"])
+def test_the_index_migrations_do_nothing_on_other_databases(name: str) -> None:
+    migration: Any = importlib.import_module(f"hawiya.registry.migrations.{name}")
 
     def refuse(sql: str) -> None:
         raise AssertionError(sql)
@@ -351,6 +415,42 @@ def test_the_search_can_be_narrowed_to_a_queryset() -> None:
 
 
 # --- the search column is kept up to date -------------------------------------------------------------------
+
+
+def _lexicon() -> set[str]:
+    return set(NameWord.objects.values_list("word", flat=True))
+
+
+def test_every_save_adds_the_name_words_to_the_lexicon() -> None:
+    person = make_person()
+    assert set(person.search_name.split()) <= _lexicon()
+    person.first_name_en = "Khaled"
+    person.family_name_ar = "الشمراني"
+    person.save(update_fields=["first_name_en", "family_name_ar"])
+    assert {"khaled", "الشمراني"} <= _lexicon()
+    # Words nobody bears any more stay: they only find nobody.
+    assert "mohammed" in _lexicon()
+
+
+def test_a_save_of_other_fields_leaves_the_lexicon_alone() -> None:
+    person = make_person()
+    NameWord.objects.all().delete()
+    person.mobile = "+966512345678"
+    person.save(update_fields=["mobile"])
+    assert _lexicon() == set()
+
+
+@pytest.mark.parametrize("batch_size", [1, 3, 20_000])
+def test_the_migration_fills_the_lexicon_from_the_register(
+    monkeypatch: pytest.MonkeyPatch, batch_size: int
+) -> None:
+    migration: Any = importlib.import_module("hawiya.registry.migrations.0011_name_word_fill")
+    persons = [make_person(), make_resident(), make_person(first_name_en="Khaled", first_name_ar="خالد")]
+    NameWord.objects.all().delete()
+    NameWord.objects.create(word="mohammed")  # already there: left alone
+    monkeypatch.setattr(migration, "BATCH_SIZE", batch_size)
+    migration.fill_name_words(django_apps, SimpleNamespace(connection=connection))
+    assert _lexicon() == {word for person in persons for word in person.search_name.split()}
 
 
 def test_every_save_keeps_the_search_column_up_to_date() -> None:

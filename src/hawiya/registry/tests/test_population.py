@@ -33,6 +33,7 @@ from hawiya.registry.models import (
     DocumentStatus,
     FamilyMember,
     FamilyRecord,
+    NameWord,
     NationalAddress,
     Office,
     Person,
@@ -280,6 +281,16 @@ def test_the_register_holds_exactly_the_persons_asked_for(persons: int) -> None:
     assert Person.objects.count() == persons == report.persons
     assert report.documents == Document.objects.count()
     assert report.addresses == NationalAddress.objects.count()
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_a_seeding_lists_every_name_word_in_the_lexicon(monkeypatch: pytest.MonkeyPatch, large: bool) -> None:
+    if large:
+        monkeypatch.setattr(writer, "LARGE_LOAD_FROM_PERSONS", 1)
+    NameWord.objects.create(word="كلمة")  # a word nobody bears: left alone
+    seed_population(persons=200, seed=4, demo=True)
+    words = {word for name in Person.objects.values_list("search_name", flat=True) for word in name.split()}
+    assert set(NameWord.objects.values_list("word", flat=True)) == words | {"كلمة"}
 
 
 def test_the_services_can_write_after_a_seeding() -> None:

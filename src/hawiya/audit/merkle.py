@@ -139,6 +139,16 @@ class FrontierTree(Tree):
             return self.leaves[start - self.offset]
         return super()._root(start, end)
 
+    def frontier(self) -> list[bytes]:
+        """The frontier of the whole tree (as `frontier_extend` gives it): the roots of its perfect
+        subtrees, largest first, read from the ones computing its root already remembered."""
+        size, start, nodes = len(self), 0, []
+        for bit in reversed(range(size.bit_length())):
+            if size >> bit & 1:
+                nodes.append(self._root(start, start + (1 << bit)))
+                start += 1 << bit
+        return nodes
+
     def inclusion_path(self, index: int, size: int | None = None) -> list[bytes]:
         if index < self.offset:
             raise ValueError(f"leaf {index} is inside the frontier: no path from here")

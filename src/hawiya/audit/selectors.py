@@ -87,7 +87,6 @@ class _Walk:
 
     def __init__(self, seals: list[AuditSeal], key: SigningKey | None) -> None:
         self.seals, self.key = seals, key
-        self.frontier: list[bytes] = []
         self.tree = merkle.FrontierTree([], 0, [])  # the sealed tree so far, then this batch
         self.index = 0  # the seal whose batch the walk is in
         self.expected: Iterator[int] = iter(())
@@ -134,14 +133,14 @@ class _Walk:
                 merkle.verify_consistency(self.previous_size, seal.tree_size, self.previous_root, root, proof)
             except merkle.ProofError as error:
                 raise _Broken(seal.first_event_id, f"tree head {seal.tree_size}: {error}") from error
-        self.frontier = merkle.frontier_extend(self.frontier, self.tree.offset, self.tree.leaves)
-        if [node.hex() for node in self.frontier] != list(seal.frontier):
+        frontier = self.tree.frontier()  # no leaf hashed again: the root above computed them
+        if [node.hex() for node in frontier] != list(seal.frontier):
             raise _Broken(
                 seal.first_event_id,
                 f"the subtree roots kept with the tree head of size {seal.tree_size} are not the tree's "
                 "(seal altered)",
             )
-        self.tree = merkle.FrontierTree(self.frontier, seal.tree_size, [])
+        self.tree = merkle.FrontierTree(frontier, seal.tree_size, [])
         self.previous_size, self.previous_root = seal.tree_size, root
         self.index += 1
         if self.seal is not None:

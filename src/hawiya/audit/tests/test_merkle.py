@@ -232,6 +232,11 @@ def test_a_frontier_tree_gives_the_same_paths_as_the_whole_tree(
     partial = merkle.FrontierTree(frontier, prior, leaves[prior:])
     assert len(partial) == prior + batch
     assert partial.root() == whole.root()
+    # Its frontier is the one the sealer keeps, and the consistency proof from the prior head is
+    # the whole tree's (what audit_verify checks with one batch in memory).
+    assert partial.frontier() == merkle.frontier_extend([], 0, leaves)
+    if prior:
+        assert partial.consistency_proof(prior) == whole.consistency_proof(prior)
     index = data.draw(st.integers(min_value=prior, max_value=prior + batch - 1))
     assert partial.inclusion_path(index) == whole.inclusion_path(index)
     if prior:

@@ -43,6 +43,15 @@ def plain_static_files() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def pages_forgotten() -> None:
+    """Each test renders the visitors' pages afresh (portal/page_cache.py keeps them a minute in
+    each process): a test that patches what a page shows must see it."""
+    from django.core.cache import caches
+
+    caches["pages"].clear()
+
+
 # The audit log's signing key of the whole suite (a server configuration, as on PostgreSQL here,
 # has no key derived from SECRET_KEY; audit/tests set their own and test its absence).
 TEST_AUDIT_SIGNING_SEED = base64.b64encode(bytes(range(32))).decode("ascii")

@@ -12,6 +12,7 @@ import hashlib
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -153,6 +154,9 @@ MIDDLEWARE = [
     # /healthz and /readyz answered here, before the Host header is checked (the probes use the
     # node's own address); with the security headers above.
     "hawiya.portal.middleware.probes",
+    # GET /api/v1/openapi.json: a public document the same for every caller of a language, answered
+    # here (api/middleware.py), before the middleware it does not need.
+    "hawiya.api.middleware.openapi_document",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -259,10 +263,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits, later sessions) ------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES: dict[str, dict[str, Any]]
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Pages for visitors without a session and the base template's fragments the same for everyone
+# (portal/page_cache.py): each process keeps its own, never in the shared cache.
+CACHES["pages"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "hawiya-pages",
+    "OPTIONS": {"MAX_ENTRIES": 500},
+}
 # Cache backends every web process reaches alike (one server for all of them).
 SHARED_CACHE_BACKENDS = frozenset(
     {

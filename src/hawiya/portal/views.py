@@ -22,6 +22,7 @@ from hawiya.replacements.requirements import requirements_by_kind
 from . import display
 from .catalogue import SERVICES, service_by_slug
 from .context_processors import DEFAULT_SUPPORT_PHONE
+from .page_cache import anonymous_page
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +83,12 @@ def readyz(request: HttpRequest) -> HttpResponse:
     return _no_store(JsonResponse({"status": "ok", "database": "ok"}))
 
 
+@anonymous_page
 def home(request: HttpRequest) -> HttpResponse:
     return render(request, "portal/home.html", {"services": SERVICES})
 
 
+@anonymous_page
 def service_start(request: HttpRequest, slug: str) -> HttpResponse:
     service = service_by_slug(slug)
     if service is None:
@@ -100,6 +103,7 @@ def service_start(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, service.template, context)
 
 
+@anonymous_page
 def content_page(request: HttpRequest, page: str) -> HttpResponse:
     if page not in CONTENT_PAGES:
         raise Http404("unknown page")

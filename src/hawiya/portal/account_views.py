@@ -30,7 +30,7 @@ from hawiya.audit import selectors as audit_selectors
 from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.core.client import client_ip, client_user_agent
-from hawiya.core.errors import ApplicationError, NotFound, ServiceBusy
+from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.ratelimit import RateLimit
 from hawiya.core.text import mask_id_number
 from hawiya.identity import errors as identity_errors
@@ -463,8 +463,6 @@ def _send_sms_code(request: HttpRequest, state: dict[str, Any]) -> ApplicationEr
         services.sign_in_send_sms_code(
             challenge=state["challenge"], ip=client_ip(request), user_agent=client_user_agent(request)
         )
-    except ServiceBusy:
-        raise  # Hawiya busy, not the person's error: ServiceBusyMiddleware's 503 with Retry-After
     except ApplicationError as exc:
         return exc
     state["sms_sent"] = True
@@ -686,8 +684,6 @@ def mobile_change(request: HttpRequest) -> HttpResponse:
                 ip=client_ip(request),
                 user_agent=client_user_agent(request),
             )
-        except ServiceBusy:
-            raise  # the middleware's 503 "try again in a moment"
         except ApplicationError as exc:
             if exc.code in _IN_PERSON_ERRORS:
                 return _mobile_in_person(request, _mobile_in_person_reason(exc.code))
@@ -720,8 +716,6 @@ def _mobile_code_page(request: HttpRequest, step: str) -> HttpResponse:
                 services.one_time_code_send(
                     challenge=state["challenge"], ip=client_ip(request), user_agent=client_user_agent(request)
                 )
-            except ServiceBusy:
-                raise  # the middleware's 503 "try again in a moment"
             except ApplicationError as exc:
                 if exc.code == identity_errors.CHALLENGE_EXPIRED:
                     return _mobile_restart(request, exc.message)
@@ -745,8 +739,6 @@ def _mobile_code_page(request: HttpRequest, step: str) -> HttpResponse:
                     next_step = services.mobile_change_verify_current(**arguments)
                 else:
                     services.mobile_change_complete(**arguments)
-            except ServiceBusy:
-                raise  # the new number's code could not be sent: the middleware's 503
             except ApplicationError as exc:
                 if exc.code == identity_errors.CHALLENGE_EXPIRED:
                     return _mobile_restart(request, exc.message)

@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.html import conditional_escape, format_html
@@ -52,6 +52,7 @@ from .account_forms import (
     ReauthenticationCodeForm,
 )
 from .decorators import citizen_of, citizen_required, personal_page, require_recent_auth
+from .views import too_many_requests
 
 # What the pages keep in the session between requests (never in the URL).
 TOTP_ENROLMENT_SESSION_KEY = "hawiya_account_totp_enrolment"
@@ -859,9 +860,7 @@ def access_proof(request: HttpRequest, event_id: int) -> HttpResponse:
     sealed yet; 429 past ACCESS_PROOFS_PER_WINDOW downloads of the account in the window."""
     limit = RateLimit("portal:audit-proof", ACCESS_PROOFS_PER_WINDOW, ACCESS_PROOF_WINDOW_SECONDS)
     if not limit.hit(str(request.user.pk)).allowed:
-        response = render(request, "portal/errors/429.html", status=429)
-        response["Retry-After"] = str(ACCESS_PROOF_WINDOW_SECONDS)
-        return response
+        return too_many_requests(request, retry_after=ACCESS_PROOF_WINDOW_SECONDS)
     person = citizen_of(request)
     event = audit_selectors.staff_access_event_for_person(event_id=event_id, person_id=person.pk)
     proof = None if event is None else audit_selectors.audit_inclusion_proof(event)

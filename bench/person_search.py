@@ -19,9 +19,9 @@ for each through `registry.selectors.person_search`, the function the admin and 
 - the ID number (exact).
 It prints p50/p95/p99 in milliseconds per kind and overall, how often the person sought is on
 the first page (namesakes are many: a common first and family name pair is shared by hundreds),
-the rows in the table and in the lexicon of name words, the sizes of the table and of the trigram
-and words indexes, and the EXPLAIN ANALYZE of two searches: a variant spelling, answered by the
-exact-word path (the GIN index on the words), and a typo, where that path finds nobody and the
+the rows in the table and in the lexicon of name words, the sizes of the table, of its words index
+and of the lexicon's trigram index, and the EXPLAIN ANALYZE of two searches: a variant spelling,
+answered by the exact-word path (the GIN index on the words), and a typo, where that path finds nobody and the
 fallback looks the mistyped word up in the lexicon (NameWord, by trigrams) and then finds the
 persons through the words index again. For the typo it also shows the lexicon look-up: as planned
 on the register's own lexicon (a few thousand words: PostgreSQL reads them all), and on that
@@ -249,10 +249,10 @@ def measure(searches_wanted: int, seed: int) -> None:
         lexicon_words = cursor.fetchone()[0]
         cursor.execute(
             "SELECT pg_size_pretty(pg_table_size('registry_person')), "
-            "pg_size_pretty(pg_relation_size('registry_person_search_name_trgm')), "
-            "pg_size_pretty(pg_relation_size('registry_person_search_words'))"
+            "pg_size_pretty(pg_relation_size('registry_person_search_words')), "
+            "pg_size_pretty(pg_relation_size('registry_nameword_word_trgm'))"
         )
-        table_size, index_size, words_index_size = cursor.fetchone()
+        table_size, words_index_size, lexicon_index_size = cursor.fetchone()
     searches = _searches(searches_wanted, seed)
     for _kind, query, _pk in searches[:WARM_UP_SEARCHES]:
         with contextlib.suppress(ApplicationError):
@@ -276,8 +276,8 @@ def measure(searches_wanted: int, seed: int) -> None:
     everything = [value for values in timings.values() for value in values]
     print(f"\nperson_search benchmark — PostgreSQL, {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     print(
-        f"rows in registry_person: {rows:,}   table {table_size}, trigram index {index_size}, "
-        f"words index {words_index_size}; words in the lexicon (registry_nameword): {lexicon_words:,}"
+        f"rows in registry_person: {rows:,}   table {table_size}, words index {words_index_size}; "
+        f"words in the lexicon (registry_nameword): {lexicon_words:,}, its trigram index {lexicon_index_size}"
     )
     print(f"{len(everything)} searches after {WARM_UP_SEARCHES} to warm up; milliseconds per search\n")
     print(

@@ -291,6 +291,22 @@ def test_sign_in_outcomes_and_lockouts_are_counted(django_capture_on_commit_call
     assert sample("hawiya_account_lockouts_total") == lockouts + 1
 
 
+def test_a_sign_in_refused_because_hawiya_is_busy_is_counted_as_refused(settings):
+    """ServiceBusy (every hashing slot taken) is not an ApplicationError, yet still counted."""
+    from hawiya.identity.hashers import PasswordHashingBusy, hashing_slot
+
+    settings.PASSWORD_HASHERS = ["hawiya.identity.hashers.Argon2idHasher"]
+    settings.HAWIYA_PASSWORD_HASH_CONCURRENCY = 1
+    settings.HAWIYA_PASSWORD_HASH_WAIT_SECONDS = 0.05
+    user = make_account()
+    before = sample("hawiya_sign_ins_total", outcome="refused")
+
+    with hashing_slot(), pytest.raises(PasswordHashingBusy):
+        identity.sign_in_start(login=user.username, password=PASSWORD, ip=IP, user_agent="t")
+
+    assert sample("hawiya_sign_ins_total", outcome="refused") == before + 1
+
+
 # --- Several processes -----------------------------------------------------------------------------
 
 WRITER = """

@@ -14,7 +14,7 @@ from ninja.errors import HttpError, ValidationError
 from ninja.openapi.schema import OpenAPISchema
 from ninja.responses import Response
 
-from hawiya.core.errors import ApplicationError
+from hawiya.core.errors import ApplicationError, ServiceBusy
 
 from .approvals import router as approvals_router
 from .courier import router as courier_router
@@ -63,10 +63,20 @@ api = HawiyaAPI(
 
 @api.exception_handler(ApplicationError)
 def application_error(request: HttpRequest, exc: ApplicationError) -> HttpResponse:
+    return _error_response(request, exc)
+
+
+@api.exception_handler(ServiceBusy)
+def service_busy(request: HttpRequest, exc: ServiceBusy) -> HttpResponse:
+    """Hawiya at its own limit (not an ApplicationError): 503 with Retry-After, same shape."""
+    return _error_response(request, exc)
+
+
+def _error_response(request: HttpRequest, exc: ApplicationError | ServiceBusy) -> HttpResponse:
     response = api.create_response(
         request, {"code": exc.code, "message": str(exc.message)}, status=int(exc.status_code)
     )
-    # An error that needs a header names it (WWW-Authenticate on 401/403, Retry-After on 429).
+    # An error that needs a header names it (WWW-Authenticate on 401/403, Retry-After on 429/503).
     for name, value in getattr(exc, "headers", {}).items():
         response[name] = value
     return response

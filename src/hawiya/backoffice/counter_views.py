@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_safe
 
 from hawiya.casework.counter import counter_biometrics_on_file, counter_person_find, counter_person_get
-from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.errors import ApplicationError, NotFound, ServiceBusy
 from hawiya.core.pdf import qr_data_uri
 from hawiya.core.text import mask_id_number
 from hawiya.identity.counter import counter_activation_start, counter_mobile_rebind
@@ -175,6 +175,13 @@ def start_activation(request: HttpRequest) -> HttpResponse:
         challenge = counter_activation_start(staff=staff, person_id=person.pk, fingerprints=fingerprints)
     except StaffForbidden:
         raise PermissionDenied from None
+    except ServiceBusy as busy:
+        # The code could not be sent just now: the same page, to send again in a moment.
+        form.add_page_error(busy.message)
+        response = staff_page(request, "backoffice/counter/activate.html", context, status=busy.status_code)
+        for name, value in busy.headers.items():
+            response[name] = value
+        return response
     except ApplicationError as error:
         form.add_application_error(error)
         return staff_page(request, "backoffice/counter/activate.html", context, status=_status(error))

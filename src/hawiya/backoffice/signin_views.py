@@ -23,7 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from hawiya.core.client import client_ip, client_user_agent, local_url
-from hawiya.core.errors import ApplicationError
+from hawiya.core.errors import ApplicationError, ServiceBusy
 from hawiya.identity import errors as identity_errors
 from hawiya.identity import services as identity_services
 from hawiya.identity.demo_staff import demo_staff_secret
@@ -63,6 +63,7 @@ def _wrong_credentials() -> str:
 def sign_in(request: HttpRequest) -> HttpResponse:
     if staff_actor_for(request.user) is not None:
         return redirect("backoffice:home")
+    busy: ServiceBusy | None = None
     if request.method == "POST":
         form = StaffSignInForm(request.POST)
         if form.is_valid():
@@ -73,6 +74,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
                     ip=client_ip(request),
                     user_agent=client_user_agent(request),
                 )
+            except ServiceBusy as error:
+                # Every hashing slot taken: the form again, with what was typed, as a 503.
+                form.add_page_error(error.message)
+                busy = error
             except ApplicationError as error:
                 form.add_page_error(error.message)
             else:
@@ -92,7 +97,11 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     else:
         form = StaffSignInForm(initial={"next": safe_next(request, request.GET.get("next")) or ""})
     # A form shown again with its errors is a 400 (a wrong password included), never a 200.
-    return staff_page(request, "backoffice/sign_in.html", {"form": form}, status=400 if form.errors else 200)
+    status = busy.status_code if busy else 400 if form.errors else 200
+    response = staff_page(request, "backoffice/sign_in.html", {"form": form}, status=status)
+    for name, value in busy.headers.items() if busy else ():
+        response[name] = value
+    return response
 
 
 def _demo_code(data: dict[str, Any]) -> str:

@@ -44,8 +44,26 @@ class Throttled(ApplicationError):
         return {"Retry-After": str(int(self.extra.get("retry_after", 60)))}
 
 
-class ServiceBusy(Throttled):
+class ServiceBusy(Exception):
     """Hawiya itself is at its limit for this kind of work (not the asker's fault): 503, with
-    `retry_after` seconds to wait."""
+    `retry_after` seconds to wait.
+
+    Not an ApplicationError: a view that shows a refusal on its form (`except ApplicationError`)
+    lets this one through to portal.middleware.ServiceBusyMiddleware (the "try again in a moment"
+    page, or the API's JSON error), and a view that wants its form back (the sign-in) catches it
+    by name. Same `code`, `message` and `headers` as an ApplicationError, so it is answered alike."""
 
     status_code = 503
+
+    def __init__(self, code: str, message: str | Promise, *, retry_after: int = 60) -> None:
+        super().__init__(str(message))
+        self.code = code
+        self.message = message
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return str(self.message)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(int(self.retry_after))}

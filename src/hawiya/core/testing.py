@@ -15,7 +15,7 @@ from django.db import connections
 from django.test.utils import CaptureQueriesContext
 
 from hawiya.core import clock
-from hawiya.core.errors import ApplicationError
+from hawiya.core.errors import ApplicationError, ServiceBusy
 
 T = TypeVar("T")
 
@@ -101,9 +101,9 @@ def race(calls: Sequence[Callable[[], T]], *, timeout: float = 120) -> list[T | 
 
 
 def outcome(result: object, ok: str = "ok") -> str:
-    """A result in words: `ok`, the code of an ApplicationError, or "error: …" for any other
-    exception (a deadlock or an integrity error is a bug: the assertion shows it)."""
-    if isinstance(result, ApplicationError):
+    """A result in words: `ok`, the code of an ApplicationError or a ServiceBusy, or "error: …" for
+    any other exception (a deadlock or an integrity error is a bug: the assertion shows it)."""
+    if isinstance(result, (ApplicationError, ServiceBusy)):
         return result.code
     if isinstance(result, Exception):
         return f"error: {result!r}"

@@ -256,8 +256,8 @@ def counter_activation_start(*, staff: StaffActor, person_id: int, fingerprints:
     ApplicationError `already_activated`, `no_mobile` (re-bind a number first),
     `no_biometrics_on_file`, `fingerprint_mismatch` (recorded first), `identity_checks_exhausted`,
     `biometrics_enrolled_elsewhere`, MatcherUnavailable (502, not counted), `person_deceased`, and what
-    `activation_start` raises (`too_many_codes`, `ip_throttled`); NotFound `person_not_found`;
-    StaffForbidden without PERM_COUNTER_IDENTITY.
+    `activation_start` raises (`too_many_codes`, `ip_throttled`; ServiceBusy `code_send_busy`);
+    NotFound `person_not_found`; StaffForbidden without PERM_COUNTER_IDENTITY.
     """
     staff.require(PERM_COUNTER_IDENTITY)
     challenge = ""

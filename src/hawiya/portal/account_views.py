@@ -16,7 +16,7 @@ from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import translation
 from django.utils.html import conditional_escape, format_html
@@ -30,7 +30,7 @@ from hawiya.audit import selectors as audit_selectors
 from hawiya.audit.actors import Actor
 from hawiya.core import clock
 from hawiya.core.client import client_ip, client_user_agent
-from hawiya.core.errors import ApplicationError, NotFound, ServiceBusy
+from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.core.ratelimit import RateLimit
 from hawiya.core.text import mask_id_number
 from hawiya.identity import errors as identity_errors
@@ -52,6 +52,7 @@ from .account_forms import (
     ReauthenticationCodeForm,
 )
 from .decorators import citizen_of, citizen_required, personal_page, require_recent_auth
+from .views import too_many_requests
 
 # What the pages keep in the session between requests (never in the URL).
 TOTP_ENROLMENT_SESSION_KEY = "hawiya_account_totp_enrolment"
@@ -463,8 +464,6 @@ def _send_sms_code(request: HttpRequest, state: dict[str, Any]) -> ApplicationEr
         services.sign_in_send_sms_code(
             challenge=state["challenge"], ip=client_ip(request), user_agent=client_user_agent(request)
         )
-    except ServiceBusy:
-        raise  # Hawiya busy, not the person's error: ServiceBusyMiddleware's 503 with Retry-After
     except ApplicationError as exc:
         return exc
     state["sms_sent"] = True
@@ -686,8 +685,6 @@ def mobile_change(request: HttpRequest) -> HttpResponse:
                 ip=client_ip(request),
                 user_agent=client_user_agent(request),
             )
-        except ServiceBusy:
-            raise  # the middleware's 503 "try again in a moment"
         except ApplicationError as exc:
             if exc.code in _IN_PERSON_ERRORS:
                 return _mobile_in_person(request, _mobile_in_person_reason(exc.code))
@@ -720,8 +717,6 @@ def _mobile_code_page(request: HttpRequest, step: str) -> HttpResponse:
                 services.one_time_code_send(
                     challenge=state["challenge"], ip=client_ip(request), user_agent=client_user_agent(request)
                 )
-            except ServiceBusy:
-                raise  # the middleware's 503 "try again in a moment"
             except ApplicationError as exc:
                 if exc.code == identity_errors.CHALLENGE_EXPIRED:
                     return _mobile_restart(request, exc.message)
@@ -745,8 +740,6 @@ def _mobile_code_page(request: HttpRequest, step: str) -> HttpResponse:
                     next_step = services.mobile_change_verify_current(**arguments)
                 else:
                     services.mobile_change_complete(**arguments)
-            except ServiceBusy:
-                raise  # the new number's code could not be sent: the middleware's 503
             except ApplicationError as exc:
                 if exc.code == identity_errors.CHALLENGE_EXPIRED:
                     return _mobile_restart(request, exc.message)
@@ -867,9 +860,7 @@ def access_proof(request: HttpRequest, event_id: int) -> HttpResponse:
     sealed yet; 429 past ACCESS_PROOFS_PER_WINDOW downloads of the account in the window."""
     limit = RateLimit("portal:audit-proof", ACCESS_PROOFS_PER_WINDOW, ACCESS_PROOF_WINDOW_SECONDS)
     if not limit.hit(str(request.user.pk)).allowed:
-        response = render(request, "portal/errors/429.html", status=429)
-        response["Retry-After"] = str(ACCESS_PROOF_WINDOW_SECONDS)
-        return response
+        return too_many_requests(request, retry_after=ACCESS_PROOF_WINDOW_SECONDS)
     person = citizen_of(request)
     event = audit_selectors.staff_access_event_for_person(event_id=event_id, person_id=person.pk)
     proof = None if event is None else audit_selectors.audit_inclusion_proof(event)

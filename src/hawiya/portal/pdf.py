@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from hawiya.core import pdf as core_pdf
 from hawiya.core.pdf import (
@@ -19,6 +18,8 @@ from hawiya.core.pdf import (
     pdf_bytes,
     qr_data_uri,
 )
+
+from .views import too_many_requests
 
 PDFS_PER_WINDOW = core_pdf.PDFS_PER_WINDOW
 
@@ -49,4 +50,4 @@ def pdf_response(
             request, template, context, filename=filename, download=download, limit=PDFS_PER_WINDOW
         )
     except core_pdf.PdfLimitReached:
-        return render(request, "portal/errors/429.html", status=429)
+        return too_many_requests(request)

@@ -166,8 +166,6 @@ def _send_first_code(request: HttpRequest, data: dict[str, Any]) -> None:
         services.sign_in_send_sms_code(
             challenge=data["challenge"], ip=client_ip(request), user_agent=client_user_agent(request)
         )
-    except ServiceBusy:
-        raise  # Hawiya busy, not the person's error: ServiceBusyMiddleware's 503 with Retry-After
     except ApplicationError as error:
         # Shown on the code page; "send a new code" and the other methods stay offered.
         messages.error(request, str(error.message))
@@ -392,8 +390,6 @@ def _resend(request: HttpRequest, journey: str) -> HttpResponse:
         services.one_time_code_send(
             challenge=data["challenge"], ip=client_ip(request), user_agent=client_user_agent(request)
         )
-    except ServiceBusy:
-        raise  # Hawiya busy, not the person's error: ServiceBusyMiddleware's 503 with Retry-After
     except ApplicationError as error:
         if error.code == identity_errors.CHALLENGE_EXPIRED:
             return _start_again(request, journey)
@@ -439,8 +435,6 @@ def activate(request: HttpRequest) -> HttpResponse:
                     ip=client_ip(request),
                     language=current_language(),
                 )
-            except ServiceBusy:
-                raise  # the middleware's 503 "try again in a moment"
             except ApplicationError as error:
                 form.add_application_error(error)
             else:
@@ -545,8 +539,6 @@ def password_reset(request: HttpRequest) -> HttpResponse:
                     ip=client_ip(request),
                     language=current_language(),
                 )
-            except ServiceBusy:
-                raise  # the middleware's 503 "try again in a moment"
             except ApplicationError as error:
                 form.add_application_error(error)
             else:

@@ -160,6 +160,16 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return render(request, "portal/errors/404.html", status=404)
 
 
+def too_many_requests(request: HttpRequest, *, retry_after: int | None = None) -> HttpResponse:
+    """429 for an account past a per-window limit of its own (PDFs, audit-proof downloads): the
+    "too many documents requested" page in the request's language, with `Retry-After` when the
+    caller gives the seconds to wait. Not a handler: the views that count the limit answer it."""
+    response = render(request, "portal/errors/429.html", status=429)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
 @requires_csrf_token
 def server_error(request: HttpRequest) -> HttpResponse:
     """500: rendered without the request or context processors, which may be what failed."""

@@ -13,8 +13,10 @@ from django.core.cache import cache
 from django.test import Client, override_settings
 from oauth2_provider.models import AccessToken
 
+from hawiya.api import document_status as document_status_api
 from hawiya.audit.actors import Actor
 from hawiya.core import clock
+from hawiya.core.errors import ServiceBusy
 from hawiya.document_checks.models import DocumentCheck
 from hawiya.identity.models import RelyingParty
 from hawiya.identity.services.relying_parties import party_register, party_suspend, party_update
@@ -378,6 +380,20 @@ def test_a_batch_counts_each_document_toward_the_limit(client, settings, party_t
     document = make_document()
     assert check(client, token, {"documents": [about(document)] * 5}, BATCH_URL).status_code == 200
     assert check(client, token, about(document)).status_code == 429
+
+
+def test_hawiya_busy_is_a_503_with_retry_after_in_the_same_shape(client, party_token, monkeypatch):
+    """ServiceBusy is not an ApplicationError: the API answers it with a handler of its own."""
+    _party, token = party_token
+
+    def busy(**kwargs: Any) -> Any:
+        raise ServiceBusy("password_hashing_busy", "Wait a moment.", retry_after=2)
+
+    monkeypatch.setattr(document_status_api, "document_status_check", busy)
+    answer = check(client, token, about(make_document()))
+    assert answer.status_code == 503
+    assert answer["Retry-After"] == "2"
+    assert answer.json() == {"code": "password_hashing_busy", "message": "Wait a moment."}
 
 
 def test_the_openapi_document_describes_both_operations(client):

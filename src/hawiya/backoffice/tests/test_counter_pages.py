@@ -15,6 +15,8 @@ from hawiya.audit.actors import Actor
 from hawiya.audit.models import AuditEvent
 from hawiya.casework.counter import AUDIT_COUNTER_LOOKUP
 from hawiya.casework.tests.factories import signed_in
+from hawiya.identity import errors as identity_errors
+from hawiya.identity import throttles
 from hawiya.identity.models import StaffRole, User
 from hawiya.identity.staff import StaffActor
 from hawiya.identity.tests.factories import make_account, make_citizen, make_staff
@@ -219,6 +221,41 @@ def test_a_person_with_an_account_is_not_activated_again(
 
     assert response.status_code == 409
     assert "already has an account" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("ar", "تعذّر إرسال رمز الآن. انتظر لحظة ثم حاول مرة أخرى."),
+        ("en", "We could not send a code just now. Wait a moment and try again."),
+    ],
+)
+def test_a_code_that_cannot_be_sent_just_now_is_the_page_again_as_a_503(
+    client: Client,
+    office: Office,
+    officer: StaffActor,
+    monkeypatch: pytest.MonkeyPatch,
+    language: str,
+    message: str,
+) -> None:
+    """Hawiya busy (the code's send quota row lost to the prune) is not the person's refusal: the
+    officer gets the same page with Retry-After, and nothing was sent or recorded as started."""
+
+    def lost_every_time(**kwargs: Any) -> int:
+        raise identity_errors.code_send_busy()
+
+    person = _with_fingerprints(make_citizen(), office)
+    staff = signed_in(officer, client)
+    _found(staff, person)
+    monkeypatch.setattr(throttles, "quota_claim", lost_every_time)
+
+    response = staff.post(_url("counter-activate", language), {"identity_seen": "on"})
+
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert message in response.content.decode()
+    assert not AuditEvent.objects.filter(action="counter.activation_started").exists()
+    assert not SmsMessage.objects.filter(to=person.mobile).exists()
 
 
 def test_an_activation_started_at_the_counter_is_finished_on_the_persons_phone(

@@ -422,6 +422,7 @@ def test_print_files_past_the_limit_get_the_429_page(office, officer, client_off
 
     assert [answer.status_code for answer in answers] == [200, 429]
     assert answers[1]["Content-Type"].startswith("text/html")
+    assert "Too many documents requested" in answers[1].content.decode()
 
 
 def test_mark_printed_twice_from_the_queue_gives_a_clear_message(office, officer, client_officer) -> None:

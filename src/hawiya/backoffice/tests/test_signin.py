@@ -148,3 +148,34 @@ def test_a_signed_in_officer_skips_the_sign_in_page() -> None:
 
     assert response.status_code == 302
     assert response["Location"] == "/en/staff/"
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("ar", "يسجّل كثيرون الدخول الآن. انتظر لحظة ثم حاول مرة أخرى."),
+        ("en", "Many people are signing in right now. Wait a moment and try again."),
+    ],
+)
+def test_every_hashing_slot_taken_is_the_form_again_as_a_503(settings, language: str, message: str) -> None:
+    """Hawiya busy is not a refusal of the staff member: the form keeps the username, with
+    Retry-After, like the portal's sign-in."""
+    from hawiya.identity.hashers import hashing_slot
+
+    settings.PASSWORD_HASHERS = ["hawiya.identity.hashers.Argon2idHasher"]
+    settings.HAWIYA_PASSWORD_HASH_CONCURRENCY = 1
+    settings.HAWIYA_PASSWORD_HASH_WAIT_SECONDS = 0.05
+    user = with_authenticator(staff_user(office=open_office()))
+    client = Client()
+    url = f"/{language}/staff/sign-in/"
+
+    with hashing_slot():
+        busy = client.post(url, {"username": user.username, "password": STAFF_PASSWORD})
+
+    assert busy.status_code == 503
+    assert busy["Retry-After"] == "2"
+    html = busy.content.decode()
+    assert message in html
+    assert f'value="{user.username}"' in html
+    # Once a slot is free the same form goes on to the code step.
+    assert client.post(url, {"username": user.username, "password": STAFF_PASSWORD}).status_code == 302

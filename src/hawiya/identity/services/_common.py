@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_ipv46_address
 from django.utils import translation
 
-from hawiya.core.errors import ApplicationError
+from hawiya.core.errors import ApplicationError, ServiceBusy
 from hawiya.core.metrics import ACCOUNT_LOCKOUTS, SIGN_INS, SignInOutcome, inc_on_commit
 from hawiya.notifications.services import sms_send
 from hawiya.registry.id_numbers import parse_id_number
@@ -180,10 +180,11 @@ def count_sign_in(outcome: str) -> None:
 @contextmanager
 def sign_in_counted(*, final: bool) -> Iterator[None]:
     """Count a sign-in step's outcome (/metrics): a refusal by its error code, and, for the final
-    step (`final`), success once it has returned (its transaction committed)."""
+    step (`final`), success once it has returned (its transaction committed). Hawiya busy
+    (ServiceBusy: every hashing slot taken) counts as refused."""
     try:
         yield
-    except ApplicationError as exc:
+    except (ApplicationError, ServiceBusy) as exc:
         if exc.code != errors.INVALID_CREDENTIALS:
             count_sign_in(_SIGN_IN_OUTCOMES.get(exc.code, SignInOutcome.REFUSED))
         raise

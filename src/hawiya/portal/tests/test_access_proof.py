@@ -141,6 +141,7 @@ def test_past_the_window_limit_a_citizen_gets_a_429_and_others_still_get_theirs(
     assert refused["Retry-After"] == "600"
     assert "leaf" not in refused.content.decode()
     assert 'lang="ar"' in refused.content.decode()
+    assert "طلبت مستندات كثيرة" in refused.content.decode()  # the site's 429 page
     other_client = Client()
     other_client.force_login(other)
     assert other_client.get(_proof_url(theirs.pk)).status_code == 200

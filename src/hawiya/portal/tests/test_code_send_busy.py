@@ -14,6 +14,7 @@ from django.test import Client
 from hawiya.core.testing import PinnedClock, pin_clock
 from hawiya.identity.models import CodeSendQuota, OneTimeCode
 from hawiya.identity.tests.factories import PASSWORD, activate, make_citizen
+from hawiya.notifications.models import SmsMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -90,3 +91,37 @@ def test_a_sign_in_whose_first_code_keeps_losing_its_quota_row_is_a_503(
     user = activate(make_citizen())
     _pruned_every_time(monkeypatch)
     _busy(client.post(f"/{language}/sign-in/", {"login": user.username, "password": PASSWORD}), language)
+
+
+def _born(person: Any) -> dict[str, str]:
+    born = person.date_of_birth
+    return {
+        "id_number": person.id_number,
+        "dob_day": str(born.day),
+        "dob_month": str(born.month),
+        "dob_year": str(born.year),
+        "dob_calendar": "gregorian",
+    }
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_an_activation_whose_code_keeps_losing_its_quota_row_is_a_503(
+    client: Client, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    """The activation view shows the person's errors on its form (`except ApplicationError`);
+    Hawiya busy is not one of them and reaches ServiceBusyMiddleware."""
+    person = make_citizen()
+    inserted = _pruned_every_time(monkeypatch)
+    _busy(client.post(f"/{language}/activate/", {**_born(person), "mobile": person.mobile}), language)
+    assert inserted
+    assert not SmsMessage.objects.filter(to=person.mobile).exists()  # nothing was sent
+
+
+@pytest.mark.parametrize("language", ["en", "ar"])
+def test_a_password_reset_whose_code_keeps_losing_its_quota_row_is_a_503(
+    client: Client, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    user = activate(make_citizen())
+    inserted = _pruned_every_time(monkeypatch)
+    _busy(client.post(f"/{language}/password-reset/", _born(user.person)), language)
+    assert inserted

@@ -226,6 +226,22 @@ def test_error_handlers_render_the_shell(handler, status, h1):
     assert b"detail that must not show" not in response.content
 
 
+@pytest.mark.parametrize(
+    ("language", "h1"), [("en", "Too many documents requested"), ("ar", "طلبت مستندات كثيرة")]
+)
+@pytest.mark.parametrize("retry_after", [None, 600])
+def test_the_429_page_is_in_the_requests_language_with_retry_after_when_given(language, h1, retry_after):
+    """views.too_many_requests: what the PDF and audit-proof limits answer."""
+    request = RequestFactory().get(f"/{language}/requests/R1/receipt.pdf")
+    with translation.override(language):
+        response = views.too_many_requests(request, retry_after=retry_after)
+
+    assert response.status_code == 429
+    assert find_one(response.content, "h1").text == h1
+    assert f'lang="{language}"'.encode() in response.content
+    assert response.get("Retry-After") == (None if retry_after is None else "600")
+
+
 def test_server_error_renders_without_request_context():
     request = RequestFactory().get("/ar/")
     with translation.override("ar"):

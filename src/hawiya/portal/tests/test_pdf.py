@@ -71,7 +71,8 @@ def test_one_account_may_build_only_so_many_pdfs_in_ten_minutes(client, settings
     monkeypatch.setattr(pdf, "PDFS_PER_WINDOW", 3)  # the rule, not the real figure: PDFs are slow
     url = f"/ar/requests/{replacement.reference}/receipt.pdf"
 
-    answers = [client.get(url).status_code for _ in range(pdf.PDFS_PER_WINDOW + 1)]
+    answers = [client.get(url) for _ in range(pdf.PDFS_PER_WINDOW + 1)]
 
-    assert answers[:-1] == [200] * pdf.PDFS_PER_WINDOW
-    assert answers[-1] == 429
+    assert [answer.status_code for answer in answers[:-1]] == [200] * pdf.PDFS_PER_WINDOW
+    assert answers[-1].status_code == 429
+    assert "طلبت مستندات كثيرة" in answers[-1].content.decode()  # the 429 page, in Arabic

@@ -13,6 +13,7 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import translation
 
+from hawiya.core.errors import ApplicationError, ServiceBusy
 from hawiya.identity.hashers import PasswordHashingBusy, hashing_slot
 from hawiya.identity.models import User
 from hawiya.identity.tests.factories import PASSWORD, make_account
@@ -73,3 +74,18 @@ def test_the_middleware_answers_busy_views_with_503_and_retry_after(path: str, c
     assert response["Content-Type"].startswith(content_type)
     assert "Wait a moment." in response.content.decode()
     assert middleware.process_exception(request, ValueError("other")) is None
+
+
+def test_service_busy_is_not_an_application_error_yet_answers_like_one() -> None:
+    """A view's `except ApplicationError` (the person's error, shown on the form) lets Hawiya busy
+    through to the middleware; the middleware and the API read the same code, message, status
+    and Retry-After."""
+    error = PasswordHashingBusy("password_hashing_busy", "Wait a moment.", retry_after=7)
+    assert isinstance(error, ServiceBusy)
+    assert not isinstance(error, ApplicationError)
+    assert (error.code, str(error), error.status_code, error.headers) == (
+        "password_hashing_busy",
+        "Wait a moment.",
+        503,
+        {"Retry-After": "7"},
+    )

@@ -3,7 +3,7 @@ foreign keys of the loaded tables are dropped inside the load's transaction and 
 in one pass, before it commits.
 
 Why: every row COPYed into an indexed table updates each of its indexes at a random place (ID
-numbers, serials and the trigram index of the names are in no useful order), and every row of a
+numbers, serials and the GIN index of the names' words are in no useful order), and every row of a
 table with DEFERRABLE foreign keys queues one check for the commit. At 10 million persons that
 upkeep is most of the load. Built afterwards, an index is one sort (CREATE INDEX, with parallel
 workers), a UNIQUE constraint one sort that also proves uniqueness, and a foreign key one anti-join

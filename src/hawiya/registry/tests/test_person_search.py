@@ -228,7 +228,7 @@ def test_a_typo_search_reads_the_words_index_and_the_lexicons_trigram_index() ->
     # one-time filter); the trigram work on the lexicon alone.
     assert "registry_person_search_words" in plan
     assert "One-Time Filter" in plan
-    assert "registry_person_search_name_trgm" not in plan
+    assert "trgm" not in plan
     assert "registry_nameword_word_trgm" in close_plan
 
 
@@ -249,7 +249,63 @@ def test_the_lexicons_trigram_index_is_made_by_the_migrations() -> None:
     assert "gin (word gin_trgm_ops)" in definition
 
 
-@pytest.mark.parametrize("name", ["0009_person_search_words", "0012_name_word_trigram"])
+PERSONS_TRIGRAM_INDEX = "registry_person_search_name_trgm"
+
+
+def _index_definition(name: str) -> str | None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [name])
+        row = cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
+@on_postgresql_words
+def test_the_persons_trigram_index_is_dropped_and_pg_trgm_kept_for_the_lexicon() -> None:
+    assert _index_definition(PERSONS_TRIGRAM_INDEX) is None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'")
+        assert cursor.fetchone()[0] == 1
+
+
+def test_migration_0013_drops_the_index_concurrently_and_going_back_builds_it_as_0008_did() -> None:
+    migrations = "hawiya.registry.migrations"
+    migration: Any = importlib.import_module(f"{migrations}.0013_drop_person_search_name_trigram")
+    made: Any = importlib.import_module(f"{migrations}.0008_person_search_name_trigram")
+    statements: list[str] = []
+    editor = SimpleNamespace(connection=SimpleNamespace(vendor="postgresql"), execute=statements.append)
+    (operation,) = migration.Migration.operations
+    operation.code(None, editor)
+    operation.reverse_code(None, editor)
+    made.create_index(None, editor)
+    drop, create, as_0008 = statements
+    assert drop == f"DROP INDEX CONCURRENTLY IF EXISTS {PERSONS_TRIGRAM_INDEX}"
+    assert create == as_0008
+    # CONCURRENTLY cannot run in a transaction block.
+    assert migration.Migration.atomic is False
+
+
+@on_postgresql_words
+@pytest.mark.django_db(transaction=True)
+def test_migration_0013_goes_back_and_forth_on_postgresql() -> None:
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("registry", "0012_name_word_trigram")])
+    try:
+        definition = _index_definition(PERSONS_TRIGRAM_INDEX)
+    finally:
+        # Back to the newest state of every app, as the tests after this one need it.
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+        executor.loader.build_graph()
+    assert definition is not None
+    assert "USING gin (search_name gin_trgm_ops)" in definition
+    assert _index_definition(PERSONS_TRIGRAM_INDEX) is None
+
+
+@pytest.mark.parametrize(
+    "name", ["0009_person_search_words", "0012_name_word_trigram", "0013_drop_person_search_name_trigram"]
+)
 def test_the_index_migrations_do_nothing_on_other_databases(name: str) -> None:
     migration: Any = importlib.import_module(f"hawiya.registry.migrations.{name}")
 

@@ -216,7 +216,7 @@ def test_a_large_load_into_postgresql_builds_every_index_and_key_again() -> None
     assert _registry_schema() == before
     assert {
         "registry_person_id_number_key",
-        "registry_person_search_name_trgm",
+        "registry_person_search_words",
         "document_one_valid_per_kind",
         "registry_document_holder_id_e9aa7536_fk_registry_person_id",
     } <= set(report.index_seconds)

@@ -15,6 +15,13 @@ on each other's data) and, when audited, one audit event:
   one shared head row (SELECT ... FOR UPDATE), insert the event chained to the head's hash, update
   the head; the lock is held until commit, so every audited write queues behind the previous one.
 
+A second pair of modes gives the same comparison for a write the size of a modest real audited
+action rather than a one-row HOT update: `action-unaudited` locks the writer's row (SELECT ... FOR
+UPDATE), reads four other rows, updates its row and inserts one new row (a timeline entry's
+worth), and `action-merkle` adds `audit_record`. That is 7 statements an event; a real booking
+(`appointment_book`) sends 35 with 2 audit events. Its ratio is printed as
+`audited/unaudited at 16 writers, action-sized write: R`, just before the last line.
+
 SQLite runs in a new temporary directory; PostgreSQL against DATABASE_URL after dropping and
 recreating that database, whose name must contain "bench". Each engine runs in a child process
 (settings are read once per process). Ends with `audited/unaudited at 16 writers: R` for the
@@ -36,12 +43,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 REPO = Path(__file__).resolve().parents[1]
-MODES = ("unaudited", "merkle", "chain-lock")
+MODES = ("unaudited", "merkle", "chain-lock", "action-unaudited", "action-merkle")
+ACTION_READS = 4
 HEAD_ROW = "bench-audit-chain-head"
 
 
 def _write_once(mode: str, row: str, counter: int) -> None:
     from django.db import transaction
+
+    if mode.startswith("action-"):
+        _action_once(mode, row, counter)
+        return
 
     from hawiya.audit.actors import Actor
     from hawiya.casework.models import PeriodicJobLease
@@ -60,6 +72,31 @@ def _write_once(mode: str, row: str, counter: int) -> None:
             )
         elif mode == "chain-lock":
             _chained_record(row, counter)
+
+
+def _action_once(mode: str, row: str, counter: int) -> None:
+    """A write the size of a modest audited action: lock, reads, update, one new row."""
+    from django.db import transaction
+
+    from hawiya.audit.actors import Actor
+    from hawiya.casework.models import PeriodicJobLease
+
+    with transaction.atomic():
+        lease = PeriodicJobLease.objects.select_for_update().get(name=row)
+        for number in range(ACTION_READS):
+            PeriodicJobLease.objects.filter(name=f"bench-writer-{number}").first()
+        PeriodicJobLease.objects.filter(pk=lease.pk).update(last_period=counter)
+        PeriodicJobLease.objects.create(name=f"{row}-{mode}-{counter}")
+        if mode == "action-merkle":
+            from hawiya.audit.services import audit_record
+
+            audit_record(
+                actor=Actor.system("bench"),
+                action="bench.write",
+                object_type="casework.periodicjoblease",
+                object_id=row,
+                detail={"version": counter},
+            )
 
 
 def _chained_record(row: str, counter: int) -> None:
@@ -114,7 +151,7 @@ def _measure(mode: str, writers: int, seconds: float) -> dict[str, Any]:
             connections.close_all()
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
-    if mode == "merkle":
+    if mode in ("merkle", "action-merkle"):
         threads.append(threading.Thread(target=sealer))
     started = time.perf_counter()
     for thread in threads:
@@ -145,7 +182,7 @@ def worker(seconds: float, writer_counts: list[int]) -> None:
         [PeriodicJobLease(name=name) for name in names], ignore_conflicts=True
     )
     results = []
-    for mode in ("unaudited", "merkle"):
+    for mode in ("unaudited", "merkle", "action-unaudited", "action-merkle"):
         for writers in writer_counts:
             results.append(_measure(mode, writers, seconds))
     while audit_seal() is not None:
@@ -209,6 +246,10 @@ def _report(engine: str, answer: dict[str, Any]) -> dict[tuple[str, int], float]
             f"  {writers:>7}  {plain:>12,.0f}  {merkle:>10,.0f}  {merkle / plain:>6.2f}  "
             f"{chained:>13,.0f}  {chained / plain:>6.2f}"
         )
+    print(f"  action-sized write: {'writers':>7}  {'unaudited/s':>12}  {'merkle/s':>10}  {'ratio':>6}")
+    for writers in sorted({w for _, w in rates}):
+        plain, merkle = rates[("action-unaudited", writers)], rates[("action-merkle", writers)]
+        print(f"  {'':18}  {writers:>7}  {plain:>12,.0f}  {merkle:>10,.0f}  {merkle / plain:>6.2f}")
     failed = {key: count for key, count in errors.items() if count}
     if failed:
         print(f"  transactions that failed (locked/serialisation) and were retried: {failed}")
@@ -256,6 +297,8 @@ def main() -> int:
     if not final:
         print("nothing measured: no engine selected (or DATABASE_URL missing)")
         return 1
+    action = final[("action-merkle", top)] / final[("action-unaudited", top)]
+    print(f"audited/unaudited at {top} writers, action-sized write: {action:.2f}")
     print(f"audited/unaudited at {top} writers: {final[('merkle', top)] / final[('unaudited', top)]:.2f}")
     return 0
 

@@ -123,8 +123,12 @@ class AuditEvent(models.Model):
         verbose_name_plural = _("audit events")
         ordering = ("-id",)
         indexes = (
+            # The case page, an object's events, "who accessed my data" by object, the counter's
+            # failed checks of one person.
             models.Index(fields=["object_type", "object_id"], name="audit_event_object_idx"),
-            models.Index(fields=["actor", "occurred_at"], name="audit_event_actor_idx"),
+            # The admin's filter by action (and its list of actions). No index on `actor`: the
+            # only query on it, the admin's exact search, compares UPPER(actor) and could not use
+            # one (migration 0009 dropped it; every audited write paid for it).
             models.Index(fields=["action", "occurred_at"], name="audit_event_action_idx"),
             # "Who accessed my data": staff and courier events about one person (detail.person_id),
             # newest first, without reading the whole trail.
@@ -203,6 +207,19 @@ class AuditEvent(models.Model):
         """The bytes of this event's Merkle leaf: the canonical JSON of `hashed_fields()`."""
         return canonical_json(self.hashed_fields())
 
+    def leaf_data_around_id(self) -> tuple[bytes, bytes]:
+        """The leaf data of a format-2 event as the bytes before and after its id's digits:
+        `leaf_data() == before + str(id).encode() + after`, whatever the id. The database can
+        then hash an id it hands out in the same statement (`services.audit_record`)."""
+        fields = self.hashed_fields()
+        fields["id"] = 0
+        data = canonical_json(fields)
+        # Sorted keys: "action", ..., "detail", "id", "object_id", "object_type", "occurred_at",
+        # "v". After the top-level id come only strings (a quote in them is escaped) and "v":2,
+        # so the last `,"id":0,` is the top-level one, whatever `detail` holds.
+        cut = data.rindex(b',"id":0,')
+        return data[: cut + 6], data[cut + 7 :]
+
     def leaf_hash(self) -> bytes:
         """RFC 9162 leaf hash, SHA-256(0x00 || leaf data), recomputed from the fields."""
         return hashlib.sha256(b"\x00" + self.leaf_data()).digest()
@@ -212,6 +229,17 @@ class AuditEvent(models.Model):
         if self.format_version == LEGACY_FORMAT_VERSION:
             return hashlib.sha256(self.leaf_data()).hexdigest()
         return self.leaf_hash().hex()
+
+    def checked_leaf_hash(self) -> bytes | None:
+        """The leaf hash recomputed from the fields, or None when the stored `hash` does not
+        match them (the event was altered): the fields are serialised and hashed once."""
+        data = self.leaf_data()
+        leaf = hashlib.sha256(b"\x00" + data).digest()
+        if self.format_version == LEGACY_FORMAT_VERSION:
+            stored_ok = hashlib.sha256(data).hexdigest() == self.hash
+        else:
+            stored_ok = leaf.hex() == self.hash
+        return leaf if stored_ok else None
 
 
 class AuditSealQuerySet(models.QuerySet["AuditSeal"]):

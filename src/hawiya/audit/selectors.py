@@ -166,7 +166,8 @@ def audit_log_verify(*, batch_size: int = VERIFY_BATCH_SIZE, using: str = DEFAUL
         events = AuditEvent.objects.using(using).order_by("id").iterator(chunk_size=batch_size)
         try:
             for event in events:
-                if event.compute_hash() != event.hash:
+                leaf = event.checked_leaf_hash()
+                if leaf is None:
                     raise _Broken(event.pk, "stored hash does not match its content (altered)")
                 if event.format_version == LEGACY_FORMAT_VERSION:
                     if legacy_over:
@@ -194,7 +195,7 @@ def audit_log_verify(*, batch_size: int = VERIFY_BATCH_SIZE, using: str = DEFAUL
                         raise _Broken(
                             expected, f"event id {expected} is missing (removed after it was sealed)"
                         )
-                    walk.tree.append(event.leaf_hash())
+                    walk.tree.append(leaf)
                 count += 1
             while walk.seal is not None:
                 walk.close_seal()

@@ -3,9 +3,11 @@
 `audit_ensure_partitions`, the minute job that keeps the monthly partitions ahead (PostgreSQL).
 
 `audit_record` runs inside the transaction that makes the change (the event commits or rolls back
-with it). It takes a database-generated id (PostgreSQL: `nextval` of the table's identity
-sequence; SQLite, where writers are serialised: one past the largest id) and inserts one row:
-no lock shared with unrelated writers, so audited writes no longer queue behind one another.
+with it). It takes a database-generated id and inserts one row: no lock shared with unrelated
+writers, so audited writes no longer queue behind one another. On PostgreSQL that is a single
+statement (`_insert_numbered`): the id is `nextval` of the table's identity sequence inside the
+INSERT, and PostgreSQL's `sha256()` hashes the canonical bytes Python prepared around it. On
+SQLite, where writers are serialised, the id is one past the largest and Python hashes.
 
 Sealing and out-of-order commits. Ids are allocated when a transaction asks, but transactions
 commit in any order: event 41 may commit after event 42 is visible. A seal must never cover an id
@@ -119,16 +121,23 @@ def _check_detail(value: Any, path: str = "detail") -> None:
 _sequence_names: dict[str, str] = {}
 
 
+def _sequence_name(using: str) -> str:
+    """PostgreSQL: the event table's id sequence, as the catalog names it (asked once)."""
+    name = _sequence_names.get(using)
+    if name is None:
+        with connections[using].cursor() as cursor:
+            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [EVENT_TABLE])
+            name = _sequence_names[using] = str(cursor.fetchone()[0])
+    return name
+
+
 def _next_event_id(using: str) -> int:
-    """A fresh id for an event, taken before the insert because the id is part of the hash."""
+    """A fresh id for an event, taken before the insert (SQLite; PostgreSQL takes it inside the
+    INSERT, `_insert_numbered`). Tests use it to hold an id in an open transaction."""
     connection = connections[using]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            name = _sequence_names.get(using)
-            if name is None:
-                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [EVENT_TABLE])
-                name = _sequence_names[using] = str(cursor.fetchone()[0])
-            cursor.execute("SELECT nextval(%s::regclass)", [name])
+            cursor.execute("SELECT nextval(%s::regclass)", [_sequence_name(using)])
         else:
             # SQLite: the connection holds (or is about to take) the only write lock; an id that
             # another writer took meanwhile makes the insert fail, never a fork.
@@ -172,12 +181,13 @@ def audit_record(
     if not isinstance(detail, dict):
         raise ValueError("detail must be a JSON object")
     _check_detail(detail)
-    if len(canonical_json(detail)) > MAX_DETAIL_BYTES:
+
+    detail_json = canonical_json(detail)
+    if len(detail_json) > MAX_DETAIL_BYTES:
         raise ValueError(f"detail is limited to {MAX_DETAIL_BYTES} bytes")
 
     columns = actor.columns()
     event = AuditEvent(
-        id=_next_event_id(using),
         occurred_at=clock.now(),
         actor=columns.actor,
         actor_role=columns.actor_role,
@@ -189,8 +199,12 @@ def audit_record(
         detail=detail,
         salt=secrets.token_hex(16),
     )
-    event.hash = event.compute_hash()
-    _insert(event, using)
+    if connections[using].vendor == "postgresql":
+        _insert_numbered(event, detail_json, using)
+    else:
+        event.id = _next_event_id(using)
+        event.hash = event.compute_hash()
+        _insert(event, using)
     return event
 
 
@@ -217,6 +231,50 @@ def _insert(event: AuditEvent, using: str) -> None:
     event._state.db = using
 
 
+_NUMBERED_INSERT: dict[str, str] = {}
+
+
+def _insert_numbered(event: AuditEvent, detail_json: bytes, using: str) -> None:
+    """PostgreSQL: one statement, one round trip. The id is the sequence's `nextval`, taken in
+    the INSERT itself, and the leaf hash is computed there by PostgreSQL's `sha256()` over the
+    same canonical bytes as `AuditEvent.leaf_data()`: the ones before the id's digits, the id as
+    text (an integer's JSON), the ones after (`leaf_data_around_id`). The stored row is the one
+    the two-step write (`nextval`, then INSERT) would have stored."""
+    connection = connections[using]
+    sql = _NUMBERED_INSERT.get(using)
+    if sql is None:
+        sequence = _sequence_name(using).replace("'", "''")
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(name) for name in _INSERT_FIELDS)
+        sql = _NUMBERED_INSERT[using] = (
+            f"INSERT INTO {quote(EVENT_TABLE)} ({columns})"  # noqa: S608 - constant names
+            " SELECT numbered.id, %s, %s, %s, %s, %s, %s, %s, %s::inet, %s::jsonb, %s,"
+            " encode(sha256(%s::bytea || convert_to(numbered.id::text, 'UTF8') || %s::bytea), 'hex')"
+            f" FROM (SELECT nextval('{sequence}'::regclass) AS id) AS numbered"
+            f" RETURNING {quote('id')}, {quote('hash')}"
+        )
+    before, after = event.leaf_data_around_id()
+    params: list[Any] = [
+        event.occurred_at,
+        event.actor,
+        event.actor_role,
+        event.actor_office,
+        event.action,
+        event.object_type,
+        event.object_id,
+        event.ip,
+        detail_json.decode("utf-8"),
+        event.salt,
+        b"\x00" + before,
+        after,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        event.id, event.hash = cursor.fetchone()
+    event._state.adding = False
+    event._state.db = using
+
+
 class AuditSealRefused(RuntimeError):
     """An event waiting to be sealed does not match its own hash: it was changed after it was
     written. Nothing is sealed until an investigator has looked (`manage.py audit_verify`)."""
@@ -234,13 +292,12 @@ def _sealable_bound(using: str) -> int | None:
             )
             row = cursor.fetchone()
             return None if row is None or row[0] is None else int(row[0])
-        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [EVENT_TABLE])
-        sequence = str(cursor.fetchone()[0])
-        # 1. The last id handed out, then the time: every id <= L was taken before t.
-        cursor.execute(f"SELECT last_value, is_called FROM {sequence}")  # noqa: S608 - catalog name
-        last_value, is_called = cursor.fetchone()
-        cursor.execute("SELECT clock_timestamp()")
-        (read_at,) = cursor.fetchone()
+        sequence = _sequence_name(using)
+        # 1. The last id handed out, then the time: every id <= L was taken before t. One
+        # statement: the sequence's row is read by the scan, clock_timestamp() (volatile, never
+        # folded) afterwards by the projection of that row.
+        cursor.execute(f"SELECT last_value, is_called, clock_timestamp() FROM {sequence}")  # noqa: S608
+        last_value, is_called, read_at = cursor.fetchone()
         # 2. Wait (a little) for every transaction open at t to end: the oldest transaction open
         # elsewhere in this database must have started after t. Transactions that start later
         # do not matter, so under a steady stream of short ones this takes about the longest
@@ -298,9 +355,10 @@ def audit_seal(*, using: str = DEFAULT_DB_ALIAS, limit: int | None = None) -> Au
             return None
         leaves = []
         for event in events:
-            if event.compute_hash() != event.hash:
+            leaf = event.checked_leaf_hash()
+            if leaf is None:
                 raise AuditSealRefused(f"audit event #{event.pk} does not match its hash; not sealing")
-            leaves.append(event.leaf_hash())
+            leaves.append(leaf)
         size = last.tree_size if last else 0
         frontier = merkle.frontier_extend(
             [bytes.fromhex(node) for node in (last.frontier if last else [])], size, leaves

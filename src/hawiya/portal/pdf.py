@@ -50,4 +50,4 @@ def pdf_response(
             request, template, context, filename=filename, download=download, limit=PDFS_PER_WINDOW
         )
     except core_pdf.PdfLimitReached:
-        return too_many_requests(request)
+        return too_many_requests(request, retry_after=core_pdf.PDF_WINDOW_SECONDS)

@@ -238,6 +238,10 @@ def test_the_429_page_is_in_the_requests_language_with_retry_after_when_given(la
 
     assert response.status_code == 429
     assert find_one(response.content, "h1").text == h1
+    # Said of PDFs and of the audit proofs (JSON) alike.
+    assert {"en": "You have downloaded many documents", "ar": "نزّلت مستندات كثيرة"}[language] in (
+        response.content.decode()
+    )
     assert f'lang="{language}"'.encode() in response.content
     assert response.get("Retry-After") == (None if retry_after is None else "600")
 

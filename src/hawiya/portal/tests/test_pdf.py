@@ -76,3 +76,4 @@ def test_one_account_may_build_only_so_many_pdfs_in_ten_minutes(client, settings
     assert [answer.status_code for answer in answers[:-1]] == [200] * pdf.PDFS_PER_WINDOW
     assert answers[-1].status_code == 429
     assert "طلبت مستندات كثيرة" in answers[-1].content.decode()  # the 429 page, in Arabic
+    assert answers[-1]["Retry-After"] == "600"  # the window the count restarts after

@@ -662,6 +662,8 @@ LOGGING = {
     "filters": {
         # An ordinary 403 or 400 is a warning without a traceback (hawiya.core.logs).
         "client_errors": {"()": "hawiya.core.logs.ClientErrorsWithoutTraceback"},
+        # Hawiya's own 503s ("try again in a moment") are warnings, not errors (hawiya.core.logs).
+        "busy_answers": {"()": "hawiya.core.logs.BusyAnswersAsWarnings"},
         "request_id": {"()": "hawiya.core.logs.RequestIdFilter"},
         # Django's "Not Found: <path>" lines name the route instead (a path may hold a token).
         "request_paths": {"()": "hawiya.core.logs.RequestPathsAsRoutes"},
@@ -676,7 +678,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("HAWIYA_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        "django.request": {"filters": ["client_errors"]},
+        "django.request": {"filters": ["client_errors", "busy_answers"]},
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
     },

@@ -13,6 +13,7 @@ import contextvars
 import logging
 import re
 import uuid
+from http import HTTPStatus
 from typing import Any
 
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
@@ -31,6 +32,21 @@ class ClientErrorsWithoutTraceback(logging.Filter):
         if exc_info and isinstance(exc_info[1], CLIENT_ERRORS):
             record.exc_info = None
             record.exc_text = None
+        return True
+
+
+class BusyAnswersAsWarnings(logging.Filter):
+    """Django logs every 5xx answer at ERROR ("Service Unavailable: /ar/sign-in/"). Hawiya's 503s
+    are its own "try again in a moment" (every password-hashing slot taken, a code not sent yet):
+    expected under a sign-in flood, thousands a minute, and not a fault to page anyone for. They
+    stay in the log as warnings; the request log and the metrics count them as every answer."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (
+            getattr(record, "status_code", None) == HTTPStatus.SERVICE_UNAVAILABLE
+            and record.levelno > logging.WARNING
+        ):
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
         return True
 
 

@@ -89,3 +89,26 @@ def test_service_busy_is_not_an_application_error_yet_answers_like_one() -> None
         503,
         {"Retry-After": "7"},
     )
+
+
+@pytest.mark.django_db
+def test_a_busy_503_is_logged_as_a_warning_not_an_error(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Django logs every 5xx at ERROR; Hawiya's own "try again in a moment" is expected under a
+    sign-in flood (core.logs.BusyAnswersAsWarnings), and a real 500 stays an error."""
+    import logging
+
+    user: User = make_account()
+    with translation.override("en"):
+        url = reverse("portal:sign-in")
+    with caplog.at_level(logging.INFO), hashing_slot():
+        response = client.post(url, {"login": user.username, "password": PASSWORD})
+    assert response.status_code == 503
+    records = [record for record in caplog.records if record.name == "django.request"]
+    assert [record.levelname for record in records] == ["WARNING"]
+
+    failing = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "x", (), None)
+    failing.status_code = 500
+    logging.getLogger("django.request").handle(failing)
+    assert caplog.records[-1].levelname == "ERROR"

@@ -236,10 +236,15 @@ def _reveal_set(request: HttpRequest, reference: str, what: str) -> None:
 
 
 def _reveal_take(request: HttpRequest, reference: str, what: str) -> bool:
+    """Whether a reveal of `what` was pending, which it no longer is. The session is written
+    only when this request's entry changes: a write on every case page would update the session
+    row and drop its cached copy each time (core/session_store.py)."""
     reveals = _reveals(request)
-    shown = bool(reveals.get(reference, {}).pop(what, False))
-    if not reveals.get(reference, True):
-        reveals.pop(reference, None)
+    if reference not in reveals:
+        return False
+    shown = bool(reveals[reference].pop(what, False))
+    if not reveals[reference]:
+        reveals.pop(reference)
     request.session[REVEAL_SESSION_KEY] = reveals
     return shown
 

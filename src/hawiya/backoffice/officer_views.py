@@ -55,11 +55,12 @@ from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import PERM_WORK_CASES, StaffActor, StaffForbidden
 from hawiya.registry import selectors as registry_selectors
 from hawiya.registry.biometrics import fingerprint_scanner
+from hawiya.registry.models import Office
 from hawiya.replacements.labels import STATE_TAGS
 from hawiya.replacements.models import REJECTABLE_STATES, ReceiveMethod, Replacement, ReplacementState
 from hawiya.replacements.vocabulary import REJECTION_REASONS, rejection_reason_label
 
-from .decorators import staff_of, staff_page, staff_required
+from .decorators import staff_of, staff_office_of, staff_page, staff_required
 from .forms import (
     BiometricsForm,
     CheckInForm,
@@ -280,12 +281,18 @@ def _audit_label(action: str, detail: dict[str, Any], state_labels: dict[str, st
     return str(AUDIT_ACTION_LABELS.get(action, action))
 
 
-def _audit_rows(file: CaseFile) -> list[dict[str, Any]]:
+def _audit_rows(file: CaseFile, staff_office: Office | None) -> list[dict[str, Any]]:
     roles = {role.value: str(role.label) for role in StaffRole}
     roles["citizen"] = _("Citizen")
     state_labels = {state.value: str(state.label) for state in S}
-    # Events name offices by code; officers read the office's name in their language.
-    offices = registry_selectors.offices_by_code(codes=(line.event.actor_office for line in file.audit))
+    # Events name offices by code; officers read the office's name in their language. The offices
+    # already on the page (the officer's, the timeline's, the appointment's) are not read again.
+    known = [staff_office, *(event.office for event in file.timeline)]
+    if file.appointment is not None:
+        known.append(file.appointment.slot.office)
+    offices = registry_selectors.offices_by_code(
+        codes=(line.event.actor_office for line in file.audit), known=known
+    )
     rows = []
     for line in file.audit:
         event = line.event
@@ -335,7 +342,7 @@ def _render_case(
         "masked_id": mask_id_number(file.holder.id_number, shown_at_end=4, show_first=False),
         "show_photo": file.has_photo and _reveal_pending(request, replacement.reference, "photo"),
         "error": error,
-        "audit_rows": _audit_rows(file),
+        "audit_rows": _audit_rows(file, staff_office_of(request)),
         "timeline_rows": [
             {
                 "event": event,

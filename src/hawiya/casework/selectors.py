@@ -143,23 +143,19 @@ def check_in_lookup(*, staff: StaffActor, query: str, day: dt.date) -> Appointme
 
 def case_get_for_staff(*, staff: StaffActor, reference: str) -> Replacement:
     """The request with this reference at the officer's office, or NotFound (missing and another
-    office's alike)."""
+    office's alike).
+
+    With the rows the case page shows (the lost document and its holder, the new document, the
+    delivery address, the loss report) in one query. Not the applicant (the holder, for a
+    request of one's own card), the request's office or the document's issuing office: no page
+    drawn from it reads them, and each joined table costs the query's compilation ~0.2 ms."""
     staff.require(PERM_WORK_CASES)
     text = str(reference or "").strip().upper()[:12]
     if not (text.isascii() and text.isalnum()):  # e.g. a NUL, which PostgreSQL refuses
         raise _case_not_found()
     replacement = (
         Replacement.objects.filter(reference=text)
-        .select_related(
-            "applicant",
-            "document",
-            "document__holder",
-            "document__issuing_office",
-            "new_document",
-            "office",
-            "delivery_address",
-            "loss_report",
-        )
+        .select_related("document", "document__holder", "new_document", "delivery_address", "loss_report")
         .first()
     )
     if replacement is None or not staff.sees_office(replacement.office_id):

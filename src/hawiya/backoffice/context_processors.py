@@ -1,5 +1,7 @@
 """What every back-office page needs for its header: the signed-in staff member, their role and
-office (templates/backoffice/base.html). Empty outside the back-office and for citizens."""
+office (templates/backoffice/base.html). Empty outside the back-office and for citizens. The
+office's name comes from the row the page's guard read with the actor (decorators.py); it is
+read here only on a page without that guard."""
 
 from __future__ import annotations
 
@@ -20,13 +22,18 @@ from hawiya.identity.staff import (
     StaffActor,
 )
 
+from .decorators import staff_office_of
+
 
 def staff(request: HttpRequest) -> dict[str, Any]:
     actor = getattr(request, "staff", None)
     if not isinstance(actor, StaffActor):
         return {}
     office_name = ""
-    if actor.office_id is not None:
+    office = staff_office_of(request)  # read with the actor by the page's guard
+    if office is not None:
+        office_name = str(office)
+    elif actor.office_id is not None:
         try:
             office_name = str(office_get(office_id=actor.office_id))
         except NotFound:

@@ -2,7 +2,8 @@
 
 The guard builds the `StaffActor` once (`request.staff`) and the views pass it to the services,
 which check the permission and the office again: the page check gives a clear 403 page, the
-service check makes a forgotten page check harmless.
+service check makes a forgotten page check harmless. The office row read with it is kept as
+`request.staff_office` (`staff_office_of`), for the header and for naming offices on a page.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 
 from hawiya.core.client import client_ip
-from hawiya.identity.staff import StaffActor, staff_actor_for
+from hawiya.identity.staff import StaffActor, staff_actor_and_office_for
+from hawiya.registry.models import Office
 
 View = Callable[..., HttpResponse]
 
@@ -29,16 +31,18 @@ def staff_required(permission: str | None = None) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @wraps(view)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            staff = staff_actor_for(request.user, ip=client_ip(request))
-            if staff is None:
+            found = staff_actor_and_office_for(request.user, ip=client_ip(request))
+            if found is None:
                 if request.user.is_authenticated:
                     # A citizen's account has no back-office: answer as for any page not theirs.
                     raise PermissionDenied
                 query = urlencode({"next": request.get_full_path()})
                 return redirect(f"{reverse('backoffice:sign-in')}?{query}")
+            staff, office = found
             if permission is not None and not staff.has(permission):
                 raise PermissionDenied
             request.staff = staff  # type: ignore[attr-defined]
+            request.staff_office = office  # type: ignore[attr-defined]
             return view(request, *args, **kwargs)
 
         return guarded
@@ -52,6 +56,15 @@ def staff_of(request: HttpRequest) -> StaffActor:
     if not isinstance(staff, StaffActor):
         raise PermissionDenied
     return staff
+
+
+def staff_office_of(request: HttpRequest) -> Office | None:
+    """The office row of the StaffActor of a view guarded by `staff_required` (None if none)."""
+    office = getattr(request, "staff_office", None)
+    staff = getattr(request, "staff", None)
+    if isinstance(office, Office) and isinstance(staff, StaffActor) and office.pk == staff.office_id:
+        return office
+    return None
 
 
 def staff_page(

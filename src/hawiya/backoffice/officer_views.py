@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -55,11 +56,12 @@ from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import PERM_WORK_CASES, StaffActor, StaffForbidden
 from hawiya.registry import selectors as registry_selectors
 from hawiya.registry.biometrics import fingerprint_scanner
+from hawiya.registry.models import Office
 from hawiya.replacements.labels import STATE_TAGS
 from hawiya.replacements.models import REJECTABLE_STATES, ReceiveMethod, Replacement, ReplacementState
 from hawiya.replacements.vocabulary import REJECTION_REASONS, rejection_reason_label
 
-from .decorators import staff_of, staff_page, staff_required
+from .decorators import staff_of, staff_office_of, staff_page, staff_required
 from .forms import (
     BiometricsForm,
     CheckInForm,
@@ -119,11 +121,29 @@ def _conflict_message(replacement: Replacement) -> str:
 # --- My day ----------------------------------------------------------------------------------------
 
 
+def _labels(choices: type[models.TextChoices]) -> dict[str, str]:
+    """Each choice's label in the page's language, translated once per page: a model's
+    `get_FOO_display` translates every label of the field again at each call (~0.1 ms)."""
+    return {value: str(label) for value, label in choices.choices}
+
+
 def _day_page(
     request: HttpRequest, staff: StaffActor, day: dt.date, check_in_form: CheckInForm, status: int = 200
 ) -> HttpResponse:
     office = office_day(staff=staff, day=day)
-    rows = [{"row": row, "tag": STATE_TAGS.get(row.replacement.state, "neutral")} for row in office.rows]
+    state_labels = _labels(S)
+    appointment_state_labels = _labels(AppointmentState)
+    rows = [
+        {
+            "row": row,
+            "tag": STATE_TAGS.get(row.replacement.state, "neutral"),
+            "state_label": state_labels.get(row.replacement.state, row.replacement.state),
+            "appointment_state_label": appointment_state_labels.get(
+                row.appointment.state, row.appointment.state
+            ),
+        }
+        for row in office.rows
+    ]
     context = {
         "day": day,
         "is_today": day == clock.today(),
@@ -236,10 +256,15 @@ def _reveal_set(request: HttpRequest, reference: str, what: str) -> None:
 
 
 def _reveal_take(request: HttpRequest, reference: str, what: str) -> bool:
+    """Whether a reveal of `what` was pending, which it no longer is. The session is written
+    only when this request's entry changes: a write on every case page would update the session
+    row and drop its cached copy each time (core/session_store.py)."""
     reveals = _reveals(request)
-    shown = bool(reveals.get(reference, {}).pop(what, False))
-    if not reveals.get(reference, True):
-        reveals.pop(reference, None)
+    if reference not in reveals:
+        return False
+    shown = bool(reveals[reference].pop(what, False))
+    if not reveals[reference]:
+        reveals.pop(reference)
     request.session[REVEAL_SESSION_KEY] = reveals
     return shown
 
@@ -275,12 +300,19 @@ def _audit_label(action: str, detail: dict[str, Any], state_labels: dict[str, st
     return str(AUDIT_ACTION_LABELS.get(action, action))
 
 
-def _audit_rows(file: CaseFile) -> list[dict[str, Any]]:
+def _audit_rows(
+    file: CaseFile, staff_office: Office | None, state_labels: dict[str, str]
+) -> list[dict[str, Any]]:
     roles = {role.value: str(role.label) for role in StaffRole}
     roles["citizen"] = _("Citizen")
-    state_labels = {state.value: str(state.label) for state in S}
-    # Events name offices by code; officers read the office's name in their language.
-    offices = registry_selectors.offices_by_code(codes=(line.event.actor_office for line in file.audit))
+    # Events name offices by code; officers read the office's name in their language. The offices
+    # already on the page (the officer's, the timeline's, the appointment's) are not read again.
+    known = [staff_office, *(event.office for event in file.timeline)]
+    if file.appointment is not None:
+        known.append(file.appointment.slot.office)
+    offices = registry_selectors.offices_by_code(
+        codes=(line.event.actor_office for line in file.audit), known=known
+    )
     rows = []
     for line in file.audit:
         event = line.event
@@ -317,11 +349,13 @@ def _render_case(
     show_id: bool = False,
 ) -> HttpResponse:
     file = case_file(staff=staff, replacement=replacement)
+    state_labels = _labels(S)
     context = {
         "file": file,
         "replacement": replacement,
         "holder": file.holder,
         "tag": STATE_TAGS.get(replacement.state, "neutral"),
+        "state_label": state_labels.get(replacement.state, replacement.state),
         "primary": _primary_action(file),
         "can_reject": replacement.state in REJECTABLE_STATES,
         "is_delivery": replacement.method == ReceiveMethod.DELIVERY,
@@ -330,10 +364,11 @@ def _render_case(
         "masked_id": mask_id_number(file.holder.id_number, shown_at_end=4, show_first=False),
         "show_photo": file.has_photo and _reveal_pending(request, replacement.reference, "photo"),
         "error": error,
-        "audit_rows": _audit_rows(file),
+        "audit_rows": _audit_rows(file, staff_office_of(request), state_labels),
         "timeline_rows": [
             {
                 "event": event,
+                "label": state_labels.get(event.state, event.state),
                 "reason": rejection_reason_label(str(event.detail.get("reason") or ""))
                 if event.state == S.REJECTED and isinstance(event.detail, dict)
                 else "",

@@ -93,6 +93,15 @@ def staff_actor_for(user: Any, *, ip: str | None = None) -> StaffActor | None:
     """The staff actor of a signed-in account, or None for citizens and inactive accounts, and
     for the demo staff accounts outside demo mode (their password and authenticator secrets are
     published in the README: a database once seeded in demo mode must not keep them as a way in)."""
+    found = staff_actor_and_office_for(user, ip=ip)
+    return found[0] if found is not None else None
+
+
+def staff_actor_and_office_for(
+    user: Any, *, ip: str | None = None
+) -> tuple[StaffActor, Office | None] | None:
+    """`staff_actor_for`, with the office row its membership query read along (None for staff
+    of no office): a page's header shows the office's name without reading the row again."""
     if not isinstance(user, User) or not user.is_active or user.person_id is not None:
         return None
     if not getattr(settings, "DEMO", False) and demo_staff_secret(user.username) is not None:
@@ -106,7 +115,7 @@ def staff_actor_for(user: Any, *, ip: str | None = None) -> StaffActor | None:
             "content_type__app_label", "codename"
         )
     )
-    return StaffActor(
+    actor = StaffActor(
         user_id=user.pk,
         role=membership.role,
         office_id=membership.office_id,
@@ -114,6 +123,7 @@ def staff_actor_for(user: Any, *, ip: str | None = None) -> StaffActor | None:
         permissions=permissions,
         ip=ip,
     )
+    return actor, membership.office
 
 
 def staff_member_create(

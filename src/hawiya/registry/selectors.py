@@ -172,13 +172,16 @@ def biometric_capture_latest(*, person_id: int) -> BiometricCapture | None:
     )
 
 
-def offices_by_code(*, codes: Iterable[str]) -> dict[str, Office]:
-    """The offices of these codes (audit events name offices by code), one query; unknown codes
-    are left out."""
+def offices_by_code(*, codes: Iterable[str], known: Iterable[Office | None] = ()) -> dict[str, Office]:
+    """The offices of these codes (audit events name offices by code), one query at most; unknown
+    codes are left out. `known`: offices the caller already read, taken as they are (no query
+    when they name every code)."""
     wanted = {code for code in codes if code}
-    if not wanted:
-        return {}
-    return {office.code: office for office in Office.objects.filter(code__in=wanted)}
+    found = {office.code: office for office in known if office is not None and office.code in wanted}
+    missing = wanted - found.keys()
+    if missing:
+        found.update((office.code, office) for office in Office.objects.filter(code__in=missing))
+    return found
 
 
 # --- Finding a person by ID number or name (docs/design.md, "Finding a person") -------------------

@@ -178,10 +178,7 @@ def start_activation(request: HttpRequest) -> HttpResponse:
     except ServiceBusy as busy:
         # The code could not be sent just now: the same page, to send again in a moment.
         form.add_page_error(busy.message)
-        response = staff_page(request, "backoffice/counter/activate.html", context, status=busy.status_code)
-        for name, value in busy.headers.items():
-            response[name] = value
-        return response
+        return busy.answer(staff_page(request, "backoffice/counter/activate.html", context))
     except ApplicationError as error:
         form.add_application_error(error)
         return staff_page(request, "backoffice/counter/activate.html", context, status=_status(error))

@@ -97,11 +97,10 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     else:
         form = StaffSignInForm(initial={"next": safe_next(request, request.GET.get("next")) or ""})
     # A form shown again with its errors is a 400 (a wrong password included), never a 200.
-    status = busy.status_code if busy else 400 if form.errors else 200
-    response = staff_page(request, "backoffice/sign_in.html", {"form": form}, status=status)
-    for name, value in busy.headers.items() if busy else ():
-        response[name] = value
-    return response
+    response = staff_page(
+        request, "backoffice/sign_in.html", {"form": form}, status=400 if form.errors else 200
+    )
+    return busy.answer(response) if busy else response
 
 
 def _demo_code(data: dict[str, Any]) -> str:

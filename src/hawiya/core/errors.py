@@ -6,9 +6,14 @@ person). Interface apps turn it into a form error, a page or an HTTP answer; it 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.utils.functional import Promise
+
+if TYPE_CHECKING:
+    from django.http import HttpResponseBase
+
+R = TypeVar("R", bound="HttpResponseBase")
 
 
 class ApplicationError(Exception):
@@ -67,3 +72,11 @@ class ServiceBusy(Exception):
     @property
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(int(self.retry_after))}
+
+    def answer(self, response: R) -> R:
+        """`response` (the page or JSON that tells of this refusal) made the 503 it is: its status
+        and Retry-After. One place for every view that shows its own page and for the middleware."""
+        response.status_code = self.status_code
+        for name, value in self.headers.items():
+            response[name] = value
+        return response

@@ -157,17 +157,8 @@ class ServiceBusyMiddleware:
             return None
         response: HttpResponse
         if request.path.startswith(API_PREFIX):
-            response = JsonResponse(
-                {"code": exception.code, "message": str(exception.message)}, status=exception.status_code
-            )
+            response = JsonResponse({"code": exception.code, "message": str(exception.message)})
         else:
-            response = render(
-                request,
-                "portal/errors/503.html",
-                {"message": exception.message},
-                status=exception.status_code,
-            )
-        for name, value in exception.headers.items():
-            response[name] = value
+            response = render(request, "portal/errors/503.html", {"message": exception.message})
         response["Cache-Control"] = "no-store"
-        return response
+        return exception.answer(response)

@@ -220,15 +220,8 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         hint = request.GET.get("login_hint", "")
         initial = {"next": next_url or "", **({"login": hint} if hint.isdigit() and len(hint) == 10 else {})}
         form = SignInForm(initial=initial)
-    response = render(
-        request,
-        "portal/identity/sign_in.html",
-        sign_in_context(form, next_url, request),
-        status=busy.status_code if busy else 200,
-    )
-    for name, value in busy.headers.items() if busy else ():
-        response[name] = value
-    return response
+    response = render(request, "portal/identity/sign_in.html", sign_in_context(form, next_url, request))
+    return busy.answer(response) if busy else response
 
 
 def sign_in_context(

@@ -89,6 +89,10 @@ def test_service_busy_is_not_an_application_error_yet_answers_like_one() -> None
         503,
         {"Retry-After": "7"},
     )
+    # What every page that tells of it does to its answer (the sign-in forms, the middleware).
+    page = HttpResponse("the form again", status=200)
+    assert error.answer(page) is page
+    assert (page.status_code, page["Retry-After"]) == (503, "7")
 
 
 @pytest.mark.django_db

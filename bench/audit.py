@@ -55,30 +55,34 @@ def _write_once(mode: str, row: str, counter: int) -> None:
         _action_once(mode, row, counter)
         return
 
-    from hawiya.audit.actors import Actor
     from hawiya.casework.models import PeriodicJobLease
 
     with transaction.atomic():
         PeriodicJobLease.objects.filter(name=row).update(last_period=counter)
         if mode == "merkle":
-            from hawiya.audit.services import audit_record
-
-            audit_record(
-                actor=Actor.system("bench"),
-                action="bench.write",
-                object_type="casework.periodicjoblease",
-                object_id=row,
-                detail={"version": counter},
-            )
+            _audit(row, counter)
         elif mode == "chain-lock":
             _chained_record(row, counter)
+
+
+def _audit(row: str, counter: int) -> None:
+    """The audit event of one bench write (today's audit_record)."""
+    from hawiya.audit.actors import Actor
+    from hawiya.audit.services import audit_record
+
+    audit_record(
+        actor=Actor.system("bench"),
+        action="bench.write",
+        object_type="casework.periodicjoblease",
+        object_id=row,
+        detail={"version": counter},
+    )
 
 
 def _action_once(mode: str, row: str, counter: int) -> None:
     """A write the size of a modest audited action: lock, reads, update, one new row."""
     from django.db import transaction
 
-    from hawiya.audit.actors import Actor
     from hawiya.casework.models import PeriodicJobLease
 
     with transaction.atomic():
@@ -88,15 +92,7 @@ def _action_once(mode: str, row: str, counter: int) -> None:
         PeriodicJobLease.objects.filter(pk=lease.pk).update(last_period=counter)
         PeriodicJobLease.objects.create(name=f"{row}-{mode}-{counter}")
         if mode == "action-merkle":
-            from hawiya.audit.services import audit_record
-
-            audit_record(
-                actor=Actor.system("bench"),
-                action="bench.write",
-                object_type="casework.periodicjoblease",
-                object_id=row,
-                detail={"version": counter},
-            )
+            _audit(row, counter)
 
 
 def _chained_record(row: str, counter: int) -> None:

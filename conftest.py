@@ -2,12 +2,16 @@
 
 import base64
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 import pytest
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db import connection
 from django.test import override_settings
+from django.test.testcases import LiveServerThread
 
 SRC = Path(__file__).resolve().parent / "src"
 
@@ -18,6 +22,48 @@ def pytest_configure(config: pytest.Config) -> None:
         compiled = catalogue.with_suffix(".mo")
         if not compiled.exists() or compiled.stat().st_mtime < catalogue.stat().st_mtime:
             subprocess.run(["msgfmt", "--check", "-o", str(compiled), str(catalogue)], check=True)  # noqa: S603,S607
+
+
+class OneRequestAtATimeServer(ThreadedWSGIServer):
+    """The live server for an in-memory SQLite test database.
+
+    Its request threads all share the test's one connection (an in-memory database exists only
+    in it). Two requests at once, such as a page's script fetching while its form posts, then
+    interleave their statements on that connection and SQLite fails one ("cannot release
+    savepoint - SQL statements in progress"), a 500 no real server gives. Each request runs
+    whole (answer, body and close) under one lock; connections stay threaded, so the browser's
+    keep-alive connections still work.
+    """
+
+    def set_app(self, application: WSGIApplication | None) -> None:
+        assert application is not None
+        lock = threading.Lock()
+
+        def one_at_a_time(environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+            with lock:
+                answer = application(environ, start_response)
+                try:
+                    return [b"".join(answer)]
+                finally:
+                    close = getattr(answer, "close", None)
+                    if close is not None:
+                        close()
+
+        super().set_app(one_at_a_time)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def live_server_one_request_at_a_time() -> Iterator[None]:
+    """On SQLite, the live server (a session fixture built on first use) serves one request at a
+    time: see OneRequestAtATimeServer. PostgreSQL gives each request thread its own connection."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    # django-stubs does not declare the class attribute the thread builds its server from.
+    original = LiveServerThread.server_class  # type: ignore[attr-defined]
+    LiveServerThread.server_class = OneRequestAtATimeServer  # type: ignore[attr-defined]
+    yield
+    LiveServerThread.server_class = original  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -1,6 +1,7 @@
 """`make run`'s server script (gunicorn, the task worker and the scheduler start together and stop
 together) and the entry point it shares with every machine of a cluster (deploy/entrypoint)."""
 
+import http.client
 import json
 import os
 import signal
@@ -89,6 +90,18 @@ def test_serve_answers_then_ctrl_c_stops_web_server_worker_and_scheduler(tmp_pat
         assert list((tmp_path / "metrics").glob("*.db")), (
             "the counters live in the machine's metrics directory"
         )
+        # A kept-alive connection idle for longer than gunicorn's own default (5 s) is still open:
+        # the balancer in front keeps its idle connections 60 s and must never reuse one gunicorn
+        # closed (deploy/entrypoint, --keep-alive).
+        kept = http.client.HTTPConnection("127.0.0.1", int(env["PORT"]), timeout=10)
+        try:
+            kept.request("GET", "/healthz")
+            kept.getresponse().read()
+            time.sleep(6)
+            kept.request("GET", "/healthz")
+            assert kept.getresponse().status == 200
+        finally:
+            kept.close()
         children = _children(server.pid)
         assert len(children) == 3, "gunicorn, the worker and the scheduler run under the script"
 

@@ -9,6 +9,7 @@ class AuditConfig(AppConfig):
     verbose_name = _("Audit trail")
 
     def ready(self) -> None:
-        from .checks import audit_signing_key_configured
+        from .checks import audit_retired_keys_valid, audit_signing_key_configured
 
         checks.register(audit_signing_key_configured)
+        checks.register(audit_retired_keys_valid)

@@ -1,4 +1,5 @@
-"""System checks of the audit app: a server must not start unable to sign the audit log."""
+"""System checks of the audit app: a server must not start unable to sign the audit log, or to
+check the seals its retired keys signed."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error
 
-from .signing import derived_key_allowed, parse_private_key
+from .signing import derived_key_allowed, parse_private_key, parse_public_key, retired_key_texts
 
 
 def audit_signing_key_configured(
@@ -40,3 +41,22 @@ def audit_signing_key_configured(
             )
         ]
     return []
+
+
+def audit_retired_keys_valid(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    """Each of HAWIYA_AUDIT_RETIRED_KEYS is an Ed25519 public key: a malformed one would leave the
+    seals it signed unverifiable."""
+    errors: list[CheckMessage] = []
+    for number, text in enumerate(retired_key_texts(), start=1):
+        try:
+            parse_public_key(text)
+        except ValueError as error:
+            errors.append(
+                Error(
+                    f"HAWIYA_AUDIT_RETIRED_KEYS: key {number} is not an Ed25519 public key ({error}).",
+                    hint="The public_key that /.well-known/hawiya-audit-key published for it: the "
+                    "base64 of 32 bytes.",
+                    id="audit.E003",
+                )
+            )
+    return errors

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -22,7 +23,15 @@ from .models import (
     AuditVerification,
     utc_iso,
 )
-from .signing import LOG_NAME, STH_VERSION, SigningKey, signing_key, sth_signature_valid
+from .signing import (
+    LOG_NAME,
+    STH_VERSION,
+    key_id_of,
+    retired_public_keys,
+    signing_key,
+    sth_signature_valid,
+    verification_keys,
+)
 
 VERIFY_BATCH_SIZE = 2000
 PROOF_CACHE_SECONDS = 24 * 3600
@@ -85,8 +94,8 @@ class _Walk:
     head need nothing else (merkle.FrontierTree), so memory stays the size of a batch however
     long the log grows."""
 
-    def __init__(self, seals: list[AuditSeal], key: SigningKey | None) -> None:
-        self.seals, self.key = seals, key
+    def __init__(self, seals: list[AuditSeal], keys: Mapping[str, bytes]) -> None:
+        self.seals, self.keys = seals, keys
         self.tree = merkle.FrontierTree([], 0, [])  # the sealed tree so far, then this batch
         self.index = 0  # the seal whose batch the walk is in
         self.expected: Iterator[int] = iter(())
@@ -116,16 +125,24 @@ class _Walk:
                 f"the batch sealed at size {seal.tree_size} does not hash to its signed root "
                 "(events reordered or the seal altered)",
             )
-        if self.key is None or not sth_signature_valid(
+        public_raw = self.keys.get(seal.key_id)
+        if public_raw is None:
+            raise _Broken(
+                seal.first_event_id,
+                f"the tree head of size {seal.tree_size} names key {seal.key_id[:16]}…, neither the "
+                "log's key nor a retired one (HAWIYA_AUDIT_RETIRED_KEYS)",
+            )
+        if not sth_signature_valid(
             tree_size=seal.tree_size,
             root_hash=seal.root_hash,
             timestamp=seal.signed_at,
             key_id=seal.key_id,
             signature=seal.signature,
-            public_raw=self.key.public_raw,
+            public_raw=public_raw,
         ):
             raise _Broken(
-                seal.first_event_id, f"the tree head of size {seal.tree_size} is not signed by the log's key"
+                seal.first_event_id,
+                f"the tree head of size {seal.tree_size} is not signed by the key it names",
             )
         if self.previous_size:
             proof = self.tree.consistency_proof(self.previous_size, seal.tree_size)
@@ -159,8 +176,7 @@ def audit_log_verify(*, batch_size: int = VERIFY_BATCH_SIZE, using: str = DEFAUL
     """
     with _snapshot(using):
         seals = list(AuditSeal.objects.using(using).order_by("tree_size"))
-        key = signing_key() if seals else None
-        walk = _Walk(seals, key)
+        walk = _Walk(seals, verification_keys() if seals else {})
         count = pending = 0
         previous_v1, expected_sequence, legacy_over = GENESIS_HASH, 1, False
         events = AuditEvent.objects.using(using).order_by("id").iterator(chunk_size=batch_size)
@@ -210,10 +226,24 @@ def audit_log_verify(*, batch_size: int = VERIFY_BATCH_SIZE, using: str = DEFAUL
 audit_chain_verify = audit_log_verify
 
 
-def audit_public_key() -> dict[str, str]:
-    """The log's public key as published at /.well-known/hawiya-audit-key."""
-    key = signing_key()
-    return {"algorithm": "Ed25519", "key_id": key.key_id, "public_key": key.public_b64}
+def audit_public_keys() -> list[dict[str, str]]:
+    """The log's public keys as published at /.well-known/hawiya-audit-key: the current one
+    first, then the retired ones, which signed older tree heads and sign nothing now."""
+    current = signing_key()
+    keys = [
+        {
+            "algorithm": "Ed25519",
+            "key_id": current.key_id,
+            "public_key": current.public_b64,
+            "status": "current",
+        }
+    ]
+    for raw in retired_public_keys():
+        key_id = key_id_of(raw)
+        if key_id not in {key["key_id"] for key in keys}:  # listed twice, or the current key
+            public = base64.b64encode(raw).decode("ascii")
+            keys.append({"algorithm": "Ed25519", "key_id": key_id, "public_key": public, "status": "retired"})
+    return keys
 
 
 def signed_tree_head(seal: AuditSeal) -> dict[str, Any]:

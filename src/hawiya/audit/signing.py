@@ -8,6 +8,11 @@ What is signed is `sth_message`: the canonical JSON (sorted keys, no spaces, UTF
 {"log": "hawiya-audit", "v": 1, "tree_size": n, "root_hash": hex, "timestamp": ISO-8601 UTC with
 microseconds, "key_id": hex}. The key id is the SHA-256 of the raw 32-byte public key (hex), as
 RFC 6962 names a log by the hash of its key. docs/audit-proof.md shows how to check one.
+
+Rotation: the seals keep the key id they were signed with. After a new private key is set, the
+old one's public half goes in HAWIYA_AUDIT_RETIRED_KEYS, so `audit_verify` still checks the
+seals it signed and /.well-known/hawiya-audit-key still publishes it for the proofs handed out
+under it. Only public keys are kept: a retired key signs nothing.
 """
 
 from __future__ import annotations
@@ -64,6 +69,46 @@ def parse_private_key(text: str) -> Ed25519PrivateKey:
     if len(seed) != 32:
         raise ValueError(f"an Ed25519 seed is 32 bytes, not {len(seed)}")
     return Ed25519PrivateKey.from_private_bytes(seed)
+
+
+def parse_public_key(text: str) -> bytes:
+    """A retired key's raw 32 public bytes from their base64, as /.well-known/hawiya-audit-key
+    publishes them; ValueError otherwise."""
+    try:
+        raw = base64.b64decode(text.strip(), validate=True)
+    except binascii.Error as error:
+        raise ValueError("not base64") from error
+    if len(raw) != 32:
+        raise ValueError(f"an Ed25519 public key is 32 bytes, not {len(raw)}")
+    return raw
+
+
+def retired_key_texts() -> list[str]:
+    """HAWIYA_AUDIT_RETIRED_KEYS as a list: a list in the settings, or one string of keys
+    separated by commas or white space (the environment's form)."""
+    configured = getattr(settings, "HAWIYA_AUDIT_RETIRED_KEYS", None) or []
+    if isinstance(configured, str):
+        return configured.replace(",", " ").split()
+    return [str(text) for text in configured]
+
+
+@lru_cache(maxsize=4)
+def _retired_from(texts: tuple[str, ...]) -> tuple[bytes, ...]:
+    return tuple(parse_public_key(text) for text in texts)
+
+
+def retired_public_keys() -> tuple[bytes, ...]:
+    """The retired keys' raw public bytes (ValueError when one is malformed: system check
+    audit.E003)."""
+    return _retired_from(tuple(retired_key_texts()))
+
+
+def verification_keys() -> dict[str, bytes]:
+    """Every key a seal may be signed with, by key id: the current one and the retired ones."""
+    keys = {key_id_of(raw): raw for raw in retired_public_keys()}
+    current = signing_key()
+    keys[current.key_id] = current.public_raw
+    return keys
 
 
 def derived_key_allowed() -> bool:

@@ -12,13 +12,13 @@ PUBLIC_CACHE_SECONDS = 60
 
 @require_http_methods(["GET", "HEAD"])
 def audit_key(request: HttpRequest) -> JsonResponse:
-    """/.well-known/hawiya-audit-key: the Ed25519 public key (base64, raw 32 bytes), its key id
-    and the latest signed tree head. Public and cacheable: sizes, hashes and a time, nothing
-    about any person."""
+    """/.well-known/hawiya-audit-key: the Ed25519 public keys (base64, raw 32 bytes) with their key
+    ids, the current one first, then any retired ones; and the latest signed tree head. Public and
+    cacheable: sizes, hashes and a time, nothing about any person."""
     latest = selectors.audit_latest_seal()
     document = {
         "log": "hawiya-audit",
-        "keys": [selectors.audit_public_key()],
+        "keys": selectors.audit_public_keys(),
         "signed_tree_head": None if latest is None else selectors.signed_tree_head(latest),
     }
     response = JsonResponse(document)

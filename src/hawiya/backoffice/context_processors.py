@@ -1,5 +1,6 @@
 """What every back-office page needs for its header: the signed-in staff member, their role and
-office (templates/backoffice/base.html). Empty outside the back-office and for citizens. The
+office (templates/backoffice/base.html), none outside the back-office and for citizens; and
+whether the page is in the staff area at all (`staff_area`), for the shared error pages. The
 office's name comes from the row the page's guard read with the actor (decorators.py); it is
 read here only on a page without that guard."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 
 from hawiya.appointments.selectors import office_get
 from hawiya.core.errors import NotFound
@@ -25,10 +27,20 @@ from hawiya.identity.staff import (
 from .decorators import staff_office_of
 
 
+def in_staff_area(request: HttpRequest) -> bool:
+    """The request is for a back-office address: its view is the back-office's, or, when no view
+    matched (a 404), its path is under the staff home. The shared error pages keep the staff
+    shell there (portal/templates/portal/errors/)."""
+    match = request.resolver_match
+    if match is not None:
+        return "backoffice" in match.namespaces
+    return request.path.startswith(reverse("backoffice:home"))
+
+
 def staff(request: HttpRequest) -> dict[str, Any]:
     actor = getattr(request, "staff", None)
     if not isinstance(actor, StaffActor):
-        return {}
+        return {"staff_area": in_staff_area(request)}
     office_name = ""
     office = staff_office_of(request)  # read with the actor by the page's guard
     if office is not None:
@@ -43,6 +55,7 @@ def staff(request: HttpRequest) -> dict[str, Any]:
     except ValueError:
         role_label = actor.role
     return {
+        "staff_area": True,  # the guard of a back-office view set the actor
         "staff": actor,
         "staff_role_label": role_label,
         "staff_office_name": office_name,

@@ -8,9 +8,6 @@ Adding or removing one needs a sign-in in the last five minutes, like the citize
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect
@@ -24,6 +21,7 @@ from hawiya.core.client import client_ip, client_user_agent
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.identity import errors as identity_errors
 from hawiya.identity.models import Method, User
+from hawiya.identity.passkey_answers import passkey_json, passkey_json_error, passkey_options_json
 from hawiya.identity.services import passkeys
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, recent_auth_from_session, recent_auth_is_fresh
 from hawiya.identity.staff import staff_actor_for
@@ -34,18 +32,6 @@ from .signin_views import SIGN_IN_SESSION_KEY, complete_sign_in, safe_next
 
 REGISTRATION_SESSION_KEY = "hawiya_backoffice_passkey_registration"
 SIGN_IN_PASSKEY_SESSION_KEY = "hawiya_backoffice_passkey_sign_in"
-
-
-def passkey_json(payload: dict[str, Any], status: int = 200) -> HttpResponse:
-    """A small JSON answer for passkeys.js, never cached."""
-    response = HttpResponse(json.dumps(payload), content_type="application/json", status=status)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def passkey_json_error(error: ApplicationError) -> HttpResponse:
-    status = 429 if error.code == identity_errors.IP_THROTTLED else 400
-    return passkey_json({"error": error.code, "message": str(error.message)}, status)
 
 
 def _account(request: HttpRequest) -> User:
@@ -106,7 +92,7 @@ def passkey_options(request: HttpRequest) -> HttpResponse:
         return passkey_json({"error": "reauthentication_required"}, 403)
     options = passkeys.passkey_registration_options(user=_account(request))
     request.session[REGISTRATION_SESSION_KEY] = options.challenge
-    return passkey_json({"publicKey": json.loads(options.options_json)})
+    return passkey_options_json(options)
 
 
 @require_POST
@@ -152,7 +138,7 @@ def sign_in_options(request: HttpRequest) -> HttpResponse:
     except ApplicationError as error:
         return passkey_json_error(error)
     request.session[SIGN_IN_PASSKEY_SESSION_KEY] = options.challenge
-    return passkey_json({"publicKey": json.loads(options.options_json)})
+    return passkey_options_json(options)
 
 
 @never_cache

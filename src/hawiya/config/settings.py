@@ -309,6 +309,10 @@ HAWIYA_SCHEDULER_LEASE_SECONDS = int(os.environ.get("HAWIYA_SCHEDULER_LEASE_SECO
 # audit.E001; derived from SECRET_KEY in demo, debug or embedded mode), the events one seal takes
 # at most, and on SQLite how old an event must be before it is sealed.
 HAWIYA_AUDIT_SIGNING_KEY = os.environ.get("HAWIYA_AUDIT_SIGNING_KEY", "")
+# After a new signing key: the public keys of the ones before it (base64, as
+# /.well-known/hawiya-audit-key published them; commas or spaces between), so the seals they
+# signed still verify and their proofs can still be checked (system check audit.E003).
+HAWIYA_AUDIT_RETIRED_KEYS = os.environ.get("HAWIYA_AUDIT_RETIRED_KEYS", "").replace(",", " ").split()
 HAWIYA_AUDIT_SEAL_BATCH = int(os.environ.get("HAWIYA_AUDIT_SEAL_BATCH", "50000"))
 HAWIYA_AUDIT_SEAL_SETTLE_SECONDS = float(os.environ.get("HAWIYA_AUDIT_SEAL_SETTLE_SECONDS", "2"))
 # On PostgreSQL, how long a seal waits for the transactions open when it starts to end.

@@ -10,8 +10,6 @@ Garbage in the hidden field is a form error, never a 500.
 
 from __future__ import annotations
 
-import json
-from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -27,6 +25,7 @@ from hawiya.core.client import client_ip, client_user_agent
 from hawiya.core.errors import ApplicationError, NotFound
 from hawiya.identity import errors as identity_errors
 from hawiya.identity.models import Method, Passkey, User
+from hawiya.identity.passkey_answers import passkey_json_error, passkey_options_json
 from hawiya.identity.services import passkeys
 from hawiya.identity.sessions import (
     RECENT_AUTH_SESSION_KEY,
@@ -59,25 +58,13 @@ def _parse_id(value: str) -> int:
 # --- My account: add, rename, remove ----------------------------------------------------------
 
 
-def passkey_json(payload: dict[str, Any], status: int = 200) -> HttpResponse:
-    """A small JSON answer for passkeys.js, never cached."""
-    response = HttpResponse(json.dumps(payload), content_type="application/json", status=status)
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-def passkey_json_error(error: ApplicationError) -> HttpResponse:
-    status = 429 if error.code == identity_errors.IP_THROTTLED else 400
-    return passkey_json({"error": error.code, "message": str(error.message)}, status)
-
-
 @require_recent_auth
 @require_POST
 def passkey_options(request: HttpRequest) -> HttpResponse:
     """The options for navigator.credentials.create(), as JSON (passkeys.js asks for them)."""
     options = passkeys.passkey_registration_options(user=account_of(request))
     request.session[session_keys.PASSKEY_REGISTRATION] = options.challenge
-    return passkey_json({"publicKey": json.loads(options.options_json)})
+    return passkey_options_json(options)
 
 
 @require_recent_auth
@@ -197,7 +184,7 @@ def sign_in_options(request: HttpRequest) -> HttpResponse:
     except ApplicationError as error:
         return passkey_json_error(error)
     request.session[session_keys.PASSKEY_SIGN_IN] = options.challenge
-    return passkey_json({"publicKey": json.loads(options.options_json)})
+    return passkey_options_json(options)
 
 
 @never_cache
@@ -241,7 +228,7 @@ def reauthenticate_options(request: HttpRequest) -> HttpResponse:
     except ApplicationError as error:
         return passkey_json_error(error)
     request.session[session_keys.PASSKEY_REAUTH] = options.challenge
-    return passkey_json({"publicKey": json.loads(options.options_json)})
+    return passkey_options_json(options)
 
 
 @never_cache

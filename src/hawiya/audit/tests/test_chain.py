@@ -389,7 +389,7 @@ def test_verify_names_a_forged_seal() -> None:
         )
     result = audit_chain_verify()
     assert (result.ok, result.broken_id) == (False, events[0].pk)
-    assert "not signed by the log's key" in result.reason
+    assert "is not signed by the key it names" in result.reason
 
 
 def test_a_rolled_back_transaction_leaves_no_event() -> None:

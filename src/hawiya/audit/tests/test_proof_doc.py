@@ -22,7 +22,7 @@ from hawiya.audit import merkle
 from hawiya.audit.actors import Actor
 from hawiya.audit.checks import audit_signing_key_configured
 from hawiya.audit.models import AuditEvent
-from hawiya.audit.selectors import audit_inclusion_proof, audit_public_key
+from hawiya.audit.selectors import audit_inclusion_proof, audit_public_keys
 from hawiya.audit.services import audit_record, audit_seal
 
 pytestmark = pytest.mark.django_db
@@ -140,7 +140,7 @@ def test_the_well_known_key_is_public_cacheable_and_personal_data_free(client: C
     answer = client.get("/.well-known/hawiya-audit-key")
     assert answer.status_code == 200
     assert answer["Cache-Control"] == "public, max-age=60"
-    assert answer.json() == {"log": "hawiya-audit", "keys": [audit_public_key()], "signed_tree_head": None}
+    assert answer.json() == {"log": "hawiya-audit", "keys": audit_public_keys(), "signed_tree_head": None}
     _events(2)
     seal = audit_seal()
     assert seal is not None

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 
 from hawiya.approvals.models import ApprovalRequest, ApprovalStatus
 from hawiya.approvals.tests.helpers import ask, register
 from hawiya.core import clock
+from hawiya.identity import errors as identity_errors
 from hawiya.identity.models import Passkey, User
 from hawiya.identity.sessions import RECENT_AUTH_SESSION_KEY, SIGN_IN_METHOD_SESSION_KEY
 from hawiya.identity.tests.factories import make_account, person_of
@@ -177,6 +179,22 @@ def test_a_refused_passkey_sign_in_shows_the_sign_in_page_with_the_error(
         assert response.status_code == 400
         assert message in text(response)
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_too_many_passkey_sign_in_starts_from_one_address_are_refused_in_json(
+    client: Client, settings: Any, language: str
+) -> None:
+    settings.HAWIYA_IP_START_LIMIT = 2
+    for _ in range(2):
+        _options(client, "sign-in-passkey-options", language)
+    refused = client.post(url("sign-in-passkey-options", language))
+    assert refused.status_code == 429
+    assert "no-store" in refused["Cache-Control"]
+    with translation.override(language):
+        message = str(identity_errors.MESSAGES[identity_errors.IP_THROTTLED])
+    assert refused.json() == {"error": identity_errors.IP_THROTTLED, "message": message}
+    assert (language == "ar") == any("\u0600" <= letter <= "\u06ff" for letter in message)
 
 
 def test_a_removed_passkey_does_not_sign_in(client: Client, user: User) -> None:

@@ -6,17 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest, HttpResponse
-from django.test import Client, RequestFactory
-from django.urls import resolve
-from django.utils import translation
+from django.test import Client
 
 from hawiya.casework.tests.factories import open_office, signed_in, staff_user
-from hawiya.identity.hashers import PasswordHashingBusy
 from hawiya.identity.models import StaffRole
 from hawiya.identity.tests.factories import make_account
-from hawiya.portal.middleware import ServiceBusyMiddleware
 
 pytestmark = pytest.mark.django_db
 
@@ -70,23 +64,3 @@ def test_the_citizens_error_pages_keep_the_portal(client: Client, language: str)
     assert "hw-staff-marker" not in html
     assert CITIZEN_HOME[language] in html
     assert STAFF_HOME[language] not in html
-
-
-@pytest.mark.parametrize(("path", "staff_area"), [("/en/staff/counter/", True), ("/en/account/", False)])
-def test_busy_in_the_staff_area_says_nothing_of_an_account(path: str, staff_area: bool) -> None:
-    def busy_view(request: HttpRequest) -> HttpResponse:
-        raise AssertionError("not called")
-
-    request = RequestFactory().post(path)
-    request.user = AnonymousUser()
-    request.session = {}  # type: ignore[assignment]
-    request.resolver_match = resolve(path)
-    with translation.override("en"):
-        error = PasswordHashingBusy("password_hashing_busy", "Wait a moment.", retry_after=2)
-        response = ServiceBusyMiddleware(busy_view).process_exception(request, error)
-    assert response is not None
-    assert response.status_code == 503
-    html = _page(response)
-    assert "Wait a moment." in html
-    assert ("hw-staff-marker" in html) is staff_area
-    assert ("Nothing has changed in your account" in html) is not staff_area

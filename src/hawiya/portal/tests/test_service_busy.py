@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.test import Client, RequestFactory
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django.utils import translation
 
 from hawiya.core.errors import ApplicationError, ServiceBusy
@@ -116,3 +117,24 @@ def test_a_busy_503_is_logged_as_a_warning_not_an_error(
     failing.status_code = 500
     logging.getLogger("django.request").handle(failing)
     assert caplog.records[-1].levelname == "ERROR"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("path", "staff_area"), [("/en/staff/counter/", True), ("/en/account/", False)])
+def test_busy_in_the_staff_area_says_nothing_of_an_account(path: str, staff_area: bool) -> None:
+    def busy_view(request: HttpRequest) -> HttpResponse:
+        raise AssertionError("not called")
+
+    request = RequestFactory().post(path)
+    request.user = AnonymousUser()
+    request.session = {}  # type: ignore[assignment]
+    request.resolver_match = resolve(path)
+    with translation.override("en"):
+        error = PasswordHashingBusy("password_hashing_busy", "Wait a moment.", retry_after=2)
+        response = ServiceBusyMiddleware(busy_view).process_exception(request, error)
+    assert response is not None
+    assert response.status_code == 503
+    html = " ".join(response.content.decode().split())
+    assert "Wait a moment." in html
+    assert ("hw-staff-marker" in html) is staff_area
+    assert ("Nothing has changed in your account" in html) is not staff_area

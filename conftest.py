@@ -17,11 +17,18 @@ SRC = Path(__file__).resolve().parent / "src"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Compile stale message catalogues, so a bare `pytest` sees the Arabic a `make test` would."""
+    """Compile stale message catalogues, so a bare `pytest` sees the Arabic a `make test` would.
+
+    pytest-django has set Django up by now, and an app's start has already read the Arabic
+    catalogues; after compiling, they are dropped as Django's autoreloader drops them, or the
+    first run would still translate with the old ones."""
+    from django.utils.translation.reloader import translation_file_changed
+
     for catalogue in SRC.glob("hawiya/*/locale/*/LC_MESSAGES/django.po"):
         compiled = catalogue.with_suffix(".mo")
         if not compiled.exists() or compiled.stat().st_mtime < catalogue.stat().st_mtime:
             subprocess.run(["msgfmt", "--check", "-o", str(compiled), str(catalogue)], check=True)  # noqa: S603,S607
+            translation_file_changed(sender=None, file_path=compiled)
 
 
 class OneRequestAtATimeServer(ThreadedWSGIServer):

@@ -782,8 +782,9 @@ def main() -> int:
                 "deploy/rehearsal/sms_operator.py",
                 "--bind",
                 ip("sms"),
-                "--token",
-                sms_token,
+                # One argument, "=" joined: a random token may begin with "-", which argparse
+                # would read as an option (a CI run stopped on it).
+                f"--token={sms_token}",
                 "--delay",
                 "0.3",
             ],

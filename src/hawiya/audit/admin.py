@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core.pagination import EstimatedCountPaginator
 
 from .models import AuditEvent
+
+# "registry.person:42": an object type (app label and model) and its id.
+OBJECT_TERM = re.compile(r"(?P<object_type>[a-z_]+\.[a-z_]+):(?P<object_id>[^\s:]{1,64})")
 
 
 @admin.register(AuditEvent)
@@ -25,7 +31,10 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
     )
     list_filter = ("action", "actor_role")
     search_fields = ("=object_id", "=actor")
-    search_help_text = _("An object id or an actor id (exact).")
+    search_help_text = _(
+        "A type and an id, as registry.person:42, finds that object's events at once. An object id "
+        "or an actor id alone (exact) reads the whole trail: add a filter."
+    )
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 100
@@ -46,6 +55,18 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
         "hash",
     )
     readonly_fields = fields
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[AuditEvent], search_term: str
+    ) -> tuple[QuerySet[AuditEvent], bool]:
+        """`type:id` is read through the object index (audit_event_object_idx): one object's events
+        however long the trail. A bare term keeps the exact search on the object id and the actor,
+        which no index serves (UPPER() on both sides), so it reads every partition."""
+        match = OBJECT_TERM.fullmatch(search_term.strip())
+        if match is not None:
+            found = queryset.filter(object_type=match["object_type"], object_id=match["object_id"])
+            return found, False
+        return super().get_search_results(request, queryset, search_term)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

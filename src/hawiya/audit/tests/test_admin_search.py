@@ -1,0 +1,87 @@
+"""The audit trail's admin search: `type:id` finds one object's events through the object index;
+a bare term keeps the exact search on the object id and the actor."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+from django.test import Client
+
+from hawiya.audit.actors import Actor
+from hawiya.audit.admin import AuditEventAdmin
+from hawiya.audit.models import AuditEvent
+from hawiya.audit.services import audit_record
+from hawiya.identity.models import User
+
+pytestmark = pytest.mark.django_db
+
+URL = "/en/admin/audit/auditevent/"
+
+
+def _event(object_type: str, object_id: int) -> AuditEvent:
+    with transaction.atomic():
+        return audit_record(
+            actor=Actor.staff(7, role="officer", office_code="RUH-01", ip="192.0.2.7"),
+            action="person.record_viewed",
+            object_type=object_type,
+            object_id=object_id,
+            detail={},
+        )
+
+
+@pytest.fixture
+def admin_client() -> Client:
+    client = Client()
+    client.force_login(User.objects.create_superuser(username="audit-admin", password="audit-admin-0123"))
+    return client
+
+
+def _found(client: Client, term: str) -> set[int]:
+    response = client.get(URL, {"q": term})
+    assert response.status_code == 200
+    return {event.pk for event in response.context["cl"].result_list}
+
+
+def test_type_and_id_find_exactly_that_objects_events(admin_client: Client) -> None:
+    person = _event("registry.person", 42)
+    again = _event("registry.person", 42)
+    other_id = _event("registry.person", 420)
+    other_type = _event("identity.passkey", 42)
+    assert _found(admin_client, "registry.person:42") == {person.pk, again.pk}
+    assert _found(admin_client, " identity.passkey:42 ") == {other_type.pk}
+    assert _found(admin_client, "registry.person:7") == set()
+    # A bare id is the exact search it was: every type's object 42.
+    assert _found(admin_client, "42") == {person.pk, again.pk, other_type.pk}
+    assert other_id.pk not in _found(admin_client, "42")
+
+
+@pytest.mark.parametrize(
+    "term", ["registry.person:", "registry:42", "Registry.Person:42", "a.b:1:2", "x" * 200]
+)
+def test_other_terms_are_the_exact_search_and_never_an_error(admin_client: Client, term: str) -> None:
+    _event("registry.person", 42)
+    assert _found(admin_client, term) == set()
+
+
+def test_type_and_id_are_read_through_the_object_index() -> None:
+    """With a trail of some size and its statistics, the plan reads the object index: on SQLite
+    by its name, on PostgreSQL through each monthly partition's copy of it."""
+    actor = Actor.staff(7, role="officer", office_code="RUH-01", ip="192.0.2.7")
+    with transaction.atomic():
+        for number in range(1500):
+            audit_record(
+                actor=actor,
+                action="person.record_viewed",
+                object_type="registry.person",
+                object_id=number,
+                detail={},
+            )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE audit_auditevent" if connection.vendor == "postgresql" else "ANALYZE")
+    queryset, _ = AuditEventAdmin(AuditEvent, admin_site=None).get_search_results(  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        AuditEvent.objects.order_by("-id"),
+        "registry.person:42",
+    )
+    plan = queryset[:100].explain()
+    assert "audit_event_object_idx" in plan or "object_type_object_id_idx" in plan, plan

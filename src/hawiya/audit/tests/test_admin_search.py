@@ -4,6 +4,7 @@ a bare term keeps the exact search on the object id and the actor."""
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test import Client
 
@@ -11,7 +12,6 @@ from hawiya.audit.actors import Actor
 from hawiya.audit.admin import AuditEventAdmin
 from hawiya.audit.models import AuditEvent
 from hawiya.audit.services import audit_record
-from hawiya.identity.models import User
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +32,9 @@ def _event(object_type: str, object_id: int) -> AuditEvent:
 @pytest.fixture
 def admin_client() -> Client:
     client = Client()
-    client.force_login(User.objects.create_superuser(username="audit-admin", password="audit-admin-0123"))
+    client.force_login(
+        get_user_model().objects.create_superuser(username="audit-admin", password="audit-admin-0123")
+    )
     return client
 
 

@@ -5,7 +5,7 @@
         .venv/bin/python bench/pages.py
 
 The server is started as production starts it (deploy/entrypoint web: gunicorn, 2 workers x 4
-threads, keep-alive 75 s; bench/_server.py), in demo mode. A small register is seeded first
+threads, keep-alive 5 s; bench/_server.py), in demo mode. A small register is seeded first
 (`seed_population`), one of its card holders activates an account through the activation
 services, and signs in once through the real sign-in pages (password, then the SMS code read back
 from the demo outbox), in this process: the server's processes then see that session as any

@@ -279,3 +279,11 @@ def test_the_database_is_replicated_behind_transaction_poolers(overlay: str) -> 
     assert f"@{poolers['ro']['metadata']['name']}:" in env["DATABASE_REPLICA_URLS"]
     (config,) = of_kind(overlay, "ConfigMap")
     assert config["data"]["DATABASE_POOLER"] == "transaction"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_gunicorn_keeps_idle_connections_longer_than_ingress_nginx(overlay: str) -> None:
+    """ingress-nginx keeps idle upstream connections 60 s (upstream-keepalive-timeout): gunicorn
+    must not close one first, or a POST sent on it is a 502 (docs/deploy.md)."""
+    (config,) = of_kind(overlay, "ConfigMap")
+    assert int(config["data"]["WEB_KEEPALIVE"]) > 60

@@ -84,12 +84,8 @@ def parse_public_key(text: str) -> bytes:
 
 
 def retired_key_texts() -> list[str]:
-    """HAWIYA_AUDIT_RETIRED_KEYS as a list: a list in the settings, or one string of keys
-    separated by commas or white space (the environment's form)."""
-    configured = getattr(settings, "HAWIYA_AUDIT_RETIRED_KEYS", None) or []
-    if isinstance(configured, str):
-        return configured.replace(",", " ").split()
-    return [str(text) for text in configured]
+    """HAWIYA_AUDIT_RETIRED_KEYS, a list (settings.py splits the environment's string)."""
+    return [str(text) for text in getattr(settings, "HAWIYA_AUDIT_RETIRED_KEYS", None) or []]
 
 
 @lru_cache(maxsize=4)

@@ -83,7 +83,7 @@ def test_a_seal_altered_to_name_a_retired_key_does_not_verify(settings: Any) -> 
 
 
 def test_the_current_key_listed_as_retired_too_is_published_once(settings: Any, client: Client) -> None:
-    settings.HAWIYA_AUDIT_RETIRED_KEYS = f"{signing_key().public_b64}, {signing_key().public_b64}"
+    settings.HAWIYA_AUDIT_RETIRED_KEYS = [signing_key().public_b64, signing_key().public_b64]
     keys = client.get("/.well-known/hawiya-audit-key").json()["keys"]
     assert [key["status"] for key in keys] == ["current"]
 
@@ -91,7 +91,7 @@ def test_the_current_key_listed_as_retired_too_is_published_once(settings: Any, 
 def test_a_malformed_retired_key_stops_the_server(settings: Any) -> None:
     settings.HAWIYA_AUDIT_RETIRED_KEYS = [signing_key().public_b64]
     assert audit_retired_keys_valid(None) == []
-    settings.HAWIYA_AUDIT_RETIRED_KEYS = "not-base64!, AAAA"
+    settings.HAWIYA_AUDIT_RETIRED_KEYS = ["not-base64!", "AAAA"]
     errors = audit_retired_keys_valid(None)
     assert [error.id for error in errors] == ["audit.E003", "audit.E003"]
     assert "key 1" in errors[0].msg

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import ModuleType
@@ -39,11 +39,11 @@ def rehearsal_module() -> ModuleType:
 class Node(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, *, dies: bool) -> None:
+    def __init__(self, *, dies: bool, handler: type[BaseHTTPRequestHandler] | None = None) -> None:
         self.dies = dies
         self.seen: collections.Counter[str] = collections.Counter()
         self.lock = threading.Lock()
-        super().__init__(("127.0.0.1", 0), Handler)
+        super().__init__(("127.0.0.1", 0), handler or Handler)
 
     @property
     def address(self) -> str:
@@ -74,6 +74,36 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_HEAD = answer
 
 
+class KeptAliveThenGone(BaseHTTPRequestHandler):
+    """A node that keeps its connections alive, and closes each one without an answer when a second
+    request comes on it: what HAProxy meets when it sends a request on an idle connection to a node
+    that has just died (the kernel closed it; HAProxy had not yet seen the close)."""
+
+    server: Node
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def answer(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length:
+            self.rfile.read(length)
+        answered = getattr(self, "answered", False)
+        with self.server.lock:
+            self.server.seen["check" if self.path == "/readyz" else self.command] += 1
+        if self.path != "/readyz" and answered:
+            self.close_connection = True
+            return
+        self.answered = True
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"ok")
+
+    do_GET = do_POST = do_HEAD = answer
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -81,36 +111,48 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def balancer(tmp_path: Path) -> Iterator[tuple[str, Node, Node]]:
+def start_balancer(tmp_path: Path) -> Iterator[Callable[[dict[str, Node]], str]]:
+    """Start the rehearsal's HAProxy in front of the given nodes; returns its URL."""
     haproxy = shutil.which("haproxy") or shutil.which("haproxy", path="/usr/sbin:/usr/local/sbin")
     if haproxy is None:
         pytest.skip("haproxy is not installed (apt-get install haproxy)")
-    dying, alive = Node(dies=True), Node(dies=False)
-    for node in (dying, alive):
-        threading.Thread(target=node.serve_forever, daemon=True).start()
-    port = free_port()
-    config = tmp_path / "haproxy.cfg"
-    config.write_text(
-        rehearsal_module().haproxy_config(
-            f"127.0.0.1:{port}", {"dying": dying.address, "alive": alive.address}
+    started: list[tuple[subprocess.Popen[bytes], list[Node]]] = []
+
+    def start(nodes: dict[str, Node]) -> str:
+        for node in nodes.values():
+            threading.Thread(target=node.serve_forever, daemon=True).start()
+        port = free_port()
+        config = tmp_path / "haproxy.cfg"
+        config.write_text(
+            rehearsal_module().haproxy_config(
+                f"127.0.0.1:{port}", {name: node.address for name, node in nodes.items()}
+            )
         )
-    )
-    process = subprocess.Popen(
-        [haproxy, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        # Both nodes have passed their checks (rise 2) before the requests.
+        process = subprocess.Popen(
+            [haproxy, "-db", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        started.append((process, list(nodes.values())))
+        # Every node has passed its checks (rise 2) before the requests.
         deadline = time.monotonic() + 30
-        while min(dying.seen["check"], alive.seen["check"]) < 2 and time.monotonic() < deadline:
+        while min(node.seen["check"] for node in nodes.values()) < 2 and time.monotonic() < deadline:
             time.sleep(0.1)
-        yield url, dying, alive
+        return f"http://127.0.0.1:{port}"
+
+    try:
+        yield start
     finally:
-        process.terminate()
-        process.wait(timeout=10)
-        for node in (dying, alive):
-            node.shutdown()
-            node.server_close()
+        for process, nodes in started:
+            process.terminate()
+            process.wait(timeout=10)
+            for node in nodes:
+                node.shutdown()
+                node.server_close()
+
+
+@pytest.fixture
+def balancer(start_balancer: Callable[[dict[str, Node]], str]) -> tuple[str, Node, Node]:
+    dying, alive = Node(dies=True), Node(dies=False)
+    return start_balancer({"dying": dying, "alive": alive}), dying, alive
 
 
 def test_a_safe_request_that_got_no_answer_is_sent_to_another_node(balancer):
@@ -133,3 +175,34 @@ def test_a_post_that_reached_a_node_which_died_is_not_sent_again(balancer):
     assert answers[502] == dying.seen["POST"]
     assert answers[200] == alive.seen["POST"]
     assert answers[200] + answers[502] == 6
+
+
+def test_a_post_on_a_reused_connection_to_a_node_gone_is_closed_without_an_answer(start_balancer):
+    # HAProxy's "http-reuse safe": the client's second request goes on HAProxy's kept-alive
+    # connection to the node; the node closes it unanswered, so HAProxy closes the client's
+    # connection without an answer too, for the client to send it again (no 502).
+    node = Node(dies=False, handler=KeptAliveThenGone)
+    url = start_balancer({"web": node})
+    with httpx.Client(base_url=url, timeout=10) as client:
+        assert client.post("/en/sign-in/", data={"login": "x"}).status_code == 200
+        with pytest.raises(httpx.RemoteProtocolError) as closed:
+            client.post("/en/sign-in/", data={"login": "x"})
+    assert rehearsal_module().closed_without_answer(closed.value)
+    assert node.seen["POST"] == 2
+
+
+def test_the_rehearsals_clients_send_such_a_post_again_once_as_a_browser_does(start_balancer):
+    rehearsal = rehearsal_module()
+    node = Node(dies=False, handler=KeptAliveThenGone)
+    url = start_balancer({"web": node})
+    load = rehearsal.Load(citizens=[], verify="")
+    with httpx.Client(base_url=url, timeout=10) as client:
+        first = load.post(client, "/en/sign-in/", phone="0500000001", data={"login": "x"})
+        again = load.post(client, "/en/sign-in/", phone="0500000001", data={"login": "x"})
+    assert (first.status_code, again.status_code) == (200, 200)
+    # The second went twice (unanswered, then on a new connection), and both count as passwords
+    # posted, so a code for each is not taken for a POST applied twice.
+    assert node.seen["POST"] == 3
+    assert [what for _at, what in load.resent] == ["POST /en/sign-in/"]
+    assert load.password_posts["0500000001"] == 3
+    assert not load.in_flight

@@ -163,6 +163,7 @@ def assert_targets(
 
 def check(page: Page, language: str = "ar", *, targets: str = PAGE_TARGETS) -> None:
     """The page checklist: language and direction, one h1, no horizontal scroll, targets, axe."""
+    page.wait_for_load_state()  # after a click, the new page whole (see `at`)
     assert_language(page, language)
     assert page.locator("h1").count() == 1
     assert_no_horizontal_scroll(page)
@@ -177,6 +178,7 @@ def form_check(page: Page, language: str = "ar") -> None:
 
 def staff_check(page: Page, language: str) -> None:
     """The checklist of a back-office page: 44 px targets outside the dense tables, 24 px inside."""
+    page.wait_for_load_state()  # after a click, the new page whole (see `at`)
     assert_language(page, language)
     assert page.locator("h1").count() == 1
     assert_no_horizontal_scroll(page)
@@ -208,7 +210,12 @@ def error_summary_focused(page: Page) -> None:
 
 
 def at(page: Page, path: str) -> bool:
-    """The page is at `path` (a fragment carried over a redirect does not count)."""
+    """The page is at `path` (a fragment carried over a redirect does not count), and loaded.
+
+    A click that submits a form or follows a link returns once the next page has started, before
+    it is parsed: waiting for its load here means what the test reads next is the whole new page.
+    """
+    page.wait_for_load_state()
     return urlsplit(page.url).path == path
 
 

@@ -62,7 +62,7 @@ def test_account_journey_in_arabic(live_server, open_page, artifacts):
     page.locator("[data-method=recovery] a.hw-button").click()
     page.get_by_role("button", name="إنشاء رموز الاسترداد").click()
     assert page.url.endswith("/ar/account/methods/recovery-codes/new/")
-    assert page.locator("[data-recovery-codes] li").count() == 10
+    expect(page.locator("[data-recovery-codes] li")).to_have_count(10)
     check(page)
     page.screenshot(path=str(artifacts / "account-recovery-codes-ar.png"), full_page=True)
     assert RecoveryCode.objects.filter(user=user).count() == 10

@@ -127,7 +127,7 @@ def test_report_a_lost_id_card_in_arabic(live_server, open_page, artifacts):
     form_check(page)
     page.screenshot(path=str(artifacts / "losses-6-notifications-ar.png"), full_page=True)
     page.get_by_role("button", name="تعليم الكل كمقروء").click()
-    assert page.locator("[data-inbox-count]").count() == 0
+    expect(page.locator("[data-inbox-count]")).to_have_count(0)
 
     # The link in the notification leads back to the report; the receipt downloads as a PDF.
     page.get_by_role("link", name="عرض التفاصيل").click()

@@ -45,6 +45,7 @@ def open_at(open_page: Any, live_server: Any, user: User, width: int) -> Page:
 
 def submit(page: Page) -> None:
     page.locator("main form button[type=submit]").click()
+    page.wait_for_load_state()
 
 
 @pytest.mark.parametrize(("language", "width"), PORTAL_VARIANTS)

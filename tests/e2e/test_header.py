@@ -124,7 +124,7 @@ def test_the_menu_works_without_javascript(live_server, browser: Callable[..., B
         page.screenshot(path=str(artifacts / "header-menu-open-ar-360-nojs.png"))
         page.locator("header").get_by_role("button", name=SIGN_OUT["ar"]).click()
         assert page.url.endswith("/ar/")
-        assert page.locator("header").get_by_role("link", name="تسجيل الدخول").is_visible()
+        expect(page.locator("header").get_by_role("link", name="تسجيل الدخول")).to_be_visible()
     finally:
         context.close()
 

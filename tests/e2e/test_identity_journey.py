@@ -85,7 +85,7 @@ def test_activate_sign_out_and_sign_in_in_arabic(live_server, open_page, artifac
     assert "مرحبًا، محمد" in page.locator("header").inner_text()
     page.get_by_role("button", name="تسجيل الخروج").click()
     assert page.url.endswith("/ar/")
-    assert page.locator("header").get_by_role("link", name="تسجيل الدخول").is_visible()
+    expect(page.locator("header").get_by_role("link", name="تسجيل الدخول")).to_be_visible()
 
     page.goto(f"{base}/ar/sign-in/")
     page.fill("#id_login", person.id_number)

@@ -10,7 +10,7 @@ from django.apps import AppConfig
 from django.conf import settings
 from django.core.checks import CheckMessage, Error
 
-from .signing import derived_key_allowed, parse_private_key, parse_public_key, retired_key_texts
+from .signing import derived_key_allowed, parse_private_key, parse_retired_key, retired_key_texts
 
 
 def audit_signing_key_configured(
@@ -44,18 +44,20 @@ def audit_signing_key_configured(
 
 
 def audit_retired_keys_valid(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
-    """Each of HAWIYA_AUDIT_RETIRED_KEYS is an Ed25519 public key: a malformed one would leave the
-    seals it signed unverifiable."""
+    """Each of HAWIYA_AUDIT_RETIRED_KEYS is an Ed25519 public key, with the time it was retired
+    if given: a malformed one would leave the seals it signed unverifiable."""
     errors: list[CheckMessage] = []
     for number, text in enumerate(retired_key_texts(), start=1):
         try:
-            parse_public_key(text)
+            parse_retired_key(text)
         except ValueError as error:
             errors.append(
                 Error(
-                    f"HAWIYA_AUDIT_RETIRED_KEYS: key {number} is not an Ed25519 public key ({error}).",
-                    hint="The public_key that /.well-known/hawiya-audit-key published for it: the "
-                    "base64 of 32 bytes.",
+                    f"HAWIYA_AUDIT_RETIRED_KEYS: key {number} is not an Ed25519 public key with an "
+                    f"optional retirement time ({error}).",
+                    hint="The public_key that /.well-known/hawiya-audit-key published for it (the "
+                    "base64 of 32 bytes), then optionally @ and the time it stopped signing, e.g. "
+                    "@2026-12-01T09:00:00Z.",
                     id="audit.E003",
                 )
             )

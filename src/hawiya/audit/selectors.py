@@ -26,8 +26,8 @@ from .models import (
 from .signing import (
     LOG_NAME,
     STH_VERSION,
-    key_id_of,
-    retired_public_keys,
+    VerificationKey,
+    retired_keys,
     signing_key,
     sth_signature_valid,
     verification_keys,
@@ -94,7 +94,7 @@ class _Walk:
     head need nothing else (merkle.FrontierTree), so memory stays the size of a batch however
     long the log grows."""
 
-    def __init__(self, seals: list[AuditSeal], keys: Mapping[str, bytes]) -> None:
+    def __init__(self, seals: list[AuditSeal], keys: Mapping[str, VerificationKey]) -> None:
         self.seals, self.keys = seals, keys
         self.tree = merkle.FrontierTree([], 0, [])  # the sealed tree so far, then this batch
         self.index = 0  # the seal whose batch the walk is in
@@ -125,8 +125,8 @@ class _Walk:
                 f"the batch sealed at size {seal.tree_size} does not hash to its signed root "
                 "(events reordered or the seal altered)",
             )
-        public_raw = self.keys.get(seal.key_id)
-        if public_raw is None:
+        key = self.keys.get(seal.key_id)
+        if key is None:
             raise _Broken(
                 seal.first_event_id,
                 f"the tree head of size {seal.tree_size} names key {seal.key_id[:16]}…, neither the "
@@ -138,11 +138,19 @@ class _Walk:
             timestamp=seal.signed_at,
             key_id=seal.key_id,
             signature=seal.signature,
-            public_raw=public_raw,
+            public_raw=key.public_raw,
         ):
             raise _Broken(
                 seal.first_event_id,
                 f"the tree head of size {seal.tree_size} is not signed by the key it names",
+            )
+        if key.retired_at is not None and key.signed_too_late(seal.signed_at):
+            # Signed with a key after it stopped signing: only someone holding the old private
+            # key could have, and the platform no longer uses it.
+            raise _Broken(
+                seal.first_event_id,
+                f"the tree head of size {seal.tree_size} is dated {utc_iso(seal.signed_at)}, after "
+                f"its key {seal.key_id[:16]}… was retired ({utc_iso(key.retired_at)})",
             )
         if self.previous_size:
             proof = self.tree.consistency_proof(self.previous_size, seal.tree_size)
@@ -238,11 +246,17 @@ def audit_public_keys() -> list[dict[str, str]]:
             "status": "current",
         }
     ]
-    for raw in retired_public_keys():
-        key_id = key_id_of(raw)
-        if key_id not in {key["key_id"] for key in keys}:  # listed twice, or the current key
-            public = base64.b64encode(raw).decode("ascii")
-            keys.append({"algorithm": "Ed25519", "key_id": key_id, "public_key": public, "status": "retired"})
+    for retired in retired_keys():
+        if retired.key_id not in {key["key_id"] for key in keys}:  # listed twice, or the current key
+            entry = {
+                "algorithm": "Ed25519",
+                "key_id": retired.key_id,
+                "public_key": base64.b64encode(retired.public_raw).decode("ascii"),
+                "status": "retired",
+            }
+            if retired.retired_at is not None:
+                entry["retired_at"] = utc_iso(retired.retired_at)
+            keys.append(entry)
     return keys
 
 

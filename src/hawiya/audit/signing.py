@@ -12,7 +12,9 @@ RFC 6962 names a log by the hash of its key. docs/audit-proof.md shows how to ch
 Rotation: the seals keep the key id they were signed with. After a new private key is set, the
 old one's public half goes in HAWIYA_AUDIT_RETIRED_KEYS, so `audit_verify` still checks the
 seals it signed and /.well-known/hawiya-audit-key still publishes it for the proofs handed out
-under it. Only public keys are kept: a retired key signs nothing.
+under it. Only public keys are kept: a retired key signs nothing. With the time it stopped
+signing ("<key>@<time>"), a tree head it signed dated later is refused, by `audit_verify` and by
+anyone checking a proof against the published document: a leaked old key cannot sign new ones.
 """
 
 from __future__ import annotations
@@ -83,27 +85,59 @@ def parse_public_key(text: str) -> bytes:
     return raw
 
 
+@dataclass(frozen=True)
+class VerificationKey:
+    """A key seals may name: its raw public bytes and, for a retired key whose retirement time is
+    known, that time. A tree head it signed is trusted only if dated before then."""
+
+    public_raw: bytes
+    retired_at: dt.datetime | None = None
+
+    @property
+    def key_id(self) -> str:
+        return key_id_of(self.public_raw)
+
+    def signed_too_late(self, signed_at: dt.datetime) -> bool:
+        return self.retired_at is not None and signed_at > self.retired_at
+
+
+def parse_retired_key(text: str) -> VerificationKey:
+    """One entry of HAWIYA_AUDIT_RETIRED_KEYS: the public key's base64, optionally followed by
+    "@" and the time it stopped signing (ISO 8601 with its offset, e.g. 2026-12-01T09:00:00Z);
+    ValueError otherwise."""
+    key_text, at, when = text.strip().partition("@")
+    retired_at = None
+    if at:
+        try:
+            retired_at = dt.datetime.fromisoformat(when)
+        except ValueError as error:
+            raise ValueError(f"the time after @ is not ISO 8601 ({when!r})") from error
+        if retired_at.utcoffset() is None:
+            raise ValueError(f"the time after @ has no offset ({when!r}): end it with Z or +03:00")
+    return VerificationKey(parse_public_key(key_text), retired_at)
+
+
 def retired_key_texts() -> list[str]:
     """HAWIYA_AUDIT_RETIRED_KEYS, a list (settings.py splits the environment's string)."""
     return [str(text) for text in getattr(settings, "HAWIYA_AUDIT_RETIRED_KEYS", None) or []]
 
 
 @lru_cache(maxsize=4)
-def _retired_from(texts: tuple[str, ...]) -> tuple[bytes, ...]:
-    return tuple(parse_public_key(text) for text in texts)
+def _retired_from(texts: tuple[str, ...]) -> tuple[VerificationKey, ...]:
+    return tuple(parse_retired_key(text) for text in texts)
 
 
-def retired_public_keys() -> tuple[bytes, ...]:
-    """The retired keys' raw public bytes (ValueError when one is malformed: system check
-    audit.E003)."""
+def retired_keys() -> tuple[VerificationKey, ...]:
+    """The retired keys (ValueError when one is malformed: system check audit.E003)."""
     return _retired_from(tuple(retired_key_texts()))
 
 
-def verification_keys() -> dict[str, bytes]:
-    """Every key a seal may be signed with, by key id: the current one and the retired ones."""
-    keys = {key_id_of(raw): raw for raw in retired_public_keys()}
+def verification_keys() -> dict[str, VerificationKey]:
+    """Every key a seal may be signed with, by key id: the current one and the retired ones. The
+    current key is never retired, even if listed among the retired ones too."""
+    keys = {key.key_id: key for key in retired_keys()}
     current = signing_key()
-    keys[current.key_id] = current.public_raw
+    keys[current.key_id] = VerificationKey(current.public_raw)
     return keys
 
 

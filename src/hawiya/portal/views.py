@@ -170,9 +170,25 @@ def too_many_requests(request: HttpRequest, *, retry_after: int | None = None) -
     return response
 
 
+def _staff_home_if_staff_area(request: HttpRequest) -> str:
+    """The staff home's address when the failed request was for a back-office page, else "".
+    As the staff area's other error pages decide (the back-office's context processor), without
+    calling it: the 500 page runs no context processor. Any failure here means the portal's."""
+    try:
+        staff_home = reverse("backoffice:home")
+        match = request.resolver_match
+        in_staff_area = (
+            "backoffice" in match.namespaces if match is not None else request.path.startswith(staff_home)
+        )
+    except Exception:
+        return ""
+    return staff_home if in_staff_area else ""
+
+
 @requires_csrf_token
 def server_error(request: HttpRequest) -> HttpResponse:
-    """500: rendered without the request or context processors, which may be what failed."""
+    """500: rendered without the request or context processors, which may be what failed. In the
+    staff area it says so (the "Staff" marker, the staff home, no citizens' phone line)."""
     try:
         stylesheet = static("portal/hawiya.css")
     except Exception:
@@ -182,5 +198,6 @@ def server_error(request: HttpRequest) -> HttpResponse:
     context = {
         "stylesheet": stylesheet,
         "support_phone": getattr(settings, "HAWIYA_SUPPORT_PHONE", DEFAULT_SUPPORT_PHONE),
+        "staff_home": _staff_home_if_staff_area(request),
     }
     return HttpResponse(template.render(context), status=500)

@@ -2,10 +2,12 @@
 
 import pytest
 from django.test import RequestFactory
+from django.urls import resolve
 from django.utils import translation
 
 from hawiya.portal import views
 from hawiya.portal.catalogue import SERVICES
+from hawiya.portal.context_processors import DEFAULT_SUPPORT_PHONE
 
 from .html import Element, find_all, find_one
 
@@ -256,6 +258,42 @@ def test_server_error_renders_without_request_context():
     assert (root.attrs["lang"], root.attrs["dir"]) == ("ar", "rtl")
     assert find_one(response.content, "h1").text == "عذرًا، حدث خلل في الخدمة"
     assert b"hawiya.css" in response.content
+
+
+@pytest.mark.parametrize("matched", [True, False])
+@pytest.mark.parametrize(
+    ("language", "tagline", "desk"),
+    [
+        ("ar", "بيئة الموظفين", "مكتب خدمات تقنية المعلومات"),
+        ("en", "Staff environment", "IT service desk"),
+    ],
+)
+def test_server_error_in_the_staff_area_keeps_the_staff_marker(language, tagline, desk, matched):
+    # A back-office page failed (its view matched, or it failed before the URL was resolved):
+    # the staff marker and home, and no citizens' phone line.
+    request = RequestFactory().get(f"/{language}/staff/day/")
+    with translation.override(language):
+        request.resolver_match = resolve(request.path) if matched else None
+        response = views.server_error(request)
+
+    assert response.status_code == 500
+    page = " ".join(response.content.decode().split())
+    assert "hw-staff-marker" in page
+    assert tagline in page
+    assert desk in page
+    assert DEFAULT_SUPPORT_PHONE not in page
+    assert page.count(f'href="/{language}/staff/"') == 2  # the logo and the line back
+
+
+def test_server_error_outside_the_staff_area_keeps_the_citizens_shell():
+    request = RequestFactory().get("/en/account/")
+    with translation.override("en"):
+        request.resolver_match = resolve(request.path)
+        page = views.server_error(request).content.decode()
+
+    assert "hw-staff-marker" not in page
+    assert 'href="/en/"' in page
+    assert DEFAULT_SUPPORT_PHONE in page
 
 
 def test_server_error_survives_a_missing_static_manifest(settings):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
@@ -86,30 +86,48 @@ def _expected_ids(runs: Any) -> Iterator[int]:
         yield from range(int(first), int(last) + 1)
 
 
+def _in_order(rows: QuerySet[Any], key: str, batch_size: int) -> Iterator[Any]:
+    """The rows in `key` order (a unique column), `batch_size` per statement, each batch read
+    after the last key seen. Behind PgBouncer in transaction mode there is no server-side cursor,
+    and QuerySet.iterator() would have the driver hold the whole result at once; here each read
+    is one bounded statement, and memory one batch, however long the table (inside a REPEATABLE
+    READ snapshot, the batches are one consistent read)."""
+    last = None
+    while True:
+        page = rows if last is None else rows.filter(**{f"{key}__gt": last})
+        batch = list(page.order_by(key)[:batch_size])
+        yield from batch
+        if len(batch) < batch_size:
+            return
+        last = getattr(batch[-1], key)
+
+
 class _Walk:
     """The state of one verification walk over the seals, in tree-size order.
 
     It keeps the tree's frontier (one root per perfect subtree, as the sealer does) and only the
     current seal's batch of leaves: the roots and the consistency proof from the previous tree
     head need nothing else (merkle.FrontierTree), so memory stays the size of a batch however
-    long the log grows."""
+    long the log grows. The seals are read a batch at a time too."""
 
-    def __init__(self, seals: list[AuditSeal], keys: Mapping[str, VerificationKey]) -> None:
-        self.seals, self.keys = seals, keys
+    def __init__(self, seals: Iterator[AuditSeal], keys: Callable[[], Mapping[str, VerificationKey]]) -> None:
+        self.seals = seals
         self.tree = merkle.FrontierTree([], 0, [])  # the sealed tree so far, then this batch
-        self.index = 0  # the seal whose batch the walk is in
+        self.index = 0  # how many seals the walk has closed
         self.expected: Iterator[int] = iter(())
         self.previous_size, self.previous_root = 0, merkle.EMPTY_ROOT
-        if seals:
-            self.expected = _expected_ids(seals[0].event_ids)
-
-    @property
-    def seal(self) -> AuditSeal | None:
-        return self.seals[self.index] if self.index < len(self.seals) else None
+        self.seal: AuditSeal | None = next(self.seals, None)  # the seal whose batch the walk is in
+        # The keys are read only if there is a seal to check (a server may run without a key
+        # until its first seal, in tests and on a fresh machine).
+        self.keys: Mapping[str, VerificationKey] = keys() if self.seal is not None else {}
+        if self.seal is not None:
+            self.expected = _expected_ids(self.seal.event_ids)
 
     def close_seal(self) -> None:
         """The walk has passed the current seal's last event: check its tree head."""
-        seal = self.seals[self.index]
+        seal = self.seal
+        if seal is None:  # the callers close only the seal the walk is in
+            return
         missing = next(self.expected, None)
         if missing is not None:
             raise _Broken(missing, f"event id {missing} is missing (removed after it was sealed)")
@@ -168,6 +186,7 @@ class _Walk:
         self.tree = merkle.FrontierTree(frontier, seal.tree_size, [])
         self.previous_size, self.previous_root = seal.tree_size, root
         self.index += 1
+        self.seal = next(self.seals, None)
         if self.seal is not None:
             self.expected = _expected_ids(self.seal.event_ids)
 
@@ -180,14 +199,14 @@ def audit_log_verify(*, batch_size: int = VERIFY_BATCH_SIZE, using: str = DEFAUL
     lists (removed? inserted after sealing?); when a seal's batch is complete, the tree over all
     events so far must have its signed root, its signature must verify with the log's key, and
     an RFC 9162 consistency proof from the previous tree head must verify. Events after the last
-    seal are pending, not broken. Memory is one seal's batch of hashes, whatever the log's length.
+    seal are pending, not broken. Memory is one seal's batch of hashes, and the events and seals
+    are read `batch_size` at a time (`_in_order`), whatever the log's length.
     """
     with _snapshot(using):
-        seals = list(AuditSeal.objects.using(using).order_by("tree_size"))
-        walk = _Walk(seals, verification_keys() if seals else {})
+        walk = _Walk(_in_order(AuditSeal.objects.using(using), "tree_size", batch_size), verification_keys)
         count = pending = 0
         previous_v1, expected_sequence, legacy_over = GENESIS_HASH, 1, False
-        events = AuditEvent.objects.using(using).order_by("id").iterator(chunk_size=batch_size)
+        events = _in_order(AuditEvent.objects.using(using), "id", batch_size)
         try:
             for event in events:
                 leaf = event.checked_leaf_hash()
@@ -227,7 +246,7 @@ def audit_log_verify(*, batch_size: int = VERIFY_BATCH_SIZE, using: str = DEFAUL
             return VerifyResult(
                 False, count, broken.event_id, broken.reason, len(walk.tree), pending, walk.index
             )
-    return VerifyResult(True, count, sealed=len(walk.tree), pending=pending, seals=len(seals))
+    return VerifyResult(True, count, sealed=len(walk.tree), pending=pending, seals=walk.index)
 
 
 # The name the rest of the platform (and its tests) knows.

@@ -19,7 +19,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 OVERLAYS = ("demo", "production")
 WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob")
-APP_ROLES = {"web", "worker", "scheduler", "migrate"}
+APP_ROLES = {"web", "worker", "scheduler", "migrate", "audit-verify"}
 # Mount paths inside the containers: an emptyDir at /tmp, the shared media volume.
 TMP = "/tmp"  # noqa: S108
 MEDIA = "/app/var/media"
@@ -287,3 +287,19 @@ def test_gunicorn_keeps_idle_connections_longer_than_ingress_nginx(overlay: str)
     must not close one first, or a POST sent on it is a 502 (docs/deploy.md)."""
     (config,) = of_kind(overlay, "ConfigMap")
     assert int(config["data"]["WEB_KEEPALIVE"]) > 60
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_audit_log_is_verified_every_day(overlay: str) -> None:
+    # The alerts expect a verification at least every 26 hours (HawiyaAuditVerificationStale).
+    verify = named(overlay, "CronJob", "hawiya-audit-verify")
+    minute, hour, day, month, weekday = verify["spec"]["schedule"].split()
+    assert (day, month, weekday) == ("*", "*", "*"), "once a day"
+    assert minute.isdigit()
+    assert hour.isdigit()
+    assert verify["spec"]["concurrencyPolicy"] == "Forbid"
+    (container,) = pod_spec(verify)["containers"]
+    assert container["args"] == ["audit-verify"]
+    assert "hawiya-db-pooler-rw" in {v["name"]: v.get("value", "") for v in container["env"]}["DATABASE_URL"]
+    expected_pull = "IfNotPresent" if overlay == "demo" else "Always"
+    assert container["imagePullPolicy"] == expected_pull

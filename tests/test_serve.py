@@ -125,7 +125,20 @@ def test_the_entry_point_names_its_roles_and_refuses_an_unknown_one() -> None:
         ["deploy/entrypoint", "sweep"], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 64
-    assert "web|worker|scheduler|migrate|check" in result.stderr
+    assert "web|worker|scheduler|migrate|check|audit-verify" in result.stderr
+
+
+def test_the_audit_verify_role_runs_the_audit_verify_command(tmp_path: Path) -> None:
+    # The daily CronJob's role (deploy/kubernetes/base/audit-verify.yaml).
+    result = subprocess.run(
+        ["deploy/entrypoint", "audit-verify", "--help"],
+        cwd=ROOT,
+        env=_embedded_env(tmp_path),
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Verify the audit log" in result.stdout
 
 
 def test_the_check_role_fails_on_a_server_missing_its_secrets_and_passes_in_demo(tmp_path: Path) -> None:

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import SEARCH_VAR
+from django.db import OperationalError, router
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core.pagination import EstimatedCountPaginator
+from hawiya.core.statement_limit import statement_time_limit, timed_out
 
 from .models import AuditEvent
 
 # "registry.person:42": an object type (app label and model) and its id.
 OBJECT_TERM = re.compile(r"(?P<object_type>[a-z_]+\.[a-z_]+):(?P<object_id>[^\s:]{1,64})")
+# A search the object index cannot serve reads every partition: on PostgreSQL it is cancelled
+# past this, on the primary, instead of running for as long as the trail is long.
+SCAN_TIME_LIMIT_MS = 10_000
 
 
 @admin.register(AuditEvent)
@@ -67,6 +75,37 @@ class AuditEventAdmin(admin.ModelAdmin[AuditEvent]):
             found = queryset.filter(object_type=match["object_type"], object_id=match["object_id"])
             return found, False
         return super().get_search_results(request, queryset, search_term)
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """A search that reads the whole trail runs under SCAN_TIME_LIMIT_MS (rendered inside the
+        limit: the list's queries run as the page renders). Past it, the list without the search,
+        and a message that says how to find the events at once."""
+        term = request.GET.get(SEARCH_VAR, "").strip()
+        if not term or OBJECT_TERM.fullmatch(term):
+            return super().changelist_view(request, extra_context)
+        alias = router.db_for_read(AuditEvent)
+        try:
+            with statement_time_limit(alias, SCAN_TIME_LIMIT_MS):
+                response = super().changelist_view(request, extra_context)
+                if isinstance(response, TemplateResponse):
+                    response.render()
+        except OperationalError as exc:
+            if not timed_out(exc, alias):
+                raise
+            self.message_user(
+                request,
+                _(
+                    "This search read the whole trail for too long and was stopped. Search by type "
+                    "and id (registry.person:42), or narrow the list with a filter first."
+                ),
+                messages.ERROR,
+            )
+            rest = request.GET.copy()
+            rest.pop(SEARCH_VAR, None)
+            return HttpResponseRedirect(f"{request.path}?{rest.urlencode()}" if rest else request.path)
+        return response
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.search import TrigramStrictWordSimilarity, TrigramWordSimilarity
 from django.core.exceptions import ValidationError
-from django.db import OperationalError, connections, transaction
+from django.db import OperationalError, connections
 from django.db.models import (
     BooleanField,
     Case,
@@ -30,6 +29,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from hawiya.core.errors import ApplicationError, NotFound
+from hawiya.core.statement_limit import statement_time_limit, timed_out
 
 from . import errors
 from .id_numbers import normalise_id_number, parse_id_number, validate_id_number
@@ -399,23 +399,6 @@ def person_search_queryset(
     return persons.order_by("id_number"), False
 
 
-@contextmanager
-def _time_limit(alias: str) -> Iterator[None]:
-    """On PostgreSQL, cancel a statement inside after SEARCH_TIME_LIMIT_MS (SET LOCAL in a
-    savepoint or transaction of its own, put back afterwards: a caller's transaction keeps its
-    own limit). Nothing on SQLite."""
-    connection = connections[alias]
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(using=alias), connection.cursor() as cursor:
-        cursor.execute("SELECT current_setting('statement_timeout')")
-        previous = cursor.fetchone()[0]
-        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [f"{SEARCH_TIME_LIMIT_MS}ms"])
-        yield
-        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
-
-
 def person_search(query: str, *, limit: int = SEARCH_PAGE_SIZE, offset: int = 0) -> PersonSearchPage:
     """A page of the persons `query` finds (see `person_search_queryset`), from `offset`.
 
@@ -428,11 +411,10 @@ def person_search(query: str, *, limit: int = SEARCH_PAGE_SIZE, offset: int = 0)
     offset = min(max(offset, 0), SEARCH_MAX_OFFSET)
     persons, by_id_number = person_search_queryset(query)
     try:
-        with _time_limit(persons.db):
+        with statement_time_limit(persons.db, SEARCH_TIME_LIMIT_MS):
             found = list(persons[offset : offset + limit + 1])
     except OperationalError as exc:
-        # psycopg's QueryCanceled (statement_timeout) arrives as Django's OperationalError.
-        if connections[persons.db].vendor != "postgresql" or "statement timeout" not in str(exc):
+        if not timed_out(exc, persons.db):
             raise
         raise ApplicationError(
             errors.SEARCH_TOO_BROAD,

@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 from django.test import Client
 
+from hawiya.audit import admin as admin_module
 from hawiya.audit.actors import Actor
 from hawiya.audit.admin import AuditEventAdmin
 from hawiya.audit.models import AuditEvent
@@ -87,3 +88,29 @@ def test_type_and_id_are_read_through_the_object_index() -> None:
     )
     plan = queryset[:100].explain()
     assert "audit_event_object_idx" in plan or "object_type_object_id_idx" in plan, plan
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a statement time limit is PostgreSQL's")
+def test_a_search_reading_the_whole_trail_too_long_is_stopped_with_a_way_forward(
+    admin_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _event("registry.person", 42)
+    # pg_sleep in a full scan's place: the limit cancels it on the server.
+    monkeypatch.setattr(admin_module, "SCAN_TIME_LIMIT_MS", 50)
+    monkeypatch.setattr(
+        AuditEventAdmin,
+        "get_search_results",
+        lambda self, request, queryset, term: (queryset.extra(where=["pg_sleep(0.2) IS NOT NULL"]), False),
+    )
+    response = admin_client.get(URL, {"q": "7", "action": "person.record_viewed"})
+    # Back to the list with its filter and without the search, and told why and what to do.
+    assert response.status_code == 302
+    assert response["Location"] == f"{URL}?action=person.record_viewed"
+    page = admin_client.get(response["Location"])
+    assert page.status_code == 200
+    assert "read the whole trail for too long" in page.content.decode()
+    assert "registry.person:42" in page.content.decode()
+    # The connection's own limit is untouched afterwards.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('statement_timeout')")
+        assert cursor.fetchone()[0] == "0"

@@ -826,6 +826,9 @@ def main() -> int:
         direct = {
             **cluster.env,
             "DATABASE_URL": f"postgres://postgres@{ip('db1')}:5432/hawiya",
+            # As the migrate Job: no statement limit for migrations and loads (core 0001 sets
+            # the role's, which every other connection of the rehearsal then runs under).
+            "PGOPTIONS": "-c statement_timeout=0",
             "HAWIYA_DEMO": "1",
             "ALLOWED_HOSTS": "localhost",
         }

@@ -56,13 +56,17 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         pass
 
+    def gone(self) -> bool:
+        """The node is gone before it answers this request."""
+        return self.server.dies
+
     def answer(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         if length:
             self.rfile.read(length)
         with self.server.lock:
             self.server.seen["check" if self.path == "/readyz" else self.command] += 1
-        if self.path != "/readyz" and self.server.dies:
+        if self.path != "/readyz" and self.gone():
             # The request arrived whole; the process is gone before it answers.
             self.close_connection = True
             return
@@ -74,34 +78,17 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_HEAD = answer
 
 
-class KeptAliveThenGone(BaseHTTPRequestHandler):
+class KeptAliveThenGone(Handler):
     """A node that keeps its connections alive, and closes each one without an answer when a second
     request comes on it: what HAProxy meets when it sends a request on an idle connection to a node
     that has just died (the kernel closed it; HAProxy had not yet seen the close)."""
 
-    server: Node
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length:
-            self.rfile.read(length)
+    def gone(self) -> bool:
         answered = getattr(self, "answered", False)
-        with self.server.lock:
-            self.server.seen["check" if self.path == "/readyz" else self.command] += 1
-        if self.path != "/readyz" and answered:
-            self.close_connection = True
-            return
         self.answered = True
-        self.send_response(200)
-        self.send_header("Content-Length", "2")
-        self.end_headers()
-        self.wfile.write(b"ok")
-
-    do_GET = do_POST = do_HEAD = answer
+        return answered
 
 
 def free_port() -> int:

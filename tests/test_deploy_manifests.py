@@ -313,3 +313,6 @@ def test_migrations_run_without_the_applications_statement_limit(overlay: str) -
     for container in pod_spec(migrate)["containers"]:
         env = {variable["name"]: variable.get("value") for variable in container["env"]}
         assert env.get("PGOPTIONS") == "-c statement_timeout=0", container["name"]
+        # Straight to the primary: server-side cursors on (the ConfigMap's pooler setting off).
+        assert "@hawiya-db-rw:" in env["DATABASE_URL"], container["name"]
+        assert env.get("DATABASE_POOLER") == "", container["name"]

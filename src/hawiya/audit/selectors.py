@@ -162,7 +162,7 @@ class _Walk:
                 seal.first_event_id,
                 f"the tree head of size {seal.tree_size} is not signed by the key it names",
             )
-        if key.retired_at is not None and key.signed_too_late(seal.signed_at):
+        if key.retired_at is not None and seal.signed_at > key.retired_at:
             # Signed with a key after it stopped signing: only someone holding the old private
             # key could have, and the platform no longer uses it.
             raise _Broken(

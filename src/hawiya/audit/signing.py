@@ -97,9 +97,6 @@ class VerificationKey:
     def key_id(self) -> str:
         return key_id_of(self.public_raw)
 
-    def signed_too_late(self, signed_at: dt.datetime) -> bool:
-        return self.retired_at is not None and signed_at > self.retired_at
-
 
 def parse_retired_key(text: str) -> VerificationKey:
     """One entry of HAWIYA_AUDIT_RETIRED_KEYS: the public key's base64, optionally followed by

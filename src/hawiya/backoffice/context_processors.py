@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.urls import reverse
 
 from hawiya.appointments.selectors import office_get
+from hawiya.core.areas import in_staff_area
 from hawiya.core.errors import NotFound
 from hawiya.identity.models import StaffRole
 from hawiya.identity.staff import (
@@ -25,16 +25,6 @@ from hawiya.identity.staff import (
 )
 
 from .decorators import staff_office_of
-
-
-def in_staff_area(request: HttpRequest) -> bool:
-    """The request is for a back-office address: its view is the back-office's, or, when no view
-    matched (a 404), its path is under the staff home. The shared error pages keep the staff
-    shell there (portal/templates/portal/errors/)."""
-    match = request.resolver_match
-    if match is not None:
-        return "backoffice" in match.namespaces
-    return request.path.startswith(reverse("backoffice:home"))
 
 
 def staff(request: HttpRequest) -> dict[str, Any]:

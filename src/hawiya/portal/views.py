@@ -16,6 +16,7 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import requires_csrf_token
 from django.views.decorators.http import require_safe
 
+from hawiya.core.areas import STAFF_HOME, in_staff_area
 from hawiya.core.client import local_url
 from hawiya.replacements.requirements import requirements_by_kind
 
@@ -171,18 +172,12 @@ def too_many_requests(request: HttpRequest, *, retry_after: int | None = None) -
 
 
 def _staff_home_if_staff_area(request: HttpRequest) -> str:
-    """The staff home's address when the failed request was for a back-office page, else "".
-    As the staff area's other error pages decide (the back-office's context processor), without
-    calling it: the 500 page runs no context processor. Any failure here means the portal's."""
+    """The staff home's address when the failed request was for a back-office page, else "" (any
+    failure here means the portal's page: this is the 500 page, it must not fail in turn)."""
     try:
-        staff_home = reverse("backoffice:home")
-        match = request.resolver_match
-        in_staff_area = (
-            "backoffice" in match.namespaces if match is not None else request.path.startswith(staff_home)
-        )
+        return reverse(STAFF_HOME) if in_staff_area(request) else ""
     except Exception:
         return ""
-    return staff_home if in_staff_area else ""
 
 
 @requires_csrf_token

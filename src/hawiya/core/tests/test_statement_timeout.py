@@ -3,10 +3,6 @@ and a client's startup option (the migrate Job's PGOPTIONS) lifts it."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import psycopg
 import pytest
 from django.db import connection
@@ -17,29 +13,18 @@ pytestmark = [
 ]
 
 
-@contextmanager
-def _new_connection(**environment: str) -> Iterator[psycopg.Connection]:
+def _new_connection() -> psycopg.Connection:
     """A connection of its own, as a new process of the application would open, to the test
-    database (role defaults apply when a session starts)."""
+    database (role defaults apply when a session starts; libpq reads PGOPTIONS then)."""
     settings = connection.settings_dict
-    saved = {name: os.environ.get(name) for name in environment}
-    os.environ.update(environment)
-    try:
-        with psycopg.connect(
-            host=settings["HOST"] or None,
-            port=settings["PORT"] or None,
-            user=settings["USER"],
-            password=settings["PASSWORD"] or None,
-            dbname=settings["NAME"],
-            autocommit=True,
-        ) as new:
-            yield new
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    return psycopg.connect(
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        dbname=settings["NAME"],
+        autocommit=True,
+    )
 
 
 def _statement_timeout(new: psycopg.Connection) -> str:
@@ -57,8 +42,9 @@ def test_a_new_session_of_the_role_gets_the_sixty_second_limit() -> None:
             new.execute("SELECT pg_sleep(1)")
 
 
-def test_the_migrate_jobs_startup_option_lifts_it() -> None:
-    with _new_connection(PGOPTIONS="-c statement_timeout=0") as new:
+def test_the_migrate_jobs_startup_option_lifts_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PGOPTIONS", "-c statement_timeout=0")
+    with _new_connection() as new:
         assert _statement_timeout(new) == "0"
 
 
